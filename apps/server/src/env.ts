@@ -1,0 +1,67 @@
+/**
+ * The only place that reads the environment. Validated once at start-up: a
+ * bad value stops the process with one line naming the variable.
+ * Every limit has a safe default here and a line in docs/operations.md.
+ */
+import os from 'node:os'
+import { z } from 'zod'
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  NODE_ID: z.string().min(1).max(64).default(os.hostname()),
+  PUBLIC_ORIGIN: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WEB_DIST: z.string().optional(),
+  /** Set by `pnpm dev`: the Vite dev server origin allowed to call the API. */
+  DEV_ORIGIN: z.string().default('http://localhost:5173'),
+  TRUST_PROXY: bool(false),
+
+  // API limits
+  SEND_RATE_LIMIT: int(30, 1),
+  SEND_RATE_WINDOW_MS: int(10_000, 1),
+  LOGIN_RATE_LIMIT_USER: int(5, 1),
+  LOGIN_RATE_LIMIT_IP: int(30, 1),
+  LOGIN_RATE_WINDOW_MS: int(15 * 60_000, 1),
+  RESUME_MAX_EVENTS: int(500, 1),
+  TYPING_MS: int(5000, 100),
+  ARGON2_MEMORY_KIB: int(19456, 1024),
+  ARGON2_TIME_COST: int(2, 1),
+  MAX_CONCURRENT_HASHES: int(4, 1),
+  SESSION_IDLE_DAYS: int(10, 1),
+  SESSION_ABSOLUTE_DAYS: int(30, 1),
+
+  // Transport limits
+  HTTP_MAX_BODY_BYTES: int(256 * 1024, 1024),
+  WS_MAX_PAYLOAD_BYTES: int(64 * 1024, 1024),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+})
+
+export type Env = z.infer<typeof EnvSchema>
+
+export class EnvError extends Error {}
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings count as unset, so `FOO= pnpm start` means "default".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
+  const parsed = EnvSchema.safeParse(cleaned)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]!
+  const name = String(issue.path[0])
+  throw new EnvError(`Invalid environment variable ${name}=${JSON.stringify(source[name])}: ${issue.message}`)
+}

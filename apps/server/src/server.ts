@@ -1,0 +1,108 @@
+/**
+ * Assembles one Parley node from validated config: opens MongoDB (or starts
+ * the embedded server), the bus (Redis or in-process), auth, and the app.
+ * main.ts calls it for the real process; tests call it with their own Env.
+ */
+import path from 'node:path'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Logger } from 'pino'
+import { DEFAULT_LIMITS, type ApiLimits } from '@parley/api'
+import { createAuth } from '@parley/auth'
+import { createBus } from '@parley/bus'
+import { connectDatabase, type Database } from '@parley/db'
+import { startEmbeddedMongo } from '@parley/embedded-mongo'
+import { createApp, type App } from './app.ts'
+import type { Env } from './env.ts'
+
+export const VERSION = process.env.npm_package_version ?? '0.1.0'
+
+export interface RunningServer {
+  app: App
+  /** For tests and tools that inspect what was stored. */
+  database: Database
+  url: string
+  port: number
+  /** Graceful: stop serving, then close MongoDB, Redis and the embedded server. */
+  stop(): Promise<void>
+}
+
+function defaultWebDist(): string | undefined {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  // dist/main.js and src/server.ts both sit two levels below apps/.
+  const dist = path.resolve(here, '../../web/dist')
+  return existsSync(path.join(dist, 'index.html')) ? dist : undefined
+}
+
+export function limitsFromEnv(env: Env): ApiLimits {
+  return {
+    ...DEFAULT_LIMITS,
+    sendPerWindow: env.SEND_RATE_LIMIT,
+    sendWindowMs: env.SEND_RATE_WINDOW_MS,
+    loginPerUser: env.LOGIN_RATE_LIMIT_USER,
+    loginPerIp: env.LOGIN_RATE_LIMIT_IP,
+    loginWindowMs: env.LOGIN_RATE_WINDOW_MS,
+    resumeMaxEvents: env.RESUME_MAX_EVENTS,
+    typingMs: env.TYPING_MS,
+  }
+}
+
+export async function startServer(env: Env, log: Logger): Promise<RunningServer> {
+  let embedded: Awaited<ReturnType<typeof startEmbeddedMongo>> | null = null
+  let mongoUrl = env.MONGODB_URL
+  if (!mongoUrl) {
+    embedded = await startEmbeddedMongo({ port: 0, dataDir: env.NODE_ENV === 'test' ? undefined : path.resolve(env.DATA_DIR) })
+    mongoUrl = `${embedded.url}/parley`
+    log.info({ dataDir: env.NODE_ENV === 'test' ? null : path.resolve(env.DATA_DIR) }, 'storage: embedded MongoDB-wire server (development only; set MONGODB_URL in production)')
+  } else {
+    log.info('storage: MongoDB at MONGODB_URL')
+  }
+  const database = await connectDatabase({ url: mongoUrl })
+  const bus = createBus({ redisUrl: env.REDIS_URL, nodeId: env.NODE_ID, logger: log })
+  log.info(env.REDIS_URL ? 'bus: Redis pub/sub' : 'bus: in-process (single node)')
+  const limits = limitsFromEnv(env)
+  const https = env.PUBLIC_ORIGIN.some((o) => o.startsWith('https:'))
+  const auth = createAuth({
+    database,
+    bus,
+    secureCookies: https,
+    hash: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: 1 },
+    maxConcurrentHashes: env.MAX_CONCURRENT_HASHES,
+    idleTimeoutMs: env.SESSION_IDLE_DAYS * 86_400_000,
+    absoluteTimeoutMs: env.SESSION_ABSOLUTE_DAYS * 86_400_000,
+    loginLimits: { perUser: limits.loginPerUser, perIp: limits.loginPerIp, windowMs: limits.loginWindowMs },
+    log,
+  })
+  const allowedOrigins = [...env.PUBLIC_ORIGIN, ...(env.NODE_ENV === 'development' ? [env.DEV_ORIGIN] : [])]
+  const app = createApp({
+    database,
+    bus,
+    auth,
+    limits,
+    nodeId: env.NODE_ID,
+    version: VERSION,
+    trustProxy: env.TRUST_PROXY,
+    log,
+    config: {
+      allowedOrigins,
+      https,
+      httpMaxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+      wsMaxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      webDist: env.WEB_DIST ?? defaultWebDist(),
+    },
+  })
+  const { port, url } = await app.listen(env.PORT, env.HOST)
+  return {
+    app,
+    database,
+    url,
+    port,
+    async stop() {
+      await app.close()
+      await bus.close()
+      await database.close()
+      await embedded?.stop()
+    },
+  }
+}

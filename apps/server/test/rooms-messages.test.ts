@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TRPCClientError } from '@trpc/client'
+import { startTestServer, type TestServer } from './factory.ts'
+import { send, watchRoom, watchUser } from './helpers.ts'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.stop())
+
+const code = (err: unknown) => (err instanceof TRPCClientError ? err.data?.code : String(err))
+
+describe('two people in a room', () => {
+  it('see each other’s messages, edits, deletions, reactions and typing live', async () => {
+    const alice = await server.signUp()
+    const bob = await server.signUp()
+    const room = await alice.trpc.rooms.create.mutate({ name: 'general', visibility: 'public' })
+    await bob.trpc.rooms.join.mutate({ roomId: room.id })
+
+    const aliceSees = watchRoom(alice, room.id)
+    const bobSees = watchRoom(bob, room.id)
+    await Promise.all([aliceSees.started, bobSees.started])
+
+    const hello = await send(alice, room.id, 'hello **bob**')
+    const hi = await send(bob, room.id, 'hi alice')
+    await bobSees.until((e) => e.some((x) => x.type === 'message.created' && x.message.id === hi.id))
+    expect(bobSees.items.find((x) => x.type === 'message.created' && x.message.id === hello.id)).toMatchObject({ message: { body: 'hello **bob**', author: { id: alice.user.id } } })
+
+    await alice.trpc.messages.edit.mutate({ messageId: hello.id, body: 'hello bob (edited)' })
+    await bob.trpc.messages.react.mutate({ messageId: hello.id, emoji: '👍', on: true })
+    await bob.trpc.messages.delete.mutate({ messageId: hi.id })
+    await bob.trpc.typing.start.mutate({ roomId: room.id })
+
+    await aliceSees.until((e) => e.some((x) => x.type === 'typing'))
+    const types = aliceSees.items.map((x) => x.type)
+    expect(types).toEqual(['message.created', 'message.created', 'message.updated', 'reaction', 'message.deleted', 'typing'])
+    expect(aliceSees.items[2]).toMatchObject({ message: { body: 'hello bob (edited)', editedAt: expect.any(String) } })
+    expect(aliceSees.items[3]).toMatchObject({ emoji: '👍', on: true, userId: bob.user.id, reactions: [{ emoji: '👍', count: 1 }] })
+    expect(aliceSees.items[4]).toMatchObject({ message: { id: hi.id, deleted: true, body: '' } })
+    expect(aliceSees.items[5]).toMatchObject({ type: 'typing', user: { id: bob.user.id } })
+    // The typist does not see their own typing.
+    await new Promise((r) => setTimeout(r, 100))
+    expect(bobSees.items.some((x) => x.type === 'typing')).toBe(false)
+
+    const history = await bob.trpc.messages.list.query({ roomId: room.id })
+    expect(history.messages.map((m) => [m.body, m.deleted])).toEqual([
+      ['hello bob (edited)', false],
+      ['', true],
+    ])
+    expect(history.messages[0]!.reactions).toEqual([{ emoji: '👍', count: 1, userIds: [bob.user.id] }])
+    aliceSees.stop()
+    bobSees.stop()
+  })
+
+  it('hides a private room from a non-member everywhere', async () => {
+    const owner = await server.signUp()
+    const outsider = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'secret', visibility: 'private' })
+    const msg = await send(owner, room.id, 'classified')
+    const attempts = [
+      outsider.trpc.rooms.get.query({ roomId: room.id }),
+      outsider.trpc.rooms.join.mutate({ roomId: room.id }),
+      outsider.trpc.rooms.members.query({ roomId: room.id }),
+      outsider.trpc.rooms.markRead.mutate({ roomId: room.id, seq: 1 }),
+      outsider.trpc.rooms.invite.mutate({ roomId: room.id, username: outsider.user.username }),
+      outsider.trpc.messages.list.query({ roomId: room.id }),
+      send(outsider, room.id, 'let me in'),
+      outsider.trpc.messages.edit.mutate({ messageId: msg.id, body: 'x' }),
+      outsider.trpc.messages.delete.mutate({ messageId: msg.id }),
+      outsider.trpc.messages.react.mutate({ messageId: msg.id, emoji: '👍', on: true }),
+      outsider.trpc.typing.start.mutate({ roomId: room.id }),
+    ].map((p: Promise<unknown>) => p.catch((e: unknown) => e))
+    for (const outcome of await Promise.all(attempts)) expect(code(outcome)).toBe('NOT_FOUND')
+    const sub = watchRoom(outsider, room.id)
+    await expect(sub.until(() => false, 5000)).rejects.toSatisfy((e) => code(e) === 'NOT_FOUND')
+    const browse = await outsider.trpc.rooms.browse.query({ query: 'secret' })
+    expect(browse.rooms.find((r) => r.id === room.id)).toBeUndefined()
+    expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages).toHaveLength(1)
+  })
+
+  it('lets an owner invite into a private room, and the invitee chat there', async () => {
+    const owner = await server.signUp()
+    const guest = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'team', visibility: 'private' })
+    const guestEvents = watchUser(guest)
+    await guestEvents.started
+    await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: guest.user.username })
+    await guestEvents.until((e) => e.some((x) => x.type === 'room.added' && x.room.id === room.id))
+    await send(guest, room.id, 'thanks for the invite')
+    const members = await owner.trpc.rooms.members.query({ roomId: room.id })
+    expect(members.map((m) => [m.user.username, m.role])).toEqual([
+      [owner.user.username, 'owner'],
+      [guest.user.username, 'member'],
+    ])
+    // A member (not admin) cannot invite into a private room.
+    const third = await server.signUp()
+    expect(code(await guest.trpc.rooms.invite.mutate({ roomId: room.id, username: third.user.username }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    guestEvents.stop()
+  })
+
+  it('moderates: admins kick members, members cannot, the kicked lose access', async () => {
+    const owner = await server.signUp()
+    const admin = await server.signUp()
+    const member = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'modded', visibility: 'public' })
+    await admin.trpc.rooms.join.mutate({ roomId: room.id })
+    await member.trpc.rooms.join.mutate({ roomId: room.id })
+    await owner.trpc.rooms.setRole.mutate({ roomId: room.id, userId: admin.user.id, role: 'admin' })
+    expect(code(await member.trpc.rooms.kick.mutate({ roomId: room.id, userId: admin.user.id }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    expect(code(await admin.trpc.rooms.kick.mutate({ roomId: room.id, userId: owner.user.id }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    const kicked = watchRoom(member, room.id)
+    await kicked.started
+    await admin.trpc.rooms.kick.mutate({ roomId: room.id, userId: member.user.id })
+    await kicked.until((e) => e.some((x) => x.type === 'member.left' && x.userId === member.user.id))
+    expect(code(await send(member, room.id, 'still here?').catch((e: unknown) => e))).toBe('FORBIDDEN')
+    expect((await member.trpc.rooms.list.query()).find((r) => r.id === room.id)).toBeUndefined()
+    // Only the author may edit, but moderators may delete.
+    const m = await send(owner, room.id, 'owner speaks')
+    expect(code(await admin.trpc.messages.edit.mutate({ messageId: m.id, body: 'no' }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    await admin.trpc.messages.delete.mutate({ messageId: m.id })
+  })
+
+  it('creates one direct room per pair, whoever asks', async () => {
+    const a = await server.signUp()
+    const b = await server.signUp()
+    const r1 = await a.trpc.rooms.direct.mutate({ username: b.user.username })
+    const r2 = await b.trpc.rooms.direct.mutate({ username: a.user.username })
+    const again = await Promise.all([1, 2, 3].map(() => a.trpc.rooms.direct.mutate({ username: b.user.username })))
+    expect(new Set([r1.id, r2.id, ...again.map((r) => r.id)]).size).toBe(1)
+    expect(r1).toMatchObject({ direct: true, visibility: 'private', memberCount: 2 })
+    expect(code(await a.trpc.rooms.direct.mutate({ username: 'nobody-here' }).catch((e: unknown) => e))).toBe('NOT_FOUND')
+  })
+
+  it('browses and searches public rooms page by page', async () => {
+    const u = await server.signUp()
+    const tag = `zebra${Date.now()}`
+    for (let i = 0; i < 5; i++) await u.trpc.rooms.create.mutate({ name: `${tag} ${i}`, visibility: 'public' })
+    const first = await u.trpc.rooms.browse.query({ query: tag.toUpperCase(), limit: 3 })
+    expect(first.rooms).toHaveLength(3)
+    const second = await u.trpc.rooms.browse.query({ query: tag, cursor: first.nextCursor, limit: 3 })
+    expect(second.rooms).toHaveLength(2)
+    expect(second.nextCursor).toBeNull()
+    expect(new Set([...first.rooms, ...second.rooms].map((r) => r.name)).size).toBe(5)
+    // Regex characters are searched literally.
+    expect((await u.trpc.rooms.browse.query({ query: '.*' })).rooms).toHaveLength(0)
+  })
+
+  it('counts unread messages, clears them with markRead and announces both on events.user', async () => {
+    const reader = await server.signUp()
+    const writer = await server.signUp()
+    const room = await writer.trpc.rooms.create.mutate({ name: 'news', visibility: 'public' })
+    await reader.trpc.rooms.join.mutate({ roomId: room.id })
+    const signals = watchUser(reader)
+    await signals.started
+    for (const body of ['one', 'two', 'three']) await send(writer, room.id, body)
+    await signals.until((e) => e.some((x) => x.type === 'room.activity' && x.unread === 3))
+    const listed = (await reader.trpc.rooms.list.query()).find((r) => r.id === room.id)!
+    expect(listed.unread).toBe(3)
+    expect(listed.lastMessage?.body).toBe('three')
+    await reader.trpc.rooms.markRead.mutate({ roomId: room.id, seq: listed.seq })
+    await signals.until((e) => e.some((x) => x.type === 'room.activity' && x.unread === 0))
+    expect((await reader.trpc.rooms.list.query()).find((r) => r.id === room.id)!.unread).toBe(0)
+    signals.stop()
+  })
+
+  it('makes a send idempotent: five concurrent retries yield one message and one event', async () => {
+    const u = await server.signUp()
+    const room = await u.trpc.rooms.create.mutate({ name: 'idem', visibility: 'public' })
+    const sub = watchRoom(u, room.id)
+    await sub.started
+    const results = await Promise.all(Array.from({ length: 5 }, () => send(u, room.id, 'once', 'same-client-id')))
+    expect(new Set(results.map((m) => m.id)).size).toBe(1)
+    await send(u, room.id, 'marker')
+    await sub.until((e) => e.some((x) => x.type === 'message.created' && x.message.body === 'marker'))
+    expect(sub.items.filter((x) => x.type === 'message.created' && x.message.body === 'once')).toHaveLength(1)
+    expect((await u.trpc.messages.list.query({ roomId: room.id })).messages.map((m) => m.body)).toEqual(['once', 'marker'])
+    sub.stop()
+  })
+
+  it('pages history by seq', async () => {
+    const u = await server.signUp()
+    const room = await u.trpc.rooms.create.mutate({ name: 'long', visibility: 'public' })
+    for (let i = 1; i <= 12; i++) await send(u, room.id, `m${i}`)
+    const last = await u.trpc.messages.list.query({ roomId: room.id, limit: 5 })
+    expect(last.messages.map((m) => m.body)).toEqual(['m8', 'm9', 'm10', 'm11', 'm12'])
+    expect(last.hasMore).toBe(true)
+    const older = await u.trpc.messages.list.query({ roomId: room.id, limit: 10, before: last.messages[0]!.seq })
+    expect(older.messages.map((m) => m.body)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'])
+    expect(older.hasMore).toBe(false)
+  })
+
+  it('rate-limits senders with a retry hint', async () => {
+    const limited = await startTestServer({ SEND_RATE_LIMIT: '3', SEND_RATE_WINDOW_MS: '60000' })
+    try {
+      const u = await limited.signUp()
+      const room = await u.trpc.rooms.create.mutate({ name: 'fast', visibility: 'public' })
+      for (let i = 0; i < 3; i++) await send(u, room.id, `m${i}`)
+      const err = await send(u, room.id, 'too many').catch((e: unknown) => e)
+      expect(code(err)).toBe('TOO_MANY_REQUESTS')
+      expect((err as TRPCClientError<never>).data).toMatchObject({ retryAfterMs: expect.any(Number) })
+      expect((await u.trpc.messages.list.query({ roomId: room.id })).messages).toHaveLength(3)
+    } finally {
+      await limited.stop()
+    }
+  })
+})

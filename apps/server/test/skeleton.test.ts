@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { collect } from '@parley/testing'
+import { readEnv } from '../src/env.ts'
+import { startTestServer, type TestServer } from './factory.ts'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.stop())
+
+describe('one port, both transports', () => {
+  it('answers a query over HTTP with the real tRPC client', async () => {
+    const info = await server.client().trpc.system.info.query()
+    expect(info).toMatchObject({ name: 'parley', nodeId: expect.any(String) })
+    expect(Date.parse(info.time)).not.toBeNaN()
+  })
+
+  it('streams a subscription over WebSocket', async () => {
+    const ticks = collect<{ time: string }>((h) => server.client().trpc.system.clock.subscribe({ intervalMs: 100 }, h as never))
+    await ticks.until((t) => t.length >= 3)
+    ticks.stop()
+    const times = ticks.items.map((t) => Date.parse(t.time))
+    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(150)
+  })
+
+  it('reports health and readiness', async () => {
+    const health = await fetch(`${server.url}/healthz`)
+    expect(health.status).toBe(200)
+    const ready = await fetch(`${server.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ ok: true, down: {} })
+  })
+
+  it('puts security headers on every response', async () => {
+    for (const path of ['/healthz', '/trpc/system.info', '/nope']) {
+      const res = await fetch(server.url + path)
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('referrer-policy')).toBeTruthy()
+    }
+  })
+
+  it('refuses cross-site form posts and foreign-origin WebSockets', async () => {
+    const form = new FormData()
+    form.set('x', '1')
+    const res = await fetch(`${server.url}/trpc/auth.logout`, { method: 'POST', body: form, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })
+    expect(res.status).toBe(403)
+    const { WebSocket } = await import('ws')
+    const ws = new WebSocket(server.wsUrl, { headers: { origin: 'https://evil.example' } })
+    const outcome = await new Promise<string>((resolve) => {
+      ws.on('open', () => resolve('open'))
+      ws.on('error', () => resolve('refused'))
+      ws.on('unexpected-response', (_req, r) => resolve(`refused ${r.statusCode}`))
+    })
+    expect(outcome).toMatch(/^refused/)
+  })
+})
+
+describe('configuration', () => {
+  it('names the variable when a value is invalid', () => {
+    expect(() => readEnv({ PORT: 'abc' })).toThrow(/PORT/)
+    expect(() => readEnv({ MONGODB_URL: 'postgres://x' })).toThrow(/MONGODB_URL/)
+    expect(readEnv({}).PORT).toBe(3000)
+  })
+
+  it('exits non-zero with one line naming PORT when started with PORT=abc', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: new URL('..', import.meta.url), env: { ...process.env, PORT: 'abc' }, encoding: 'utf8', timeout: 20_000 })
+    expect(r.status).not.toBe(0)
+    const lines = r.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/PORT/)
+  })
+})

@@ -1,0 +1,50 @@
+import { watch } from 'vue'
+import { useRouter } from 'vue-router'
+import { openUserDb } from '../offline/db.ts'
+import { useConnectionStore } from '../stores/connection.ts'
+import { useOutboxStore } from '../stores/outbox.ts'
+import { useSessionStore } from '../stores/session.ts'
+
+/**
+ * App-wide wiring between the stores (they never read each other): load the
+ * user's outbox when they sign in, flush it whenever the connection comes
+ * back, and leave signed-in screens when the session ends.
+ */
+export function useAppSync(): void {
+  const session = useSessionStore()
+  const connection = useConnectionStore()
+  const outbox = useOutboxStore()
+  const router = useRouter()
+
+  watch(
+    () => session.user?.id,
+    async (id) => {
+      if (!id) return
+      await openUserDb(id)
+      await outbox.load()
+      if (navigator.onLine) outbox.kick()
+    },
+    { immediate: true },
+  )
+
+  watch(
+    () => [connection.status, connection.browserOnline] as const,
+    ([status, online]) => {
+      if (session.signedIn && (status === 'online' || online)) outbox.kick()
+    },
+  )
+
+  watch(
+    () => session.status,
+    (status, before) => {
+      // Only a session that ends (sign-out, revoked); the first decision is the router guard's.
+      if (
+        before === 'signedIn' &&
+        status === 'signedOut' &&
+        !router.currentRoute.value.meta.guest
+      ) {
+        void router.replace({ name: 'signin' })
+      }
+    },
+  )
+}

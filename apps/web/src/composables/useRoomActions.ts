@@ -1,0 +1,108 @@
+import { useQueryClient } from '@tanstack/vue-query'
+import { toValue, type MaybeRefOrGetter } from 'vue'
+import { useRouter } from 'vue-router'
+import type { Message } from '@parley/schemas'
+import { timelineKey, updateRoomList, updateTimeline } from '../lib/cache.ts'
+import { errorMessage } from '../lib/errors.ts'
+import { addRoomToList } from '../lib/rooms.ts'
+import { tombstone, toggleReaction } from '../lib/timeline.ts'
+import { toast } from '../lib/toast.ts'
+import { callMutation } from '../lib/trpc-query.ts'
+import { forgetRoom } from '../offline/db.ts'
+import { useOutboxStore } from '../stores/outbox.ts'
+import { useSessionStore } from '../stores/session.ts'
+
+const TYPING_EVERY_MS = 3000
+
+/**
+ * What a user does in a room. Edits, deletes and reactions show at once
+ * (optimistic) and the room's event stream confirms them; on failure the
+ * timeline is refetched.
+ */
+export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
+  const qc = useQueryClient()
+  const outbox = useOutboxStore()
+  const session = useSessionStore()
+  const router = useRouter()
+
+  function patch(messageId: string, fn: (m: Message) => Message) {
+    updateTimeline(qc, toValue(roomId), (t) => ({
+      ...t,
+      messages: t.messages.map((m) => (m.id === messageId ? fn(m) : m)),
+    }))
+  }
+
+  async function attempt(run: () => Promise<unknown>, what: string) {
+    try {
+      await run()
+    } catch (err) {
+      toast(`Could not ${what}: ${errorMessage(err)}`, 'error')
+      void qc.invalidateQueries({ queryKey: timelineKey(toValue(roomId)) })
+    }
+  }
+
+  function send(body: string) {
+    void outbox.enqueue(toValue(roomId), body)
+  }
+
+  let lastTyping = 0
+  function typing() {
+    const now = Date.now()
+    if (now - lastTyping < TYPING_EVERY_MS || !navigator.onLine) return
+    lastTyping = now
+    callMutation('typing.start', { roomId: toValue(roomId) }).catch(() => {})
+  }
+  function stoppedTyping() {
+    lastTyping = 0
+  }
+
+  function edit(message: Message, body: string) {
+    patch(message.id, (m) => ({ ...m, body, editedAt: new Date().toISOString() }))
+    void attempt(
+      () => callMutation('messages.edit', { messageId: message.id, body }),
+      'edit the message',
+    )
+  }
+
+  function remove(message: Message) {
+    if (!window.confirm('Delete this message for everyone?')) return
+    patch(message.id, tombstone)
+    void attempt(
+      () => callMutation('messages.delete', { messageId: message.id }),
+      'delete the message',
+    )
+  }
+
+  function react(message: Message, emoji: string, on: boolean) {
+    const me = session.user?.id
+    if (me)
+      patch(message.id, (m) => ({ ...m, reactions: toggleReaction(m.reactions, emoji, me, on) }))
+    void attempt(
+      () => callMutation('messages.react', { messageId: message.id, emoji, on }),
+      'react',
+    )
+  }
+
+  async function join() {
+    try {
+      addRoomToList(qc, await callMutation('rooms.join', { roomId: toValue(roomId) }))
+    } catch (err) {
+      toast(`Could not join: ${errorMessage(err)}`, 'error')
+    }
+  }
+
+  async function leave() {
+    const id = toValue(roomId)
+    if (!window.confirm('Leave this room?')) return
+    try {
+      await callMutation('rooms.leave', { roomId: id })
+      updateRoomList(qc, (rooms) => rooms.filter((r) => r.id !== id))
+      void forgetRoom(id)
+      await router.replace({ name: 'home' })
+    } catch (err) {
+      toast(`Could not leave: ${errorMessage(err)}`, 'error')
+    }
+  }
+
+  return { send, typing, stoppedTyping, edit, remove, react, join, leave }
+}

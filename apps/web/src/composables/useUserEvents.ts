@@ -1,0 +1,79 @@
+import { useQueryClient } from '@tanstack/vue-query'
+import { watch } from 'vue'
+import { useRouter } from 'vue-router'
+import type { UserEvent } from '@parley/schemas'
+import {
+  getRoomList,
+  patchRoom,
+  roomListKey,
+  setPresence,
+  sortRooms,
+  updateRoomList,
+} from '../lib/cache.ts'
+import { untrack, useTrpcSubscription } from '../lib/trpc-query.ts'
+import { forgetRoom } from '../offline/db.ts'
+import { useConnectionStore } from '../stores/connection.ts'
+import { useSessionStore } from '../stores/session.ts'
+import { activeRoomId, isActiveRoom } from './useActiveRoom.ts'
+
+/**
+ * `events.user`: keeps the room list live (unread, last message, rooms
+ * added/removed) and presence in member lists. Not resumable, so after every
+ * reconnect `rooms.list` is refetched instead.
+ */
+export function useUserEvents(): void {
+  const session = useSessionStore()
+  const connection = useConnectionStore()
+  const qc = useQueryClient()
+  const router = useRouter()
+
+  function apply(event: UserEvent): void {
+    switch (event.type) {
+      case 'room.activity': {
+        if (!getRoomList(qc)?.some((r) => r.id === event.roomId)) {
+          void qc.invalidateQueries({ queryKey: roomListKey() })
+          return
+        }
+        patchRoom(qc, event.roomId, (r) => ({
+          seq: Math.max(r.seq, event.seq),
+          unread: isActiveRoom(event.roomId) ? 0 : event.unread,
+          lastMessage: event.lastMessage ?? r.lastMessage,
+          lastActivityAt: event.lastMessage?.createdAt ?? new Date().toISOString(),
+        }))
+        return
+      }
+      case 'room.added':
+        updateRoomList(qc, (rooms) =>
+          sortRooms([...rooms.filter((r) => r.id !== event.room.id), event.room]),
+        )
+        return
+      case 'room.removed':
+        updateRoomList(qc, (rooms) => rooms.filter((r) => r.id !== event.roomId))
+        void forgetRoom(event.roomId)
+        if (activeRoomId.value === event.roomId) void router.replace({ name: 'home' })
+        return
+      case 'presence':
+        setPresence(qc, event.userId, event.status === 'online')
+        return
+      case 'session.revoked':
+        session.revoked()
+        void router.replace({ name: 'signin' })
+        return
+    }
+  }
+
+  useTrpcSubscription('events.user', undefined, {
+    enabled: () => session.signedIn,
+    onData: (value) => apply(untrack(value)),
+  })
+
+  // State catches up, not events: after a reconnect, refetch what the socket may have missed.
+  watch(
+    () => connection.opens,
+    (n) => {
+      if (n > 1 && session.signedIn) {
+        void qc.invalidateQueries({ queryKey: roomListKey() })
+      }
+    },
+  )
+}

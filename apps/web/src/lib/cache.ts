@@ -1,0 +1,90 @@
+/**
+ * Typed helpers over the Vue Query cache for the entries subscriptions and the
+ * outbox write into: a room's timeline (`messages.list({ roomId })`), the room
+ * list and members. All updates are immutable so components re-render.
+ */
+import type { QueryClient } from '@tanstack/vue-query'
+import type { Member, Message, RoomListItem } from '@parley/schemas'
+import type { Input } from './contract.ts'
+import type { Timeline } from './timeline.ts'
+import { trpcKey, trpcPathKey } from './trpc-query.ts'
+
+/** The timeline lives under messages.list with the bare `{ roomId }` input. */
+export const timelineInput = (roomId: string): Input<'messages.list'> => ({ roomId })
+export const timelineKey = (roomId: string) => trpcKey('messages.list', timelineInput(roomId))
+
+export function getTimeline(qc: QueryClient, roomId: string): Timeline | undefined {
+  return qc.getQueryData<Timeline>(timelineKey(roomId))
+}
+
+export function updateTimeline(
+  qc: QueryClient,
+  roomId: string,
+  fn: (t: Timeline) => Timeline,
+): void {
+  qc.setQueryData<Timeline>(timelineKey(roomId), (old) => (old ? fn(old) : old))
+}
+
+export const roomListKey = () => trpcKey('rooms.list')
+
+export function getRoomList(qc: QueryClient): RoomListItem[] | undefined {
+  return qc.getQueryData<RoomListItem[]>(roomListKey())
+}
+
+export function sortRooms(rooms: RoomListItem[]): RoomListItem[] {
+  return rooms.slice().sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
+}
+
+export function updateRoomList(
+  qc: QueryClient,
+  fn: (rooms: RoomListItem[]) => RoomListItem[],
+): void {
+  qc.setQueryData<RoomListItem[]>(roomListKey(), (old) => (old ? fn(old) : old))
+}
+
+export function patchRoom(
+  qc: QueryClient,
+  roomId: string,
+  patch: Partial<RoomListItem> | ((r: RoomListItem) => Partial<RoomListItem>),
+): void {
+  updateRoomList(qc, (rooms) =>
+    sortRooms(
+      rooms.map((r) =>
+        r.id === roomId ? { ...r, ...(typeof patch === 'function' ? patch(r) : patch) } : r,
+      ),
+    ),
+  )
+}
+
+/** A message of ours or from an event becomes the room's last message. */
+export function bumpRoom(qc: QueryClient, message: Message): void {
+  patchRoom(qc, message.roomId, (r) =>
+    message.seq >= (r.lastMessage?.seq ?? 0)
+      ? {
+          lastMessage: message,
+          seq: Math.max(r.seq, message.seq),
+          lastActivityAt:
+            message.createdAt > r.lastActivityAt ? message.createdAt : r.lastActivityAt,
+        }
+      : {},
+  )
+}
+
+export const membersKey = (roomId: string) => trpcKey('rooms.members', { roomId })
+
+export function updateMembers(
+  qc: QueryClient,
+  roomId: string,
+  fn: (members: Member[]) => Member[],
+): void {
+  qc.setQueryData<Member[]>(membersKey(roomId), (old) => (old ? fn(old) : old))
+}
+
+/** Presence reaches every cached member list the user appears in. */
+export function setPresence(qc: QueryClient, userId: string, online: boolean): void {
+  qc.setQueriesData<Member[]>({ queryKey: trpcPathKey('rooms.members') }, (old) =>
+    old?.some((m) => m.user.id === userId && m.online !== online)
+      ? old.map((m) => (m.user.id === userId ? { ...m, online } : m))
+      : old,
+  )
+}

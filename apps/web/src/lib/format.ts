@@ -1,0 +1,69 @@
+import type { Message } from '@parley/schemas'
+
+const GROUP_MS = 5 * 60_000
+
+const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+const day = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'short', day: 'numeric' })
+const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+
+export const formatTime = (iso: string) => time.format(new Date(iso))
+export const formatFull = (iso: string) => full.format(new Date(iso))
+
+export function formatDay(iso: string, now = new Date()): string {
+  const d = new Date(iso)
+  const startOf = (x: Date) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime()
+  const diff = Math.round((startOf(now) - startOf(d)) / 86_400_000)
+  if (diff === 0) return 'Today'
+  if (diff === 1) return 'Yesterday'
+  return day.format(d)
+}
+
+/** Short relative stamp for the room list: 14:05, Mon, 12 Mar. */
+export function formatShort(iso: string, now = new Date()): string {
+  const d = new Date(iso)
+  if (now.getTime() - d.getTime() < 86_400_000 && d.getDate() === now.getDate())
+    return formatTime(iso)
+  if (now.getTime() - d.getTime() < 6 * 86_400_000) {
+    return d.toLocaleDateString(undefined, { weekday: 'short' })
+  }
+  return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })
+}
+
+/** Consecutive messages by one author within 5 minutes form a group. */
+export function startsGroup(prev: Message | undefined, m: Message): boolean {
+  if (!prev) return true
+  if (prev.author.id !== m.author.id) return true
+  if (prev.deleted !== m.deleted) return true
+  if (new Date(m.createdAt).getTime() - new Date(prev.createdAt).getTime() > GROUP_MS) return true
+  return formatDay(prev.createdAt) !== formatDay(m.createdAt)
+}
+
+export function startsDay(prev: Message | undefined, m: Message): boolean {
+  return !prev || formatDay(prev.createdAt) !== formatDay(m.createdAt)
+}
+
+export function initials(name: string): string {
+  const parts = name
+    .trim()
+    .split(/[\s._-]+/)
+    .filter(Boolean)
+  return ((parts[0]?.[0] ?? '?') + (parts[1]?.[0] ?? '')).toUpperCase()
+}
+
+/** A stable hue per user id for avatars. */
+export function hueOf(id: string): number {
+  let h = 0
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0
+  return h % 360
+}
+
+/** Plain-text preview of a markdown body for the room list. */
+export function preview(body: string, max = 80): string {
+  const text = body
+    .replace(/```[\s\S]*?```/g, '[code]')
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/[*_~`>#]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}

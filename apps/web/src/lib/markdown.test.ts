@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { renderMarkdown } from './markdown.ts'
+
+function dom(html: string): HTMLElement {
+  const div = document.createElement('div')
+  div.innerHTML = html
+  return div
+}
+
+describe('renderMarkdown', () => {
+  it('renders basic markdown', () => {
+    const html = renderMarkdown('**bold** _em_ `code`\n\n- a\n- b')
+    expect(html).toContain('<strong>bold</strong>')
+    expect(html).toContain('<em>em</em>')
+    expect(html).toContain('<code>code</code>')
+    expect(dom(html).querySelectorAll('li')).toHaveLength(2)
+  })
+
+  it('never lets raw HTML through as elements: scripts, handlers, images, iframes, styles', () => {
+    const src =
+      'hi <script>alert(1)</script> <img src=x onerror="alert(2)"> <b onclick="x()">b</b>\n\n' +
+      '<iframe src="https://evil.example"></iframe>\n\n<style>body{}</style>'
+    const root = dom(renderMarkdown(src))
+    expect(root.querySelectorAll('script, img, iframe, style, b')).toHaveLength(0)
+    for (const el of root.querySelectorAll('*')) {
+      expect([...el.attributes].filter((a) => a.name.startsWith('on'))).toEqual([])
+    }
+    // Shown as text instead, so nothing the sender typed disappears.
+    expect(root.textContent).toContain('<script>alert(1)</script>')
+  })
+
+  it('drops javascript: and data: links', () => {
+    for (const src of [
+      '[x](javascript:alert(1))',
+      '<a href="javascript:alert(1)">x</a>',
+      '[x](data:text/html,hi)',
+      '[x](JaVaScRiPt:alert(1))',
+    ]) {
+      const a = dom(renderMarkdown(src)).querySelector('a')
+      expect(a?.getAttribute('href') ?? null, src).toBeNull()
+    }
+  })
+
+  it('opens links in a new tab without an opener', () => {
+    const a = dom(
+      renderMarkdown('see [docs](https://example.com/x) and https://parley.dev'),
+    ).querySelectorAll('a')
+    expect(a).toHaveLength(2)
+    for (const link of a) {
+      expect(link.getAttribute('target')).toBe('_blank')
+      expect(link.getAttribute('rel')).toBe('noopener noreferrer')
+    }
+    expect(a[0]?.getAttribute('href')).toBe('https://example.com/x')
+  })
+
+  it('drops markdown images (no remote loads from messages)', () => {
+    const root = dom(renderMarkdown('![tracker](https://evil.example/pixel.png)'))
+    expect(root.querySelector('img')).toBeNull()
+  })
+})

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest'
+import type { RoomEvent } from '@parley/schemas'
+import { created, message } from '../test/factories.ts'
+import {
+  applyRoomEvent,
+  mergeLatest,
+  prependOlder,
+  toggleReaction,
+  upsertMessages,
+} from './timeline.ts'
+
+const seqs = (list: { seq: number }[]) => list.map((m) => m.seq)
+
+describe('applyRoomEvent', () => {
+  it('inserts created messages in seq order, whatever order they arrive in', () => {
+    let list = [message({ seq: 1 }), message({ seq: 4 })]
+    list = applyRoomEvent(list, created(message({ seq: 3 })))
+    list = applyRoomEvent(list, created(message({ seq: 7 })))
+    list = applyRoomEvent(list, created(message({ seq: 2 })))
+    expect(seqs(list)).toEqual([1, 2, 3, 4, 7])
+  })
+
+  it('dedupes by seq: a replayed message.created changes nothing', () => {
+    const edited = message({ seq: 5, body: 'edited', editedAt: '2026-01-01T13:00:00.000Z' })
+    const list = [message({ seq: 4 }), edited]
+    const after = applyRoomEvent(list, created(message({ seq: 5, body: 'original' })))
+    expect(after).toBe(list)
+    expect(after[1]?.body).toBe('edited')
+  })
+
+  it('applies an update by message id and keeps order', () => {
+    const m = message({ seq: 2 })
+    const list = [message({ seq: 1 }), m, message({ seq: 3 })]
+    const updated: RoomEvent = {
+      type: 'message.updated',
+      roomId: m.roomId,
+      seq: 10,
+      message: { ...m, body: 'new body', editedAt: '2026-01-02T00:00:00.000Z' },
+    }
+    const after = applyRoomEvent(list, updated)
+    expect(seqs(after)).toEqual([1, 2, 3])
+    expect(after[1]).toMatchObject({ body: 'new body', editedAt: '2026-01-02T00:00:00.000Z' })
+  })
+
+  it('turns a deleted message into a tombstone that later updates and reactions leave alone', () => {
+    const m = message({ seq: 2, reactions: [{ emoji: '👍', count: 1, userIds: ['u'] }] })
+    let list = [message({ seq: 1 }), m]
+    list = applyRoomEvent(list, {
+      type: 'message.deleted',
+      roomId: m.roomId,
+      seq: 11,
+      message: { ...m, deleted: true },
+    })
+    expect(list[1]).toMatchObject({ id: m.id, seq: 2, deleted: true, body: '', reactions: [] })
+    list = applyRoomEvent(list, {
+      type: 'message.updated',
+      roomId: m.roomId,
+      seq: 12,
+      message: { ...m, body: 'zombie' },
+    })
+    list = applyRoomEvent(list, {
+      type: 'reaction',
+      roomId: m.roomId,
+      seq: 13,
+      messageId: m.id,
+      userId: 'u',
+      emoji: '🎉',
+      on: true,
+      reactions: [{ emoji: '🎉', count: 1, userIds: ['u'] }],
+    })
+    expect(list[1]).toMatchObject({ deleted: true, body: '', reactions: [] })
+  })
+
+  it('replaces reactions with the event’s authoritative list', () => {
+    const m = message({ seq: 3 })
+    const reactions = [{ emoji: '❤️', count: 2, userIds: ['a', 'b'] }]
+    const after = applyRoomEvent([m], {
+      type: 'reaction',
+      roomId: m.roomId,
+      seq: 20,
+      messageId: m.id,
+      userId: 'b',
+      emoji: '❤️',
+      on: true,
+      reactions,
+    })
+    expect(after[0]?.reactions).toEqual(reactions)
+  })
+
+  it('ignores events about messages outside the loaded window and member events', () => {
+    const list = [message({ seq: 50 })]
+    const far = message({ seq: 1 })
+    expect(
+      applyRoomEvent(list, { type: 'message.updated', roomId: far.roomId, seq: 60, message: far }),
+    ).toBe(list)
+    expect(
+      applyRoomEvent(list, {
+        type: 'member.left',
+        roomId: far.roomId,
+        seq: 61,
+        userId: 'x',
+        reason: 'left',
+      }),
+    ).toBe(list)
+  })
+})
+
+describe('timeline pages', () => {
+  it('upsertMessages lets incoming win and sorts', () => {
+    const out = upsertMessages(
+      [message({ seq: 2, body: 'old' }), message({ seq: 1 })],
+      [message({ seq: 2, body: 'new' })],
+    )
+    expect(seqs(out)).toEqual([1, 2])
+    expect(out[1]?.body).toBe('new')
+  })
+
+  it('mergeLatest replaces a cache seeded from IndexedDB (fresh data wins)', () => {
+    const cached = {
+      messages: [message({ seq: 1 }), message({ seq: 2, body: 'stale' })],
+      hasMore: true,
+      fromCache: true,
+    }
+    const fresh = {
+      messages: [message({ seq: 2, body: 'fresh' }), message({ seq: 3 })],
+      hasMore: true,
+    }
+    const out = mergeLatest(cached, fresh)
+    expect(seqs(out.messages)).toEqual([2, 3])
+    expect(out.messages[0]?.body).toBe('fresh')
+    expect(out.fromCache).toBeUndefined()
+  })
+
+  it('mergeLatest keeps loaded older messages when the page overlaps, and newer live ones', () => {
+    const existing = { messages: [1, 2, 3, 4, 9].map((seq) => message({ seq })), hasMore: false }
+    const fresh = { messages: [3, 4, 5].map((seq) => message({ seq })), hasMore: true }
+    const out = mergeLatest(existing, fresh)
+    expect(seqs(out.messages)).toEqual([1, 2, 3, 4, 5, 9])
+    expect(out.hasMore).toBe(false)
+  })
+
+  it('mergeLatest drops older messages across a gap', () => {
+    const existing = { messages: [1, 2].map((seq) => message({ seq })), hasMore: false }
+    const fresh = { messages: [40, 41].map((seq) => message({ seq })), hasMore: true }
+    const out = mergeLatest(existing, fresh)
+    expect(seqs(out.messages)).toEqual([40, 41])
+    expect(out.hasMore).toBe(true)
+  })
+
+  it('prependOlder adds a page in front', () => {
+    const out = prependOlder(
+      { messages: [message({ seq: 10 })], hasMore: true },
+      { messages: [message({ seq: 8 }), message({ seq: 9 })], hasMore: false },
+    )
+    expect(seqs(out.messages)).toEqual([8, 9, 10])
+    expect(out.hasMore).toBe(false)
+  })
+})
+
+describe('toggleReaction', () => {
+  it('adds, counts and removes one user’s reaction', () => {
+    let r = toggleReaction([], '👍', 'me', true)
+    expect(r).toEqual([{ emoji: '👍', count: 1, userIds: ['me'] }])
+    r = toggleReaction(r, '👍', 'me', true)
+    expect(r[0]?.count).toBe(1)
+    r = toggleReaction([{ emoji: '👍', count: 2, userIds: ['me', 'you'] }], '👍', 'me', false)
+    expect(r).toEqual([{ emoji: '👍', count: 1, userIds: ['you'] }])
+    expect(toggleReaction(r, '👍', 'you', false)).toEqual([])
+  })
+})

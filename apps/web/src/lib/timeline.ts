@@ -1,0 +1,110 @@
+/**
+ * A room's loaded history as Vue Query holds it, and the pure functions that
+ * fold pages and room events into it. Messages are kept in ascending `seq`
+ * (the seq of their `message.created` event), one per seq, deleted ones as
+ * tombstones.
+ */
+import type { Message, Reaction, RoomEvent } from '@parley/schemas'
+
+export interface Timeline {
+  messages: Message[]
+  /** Older messages exist on the server. */
+  hasMore: boolean
+  /** Seeded from IndexedDB: the next fresh page replaces it instead of merging. */
+  fromCache?: boolean
+}
+
+/** Merge messages by seq (incoming wins), ascending. */
+export function upsertMessages(list: readonly Message[], incoming: readonly Message[]): Message[] {
+  if (incoming.length === 0) return list as Message[]
+  const bySeq = new Map<number, Message>()
+  for (const m of list) bySeq.set(m.seq, m)
+  for (const m of incoming) bySeq.set(m.seq, m)
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq)
+}
+
+function replaceById(list: readonly Message[], id: string, fn: (m: Message) => Message): Message[] {
+  const i = list.findIndex((m) => m.id === id)
+  if (i < 0) return list as Message[]
+  const next = list.slice()
+  next[i] = fn(list[i] as Message)
+  return next
+}
+
+export function tombstone(m: Message): Message {
+  return { ...m, deleted: true, body: '', reactions: [] }
+}
+
+/** Fold one persisted room event into a message list (returns the same array when nothing changed). */
+export function applyRoomEvent(list: readonly Message[], event: RoomEvent): Message[] {
+  switch (event.type) {
+    case 'message.created': {
+      const existing = list.find((m) => m.seq === event.message.seq)
+      // Replayed after a reconnect: what we hold may already be newer (edited, deleted).
+      if (existing) return list as Message[]
+      return upsertMessages(list, [event.message])
+    }
+    case 'message.updated':
+      return replaceById(list, event.message.id, (m) =>
+        m.deleted ? m : { ...event.message, reactions: event.message.reactions ?? m.reactions },
+      )
+    case 'message.deleted':
+      return replaceById(list, event.message.id, (m) => tombstone({ ...m, ...event.message }))
+    case 'reaction':
+      return replaceById(list, event.messageId, (m) =>
+        m.deleted ? m : { ...m, reactions: event.reactions },
+      )
+    default:
+      return list as Message[]
+  }
+}
+
+/**
+ * A fresh latest page. Fresh data wins: a cache seeded from IndexedDB is
+ * replaced; loaded older messages are kept only when the page overlaps them;
+ * messages newer than the page (from live events meanwhile) are kept.
+ */
+export function mergeLatest(existing: Timeline | undefined, fresh: Timeline): Timeline {
+  if (!existing || existing.fromCache || fresh.messages.length === 0) {
+    return { messages: fresh.messages, hasMore: fresh.hasMore }
+  }
+  const first = (fresh.messages[0] as Message).seq
+  const last = (fresh.messages.at(-1) as Message).seq
+  const newer = existing.messages.filter((m) => m.seq > last)
+  const overlaps = existing.messages.some((m) => m.seq >= first && m.seq <= last)
+  const older = fresh.hasMore && overlaps ? existing.messages.filter((m) => m.seq < first) : []
+  return {
+    messages: [...older, ...fresh.messages, ...newer],
+    hasMore: older.length > 0 ? existing.hasMore : fresh.hasMore,
+  }
+}
+
+/** An older page (`before` = our first seq) goes in front. */
+export function prependOlder(existing: Timeline | undefined, page: Timeline): Timeline {
+  return {
+    messages: upsertMessages(existing?.messages ?? [], page.messages),
+    hasMore: page.hasMore,
+  }
+}
+
+/** Toggle one user's reaction locally (optimistic), keeping counts and ids consistent. */
+export function toggleReaction(
+  reactions: readonly Reaction[],
+  emoji: string,
+  userId: string,
+  on: boolean,
+): Reaction[] {
+  const out = reactions.map((r) => ({ ...r, userIds: [...r.userIds] }))
+  let r = out.find((x) => x.emoji === emoji)
+  if (on) {
+    if (!r) out.push((r = { emoji, count: 0, userIds: [] }))
+    if (!r.userIds.includes(userId)) {
+      r.userIds.push(userId)
+      r.count += 1
+    }
+  } else if (r && r.userIds.includes(userId)) {
+    r.userIds = r.userIds.filter((id) => id !== userId)
+    r.count = Math.max(0, r.count - 1)
+  }
+  return out.filter((x) => x.count > 0)
+}

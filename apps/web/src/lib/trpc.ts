@@ -1,0 +1,94 @@
+/**
+ * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
+ * everything else over HTTP batches (`httpBatchLink`, so auth calls can set
+ * cookies). The socket authenticates with the session cookie when it opens,
+ * so after sign-in or sign-out `reconnectTrpc()` replaces it; `generation`
+ * ticks so live subscriptions resubscribe on the new one.
+ */
+import {
+  createTRPCClient,
+  createWSClient,
+  getUntypedClient,
+  httpBatchLink,
+  splitLink,
+  wsLink,
+  type TRPCClient,
+} from '@trpc/client'
+import { nextTick, shallowRef } from 'vue'
+import type { AppRouter } from '@parley/api'
+
+export interface ConnectionListener {
+  open(): void
+  close(code: number | undefined): void
+}
+
+const listeners = new Set<ConnectionListener>()
+
+/** Hears the WebSocket open and close; returns a function that stops listening. */
+export function onConnectionChange(listener: ConnectionListener): () => void {
+  listeners.add(listener)
+  return () => listeners.delete(listener)
+}
+
+/** Reconnect delay: 0.5 s doubling to 15 s, with ±20 % jitter so a restarted server is not stampeded. */
+export function reconnectDelay(attempt: number): number {
+  const base = Math.min(500 * 2 ** attempt, 15_000)
+  return Math.round(base * (0.8 + Math.random() * 0.4))
+}
+
+function socketUrl(): string {
+  const { protocol, host } = window.location
+  return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}/trpc`
+}
+
+interface Connection {
+  ws: ReturnType<typeof createWSClient>
+  client: TRPCClient<AppRouter>
+}
+
+function connect(): Connection {
+  const ws = createWSClient({
+    url: socketUrl,
+    retryDelayMs: reconnectDelay,
+    keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
+    onOpen: () => listeners.forEach((l) => l.open()),
+    onClose: (cause) => listeners.forEach((l) => l.close(cause?.code)),
+  })
+  const client = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: ws }),
+        false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
+      }),
+    ],
+  })
+  return { ws, client }
+}
+
+let current: Connection | null = null
+
+/** Ticks whenever the client is replaced; subscriptions read it to resubscribe. */
+export const generation = shallowRef(0)
+
+/** The typed vanilla client (created on first use). */
+export function trpc(): TRPCClient<AppRouter> {
+  current ??= connect()
+  return current.client
+}
+
+/** The same client addressed by path string; `trpc-query.ts` types it. */
+export function untypedTrpc() {
+  return getUntypedClient(trpc())
+}
+
+/** Replace the socket so its session matches the cookie (after sign-in / sign-out). */
+export async function reconnectTrpc(): Promise<void> {
+  const old = current
+  current = null
+  generation.value++
+  // Let subscriptions unsubscribe from the old socket before it closes.
+  await nextTick()
+  if (old) await old.ws.close()
+  trpc()
+}

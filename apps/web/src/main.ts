@@ -1,0 +1,13 @@
+import { VueQueryPlugin } from '@tanstack/vue-query'
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+import App from './App.vue'
+import { queryClient } from './lib/query-client.ts'
+import { createAppRouter } from './router.ts'
+import './styles/main.css'
+
+const app = createApp(App)
+app.use(createPinia())
+app.use(VueQueryPlugin, { queryClient })
+app.use(createAppRouter())
+app.mount('#app')

@@ -1,0 +1,50 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { useSessionStore } from './stores/session.ts'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable signed out (sign-in, sign-up); signed-in users are sent home. */
+    guest?: boolean
+  }
+}
+
+export function createAppRouter() {
+  const router = createRouter({
+    history: createWebHistory(),
+    routes: [
+      {
+        path: '/signin',
+        name: 'signin',
+        component: () => import('./pages/SignInPage.vue'),
+        meta: { guest: true },
+      },
+      {
+        path: '/signup',
+        name: 'signup',
+        component: () => import('./pages/SignUpPage.vue'),
+        meta: { guest: true },
+      },
+      { path: '/', name: 'home', component: () => import('./pages/HomePage.vue') },
+      { path: '/browse', name: 'browse', component: () => import('./pages/BrowsePage.vue') },
+      {
+        path: '/rooms/:roomId',
+        name: 'room',
+        component: () => import('./pages/RoomPage.vue'),
+        props: true,
+      },
+      { path: '/:rest(.*)*', redirect: '/' },
+    ],
+  })
+
+  router.beforeEach(async (to) => {
+    const session = useSessionStore()
+    await session.start()
+    if (to.meta.guest && session.signedIn) return { name: 'home' }
+    if (!to.meta.guest && !session.signedIn) {
+      return { name: 'signin', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+    }
+    return true
+  })
+
+  return router
+}

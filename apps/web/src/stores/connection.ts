@@ -1,0 +1,44 @@
+import { acceptHMRUpdate, defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import { onConnectionChange } from '../lib/trpc.ts'
+
+export type ConnectionStatus = 'connecting' | 'online' | 'reconnecting' | 'offline'
+
+/** Browser network state + the tRPC WebSocket's state, as one status for the UI. */
+export const useConnectionStore = defineStore('connection', () => {
+  const browserOnline = ref(typeof navigator === 'undefined' ? true : navigator.onLine)
+  const socket = ref<'connecting' | 'open' | 'closed'>('connecting')
+  const everOpened = ref(false)
+  /** Ticks on every (re)open: watchers refetch state that events cannot replay. */
+  const opens = ref(0)
+  const lastCloseCode = ref<number | undefined>()
+
+  onConnectionChange({
+    open() {
+      socket.value = 'open'
+      everOpened.value = true
+      opens.value++
+    },
+    close(code) {
+      socket.value = 'closed'
+      lastCloseCode.value = code
+    },
+  })
+
+  if (typeof window !== 'undefined') {
+    window.addEventListener('online', () => (browserOnline.value = true))
+    window.addEventListener('offline', () => (browserOnline.value = false))
+  }
+
+  const status = computed<ConnectionStatus>(() => {
+    if (!browserOnline.value) return 'offline'
+    if (socket.value === 'open') return 'online'
+    if (everOpened.value) return 'reconnecting'
+    return socket.value === 'closed' ? 'offline' : 'connecting'
+  })
+  const online = computed(() => status.value === 'online')
+
+  return { browserOnline, socket, everOpened, opens, lastCloseCode, status, online }
+})
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useConnectionStore, import.meta.hot))

@@ -1,0 +1,53 @@
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import { VitePWA } from 'vite-plugin-pwa'
+
+const api = { target: 'http://localhost:3000', ws: true, changeOrigin: false }
+
+export default defineConfig({
+  plugins: [
+    vue(),
+    VitePWA({
+      registerType: 'prompt',
+      strategies: 'generateSW',
+      // Registration happens in AppUpdatePrompt through useRegisterSW.
+      injectRegister: false,
+      includeAssets: ['favicon.svg', 'favicon.png', 'apple-touch-icon.png'],
+      manifest: {
+        name: 'Parley',
+        short_name: 'Parley',
+        description: 'Real-time chat rooms that keep working offline.',
+        lang: 'en',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        orientation: 'any',
+        theme_color: '#4f46e5',
+        background_color: '#0f1020',
+        categories: ['social', 'communication'],
+        icons: [
+          { src: '/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: '/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          {
+            src: '/icon-maskable-512.png',
+            sizes: '512x512',
+            type: 'image/png',
+            purpose: 'maskable',
+          },
+        ],
+      },
+      workbox: {
+        globPatterns: ['**/*.{js,css,html,svg,png,ico,webmanifest,woff2}'],
+        navigateFallback: '/index.html',
+        navigateFallbackDenylist: [/^\/trpc/, /^\/healthz/, /^\/readyz/, /^\/metrics/],
+        // API responses are never cached here: offline data comes from IndexedDB.
+        runtimeCaching: [],
+        cleanupOutdatedCaches: true,
+      },
+      devOptions: { enabled: false },
+    }),
+  ],
+  server: { proxy: { '/trpc': api } },
+  preview: { proxy: { '/trpc': api } },
+  build: { target: 'es2022', sourcemap: true },
+})

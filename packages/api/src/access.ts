@@ -1,0 +1,53 @@
+import { TRPCError } from '@trpc/server'
+import { ObjectId, type EventDoc, type MemberDoc, type RoomDoc } from '@parley/db'
+import type { Role, RoomStreamEvent, UserEvent } from '@parley/schemas'
+import type { Context } from './context.ts'
+import { RateLimitedError } from './trpc.ts'
+
+type AuthedContext = Context & { session: NonNullable<Context['session']> }
+
+export const roomChannel = (roomId: string) => `room:${roomId}`
+export const userChannel = (userId: string) => `user:${userId}`
+
+/** What travels on a room channel: the event plus when it was persisted (for the fan-out histogram). */
+export interface RoomBusMessage {
+  event: RoomStreamEvent
+  at: number
+}
+
+export function publishRoomEvent(ctx: Context, event: EventDoc | null): void {
+  if (!event) return
+  const msg: RoomBusMessage = { event: event.data, at: event.createdAt.getTime() }
+  ctx.deps.bus.publish(roomChannel(event.roomId.toHexString()), msg)
+}
+
+export function publishUserEvent(ctx: Context, userId: string, event: UserEvent): void {
+  ctx.deps.bus.publish(userChannel(userId), event)
+}
+
+const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
+
+/**
+ * Loads a room the caller may see. Private rooms are invisible to non-members
+ * (NOT_FOUND, never FORBIDDEN, so their existence does not leak).
+ */
+export async function loadRoom(ctx: AuthedContext, roomId: string): Promise<{ room: RoomDoc; member: MemberDoc | null }> {
+  const id = new ObjectId(roomId)
+  const { rooms } = ctx.deps.database.repos
+  const [room, member] = await Promise.all([rooms.get(id), rooms.membership(id, ctx.session.user._id)])
+  if (!room || (room.visibility === 'private' && !member)) throw notFound()
+  return { room, member }
+}
+
+/** Loads a room the caller belongs to (optionally with one of `roles`). */
+export async function requireMember(ctx: AuthedContext, roomId: string, roles?: Role[]): Promise<{ room: RoomDoc; member: MemberDoc }> {
+  const { room, member } = await loadRoom(ctx, roomId)
+  if (!member) throw new TRPCError({ code: 'FORBIDDEN', message: 'Join the room first' })
+  if (roles && !roles.includes(member.role)) throw new TRPCError({ code: 'FORBIDDEN', message: `Only ${roles.join(' or ')} may do that` })
+  return { room, member }
+}
+
+export async function rateLimit(ctx: Context, key: string, limit: number, windowMs: number, what: string): Promise<void> {
+  const r = await ctx.deps.bus.rateLimiter.hit(key, limit, windowMs)
+  if (!r.ok) throw new RateLimitedError(r.retryAfterMs, `Too many ${what}`)
+}

@@ -1,0 +1,91 @@
+/**
+ * The tRPC context: who is calling, over which transport, and the services
+ * procedures use. Built per HTTP request, and once per WebSocket connection.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { WebSocket } from 'ws'
+import type { Auth, AuthenticatedSession } from '@parley/auth'
+import type { Bus } from '@parley/bus'
+import type { Database } from '@parley/db'
+import type { ApiLimits } from './limits.ts'
+
+export interface ApiLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+/** Optional hooks the server wires to Prometheus. */
+export interface ApiMetrics {
+  messageSent(): void
+  eventDelivered(count: number): void
+  fanoutLatency(seconds: number): void
+  subscriptionOpened(): void
+  subscriptionClosed(): void
+}
+
+export interface ApiDeps {
+  database: Database
+  bus: Bus
+  auth: Auth
+  limits: ApiLimits
+  nodeId: string
+  version: string
+  log: ApiLogger
+  metrics?: ApiMetrics
+  /** Behind a load balancer: take the client IP from X-Forwarded-For. */
+  trustProxy?: boolean
+}
+
+export interface CreateContextOptions {
+  req: IncomingMessage
+  /** ServerResponse over HTTP; the WebSocket over WS. */
+  res: ServerResponse | WebSocket
+  info: { connectionParams?: Record<string, string | undefined> | null }
+}
+
+export type Transport = 'http' | 'ws'
+
+export interface Context {
+  deps: ApiDeps
+  transport: Transport
+  req: IncomingMessage
+  /** Only over HTTP: lets auth procedures set and clear the session cookie. */
+  setCookie: ((cookie: string) => void) | null
+  session: AuthenticatedSession | null
+  ip: string
+}
+
+export function clientIp(req: IncomingMessage, trustProxy = false): string {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : ''
+  return forwarded || req.socket.remoteAddress || 'unknown'
+}
+
+export function createContextFactory(deps: ApiDeps) {
+  return async function createContext({ req, res, info }: CreateContextOptions): Promise<Context> {
+    const transport: Transport = 'writeHead' in res ? 'http' : 'ws'
+    const token = deps.auth.readToken(req.headers.cookie) ?? info.connectionParams?.token ?? null
+    const session = token ? await deps.auth.validate(token) : null
+    if (transport === 'ws' && session) {
+      // A revoked session must not keep streaming: close the socket; the client reconnects signed out.
+      const socket = res as WebSocket
+      const stop = await deps.auth.watchRevocation(session, () => socket.close(4001, 'session revoked'))
+      socket.once('close', stop)
+    }
+    return {
+      deps,
+      transport,
+      req,
+      setCookie:
+        transport === 'http'
+          ? (cookie) => {
+              const r = res as ServerResponse
+              const prev = r.getHeader('set-cookie')
+              r.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), cookie])
+            }
+          : null,
+      session,
+      ip: clientIp(req, deps.trustProxy),
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * @parley/api — the shared tRPC router. The server mounts `appRouter`; the web
+ * app imports `type AppRouter` (and the inferred input/output types) only.
+ */
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
+import type { AppRouter } from './root.ts'
+
+export { appRouter, type AppRouter } from './root.ts'
+export { createContextFactory, type ApiDeps, type ApiLogger, type ApiMetrics, type Context } from './context.ts'
+export { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
+export type RouterInputs = inferRouterInputs<AppRouter>
+export type RouterOutputs = inferRouterOutputs<AppRouter>

@@ -1,0 +1,26 @@
+/** Limits the API enforces; the server reads them from the environment (docs/operations.md). */
+export interface ApiLimits {
+  /** messages.send per user per window */
+  sendPerWindow: number
+  sendWindowMs: number
+  /** auth.login failures per username / per IP per window */
+  loginPerUser: number
+  loginPerIp: number
+  loginWindowMs: number
+  /** Resuming further behind than this sends one `reset` instead of replaying. */
+  resumeMaxEvents: number
+  /** How long a `typing` signal shows. */
+  typingMs: number
+  typingPerWindow: number
+}
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  sendPerWindow: 30,
+  sendWindowMs: 10_000,
+  loginPerUser: 5,
+  loginPerIp: 30,
+  loginWindowMs: 15 * 60_000,
+  resumeMaxEvents: 500,
+  typingMs: 5000,
+  typingPerWindow: 20,
+}

@@ -1,0 +1,63 @@
+/**
+ * auth.register / login / logout / logoutAll / me. Cookies are set over HTTP
+ * only (ctx.setCookie is null over WebSocket: register/login there still
+ * answer with the user, but the socket's own identity does not change).
+ */
+import { TRPCError } from '@trpc/server'
+import { AuthError, type IssuedSession } from '@parley/auth'
+import { toPublicUser } from '@parley/db'
+import { LoginInput, RegisterInput, type PublicUser } from '@parley/schemas'
+import type { Context } from '../context.ts'
+import { protectedProcedure, publicProcedure, RateLimitedError, router } from '../trpc.ts'
+
+/** AuthError → the tRPC error clients see (TOO_MANY_REQUESTS carries data.retryAfterMs). */
+async function mapAuthErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err
+    if (err.code === 'TOO_MANY_REQUESTS')
+      throw new RateLimitedError(err.retryAfterMs ?? 1000, err.message)
+    throw new TRPCError({ code: err.code, message: err.message })
+  }
+}
+
+/** Sets the new cookie and ends the session this browser held before (a new token at every sign-in). */
+async function adopt(ctx: Context, issued: IssuedSession): Promise<{ user: PublicUser }> {
+  if (ctx.setCookie) {
+    ctx.setCookie(ctx.deps.auth.sessionCookie(issued.token, issued.session.absoluteExpiresAt))
+    const previous = ctx.session?.session._id
+    if (previous && previous !== issued.session._id) await ctx.deps.auth.logout(previous)
+  }
+  return { user: toPublicUser(issued.user) }
+}
+
+export const authRouter = router({
+  register: publicProcedure.input(RegisterInput).mutation(async ({ ctx, input }) => {
+    const issued = await mapAuthErrors(() => ctx.deps.auth.register(input))
+    return adopt(ctx, issued)
+  }),
+
+  login: publicProcedure.input(LoginInput).mutation(async ({ ctx, input }) => {
+    const issued = await mapAuthErrors(() => ctx.deps.auth.login(input, { ip: ctx.ip }))
+    return adopt(ctx, issued)
+  }),
+
+  /** Deletes this session server-side and clears the cookie; harmless when signed out. */
+  logout: publicProcedure.mutation(async ({ ctx }) => {
+    if (ctx.session) await ctx.deps.auth.logout(ctx.session.session._id)
+    ctx.setCookie?.(ctx.deps.auth.blankCookie())
+    return { ok: true as const }
+  }),
+
+  /** "Log out everywhere": deletes every session of the caller, on every device. */
+  logoutAll: protectedProcedure.mutation(async ({ ctx }) => {
+    await ctx.deps.auth.logoutAll(ctx.user._id.toHexString())
+    ctx.setCookie?.(ctx.deps.auth.blankCookie())
+    return { ok: true as const }
+  }),
+
+  me: publicProcedure.query(({ ctx }) =>
+    ctx.session ? { user: toPublicUser(ctx.session.user) } : null,
+  ),
+})

@@ -1,0 +1,75 @@
+import { TRPCError } from '@trpc/server'
+import { ObjectId, toMessage, toPublicUser } from '@parley/db'
+import { EditMessageInput, ListMessagesInput, MessageIdInput, ReactInput, SendMessageInput } from '@parley/schemas'
+import { publishRoomEvent, rateLimit, requireMember } from '../access.ts'
+import type { Context } from '../context.ts'
+import { protectedProcedure, router } from '../trpc.ts'
+
+async function loadMessage(ctx: Context & { session: NonNullable<Context['session']> }, messageId: string) {
+  const doc = await ctx.deps.database.repos.messages.get(new ObjectId(messageId))
+  if (!doc) throw new TRPCError({ code: 'NOT_FOUND', message: 'Message not found' })
+  // Same visibility as the room: a non-member of a private room gets NOT_FOUND.
+  const access = await requireMember(ctx, doc.roomId.toHexString()).catch((err: unknown) => {
+    if (err instanceof TRPCError && err.code === 'FORBIDDEN') throw new TRPCError({ code: 'NOT_FOUND', message: 'Message not found' })
+    throw err
+  })
+  return { doc, ...access }
+}
+
+export const messagesRouter = router({
+  /** Idempotent on (author, room, clientId): a retry returns the original and emits nothing. */
+  send: protectedProcedure.input(SendMessageInput).mutation(async ({ ctx, input }) => {
+    const { limits, database } = ctx.deps
+    const { room } = await requireMember(ctx, input.roomId)
+    await rateLimit(ctx, `send:${ctx.user._id.toHexString()}`, limits.sendPerWindow, limits.sendWindowMs, 'messages')
+    const result = await database.repos.messages.send({ roomId: room._id, author: toPublicUser(ctx.user), clientId: input.clientId, body: input.body })
+    if (result.event) {
+      publishRoomEvent(ctx, result.event)
+      ctx.deps.metrics?.messageSent()
+      // Sending implies having read the room up to here.
+      await database.repos.rooms.advanceRead(room._id, ctx.user._id, result.event.seq)
+    }
+    return result.message
+  }),
+
+  list: protectedProcedure.input(ListMessagesInput).query(async ({ ctx, input }) => {
+    const { room } = await requireMember(ctx, input.roomId).catch(async (err: unknown) => {
+      // Public rooms can be previewed before joining.
+      if (err instanceof TRPCError && err.code === 'FORBIDDEN') {
+        const room = await ctx.deps.database.repos.rooms.get(new ObjectId(input.roomId))
+        if (room?.visibility === 'public') return { room }
+      }
+      throw err
+    })
+    return ctx.deps.database.repos.messages.list(room._id, input.before, input.limit)
+  }),
+
+  edit: protectedProcedure.input(EditMessageInput).mutation(async ({ ctx, input }) => {
+    const { doc } = await loadMessage(ctx, input.messageId)
+    if (!doc.authorId.equals(ctx.user._id)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author can edit a message' })
+    if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
+    if (doc.body === input.body) return toMessage(doc)
+    const { message, event } = await ctx.deps.database.repos.messages.edit(doc, input.body)
+    publishRoomEvent(ctx, event)
+    return message
+  }),
+
+  delete: protectedProcedure.input(MessageIdInput).mutation(async ({ ctx, input }) => {
+    const { doc, member } = await loadMessage(ctx, input.messageId)
+    const isModerator = member.role === 'owner' || member.role === 'admin'
+    if (!doc.authorId.equals(ctx.user._id) && !isModerator) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author or a moderator can delete a message' })
+    if (doc.deleted) return { ok: true as const }
+    publishRoomEvent(ctx, (await ctx.deps.database.repos.messages.remove(doc)).event)
+    return { ok: true as const }
+  }),
+
+  react: protectedProcedure.input(ReactInput).mutation(async ({ ctx, input }) => {
+    const { doc } = await loadMessage(ctx, input.messageId)
+    if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
+    const result = await ctx.deps.database.repos.messages.react(doc, ctx.user._id.toHexString(), input.emoji, input.on)
+    if (!result) return { changed: false }
+    publishRoomEvent(ctx, result.event)
+    return { changed: true }
+  }),
+})
+

@@ -1,0 +1,147 @@
+import { TRPCError } from '@trpc/server'
+import { ObjectId, toPublicUser, toRoom, type RoomDoc } from '@parley/db'
+import {
+  BrowseRoomsInput,
+  CreateRoomInput,
+  DirectInput,
+  InviteInput,
+  KickInput,
+  MarkReadInput,
+  RoomIdInput,
+  SetRoleInput,
+  type Member,
+  type RoomListItem,
+} from '@parley/schemas'
+import { loadRoom, publishRoomEvent, publishUserEvent, requireMember } from '../access.ts'
+import type { Context } from '../context.ts'
+import { protectedProcedure, router } from '../trpc.ts'
+
+async function listItemFor(ctx: Context, room: RoomDoc, userId: ObjectId): Promise<RoomListItem> {
+  const { rooms } = ctx.deps.database.repos
+  const [fresh, member] = await Promise.all([rooms.get(room._id), rooms.membership(room._id, userId)])
+  if (!fresh || !member) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
+  return rooms.listItem(fresh, member)
+}
+
+/** Announces a new room to a user's other tabs/devices. */
+async function announceAdded(ctx: Context, room: RoomDoc, userId: ObjectId): Promise<RoomListItem> {
+  const item = await listItemFor(ctx, room, userId)
+  publishUserEvent(ctx, userId.toHexString(), { type: 'room.added', room: item })
+  return item
+}
+
+async function findUser(ctx: Context, username: string) {
+  const user = await ctx.deps.database.collections.users.findOne({ username }, { projection: { passwordHash: 0 } })
+  if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `No user named ${username}` })
+  return user
+}
+
+export const roomsRouter = router({
+  create: protectedProcedure.input(CreateRoomInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const me = toPublicUser(ctx.user)
+    const room = await rooms.create({ name: input.name, topic: input.topic, visibility: input.visibility, owner: me })
+    publishRoomEvent(ctx, await rooms.addMember(room, me, 'owner'))
+    return announceAdded(ctx, room, ctx.user._id)
+  }),
+
+  list: protectedProcedure.query(({ ctx }) => ctx.deps.database.repos.rooms.listForUser(ctx.user._id)),
+
+  browse: protectedProcedure.input(BrowseRoomsInput).query(({ ctx, input }) => ctx.deps.database.repos.rooms.browse(input.query, input.cursor, input.limit)),
+
+  get: protectedProcedure.input(RoomIdInput).query(async ({ ctx, input }) => toRoom((await loadRoom(ctx, input.roomId)).room)),
+
+  join: protectedProcedure.input(RoomIdInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const { room, member } = await loadRoom(ctx, input.roomId).catch(async (err: unknown) => {
+      // A private room is joinable only with an invite; without one it stays invisible.
+      const room = await rooms.get(new ObjectId(input.roomId))
+      if (room && room.visibility === 'private' && !room.directKey && (await rooms.hasInvite(room._id, ctx.user._id))) return { room, member: null }
+      throw err
+    })
+    if (!member) publishRoomEvent(ctx, await rooms.addMember(room, toPublicUser(ctx.user), 'member'))
+    return announceAdded(ctx, room, ctx.user._id)
+  }),
+
+  leave: protectedProcedure.input(RoomIdInput).mutation(async ({ ctx, input }) => {
+    const { room } = await requireMember(ctx, input.roomId)
+    if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations cannot be left' })
+    publishRoomEvent(ctx, await ctx.deps.database.repos.rooms.removeMember(room._id, ctx.user._id, 'left'))
+    publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.removed', roomId: input.roomId, reason: 'left' })
+    return { ok: true as const }
+  }),
+
+  /** Private rooms: owner/admin only. The invitee becomes a member at once and may rejoin later. */
+  invite: protectedProcedure.input(InviteInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const { room } = await requireMember(ctx, input.roomId)
+    if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
+    if (room.visibility === 'private') await requireMember(ctx, input.roomId, ['owner', 'admin'])
+    const invitee = await findUser(ctx, input.username)
+    await rooms.invite(room._id, invitee._id, ctx.user._id)
+    const event = await rooms.addMember(room, toPublicUser(invitee), 'member')
+    publishRoomEvent(ctx, event)
+    if (event) await announceAdded(ctx, room, invitee._id)
+    return { ok: true as const, added: event !== null }
+  }),
+
+  members: protectedProcedure.input(RoomIdInput).query(async ({ ctx, input }): Promise<Member[]> => {
+    const { room } = await loadRoom(ctx, input.roomId)
+    const list = await ctx.deps.database.repos.rooms.members(room._id)
+    const online = await ctx.deps.bus.presence.online(list.map((m) => m.user.id))
+    const rank = { owner: 0, admin: 1, member: 2 }
+    return list
+      .map(({ member, user }) => ({ user, role: member.role, online: online.has(user.id) }))
+      .sort((a, b) => rank[a.role] - rank[b.role] || Number(b.online) - Number(a.online) || a.user.username.localeCompare(b.user.username))
+  }),
+
+  markRead: protectedProcedure.input(MarkReadInput).mutation(async ({ ctx, input }) => {
+    const { room } = await requireMember(ctx, input.roomId)
+    const seq = Math.min(input.seq, room.seq)
+    const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, seq)
+    if (!result) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
+    publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.activity', roomId: input.roomId, seq: room.seq, unread: result.unread, lastMessage: null })
+    return result
+  }),
+
+  direct: protectedProcedure.input(DirectInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const other = await findUser(ctx, input.username)
+    if (other._id.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is you' })
+    const me = toPublicUser(ctx.user)
+    const { room } = await rooms.direct(me, toPublicUser(other))
+    // Both memberships are ensured on every call, so a crash between steps heals itself.
+    const joinedMe = await rooms.addMember(room, me, 'owner')
+    publishRoomEvent(ctx, joinedMe)
+    const joinedOther = await rooms.addMember(room, toPublicUser(other), 'member')
+    publishRoomEvent(ctx, joinedOther)
+    if (joinedOther) await announceAdded(ctx, room, other._id)
+    return joinedMe ? announceAdded(ctx, room, ctx.user._id) : listItemFor(ctx, room, ctx.user._id)
+  }),
+
+  kick: protectedProcedure.input(KickInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const { room, member } = await requireMember(ctx, input.roomId, ['owner', 'admin'])
+    const userId = new ObjectId(input.userId)
+    const target = await rooms.membership(room._id, userId)
+    if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
+    if (target.userId.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Use leave to leave' })
+    if (target.role === 'owner' || (target.role === 'admin' && member.role !== 'owner')) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'You cannot remove that member' })
+    }
+    publishRoomEvent(ctx, await rooms.removeMember(room._id, userId, 'kicked'))
+    publishUserEvent(ctx, input.userId, { type: 'room.removed', roomId: input.roomId, reason: 'kicked' })
+    return { ok: true as const }
+  }),
+
+  setRole: protectedProcedure.input(SetRoleInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const { room } = await requireMember(ctx, input.roomId, ['owner'])
+    const userId = new ObjectId(input.userId)
+    const target = await rooms.membership(room._id, userId)
+    if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
+    if (target.role === 'owner') throw new TRPCError({ code: 'FORBIDDEN', message: 'The owner keeps their role' })
+    publishRoomEvent(ctx, await rooms.setRole(room._id, userId, input.role))
+    return { ok: true as const }
+  }),
+})

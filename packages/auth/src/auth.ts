@@ -1,0 +1,372 @@
+/**
+ * createAuth: accounts, sessions, revocation and login rate limits.
+ *
+ * Sessions follow the Lucia guide (lucia-auth.com, "Sessions" / basic API),
+ * written directly on @oslojs: see token.ts. The session id is public-ish
+ * (it keys the document), the secret never leaves the cookie, only its
+ * SHA-256 is stored.
+ */
+import type { Bus } from '@parley/bus'
+import {
+  createSessionsRepo,
+  createUsersRepo,
+  INDEX,
+  isDuplicateKey,
+  ObjectId,
+  secretHashBytes,
+  type Database,
+  type SessionDoc,
+  type UserDoc,
+} from '@parley/db'
+import { readSessionCookie, serializeBlankCookie, serializeSessionCookie } from './cookie.ts'
+import { createPasswordHasher, OWASP_MIN_PARAMS, type HashParams } from './password.ts'
+import { SemaphoreFullError } from './semaphore.ts'
+import { generateSessionToken, parseSessionToken, secretMatches } from './token.ts'
+import { AuthError, type Auth, type AuthenticatedSession, type IssuedSession } from './types.ts'
+
+/** The parts of the bus auth uses. */
+export type AuthBus = Pick<Bus, 'publish' | 'subscribe' | 'onResync' | 'rateLimiter'>
+
+export interface AuthLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface LoginLimits {
+  /** Attempts per username per window; a successful login resets the count, so in effect failures. */
+  perUser: number
+  /** Attempts per client IP per window (successes count too). */
+  perIp: number
+  windowMs: number
+}
+
+export interface CreateAuthOptions {
+  database: Pick<Database, 'collections'>
+  bus: AuthBus
+  /** https deployment: `__Host-` cookie name and `Secure`. */
+  secureCookies: boolean
+  /** Argon2id costs; default OWASP's minimum (m=19456 KiB, t=2, p=1). Tests may lower them. */
+  hash?: Partial<HashParams>
+  /** Hashes computed at once; the rest queue. Default 4. */
+  maxConcurrentHashes?: number
+  /** Hashes allowed to wait for a slot before register/login answer TOO_MANY_REQUESTS. Default 1000. */
+  maxQueuedHashes?: number
+  /** Inactivity timeout. Default 10 days. */
+  idleTimeoutMs?: number
+  /** Absolute lifetime. Default 30 days. */
+  absoluteTimeoutMs?: number
+  /** validate() writes the new idle deadline at most this often per session. Default min(1 h, idle / 4). */
+  touchIntervalMs?: number
+  /** How often expired sessions are purged from the database (0 = never). Default 1 h. */
+  pruneIntervalMs?: number
+  loginLimits: LoginLimits
+  log?: AuthLogger
+}
+
+/** The bus message on `user:<id>` that revokes sessions. Also a valid UserEvent (`type` first). */
+export interface SessionRevokedMessage {
+  type: 'session.revoked'
+  sessionIds: string[] | 'all'
+}
+
+export const INVALID_CREDENTIALS = 'Invalid username or password'
+export const USERNAME_TAKEN = 'That username is taken'
+
+const DAY = 24 * 60 * 60_000
+/** setTimeout's ceiling (~24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+export interface AuthInstance extends Auth {
+  /** Deletes expired sessions now; returns how many. */
+  pruneExpired(): Promise<number>
+  /** Stops timers and watchers (does not close the database or bus). */
+  close(): void
+  readonly hasher: { stats(): { running: number; pending: number } }
+}
+
+export function userChannel(userId: string): string {
+  return `user:${userId}`
+}
+
+function isRevocation(payload: unknown, sessionId: string): boolean {
+  if (!payload || typeof payload !== 'object') return false
+  const p = payload as { type?: unknown; sessionIds?: unknown }
+  if (p.type !== 'session.revoked') return false
+  return p.sessionIds === 'all' || (Array.isArray(p.sessionIds) && p.sessionIds.includes(sessionId))
+}
+
+interface Watcher {
+  sessionId: string
+  fire(): void
+  stop(): void
+}
+
+export function createAuth(opts: CreateAuthOptions): AuthInstance {
+  const { bus, secureCookies, loginLimits } = opts
+  const log: AuthLogger = opts.log ?? { info() {}, warn() {}, error() {} }
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 10 * DAY
+  const absoluteTimeoutMs = opts.absoluteTimeoutMs ?? 30 * DAY
+  const touchIntervalMs =
+    opts.touchIntervalMs ?? Math.min(60 * 60_000, Math.floor(idleTimeoutMs / 4))
+  const hasher = createPasswordHasher(
+    { ...OWASP_MIN_PARAMS, ...opts.hash },
+    opts.maxConcurrentHashes ?? 4,
+    opts.maxQueuedHashes ?? 1000,
+  )
+  const users = createUsersRepo(opts.database.collections)
+  const sessions = createSessionsRepo(opts.database.collections)
+
+  const busy = (): AuthError =>
+    new AuthError('TOO_MANY_REQUESTS', 'The server is busy, try again shortly', 1000)
+  async function gated<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof SemaphoreFullError) throw busy()
+      throw err
+    }
+  }
+
+  async function issue(user: UserDoc): Promise<IssuedSession> {
+    const { id, token, secretHash } = generateSessionToken()
+    const now = Date.now()
+    const absoluteExpiresAt = new Date(now + absoluteTimeoutMs)
+    const session = await sessions.insert({
+      id,
+      secretHash,
+      userId: user._id,
+      createdAt: new Date(now),
+      idleExpiresAt: new Date(Math.min(now + idleTimeoutMs, absoluteExpiresAt.getTime())),
+      absoluteExpiresAt,
+    })
+    return { session, user, token }
+  }
+
+  const expired = (s: SessionDoc, now: number): boolean =>
+    now >= s.idleExpiresAt.getTime() || now >= s.absoluteExpiresAt.getTime()
+
+  /** Moves the idle deadline forward (capped at the absolute one). */
+  async function slide(s: SessionDoc, now: number): Promise<SessionDoc> {
+    const lastSeenAt = new Date(now)
+    const idleExpiresAt = new Date(Math.min(now + idleTimeoutMs, s.absoluteExpiresAt.getTime()))
+    await sessions.touch(s._id, lastSeenAt, idleExpiresAt)
+    return { ...s, lastSeenAt, idleExpiresAt }
+  }
+
+  // ---- revocation watchers -------------------------------------------------
+  const watchers = new Map<string, Set<Watcher>>()
+  let closed = false
+
+  /** Safety net for lost bus messages: re-check every watched session in one query. */
+  async function recheckWatched(): Promise<void> {
+    const ids = [...watchers.keys()]
+    if (ids.length === 0) return
+    const live = await sessions.liveIds(ids)
+    for (const id of ids) {
+      if (live.has(id)) continue
+      for (const w of [...(watchers.get(id) ?? [])]) w.fire()
+    }
+  }
+  const stopResync = bus.onResync(() => {
+    recheckWatched().catch((err: unknown) => log.warn({ err }, 'session re-check failed'))
+  })
+  const pruneTimer =
+    (opts.pruneIntervalMs ?? 60 * 60_000) > 0
+      ? setInterval(
+          () => {
+            sessions
+              .deleteExpired()
+              .catch((err: unknown) => log.warn({ err }, 'session prune failed'))
+          },
+          opts.pruneIntervalMs ?? 60 * 60_000,
+        )
+      : null
+  pruneTimer?.unref()
+
+  const auth: AuthInstance = {
+    hasher,
+
+    async register({ username, password, displayName }) {
+      const name = username.toLowerCase()
+      // Cheap early answer; the unique index below is what actually decides races.
+      if (await users.findByUsername(name)) throw new AuthError('CONFLICT', USERNAME_TAKEN)
+      const passwordHash = await gated(() => hasher.hash(password))
+      let user: UserDoc
+      try {
+        user = await users.insert({
+          username: name,
+          displayName: displayName?.trim() || name,
+          passwordHash,
+        })
+      } catch (err) {
+        if (isDuplicateKey(err, INDEX.usersUsername))
+          throw new AuthError('CONFLICT', USERNAME_TAKEN)
+        throw err
+      }
+      log.info({ userId: user._id.toHexString() }, 'user registered')
+      return issue(user)
+    },
+
+    async login({ username, password }, client) {
+      const name = username.toLowerCase()
+      const ipKey = `login:ip:${client.ip}`
+      const userKey = `login:user:${name}`
+      const byIp = await bus.rateLimiter.hit(ipKey, loginLimits.perIp, loginLimits.windowMs)
+      if (!byIp.ok) {
+        log.warn({ ip: client.ip }, 'login rate limited (ip)')
+        throw new AuthError('TOO_MANY_REQUESTS', 'Too many login attempts', byIp.retryAfterMs)
+      }
+      const byUser = await bus.rateLimiter.hit(userKey, loginLimits.perUser, loginLimits.windowMs)
+      if (!byUser.ok) {
+        log.warn({ ip: client.ip }, 'login rate limited (user)')
+        throw new AuthError('TOO_MANY_REQUESTS', 'Too many login attempts', byUser.retryAfterMs)
+      }
+      const user = await users.findByUsername(name)
+      // Unknown users cost one Argon2 verification too, so timing does not tell who exists.
+      const ok = await gated(() =>
+        user ? hasher.verify(user.passwordHash, password) : hasher.verifyDummy(password),
+      )
+      if (!user || !ok) throw new AuthError('UNAUTHORIZED', INVALID_CREDENTIALS)
+      await bus.rateLimiter.reset(userKey)
+      if (hasher.needsRehash(user.passwordHash)) {
+        // The configured parameters changed since this hash was made: rehash in the background.
+        hasher
+          .hash(password)
+          .then((h) => users.setPasswordHash(user._id, h))
+          .catch((err: unknown) =>
+            log.warn({ err, userId: user._id.toHexString() }, 'password rehash failed'),
+          )
+      }
+      return issue(user)
+    },
+
+    async validate(token) {
+      const parsed = parseSessionToken(token)
+      if (!parsed) return null
+      let session = await sessions.findById(parsed.id)
+      if (!session || !secretMatches(parsed.secret, secretHashBytes(session))) return null
+      const now = Date.now()
+      if (expired(session, now)) {
+        await sessions.delete(session._id)
+        return null
+      }
+      if (now - session.lastSeenAt.getTime() >= touchIntervalMs) session = await slide(session, now)
+      const user = await users.findById(session.userId)
+      if (!user) {
+        await sessions.delete(session._id)
+        return null
+      }
+      return { session, user }
+    },
+
+    async logout(sessionId) {
+      const deleted = await sessions.delete(sessionId)
+      if (!deleted) return
+      const msg: SessionRevokedMessage = { type: 'session.revoked', sessionIds: [sessionId] }
+      bus.publish(userChannel(deleted.userId.toHexString()), msg)
+    },
+
+    async logoutAll(userId) {
+      if (!/^[0-9a-f]{24}$/i.test(userId)) return
+      await sessions.deleteAllForUser(new ObjectId(userId))
+      const msg: SessionRevokedMessage = { type: 'session.revoked', sessionIds: 'all' }
+      bus.publish(userChannel(userId.toLowerCase()), msg)
+    },
+
+    async watchRevocation({ session }: AuthenticatedSession, onRevoked) {
+      const sessionId = session._id
+      let done = false
+      let unsubscribe: (() => void) | null = null
+      let timer: NodeJS.Timeout | null = null
+      const stop = (): void => {
+        done = true
+        if (timer) clearTimeout(timer)
+        timer = null
+        unsubscribe?.()
+        unsubscribe = null
+        const set = watchers.get(sessionId)
+        set?.delete(watcher)
+        if (set?.size === 0) watchers.delete(sessionId)
+      }
+      const watcher: Watcher = {
+        sessionId,
+        stop,
+        fire() {
+          if (done) return
+          stop()
+          try {
+            onRevoked()
+          } catch (err) {
+            log.error({ err }, 'onRevoked threw')
+          }
+        },
+      }
+
+      /**
+       * Wake before the session would lapse. An open, authenticated socket is
+       * use, so the idle deadline slides while it stays open; the absolute
+       * lifetime still ends it.
+       */
+      const arm = (s: Pick<SessionDoc, 'idleExpiresAt' | 'absoluteExpiresAt'>): void => {
+        if (done || closed) return
+        const absolute = s.absoluteExpiresAt.getTime()
+        const idle = s.idleExpiresAt.getTime()
+        // Once the idle deadline is capped at the absolute one, only the absolute one matters.
+        const at = idle >= absolute ? absolute : idle - Math.min(touchIntervalMs, idleTimeoutMs / 2)
+        timer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())))
+        timer.unref()
+      }
+      const check = (): void => {
+        timer = null
+        if (done) return
+        void (async () => {
+          const current = await sessions.findById(sessionId)
+          const now = Date.now()
+          if (!current || expired(current, now)) return watcher.fire()
+          // Slide unconditionally (when it can still move): the next wake is then at least idle/2 away.
+          const canSlide = current.idleExpiresAt.getTime() < current.absoluteExpiresAt.getTime()
+          arm(canSlide ? await slide(current, now) : current)
+        })().catch((err: unknown) => {
+          log.warn({ err }, 'session expiry check failed')
+          // Try again shortly rather than letting a transient error end or forget the watch.
+          if (!done) {
+            timer = setTimeout(check, 5000)
+            timer.unref()
+          }
+        })
+      }
+
+      let set = watchers.get(sessionId)
+      if (!set) watchers.set(sessionId, (set = new Set()))
+      set.add(watcher)
+      const unsub = await bus.subscribe(userChannel(session.userId.toHexString()), (payload) => {
+        if (isRevocation(payload, sessionId)) watcher.fire()
+      })
+      if (done) {
+        unsub()
+        return stop
+      }
+      unsubscribe = unsub
+      // A revocation published between validate() and the subscription would be missed: look once more.
+      const live = await sessions.liveIds([sessionId])
+      if (!live.has(sessionId)) watcher.fire()
+      else arm(session)
+      return stop
+    },
+
+    readToken: (cookieHeader) => readSessionCookie(secureCookies, cookieHeader),
+    sessionCookie: (token, expiresAt) => serializeSessionCookie(secureCookies, token, expiresAt),
+    blankCookie: () => serializeBlankCookie(secureCookies),
+
+    pruneExpired: () => sessions.deleteExpired(),
+
+    close() {
+      closed = true
+      stopResync()
+      if (pruneTimer) clearInterval(pruneTimer)
+      for (const set of [...watchers.values()]) for (const w of [...set]) w.stop()
+    },
+  }
+  return auth
+}

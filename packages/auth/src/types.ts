@@ -1,0 +1,39 @@
+import type { SessionDoc, UserDoc } from '@parley/db'
+
+export interface AuthenticatedSession {
+  session: SessionDoc
+  user: UserDoc
+}
+
+/** Domain failures the API maps to tRPC codes. */
+export class AuthError extends Error {
+  constructor(
+    public readonly code: 'CONFLICT' | 'UNAUTHORIZED' | 'TOO_MANY_REQUESTS',
+    message: string,
+    public readonly retryAfterMs?: number,
+  ) {
+    super(message)
+  }
+}
+
+export interface IssuedSession extends AuthenticatedSession {
+  /** `id.secret` — goes into the cookie (or connectionParams.token); never logged, never stored raw. */
+  token: string
+}
+
+export interface Auth {
+  register(input: { username: string; password: string; displayName?: string }): Promise<IssuedSession>
+  login(input: { username: string; password: string }, client: { ip: string }): Promise<IssuedSession>
+  /** Resolves a token to its session and user, sliding the idle deadline; null when unknown/expired. */
+  validate(token: string): Promise<AuthenticatedSession | null>
+  logout(sessionId: string): Promise<void>
+  logoutAll(userId: string): Promise<void>
+  /** Calls `onRevoked` (within seconds, on any node) when this session is deleted or expires. Returns the stop function. */
+  watchRevocation(session: AuthenticatedSession, onRevoked: () => void): Promise<() => void>
+  /** The session token from a Cookie header, if any. */
+  readToken(cookieHeader: string | undefined): string | null
+  /** Set-Cookie value for a new session. */
+  sessionCookie(token: string, expiresAt: Date): string
+  /** Set-Cookie value that clears the session cookie. */
+  blankCookie(): string
+}

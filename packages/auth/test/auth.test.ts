@@ -1,0 +1,451 @@
+/**
+ * createAuth against a real embedded MongoDB and the real in-process bus.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sha256 } from '@oslojs/crypto/sha2'
+import { ObjectId } from '@parley/db'
+import { AuthError, INVALID_CREDENTIALS, USERNAME_TAKEN, type AuthInstance } from '../src/index.ts'
+import { eventually, sleep, startHarness, uniqueName, type Harness } from './helpers.ts'
+
+const TOKEN_RE = /^[a-z2-7]{24}\.[a-z2-7]{32}$/
+const IP = { ip: '192.0.2.1' }
+
+let h: Harness
+let auth: AuthInstance
+
+beforeAll(async () => {
+  h = await startHarness()
+  auth = h.auth()
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+async function authError(p: Promise<unknown>): Promise<AuthError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(AuthError)
+  return err as AuthError
+}
+
+/** Every string inside a document (any depth), and the bytes of every binary, as text. */
+function everyValue(doc: unknown): string[] {
+  const out: string[] = []
+  const walk = (v: unknown): void => {
+    if (v === null || v === undefined) return
+    if (typeof v === 'string') out.push(v)
+    else if (v instanceof Date || typeof v !== 'object') out.push(String(v))
+    else if (v instanceof Uint8Array)
+      out.push(
+        Buffer.from(v).toString('latin1'),
+        Buffer.from(v).toString('hex'),
+        Buffer.from(v).toString('base64'),
+      )
+    else if ('_bsontype' in v && (v as { _bsontype: string })._bsontype === 'Binary')
+      walk((v as unknown as { value(): Uint8Array }).value())
+    else if (v instanceof ObjectId) out.push(v.toHexString())
+    else
+      for (const [k, x] of Object.entries(v)) {
+        out.push(k)
+        walk(x)
+      }
+  }
+  walk(doc)
+  return out
+}
+
+describe('register and login', () => {
+  it('issues a well-formed token, and a new one at every login', async () => {
+    const username = uniqueName()
+    const reg = await auth.register({ username, password: 'password one' })
+    expect(reg.token).toMatch(TOKEN_RE)
+    expect(reg.user.username).toBe(username)
+    expect(reg.user.displayName).toBe(username)
+    expect(reg.session._id).toBe(reg.token.split('.')[0])
+    const a = await auth.login({ username, password: 'password one' }, IP)
+    const b = await auth.login({ username: username.toUpperCase(), password: 'password one' }, IP)
+    expect(new Set([reg.token, a.token, b.token]).size).toBe(3)
+    expect(a.user._id.equals(reg.user._id)).toBe(true)
+    for (const t of [reg.token, a.token, b.token])
+      expect((await auth.validate(t))?.user._id.equals(reg.user._id)).toBe(true)
+  })
+
+  it('keeps the display name and treats usernames case-insensitively', async () => {
+    const username = uniqueName('Mixed')
+    const reg = await auth.register({
+      username,
+      password: 'password one',
+      displayName: '  Ada L.  ',
+    })
+    expect(reg.user.username).toBe(username.toLowerCase())
+    expect(reg.user.displayName).toBe('Ada L.')
+    const err = await authError(
+      auth.register({ username: username.toLowerCase(), password: 'another password' }),
+    )
+    expect(err.code).toBe('CONFLICT')
+    expect(err.message).toBe(USERNAME_TAKEN)
+  })
+
+  it('answers a wrong password and an unknown user with the same UNAUTHORIZED', async () => {
+    const username = uniqueName()
+    await auth.register({ username, password: 'right password' })
+    const wrong = await authError(auth.login({ username, password: 'wrong password' }, IP))
+    const unknown = await authError(
+      auth.login({ username: uniqueName('nobody'), password: 'right password' }, IP),
+    )
+    expect(wrong.code).toBe('UNAUTHORIZED')
+    expect(unknown.code).toBe('UNAUTHORIZED')
+    expect(wrong.message).toBe(INVALID_CREDENTIALS)
+    expect(unknown.message).toBe(wrong.message)
+  })
+
+  it('spends an Argon2 verification on unknown users too (similar timing)', async () => {
+    const slow = h.auth({ hash: undefined }) // OWASP defaults: ~tens of ms per verification
+    const username = uniqueName()
+    await slow.register({ username, password: 'right password' })
+    const time = async (name: string): Promise<number> => {
+      const t0 = performance.now()
+      await slow.login({ username: name, password: 'wrong password' }, IP).catch(() => undefined)
+      return performance.now() - t0
+    }
+    await time(uniqueName('ghost')) // computes the dummy hash once
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    const known: number[] = []
+    const unknown: number[] = []
+    for (let i = 0; i < 5; i++) {
+      known.push(await time(username))
+      unknown.push(await time(uniqueName('ghost')))
+    }
+    // Without the dummy hash an unknown user answers in ~1 ms instead of ~50.
+    expect(median(unknown)).toBeGreaterThan(median(known) * 0.35)
+    expect(median(unknown)).toBeLessThan(median(known) * 3)
+  })
+
+  it('lets exactly one of 50 concurrent registrations of one name win', async () => {
+    const username = uniqueName('race')
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        auth.register({
+          username: i % 2 ? username : username.toUpperCase(),
+          password: `password ${i}`,
+        }),
+      ),
+    )
+    const won = results.filter((r) => r.status === 'fulfilled')
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(won).toHaveLength(1)
+    expect(lost).toHaveLength(49)
+    for (const r of lost) {
+      expect(r.reason).toBeInstanceOf(AuthError)
+      expect((r.reason as AuthError).code).toBe('CONFLICT')
+    }
+    expect(await h.database.collections.users.countDocuments({ username })).toBe(1)
+  })
+
+  it('bounds concurrent hashes', async () => {
+    const bounded = h.auth({ maxConcurrentHashes: 2 })
+    let peak = 0
+    const sampler = setInterval(() => (peak = Math.max(peak, bounded.hasher.stats().running)), 1)
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        bounded.register({ username: uniqueName('burst'), password: 'burst password' }),
+      ),
+    )
+    clearInterval(sampler)
+    expect(peak).toBeGreaterThan(0)
+    expect(peak).toBeLessThanOrEqual(2)
+  })
+})
+
+describe('what the database holds', () => {
+  it('no raw token: only SHA-256(secret) as binary', async () => {
+    const username = uniqueName()
+    const reg = await auth.register({ username, password: 'password one' })
+    const login = await auth.login({ username, password: 'password one' }, IP)
+    const docs = await h.database.db.collection('sessions').find({ userId: reg.user._id }).toArray()
+    expect(docs).toHaveLength(2)
+    for (const issued of [reg, login]) {
+      const [id, secret] = issued.token.split('.') as [string, string]
+      const doc = docs.find((d) => String(d._id) === id)
+      expect(doc).toBeDefined()
+      const values = everyValue(doc)
+      for (const v of values) {
+        expect(v).not.toContain(secret)
+        expect(v).not.toContain(issued.token)
+      }
+      const stored = (doc!.secretHash as { value(): Uint8Array }).value()
+      expect(Buffer.from(stored)).toEqual(Buffer.from(sha256(new TextEncoder().encode(secret))))
+    }
+  })
+
+  it('no plain password: an $argon2id$ hash with m=19456,t=2,p=1 by default', async () => {
+    const owasp = h.auth({ hash: undefined })
+    const username = uniqueName()
+    const password = 'a very secret passphrase'
+    await owasp.register({ username, password })
+    const cheap = uniqueName()
+    await auth.register({ username: cheap, password })
+    const doc = await h.database.db.collection('users').findOne({ username })
+    expect(doc).not.toBeNull()
+    expect(Object.keys(doc!).sort()).toEqual([
+      '_id',
+      'createdAt',
+      'displayName',
+      'passwordHash',
+      'username',
+    ])
+    expect(doc!.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+    const all = await h.database.db.collection('users').find({}).toArray()
+    for (const u of all) {
+      expect(u.passwordHash).toMatch(/^\$argon2id\$/)
+      for (const v of everyValue(u)) expect(v).not.toContain(password)
+    }
+  })
+})
+
+describe('sessions', () => {
+  it('validate() rejects unknown, malformed and wrong-secret tokens without deleting the session', async () => {
+    const reg = await auth.register({ username: uniqueName(), password: 'password one' })
+    const [id, secret] = reg.token.split('.') as [string, string]
+    const forged = `${id}.${secret.startsWith('a') ? 'b' : 'a'}${secret.slice(1)}`
+    for (const t of ['', 'nonsense', forged, `${id}.${secret}x`, reg.token.toUpperCase()])
+      expect(await auth.validate(t)).toBeNull()
+    expect(await auth.validate(reg.token)).not.toBeNull()
+    expect(await h.database.collections.sessions.countDocuments({ _id: id })).toBe(1)
+  })
+
+  it('readToken() + validate() resolve the cookie sent back', async () => {
+    const reg = await auth.register({ username: uniqueName(), password: 'password one' })
+    const setCookie = auth.sessionCookie(reg.token, reg.session.absoluteExpiresAt)
+    const pair = setCookie.split(';')[0]!
+    const token = auth.readToken(`theme=dark; ${pair}; other=1`)
+    expect(token).toBe(reg.token)
+    expect((await auth.validate(token!))?.user._id.equals(reg.user._id)).toBe(true)
+  })
+
+  it('expire after the idle timeout, which slides forward with use', async () => {
+    const a = h.auth({ idleTimeoutMs: 600, absoluteTimeoutMs: 60_000, touchIntervalMs: 100 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    // Used every 250 ms for 1.5 s: well past the 600 ms idle timeout, still valid.
+    for (let i = 0; i < 6; i++) {
+      await sleep(250)
+      expect(await a.validate(reg.token)).not.toBeNull()
+    }
+    await sleep(800)
+    expect(await a.validate(reg.token)).toBeNull()
+    // An expired session is deleted.
+    expect(await h.database.collections.sessions.countDocuments({ _id: reg.session._id })).toBe(0)
+  })
+
+  it('writes the slid deadline at most once per touch interval', async () => {
+    const a = h.auth({ idleTimeoutMs: 60_000, touchIntervalMs: 60_000 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    const before = await h.database.collections.sessions.findOne({ _id: reg.session._id })
+    for (let i = 0; i < 5; i++) await a.validate(reg.token)
+    const after = await h.database.collections.sessions.findOne({ _id: reg.session._id })
+    expect(after!.lastSeenAt.getTime()).toBe(before!.lastSeenAt.getTime())
+    expect(after!.idleExpiresAt.getTime()).toBe(before!.idleExpiresAt.getTime())
+  })
+
+  it('expire at the absolute lifetime however much they are used', async () => {
+    const a = h.auth({ idleTimeoutMs: 60_000, absoluteTimeoutMs: 700, touchIntervalMs: 50 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    expect(reg.session.absoluteExpiresAt.getTime() - reg.session.createdAt.getTime()).toBe(700)
+    expect(reg.session.idleExpiresAt.getTime()).toBeLessThanOrEqual(
+      reg.session.absoluteExpiresAt.getTime(),
+    )
+    const start = Date.now()
+    while (Date.now() - start < 500) {
+      expect(await a.validate(reg.token)).not.toBeNull()
+      await sleep(100)
+    }
+    await sleep(300)
+    expect(await a.validate(reg.token)).toBeNull()
+  })
+
+  it('logout deletes the session', async () => {
+    const reg = await auth.register({ username: uniqueName(), password: 'password one' })
+    await auth.logout(reg.session._id)
+    expect(await auth.validate(reg.token)).toBeNull()
+    expect(await h.database.collections.sessions.countDocuments({ _id: reg.session._id })).toBe(0)
+    await auth.logout(reg.session._id) // twice is harmless
+  })
+
+  it('logoutAll deletes every session of that user and no one else’s', async () => {
+    const username = uniqueName()
+    const reg = await auth.register({ username, password: 'password one' })
+    const second = await auth.login({ username, password: 'password one' }, IP)
+    const other = await auth.register({ username: uniqueName(), password: 'password two' })
+    await auth.logoutAll(reg.user._id.toHexString())
+    expect(await auth.validate(reg.token)).toBeNull()
+    expect(await auth.validate(second.token)).toBeNull()
+    expect(await h.database.collections.sessions.countDocuments({ userId: reg.user._id })).toBe(0)
+    expect(await auth.validate(other.token)).not.toBeNull()
+  })
+
+  it('prunes expired sessions', async () => {
+    const a = h.auth({ idleTimeoutMs: 100, absoluteTimeoutMs: 60_000 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    await sleep(150)
+    expect(await a.pruneExpired()).toBeGreaterThanOrEqual(1)
+    expect(await h.database.collections.sessions.countDocuments({ _id: reg.session._id })).toBe(0)
+  })
+})
+
+describe('revocation', () => {
+  it('tells the watcher when its session is logged out, and not for another session', async () => {
+    const username = uniqueName()
+    const one = await auth.register({ username, password: 'password one' })
+    const two = await auth.login({ username, password: 'password one' }, IP)
+    const fired: string[] = []
+    const s1 = (await auth.validate(one.token))!
+    const s2 = (await auth.validate(two.token))!
+    await auth.watchRevocation(s1, () => fired.push('one'))
+    await auth.watchRevocation(s2, () => fired.push('two'))
+    await auth.logout(two.session._id)
+    await eventually(() => fired.includes('two'), 3000, 'revocation of two')
+    await sleep(50)
+    expect(fired).toEqual(['two'])
+  })
+
+  it('publishes session.revoked on the user channel (seen by events.user)', async () => {
+    const reg = await auth.register({ username: uniqueName(), password: 'password one' })
+    const seen: unknown[] = []
+    const unsub = await h.bus.subscribe(`user:${reg.user._id.toHexString()}`, (p) => seen.push(p))
+    await auth.logout(reg.session._id)
+    await auth.logoutAll(reg.user._id.toHexString())
+    await eventually(() => seen.length === 2)
+    expect(seen).toEqual([
+      { type: 'session.revoked', sessionIds: [reg.session._id] },
+      { type: 'session.revoked', sessionIds: 'all' },
+    ])
+    expect(Object.keys(seen[0] as object)[0]).toBe('type')
+    unsub()
+  })
+
+  it('fires for logoutAll and once only; stop() ends the watch', async () => {
+    const username = uniqueName()
+    const a = await auth.register({ username, password: 'password one' })
+    const b = await auth.login({ username, password: 'password one' }, IP)
+    let countA = 0
+    let countB = 0
+    await auth.watchRevocation(a, () => countA++)
+    const stopB = await auth.watchRevocation(b, () => countB++)
+    stopB()
+    await auth.logoutAll(a.user._id.toHexString())
+    await auth.logoutAll(a.user._id.toHexString())
+    await eventually(() => countA > 0)
+    await sleep(50)
+    expect(countA).toBe(1)
+    expect(countB).toBe(0)
+  })
+
+  it('fires at once when the session is already gone', async () => {
+    const reg = await auth.register({ username: uniqueName(), password: 'password one' })
+    await h.database.collections.sessions.deleteOne({ _id: reg.session._id })
+    let fired = false
+    await auth.watchRevocation(reg, () => (fired = true))
+    expect(fired).toBe(true)
+  })
+
+  it('fires when the session reaches its absolute lifetime', async () => {
+    const a = h.auth({ absoluteTimeoutMs: 500 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    let firedAt = 0
+    await a.watchRevocation(reg, () => (firedAt = Date.now()))
+    await eventually(() => firedAt > 0, 3000, 'expiry')
+    expect(firedAt).toBeGreaterThanOrEqual(reg.session.absoluteExpiresAt.getTime())
+  })
+
+  it('keeps sliding a watched session whatever the touch interval, then ends it at the absolute lifetime', async () => {
+    const a = h.auth({ idleTimeoutMs: 400, absoluteTimeoutMs: 1500, touchIntervalMs: 60_000 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    let firedAt = 0
+    await a.watchRevocation(reg, () => (firedAt = Date.now()))
+    await sleep(1000)
+    expect(firedAt).toBe(0)
+    expect(await a.validate(reg.token)).not.toBeNull()
+    await eventually(() => firedAt > 0, 3000, 'absolute expiry')
+    expect(firedAt).toBeGreaterThanOrEqual(reg.session.absoluteExpiresAt.getTime())
+  })
+
+  it('keeps a watched (open) session alive past the idle timeout, until deleted behind the bus’s back', async () => {
+    const a = h.auth({ idleTimeoutMs: 400, touchIntervalMs: 100 })
+    const reg = await a.register({ username: uniqueName(), password: 'password one' })
+    let fired = false
+    await a.watchRevocation(reg, () => (fired = true))
+    await sleep(1000)
+    expect(fired).toBe(false)
+    expect(await a.validate(reg.token)).not.toBeNull()
+    // Deleted without a bus message: the next timer check notices.
+    await h.database.collections.sessions.deleteOne({ _id: reg.session._id })
+    await eventually(() => fired, 3000, 'deleted session noticed')
+  })
+})
+
+describe('login rate limits', () => {
+  it('refuse an account after repeated failures, with a retry hint, while others still log in', async () => {
+    const a = h.auth({ loginLimits: { perUser: 3, perIp: 1000, windowMs: 60_000 } })
+    const victim = uniqueName()
+    const bystander = uniqueName()
+    await a.register({ username: victim, password: 'right password' })
+    await a.register({ username: bystander, password: 'right password' })
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await authError(a.login({ username: victim, password: 'wrong password' }, IP))).code,
+      ).toBe('UNAUTHORIZED')
+    const limited = await authError(a.login({ username: victim, password: 'right password' }, IP))
+    expect(limited.code).toBe('TOO_MANY_REQUESTS')
+    expect(limited.retryAfterMs).toBeGreaterThan(0)
+    expect(limited.retryAfterMs).toBeLessThanOrEqual(60_000)
+    // The same limit applies whatever the case of the name.
+    expect(
+      (await authError(a.login({ username: victim.toUpperCase(), password: 'right password' }, IP)))
+        .code,
+    ).toBe('TOO_MANY_REQUESTS')
+    await expect(
+      a.login({ username: bystander, password: 'right password' }, IP),
+    ).resolves.toBeDefined()
+  })
+
+  it('a successful login resets the per-user count', async () => {
+    const a = h.auth({ loginLimits: { perUser: 3, perIp: 1000, windowMs: 60_000 } })
+    const name = uniqueName()
+    await a.register({ username: name, password: 'right password' })
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2; i++)
+        await authError(a.login({ username: name, password: 'wrong password' }, IP))
+      await expect(
+        a.login({ username: name, password: 'right password' }, IP),
+      ).resolves.toBeDefined()
+    }
+  })
+
+  it('limit attempts per client IP across accounts', async () => {
+    const a = h.auth({ loginLimits: { perUser: 1000, perIp: 4, windowMs: 60_000 } })
+    const ip = { ip: '198.51.100.7' }
+    for (let i = 0; i < 4; i++)
+      expect(
+        (await authError(a.login({ username: uniqueName('spray'), password: 'guess guess' }, ip)))
+          .code,
+      ).toBe('UNAUTHORIZED')
+    const limited = await authError(
+      a.login({ username: uniqueName('spray'), password: 'guess guess' }, ip),
+    )
+    expect(limited.code).toBe('TOO_MANY_REQUESTS')
+    expect(limited.retryAfterMs).toBeGreaterThan(0)
+    // Another address is unaffected.
+    expect(
+      (
+        await authError(
+          a.login(
+            { username: uniqueName('spray'), password: 'guess guess' },
+            { ip: '198.51.100.8' },
+          ),
+        )
+      ).code,
+    ).toBe('UNAUTHORIZED')
+  })
+})

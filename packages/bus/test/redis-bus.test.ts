@@ -1,0 +1,116 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { PresenceChange } from '../src/index.ts'
+import { describeBusContract } from './contract.ts'
+import { sleep } from './helpers.ts'
+import { useRedis } from './redis-fixture.ts'
+
+const redis = useRedis()
+
+describeBusContract('redis bus', {
+  create: () => redis.node('solo'),
+  serverChannels: () => redis.admin().pubsub('CHANNELS') as Promise<string[]>,
+})
+
+describe('redis bus: two nodes on one Redis', () => {
+  it('delivers across nodes exactly once, ignoring the publisher’s own echo', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const atA: unknown[] = []
+    const atB: unknown[] = []
+    await a.subscribe('room:1', (p) => atA.push(p))
+    await b.subscribe('room:1', (p) => atB.push(p))
+
+    a.publish('room:1', { from: 'A' })
+    b.publish('room:1', { from: 'B' })
+    await vi.waitFor(() => {
+      expect(atA).toHaveLength(2)
+      expect(atB).toHaveLength(2)
+    })
+    await sleep(150) // an echo would arrive by now
+    // Own messages are delivered at publish time, so each node sees its own first.
+    expect(atA).toEqual([{ from: 'A' }, { from: 'B' }])
+    expect(atB).toEqual([{ from: 'B' }, { from: 'A' }])
+    expect(a.stats()).toMatchObject({ published: 1, received: 2, publishErrors: 0 })
+  })
+
+  it('does not send a node messages for channels it has no handler for', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const got: unknown[] = []
+    const off = await b.subscribe('room:2', (p) => got.push(p))
+    a.publish('room:2', 'first')
+    await vi.waitFor(() => expect(got).toEqual(['first']))
+    off()
+    await vi.waitFor(async () => expect(await redis.admin().pubsub('NUMSUB', 'room:2')).toEqual(['room:2', 0]))
+    a.publish('room:2', 'second')
+    await sleep(150)
+    expect(got).toEqual(['first'])
+  })
+
+  it('shares presence across nodes and announces transitions to both', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const seenByB: PresenceChange[] = []
+    b.presence.onChange((c) => seenByB.push(c))
+
+    const releaseOnA = await a.presence.connect('ann')
+    expect(await b.presence.online(['ann', 'bob'])).toEqual(new Set(['ann']))
+    await vi.waitFor(() => expect(seenByB).toEqual([{ userId: 'ann', status: 'online' }]))
+
+    // A second connection on the other node is no transition.
+    const releaseOnB = await b.presence.connect('ann')
+    await releaseOnA()
+    expect(await a.presence.online(['ann'])).toEqual(new Set(['ann']))
+    await releaseOnB()
+    expect(await a.presence.online(['ann'])).toEqual(new Set())
+    await vi.waitFor(() => expect(seenByB).toHaveLength(2))
+    await sleep(150)
+    expect(seenByB).toEqual([
+      { userId: 'ann', status: 'online' },
+      { userId: 'ann', status: 'offline' },
+    ])
+  })
+
+  it('reports a crashed node’s users offline after the TTL and tells the other node', async () => {
+    const a = await redis.node('A', { presenceTtlMs: 1500 })
+    const b = await redis.node('B', { presenceTtlMs: 1500 })
+    const seenByB: PresenceChange[] = []
+    b.presence.onChange((c) => seenByB.push(c))
+    await a.presence.connect('cat')
+    await b.presence.connect('dan') // a live user on the surviving node must stay online
+    await vi.waitFor(() => expect(seenByB).toHaveLength(2))
+
+    // Crash: A stops without releasing anything.
+    await a.close()
+    const crashedAt = Date.now()
+    await sleep(500) // longer than several heartbeats: only the TTL may expire it
+    expect(await b.presence.online(['cat', 'dan'])).toEqual(new Set(['cat', 'dan']))
+
+    await vi.waitFor(() => expect(seenByB).toContainEqual({ userId: 'cat', status: 'offline' }), { timeout: 5_000 })
+    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(1_000)
+    expect(await b.presence.online(['cat', 'dan'])).toEqual(new Set(['dan']))
+    await sleep(500) // several sweeps: announced once only
+    expect(seenByB.filter((c) => c.userId === 'cat')).toEqual([
+      { userId: 'cat', status: 'online' },
+      { userId: 'cat', status: 'offline' },
+    ])
+  })
+
+  it('after CLIENT KILL TYPE pubsub: resubscribes, then resyncs, then delivers again', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const got: unknown[] = []
+    await a.subscribe('room:k', (p) => got.push(p))
+    // When onResync fires, the SUBSCRIBE must already be confirmed on the server.
+    const subscribersAtResync: Array<Promise<unknown>> = []
+    a.onResync(() => subscribersAtResync.push(redis.admin().pubsub('NUMSUB', 'room:k')))
+
+    await redis.admin().call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    await vi.waitFor(() => expect(subscribersAtResync.length).toBeGreaterThanOrEqual(1), { timeout: 5_000 })
+    expect(await subscribersAtResync[0]).toEqual(['room:k', 1])
+    await vi.waitFor(() => expect(b.health().ok).toBe(true))
+
+    b.publish('room:k', 'after')
+    await vi.waitFor(() => expect(got).toEqual(['after']))
+  })
+})

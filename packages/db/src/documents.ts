@@ -1,0 +1,98 @@
+import type { Binary, ObjectId } from 'mongodb'
+import type { PersistedRoomEvent, PublicUser, Role, Visibility } from '@parley/schemas'
+
+/** Stored document shapes. Ids are ObjectIds in the database, hex strings on the wire. */
+export interface UserDoc {
+  _id: ObjectId
+  /** Lower-cased; unique. */
+  username: string
+  displayName: string
+  passwordHash: string
+  createdAt: Date
+}
+
+export interface SessionDoc {
+  /** The public half of the token (`id.secret`). */
+  _id: string
+  /** SHA-256 of the secret half; the raw secret is never stored. */
+  secretHash: Binary
+  userId: ObjectId
+  createdAt: Date
+  lastSeenAt: Date
+  /** Inactivity deadline; pushed forward on use. */
+  idleExpiresAt: Date
+  absoluteExpiresAt: Date
+}
+
+export interface MessageSnapshot {
+  id: string
+  seq: number
+  authorId: string
+  authorName: string
+  body: string
+  createdAt: Date
+}
+
+export interface RoomDoc {
+  _id: ObjectId
+  name: string
+  topic: string | null
+  visibility: Visibility
+  ownerId: ObjectId
+  /** For direct rooms: the two user ids, sorted and joined — unique. */
+  directKey?: string
+  /** Highest seq known to be written (advisory; the events collection is authoritative). */
+  seq: number
+  epoch: string
+  memberCount: number
+  createdAt: Date
+  lastActivityAt: Date
+  lastMessage: MessageSnapshot | null
+}
+
+export interface MemberDoc {
+  _id: ObjectId
+  roomId: ObjectId
+  userId: ObjectId
+  role: Role
+  lastReadSeq: number
+  joinedAt: Date
+}
+
+export interface InviteDoc {
+  _id: ObjectId
+  roomId: ObjectId
+  userId: ObjectId
+  invitedBy: ObjectId
+  createdAt: Date
+}
+
+/** One entry of a room's event log: dense seqs under a unique (roomId, seq) index. */
+export interface EventDoc {
+  _id: ObjectId
+  roomId: ObjectId
+  seq: number
+  /** The event exactly as subscribers receive it. */
+  data: PersistedRoomEvent
+  /** Set for message.created: idempotency key under a unique partial index. */
+  authorId?: ObjectId
+  clientId?: string
+  createdAt: Date
+}
+
+export interface MessageDoc {
+  _id: ObjectId
+  roomId: ObjectId
+  seq: number
+  authorId: ObjectId
+  author: PublicUser
+  body: string
+  clientId: string
+  createdAt: Date
+  editedAt: Date | null
+  deleted: boolean
+  /** emoji → user ids */
+  reactions: Record<string, string[]>
+  /** Seq of the last event applied to this document, so late writers never overwrite newer state. */
+  updatedSeq: number
+}

@@ -1,0 +1,92 @@
+import { ObjectId } from 'mongodb'
+import type { PersistedRoomEvent } from '@parley/schemas'
+import type { Collections } from '../client.ts'
+import type { EventDoc } from '../documents.ts'
+import { INDEX, isDuplicateKey } from '../indexes.ts'
+
+export type AppendResult =
+  | { ok: true; event: EventDoc }
+  /** The (room, author, clientId) key was taken: the original event is returned instead. */
+  | { ok: false; duplicateOf: EventDoc }
+
+export interface AppendOptions {
+  /** Builds the event for the seq it will take (a retry after a seq conflict rebuilds it). */
+  build: (seq: number) => PersistedRoomEvent
+  idempotency?: { authorId: ObjectId; clientId: string }
+}
+
+const MAX_ATTEMPTS = 1000
+
+/**
+ * A room's event log. Seqs are dense and an event becomes readable only after
+ * every lower seq of its room is readable: we insert at `last + 1` under the
+ * unique (roomId, seq) index and retry on that conflict — never a counter
+ * increment followed by a separate insert (seq 11 could land before 10).
+ */
+export function createEventLog(c: Collections) {
+  // Last seq this process saw written per room: saves a read per append. A stale
+  // hint only costs a conflict and a re-read; it can never skip a seq because
+  // it only ever holds seqs that were committed.
+  const hints = new Map<string, number>()
+
+  async function latestSeq(roomId: ObjectId): Promise<number> {
+    const doc = await c.events.find({ roomId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next()
+    return doc?.seq ?? 0
+  }
+
+  // Appends to one room from this process run one at a time: racing them would
+  // only turn into seq conflicts and retries. Other nodes still race us; the
+  // unique index settles that.
+  const tails = new Map<string, Promise<unknown>>()
+
+  function append(roomId: ObjectId, options: AppendOptions): Promise<AppendResult> {
+    const key = roomId.toHexString()
+    const previous = tails.get(key) ?? Promise.resolve()
+    const run = previous.then(() => appendNow(roomId, key, options))
+    const tail = run.catch(() => {})
+    tails.set(key, tail)
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key)
+    })
+    return run
+  }
+
+  async function appendNow(roomId: ObjectId, key: string, { build, idempotency }: AppendOptions): Promise<AppendResult> {
+    let seq = (hints.get(key) ?? (await latestSeq(roomId))) + 1
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc: EventDoc = { _id: new ObjectId(), roomId, seq, data: build(seq), createdAt: new Date() }
+      if (idempotency) Object.assign(doc, idempotency)
+      try {
+        await c.events.insertOne(doc)
+        if ((hints.get(key) ?? 0) < seq) hints.set(key, seq)
+        if (hints.size > 100_000) hints.clear()
+        return { ok: true, event: doc }
+      } catch (err) {
+        if (idempotency && isDuplicateKey(err, INDEX.eventsClientId)) {
+          const original = await c.events.findOne({ roomId, authorId: idempotency.authorId, clientId: idempotency.clientId })
+          if (original) return { ok: false, duplicateOf: original }
+          continue
+        }
+        if (!isDuplicateKey(err, INDEX.eventsRoomSeq)) {
+          hints.delete(key)
+          throw err
+        }
+        seq = (await latestSeq(roomId)) + 1
+      }
+    }
+    throw new Error(`could not append to room ${key}: too much contention`)
+  }
+
+  /** Events with seq > `after`, ascending, at most `limit`. */
+  function after(roomId: ObjectId, after: number, limit: number): Promise<EventDoc[]> {
+    return c.events.find({ roomId, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).toArray()
+  }
+
+  /** Events with after < seq < before, ascending (gap filling). */
+  function between(roomId: ObjectId, after: number, before: number): Promise<EventDoc[]> {
+    return c.events.find({ roomId, seq: { $gt: after, $lt: before } }).sort({ seq: 1 }).toArray()
+  }
+
+  return { append, after, between, latestSeq }
+}
+export type EventLog = ReturnType<typeof createEventLog>

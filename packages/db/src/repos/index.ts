@@ -1,0 +1,13 @@
+import type { Collections } from '../client.ts'
+import { createEventLog } from './events.ts'
+import { createMessages } from './messages.ts'
+import { createRooms } from './rooms.ts'
+
+/** The repositories the API uses for rooms, messages and the event log. */
+export function createRepositories(collections: Collections) {
+  const events = createEventLog(collections)
+  const messages = createMessages(collections, events)
+  const rooms = createRooms(collections, events, messages)
+  return { events, messages, rooms }
+}
+export type Repositories = ReturnType<typeof createRepositories>

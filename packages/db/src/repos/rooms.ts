@@ -1,0 +1,179 @@
+import { ObjectId } from 'mongodb'
+import type { PublicUser, Role, RoomListItem, Visibility } from '@parley/schemas'
+import type { Collections } from '../client.ts'
+import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
+import { INDEX, isDuplicateKey } from '../indexes.ts'
+import type { EventLog } from './events.ts'
+import type { Messages } from './messages.ts'
+import { toRoom } from './mappers.ts'
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** Rooms and memberships. Membership changes are room events too (member.joined / member.left). */
+export function createRooms(c: Collections, log: EventLog, messages: Messages) {
+  async function create(input: { name: string; topic?: string | null; visibility: Visibility; owner: PublicUser; directKey?: string }) {
+    const now = new Date()
+    const room: RoomDoc = {
+      _id: new ObjectId(),
+      name: input.name,
+      topic: input.topic ?? null,
+      visibility: input.visibility,
+      ownerId: new ObjectId(input.owner.id),
+      seq: 0,
+      epoch: new ObjectId().toHexString(),
+      memberCount: 0,
+      createdAt: now,
+      lastActivityAt: now,
+      lastMessage: null,
+      ...(input.directKey ? { directKey: input.directKey } : {}),
+    }
+    await c.rooms.insertOne(room)
+    return room
+  }
+
+  const get = (roomId: ObjectId) => c.rooms.findOne({ _id: roomId })
+  const membership = (roomId: ObjectId, userId: ObjectId) => c.members.findOne({ roomId, userId })
+
+  /** Adds a member (no-op if already one). Returns the event when something changed. */
+  async function addMember(room: RoomDoc, user: PublicUser, role: Role): Promise<EventDoc | null> {
+    const userId = new ObjectId(user.id)
+    try {
+      await c.members.insertOne({ _id: new ObjectId(), roomId: room._id, userId, role, lastReadSeq: 0, joinedAt: new Date() })
+    } catch (err) {
+      if (isDuplicateKey(err, INDEX.membersRoomUser)) return null
+      throw err
+    }
+    const result = await log.append(room._id, {
+      build: (seq) => ({ type: 'member.joined', roomId: room._id.toHexString(), seq, member: { user, role } }),
+    })
+    if (!result.ok) throw new Error('unexpected idempotency conflict')
+    // New members start with everything before their arrival read.
+    await c.members.updateOne({ roomId: room._id, userId }, { $set: { lastReadSeq: result.event.seq } })
+    await c.rooms.updateOne({ _id: room._id }, { $inc: { memberCount: 1 }, $max: { seq: result.event.seq } })
+    return result.event
+  }
+
+  async function removeMember(roomId: ObjectId, userId: ObjectId, reason: 'left' | 'kicked'): Promise<EventDoc | null> {
+    const removed = await c.members.deleteOne({ roomId, userId })
+    if (removed.deletedCount === 0) return null
+    const result = await log.append(roomId, {
+      build: (seq) => ({ type: 'member.left', roomId: roomId.toHexString(), seq, userId: userId.toHexString(), reason }),
+    })
+    if (!result.ok) throw new Error('unexpected idempotency conflict')
+    await c.rooms.updateOne({ _id: roomId }, { $inc: { memberCount: -1 }, $max: { seq: result.event.seq } })
+    return result.event
+  }
+
+  async function setRole(roomId: ObjectId, userId: ObjectId, role: Role): Promise<EventDoc | null> {
+    const updated = await c.members.updateOne({ roomId, userId, role: { $ne: role } }, { $set: { role } })
+    if (updated.modifiedCount === 0) return null
+    const result = await log.append(roomId, {
+      build: (seq) => ({ type: 'member.updated', roomId: roomId.toHexString(), seq, userId: userId.toHexString(), role }),
+    })
+    if (!result.ok) throw new Error('unexpected idempotency conflict')
+    await c.rooms.updateOne({ _id: roomId }, { $max: { seq: result.event.seq } })
+    return result.event
+  }
+
+  async function listItem(room: RoomDoc, member: MemberDoc): Promise<RoomListItem> {
+    const unread = await messages.unreadCount(room._id, member.userId, member.lastReadSeq)
+    const last = room.lastMessage
+    return {
+      ...toRoom(room),
+      role: member.role,
+      unread,
+      lastReadSeq: member.lastReadSeq,
+      lastMessage: last
+        ? {
+            id: last.id,
+            roomId: room._id.toHexString(),
+            seq: last.seq,
+            author: { id: last.authorId, username: '', displayName: last.authorName },
+            body: last.body,
+            createdAt: last.createdAt.toISOString(),
+            editedAt: null,
+            deleted: last.body === '',
+            clientId: '',
+            reactions: [],
+          }
+        : null,
+    }
+  }
+
+  /** The caller's rooms, newest activity first, with unread counts. */
+  async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
+    const memberships = await c.members.find({ userId }).toArray()
+    if (memberships.length === 0) return []
+    const rooms = await c.rooms.find({ _id: { $in: memberships.map((m) => m.roomId) } }).toArray()
+    const byId = new Map(rooms.map((r) => [r._id.toHexString(), r]))
+    const items = await Promise.all(
+      memberships.flatMap((m) => {
+        const room = byId.get(m.roomId.toHexString())
+        return room ? [listItem(room, m)] : []
+      }),
+    )
+    return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
+  }
+
+  /** Public rooms by name, newest first; cursor is the last room id of the previous page. */
+  async function browse(query: string | undefined, cursor: string | null | undefined, limit: number) {
+    const filter: Record<string, unknown> = { visibility: 'public', directKey: { $exists: false } }
+    if (query) filter.name = { $regex: escapeRegex(query), $options: 'i' }
+    if (cursor && /^[0-9a-f]{24}$/.test(cursor)) filter._id = { $lt: new ObjectId(cursor) }
+    const docs = await c.rooms.find(filter).sort({ _id: -1 }).limit(limit + 1).toArray()
+    const page = docs.slice(0, limit)
+    return { rooms: page.map(toRoom), nextCursor: docs.length > limit ? page[page.length - 1]!._id.toHexString() : null }
+  }
+
+  async function members(roomId: ObjectId) {
+    const docs = await c.members.find({ roomId }).limit(5000).toArray()
+    const users = await c.users.find({ _id: { $in: docs.map((m) => m.userId) } }, { projection: { passwordHash: 0 } }).toArray()
+    const byId = new Map(users.map((u) => [u._id.toHexString(), u]))
+    return docs.flatMap((m) => {
+      const u = byId.get(m.userId.toHexString())
+      return u ? [{ member: m, user: { id: u._id.toHexString(), username: u.username, displayName: u.displayName } }] : []
+    })
+  }
+
+  async function markRead(roomId: ObjectId, userId: ObjectId, seq: number) {
+    const member = await c.members.findOneAndUpdate({ roomId, userId }, { $max: { lastReadSeq: seq } }, { returnDocument: 'after' })
+    if (!member) return null
+    return { lastReadSeq: member.lastReadSeq, unread: await messages.unreadCount(roomId, userId, member.lastReadSeq) }
+  }
+
+  /** Moves the read marker forward without counting (sending implies reading). */
+  async function advanceRead(roomId: ObjectId, userId: ObjectId, seq: number) {
+    await c.members.updateOne({ roomId, userId, lastReadSeq: { $lt: seq } }, { $set: { lastReadSeq: seq } })
+  }
+
+  async function invite(roomId: ObjectId, userId: ObjectId, invitedBy: ObjectId) {
+    await c.invites.updateOne({ roomId, userId }, { $setOnInsert: { invitedBy, createdAt: new Date() } }, { upsert: true }).catch((err: unknown) => {
+      if (!isDuplicateKey(err)) throw err
+    })
+  }
+
+  const hasInvite = async (roomId: ObjectId, userId: ObjectId) => (await c.invites.countDocuments({ roomId, userId }, { limit: 1 })) > 0
+
+  /** The one direct room of two users, created once (unique directKey). */
+  async function direct(a: PublicUser, b: PublicUser): Promise<{ room: RoomDoc; created: boolean }> {
+    const directKey = [a.id, b.id].sort().join(':')
+    const existing = await c.rooms.findOne({ directKey })
+    if (existing) return { room: existing, created: false }
+    try {
+      const room = await create({ name: `${a.displayName} & ${b.displayName}`, visibility: 'private', owner: a, directKey })
+      return { room, created: true }
+    } catch (err) {
+      if (!isDuplicateKey(err, INDEX.roomsDirect)) throw err
+      const room = await c.rooms.findOne({ directKey })
+      if (!room) throw err
+      return { room, created: false }
+    }
+  }
+
+  const memberIds = async (roomId: ObjectId) => (await c.members.find({ roomId }, { projection: { userId: 1 } }).toArray()).map((m) => m.userId.toHexString())
+
+  return { create, get, membership, addMember, removeMember, setRole, listItem, listForUser, browse, members, markRead, advanceRead, invite, hasInvite, direct, memberIds }
+}
+export type Rooms = ReturnType<typeof createRooms>

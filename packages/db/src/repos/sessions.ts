@@ -1,0 +1,83 @@
+import { Binary, type ObjectId } from 'mongodb'
+import type { Collections } from '../client.ts'
+import type { SessionDoc } from '../documents.ts'
+
+export interface NewSession {
+  /** The public half of the token. */
+  id: string
+  /** SHA-256 of the secret half. */
+  secretHash: Uint8Array
+  userId: ObjectId
+  createdAt: Date
+  idleExpiresAt: Date
+  absoluteExpiresAt: Date
+}
+
+/** Sessions keyed by the public token id; only a hash of the secret is ever stored. */
+export interface SessionsRepo {
+  insert(session: NewSession): Promise<SessionDoc>
+  findById(id: string): Promise<SessionDoc | null>
+  /** Records use: moves `lastSeenAt` and the idle deadline forward. */
+  touch(id: string, lastSeenAt: Date, idleExpiresAt: Date): Promise<void>
+  /** Deletes one session and returns it (null when it did not exist). */
+  delete(id: string): Promise<SessionDoc | null>
+  /** Deletes every session of a user; returns how many were deleted. */
+  deleteAllForUser(userId: ObjectId): Promise<number>
+  /** Deletes sessions past either deadline; returns how many were deleted. */
+  deleteExpired(now?: Date): Promise<number>
+  /** Of `ids`, those that still exist and have not expired at `now`. */
+  liveIds(ids: readonly string[], now?: Date): Promise<Set<string>>
+}
+
+/** The stored hash as bytes. */
+export function secretHashBytes(session: SessionDoc): Uint8Array {
+  return session.secretHash.value()
+}
+
+export function createSessionsRepo(c: Pick<Collections, 'sessions'>): SessionsRepo {
+  const sessions = c.sessions
+  return {
+    async insert(s) {
+      const doc: SessionDoc = {
+        _id: s.id,
+        secretHash: new Binary(s.secretHash),
+        userId: s.userId,
+        createdAt: s.createdAt,
+        lastSeenAt: s.createdAt,
+        idleExpiresAt: s.idleExpiresAt,
+        absoluteExpiresAt: s.absoluteExpiresAt,
+      }
+      await sessions.insertOne(doc)
+      return doc
+    },
+    findById(id) {
+      return sessions.findOne({ _id: id })
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      await sessions.updateOne({ _id: id }, { $set: { lastSeenAt, idleExpiresAt } })
+    },
+    async delete(id) {
+      return sessions.findOneAndDelete({ _id: id })
+    },
+    async deleteAllForUser(userId) {
+      const res = await sessions.deleteMany({ userId })
+      return res.deletedCount
+    },
+    async deleteExpired(now = new Date()) {
+      const res = await sessions.deleteMany({
+        $or: [{ idleExpiresAt: { $lte: now } }, { absoluteExpiresAt: { $lte: now } }],
+      })
+      return res.deletedCount
+    },
+    async liveIds(ids, now = new Date()) {
+      if (ids.length === 0) return new Set()
+      const found = await sessions
+        .find(
+          { _id: { $in: [...ids] }, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } },
+          { projection: { _id: 1 } },
+        )
+        .toArray()
+      return new Set(found.map((d) => d._id))
+    },
+  }
+}

@@ -1,0 +1,56 @@
+import { ObjectId } from 'mongodb'
+import type { Collections } from '../client.ts'
+import type { UserDoc } from '../documents.ts'
+
+/** Users: usernames are stored lower-cased under the unique index `users_username_unique`. */
+export interface UsersRepo {
+  /** Inserts a user. A taken username rejects with a duplicate-key error on INDEX.usersUsername (see isDuplicateKey). */
+  insert(input: {
+    username: string
+    displayName: string
+    passwordHash: string
+    createdAt?: Date
+  }): Promise<UserDoc>
+  findById(id: string | ObjectId): Promise<UserDoc | null>
+  /** Case-insensitive: the name is lower-cased before the lookup. */
+  findByUsername(username: string): Promise<UserDoc | null>
+  findByIds(ids: readonly (string | ObjectId)[]): Promise<UserDoc[]>
+  setPasswordHash(id: ObjectId, passwordHash: string): Promise<void>
+}
+
+function toObjectId(id: string | ObjectId): ObjectId | null {
+  if (id instanceof ObjectId) return id
+  return /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : null
+}
+
+export function createUsersRepo(c: Pick<Collections, 'users'>): UsersRepo {
+  const users = c.users
+  return {
+    async insert({ username, displayName, passwordHash, createdAt = new Date() }) {
+      const doc: UserDoc = {
+        _id: new ObjectId(),
+        username: username.toLowerCase(),
+        displayName,
+        passwordHash,
+        createdAt,
+      }
+      await users.insertOne(doc)
+      return doc
+    },
+    async findById(id) {
+      const _id = toObjectId(id)
+      return _id ? users.findOne({ _id }) : null
+    },
+    async findByUsername(username) {
+      return users.findOne({ username: username.toLowerCase() })
+    },
+    async findByIds(ids) {
+      const oids = ids.map(toObjectId).filter((x): x is ObjectId => x !== null)
+      if (oids.length === 0) return []
+      return users.find({ _id: { $in: oids } }).toArray()
+    },
+    async setPasswordHash(id, passwordHash) {
+      await users.updateOne({ _id: id }, { $set: { passwordHash } })
+    },
+  }
+}

@@ -1,0 +1,235 @@
+// Query execution: pick an index to generate candidates, then let mingo decide.
+//
+// The planner is deliberately simple and conservative. It only narrows the set
+// of candidate documents; every candidate is still tested against the full
+// filter with mingo, so a plan can never change results, only speed. An index
+// is usable when its leading fields are bound by equality (or small $in) and,
+// optionally, the next field by a range and/or the requested sort — which is
+// exactly the "history page" shape: {roomId: X, seq: {$lt: N}} sort {seq: -1}.
+
+import { Query } from 'mingo'
+import { badValue } from './errors.ts'
+import { type Doc, HIGH, encodeValue, isPlainObject, pathValues } from './keys.ts'
+import type { Collection, Index } from './store.ts'
+
+export type SortSpec = [path: string, dir: 1 | -1][]
+
+export interface FindOptions {
+  sort?: Doc | undefined
+  skip?: number | undefined
+  limit?: number | undefined
+}
+
+export interface Match {
+  rid: number
+  doc: Doc
+}
+
+interface FieldPredicate {
+  eq?: unknown[] // candidate equality values ($eq or $in)
+  lo?: { key: string; inclusive: boolean }
+  hi?: { key: string; inclusive: boolean }
+}
+
+const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte'])
+
+/** Values whose index encoding matches MongoDB equality semantics exactly enough to plan on. */
+function plannableScalar(v: unknown): boolean {
+  if (v === null || v === undefined || Array.isArray(v) || v instanceof RegExp) return false
+  if (isPlainObject(v)) return !Object.keys(v).some((k) => k.startsWith('$'))
+  const t = (v as { _bsontype?: string })?._bsontype
+  return t !== 'BSONRegExp' && t !== 'MinKey' && t !== 'MaxKey'
+}
+
+/** Collects per-field predicates from the top level of a filter (and nested $and). */
+function collectPredicates(filter: Doc, out: Map<string, FieldPredicate>): void {
+  for (const [field, cond] of Object.entries(filter)) {
+    if (field === '$and' && Array.isArray(cond)) {
+      for (const sub of cond) if (isPlainObject(sub)) collectPredicates(sub, out)
+      continue
+    }
+    if (field.startsWith('$')) continue
+    const p = out.get(field) ?? {}
+    if (isPlainObject(cond) && Object.keys(cond).some((k) => k.startsWith('$'))) {
+      for (const [op, v] of Object.entries(cond)) {
+        if (op === '$eq' && plannableScalar(v)) p.eq = [v]
+        else if (op === '$in' && Array.isArray(v) && v.length > 0 && v.length <= 200 && v.every(plannableScalar)) p.eq ??= v
+        else if (RANGE_OPS.has(op) && plannableScalar(v) && !isPlainObject(v)) {
+          const key = encodeValue(v)
+          if (op === '$gt' || op === '$gte') p.lo = { key, inclusive: op === '$gte' }
+          else p.hi = { key, inclusive: op === '$lte' }
+        }
+      }
+    } else if (plannableScalar(cond)) p.eq = [cond]
+    out.set(field, p)
+  }
+}
+
+export function parseSort(sort: unknown): SortSpec {
+  if (sort === undefined || sort === null) return []
+  if (!isPlainObject(sort)) throw badValue('sort must be an object')
+  return Object.entries(sort).map(([k, v]) => {
+    if (isPlainObject(v)) return [k, 1] // {$meta: ...} — no text score support; keep stable
+    const n = Number(v)
+    if (n !== 1 && n !== -1) throw badValue(`$sort key ordering must be 1 (for ascending) or -1 (for descending)`)
+    return [k, n as 1 | -1]
+  })
+}
+
+interface Plan {
+  index: Index
+  ranges: [lo: string, hi: string][]
+  reverse: boolean
+  providesSort: boolean
+  score: number
+}
+
+function planFor(index: Index, preds: Map<string, FieldPredicate>, sort: SortSpec): Plan | undefined {
+  let prefixes = ['']
+  let eqCount = 0
+  for (const f of index.fields) {
+    const eq = preds.get(f.path)?.eq
+    if (!eq) break
+    const encs = eq.map(encodeValue)
+    if (prefixes.length * encs.length > 1000) break
+    prefixes = prefixes.flatMap((p) => encs.map((e) => p + e))
+    eqCount++
+  }
+  const next = index.fields[eqCount]
+  const range = next ? preds.get(next.path) : undefined
+  const hasRange = !!(range && !range.eq && (range.lo || range.hi))
+
+  // Sort: drop sort fields fixed by equality, the rest must follow the index from field `eqCount` on.
+  const eqPaths = new Set(index.fields.slice(0, eqCount).map((f) => f.path))
+  const rest = sort.filter(([p]) => !eqPaths.has(p))
+  let providesSort = sort.length === 0 || (prefixes.length === 1 && rest.length === 0)
+  let reverse = false
+  if (sort.length > 0 && rest.length > 0 && prefixes.length === 1 && !index.multikey) {
+    const dirs = rest.map(([p, d], i) => {
+      const f = index.fields[eqCount + i]
+      return f && f.path === p ? d * f.dir : 0
+    })
+    if (dirs.every((d) => d === dirs[0]) && dirs[0] !== 0) {
+      providesSort = true
+      reverse = dirs[0] === -1
+    }
+  }
+  if (index.multikey && sort.length > 0 && rest.length > 0) providesSort = false
+
+  if (eqCount === 0 && !hasRange && !(providesSort && sort.length > 0)) return undefined
+
+  const ranges = prefixes.map((prefix): [string, string] => {
+    if (!hasRange || !range) return [prefix, prefix + HIGH]
+    const anyBound = (range.lo ?? range.hi) as { key: string }
+    // Comparison operators are type-bracketed: {$gt: 5} only matches numbers.
+    const tag = anyBound.key[0] as string
+    const [bLo, bHi] = [tag, tag + HIGH]
+    let lo = prefix + bLo
+    let hi = prefix + bHi
+    if (range.lo) lo = prefix + range.lo.key + (range.lo.inclusive ? '' : HIGH)
+    // A multikey index may match one bound with one element and the other bound with another.
+    if (range.hi && !(index.multikey && range.lo)) hi = prefix + range.hi.key + (range.hi.inclusive ? HIGH : '')
+    return [lo, hi]
+  })
+  const score = eqCount * 4 + (hasRange ? 2 : 0) + (providesSort && sort.length > 0 ? 1 : 0) + (index.unique && eqCount === index.fields.length ? 8 : 0)
+  return { index, ranges, reverse, providesSort, score }
+}
+
+function choosePlan(coll: Collection, filter: Doc, sort: SortSpec): Plan | undefined {
+  const preds = new Map<string, FieldPredicate>()
+  collectPredicates(filter, preds)
+  let best: Plan | undefined
+  for (const ix of coll.indexes) {
+    if (!ix.complete) continue
+    const p = planFor(ix, preds, sort)
+    if (p && (!best || p.score > best.score)) best = p
+  }
+  return best
+}
+
+/** Candidate documents in plan order (deduplicated for multikey indexes). */
+function* scan(coll: Collection, plan: Plan | undefined): Generator<Match> {
+  if (!plan) {
+    for (const [rid, doc] of coll.docs) yield { rid, doc }
+    return
+  }
+  const seen = plan.index.multikey || plan.ranges.length > 1 ? new Set<number>() : undefined
+  const ranges = plan.reverse ? [...plan.ranges].reverse() : plan.ranges
+  for (const [lo, hi] of ranges) {
+    for (const e of plan.index.tree.range(lo, hi, plan.reverse)) {
+      if (seen) {
+        if (seen.has(e.r)) continue
+        seen.add(e.r)
+      }
+      const doc = coll.docs.get(e.r)
+      if (doc) yield { rid: e.r, doc }
+    }
+  }
+}
+
+/** Sort key of a document for one field: min element ascending, max element descending (MongoDB array sort). */
+function sortKey(doc: Doc, path: string[], dir: 1 | -1): string {
+  const encs = pathValues(doc, path).values.map(encodeValue)
+  let best = encs[0] as string
+  for (const e of encs) if (dir === 1 ? e < best : e > best) best = e
+  return best
+}
+
+export function sortMatches(matches: Match[], sort: SortSpec): Match[] {
+  if (sort.length === 0) return matches
+  const paths = sort.map(([p, d]) => [p.split('.'), d] as const)
+  const keyed = matches.map((m) => ({ m, keys: paths.map(([parts, d]) => sortKey(m.doc, parts, d)) }))
+  keyed.sort((a, b) => {
+    for (let i = 0; i < paths.length; i++) {
+      const ka = a.keys[i] as string
+      const kb = b.keys[i] as string
+      if (ka !== kb) return (ka < kb ? -1 : 1) * (paths[i] as readonly [string[], number])[1]
+    }
+    return 0
+  })
+  return keyed.map((k) => k.m)
+}
+
+export function compileFilter(filter: unknown): Query {
+  if (filter === undefined || filter === null) return new Query({})
+  if (!isPlainObject(filter)) throw badValue('filter must be an object')
+  return new Query(filter)
+}
+
+/** Runs a filter with optional sort/skip/limit; limit 0 means no limit. */
+export function findMatches(coll: Collection | undefined, filter: Doc, opts: FindOptions = {}): Match[] {
+  // Validate the filter and sort even when the collection doesn't exist, as MongoDB does.
+  const query = compileFilter(filter)
+  const sort = parseSort(opts.sort)
+  if (!coll) return []
+  const skip = opts.skip ?? 0
+  const limit = opts.limit ?? 0
+  if (skip < 0) throw badValue('skip value must be non-negative')
+  const plan = choosePlan(coll, filter, sort)
+  const out: Match[] = []
+  if (sort.length === 0 || plan?.providesSort) {
+    // Streaming: stop as soon as skip + limit documents matched.
+    let skipped = 0
+    for (const m of scan(coll, plan)) {
+      if (!query.test(m.doc)) continue
+      if (skipped < skip) {
+        skipped++
+        continue
+      }
+      out.push(m)
+      if (limit > 0 && out.length >= limit) break
+    }
+    return out
+  }
+  for (const m of scan(coll, plan)) if (query.test(m.doc)) out.push(m)
+  const sorted = sortMatches(out, sort)
+  return sorted.slice(skip, limit > 0 ? skip + limit : undefined)
+}
+
+/** Applies a find-style projection (including positional `$`, $slice, $elemMatch) via mingo. */
+export function project(docs: Doc[], projection: unknown, filter: Doc = {}): Doc[] {
+  if (projection === undefined || projection === null) return docs
+  if (!isPlainObject(projection)) throw badValue('projection must be an object')
+  if (Object.keys(projection).length === 0) return docs
+  return new Query(filter).find<Doc>(docs, projection).all()
+}

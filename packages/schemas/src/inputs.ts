@@ -1,0 +1,83 @@
+import { z } from 'zod'
+import { LIMITS } from './limits.ts'
+
+/** Hex ObjectId as a string: validated before it reaches MongoDB. */
+export const Id = z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-character hex id')
+
+export const Username = z
+  .string()
+  .min(LIMITS.usernameMin)
+  .max(LIMITS.usernameMax)
+  .regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, _ . - only')
+  .transform((s) => s.toLowerCase())
+
+export const Password = z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax)
+
+export const RegisterInput = z
+  .object({
+    username: Username,
+    password: Password,
+    displayName: z.string().trim().min(1).max(LIMITS.displayNameMax).optional(),
+  })
+  .strict()
+export type RegisterInput = z.input<typeof RegisterInput>
+
+export const LoginInput = z
+  .object({ username: z.string().min(1).max(LIMITS.usernameMax).transform((s) => s.toLowerCase()), password: z.string().min(1).max(LIMITS.passwordMax) })
+  .strict()
+export type LoginInput = z.input<typeof LoginInput>
+
+export const Visibility = z.enum(['public', 'private'])
+export type Visibility = z.infer<typeof Visibility>
+
+export const CreateRoomInput = z
+  .object({
+    name: z.string().trim().min(1).max(LIMITS.roomNameMax),
+    topic: z.string().trim().max(LIMITS.roomTopicMax).optional(),
+    visibility: Visibility.default('public'),
+  })
+  .strict()
+export type CreateRoomInput = z.input<typeof CreateRoomInput>
+
+export const RoomIdInput = z.object({ roomId: Id }).strict()
+export type RoomIdInput = z.infer<typeof RoomIdInput>
+
+export const BrowseRoomsInput = z
+  .object({ query: z.string().trim().max(LIMITS.searchQueryMax).optional(), cursor: z.string().max(64).nullish(), limit: z.number().int().min(1).max(LIMITS.pageSizeMax).default(20) })
+  .strict()
+  .default({ limit: 20 })
+
+export const InviteInput = z.object({ roomId: Id, username: Username }).strict()
+export const DirectInput = z.object({ username: Username }).strict()
+export const MarkReadInput = z.object({ roomId: Id, seq: z.number().int().min(0) }).strict()
+export const Role = z.enum(['owner', 'admin', 'member'])
+export type Role = z.infer<typeof Role>
+export const KickInput = z.object({ roomId: Id, userId: Id }).strict()
+export const SetRoleInput = z.object({ roomId: Id, userId: Id, role: z.enum(['admin', 'member']) }).strict()
+
+export const MessageBody = z
+  .string()
+  .max(LIMITS.messageBodyMax)
+  .refine((s) => s.trim().length > 0, 'message is empty')
+
+export const SendMessageInput = z
+  .object({ roomId: Id, clientId: z.string().min(1).max(LIMITS.clientIdMax), body: MessageBody })
+  .strict()
+export type SendMessageInput = z.infer<typeof SendMessageInput>
+
+export const ListMessagesInput = z
+  .object({ roomId: Id, before: z.number().int().min(1).optional(), limit: z.number().int().min(1).max(LIMITS.pageSizeMax).default(LIMITS.pageSizeDefault) })
+  .strict()
+export type ListMessagesInput = z.input<typeof ListMessagesInput>
+
+export const EditMessageInput = z.object({ messageId: Id, body: MessageBody }).strict()
+export const MessageIdInput = z.object({ messageId: Id }).strict()
+/** One emoji (or a short :code:); no `.` or `$`, which MongoDB field names cannot carry. */
+export const Emoji = z.string().min(1).max(LIMITS.emojiMax).regex(/^[^.$\s]+$/, 'not an emoji')
+export const ReactInput = z.object({ messageId: Id, emoji: Emoji, on: z.boolean() }).strict()
+
+/** `lastEventId` is the room seq of the last event the client saw, as a string (tRPC tracked id). */
+export const RoomEventsInput = z
+  .object({ roomId: Id, lastEventId: z.string().regex(/^\d{1,15}$/).nullish() })
+  .strict()
+export const TypingInput = RoomIdInput

@@ -1,0 +1,16 @@
+/** Size limits both the server and the web app enforce (the server is authoritative). */
+export const LIMITS = {
+  usernameMin: 3,
+  usernameMax: 32,
+  passwordMin: 8,
+  passwordMax: 256,
+  displayNameMax: 64,
+  roomNameMax: 64,
+  roomTopicMax: 256,
+  messageBodyMax: 4000,
+  clientIdMax: 64,
+  emojiMax: 32,
+  searchQueryMax: 64,
+  pageSizeMax: 100,
+  pageSizeDefault: 50,
+} as const

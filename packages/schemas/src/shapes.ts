@@ -1,0 +1,80 @@
+import type { Role, Visibility } from './inputs.ts'
+
+/** Wire shapes: plain JSON, times as ISO 8601 strings. */
+export interface PublicUser {
+  id: string
+  username: string
+  displayName: string
+}
+
+export interface Room {
+  id: string
+  name: string
+  topic: string | null
+  visibility: Visibility
+  /** Set for two-person direct rooms. */
+  direct: boolean
+  ownerId: string
+  /** Latest event seq in this room. */
+  seq: number
+  /** Changes when the room's event log was reset; clients holding an old epoch reload. */
+  epoch: string
+  memberCount: number
+  createdAt: string
+  lastActivityAt: string
+}
+
+export interface RoomListItem extends Room {
+  role: Role
+  unread: number
+  lastReadSeq: number
+  lastMessage: Message | null
+}
+
+export interface Member {
+  user: PublicUser
+  role: Role
+  online: boolean
+}
+
+export interface Reaction {
+  emoji: string
+  count: number
+  userIds: string[]
+}
+
+export interface Message {
+  id: string
+  roomId: string
+  seq: number
+  author: PublicUser
+  body: string
+  createdAt: string
+  editedAt: string | null
+  deleted: boolean
+  clientId: string
+  reactions: Reaction[]
+}
+
+/** Events of one room, in seq order. All but `typing`/`reset` are persisted and carry `seq`. */
+export type RoomEvent =
+  | { type: 'message.created'; roomId: string; seq: number; message: Message }
+  | { type: 'message.updated'; roomId: string; seq: number; message: Message }
+  | { type: 'message.deleted'; roomId: string; seq: number; message: Message }
+  | { type: 'reaction'; roomId: string; seq: number; messageId: string; userId: string; emoji: string; on: boolean; reactions: Reaction[] }
+  | { type: 'member.joined'; roomId: string; seq: number; member: { user: PublicUser; role: Role } }
+  | { type: 'member.left'; roomId: string; seq: number; userId: string; reason: 'left' | 'kicked' }
+  | { type: 'member.updated'; roomId: string; seq: number; userId: string; role: Role }
+
+export type PersistedRoomEvent = RoomEvent
+export type TypingEvent = { type: 'typing'; roomId: string; user: PublicUser }
+/** Sent alone when the client is too far behind (or the log was reset): refetch, then resubscribe from `seq`. */
+export type ResetEvent = { type: 'reset'; roomId: string; seq: number; epoch: string }
+export type RoomStreamEvent = RoomEvent | TypingEvent | ResetEvent
+
+export type UserEvent =
+  | { type: 'room.activity'; roomId: string; seq: number; unread: number; lastMessage: Message | null }
+  | { type: 'room.added'; room: RoomListItem }
+  | { type: 'room.removed'; roomId: string; reason: 'left' | 'kicked' }
+  | { type: 'presence'; userId: string; status: 'online' | 'offline' }
+  | { type: 'session.revoked' }

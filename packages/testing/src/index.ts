@@ -1,0 +1,4 @@
+/** Test harness shared by every package: real servers on free ports, real clients. */
+export * from './redis.ts'
+export * from './clients.ts'
+export * from './subscriptions.ts'
