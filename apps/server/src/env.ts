@@ -50,6 +50,28 @@ const EnvSchema = z.object({
   HTTP_MAX_BODY_BYTES: int(256 * 1024, 1024),
   WS_MAX_PAYLOAD_BYTES: int(64 * 1024, 1024),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+  /** Slowloris: a request's headers must arrive within this, the whole request within REQUEST_TIMEOUT. */
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
+  /** Requests (array elements count one each) per WebSocket per window; over → close 1008. */
+  WS_RATE_LIMIT: int(200, 1),
+  WS_RATE_WINDOW_MS: int(10_000, 100),
+  /** Requests in one WebSocket batch frame; over → close 1008. */
+  WS_MAX_BATCH: int(50, 1),
+  /** Live subscriptions per WebSocket; the next one gets TOO_MANY_REQUESTS. */
+  WS_MAX_SUBSCRIPTIONS: int(100, 1),
+  /** Open WebSockets per client IP (upgrade refused 429) and per user (close 1008). */
+  WS_MAX_PER_IP: int(50, 1),
+  WS_MAX_PER_USER: int(20, 1),
+  /** Slow consumer: a socket whose send buffer stays above WS_MAX_BUFFERED_BYTES for WS_SLOW_CONSUMER_MS is terminated. */
+  WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 1024),
+  WS_SLOW_CONSUMER_MS: int(5_000, 100),
+  /** A socket opened with ?connectionParams=1 must send them within this. */
+  WS_HANDSHAKE_TIMEOUT_MS: int(10_000, 100),
+  /** Keep-alive: ping a quiet socket after WS_PING_MS, drop it if nothing comes back within WS_PONG_WAIT_MS. */
+  WS_PING_MS: int(30_000, 100),
+  WS_PONG_WAIT_MS: int(5_000, 100),
 })
 
 export type Env = z.infer<typeof EnvSchema>

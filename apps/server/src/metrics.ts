@@ -2,12 +2,24 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ApiMetrics } from '@parley/api'
 import type { Bus } from '@parley/bus'
 
-/** Prometheus metrics, one registry per app so several apps can live in one test process. */
-export function createMetrics(bus: Bus) {
+/**
+ * Prometheus metrics, one registry per app so several apps can live in one
+ * test process. Default metrics include `nodejs_eventloop_lag_seconds` (and
+ * its percentiles), heap and CPU.
+ */
+export function createMetrics(bus: Bus, nodeId: string) {
   const registry = new Registry()
+  registry.setDefaultLabels({ node: nodeId })
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 })
   const connections = new Gauge({ name: 'parley_ws_connections', help: 'Open WebSocket connections', registers: [registry] })
-  const subscriptions = new Gauge({ name: 'parley_subscriptions', help: 'Active subscriptions', registers: [registry] })
+  const wsOpened = new Counter({ name: 'parley_ws_connections_opened_total', help: 'WebSocket connections accepted', registers: [registry] })
+  const subscriptions = new Gauge({
+    name: 'parley_subscriptions',
+    help: 'Active subscriptions, by procedure',
+    labelNames: ['procedure'],
+    registers: [registry],
+  })
+  const roomStreams = new Gauge({ name: 'parley_room_streams', help: 'Live events.room streams (past the membership check)', registers: [registry] })
   const messages = new Counter({ name: 'parley_messages_sent_total', help: 'Messages accepted by messages.send', registers: [registry] })
   const delivered = new Counter({ name: 'parley_events_delivered_total', help: 'Room events yielded to subscribers', registers: [registry] })
   const fanout = new Histogram({
@@ -18,17 +30,31 @@ export function createMetrics(bus: Bus) {
   })
   const mongoLatency = new Histogram({
     name: 'parley_mongodb_command_seconds',
-    help: 'MongoDB command latency',
-    labelNames: ['command'],
+    help: 'MongoDB command latency (driver command monitoring), by command name and outcome',
+    labelNames: ['command', 'outcome'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   })
-  new Gauge({
+  const httpRequests = new Counter({
+    name: 'parley_http_requests_total',
+    help: 'HTTP requests answered, by status class',
+    labelNames: ['status'],
+    registers: [registry],
+  })
+  const limitHits = new Counter({
+    name: 'parley_limit_hits_total',
+    help: 'Abuse limits enforced, by limit (ws_rate, ws_batch, ws_subscriptions, ws_per_ip, ws_per_user, ws_slow_consumer, ws_handshake, ws_payload)',
+    labelNames: ['limit'],
+    registers: [registry],
+  })
+  new Counter({
     name: 'parley_bus_publish_errors_total',
     help: 'Bus publishes that failed (Redis unreachable)',
     registers: [registry],
     collect() {
-      this.set(bus.stats().publishErrors)
+      // Mirrors the bus's own monotonic count.
+      this.reset()
+      this.inc(bus.stats().publishErrors)
     },
   })
   new Gauge({
@@ -44,9 +70,23 @@ export function createMetrics(bus: Bus) {
     messageSent: () => messages.inc(),
     eventDelivered: (n) => delivered.inc(n),
     fanoutLatency: (s) => fanout.observe(s),
-    subscriptionOpened: () => subscriptions.inc(),
-    subscriptionClosed: () => subscriptions.dec(),
+    subscriptionOpened: () => roomStreams.inc(),
+    subscriptionClosed: () => roomStreams.dec(),
+    subscriptionStarted: (path) => subscriptions.inc({ procedure: path }),
+    subscriptionEnded: (path) => subscriptions.dec({ procedure: path }),
+    subscriptionRefused: () => limitHits.inc({ limit: 'ws_subscriptions' }),
   }
-  return { registry, api, connections, mongoLatency }
+  return {
+    registry,
+    api,
+    connections,
+    wsOpened,
+    httpRequests,
+    limitHits,
+    /** For connectDatabase's onCommand hook. */
+    mongoCommand(name: string, ms: number, ok = true) {
+      mongoLatency.observe({ command: name, outcome: ok ? 'ok' : 'error' }, ms / 1000)
+    },
+  }
 }
 export type Metrics = ReturnType<typeof createMetrics>

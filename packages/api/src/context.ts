@@ -22,6 +22,23 @@ export interface ApiMetrics {
   fanoutLatency(seconds: number): void
   subscriptionOpened(): void
   subscriptionClosed(): void
+  /** Any subscription (every procedure, counted by the tRPC middleware) started / ended. */
+  subscriptionStarted?(path: string): void
+  subscriptionEnded?(path: string): void
+  /** A subscription refused because its connection holds too many. */
+  subscriptionRefused?(): void
+}
+
+/** Lets the server wait for running queries and mutations before it closes the database. */
+export interface InflightTracker {
+  /** Call when a query or mutation starts; call the returned function when it settles. */
+  begin(): () => void
+}
+
+/** Per-WebSocket state, created once with the connection's context. */
+export interface WsConnectionState {
+  /** Live subscriptions on this socket (maintained by the tRPC middleware). */
+  subscriptions: number
 }
 
 export interface ApiDeps {
@@ -35,6 +52,9 @@ export interface ApiDeps {
   metrics?: ApiMetrics
   /** Behind a load balancer: take the client IP from X-Forwarded-For. */
   trustProxy?: boolean
+  /** Live subscriptions one WebSocket may hold; the next gets TOO_MANY_REQUESTS. Unset → unlimited. */
+  maxSubscriptionsPerConnection?: number
+  inflight?: InflightTracker
 }
 
 export interface CreateContextOptions {
@@ -54,6 +74,8 @@ export interface Context {
   setCookie: ((cookie: string) => void) | null
   session: AuthenticatedSession | null
   ip: string
+  /** Over WS only: state shared by every call on this socket. */
+  conn: WsConnectionState | null
 }
 
 export function clientIp(req: IncomingMessage, trustProxy = false): string {
@@ -86,6 +108,7 @@ export function createContextFactory(deps: ApiDeps) {
           : null,
       session,
       ip: clientIp(req, deps.trustProxy),
+      conn: transport === 'ws' ? { subscriptions: 0 } : null,
     }
   }
 }

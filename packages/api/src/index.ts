@@ -6,7 +6,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import type { AppRouter } from './root.ts'
 
 export { appRouter, type AppRouter } from './root.ts'
-export { createContextFactory, type ApiDeps, type ApiLogger, type ApiMetrics, type Context } from './context.ts'
+export { clientIp, createContextFactory, type ApiDeps, type ApiLogger, type ApiMetrics, type Context, type CreateContextOptions, type InflightTracker, type WsConnectionState } from './context.ts'
 export { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 export type RouterInputs = inferRouterInputs<AppRouter>
 export type RouterOutputs = inferRouterOutputs<AppRouter>

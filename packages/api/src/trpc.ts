@@ -31,9 +31,105 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router
 export const mergeRouters = t.mergeRouters
 export const createCallerFactory = t.createCallerFactory
-export const publicProcedure = t.procedure
 
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+/**
+ * Wraps a subscription's async iterable so `release` runs exactly once when
+ * the stream ends, however it ends (completion, error, or return() when the
+ * client stops it or the socket closes).
+ */
+export function onIterableEnd<T>(iterable: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
+  let released = false
+  const done = () => {
+    if (released) return
+    released = true
+    release()
+  }
+  return {
+    [Symbol.asyncIterator]() {
+      const it = iterable[Symbol.asyncIterator]()
+      return {
+        async next() {
+          try {
+            const r = await it.next()
+            if (r.done) done()
+            return r
+          } catch (err) {
+            done()
+            throw err
+          }
+        },
+        async return(value?: unknown) {
+          try {
+            return it.return ? await it.return(value) : { done: true as const, value: value as T }
+          } finally {
+            done()
+          }
+        },
+        async throw(err?: unknown) {
+          try {
+            if (it.throw) return await it.throw(err)
+            throw err
+          } finally {
+            done()
+          }
+        },
+        [Symbol.asyncIterator]() {
+          return this
+        },
+      } as AsyncIterableIterator<T>
+    },
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value != null && typeof value === 'object' && Symbol.asyncIterator in value
+}
+
+/**
+ * Runs before every procedure:
+ * - queries and mutations are counted in flight, so a graceful shutdown can
+ *   let them finish before the database closes;
+ * - subscriptions over a WebSocket are counted per connection: past the
+ *   limit the new one gets TOO_MANY_REQUESTS and the others carry on.
+ */
+const transportGuard = t.middleware(async ({ ctx, type, path, next }) => {
+  if (type !== 'subscription') {
+    const end = ctx.deps.inflight?.begin()
+    try {
+      return await next()
+    } finally {
+      end?.()
+    }
+  }
+  const conn = ctx.conn
+  const max = ctx.deps.maxSubscriptionsPerConnection
+  if (conn && max !== undefined && conn.subscriptions >= max) {
+    ctx.deps.metrics?.subscriptionRefused?.()
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many subscriptions on this connection (at most ${max})` })
+  }
+  if (conn) conn.subscriptions++
+  ctx.deps.metrics?.subscriptionStarted?.(path)
+  const release = () => {
+    if (conn) conn.subscriptions--
+    ctx.deps.metrics?.subscriptionEnded?.(path)
+  }
+  let result: Awaited<ReturnType<typeof next>>
+  try {
+    result = await next()
+  } catch (err) {
+    release()
+    throw err
+  }
+  if (!result.ok || !isAsyncIterable(result.data)) {
+    release()
+    return result
+  }
+  return { ...result, data: onIterableEnd(result.data, release) }
+})
+
+export const publicProcedure = t.procedure.use(transportGuard)
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
   return next({ ctx: { ...ctx, session: ctx.session, user: ctx.session.user } })
 })

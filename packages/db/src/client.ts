@@ -29,10 +29,19 @@ export interface ConnectOptions {
   dbName?: string
   /** Pool size per node; the embedded server is single-threaded, a real cluster likes more. */
   maxPoolSize?: number
+  /**
+   * Called after every command the driver runs (command monitoring), with its
+   * name, duration in ms and whether it succeeded: the server feeds a latency histogram.
+   */
+  onCommand?: (name: string, ms: number, ok: boolean) => void
 }
 
-export async function connectDatabase({ url, dbName, maxPoolSize = 20 }: ConnectOptions): Promise<Database> {
-  const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000 })
+export async function connectDatabase({ url, dbName, maxPoolSize = 20, onCommand }: ConnectOptions): Promise<Database> {
+  const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
+  if (onCommand) {
+    client.on('commandSucceeded', (e) => onCommand(e.commandName, e.duration, true))
+    client.on('commandFailed', (e) => onCommand(e.commandName, e.duration, false))
+  }
   await client.connect()
   const db = client.db(dbName)
   const collections: Collections = {

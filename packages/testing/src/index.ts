@@ -2,3 +2,4 @@
 export * from './redis.ts'
 export * from './clients.ts'
 export * from './subscriptions.ts'
+export * from './cluster.ts'

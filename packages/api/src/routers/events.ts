@@ -141,6 +141,10 @@ export const eventsRouter = router({
       )
       const rooms = await database.repos.rooms.listForUser(ctx.user._id)
       await Promise.all(rooms.map((r) => follow(r.id, r.unread)))
+      // Holding a user stream is being online (cluster-wide with Redis); the
+      // last stream of a user to close, or a crashed node's expiry, ends it.
+      const release = await bus.presence.connect(me)
+      cleanups.push(() => void release())
 
       for (;;) {
         const item = await queue.next()

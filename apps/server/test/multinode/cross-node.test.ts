@@ -1,0 +1,122 @@
+/**
+ * Two Parley processes sharing one MongoDB and one Redis: people on different
+ * nodes are in the same conversation (messages, typing, presence), and a
+ * retried send racing itself across nodes is still one message.
+ */
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
+import type { ApiClient } from '../factory.ts'
+import { Clients, waitFor } from './support.ts'
+
+let cluster: Cluster
+let A: ClusterNode
+let B: ClusterNode
+const clients = new Clients()
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 2 })
+  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
+})
+afterAll(async () => {
+  await clients.closeAll()
+  await cluster?.stop()
+})
+
+async function onlineOf(client: ApiClient, roomId: string): Promise<Record<string, boolean>> {
+  const members = await client.trpc.rooms.members.query({ roomId })
+  return Object.fromEntries(members.map((m) => [m.user.id, m.online]))
+}
+
+describe('many nodes as one', () => {
+  it('a subscriber on node B sees what a user on node A sends and types; presence spans both nodes', async () => {
+    const alice = await clients.signUp(A)
+    const bob = await clients.signUp(B)
+    const room = await alice.trpc.rooms.create.mutate({ name: 'across', visibility: 'public' })
+    await bob.trpc.rooms.join.mutate({ roomId: room.id })
+
+    // Bob is online on B (his user stream); Alice has no stream yet.
+    const bobUser = watchUser(bob)
+    await bobUser.started
+    await waitFor('bob online, seen from node A', async () => {
+      const online = await onlineOf(alice, room.id)
+      return online[bob.user.id] === true && online[alice.user.id] === false
+    })
+
+    // Alice comes online on A: Bob's stream on B hears it, both nodes list both.
+    const aliceUser = watchUser(alice)
+    await aliceUser.started
+    await bobUser.until((e) => e.some((x) => x.type === 'presence' && x.userId === alice.user.id && x.status === 'online'))
+    for (const viewer of [alice, bob]) expect(await onlineOf(viewer, room.id)).toEqual({ [alice.user.id]: true, [bob.user.id]: true })
+    // …and Alice's stream on A heard nothing about herself.
+    expect(aliceUser.items.some((x) => x.type === 'presence' && x.userId === alice.user.id)).toBe(false)
+
+    const bobRoom = watchRoom(bob, room.id)
+    await bobRoom.started
+    const hello = await send(alice, room.id, 'hello from node A')
+    await bobRoom.until((e) => seqsOf(e).includes(hello.seq))
+    expect(bobRoom.items.find((x) => x.type === 'message.created')).toMatchObject({
+      message: { id: hello.id, body: 'hello from node A', author: { id: alice.user.id } },
+    })
+    // Bob's user stream on B counts it as unread activity.
+    await bobUser.until((e) => e.some((x) => x.type === 'room.activity' && x.roomId === room.id && x.seq === hello.seq && x.unread === 1))
+
+    await alice.trpc.typing.start.mutate({ roomId: room.id })
+    await bobRoom.until((e) => e.some((x) => x.type === 'typing'))
+    expect(bobRoom.items.filter((x) => x.type === 'typing')).toEqual([{ type: 'typing', roomId: room.id, user: expect.objectContaining({ id: alice.user.id }) }])
+
+    // And back: Bob on B answers, Alice's room stream on A gets it.
+    const aliceRoom = watchRoom(alice, room.id, String(hello.seq))
+    await aliceRoom.started
+    const reply = await send(bob, room.id, 'hi from node B')
+    await aliceRoom.until((e) => seqsOf(e).includes(reply.seq))
+    expect(seqsOf(aliceRoom.items)).toEqual([reply.seq])
+
+    // Alice leaves (her last stream closes): Bob on B sees her go offline.
+    aliceUser.stop()
+    await bobUser.until((e) => e.some((x) => x.type === 'presence' && x.userId === alice.user.id && x.status === 'offline'))
+    expect(await onlineOf(bob, room.id)).toEqual({ [alice.user.id]: false, [bob.user.id]: true })
+    for (const s of [bobUser, bobRoom, aliceRoom]) {
+      expect(s.errors).toEqual([])
+      s.stop()
+    }
+  })
+
+  it('the same clientId sent 50 times at once, half through each node, is one message', async () => {
+    const alice = await clients.signUp(A)
+    const aliceOnB = clients.on(B, alice.jar)
+    const watcherA = await clients.signUp(A)
+    const room = await alice.trpc.rooms.create.mutate({ name: 'dupes', visibility: 'public' })
+    await watcherA.trpc.rooms.join.mutate({ roomId: room.id })
+    const seen = watchRoom(watcherA, room.id)
+    const seenOnB = watchRoom(aliceOnB, room.id)
+    await Promise.all([seen.started, seenOnB.started])
+
+    const clientId = randomUUID()
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => send(i % 2 === 0 ? alice : aliceOnB, room.id, 'only once', clientId)),
+    )
+    const ids = new Set(results.map((m) => m.id))
+    expect(ids.size).toBe(1)
+    const [message] = results
+    expect(results.every((m) => m.seq === message!.seq && m.clientId === clientId)).toBe(true)
+
+    // A later message proves the streams are past any stray duplicate.
+    const after = await send(alice, room.id, 'after')
+    for (const s of [seen, seenOnB]) {
+      await s.until((e) => seqsOf(e).includes(after.seq))
+      const created = s.items.filter((x) => x.type === 'message.created')
+      expect(created.map((x) => x.type === 'message.created' && x.message.id)).toEqual([message!.id, after.id])
+      expect(seqsOf(s.items)).toEqual([message!.seq, after.seq])
+      s.stop()
+    }
+    for (const c of [alice, aliceOnB]) {
+      const history = await c.trpc.messages.list.query({ roomId: room.id })
+      expect(history.messages.map((m) => [m.id, m.body])).toEqual([
+        [message!.id, 'only once'],
+        [after.id, 'after'],
+      ])
+    }
+  })
+})

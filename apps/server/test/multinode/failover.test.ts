@@ -1,0 +1,64 @@
+/**
+ * A node dying costs nobody a message: the subscriber's node is SIGKILLed in
+ * the middle of a stream, the client resumes on the surviving node with its
+ * last event id (what a load balancer does), and ends with every acknowledged
+ * message exactly once, in order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { range, send, seqsOf, watchRoom } from '../helpers.ts'
+import { Clients, duplicates, stream } from './support.ts'
+
+let cluster: Cluster
+let A: ClusterNode
+let B: ClusterNode
+const clients = new Clients()
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 2 })
+  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
+})
+afterAll(async () => {
+  await clients.closeAll()
+  await cluster?.stop()
+})
+
+describe('failover', () => {
+  it('SIGKILL of the subscriber’s node mid-stream: resuming on the other node loses and repeats nothing', async () => {
+    const sender = await clients.signUp(A)
+    const reader = await clients.signUp(B)
+    const room = await sender.trpc.rooms.create.mutate({ name: 'failover', visibility: 'public' })
+    await reader.trpc.rooms.join.mutate({ roomId: room.id })
+    const start = (await reader.trpc.rooms.get.query({ roomId: room.id })).seq
+
+    const onB = watchRoom(reader, room.id)
+    await onB.started
+    const s = stream((i) => send(sender, room.id, `m${i}`), { min: 500 })
+
+    // Well into the stream, node B crashes.
+    await onB.until((e) => seqsOf(e).length >= 100, 20_000)
+    await B.kill('SIGKILL')
+    expect(B.running).toBe(false)
+    const ackedAtKill = s.acked.length
+    const lastId = onB.lastId!
+    onB.stop()
+
+    // The load balancer sends the reader's reconnect to node A, with its last id.
+    const readerOnA = clients.on(A, reader.jar)
+    const onA = watchRoom(readerOnA, room.id, lastId)
+    const acked = await s.done
+    const last = acked.at(-1)!.seq
+    await onA.until((e) => seqsOf(e).includes(last), 20_000)
+
+    expect(ackedAtKill).toBeLessThan(500) // the kill really happened mid-stream
+    expect(acked).toHaveLength(500)
+    const received = [...seqsOf(onB.items), ...seqsOf(onA.items)]
+    expect(duplicates(received)).toEqual([])
+    expect(received).toEqual(range(start + 1, last))
+    expect(acked.map((m) => m.seq)).toEqual(range(start + 1, last))
+    const ids = [...onB.items, ...onA.items].flatMap((e) => (e.type === 'message.created' ? [e.message.id] : []))
+    expect(ids).toEqual(acked.map((m) => m.id))
+    expect(onA.errors).toEqual([])
+    onA.stop()
+  }, 60_000)
+})
