@@ -6,15 +6,16 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
-import { appRouter, createContextFactory, type ApiDeps } from '@parley/api'
+import { appRouter, clientIp, createContextFactory, createMembershipCache, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
 import type { Logger } from 'pino'
-import { createMetrics } from './metrics.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
 import { applySecurityHeaders } from './security-headers.ts'
 import { createStaticHandler } from './static.ts'
+import { createWsGuard, type WsGuardConfig } from './ws-guard.ts'
 
 export interface AppConfig {
   allowedOrigins: string[]
@@ -24,52 +25,128 @@ export interface AppConfig {
   shutdownTimeoutMs: number
   /** Built PWA to serve; omitted → API only. */
   webDist?: string
+  /** Slowloris guards (Node's http server timeouts). */
+  httpHeadersTimeoutMs?: number
+  httpRequestTimeoutMs?: number
+  httpKeepAliveTimeoutMs?: number
+  /** WebSocket keep-alive: ping after this much quiet, drop if nothing comes back in pongWaitMs. */
+  wsPingMs?: number
+  wsPongWaitMs?: number
+  /** Live subscriptions per WebSocket (TOO_MANY_REQUESTS past it). */
+  wsMaxSubscriptions?: number
+  /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
+  ws?: Partial<WsGuardConfig>
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics'> {
+export const DEFAULT_WS_GUARD: WsGuardConfig = {
+  maxPerIp: 50,
+  maxPerUser: 20,
+  ratePerWindow: 200,
+  rateWindowMs: 10_000,
+  maxBatch: 50,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  slowConsumerMs: 5_000,
+  handshakeTimeoutMs: 10_000,
+}
+
+export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership'> {
   log: Logger
   config: AppConfig
+  /** Created by the caller when it needs them before the app (MongoDB command timings); else here. */
+  metrics?: Metrics
 }
 
 export interface App {
   server: http.Server
   wss: WebSocketServer
+  metrics: Metrics
   listen(port: number, host?: string): Promise<{ port: number; url: string }>
-  /** Graceful stop: not ready, tell WS clients to reconnect elsewhere, close sockets, wait for in-flight work. */
+  /**
+   * Graceful stop: /readyz 503 and no new connections at once, WS clients told
+   * to reconnect elsewhere, running queries/mutations finish, sockets close.
+   * Bounded by config.shutdownTimeoutMs.
+   */
   close(): Promise<void>
 }
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+/** Probes and scrapes are logged at debug, so they do not drown the request log. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
+
 export function createApp(deps: AppDeps): App {
   const { log, config } = deps
-  const metrics = createMetrics(deps.bus)
-  const apiDeps: ApiDeps = { ...deps, log, metrics: metrics.api }
-  const createContext = createContextFactory(apiDeps)
+  const metrics = deps.metrics ?? createMetrics(deps.bus, deps.nodeId)
+  const guardConfig: WsGuardConfig = { ...DEFAULT_WS_GUARD, ...config.ws }
+  const guard = createWsGuard(guardConfig, {
+    onLimit(limit, info) {
+      metrics.limitHits.inc({ limit })
+      log.warn({ limit, connId: info.connId, ip: info.ip, userId: info.userId }, 'ws limit enforced')
+    },
+  })
+
+  // Queries and mutations running now (both transports): shutdown waits for them.
+  let inflight = 0
+  let activeHttp = 0
+  const apiDeps: ApiDeps = {
+    ...deps,
+    membership: createMembershipCache(deps.limits.membershipCacheMs),
+    log,
+    metrics: metrics.api,
+    maxSubscriptionsPerConnection: config.wsMaxSubscriptions ?? 100,
+    inflight: {
+      begin() {
+        inflight++
+        let done = false
+        return () => {
+          if (!done) (done = true), inflight--
+        }
+      },
+    },
+  }
+  const baseCreateContext = createContextFactory(apiDeps)
+  /** Who made an HTTP request (for its log line), once the session is known. */
+  const requestUser = new WeakMap<IncomingMessage, string>()
+  async function createContext(opts: CreateContextOptions): Promise<Context> {
+    const ctx = await baseCreateContext(opts)
+    const userId = ctx.session?.user._id.toHexString()
+    if (userId) {
+      if (ctx.transport === 'ws') guard.identify(opts.res as WebSocket, userId)
+      else requestUser.set(opts.req, userId)
+    }
+    return ctx
+  }
+
   const origins = createOriginPolicy(config.allowedOrigins)
   const serveStatic = config.webDist ? createStaticHandler(config.webDist) : null
   let shuttingDown = false
+  const requestIds = new WeakMap<IncomingMessage, string>()
 
   const trpcHttp = createHTTPHandler({
     router: appRouter,
     createContext,
     basePath: '/trpc/',
     maxBodySize: config.httpMaxBodyBytes,
-    onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path }, 'procedure failed')
+    onError({ error, path, req }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path, reqId: requestIds.get(req) }, 'procedure failed')
     },
   })
 
   async function readiness(): Promise<{ ok: boolean; down: Record<string, string> }> {
     const down: Record<string, string> = {}
-    if (shuttingDown) down.server = 'shutting down'
+    if (shuttingDown) return { ok: false, down: { server: 'shutting down' } }
     if (!(await deps.database.ping())) down.mongodb = 'not answering'
     const bus = deps.bus.health()
     if (!bus.ok) down.redis = bus.detail ?? 'not connected'
     return { ok: Object.keys(down).length === 0, down }
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     applySecurityHeaders(res, config.https)
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    // CORS stays closed: no Access-Control-Allow-* header is ever sent, and a preflight gets nothing to allow.
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Allow', 'GET, HEAD, POST')
+      return sendJson(res, 405, { error: 'Method not allowed' })
+    }
     if (url.pathname === '/trpc' || url.pathname.startsWith('/trpc/')) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         const refusal = origins.rejectsMutation(req)
@@ -84,6 +161,7 @@ export function createApp(deps: AppDeps): App {
     }
     if (url.pathname === '/metrics') {
       res.setHeader('Content-Type', metrics.registry.contentType)
+      res.setHeader('Cache-Control', 'no-store')
       res.end(await metrics.registry.metrics())
       return
     }
@@ -91,42 +169,123 @@ export function createApp(deps: AppDeps): App {
     sendJson(res, 404, { error: 'Not found' })
   }
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err }, 'request failed')
-      if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error' })
-      else res.destroy()
-    })
-  })
+  const headersTimeout = config.httpHeadersTimeoutMs ?? 10_000
+  const requestTimeout = Math.max(config.httpRequestTimeoutMs ?? 30_000, headersTimeout)
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: config.httpKeepAliveTimeoutMs ?? 5_000,
+      // How often Node checks the two timeouts above (its default, 30 s, would let a slowloris linger).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      const started = performance.now()
+      const supplied = req.headers['x-request-id']
+      const reqId = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID()
+      requestIds.set(req, reqId)
+      res.setHeader('X-Request-Id', reqId)
+      if (shuttingDown) res.setHeader('Connection', 'close')
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      activeHttp++
+      res.once('close', () => {
+        activeHttp--
+        const status = res.writableFinished ? res.statusCode : 499
+        metrics.httpRequests.inc({ status: `${Math.floor(status / 100)}xx` })
+        const line = {
+          reqId,
+          method: req.method,
+          path: url.pathname,
+          status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          userId: requestUser.get(req),
+          ip: clientIp(req, deps.trustProxy),
+        }
+        if (QUIET_PATHS.has(url.pathname)) log.debug(line, 'http')
+        else log.info(line, 'http')
+      })
+      handle(req, res, url).catch((err: unknown) => {
+        log.error({ err, reqId }, 'request failed')
+        if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error' })
+        else res.destroy()
+      })
+    },
+  )
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes, perMessageDeflate: false })
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    socket.on('error', () => socket.destroy())
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    if (path !== '/trpc' || shuttingDown || !origins.allowsUpgrade(req)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
-      return
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    if (path !== '/trpc') return refuseUpgrade(socket, 404, 'Not Found')
+    if (shuttingDown) return refuseUpgrade(socket, 503, 'Service Unavailable', 'Retry-After: 1\r\n')
+    if (!origins.allowsUpgrade(req)) return refuseUpgrade(socket, 403, 'Forbidden')
+    const ip = clientIp(req, deps.trustProxy)
+    if (guard.reserve(ip, socket) !== 'ok') return refuseUpgrade(socket, 429, 'Too Many Requests', 'Retry-After: 10\r\n')
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      guard.attach(ws, ip, req.url)
+      wss.emit('connection', ws, req)
+    })
   })
-  wss.on('connection', (ws) => {
-    const connId = randomUUID()
+  wss.on('connection', (ws: WebSocket) => {
+    const conn = guard.connection(ws)
+    const connId = conn?.id ?? randomUUID()
     metrics.connections.inc()
-    log.debug({ connId }, 'ws open')
+    metrics.wsOpened.inc()
+    log.info({ connId, ip: conn?.ip }, 'ws open')
     ws.once('close', (code) => {
       metrics.connections.dec()
-      log.debug({ connId, code }, 'ws close')
+      if (code === 1009) metrics.limitHits.inc({ limit: 'ws_payload' })
+      log.info(
+        { connId, userId: conn?.userId ?? undefined, code, ms: conn ? Date.now() - conn.openedAt : undefined, limit: conn?.closedFor ?? undefined },
+        'ws close',
+      )
     })
   })
   const wssHandler = applyWSSHandler({
     wss,
     router: appRouter,
     createContext,
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    keepAlive: { enabled: true, pingMs: config.wsPingMs ?? 30_000, pongWaitMs: config.wsPongWaitMs ?? 5_000 },
+    onError({ error, path }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path }, 'procedure failed')
+    },
   })
+  const sweep = setInterval(() => guard.sweep(), Math.max(100, Math.min(1000, Math.floor(guardConfig.slowConsumerMs / 4))))
+  sweep.unref()
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  async function waitFor(done: () => boolean, until: number): Promise<boolean> {
+    while (!done() && Date.now() < until) await sleep(20)
+    return done()
+  }
+
+  let closing: Promise<void> | null = null
+  async function shutdown(): Promise<void> {
+    shuttingDown = true
+    const deadline = Date.now() + config.shutdownTimeoutMs
+    // No new connections: stop listening, drop idle keep-alive sockets.
+    server.close()
+    server.closeIdleConnections()
+    // Open sockets: tRPC's reconnect notification moves clients (to another node behind the balancer).
+    wssHandler.broadcastReconnectNotification()
+    // Running queries and mutations (HTTP and WS) finish and answer.
+    const drained = await waitFor(() => inflight === 0 && activeHttp === 0, deadline)
+    // Give clients a moment to move by themselves, then close what is left with "going away".
+    await waitFor(() => wss.clients.size === 0, Math.min(deadline, Date.now() + 250))
+    for (const ws of wss.clients) ws.close(1001, 'server shutting down')
+    await waitFor(() => wss.clients.size === 0, deadline)
+    for (const ws of wss.clients) ws.terminate()
+    // Calls a socket started just before it closed still get to finish their writes.
+    const settled = await waitFor(() => inflight === 0, deadline)
+    clearInterval(sweep)
+    server.closeAllConnections()
+    log.info({ drained: drained && settled, inflight, activeHttp }, 'http/ws closed')
+  }
 
   return {
     server,
     wss,
+    metrics,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject)
@@ -136,19 +295,15 @@ export function createApp(deps: AppDeps): App {
         })
       })
     },
-    async close() {
-      shuttingDown = true
-      wssHandler.broadcastReconnectNotification()
-      server.close()
-      const deadline = Date.now() + config.shutdownTimeoutMs
-      // Give clients a moment to move, then close what's left with "going away".
-      await new Promise((r) => setTimeout(r, Math.min(500, config.shutdownTimeoutMs)))
-      for (const ws of wss.clients) ws.close(1001, 'server restarting')
-      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-      for (const ws of wss.clients) ws.terminate()
-      server.closeAllConnections()
+    close() {
+      closing ??= shutdown()
+      return closing
     },
   }
+}
+
+function refuseUpgrade(socket: { end(data: string): void; destroySoon?: () => void }, status: number, text: string, extra = ''): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`)
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -40,6 +40,7 @@ const EnvSchema = z.object({
   LOGIN_RATE_WINDOW_MS: int(15 * 60_000, 1),
   RESUME_MAX_EVENTS: int(500, 1),
   TYPING_MS: int(5000, 100),
+  MEMBERSHIP_CACHE_MS: int(5000, 0),
   ARGON2_MEMORY_KIB: int(19456, 1024),
   ARGON2_TIME_COST: int(2, 1),
   MAX_CONCURRENT_HASHES: int(4, 1),

@@ -14,6 +14,7 @@ import { connectDatabase, type Database } from '@parley/db'
 import { startEmbeddedMongo } from '@parley/embedded-mongo'
 import { createApp, type App } from './app.ts'
 import type { Env } from './env.ts'
+import { createMetrics } from './metrics.ts'
 
 export const VERSION = process.env.npm_package_version ?? '0.1.0'
 
@@ -44,6 +45,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     loginWindowMs: env.LOGIN_RATE_WINDOW_MS,
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
     typingMs: env.TYPING_MS,
+    membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
   }
 }
 
@@ -57,8 +59,13 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
   } else {
     log.info('storage: MongoDB at MONGODB_URL')
   }
-  const database = await connectDatabase({ url: mongoUrl })
   const bus = createBus({ redisUrl: env.REDIS_URL, nodeId: env.NODE_ID, logger: log })
+  const metrics = createMetrics(bus, env.NODE_ID)
+  const database = await connectDatabase({ url: mongoUrl, onCommand: (name, ms, ok) => metrics.mongoCommand(name, ms, ok) }).catch(async (err: unknown) => {
+    await bus.close()
+    await embedded?.stop()
+    throw err
+  })
   log.info(env.REDIS_URL ? 'bus: Redis pub/sub' : 'bus: in-process (single node)')
   const limits = limitsFromEnv(env)
   const https = env.PUBLIC_ORIGIN.some((o) => o.startsWith('https:'))
@@ -83,6 +90,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
     version: VERSION,
     trustProxy: env.TRUST_PROXY,
     log,
+    metrics,
     config: {
       allowedOrigins,
       https,
@@ -90,6 +98,22 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
       wsMaxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       webDist: env.WEB_DIST ?? defaultWebDist(),
+      httpHeadersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      httpKeepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      wsPingMs: env.WS_PING_MS,
+      wsPongWaitMs: env.WS_PONG_WAIT_MS,
+      wsMaxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,
+      ws: {
+        maxPerIp: env.WS_MAX_PER_IP,
+        maxPerUser: env.WS_MAX_PER_USER,
+        ratePerWindow: env.WS_RATE_LIMIT,
+        rateWindowMs: env.WS_RATE_WINDOW_MS,
+        maxBatch: env.WS_MAX_BATCH,
+        maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+        slowConsumerMs: env.WS_SLOW_CONSUMER_MS,
+        handshakeTimeoutMs: env.WS_HANDSHAKE_TIMEOUT_MS,
+      },
     },
   })
   const { port, url } = await app.listen(env.PORT, env.HOST)
@@ -100,9 +124,11 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
     port,
     async stop() {
       await app.close()
-      await bus.close()
-      await database.close()
+      // Each close is attempted even if an earlier one fails; the first failure is reported.
+      const results = await Promise.allSettled([bus.close(), database.close()])
       await embedded?.stop()
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed) throw failed.reason
     },
   }
 }

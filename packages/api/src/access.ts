@@ -17,6 +17,8 @@ export interface RoomBusMessage {
 
 export function publishRoomEvent(ctx: Context, event: EventDoc | null): void {
   if (!event) return
+  const data = event.data
+  if (data.type === 'member.left' || data.type === 'member.updated') ctx.deps.membership.forget(data.roomId, data.userId)
   const msg: RoomBusMessage = { event: event.data, at: event.createdAt.getTime() }
   ctx.deps.bus.publish(roomChannel(event.roomId.toHexString()), msg)
 }
@@ -45,6 +47,15 @@ export async function requireMember(ctx: AuthedContext, roomId: string, roles?: 
   if (!member) throw new TRPCError({ code: 'FORBIDDEN', message: 'Join the room first' })
   if (roles && !roles.includes(member.role)) throw new TRPCError({ code: 'FORBIDDEN', message: `Only ${roles.join(' or ')} may do that` })
   return { room, member }
+}
+
+/** requireMember for hot paths: served from the membership cache when fresh. */
+export async function requireMemberCached(ctx: AuthedContext, roomId: string): Promise<{ room: RoomDoc; member: MemberDoc }> {
+  const hit = ctx.deps.membership.get(roomId, ctx.session.user._id.toHexString())
+  if (hit) return hit
+  const access = await requireMember(ctx, roomId)
+  ctx.deps.membership.set(access.room, access.member)
+  return access
 }
 
 export async function rateLimit(ctx: Context, key: string, limit: number, windowMs: number, what: string): Promise<void> {

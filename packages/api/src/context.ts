@@ -8,6 +8,7 @@ import type { Auth, AuthenticatedSession } from '@parley/auth'
 import type { Bus } from '@parley/bus'
 import type { Database } from '@parley/db'
 import type { ApiLimits } from './limits.ts'
+import type { MembershipCache } from './membership-cache.ts'
 
 export interface ApiLogger {
   info(obj: object, msg?: string): void
@@ -46,6 +47,8 @@ export interface ApiDeps {
   bus: Bus
   auth: Auth
   limits: ApiLimits
+  /** Hot-path membership lookups (see membership-cache.ts). */
+  membership: MembershipCache
   nodeId: string
   version: string
   log: ApiLogger

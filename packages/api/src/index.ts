@@ -8,5 +8,6 @@ import type { AppRouter } from './root.ts'
 export { appRouter, type AppRouter } from './root.ts'
 export { clientIp, createContextFactory, type ApiDeps, type ApiLogger, type ApiMetrics, type Context, type CreateContextOptions, type InflightTracker, type WsConnectionState } from './context.ts'
 export { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
+export { createMembershipCache, type MembershipCache } from './membership-cache.ts'
 export type RouterInputs = inferRouterInputs<AppRouter>
 export type RouterOutputs = inferRouterOutputs<AppRouter>

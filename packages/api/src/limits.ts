@@ -12,6 +12,8 @@ export interface ApiLimits {
   /** How long a `typing` signal shows. */
   typingMs: number
   typingPerWindow: number
+  /** How long a membership check may be served from cache on hot paths. */
+  membershipCacheMs: number
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -23,4 +25,5 @@ export const DEFAULT_LIMITS: ApiLimits = {
   resumeMaxEvents: 500,
   typingMs: 5000,
   typingPerWindow: 20,
+  membershipCacheMs: 5000,
 }

@@ -24,15 +24,6 @@ export interface SessionDoc {
   absoluteExpiresAt: Date
 }
 
-export interface MessageSnapshot {
-  id: string
-  seq: number
-  authorId: string
-  authorName: string
-  body: string
-  createdAt: Date
-}
-
 export interface RoomDoc {
   _id: ObjectId
   name: string
@@ -41,13 +32,9 @@ export interface RoomDoc {
   ownerId: ObjectId
   /** For direct rooms: the two user ids, sorted and joined — unique. */
   directKey?: string
-  /** Highest seq known to be written (advisory; the events collection is authoritative). */
-  seq: number
   epoch: string
   memberCount: number
   createdAt: Date
-  lastActivityAt: Date
-  lastMessage: MessageSnapshot | null
 }
 
 export interface MemberDoc {

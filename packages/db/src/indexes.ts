@@ -8,7 +8,7 @@ export const INDEX = {
   usersUsername: 'users_username_unique',
   sessionsUser: 'sessions_user',
   roomsDirect: 'rooms_direct_unique',
-  roomsBrowse: 'rooms_visibility_activity',
+  roomsBrowse: 'rooms_visibility_id',
   membersRoomUser: 'members_room_user_unique',
   membersUser: 'members_user',
   invitesRoomUser: 'invites_room_user_unique',
@@ -22,7 +22,7 @@ const SPECS: Record<string, IndexDescription[]> = {
   sessions: [{ key: { userId: 1 }, name: INDEX.sessionsUser }],
   rooms: [
     { key: { directKey: 1 }, name: INDEX.roomsDirect, unique: true, partialFilterExpression: { directKey: { $exists: true } } },
-    { key: { visibility: 1, lastActivityAt: -1 }, name: INDEX.roomsBrowse },
+    { key: { visibility: 1, _id: -1 }, name: INDEX.roomsBrowse },
   ],
   members: [
     { key: { roomId: 1, userId: 1 }, name: INDEX.membersRoomUser, unique: true },

@@ -105,9 +105,11 @@ function planFor(index: Index, preds: Map<string, FieldPredicate>, sort: SortSpe
   let providesSort = sort.length === 0 || (prefixes.length === 1 && rest.length === 0)
   let reverse = false
   if (sort.length > 0 && rest.length > 0 && prefixes.length === 1 && !index.multikey) {
+    // The tree keeps every field ascending whatever the index's declared direction,
+    // so a sort is served by walking it forwards (all ascending) or backwards (all descending).
     const dirs = rest.map(([p, d], i) => {
       const f = index.fields[eqCount + i]
-      return f && f.path === p ? d * f.dir : 0
+      return f && f.path === p ? d : 0
     })
     if (dirs.every((d) => d === dirs[0]) && dirs[0] !== 0) {
       providesSort = true

@@ -166,3 +166,18 @@ describe('index-backed queries', () => {
     expect(perQuery).toBeLessThan(15)
   })
 })
+
+describe('descending index fields', () => {
+  it('sorts both ways on a { a: 1, n: -1 } index, with and without a range', async () => {
+    {
+      const col = db.collection('desc')
+      await col.createIndex({ v: 1, n: -1 })
+      await col.insertMany([1, 2, 3, 4, 5].map((n) => ({ v: 'p', n })))
+      const ns = async (filter: object, dir: 1 | -1) => (await col.find(filter).sort({ n: dir }).toArray()).map((d) => d.n)
+      expect(await ns({ v: 'p', n: { $lt: 4 } }, -1)).toEqual([3, 2, 1])
+      expect(await ns({ v: 'p', n: { $lt: 4 } }, 1)).toEqual([1, 2, 3])
+      expect(await ns({ v: 'p', n: { $gt: 2 } }, -1)).toEqual([5, 4, 3])
+      expect(await ns({ v: 'p' }, -1)).toEqual([5, 4, 3, 2, 1])
+    }
+  })
+})

@@ -1,7 +1,7 @@
 import { tracked, TRPCError } from '@trpc/server'
 import { ObjectId, toPublicUser, type EventDoc } from '@parley/db'
 import { RoomEventsInput, TypingInput, type RoomEvent, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
-import { rateLimit, requireMember, roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
+import { rateLimit, requireMember, requireMemberCached, roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import { createQueue } from '../lib/queue.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -181,7 +181,7 @@ export const eventsRouter = router({
 export const typingRouter = router({
   /** Members watching the room see `typing` for a few seconds. Ephemeral: bus only, never stored. */
   start: protectedProcedure.input(TypingInput).mutation(async ({ ctx, input }) => {
-    await requireMember(ctx, input.roomId)
+    await requireMemberCached(ctx, input.roomId)
     await rateLimit(ctx, `typing:${ctx.user._id.toHexString()}`, ctx.deps.limits.typingPerWindow, 10_000, 'typing signals')
     const msg: RoomBusMessage = { event: { type: 'typing', roomId: input.roomId, user: toPublicUser(ctx.user) }, at: Date.now() }
     ctx.deps.bus.publish(roomChannel(input.roomId), msg)

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server'
 import { ObjectId, toMessage, toPublicUser } from '@parley/db'
 import { EditMessageInput, ListMessagesInput, MessageIdInput, ReactInput, SendMessageInput } from '@parley/schemas'
-import { publishRoomEvent, rateLimit, requireMember } from '../access.ts'
+import { publishRoomEvent, rateLimit, requireMember, requireMemberCached } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -20,14 +20,12 @@ export const messagesRouter = router({
   /** Idempotent on (author, room, clientId): a retry returns the original and emits nothing. */
   send: protectedProcedure.input(SendMessageInput).mutation(async ({ ctx, input }) => {
     const { limits, database } = ctx.deps
-    const { room } = await requireMember(ctx, input.roomId)
+    const { room } = await requireMemberCached(ctx, input.roomId)
     await rateLimit(ctx, `send:${ctx.user._id.toHexString()}`, limits.sendPerWindow, limits.sendWindowMs, 'messages')
     const result = await database.repos.messages.send({ roomId: room._id, author: toPublicUser(ctx.user), clientId: input.clientId, body: input.body })
     if (result.event) {
       publishRoomEvent(ctx, result.event)
       ctx.deps.metrics?.messageSent()
-      // Sending implies having read the room up to here.
-      await database.repos.rooms.advanceRead(room._id, ctx.user._id, result.event.seq)
     }
     return result.message
   }),

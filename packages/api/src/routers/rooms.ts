@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server'
-import { ObjectId, toPublicUser, toRoom, type RoomDoc } from '@parley/db'
+import { ObjectId, toPublicUser, type RoomDoc } from '@parley/db'
 import {
   BrowseRoomsInput,
   CreateRoomInput,
@@ -49,7 +49,7 @@ export const roomsRouter = router({
 
   browse: protectedProcedure.input(BrowseRoomsInput).query(({ ctx, input }) => ctx.deps.database.repos.rooms.browse(input.query, input.cursor, input.limit)),
 
-  get: protectedProcedure.input(RoomIdInput).query(async ({ ctx, input }) => toRoom((await loadRoom(ctx, input.roomId)).room)),
+  get: protectedProcedure.input(RoomIdInput).query(async ({ ctx, input }) => (await ctx.deps.database.repos.rooms.view((await loadRoom(ctx, input.roomId)).room)).room),
 
   join: protectedProcedure.input(RoomIdInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
@@ -97,10 +97,11 @@ export const roomsRouter = router({
 
   markRead: protectedProcedure.input(MarkReadInput).mutation(async ({ ctx, input }) => {
     const { room } = await requireMember(ctx, input.roomId)
-    const seq = Math.min(input.seq, room.seq)
-    const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, seq)
+    // A marker past the end of the log would hide messages that have not been written yet.
+    const latest = await ctx.deps.database.repos.events.latestSeq(room._id)
+    const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, Math.min(input.seq, latest))
     if (!result) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
-    publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.activity', roomId: input.roomId, seq: room.seq, unread: result.unread, lastMessage: null })
+    publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.activity', roomId: input.roomId, seq: latest, unread: result.unread, lastMessage: null })
     return result
   }),
 

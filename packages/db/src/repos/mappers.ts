@@ -27,7 +27,8 @@ export function toMessage(m: MessageDoc): Message {
   }
 }
 
-export function toRoom(r: RoomDoc): Room {
+/** `live` comes from the event log and the newest message: rooms keep no copy of them, so a send writes nothing here. */
+export function toRoom(r: RoomDoc, live: { seq: number; lastActivityAt: Date }): Room {
   return {
     id: r._id.toHexString(),
     name: r.name,
@@ -35,11 +36,11 @@ export function toRoom(r: RoomDoc): Room {
     visibility: r.visibility,
     direct: r.directKey !== undefined,
     ownerId: r.ownerId.toHexString(),
-    seq: r.seq,
+    seq: live.seq,
     epoch: r.epoch,
     memberCount: r.memberCount,
     createdAt: r.createdAt.toISOString(),
-    lastActivityAt: r.lastActivityAt.toISOString(),
+    lastActivityAt: live.lastActivityAt.toISOString(),
   }
 }
 

@@ -69,18 +69,7 @@ export function createMessages(c: Collections, log: EventLog) {
       const current = await c.messages.findOne({ _id: new ObjectId(event.data.message.id) })
       return { message: current ? toMessage(current) : event.data.message, event: null }
     }
-    const m = event.data.message
-    await c.rooms.updateOne(
-      { _id: input.roomId, 'lastMessage.seq': { $not: { $gte: m.seq } } },
-      {
-        $set: {
-          lastActivityAt: new Date(m.createdAt),
-          lastMessage: { id: m.id, seq: m.seq, authorId: m.author.id, authorName: m.author.displayName, body: m.body.slice(0, 200), createdAt: new Date(m.createdAt) },
-        },
-        $max: { seq: m.seq },
-      },
-    )
-    return { message: m, event }
+    return { message: event.data.message, event }
   }
 
   async function list(roomId: ObjectId, before: number | undefined, limit: number) {
@@ -107,9 +96,6 @@ export function createMessages(c: Collections, log: EventLog) {
     if (!result.ok) throw new Error('unexpected idempotency conflict')
     const seq = result.event.seq
     await c.messages.updateOne({ _id: doc._id, updatedSeq: { $lt: seq } }, { $set: { ...patch, updatedSeq: seq } })
-    await c.rooms.updateOne({ _id: doc.roomId }, { $max: { seq } })
-    // Keep the room list's preview in step with the message it shows.
-    await c.rooms.updateOne({ _id: doc.roomId, 'lastMessage.id': doc._id.toHexString() }, { $set: { 'lastMessage.body': patch.body } })
     return { message: toMessage({ ...next, updatedSeq: seq }), event: result.event }
   }
 
@@ -135,7 +121,6 @@ export function createMessages(c: Collections, log: EventLog) {
       build: (seq) => ({ type: 'reaction', roomId: doc.roomId.toHexString(), seq, messageId: doc._id.toHexString(), userId, emoji, on, reactions }),
     })
     if (!result.ok) throw new Error('unexpected idempotency conflict')
-    await c.rooms.updateOne({ _id: doc.roomId }, { $max: { seq: result.event.seq } })
     return { event: result.event, message: toMessage(updated) }
   }
 
@@ -144,6 +129,12 @@ export function createMessages(c: Collections, log: EventLog) {
     return c.messages.countDocuments({ roomId, seq: { $gt: afterSeq }, authorId: { $ne: userId }, deleted: false })
   }
 
-  return { send, list, get, edit, remove, react, unreadCount }
+  /** The newest message of a room (its preview in the room list). */
+  async function latest(roomId: ObjectId): Promise<Message | null> {
+    const doc = await c.messages.find({ roomId }).sort({ seq: -1 }).limit(1).next()
+    return doc ? toMessage(doc) : null
+  }
+
+  return { send, list, get, edit, remove, react, unreadCount, latest }
 }
 export type Messages = ReturnType<typeof createMessages>

@@ -21,12 +21,9 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
       topic: input.topic ?? null,
       visibility: input.visibility,
       ownerId: new ObjectId(input.owner.id),
-      seq: 0,
       epoch: new ObjectId().toHexString(),
       memberCount: 0,
       createdAt: now,
-      lastActivityAt: now,
-      lastMessage: null,
       ...(input.directKey ? { directKey: input.directKey } : {}),
     }
     await c.rooms.insertOne(room)
@@ -51,7 +48,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     if (!result.ok) throw new Error('unexpected idempotency conflict')
     // New members start with everything before their arrival read.
     await c.members.updateOne({ roomId: room._id, userId }, { $set: { lastReadSeq: result.event.seq } })
-    await c.rooms.updateOne({ _id: room._id }, { $inc: { memberCount: 1 }, $max: { seq: result.event.seq } })
+    await c.rooms.updateOne({ _id: room._id }, { $inc: { memberCount: 1 } })
     return result.event
   }
 
@@ -62,7 +59,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
       build: (seq) => ({ type: 'member.left', roomId: roomId.toHexString(), seq, userId: userId.toHexString(), reason }),
     })
     if (!result.ok) throw new Error('unexpected idempotency conflict')
-    await c.rooms.updateOne({ _id: roomId }, { $inc: { memberCount: -1 }, $max: { seq: result.event.seq } })
+    await c.rooms.updateOne({ _id: roomId }, { $inc: { memberCount: -1 } })
     return result.event
   }
 
@@ -73,33 +70,18 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
       build: (seq) => ({ type: 'member.updated', roomId: roomId.toHexString(), seq, userId: userId.toHexString(), role }),
     })
     if (!result.ok) throw new Error('unexpected idempotency conflict')
-    await c.rooms.updateOne({ _id: roomId }, { $max: { seq: result.event.seq } })
     return result.event
   }
 
+  /** A room as clients see it: seq from the event log, activity from the newest message. */
+  async function view(room: RoomDoc) {
+    const [seq, lastMessage] = await Promise.all([log.latestSeq(room._id), messages.latest(room._id)])
+    return { room: toRoom(room, { seq, lastActivityAt: lastMessage ? new Date(lastMessage.createdAt) : room.createdAt }), lastMessage }
+  }
+
   async function listItem(room: RoomDoc, member: MemberDoc): Promise<RoomListItem> {
-    const unread = await messages.unreadCount(room._id, member.userId, member.lastReadSeq)
-    const last = room.lastMessage
-    return {
-      ...toRoom(room),
-      role: member.role,
-      unread,
-      lastReadSeq: member.lastReadSeq,
-      lastMessage: last
-        ? {
-            id: last.id,
-            roomId: room._id.toHexString(),
-            seq: last.seq,
-            author: { id: last.authorId, username: '', displayName: last.authorName },
-            body: last.body,
-            createdAt: last.createdAt.toISOString(),
-            editedAt: null,
-            deleted: last.body === '',
-            clientId: '',
-            reactions: [],
-          }
-        : null,
-    }
+    const [{ room: wire, lastMessage }, unread] = await Promise.all([view(room), messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
+    return { ...wire, role: member.role, unread, lastReadSeq: member.lastReadSeq, lastMessage }
   }
 
   /** The caller's rooms, newest activity first, with unread counts. */
@@ -124,7 +106,8 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     if (cursor && /^[0-9a-f]{24}$/.test(cursor)) filter._id = { $lt: new ObjectId(cursor) }
     const docs = await c.rooms.find(filter).sort({ _id: -1 }).limit(limit + 1).toArray()
     const page = docs.slice(0, limit)
-    return { rooms: page.map(toRoom), nextCursor: docs.length > limit ? page[page.length - 1]!._id.toHexString() : null }
+    const rooms = await Promise.all(page.map(async (r) => (await view(r)).room))
+    return { rooms, nextCursor: docs.length > limit ? page[page.length - 1]!._id.toHexString() : null }
   }
 
   async function members(roomId: ObjectId) {
@@ -141,11 +124,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     const member = await c.members.findOneAndUpdate({ roomId, userId }, { $max: { lastReadSeq: seq } }, { returnDocument: 'after' })
     if (!member) return null
     return { lastReadSeq: member.lastReadSeq, unread: await messages.unreadCount(roomId, userId, member.lastReadSeq) }
-  }
-
-  /** Moves the read marker forward without counting (sending implies reading). */
-  async function advanceRead(roomId: ObjectId, userId: ObjectId, seq: number) {
-    await c.members.updateOne({ roomId, userId, lastReadSeq: { $lt: seq } }, { $set: { lastReadSeq: seq } })
   }
 
   async function invite(roomId: ObjectId, userId: ObjectId, invitedBy: ObjectId) {
@@ -174,6 +152,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
 
   const memberIds = async (roomId: ObjectId) => (await c.members.find({ roomId }, { projection: { userId: 1 } }).toArray()).map((m) => m.userId.toHexString())
 
-  return { create, get, membership, addMember, removeMember, setRole, listItem, listForUser, browse, members, markRead, advanceRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
