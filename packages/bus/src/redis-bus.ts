@@ -20,11 +20,16 @@
  *  - when the node stops hearing its own heartbeat (`bus:hb:<nodeId>`) for ~3
  *    intervals while Redis keeps accepting it: a half-open subscriber socket,
  *    which we drop and reconnect, which leads to the case above;
+ *  - when another node says it dropped publishes (`bus:resync`): its
+ *    publisher was cut off from Redis while our subscriber stayed connected,
+ *    so nothing else tells us we missed its messages. A node sends that once
+ *    its publisher works again (and retries on each heartbeat until it goes
+ *    out);
  *  - every `resyncIntervalMs` as a safety net.
  */
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Bus, BusHandler, BusHealth, BusStats, PresenceChange } from './types.ts'
-import { PRESENCE_CHANNEL, heartbeatChannel } from './channels.ts'
+import { PRESENCE_CHANNEL, RESYNC_CHANNEL, heartbeatChannel } from './channels.ts'
 import { Callbacks, HandlerRegistry } from './handlers.ts'
 import { HeartbeatMonitor } from './heartbeat.ts'
 import { errorMessage, type BusLogger } from './logger.ts'
@@ -104,6 +109,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   let subEpoch = 0
   /** The subscriber is connected and Redis confirmed every channel we need. */
   let subConfirmed = false
+  /** Publishes dropped since other nodes were last told to resync (see header). */
+  let unannouncedDrops = 0
 
   function health(): BusHealth {
     const why = lastError ? ` (${lastError})` : ''
@@ -176,7 +183,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     subConfirmed = false
     // A fresh connection has no subscriptions. Channels added while this is
     // in flight send their own SUBSCRIBE (see `confirm`).
-    sub.subscribe(hbChannel, ...registry.names()).then(
+    sub.subscribe(hbChannel, RESYNC_CHANNEL, ...registry.names()).then(
       () => {
         if (closed || epoch !== subEpoch) return
         subConfirmed = true
@@ -191,6 +198,10 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 
   sub.on('message', (channel: string, raw: string) => {
     if (channel === hbChannel) return heartbeat.heard(raw)
+    if (channel === RESYNC_CHANNEL) {
+      if (raw !== nodeId) resync.run({ reason: `node ${raw} dropped publishes` })
+      return
+    }
     // A message can still arrive just after the last local handler left.
     if (!registry.has(channel)) return
     let envelope: Envelope
@@ -231,6 +242,16 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     heartbeat.reset()
     sub.disconnect(true)
   }
+  /** Tell the other nodes to catch up if this one dropped publishes (they may not have noticed any outage). */
+  const announceDrops = (): void => {
+    if (unannouncedDrops === 0 || closed || pub.status !== 'ready') return
+    const dropped = unannouncedDrops
+    unannouncedDrops = 0
+    pub.publish(RESYNC_CHANNEL, nodeId).catch((err: unknown) => {
+      unannouncedDrops += dropped
+      noteFailure(err)
+    })
+  }
   const sendHeartbeat = (): void => {
     if (pub.status !== 'ready') return
     const seq = heartbeat.next()
@@ -252,11 +273,13 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     if (registry.has(channel) && registry.dispatch(channel, (JSON.parse(envelope) as Envelope).p)) stats.received++
     if (closed || pub.status !== 'ready') {
       stats.publishErrors++
+      unannouncedDrops++
       noteFailure(new Error(closed ? 'bus closed' : `publisher ${pub.status}`))
       return
     }
     pub.publish(channel, envelope).catch((err: unknown) => {
       stats.publishErrors++
+      unannouncedDrops++
       noteFailure(err)
     })
   }
@@ -273,6 +296,14 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   // Always subscribed: every node needs the cluster's transitions.
   registry.add(PRESENCE_CHANNEL, (payload) => changes.run({ channel: PRESENCE_CHANNEL }, payload as PresenceChange))
   const rateLimiter = createRedisRateLimiter(pub, createMemoryRateLimiter(), noteFailure)
+  // A Redis that comes back may have lost its data (a restart): write this
+  // node's connections again now, not at the next heartbeat, so its users
+  // don't look offline in the meantime.
+  pub.on('ready', () => {
+    if (closed) return
+    announceDrops()
+    presence.refresh().catch(noteFailure)
+  })
 
   // --- timers (unref'd: they must not keep a process alive) ---
   const every = (ms: number, fn: () => void): void => {
@@ -283,6 +314,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   every(heartbeatMs, () => {
     checkHeartbeat()
     sendHeartbeat()
+    announceDrops()
     if (pub.status === 'ready') presence.refresh().catch(noteFailure)
   })
   every(sweepMs, () => {

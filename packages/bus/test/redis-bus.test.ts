@@ -113,4 +113,41 @@ describe('redis bus: two nodes on one Redis', () => {
     b.publish('room:k', 'after')
     await vi.waitFor(() => expect(got).toEqual(['after']))
   })
+
+  it('a node whose publisher was cut off tells the others to resync once it is back', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    let resyncsAtB = 0
+    b.onResync(() => resyncsAtB++)
+    let resyncsAtA = 0
+    a.onResync(() => resyncsAtA++)
+
+    // Only A's publisher connection goes; B's subscriber never notices anything.
+    const list = String(await redis.admin().call('CLIENT', 'LIST', 'TYPE', 'normal'))
+    const id = /id=(\d+) [^\n]*name=bus-pub:A/.exec(list)?.[1]
+    expect(id).toBeDefined()
+    await redis.admin().call('CLIENT', 'KILL', 'ID', id!)
+    await vi.waitFor(() => expect(a.health().ok).toBe(false))
+    a.publish('room:p', 'lost')
+    expect(a.stats().publishErrors).toBe(1)
+
+    await vi.waitFor(() => expect(resyncsAtB).toBe(1), { timeout: 5_000 })
+    // Said once, not once per heartbeat; and A doesn't resync because of its own hint.
+    await new Promise((r) => setTimeout(r, 300))
+    expect(resyncsAtB).toBe(1)
+    expect(resyncsAtA).toBe(0)
+  })
+
+  it('does not ask the others to resync when nothing was dropped', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    let resyncsAtB = 0
+    b.onResync(() => resyncsAtB++)
+    const list = String(await redis.admin().call('CLIENT', 'LIST', 'TYPE', 'normal'))
+    await redis.admin().call('CLIENT', 'KILL', 'ID', /id=(\d+) [^\n]*name=bus-pub:A/.exec(list)![1]!)
+    await vi.waitFor(() => expect(a.health().ok).toBe(false))
+    await vi.waitFor(() => expect(a.health().ok).toBe(true), { timeout: 5_000 })
+    await new Promise((r) => setTimeout(r, 300))
+    expect(resyncsAtB).toBe(0)
+  })
 })

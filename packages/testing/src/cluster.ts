@@ -32,8 +32,11 @@ export interface ClusterNode {
   readonly running: boolean
   /** Signal the process and wait for it to exit. SIGKILL = crash, SIGTERM = graceful shutdown. */
   kill(signal?: NodeJS.Signals): Promise<void>
-  /** Start again on the same port; resolves once `/readyz` answers 200. */
-  start(): Promise<void>
+  /**
+   * Start (again) on the same port; resolves once `/readyz` answers 200.
+   * `env` overrides this node's environment from now on (e.g. its own REDIS_URL).
+   */
+  start(env?: Record<string, string>): Promise<void>
   /** The last few KB of the process' stdout/stderr (for failure messages). */
   output(): string
 }
@@ -61,10 +64,14 @@ export interface Cluster {
 }
 
 const children = new Set<ChildProcess>()
-// A test run that dies half-way must not leave processes behind.
+// A test run that dies half-way must not leave processes behind: children are
+// killed when this process exits, and each child also kills itself when it is
+// orphaned (its parent was SIGKILLed and could run no exit hook).
 process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL')
 })
+const ORPHAN_GUARD =
+  'data:text/javascript,const p=process.ppid;setInterval(()=>{if(process.ppid!==p)process.kill(process.pid,"SIGKILL")},500).unref()'
 
 interface Spawned {
   proc: ChildProcess
@@ -74,7 +81,7 @@ interface Spawned {
 
 function spawnTracked(args: string[], env: Record<string, string>): Spawned {
   // tsx is resolved from apps/server (the working directory), which depends on it.
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const proc = spawn(process.execPath, ['--import', ORPHAN_GUARD, '--import', 'tsx', ...args], {
     cwd: SERVER_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -189,8 +196,9 @@ function createNode(id: string, port: number, startTimeoutMs: number, env: Recor
       await terminate(s, signal)
       if (s) lastOutput = s.output()
     },
-    async start() {
-      if (isRunning()) return
+    async start(overrides) {
+      if (isRunning()) throw new Error(`${id} is already running`)
+      Object.assign(env, overrides)
       const s = (current = spawnTracked([SERVER_ENTRY], { ...env, NODE_ID: id }))
       const deadline = Date.now() + startTimeoutMs
       for (;;) {

@@ -4,11 +4,11 @@
  * retried send racing itself across nodes is still one message.
  */
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
 import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import type { ApiClient } from '../factory.ts'
-import { Clients, waitFor } from './support.ts'
+import { Clients, waitFor, nodeLogs } from './support.ts'
 
 let cluster: Cluster
 let A: ClusterNode
@@ -18,6 +18,9 @@ const clients = new Clients()
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 2 })
   ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
+})
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
 })
 afterAll(async () => {
   await clients.closeAll()

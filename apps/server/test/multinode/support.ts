@@ -1,8 +1,12 @@
 /** Shared bits of the multi-node tests: typed clients against a cluster's nodes. */
+import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { AppRouter } from '@parley/api'
-import { createClient, type ClusterNode, type CookieJar } from '@parley/testing'
+import { createClient, type ClusterNode, type Collected, type CookieJar } from '@parley/testing'
+import type { RoomStreamEvent } from '@parley/schemas'
+import { expect } from 'vitest'
 import type { ApiClient } from '../factory.ts'
+import { range, seqsOf } from '../helpers.ts'
 
 export type User = { id: string; username: string; displayName: string }
 
@@ -28,7 +32,7 @@ export class Clients {
   }
 }
 
-/** How many times the client's WebSocket (re)started connecting. */
+/** The client's WebSocket states from now on (the current one first) and how often it started (re)connecting. */
 export function countConnects(client: ApiClient): { readonly connects: number; readonly states: string[]; stop(): void } {
   const states: string[] = []
   let connects = 0
@@ -72,6 +76,8 @@ export interface Stream {
   acked: { id: string; seq: number }[]
   /** Resolves when the stream is over (rejects on the first failed send). */
   done: Promise<{ id: string; seq: number }[]>
+  /** At least `n` acknowledged so far; throws at once if a send failed (for waitFor probes). */
+  reached(n: number): boolean
 }
 
 /**
@@ -80,6 +86,7 @@ export interface Stream {
  */
 export function stream(send: (i: number) => Promise<{ id: string; seq: number }>, opts: { min: number; until?: Promise<unknown>; tail?: number }): Stream {
   const acked: { id: string; seq: number }[] = []
+  let failure: unknown
   let over = !opts.until
   void opts.until?.then(
     () => (over = true),
@@ -95,5 +102,78 @@ export function stream(send: (i: number) => Promise<{ id: string; seq: number }>
     for (let k = 0; k < (opts.tail ?? 0); k++) await one()
     return acked
   })()
-  return { acked, done }
+  // Reported through reached() and done; never an unhandled rejection.
+  done.catch((err: unknown) => (failure = err ?? new Error('send failed')))
+  return {
+    acked,
+    done,
+    reached(n) {
+      if (failure) throw failure
+      return acked.length >= n
+    },
+  }
+}
+
+/** After a failed test, print what the nodes logged (warnings and errors) to explain it. */
+export function nodeLogs(nodes: readonly ClusterNode[]): string {
+  return nodes.map((n) => `--- ${n.id} (${n.running ? `pid ${n.pid}` : 'stopped'}) ---\n${n.output().trim() || '(no output)'}`).join('\n')
+}
+
+/**
+ * A TCP proxy in front of Redis for one node: `cut()` resets its connections
+ * and refuses new ones (that node alone loses Redis; the others keep theirs)
+ * until `restore()`.
+ */
+export async function redisProxy(targetPort: number): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  let refusing = false
+  const server = net.createServer((client) => {
+    if (refusing) return void client.destroy()
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut() {
+      refusing = true
+      for (const s of sockets) s.destroy()
+    },
+    restore() {
+      refusing = false
+    },
+    async close() {
+      refusing = true
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+type Acked = { id: string; seq: number }
+
+/** Every subscriber ends with exactly the acknowledged messages: each once, in seq order, no gaps. */
+export async function expectEverythingOnce(subs: Collected<RoomStreamEvent>[], ackedInAnyOrder: Acked[], timeoutMs = 20_000) {
+  const acked = [...ackedInAnyOrder].sort((a, b) => a.seq - b.seq)
+  const first = acked[0]!.seq
+  const last = acked.at(-1)!.seq
+  expect(acked.map((m) => m.seq)).toEqual(range(first, last))
+  for (const s of subs) {
+    await s.until((e) => seqsOf(e).includes(last), timeoutMs)
+    const seqs = seqsOf(s.items)
+    expect(duplicates(seqs)).toEqual([])
+    expect(seqs).toEqual(range(first, last))
+    expect(s.items.flatMap((e) => (e.type === 'message.created' ? [e.message.id] : []))).toEqual(acked.map((m) => m.id))
+    expect(s.errors).toEqual([])
+  }
 }

@@ -92,6 +92,8 @@ export const eventsRouter = router({
           }
         }
         metrics?.fanoutLatency((Date.now() - item.msg.at) / 1000)
+        // A membership change made on another node: stop trusting this node's cached copy now.
+        if (event.type === 'member.left' || event.type === 'member.updated') ctx.deps.membership.forget(event.roomId, event.userId)
         yield deliver(event)
         // Removed from the room: this stream ends here.
         if (event.type === 'member.left' && event.userId === me) return

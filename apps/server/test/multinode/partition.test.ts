@@ -1,0 +1,64 @@
+/**
+ * Only one node loses Redis (a network partition, its connections reset)
+ * while the others keep theirs. The messages it accepts meanwhile are
+ * persisted but never published; the other nodes' subscribers never
+ * disconnected, so nothing on their side says "catch up". They must still get
+ * those messages promptly once the cut-off node is back — not only at the
+ * 30 s safety-net resync, and not only when a later message reveals the gap.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { send, watchRoom } from '../helpers.ts'
+import { Clients, expectEverythingOnce, nodeLogs, readyz, redisProxy, stream, waitFor } from './support.ts'
+
+let cluster: Cluster
+let A: ClusterNode
+let B: ClusterNode
+let proxy: Awaited<ReturnType<typeof redisProxy>>
+const clients = new Clients()
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 2 })
+  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
+  // Node A reaches Redis through a proxy the test can cut.
+  proxy = await redisProxy(cluster.redis!.port)
+  await A.kill('SIGTERM')
+  await A.start({ REDIS_URL: proxy.url })
+})
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
+})
+afterAll(async () => {
+  await clients.closeAll()
+  await cluster?.stop()
+  await proxy?.close()
+})
+
+describe('one node cut off from Redis', () => {
+  it('what it accepted while cut off reaches the other node’s readers within seconds of its return', async () => {
+    const sender = await clients.signUp(A)
+    const readers = [await clients.signUp(A), await clients.signUp(B)]
+    const room = await sender.trpc.rooms.create.mutate({ name: 'partition', visibility: 'public' })
+    for (const r of readers) await r.trpc.rooms.join.mutate({ roomId: room.id })
+    const subs = readers.map((r) => watchRoom(r, room.id))
+    await Promise.all(subs.map((s) => s.started))
+
+    const before = await stream((i) => send(sender, room.id, `before ${i}`), { min: 20 }).done
+    await expectEverythingOnce(subs, before)
+
+    proxy.cut()
+    await waitFor('node A /readyz 503', async () => (await readyz(A)).status === 503)
+    expect((await readyz(B)).status).toBe(200)
+    // Accepted and persisted by A; A's own reader gets them; B's cannot yet.
+    const during = await stream((i) => send(sender, room.id, `during ${i}`), { min: 30 }).done
+
+    proxy.restore()
+    await waitFor('node A /readyz 200', async () => (await readyz(A)).status === 200, 15_000)
+    // Nothing else is sent: only a catch-up triggered by A's return can deliver these.
+    await expectEverythingOnce(subs, [...before, ...during], 5_000)
+
+    const after = await stream((i) => send(sender, room.id, `after ${i}`), { min: 20 }).done
+    await expectEverythingOnce(subs, [...before, ...during, ...after])
+    for (const s of subs) s.stop()
+  }, 60_000)
+})
