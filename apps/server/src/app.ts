@@ -98,7 +98,9 @@ export function createApp(deps: AppDeps): App {
         inflight++
         let done = false
         return () => {
-          if (!done) (done = true), inflight--
+          if (done) return
+          done = true
+          inflight--
         }
       },
     },
@@ -180,6 +182,8 @@ export function createApp(deps: AppDeps): App {
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
     (req, res) => {
+      // A request arrived: the idle-connection timer below is done; Node's header/request/keep-alive timeouts take over.
+      req.socket.setTimeout(0)
       const started = performance.now()
       const supplied = req.headers['x-request-id']
       const reqId = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID()
@@ -211,6 +215,9 @@ export function createApp(deps: AppDeps): App {
       })
     },
   )
+
+  // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
+  server.on('connection', (socket) => socket.setTimeout(headersTimeout))
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes, perMessageDeflate: false })
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
@@ -302,7 +309,7 @@ export function createApp(deps: AppDeps): App {
   }
 }
 
-function refuseUpgrade(socket: { end(data: string): void; destroySoon?: () => void }, status: number, text: string, extra = ''): void {
+function refuseUpgrade(socket: { end(data: string): void }, status: number, text: string, extra = ''): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`)
 }
 

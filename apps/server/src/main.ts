@@ -1,6 +1,6 @@
 /** Process entry: read the environment, start one node, stop gracefully on SIGTERM/SIGINT. */
-import { pino } from 'pino'
 import { EnvError, readEnv, type Env } from './env.ts'
+import { createLogger } from './logger.ts'
 import { startServer } from './server.ts'
 
 let env: Env
@@ -14,12 +14,7 @@ try {
   throw err
 }
 
-const log = pino({
-  level: env.LOG_LEVEL,
-  base: { node: env.NODE_ID },
-  redact: { paths: ['req.headers.cookie', 'headers.cookie', 'token', 'password', '*.password', '*.token'], censor: '[redacted]' },
-  ...(env.NODE_ENV === 'development' ? { transport: { target: 'pino-pretty' } } : {}),
-})
+const log = createLogger(env)
 
 const running = await startServer(env, log).catch((err: unknown) => {
   log.fatal({ err }, 'start-up failed')
@@ -32,14 +27,19 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return
     stopping = true
+    const started = Date.now()
     log.info({ signal }, 'shutting down')
+    // app.close() is bounded by SHUTDOWN_TIMEOUT_MS; closing MongoDB/Redis gets a few more seconds.
     const force = setTimeout(() => {
       log.error('shutdown timed out')
       process.exit(1)
     }, env.SHUTDOWN_TIMEOUT_MS + 5000)
     force.unref()
     running.stop().then(
-      () => process.exit(0),
+      () => {
+        log.info({ ms: Date.now() - started }, 'stopped')
+        process.exit(0)
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed')
         process.exit(1)

@@ -52,7 +52,8 @@ interface ConnState extends GuardedConnection {
   ws: WebSocket
   windowStart: number
   count: number
-  overSince: number
+  /** When the send buffer went over the limit (null: under it). */
+  overSince: number | null
   handshakeTimer: NodeJS.Timeout | null
 }
 
@@ -148,7 +149,7 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
         ws,
         windowStart: Date.now(),
         count: 0,
-        overSince: 0,
+        overSince: null,
         handshakeTimer: null,
       }
       live.add(st)
@@ -196,10 +197,10 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
     sweep(now = Date.now()): void {
       for (const st of live) {
         if (st.ws.bufferedAmount > config.maxBufferedBytes) {
-          if (!st.overSince) st.overSince = now
+          if (st.overSince === null) st.overSince = now
           else if (now - st.overSince >= config.slowConsumerMs) enforce(st, 'ws_slow_consumer', 'slow consumer')
         } else {
-          st.overSince = 0
+          st.overSince = null
         }
       }
     },

@@ -53,7 +53,7 @@ export interface ApiDeps {
   version: string
   log: ApiLogger
   metrics?: ApiMetrics
-  /** Behind a load balancer: take the client IP from X-Forwarded-For. */
+  /** Behind one trusted load balancer: take the client IP from the last X-Forwarded-For entry (the one it appended). */
   trustProxy?: boolean
   /** Live subscriptions one WebSocket may hold; the next gets TOO_MANY_REQUESTS. Unset → unlimited. */
   maxSubscriptionsPerConnection?: number
@@ -82,7 +82,8 @@ export interface Context {
 }
 
 export function clientIp(req: IncomingMessage, trustProxy = false): string {
-  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : ''
+  // The entry our proxy appended is the last one; earlier entries come from the client and can be forged.
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').at(-1)?.trim() : ''
   return forwarded || req.socket.remoteAddress || 'unknown'
 }
 

@@ -43,7 +43,7 @@ export const RoomIdInput = z.object({ roomId: Id }).strict()
 export type RoomIdInput = z.infer<typeof RoomIdInput>
 
 export const BrowseRoomsInput = z
-  .object({ query: z.string().trim().max(LIMITS.searchQueryMax).optional(), cursor: z.string().max(64).nullish(), limit: z.number().int().min(1).max(LIMITS.pageSizeMax).default(20) })
+  .object({ query: z.string().trim().max(LIMITS.searchQueryMax).optional(), cursor: Id.nullish(), limit: z.number().int().min(1).max(LIMITS.pageSizeMax).default(20) })
   .strict()
   .default({ limit: 20 })
 
@@ -73,7 +73,13 @@ export type ListMessagesInput = z.input<typeof ListMessagesInput>
 export const EditMessageInput = z.object({ messageId: Id, body: MessageBody }).strict()
 export const MessageIdInput = z.object({ messageId: Id }).strict()
 /** One emoji (or a short :code:); no `.` or `$`, which MongoDB field names cannot carry. */
-export const Emoji = z.string().min(1).max(LIMITS.emojiMax).regex(/^[^.$\s]+$/, 'not an emoji')
+export const Emoji = z
+  .string()
+  .min(1)
+  .max(LIMITS.emojiMax)
+  .regex(/^[^.$\s\p{Cc}]+$/u, 'not an emoji')
+  // Used as a key of the message's reactions map: never one that means something to JavaScript objects.
+  .refine((s) => !['__proto__', 'constructor', 'prototype'].includes(s), 'not an emoji')
 export const ReactInput = z.object({ messageId: Id, emoji: Emoji, on: z.boolean() }).strict()
 
 /** `lastEventId` is the room seq of the last event the client saw, as a string (tRPC tracked id). */

@@ -1,0 +1,132 @@
+/**
+ * Logs: one JSON line per HTTP request and per WebSocket open/close, with ids,
+ * the node id and the user when known — and never a password, a session
+ * token, a cookie or a message body, whatever the level.
+ */
+import { Writable } from 'node:stream'
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import type { AppRouter } from '@parley/api'
+import { collect, createClient } from '@parley/testing'
+import { readEnv } from '../src/env.ts'
+import { createLogger } from '../src/logger.ts'
+import { startServer, type RunningServer } from '../src/server.ts'
+
+const lines: Record<string, unknown>[] = []
+const raw: string[] = []
+let server: RunningServer
+
+beforeAll(async () => {
+  const env = readEnv({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    NODE_ID: 'log-node',
+    LOG_LEVEL: 'trace',
+    ARGON2_MEMORY_KIB: '1024',
+    ARGON2_TIME_COST: '1',
+    ...(process.env.MONGODB_URL ? { MONGODB_URL: process.env.MONGODB_URL } : {}),
+  })
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue
+        raw.push(line)
+        lines.push(JSON.parse(line) as Record<string, unknown>)
+      }
+      done()
+    },
+  })
+  server = await startServer(env, createLogger(env, sink))
+})
+afterAll(() => server.stop())
+
+const settle = () => new Promise((r) => setTimeout(r, 100))
+
+describe('logs', () => {
+  it('never contain the password, the session token, the cookie or a message body', async () => {
+    const username = `logged_${randomBytes(4).toString('hex')}`
+    const password = `pw-${randomBytes(12).toString('hex')}`
+    const body = `secret body ${randomBytes(12).toString('hex')}`
+    const wsBody = `ws body ${randomBytes(12).toString('hex')}`
+
+    const c = createClient<AppRouter>(server.url)
+    await c.trpc.auth.register.mutate({ username, password })
+    await c.trpc.auth.logout.mutate()
+    await expect(c.trpc.auth.login.mutate({ username, password: `${password}-wrong` })).rejects.toThrow()
+    await c.trpc.auth.login.mutate({ username, password })
+    const token = c.jar.cookie!.split('=')[1]!
+    expect(token.length).toBeGreaterThan(20)
+
+    const room = await c.trpc.rooms.create.mutate({ name: 'logged room', visibility: 'public' })
+    const watch = collect((h) => c.trpc.events.room.subscribe({ roomId: room.id }, h as never))
+    await watch.started
+    await c.trpc.messages.send.mutate({ roomId: room.id, clientId: 'c1', body })
+    // A rejected send (too long) with the secret inside, and a send over a raw WebSocket with the token in connectionParams.
+    await expect(c.trpc.messages.send.mutate({ roomId: room.id, clientId: 'c2', body: body.repeat(400) })).rejects.toThrow()
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/trpc?connectionParams=1`)
+    await new Promise((r) => ws.once('open', r))
+    ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }))
+    ws.send(JSON.stringify({ id: 1, method: 'mutation', params: { path: 'messages.send', input: { roomId: room.id, clientId: 'c3', body: wsBody } } }))
+    await new Promise((r) => ws.once('message', r))
+    ws.close()
+    await watch.until((items) => items.length >= 2)
+    watch.stop()
+    await c.close()
+    await settle()
+
+    const all = raw.join('\n')
+    expect(all.length).toBeGreaterThan(0)
+    for (const secret of [password, token, body, wsBody]) expect(all).not.toContain(secret)
+    expect(all).not.toMatch(/"cookie"\s*:\s*"[^[]/i)
+  })
+
+  it('redact secrets even when a caller passes them to the logger by mistake', () => {
+    const out: string[] = []
+    const sink = new Writable({ write: (chunk: Buffer, _e, done) => (out.push(chunk.toString()), done()) })
+    const log = createLogger({ LOG_LEVEL: 'info', NODE_ID: 'n', NODE_ENV: 'production' }, sink)
+    log.info({ password: 'p4ss', token: 't0k', body: 'b0dy', headers: { cookie: 'c00kie', authorization: 'Bearer x' }, input: { body: 'b0dy2' }, user: { password: 'p5' } }, 'oops')
+    const text = out.join('')
+    for (const secret of ['p4ss', 't0k', 'b0dy', 'c00kie', 'Bearer', 'b0dy2', 'p5']) expect(text).not.toContain(secret)
+    expect(text).toContain('[redacted]')
+  })
+
+  it('write one line per HTTP request: method, path without query, status, duration, request id, node, user', async () => {
+    const c = createClient<AppRouter>(server.url)
+    const username = `req_${randomBytes(4).toString('hex')}`
+    const { user } = await c.trpc.auth.register.mutate({ username, password: 'correct horse battery' })
+    const res = await fetch(`${server.url}/trpc/auth.me?input=%7B%7D&secret=zzz`, { headers: { cookie: c.jar.cookie!, 'x-request-id': 'trace-me-123' } })
+    expect(res.headers.get('x-request-id')).toBe('trace-me-123')
+    const generated = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } })
+    const genId = generated.headers.get('x-request-id')
+    expect(genId).toMatch(/^[0-9a-f-]{36}$/)
+    await settle()
+
+    const line = lines.find((l) => l.reqId === 'trace-me-123')
+    expect(line).toMatchObject({ msg: 'http', node: 'log-node', method: 'GET', path: '/trpc/auth.me', status: 200, userId: user.id })
+    expect(typeof line!.ms).toBe('number')
+    expect(JSON.stringify(line)).not.toContain('secret=zzz')
+    expect(lines.filter((l) => l.reqId === 'trace-me-123')).toHaveLength(1)
+    expect(lines.find((l) => l.reqId === genId)).toMatchObject({ path: '/healthz', status: 200 })
+    await c.close()
+  })
+
+  it('write a line when a WebSocket opens and one when it closes, with the connection id, user, duration and code', async () => {
+    const c = createClient<AppRouter>(server.url)
+    const { user } = await c.trpc.auth.register.mutate({ username: `ws_${randomBytes(4).toString('hex')}`, password: 'correct horse battery' })
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/trpc`, { headers: { cookie: c.jar.cookie! } })
+    await new Promise((r) => ws.once('open', r))
+    ws.send(JSON.stringify({ id: 1, method: 'query', params: { path: 'auth.me' } }))
+    await new Promise((r) => ws.once('message', r))
+    ws.close(4000, 'bye')
+    await new Promise((r) => ws.once('close', r))
+    await settle()
+    const close = lines.find((l) => l.msg === 'ws close' && l.userId === user.id)
+    expect(close).toMatchObject({ node: 'log-node', code: 4000 })
+    expect(typeof close!.ms).toBe('number')
+    const open = lines.find((l) => l.msg === 'ws open' && l.connId === close!.connId)
+    expect(open).toBeTruthy()
+    await c.close()
+  })
+})

@@ -1,0 +1,91 @@
+/** /metrics exposes the series operators need, and they move when messages flow. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from './factory.ts'
+import { send, watchRoom } from './helpers.ts'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.stop())
+
+async function scrape(): Promise<string> {
+  const res = await fetch(`${server.url}/metrics`)
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toMatch(/text\/plain/)
+  return res.text()
+}
+
+/** Sum of every sample of `name` whose labels contain all of `labels`. */
+function value(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0
+  let found = false
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line)
+    if (!m || m[1] !== name) continue
+    const set = m[2] ?? ''
+    if (!Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) continue
+    sum += Number(m[3])
+    found = true
+  }
+  if (!found) throw new Error(`no sample of ${name} ${JSON.stringify(labels)}`)
+  return sum
+}
+
+describe('/metrics', () => {
+  it('exposes every series, with the node id', async () => {
+    await fetch(`${server.url}/healthz`)
+    const text = await scrape()
+    for (const name of [
+      'parley_ws_connections',
+      'parley_messages_sent_total',
+      'parley_events_delivered_total',
+      'parley_fanout_latency_seconds_count',
+      'parley_bus_publish_errors_total',
+      'parley_bus_subscribed_channels',
+      'parley_http_requests_total',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+      'parley_mongodb_command_seconds_count',
+    ]) {
+      expect(() => value(text, name), name).not.toThrow()
+    }
+    expect(text).toContain('# TYPE parley_subscriptions gauge')
+    expect(text).toContain('# TYPE parley_fanout_latency_seconds histogram')
+    expect(text).toMatch(/parley_ws_connections\{node="[^"]+"\}/)
+  })
+
+  it('moves when messages flow to a subscriber', async () => {
+    const alice = await server.signUp()
+    const bob = await server.signUp()
+    const roomId = (await alice.trpc.rooms.create.mutate({ name: 'metrics', visibility: 'public' })).id
+    await bob.trpc.rooms.join.mutate({ roomId })
+    const watch = watchRoom(bob, roomId)
+    await watch.started
+
+    // The stream itself starts just after the client hears "started".
+    await expect.poll(async () => value(await scrape(), 'parley_room_streams'), { timeout: 10_000 }).toBe(1)
+    const before = await scrape()
+    expect(value(before, 'parley_ws_connections')).toBeGreaterThanOrEqual(1)
+    expect(value(before, 'parley_subscriptions', { procedure: 'events.room' })).toBe(1)
+
+    for (let i = 0; i < 5; i++) await send(alice, roomId, `metric ${i}`)
+    await watch.until((items) => items.filter((e) => e.type === 'message.created').length >= 5)
+
+    const after = await scrape()
+    expect(value(after, 'parley_messages_sent_total') - value(before, 'parley_messages_sent_total')).toBe(5)
+    expect(value(after, 'parley_events_delivered_total') - value(before, 'parley_events_delivered_total')).toBeGreaterThanOrEqual(5)
+    expect(value(after, 'parley_fanout_latency_seconds_count') - value(before, 'parley_fanout_latency_seconds_count')).toBeGreaterThanOrEqual(5)
+    // Every send writes through the driver: its commands are timed.
+    const mongo = (t: string) => value(t, 'parley_mongodb_command_seconds_count')
+    expect(mongo(after) - mongo(before)).toBeGreaterThanOrEqual(5)
+    expect(after).toMatch(/parley_mongodb_command_seconds_count\{[^}]*command="(insert|update|findAndModify)"[^}]*outcome="ok"/)
+    expect(value(after, 'parley_http_requests_total', { status: '2xx' })).toBeGreaterThan(value(before, 'parley_http_requests_total', { status: '2xx' }))
+
+    watch.stop()
+    await expect.poll(async () => value(await scrape(), 'parley_subscriptions', { procedure: 'events.room' }), { timeout: 10_000 }).toBe(0)
+    await bob.close()
+    await expect.poll(async () => value(await scrape(), 'parley_ws_connections'), { timeout: 10_000 }).toBe(0)
+  })
+})
