@@ -45,7 +45,7 @@ export type Command =
   | { t: 'capSubscribe' }
   | { t: 'capClose' }
   | { t: 'stormOpen'; node: number; failover: number; count: number; startSeqs: number[]; jitterMs: number }
-  | { t: 'stormSend'; node: number; rate: number; rooms: number[] }
+  | { t: 'stormSend'; node: number; rate: number }
   | { t: 'stormTargets'; targets: number[]; killedAtNs: number }
   | { t: 'stormStatus' }
   | { t: 'stormStopSend' }
@@ -73,6 +73,8 @@ export interface StepStats {
   delivered: number
   /** Deliveries whose recipient is connected to another node than the sender. */
   crossNode: number
+  /** hrtime ns of the last delivery of this step's messages (0 if none). */
+  lastDeliveryNs: number
   latency: string
   ack: string
 }
@@ -101,4 +103,8 @@ export interface StormStatus {
   lastResubscribedNs: number
   lastCaughtUpNs: number
   reconnectFailures: number
+  /** Connections to the surviving node that closed again (the client reconnected once more). */
+  reclosed: number
+  /** Resume requests with no answer within 10 s (the client dropped the socket and retried). */
+  unansweredResumes: number
 }

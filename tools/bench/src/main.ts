@@ -1,0 +1,601 @@
+/**
+ * `pnpm bench`: Parley's end-to-end benchmark (issue #9). See USAGE in
+ * options.ts and docs/performance.md. Everything runs on loopback:
+ * redis-server, one embedded MongoDB, two Parley nodes from the production
+ * build, and forked load-generator processes (worker.ts).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import hdr from 'hdr-histogram-js'
+import { parseOptions, type Options } from './options.ts'
+import type { Command, Integrity, Reply, StepStats, StormStatus } from './protocol.ts'
+import { renderMarkdown, renderSvg, type BenchResult, type CapacityResult, type Percentiles, type StepResult, type StormResult, type Target } from './report.ts'
+import { createPopulation, roomSeqs, type Population } from './setup.ts'
+import {
+  BENCH_NODE_ENV,
+  benchRoot,
+  ensureServerBuild,
+  killNode,
+  machineCpu,
+  procCpuSeconds,
+  repoRoot,
+  scrape,
+  serverMain,
+  startMongo,
+  startNode,
+  startRedisServer,
+  stopNode,
+  track,
+  tsxLoader,
+  type ParleyNode,
+} from './topology.ts'
+import { summariseProfiles } from './profile.ts'
+import { InspectorProfiler } from './inspector.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const nowNs = () => Number(process.hrtime.bigint())
+const t0 = Date.now()
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`
+const log = (s: string) => process.stdout.write(`[bench ${elapsed()}] ${s}\n`)
+
+class Worker {
+  private rid = 0
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  exited = false
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (m: Reply) => {
+      const w = this.waiting.get(m.rid)
+      if (!w) return
+      this.waiting.delete(m.rid)
+      if (m.ok) w.resolve(m.data)
+      else w.reject(new Error(`load generator: ${m.error}`))
+    })
+    child.once('exit', (code) => {
+      this.exited = true
+      for (const w of this.waiting.values()) w.reject(new Error(`load generator exited (${code})`))
+      this.waiting.clear()
+    })
+  }
+  call<T>(cmd: Command): Promise<T> {
+    const rid = ++this.rid
+    return new Promise<T>((resolve, reject) => {
+      if (this.exited) return reject(new Error('load generator is gone'))
+      this.waiting.set(rid, { resolve: resolve as (v: unknown) => void, reject })
+      this.child.send({ ...cmd, rid })
+    })
+  }
+}
+
+function percentiles(h: ReturnType<typeof hdr.build>): Percentiles {
+  const v = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0)
+  return { count: h.totalCount, p50: v(50), p90: v(90), p99: v(99), p999: v(99.9), max: h.totalCount ? h.maxValue / 1000 : 0 }
+}
+
+const sumIntegrity = (xs: Integrity[]): Integrity =>
+  xs.reduce(
+    (a, b) => ({
+      subscriptions: a.subscriptions + b.subscriptions,
+      delivered: a.delivered + b.delivered,
+      lost: a.lost + b.lost,
+      duplicates: a.duplicates + b.duplicates,
+      outOfOrder: a.outOfOrder + b.outOfOrder,
+      resets: a.resets + b.resets,
+      ahead: a.ahead + b.ahead,
+      subscriptionErrors: a.subscriptionErrors + b.subscriptionErrors,
+      unexpectedCloses: a.unexpectedCloses + b.unexpectedCloses,
+    }),
+    { subscriptions: 0, delivered: 0, lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0, subscriptionErrors: 0, unexpectedCloses: 0 },
+  )
+
+const integrityBad = (i: Integrity) => i.lost + i.duplicates + i.outOfOrder + i.resets + i.ahead > 0
+
+async function main(): Promise<number> {
+  const opt = parseOptions(process.argv.slice(2))
+  const outDir = path.resolve(opt.out || path.join(repoRoot, 'bench/results'))
+  mkdirSync(outDir, { recursive: true })
+  const startedAt = new Date()
+  const failures: string[] = []
+  const notes: string[] = []
+  const loadavgAtStart = os.loadavg()
+  log(`${opt.smoke ? 'smoke' : 'full'} run → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavgAtStart.map((x) => x.toFixed(2)).join(' ')})`)
+
+  ensureServerBuild(log)
+
+  // ---- topology ----
+  const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), startMongo()])
+  log(`redis ${redis.url}, mongo ${mongo.url}`)
+  const profDir = opt.cpuProf ? path.join(outDir, 'profiles', startedAt.toISOString().replace(/[:.]/g, '-')) : undefined
+  if (profDir) {
+    // The profile's line numbers refer to this build: keep a copy (others may rebuild dist meanwhile).
+    mkdirSync(profDir, { recursive: true })
+    copyFileSync(serverMain, path.join(profDir, 'main.js'))
+  }
+  const nodes: ParleyNode[] = await Promise.all(['bench-a', 'bench-b'].map((id) => startNode({ id, mongoUrl: mongo.url, redisUrl: redis.url, inspect: !!profDir })))
+  log(`nodes ${nodes.map((n) => `${n.id} ${n.url}`).join(', ')}`)
+  const crashed = () => nodes.filter((n) => n.exit && !n.exit.expected)
+  const checkCrash = (phase: string) => {
+    for (const n of crashed()) {
+      const msg = `node ${n.id} exited unexpectedly during ${phase} (${n.exit!.code ?? n.exit!.signal}): ${n.stderrTail.slice(-500)}`
+      if (!failures.includes(msg)) failures.push(msg)
+    }
+    if (crashed().length) throw new Error(failures.at(-1))
+  }
+
+  const workers = Array.from({ length: opt.workers }, () => {
+    const child = track(fork(path.join(benchRoot, 'src/worker.ts'), [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+    return new Worker(child)
+  })
+  const all = <T>(cmd: Command | ((w: number) => Command)) => Promise.all(workers.map((wk, w) => wk.call<T>(typeof cmd === 'function' ? cmd(w) : cmd)))
+
+  let result: BenchResult | null = null
+  try {
+    // ---- population ----
+    const setupStart = Date.now()
+    let lastShown = 0
+    const runId = Date.now().toString(36).slice(-6)
+    const pop: Population = await createPopulation({
+      users: opt.users,
+      smallRooms: opt.smallRooms,
+      smallMin: opt.smallMin,
+      smallMax: opt.smallMax,
+      bigRooms: opt.bigRooms,
+      bigSize: opt.bigSize,
+      nodes: nodes.map((n) => n.url),
+      runId,
+      concurrency: opt.setupConcurrency,
+      progress: (what, done, total) => {
+        if (done === total || Date.now() - lastShown > 2000) {
+          lastShown = Date.now()
+          log(`setup ${what} ${done}/${total}`)
+        }
+      },
+    })
+    const setupS = (Date.now() - setupStart) / 1000
+    const memberships = pop.users.reduce((a, u) => a + u.rooms.length, 0)
+    const meanRoomSize = memberships / pop.rooms.length
+    log(`setup done in ${setupS.toFixed(1)} s: ${pop.users.length} users, ${pop.rooms.length} rooms, ${memberships} memberships, mean room size ${meanRoomSize.toFixed(1)}`)
+    checkCrash('setup')
+
+    // Each worker owns every W-th user (users alternate nodes, so each worker has users on both).
+    await all((w) => ({
+      t: 'init',
+      init: {
+        workerIndex: w,
+        nodes: nodes.map((n) => n.url),
+        rooms: pop.rooms,
+        users: pop.users.filter((u) => u.i % opt.workers === w),
+        localAddress: `127.0.0.${10 + w}`,
+        bodyBytes: opt.bodyBytes,
+      },
+    }))
+
+    // ---- capacity: idle then subscribed connections on node A, RSS per connection ----
+    let capacity: CapacityResult | null = null
+    if (opt.capacity > 0) capacity = await runCapacity(opt, nodes[0]!, all, log)
+    checkCrash('capacity')
+
+    // ---- load steps ----
+    const startSeqs = await roomSeqs(nodes[0]!.url, pop)
+    const conn = await all<{ connections: number; subscriptions: number }>({ t: 'connect', startSeqs })
+    log(`load: ${conn.reduce((a, c) => a + c.connections, 0)} connections, ${conn.reduce((a, c) => a + c.subscriptions, 0)} subscriptions across ${nodes.length} nodes`)
+    if (opt.warmupS > 0) {
+      // Step 0: not reported (its messages still count for integrity).
+      await all({ t: 'step', step: 0, rate: opt.steps[0]! / meanRoomSize / opt.workers, durationMs: opt.warmupS * 1000 })
+      const until = Date.now() + 10_000
+      while (Date.now() < until) {
+        const st = await all<StepStats>({ t: 'stepStats', step: 0 })
+        if (st.every((s) => s.outstanding === 0 && s.delivered >= s.expected)) break
+        await sleep(200)
+      }
+      log(`warm-up: ${opt.warmupS} s done`)
+    }
+    const steps: StepResult[] = []
+    let stoppedEarly: string | null = null
+    let profilers: InspectorProfiler[] = []
+    if (profDir) {
+      mkdirSync(profDir, { recursive: true })
+      profilers = await Promise.all(nodes.map((n) => InspectorProfiler.connect(n.inspectorUrl!)))
+      await Promise.all(profilers.map((p) => p.start()))
+      log('cpu profiler started on both nodes (load steps only)')
+    }
+    const pids = { mongo: mongo.pid, redis: redisPid }
+    const genCpu = (): number => workers.reduce<number>((a, w) => a + procCpuSeconds(w.child.pid), 0)
+    for (const [k, target] of opt.steps.entries()) {
+      const step = k + 1
+      const msgRate = target / meanRoomSize
+      const before = await Promise.all(nodes.map(scrape))
+      const cpuBefore = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu() }
+      const startNs = nowNs()
+      await all({ t: 'step', step, rate: msgRate / opt.workers, durationMs: opt.durationS * 1000 })
+      // Drain: every send answered and every expected delivery in (or time out).
+      const drainStart = Date.now()
+      const drainLimitMs = Math.max(10_000, opt.durationS * 1000)
+      let stats: StepStats[]
+      for (;;) {
+        stats = await all<StepStats>({ t: 'stepStats', step })
+        const outstanding = stats.reduce((a, s) => a + s.outstanding, 0)
+        const expected = stats.reduce((a, s) => a + s.expected, 0)
+        const delivered = stats.reduce((a, s) => a + s.delivered, 0)
+        if ((outstanding === 0 && delivered >= expected) || Date.now() - drainStart > drainLimitMs || crashed().length) break
+        await sleep(200)
+      }
+      const drainMs = Date.now() - drainStart
+      checkCrash(`step ${step}`)
+      const after = await Promise.all(nodes.map(scrape))
+      const cpuAfter = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu() }
+      const lat = hdr.build()
+      const ack = hdr.build()
+      for (const s of stats) {
+        lat.add(hdr.decodeFromCompressedBase64(s.latency))
+        ack.add(hdr.decodeFromCompressedBase64(s.ack))
+      }
+      const sum = (f: (s: StepStats) => number) => stats.reduce((a, s) => a + f(s), 0)
+      const errors: Record<string, number> = {}
+      for (const s of stats) for (const [c, n] of Object.entries(s.errors)) errors[c] = (errors[c] ?? 0) + n
+      const delivered = sum((s) => s.delivered)
+      const expected = sum((s) => s.expected)
+      // Deliveries still arriving after the schedule ended count against the rate: the window runs to the last one.
+      const windowS = Math.max(opt.durationS, (Math.max(...stats.map((s) => s.lastDeliveryNs)) - startNs) / 1e9)
+      const nodesCpu = after.reduce((a, m, i) => a + (m.get('process_cpu_seconds_total') ?? 0) - (before[i]!.get('process_cpu_seconds_total') ?? 0), 0)
+      const mach = { busy: cpuAfter.machine.busy - cpuBefore.machine.busy, total: cpuAfter.machine.total - cpuBefore.machine.total }
+      const r: StepResult = {
+        step,
+        targetDeliveriesPerSec: target,
+        targetMsgsPerSec: msgRate,
+        durationS: opt.durationS,
+        sent: sum((s) => s.sent),
+        acked: sum((s) => s.acked),
+        errors,
+        msgsSentPerSec: sum((s) => s.sent) / opt.durationS,
+        acceptedPerSec: sum((s) => s.acked) / windowS,
+        expectedDeliveries: expected,
+        delivered,
+        deliveriesPerSec: delivered / windowS,
+        crossNodeShare: delivered ? sum((s) => s.crossNode) / delivered : 0,
+        latencyMs: percentiles(lat),
+        ackMs: percentiles(ack),
+        drainMs,
+        cpu: {
+          nodesSeconds: nodesCpu,
+          nodesPer1kDeliveries: delivered ? (nodesCpu / delivered) * 1000 : 0,
+          mongoSeconds: cpuAfter.mongo - cpuBefore.mongo,
+          redisSeconds: cpuAfter.redis - cpuBefore.redis,
+          loadgenSeconds: cpuAfter.gen - cpuBefore.gen,
+          machineBusyPct: mach.total ? (mach.busy / mach.total) * 100 : 0,
+        },
+        nodes: nodes.map((n, i) => ({
+          id: n.id,
+          rssMiB: (after[i]!.get('process_resident_memory_bytes') ?? 0) / 2 ** 20,
+          heapUsedMiB: (after[i]!.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20,
+          externalMiB: (after[i]!.get('nodejs_external_memory_bytes') ?? 0) / 2 ** 20,
+          eventLoopLagP99Ms: after[i]!.has('nodejs_eventloop_lag_p99_seconds') ? after[i]!.get('nodejs_eventloop_lag_p99_seconds')! * 1000 : null,
+          wsConnections: after[i]!.get('parley_ws_connections') ?? 0,
+          subscriptions: after[i]!.get('parley_subscriptions') ?? 0,
+        })),
+      }
+      steps.push(r)
+      const errN = Object.values(errors).reduce((a, b) => a + b, 0)
+      log(
+        `step ${step}/${opt.steps.length} target ${Math.round(target)} deliv/s (${Math.round(msgRate)} msg/s): ` +
+          `${Math.round(r.acceptedPerSec)} msg/s accepted, ${Math.round(r.deliveriesPerSec)} deliv/s, ` +
+          `p50 ${r.latencyMs.p50.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} p99.9 ${r.latencyMs.p999.toFixed(1)} max ${r.latencyMs.max.toFixed(0)} ms, ` +
+          `ack p99 ${r.ackMs.p99.toFixed(1)} ms, errors ${errN}, ${delivered}/${expected} delivered, node CPU ${r.cpu.nodesPer1kDeliveries.toFixed(3)} s/1k, machine ${Math.round(r.cpu.machineBusyPct)}%`,
+      )
+      if (errN) failures.push(`step ${step}: ${errN} send errors ${JSON.stringify(errors)}`)
+      if (delivered < expected) {
+        stoppedEarly = `step ${step} did not drain within ${Math.round(drainLimitMs / 1000)} s (${expected - delivered} deliveries outstanding)`
+        break
+      }
+      if (r.latencyMs.p99 > opt.maxP99Ms) {
+        stoppedEarly = `step ${step} p99 ${Math.round(r.latencyMs.p99)} ms > --max-p99 ${opt.maxP99Ms} ms (saturated)`
+        break
+      }
+    }
+    if (stoppedEarly) log(`stopping: ${stoppedEarly}`)
+    if (profilers.length) {
+      await Promise.all(profilers.map((p, i) => p.stop(path.join(profDir!, `${nodes[i]!.id}-steps.cpuprofile`))))
+      for (const p of profilers) p.close()
+    }
+
+    // ---- integrity of the load phase ----
+    let integrity = sumIntegrity([])
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const finalSeqs = await roomSeqs(nodes[0]!.url, pop)
+      integrity = sumIntegrity(await all<Integrity>({ t: 'verify', finalSeqs, scope: 'main' }))
+      if (!integrityBad(integrity) || attempt === 9) break
+      await sleep(1000)
+    }
+    log(`integrity: ${integrity.delivered} events at ${integrity.subscriptions} subscriptions, lost ${integrity.lost}, dup ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}`)
+    if (integrityBad(integrity)) failures.push(`load phase: lost ${integrity.lost}, duplicates ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}, ahead ${integrity.ahead}`)
+    if (integrity.subscriptionErrors) failures.push(`${integrity.subscriptionErrors} subscription errors`)
+    if (integrity.unexpectedCloses) failures.push(`${integrity.unexpectedCloses} connections closed unexpectedly`)
+    await all({ t: 'closeMain' })
+
+    // ---- reconnect storm ----
+    let storm: StormResult | null = null
+    if (opt.storm > 0) storm = await runStorm(opt, nodes, pop, all, log, failures)
+
+    const finishedAt = new Date()
+    const best = steps.filter((s) => s.latencyMs.p99 < 100 && Object.keys(s.errors).length === 0).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0]
+    const targets: Target[] = [
+      {
+        name: 'throughput, 2 nodes',
+        target: '≥ 45,000 deliveries/s with p99 < 100 ms, zero loss',
+        measured: best ? `${Math.round(best.deliveriesPerSec).toLocaleString('en-US')} deliveries/s at p99 ${best.latencyMs.p99.toFixed(1)} ms (step ${best.step})` : 'no step under p99 100 ms',
+        met: !!best && best.deliveriesPerSec >= 45_000 && !integrityBad(integrity),
+      },
+      {
+        name: 'memory per subscribed connection',
+        target: '≤ 20 KiB',
+        measured: capacity ? `${capacity.subscribedKiBPerConnection.toFixed(1)} KiB (idle ${capacity.idleKiBPerConnection.toFixed(1)} KiB)` : 'not measured',
+        met: capacity && capacity.subscribed >= 1000 ? capacity.subscribedKiBPerConnection <= 20 : null,
+      },
+      {
+        name: 'subscribed connections on one node',
+        target: '≥ 15,000',
+        measured: capacity ? `${capacity.subscribed.toLocaleString('en-US')} of ${capacity.requested.toLocaleString('en-US')} requested` : 'not measured',
+        met: capacity ? capacity.subscribed >= 15_000 : null,
+      },
+      {
+        name: 'reconnect storm',
+        target: '5,000 clients resumed < 10 s, zero loss',
+        measured: storm ? `${storm.clients.toLocaleString('en-US')} clients, ${storm.allCaughtUpS === null ? 'not all resumed' : `all caught up in ${storm.allCaughtUpS.toFixed(2)} s`}, lost ${storm.integrity.lost}` : 'not run',
+        met: storm && storm.clients >= 5000 ? storm.allCaughtUpS !== null && storm.allCaughtUpS < 10 && !integrityBad(storm.integrity) : null,
+      },
+    ]
+    notes.push('Latency is measured from the *intended* send time of an open-loop schedule to receipt at each recipient, on one monotonic clock (process.hrtime) shared by all processes on the machine.')
+    notes.push('Everything (2 nodes, MongoDB, Redis, load generators) shares the same cores: see "machine busy" and the mongo CPU column for where the time goes.')
+    result = {
+      mode: opt.smoke ? 'smoke' : 'full',
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      command: `pnpm bench ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trim(),
+      machine: {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.cpus().length,
+        memGiB: os.totalmem() / 2 ** 30,
+        os: `${os.type()} ${os.release()}`,
+        node: process.version,
+        loadavgAtStart,
+      },
+      topology: {
+        nodes: nodes.length,
+        loadGenerators: opt.workers,
+        mongo: process.env.MONGODB_URL ? 'MONGODB_URL' : 'embedded (standalone process, in-memory)',
+        redis: 'redis-server (loopback)',
+        sendTransport: 'WebSocket (tRPC mutation on the same socket as the subscriptions)',
+        nodeEnv: { ...BENCH_NODE_ENV },
+      },
+      population: {
+        users: pop.users.length,
+        rooms: pop.rooms.length,
+        smallRooms: `${opt.smallRooms} × ${opt.smallMin}–${opt.smallMax} members`,
+        bigRooms: `${opt.bigRooms} × ${opt.bigSize} members`,
+        memberships,
+        meanRoomSize,
+        setupS,
+      },
+      steps,
+      stoppedEarly,
+      capacity,
+      storm,
+      integrity,
+      targets,
+      failures,
+      notes,
+    }
+  } catch (err) {
+    failures.push(`aborted: ${(err as Error).stack ?? String(err)}`)
+    log(`ABORTED: ${(err as Error).message}`)
+  } finally {
+    await Promise.all(workers.map((w) => w.call({ t: 'exit' }).catch(() => {})))
+    await Promise.all(nodes.map((n) => stopNode(n)))
+    await mongo.stop()
+    await redis.stop()
+  }
+
+  if (result) {
+    result.failures = failures
+    const chart = `${opt.name}-p99.svg`
+    writeFileSync(path.join(outDir, `${opt.name}.json`), JSON.stringify(result, null, 2) + '\n')
+    writeFileSync(path.join(outDir, `${opt.name}.md`), `# Parley benchmark — ${opt.name}\n\n` + renderMarkdown(result, chart))
+    writeFileSync(path.join(outDir, chart), renderSvg(result))
+    if (!opt.smoke) {
+      const runs = path.join(outDir, 'runs')
+      mkdirSync(runs, { recursive: true })
+      writeFileSync(path.join(runs, `${result.startedAt.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n')
+    }
+    if (opt.docs) updateDocs(result, path.relative(path.join(repoRoot, 'docs'), path.join(outDir, chart)))
+    for (const t of result.targets) log(`target ${t.name}: ${t.measured} → ${t.met === null ? 'n/a' : t.met ? 'MET' : 'NOT MET'}`)
+    log(`results: ${path.join(outDir, opt.name)}.{json,md} and ${chart}`)
+  } else {
+    writeFileSync(path.join(outDir, `${opt.name}.json`), JSON.stringify({ mode: opt.smoke ? 'smoke' : 'full', startedAt: startedAt.toISOString(), failures }, null, 2) + '\n')
+  }
+  if (profDir && existsSync(profDir)) {
+    const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))
+    if (files.length) {
+      const md = summariseProfiles(files.map((f) => path.join(profDir, f)), path.join(profDir, 'main.js'))
+      writeFileSync(path.join(profDir, 'summary.md'), md)
+      log(`cpu profiles: ${profDir}/summary.md`)
+    }
+  }
+  if (failures.length) {
+    for (const f of failures) log(`FAIL: ${f}`)
+    return 1
+  }
+  log('ok')
+  return 0
+}
+
+type All = <T>(cmd: Command | ((w: number) => Command)) => Promise<T[]>
+
+async function settledRss(node: ParleyNode, settleS: number): Promise<{ rss: number; heap: number; m: Map<string, number> }> {
+  // No way to force a GC in the server from outside: wait, then take the minimum of a few samples.
+  await sleep(settleS * 1000)
+  let rss = Infinity
+  let heap = Infinity
+  let m = new Map<string, number>()
+  for (let i = 0; i < 3; i++) {
+    m = await scrape(node)
+    rss = Math.min(rss, m.get('process_resident_memory_bytes') ?? Infinity)
+    heap = Math.min(heap, m.get('nodejs_heap_size_used_bytes') ?? Infinity)
+    if (i < 2) await sleep(500)
+  }
+  return { rss, heap, m }
+}
+
+async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: string) => void): Promise<CapacityResult> {
+  const base = await settledRss(node, opt.settleS)
+  const per = Math.ceil(opt.capacity / opt.workers)
+  let t = Date.now()
+  const opened = await all<{ open: number }>({ t: 'capOpen', node: 0, count: per })
+  const openSeconds = (Date.now() - t) / 1000
+  const open = opened.reduce((a, o) => a + o.open, 0)
+  log(`capacity: ${open} idle connections open on ${node.id} in ${openSeconds.toFixed(1)} s`)
+  const idle = await settledRss(node, opt.settleS)
+  t = Date.now()
+  const subs = await all<{ subscriptionErrors: number }>({ t: 'capSubscribe' })
+  const subErrors = subs.reduce((a, s) => a + s.subscriptionErrors, 0)
+  // 'started' is answered before the server has set the subscription up: wait for the node's gauge.
+  const until = Date.now() + 120_000
+  let gauge = 0
+  for (let stable = 0; Date.now() < until && stable < 5; ) {
+    const g = (await scrape(node)).get('parley_subscriptions') ?? 0
+    if (g >= open - subErrors) break
+    stable = g === gauge ? stable + 1 : 0
+    gauge = g
+    await sleep(500)
+  }
+  const subscribeSeconds = (Date.now() - t) / 1000
+  const full = await settledRss(node, opt.settleS)
+  const subscribed = full.m.get('parley_subscriptions') ?? 0
+  const KiB = 1024
+  const r: CapacityResult = {
+    node: node.id,
+    requested: per * opt.workers,
+    open,
+    subscribed: Math.min(open, subscribed),
+    subscriptionErrors: subErrors,
+    settleMs: opt.settleS * 1000,
+    rssBaselineMiB: base.rss / 2 ** 20,
+    rssIdleMiB: idle.rss / 2 ** 20,
+    rssSubscribedMiB: full.rss / 2 ** 20,
+    idleKiBPerConnection: (idle.rss - base.rss) / open / KiB,
+    subscribedKiBPerConnection: (full.rss - base.rss) / open / KiB,
+    heapIdleKiBPerConnection: (idle.heap - base.heap) / open / KiB,
+    heapSubscribedKiBPerConnection: (full.heap - base.heap) / open / KiB,
+    wsConnectionsGauge: full.m.get('parley_ws_connections') ?? 0,
+    subscriptionsGauge: subscribed,
+    openSeconds,
+    subscribeSeconds,
+  }
+  log(
+    `capacity: ${r.subscribed} subscribed on ${node.id} (subscribe ${subscribeSeconds.toFixed(1)} s, ${subErrors} errors); RSS ${r.rssBaselineMiB.toFixed(0)} → ${r.rssIdleMiB.toFixed(0)} → ${r.rssSubscribedMiB.toFixed(0)} MiB: ` +
+      `${r.idleKiBPerConnection.toFixed(1)} KiB/idle conn, ${r.subscribedKiBPerConnection.toFixed(1)} KiB/subscribed conn (heap ${r.heapSubscribedKiBPerConnection.toFixed(1)} KiB)`,
+  )
+  await all({ t: 'capClose' })
+  // Let the node notice the closes before the load starts.
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const m = await scrape(node)
+    if ((m.get('parley_ws_connections') ?? 0) < 10) break
+    await sleep(250)
+  }
+  return r
+}
+
+async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all: All, log: (s: string) => void, failures: string[]): Promise<StormResult> {
+  const [survivor, victim] = [nodes[0]!, nodes[1]!]
+  const startSeqs = await roomSeqs(survivor.url, pop)
+  const per = Math.ceil(opt.storm / opt.workers)
+  let t = Date.now()
+  await all({ t: 'stormOpen', node: 1, failover: 0, count: per, startSeqs, jitterMs: opt.stormJitterMs })
+  log(`storm: ${per * opt.workers} clients subscribed on ${victim.id} in ${((Date.now() - t) / 1000).toFixed(1)} s; sending ${opt.stormRate} msg/s through ${survivor.id}`)
+  await all({ t: 'stormSend', node: 0, rate: opt.stormRate / opt.workers })
+  await sleep(2000)
+  // Everything acknowledged before the kill must reach every client after it.
+  const acked = await all<number[]>({ t: 'maxAcked' })
+  const targets = startSeqs.map((s, r) => Math.max(s, ...acked.map((a) => a[r] ?? 0)))
+  const killedAtNs = nowNs()
+  await killNode(victim)
+  log(`storm: kill -9 ${victim.id}`)
+  await all({ t: 'stormTargets', targets, killedAtNs })
+  const total = per * opt.workers
+  const deadline = Date.now() + 60_000
+  let st: StormStatus[] = []
+  let lastLog = 0
+  for (;;) {
+    st = await all<StormStatus>({ t: 'stormStatus' })
+    const caught = st.reduce((a, s) => a + s.caughtUp, 0)
+    if (Date.now() - lastLog > 1000) {
+      lastLog = Date.now()
+      log(`storm: closed ${st.reduce((a, s) => a + s.closed, 0)}, reconnected ${st.reduce((a, s) => a + s.reconnected, 0)}, resubscribed ${st.reduce((a, s) => a + s.resubscribed, 0)}, caught up ${caught}/${total}`)
+    }
+    if (caught >= total || Date.now() > deadline) break
+    await sleep(100)
+  }
+  const sumS = (f: (s: StormStatus) => number) => st.reduce((a, s) => a + f(s), 0)
+  const lastS = (f: (s: StormStatus) => number, count: (s: StormStatus) => number) => (sumS(count) >= total ? (Math.max(...st.map(f)) - killedAtNs) / 1e9 : null)
+  await sleep(2000)
+  const sendStats = await all<StepStats>({ t: 'stormStopSend' })
+  // Drain, then check every client against the rooms' final seqs.
+  let integrity: Integrity
+  t = Date.now()
+  for (;;) {
+    const finalSeqs = await roomSeqs(survivor.url, pop)
+    integrity = sumIntegrity(await all<Integrity>({ t: 'verify', finalSeqs, scope: 'storm' }))
+    if (!integrityBad(integrity) || Date.now() - t > 15_000) break
+    await sleep(500)
+  }
+  const r: StormResult = {
+    clients: total,
+    killedNode: victim.id,
+    failoverNode: survivor.id,
+    jitterMs: opt.stormJitterMs,
+    sendRate: opt.stormRate,
+    closed: sumS((s) => s.closed),
+    reconnected: sumS((s) => s.reconnected),
+    resubscribed: sumS((s) => s.resubscribed),
+    caughtUp: sumS((s) => s.caughtUp),
+    allReconnectedS: lastS((s) => s.lastReconnectedNs, (s) => s.reconnected),
+    allResubscribedS: lastS((s) => s.lastResubscribedNs, (s) => s.resubscribed),
+    allCaughtUpS: lastS((s) => s.lastCaughtUpNs, (s) => s.caughtUp),
+    reconnectFailures: sumS((s) => s.reconnectFailures),
+    reclosed: sumS((s) => s.reclosed),
+    unansweredResumes: sumS((s) => s.unansweredResumes),
+    messagesDuringStorm: sendStats.reduce((a, s) => a + s.acked, 0),
+    integrity,
+  }
+  const sendErrors = sendStats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0)
+  log(
+    `storm: ${r.caughtUp}/${total} caught up; all reconnected ${r.allReconnectedS?.toFixed(2) ?? '–'} s, resubscribed ${r.allResubscribedS?.toFixed(2) ?? '–'} s, caught up ${r.allCaughtUpS?.toFixed(2) ?? '–'} s; ` +
+      `lost ${integrity.lost}, dup ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}`,
+  )
+  if (r.caughtUp < total) failures.push(`storm: only ${r.caughtUp}/${total} clients resumed within 60 s`)
+  if (integrityBad(integrity)) failures.push(`storm: lost ${integrity.lost}, duplicates ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}, ahead of final seq ${integrity.ahead}`)
+  if (sendErrors) failures.push(`storm: ${sendErrors} send errors`)
+  return r
+}
+
+const BEGIN = '<!-- bench:latest:begin -->'
+const END = '<!-- bench:latest:end -->'
+function updateDocs(r: BenchResult, chartRel: string): void {
+  const file = path.join(repoRoot, 'docs/performance.md')
+  const block = `${BEGIN}\n<!-- generated by \`pnpm bench\`; edit outside these markers -->\n\n${renderMarkdown(r, chartRel)}\n${END}`
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : `# Performance\n\n## Latest full run\n\n${BEGIN}\n${END}\n`
+  if (!text.includes(BEGIN)) text += `\n## Latest full run\n\n${BEGIN}\n${END}\n`
+  text = text.slice(0, text.indexOf(BEGIN)) + block + text.slice(text.indexOf(END) + END.length)
+  writeFileSync(file, text)
+  log('docs/performance.md updated')
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,249 @@
+/**
+ * The processes under test, all on loopback: redis-server, one standalone
+ * embedded MongoDB (or MONGODB_URL), two Parley nodes from the production
+ * build, plus helpers to read their /metrics and their CPU time from /proc.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startRedis, type RedisServer } from '@parley/testing'
+
+export const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const repoRoot = path.resolve(benchRoot, '../..')
+export const serverMain = path.join(repoRoot, 'apps/server/dist/main.js')
+/** `--import` this to run TypeScript in a child process. */
+export const tsxLoader = import.meta.resolve('tsx')
+
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+})
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
+export function ensureServerBuild(log: (s: string) => void): void {
+  if (existsSync(serverMain)) return
+  log('apps/server/dist/main.js missing: building @parley/server …')
+  const r = spawnSync('pnpm', ['--filter', '@parley/server', 'build'], { cwd: repoRoot, stdio: 'inherit' })
+  if (r.status !== 0 || !existsSync(serverMain)) throw new Error('pnpm --filter @parley/server build failed')
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      const port = typeof a === 'object' && a ? a.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export interface Mongo {
+  url: string
+  pid: number | null
+  stop(): Promise<void>
+}
+
+export async function startMongo(): Promise<Mongo> {
+  if (process.env.MONGODB_URL) {
+    // Use the given server, with a database of our own per run.
+    const u = new URL(process.env.MONGODB_URL)
+    u.pathname = `/parley_bench_${Date.now().toString(36)}`
+    return { url: u.toString(), pid: null, stop: async () => {} }
+  }
+  const cli = path.join(repoRoot, 'packages/embedded-mongo/src/cli.ts')
+  const child = track(spawn(process.execPath, ['--import', tsxLoader, cli, '--port', '0', '--host', '127.0.0.1'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }))
+  let out = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`embedded-mongo did not start: ${out}`)), 30_000)
+    const onData = (b: Buffer) => {
+      out += b.toString()
+      const m = /listening on (mongodb:\/\/\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()))
+    child.once('exit', (code) => reject(new Error(`embedded-mongo exited (${code}): ${out}`)))
+  })
+  return {
+    url: `${url}/parley_bench`,
+    pid: child.pid ?? null,
+    stop: () => stopChild(child),
+  }
+}
+
+export async function startRedisServer(): Promise<{ redis: RedisServer; pid: number | null }> {
+  const redis = await startRedis()
+  return { redis, pid: findPid((cmd) => cmd.startsWith('redis-server') && cmd.includes(`:${redis.port}`)) }
+}
+
+/** A pid among our descendants whose command line matches (read from /proc; Linux only). */
+function findPid(match: (cmdline: string) => boolean): number | null {
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue
+      try {
+        const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
+        if (match(cmd)) return Number(d)
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    /* no /proc */
+  }
+  return null
+}
+
+export interface ParleyNode {
+  id: string
+  url: string
+  port: number
+  child: ChildProcess
+  /** Set when the process exited; `expected` when we stopped or killed it. */
+  exit: { code: number | null; signal: string | null; expected: boolean } | null
+  expectExit: boolean
+  stderrTail: string
+  /** ws://… of the inspector, with `inspect`. */
+  inspectorUrl: string | null
+}
+
+export const BENCH_NODE_ENV = {
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  // Load-generator users send far above the production default of 30 per 10 s.
+  SEND_RATE_LIMIT: '100000000',
+  // Every bench user registers from 127.0.0.1.
+  LOGIN_RATE_LIMIT_IP: '100000000',
+  LOGIN_RATE_LIMIT_USER: '100000000',
+  // Registering thousands of users must not take minutes: the cheapest argon2 the server accepts (bench only!).
+  ARGON2_MEMORY_KIB: '1024',
+  ARGON2_TIME_COST: '1',
+  MAX_CONCURRENT_HASHES: '8',
+  // Abuse limits sized for people, not for one load generator on 127.0.0.1 holding thousands of sockets.
+  WS_MAX_PER_IP: '1000000',
+  WS_MAX_PER_USER: '1000000',
+  WS_RATE_LIMIT: '100000000',
+  // A CPU-starved load generator must not be cut off as a slow consumer (that would hide latency as loss).
+  WS_MAX_BUFFERED_BYTES: String(256 * 1024 * 1024),
+  WS_SLOW_CONSUMER_MS: '600000',
+} as const
+
+export async function startNode(opts: { id: string; mongoUrl: string; redisUrl: string; inspect?: boolean; extraEnv?: Record<string, string> }): Promise<ParleyNode> {
+  const port = await freePort()
+  const args: string[] = []
+  if (opts.inspect) args.push('--inspect=127.0.0.1:0')
+  args.push(serverMain)
+  const child = track(
+    spawn(process.execPath, args, {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        ...process.env,
+        ...BENCH_NODE_ENV,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MONGODB_URL: opts.mongoUrl,
+        REDIS_URL: opts.redisUrl,
+        NODE_ID: opts.id,
+        ...opts.extraEnv,
+      },
+    }),
+  )
+  const node: ParleyNode = { id: opts.id, url: `http://127.0.0.1:${port}`, port, child, exit: null, expectExit: false, stderrTail: '', inspectorUrl: null }
+  child.stderr!.on('data', (b: Buffer) => {
+    node.stderrTail = (node.stderrTail + b.toString()).slice(-4000)
+    node.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(node.stderrTail)?.[1] ?? null
+  })
+  child.once('exit', (code, signal) => (node.exit = { code, signal, expected: node.expectExit }))
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (node.exit) throw new Error(`node ${opts.id} exited during start-up (${node.exit.code ?? node.exit.signal}): ${node.stderrTail}`)
+    try {
+      const r = await fetch(`${node.url}/readyz`)
+      if (r.ok) break
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`node ${opts.id} not ready after 60 s: ${node.stderrTail}`)
+    await sleep(100)
+  }
+  return node
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  child.kill(signal)
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await exited
+  clearTimeout(t)
+}
+
+export async function stopNode(node: ParleyNode): Promise<void> {
+  node.expectExit = true
+  await stopChild(node.child)
+}
+
+/** kill -9: a crash, as far as the clients can tell. */
+export async function killNode(node: ParleyNode): Promise<void> {
+  node.expectExit = true
+  await stopChild(node.child, 'SIGKILL')
+}
+
+export type Metrics = Map<string, number>
+
+/** A node's /metrics, one number per metric name (labelled samples summed). */
+export async function scrape(node: ParleyNode): Promise<Metrics> {
+  const text = await (await fetch(`${node.url}/metrics`)).text()
+  const m: Metrics = new Map()
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue
+    const sp = line.lastIndexOf(' ')
+    const key = line.slice(0, sp)
+    const value = Number(line.slice(sp + 1))
+    if (!Number.isFinite(value)) continue
+    // Samples carry labels (e.g. a default {node="…"}, or {procedure="…"}): sum them per metric name.
+    const name = key.includes('{') ? key.slice(0, key.indexOf('{')) : key
+    m.set(name, (m.get(name) ?? 0) + value)
+  }
+  return m
+}
+
+const CLK_TCK = 100
+/** user+system CPU seconds of a process, from /proc/<pid>/stat. */
+export function procCpuSeconds(pid: number | null | undefined): number {
+  if (!pid) return 0
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK
+  } catch {
+    return 0
+  }
+}
+
+/** Machine-wide busy and total jiffies (from /proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
+    const v = line.trim().split(/\s+/).slice(1).map(Number)
+    const idle = (v[3] ?? 0) + (v[4] ?? 0)
+    const total = v.reduce((a, b) => a + b, 0)
+    return { busy: total - idle, total }
+  } catch {
+    return { busy: 0, total: 0 }
+  }
+}

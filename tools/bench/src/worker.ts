@@ -1,0 +1,456 @@
+/**
+ * One load-generator process (forked by main.ts, driven over IPC). It holds
+ * WebSockets for a share of the users, subscribes them to their rooms, sends
+ * on an open-loop schedule and measures every delivery:
+ *
+ * - latency: every message body carries `step:intendedSendNs:senderNode:`;
+ *   the intended time is when the schedule *meant* to send it (not when the
+ *   event loop got round to it), on `process.hrtime.bigint()`, which all
+ *   processes on one Linux box share. Recipients record now − intended into
+ *   an HDR histogram (µs), so a slow server or a slow generator cannot hide
+ *   latency (no coordinated omission).
+ * - integrity: per (recipient, room) subscription, the seqs seen: a gap is
+ *   remembered, a later fill counts as out-of-order, a repeat as a duplicate,
+ *   and at the end anything missing or short of the room's final seq as lost.
+ */
+import hdr from 'hdr-histogram-js'
+import { Conn, errorCode, pool } from './conn.ts'
+import type { Integrity, Reply, Request, StepStats, StormStatus, UserSpec, WorkerInit } from './protocol.ts'
+import { lostSeqs, trackSeq } from './tracker.ts'
+
+const nowNs = (): number => Number(process.hrtime.bigint())
+const newHist = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
+type Hist = ReturnType<typeof newHist>
+
+interface Track {
+  room: number
+  /** Node the recipient is connected to now. */
+  node: number
+  last: number
+  missing: Set<number> | null
+  duplicates: number
+  outOfOrder: number
+  resets: number
+  delivered: number
+  errored: boolean
+  // storm only
+  resubscribed: boolean
+  caughtUp: boolean
+}
+
+interface StepState {
+  sent: number
+  acked: number
+  errors: Record<string, number>
+  outstanding: number
+  expected: number
+  delivered: number
+  crossNode: number
+  lastDeliveryNs: number
+  latency: Hist
+  ack: Hist
+}
+
+let init!: WorkerInit
+const steps = new Map<number, StepState>()
+const mainConns = new Map<number, Conn>() // user index → connection
+const mainTracks: Track[] = []
+const stormTracks: Track[] = []
+const stormConns: Conn[] = []
+let capConns: { conn: Conn; room: number }[] = []
+let unexpectedCloses = 0
+let subscriptionErrors = 0
+let clientSeq = 0
+const maxAckedSeq: number[] = []
+let padding = ''
+
+function stepState(step: number): StepState {
+  let s = steps.get(step)
+  if (!s) {
+    s = { sent: 0, acked: 0, errors: {}, outstanding: 0, expected: 0, delivered: 0, crossNode: 0, lastDeliveryNs: 0, latency: newHist(), ack: newHist() }
+    steps.set(step, s)
+  }
+  return s
+}
+
+const record = (h: Hist, us: number) => h.recordValue(Math.max(1, Math.round(us)))
+
+function newTrack(room: number, node: number, last: number): Track {
+  return { room, node, last, missing: null, duplicates: 0, outOfOrder: 0, resets: 0, delivered: 0, errored: false, resubscribed: false, caughtUp: false }
+}
+
+interface EventLike {
+  type?: string
+  seq?: number
+  message?: { body?: string }
+}
+
+function onEvent(t: Track, id: string | undefined, data: unknown): void {
+  const e = data as EventLike
+  if (e.type === 'reset') {
+    t.resets++
+    if (typeof e.seq === 'number') t.last = Math.max(t.last, e.seq)
+    return
+  }
+  if (id === undefined) return // typing and other untracked signals
+  trackSeq(t, Number(id))
+  t.delivered++
+  // A storm client that resumed is caught up once it has everything acknowledged before the kill.
+  if (t.resubscribed && !t.caughtUp) checkCaughtUp(t)
+  if (e.type === 'message.created' && e.message?.body) {
+    const body = e.message.body
+    const a = body.indexOf(':')
+    const b = body.indexOf(':', a + 1)
+    const c = body.indexOf(':', b + 1)
+    if (a > 0 && b > a && c > b) {
+      const step = Number(body.slice(0, a))
+      const intended = Number(body.slice(a + 1, b))
+      const senderNode = Number(body.slice(b + 1, c))
+      const s = stepState(step)
+      s.delivered++
+      if (senderNode !== t.node) s.crossNode++
+      const now = nowNs()
+      s.lastDeliveryNs = now
+      record(s.latency, (now - intended) / 1000)
+    }
+  }
+}
+
+function subscribeTrack(conn: Conn, t: Track, roomId: string, lastEventId: number | undefined, onStarted: () => void): void {
+  conn.subscribe('events.room', lastEventId === undefined ? { roomId } : { roomId, lastEventId: String(lastEventId) }, {
+    onStarted,
+    onData: (id, data) => onEvent(t, id, data),
+    onError: () => {
+      t.errored = true
+      subscriptionErrors++
+    },
+    onStopped: () => {},
+  })
+}
+
+function makeBody(step: number, intended: number, node: number): string {
+  const head = `${step}:${intended}:${node}:`
+  return head.length >= init.bodyBytes ? head : head + padding.slice(0, init.bodyBytes - head.length)
+}
+
+function sendOne(step: number, conn: Conn, room: number, node: number, intended: number, expectedPerAck: number): void {
+  const s = stepState(step)
+  s.sent++
+  s.outstanding++
+  const input = { roomId: init.rooms[room]!.id, clientId: `w${init.workerIndex}-${clientSeq++}`, body: makeBody(step, intended, node) }
+  const ok = conn.mutate('messages.send', input, (ok, data) => {
+    s.outstanding--
+    if (ok) {
+      s.acked++
+      s.expected += expectedPerAck
+      record(s.ack, (nowNs() - intended) / 1000)
+      const seq = (data as { seq?: number } | undefined)?.seq
+      if (typeof seq === 'number' && seq > (maxAckedSeq[room] ?? 0)) maxAckedSeq[room] = seq
+    } else {
+      const code = errorCode(data)
+      s.errors[code] = (s.errors[code] ?? 0) + 1
+    }
+  })
+  if (!ok) {
+    s.outstanding--
+    s.errors.NOT_OPEN = (s.errors.NOT_OPEN ?? 0) + 1
+  }
+}
+
+type Pick = () => { conn: Conn; room: number; node: number; expected: number } | null
+
+/** Sends `rate`/s for `durationMs` (or until stop() when Infinity), each stamped with its scheduled time. */
+function openLoop(step: number, rate: number, durationMs: number, pick: Pick): { done: Promise<void>; stop: () => void } {
+  let stop = () => {}
+  const done = new Promise<void>((resolve) => {
+    if (rate <= 0) return resolve()
+    const interval = 1e9 / rate
+    const total = Number.isFinite(durationMs) ? Math.floor((rate * durationMs) / 1000) : Infinity
+    const t0 = nowNs()
+    let k = 0
+    const timer = setInterval(() => {
+      const t = nowNs()
+      while (k < total && t0 + k * interval <= t) {
+        const p = pick()
+        if (p) sendOne(step, p.conn, p.room, p.node, t0 + k * interval, p.expected)
+        k++
+      }
+      if (k >= total) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 1)
+    stop = () => {
+      clearInterval(timer)
+      resolve()
+    }
+  })
+  return { done, stop: () => stop() }
+}
+
+const rand = (n: number) => Math.floor(Math.random() * n)
+
+// ---------- main load ----------
+
+async function connectMain(startSeqs: number[]): Promise<void> {
+  await pool(init.users, 64, async (u) => {
+    const conn = new Conn(init.nodes[u.node]!, u.cookie, init.localAddress)
+    await conn.open()
+    conn.onClose = () => unexpectedCloses++
+    mainConns.set(u.i, conn)
+    await Promise.all(
+      u.rooms.map(
+        (r) =>
+          new Promise<void>((resolve) => {
+            const t = newTrack(r, u.node, startSeqs[r]!)
+            mainTracks.push(t)
+            subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve)
+          }),
+      ),
+    )
+  })
+}
+
+function mainPicker(): Pick {
+  const byRoom = new Map<number, UserSpec[]>()
+  for (const u of init.users) for (const r of u.rooms) (byRoom.get(r) ?? byRoom.set(r, []).get(r)!).push(u)
+  const rooms = [...byRoom.keys()]
+  return () => {
+    const room = rooms[rand(rooms.length)]!
+    const members = byRoom.get(room)!
+    const u = members[rand(members.length)]!
+    const conn = mainConns.get(u.i)
+    return conn ? { conn, room, node: u.node, expected: init.rooms[room]!.size } : null
+  }
+}
+
+function stepStats(step: number): StepStats {
+  const s = stepState(step)
+  return {
+    step,
+    sent: s.sent,
+    acked: s.acked,
+    errors: s.errors,
+    outstanding: s.outstanding,
+    expected: s.expected,
+    delivered: s.delivered,
+    crossNode: s.crossNode,
+    lastDeliveryNs: s.lastDeliveryNs,
+    latency: hdr.encodeIntoCompressedBase64(s.latency),
+    ack: hdr.encodeIntoCompressedBase64(s.ack),
+  }
+}
+
+function verify(tracks: Track[], finalSeqs: number[]): Integrity {
+  const r: Integrity = { subscriptions: tracks.length, delivered: 0, lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0, subscriptionErrors, unexpectedCloses }
+  for (const t of tracks) {
+    const final = finalSeqs[t.room]!
+    r.delivered += t.delivered
+    r.lost += lostSeqs(t, final)
+    r.duplicates += t.duplicates
+    r.outOfOrder += t.outOfOrder
+    r.resets += t.resets
+    if (t.last > final) r.ahead++
+  }
+  return r
+}
+
+// ---------- capacity ----------
+
+async function capOpen(node: number, count: number): Promise<void> {
+  const memberships = init.users.flatMap((u) => u.rooms.map((room) => ({ u, room })))
+  capConns = Array.from({ length: count }, (_, j) => {
+    const { u, room } = memberships[j % memberships.length]!
+    return { conn: new Conn(init.nodes[node]!, u.cookie, init.localAddress), room }
+  })
+  await pool(capConns, 100, async (c) => {
+    await c.conn.open(60_000)
+  })
+}
+
+async function capSubscribe(): Promise<void> {
+  await pool(capConns, 200, async ({ conn, room }) => {
+    await new Promise<void>((resolve) => {
+      conn.subscribe('events.room', { roomId: init.rooms[room]!.id }, {
+        onStarted: resolve,
+        onData: () => {},
+        onError: () => {
+          subscriptionErrors++
+          resolve()
+        },
+        onStopped: resolve,
+      })
+    })
+  })
+}
+
+// ---------- reconnect storm ----------
+
+let stormTargets: number[] | null = null
+const storm: StormStatus = {
+  clients: 0,
+  closed: 0,
+  reconnected: 0,
+  resubscribed: 0,
+  caughtUp: 0,
+  lastReconnectedNs: 0,
+  lastResubscribedNs: 0,
+  lastCaughtUpNs: 0,
+  reconnectFailures: 0,
+  reclosed: 0,
+  unansweredResumes: 0,
+}
+let stormSender: { stop: () => void } | null = null
+const HANDSHAKE_TIMEOUT_MS = 5_000
+const RESUME_TIMEOUT_MS = 10_000
+const stormSenderConns: Conn[] = []
+
+function checkCaughtUp(t: Track): void {
+  if (!t.caughtUp && t.resubscribed && stormTargets && t.last >= stormTargets[t.room]!) {
+    t.caughtUp = true
+    storm.caughtUp++
+    storm.lastCaughtUpNs = Math.max(storm.lastCaughtUpNs, nowNs())
+  }
+}
+
+async function stormOpen(node: number, failover: number, count: number, startSeqs: number[], jitterMs: number): Promise<void> {
+  const memberships = init.users.flatMap((u) => u.rooms.map((r) => ({ u, r })))
+  const clients = Array.from({ length: count }, (_, j) => memberships[j % memberships.length]!)
+  storm.clients = count
+  await pool(clients, 100, async ({ u, r }) => {
+    const t = newTrack(r, node, startSeqs[r]!)
+    stormTracks.push(t)
+    const conn = new Conn(init.nodes[node]!, u.cookie, init.localAddress)
+    stormConns.push(conn)
+    await conn.open(60_000)
+    await new Promise<void>((resolve) => subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve))
+    conn.onClose = () => {
+      storm.closed++
+      const reconnect = (attempt: number): void => {
+        const c = new Conn(init.nodes[failover]!, u.cookie, init.localAddress)
+        // Like a real client: give up on a handshake that hangs (e.g. a dropped SYN in an accept-queue overflow) and retry.
+        c.open(HANDSHAKE_TIMEOUT_MS).then(
+          () => {
+            stormConns.push(c)
+            storm.reconnected++
+            storm.lastReconnectedNs = Math.max(storm.lastReconnectedNs, nowNs())
+            t.node = failover
+            let started = false
+            // A client whose socket drops again, or whose resume is never answered, starts over (and is counted).
+            c.onClose = () => {
+              clearTimeout(stuck)
+              storm.reclosed++
+              if (!started) setTimeout(() => reconnect(attempt + 1), Math.min(50 * 2 ** attempt, 1000))
+              else reconnect(0)
+            }
+            const stuck = setTimeout(() => {
+              if (started) return
+              storm.unansweredResumes++
+              c.close()
+              reconnect(attempt + 1)
+            }, RESUME_TIMEOUT_MS)
+            // Resume from the last seq this client saw: the server replays the rest.
+            subscribeTrack(c, t, init.rooms[r]!.id, t.last, () => {
+              if (started) return
+              started = true
+              clearTimeout(stuck)
+              if (t.resubscribed) return
+              t.resubscribed = true
+              storm.resubscribed++
+              storm.lastResubscribedNs = Math.max(storm.lastResubscribedNs, nowNs())
+              checkCaughtUp(t)
+            })
+          },
+          () => {
+            storm.reconnectFailures++
+            setTimeout(() => reconnect(attempt + 1), Math.min(50 * 2 ** attempt, 1000))
+          },
+        )
+      }
+      setTimeout(() => reconnect(0), Math.random() * jitterMs)
+    }
+  })
+}
+
+async function stormSend(node: number, rate: number): Promise<void> {
+  // One sender per room this worker has storm clients in: a local member, connected to the surviving node.
+  const rooms = [...new Set(stormTracks.map((t) => t.room))]
+  const senders: { conn: Conn; room: number }[] = []
+  await pool(rooms, 32, async (room) => {
+    const u = init.users.find((x) => x.rooms.includes(room))!
+    const conn = new Conn(init.nodes[node]!, u.cookie, init.localAddress)
+    await conn.open()
+    conn.onClose = () => unexpectedCloses++
+    stormSenderConns.push(conn)
+    senders.push({ conn, room })
+  })
+  stormSender = openLoop(-1, rate, Infinity, () => {
+    const s = senders[rand(senders.length)]
+    return s ? { ...s, node, expected: 0 } : null
+  })
+}
+
+// ---------- IPC ----------
+
+async function handle(req: Request): Promise<unknown> {
+  switch (req.t) {
+    case 'init':
+      init = req.init
+      padding = 'x'.repeat(Math.max(0, init.bodyBytes))
+      return null
+    case 'connect':
+      await connectMain(req.startSeqs)
+      return { connections: mainConns.size, subscriptions: mainTracks.length }
+    case 'step': {
+      const { done } = openLoop(req.step, req.rate, req.durationMs, mainPicker())
+      await done
+      return null
+    }
+    case 'stepStats':
+      return stepStats(req.step)
+    case 'verify':
+      return verify(req.scope === 'main' ? mainTracks : stormTracks, req.finalSeqs)
+    case 'closeMain':
+      for (const c of mainConns.values()) c.close()
+      return null
+    case 'capOpen':
+      await capOpen(req.node, req.count)
+      return { open: capConns.filter((c) => c.conn.isOpen).length }
+    case 'capSubscribe':
+      await capSubscribe()
+      return { subscriptionErrors }
+    case 'capClose':
+      for (const c of capConns) c.conn.close()
+      capConns = []
+      return null
+    case 'stormOpen':
+      await stormOpen(req.node, req.failover, req.count, req.startSeqs, req.jitterMs)
+      return { clients: stormTracks.length }
+    case 'stormSend':
+      await stormSend(req.node, req.rate)
+      return null
+    case 'maxAcked':
+      return maxAckedSeq
+    case 'stormTargets':
+      stormTargets = req.targets
+      for (const t of stormTracks) checkCaughtUp(t)
+      return null
+    case 'stormStatus':
+      return storm
+    case 'stormStopSend':
+      stormSender?.stop()
+      return stepStats(-1)
+    case 'exit':
+      for (const c of [...mainConns.values(), ...stormConns, ...stormSenderConns]) c.close()
+      setTimeout(() => process.exit(0), 50)
+      return null
+  }
+}
+
+process.on('message', (req: Request) => {
+  handle(req).then(
+    (data) => process.send!({ rid: req.rid, ok: true, data } satisfies Reply),
+    (err: unknown) => process.send!({ rid: req.rid, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) } satisfies Reply),
+  )
+})
+process.on('disconnect', () => process.exit(0))
