@@ -6,7 +6,7 @@ import { createQueue } from '../lib/queue.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
 /** What a room subscription's queue holds: bus traffic, or a nudge to catch up from the database. */
-type RoomItem = { kind: 'bus'; msg: RoomBusMessage } | { kind: 'resync' }
+type RoomItem = { kind: 'bus'; msg: RoomBusMessage } | { kind: 'resync'; at: number }
 
 const REPLAY_BATCH = 200
 
@@ -26,7 +26,7 @@ export const eventsRouter = router({
     const log = database.repos.events
     const queue = createQueue<RoomItem>(signal)
     const unsubscribe = await bus.subscribe(roomChannel(input.roomId), (msg) => queue.push({ kind: 'bus', msg: msg as RoomBusMessage }))
-    const stopResync = bus.onResync(() => queue.push({ kind: 'resync' }))
+    const stopResync = bus.onResync(() => queue.push({ kind: 'resync', at: Date.now() }))
     metrics?.subscriptionOpened()
     try {
       const latest = await log.latestSeq(room._id)
@@ -63,6 +63,8 @@ export const eventsRouter = router({
         const item = await queue.next()
         if (!item) return
         if (item.kind === 'resync') {
+          // Most resyncs find nothing new: one shared query per room tells.
+          if ((await log.latestSeqShared(room._id, item.at)) <= last) continue
           for await (const e of fromDatabase()) {
             if (e.seq !== last + 1) break
             yield deliver(e.data)
@@ -87,7 +89,7 @@ export const eventsRouter = router({
           }
           // Still a hole (should not happen: lower seqs are readable first): fetch again later.
           if (event.seq !== last + 1) {
-            queue.push({ kind: 'resync' })
+            queue.push({ kind: 'resync', at: Date.now() })
             continue
           }
         }

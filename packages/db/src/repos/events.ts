@@ -77,6 +77,23 @@ export function createEventLog(c: Collections) {
     throw new Error(`could not append to room ${key}: too much contention`)
   }
 
+  // Concurrent callers asking for the same room's latest seq share one query
+  // (a resync wave would otherwise send one per subscriber). A caller only
+  // joins a query that started at or after `notBefore`, so it never gets an
+  // answer older than the moment it started caring.
+  const latestInFlight = new Map<string, { startedAt: number; seq: Promise<number> }>()
+  function latestSeqShared(roomId: ObjectId, notBefore: number): Promise<number> {
+    const key = roomId.toHexString()
+    const pending = latestInFlight.get(key)
+    if (pending && pending.startedAt >= notBefore) return pending.seq
+    const entry = { startedAt: Date.now(), seq: latestSeq(roomId) }
+    latestInFlight.set(key, entry)
+    void entry.seq.finally(() => {
+      if (latestInFlight.get(key) === entry) latestInFlight.delete(key)
+    }).catch(() => {})
+    return entry.seq
+  }
+
   /** Events with seq > `after`, ascending, at most `limit`. */
   function after(roomId: ObjectId, after: number, limit: number): Promise<EventDoc[]> {
     return c.events.find({ roomId, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).toArray()
@@ -87,6 +104,6 @@ export function createEventLog(c: Collections) {
     return c.events.find({ roomId, seq: { $gt: after, $lt: before } }).sort({ seq: 1 }).toArray()
   }
 
-  return { append, after, between, latestSeq }
+  return { append, after, between, latestSeq, latestSeqShared }
 }
 export type EventLog = ReturnType<typeof createEventLog>
