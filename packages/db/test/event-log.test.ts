@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ObjectId } from 'mongodb'
+import type { PersistedRoomEvent } from '@parley/schemas'
+import { createEventLog, INDEX, isDuplicateKey, type Database } from '../src/index.ts'
+import { openTestDatabase } from './harness.ts'
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>
+beforeAll(async () => {
+  database = await openTestDatabase()
+})
+afterAll(() => database.drop())
+
+const joined = (roomId: ObjectId) => (seq: number): PersistedRoomEvent => ({
+  type: 'member.updated',
+  roomId: roomId.toHexString(),
+  seq,
+  userId: new ObjectId().toHexString(),
+  role: 'member',
+})
+
+describe('the room event log', () => {
+  it('20 concurrent appenders × 50 events: seqs 1…1000 once each, and a reader never sees a hole that later fills', async () => {
+    const roomId = new ObjectId()
+    // One log per appender, as if each were its own server node: they really race on the unique index.
+    const appenders = Array.from({ length: 20 }, () => createEventLog((database as Database).collections))
+    const reader = createEventLog(database.collections)
+    let readerLast = 0
+    let holesSeen = 0
+    let writing = true
+    const reading = (async () => {
+      while (writing || readerLast < 1000) {
+        const batch = await reader.after(roomId, readerLast, 100)
+        for (const e of batch) {
+          // Everything visible must continue the sequence: a gap here would be skipped for ever.
+          if (e.seq !== readerLast + 1) holesSeen++
+          readerLast = e.seq
+        }
+        if (batch.length === 0) await new Promise((r) => setTimeout(r, 1))
+      }
+    })()
+    await Promise.all(
+      appenders.map(async (log) => {
+        for (let i = 0; i < 50; i++) await log.append(roomId, { build: joined(roomId) })
+      }),
+    )
+    writing = false
+    await reading
+    const all = await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()
+    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1))
+    expect(all.every((e) => e.data.seq === e.seq)).toBe(true)
+    expect(holesSeen).toBe(0)
+    expect(readerLast).toBe(1000)
+  }, 120_000)
+
+  it('tells a seq conflict from an idempotency conflict by index name', async () => {
+    const roomId = new ObjectId()
+    const authorId = new ObjectId()
+    const base = { roomId, createdAt: new Date(), data: joined(roomId)(1) }
+    await database.collections.events.insertOne({ _id: new ObjectId(), seq: 1, authorId, clientId: 'c1', ...base })
+    const seqClash = await database.collections.events.insertOne({ _id: new ObjectId(), seq: 1, ...base }).catch((e: unknown) => e)
+    const clientClash = await database.collections.events.insertOne({ _id: new ObjectId(), seq: 2, authorId, clientId: 'c1', ...base }).catch((e: unknown) => e)
+    expect(seqClash).toMatchObject({ code: 11000 })
+    expect(isDuplicateKey(seqClash, INDEX.eventsRoomSeq)).toBe(true)
+    expect(isDuplicateKey(seqClash, INDEX.eventsClientId)).toBe(false)
+    expect(isDuplicateKey(clientClash, INDEX.eventsClientId)).toBe(true)
+    expect(isDuplicateKey(clientClash, INDEX.eventsRoomSeq)).toBe(false)
+  })
+
+  it('returns the original event for a repeated idempotency key, from any appender', async () => {
+    const roomId = new ObjectId()
+    const authorId = new ObjectId()
+    const logs = [createEventLog(database.collections), createEventLog(database.collections)]
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => logs[i % 2]!.append(roomId, { build: joined(roomId), idempotency: { authorId, clientId: 'same' } })),
+    )
+    const originals = new Set(results.map((r) => (r.ok ? r.event : r.duplicateOf)._id.toHexString()))
+    expect(originals.size).toBe(1)
+    expect(results.filter((r) => r.ok)).toHaveLength(1)
+    expect(await database.collections.events.countDocuments({ roomId })).toBe(1)
+  })
+})

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ObjectId } from 'mongodb'
+import { createUsersRepo, INDEX, isDuplicateKey } from '../src/index.ts'
+import { openTestDatabase } from './harness.ts'
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>
+beforeAll(async () => {
+  database = await openTestDatabase()
+})
+afterAll(() => database.drop())
+
+const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
+
+describe('repositories', () => {
+  it('refuses a second user with the same name in any case, naming the index', async () => {
+    const users = createUsersRepo(database.collections)
+    await users.insert({ username: 'Ada', displayName: 'Ada', passwordHash: 'x' })
+    const err = await users.insert({ username: 'ADA', displayName: 'Other', passwordHash: 'y' }).catch((e: unknown) => e)
+    expect(isDuplicateKey(err, INDEX.usersUsername)).toBe(true)
+    expect((await users.findByUsername('aDa'))?.displayName).toBe('Ada')
+  })
+
+  it('makes a repeated send return the original message', async () => {
+    const { rooms, messages } = database.repos
+    const owner = person('owner1')
+    const room = await rooms.create({ name: 'r', visibility: 'public', owner })
+    const first = await messages.send({ roomId: room._id, author: owner, clientId: 'k1', body: 'hello' })
+    const again = await messages.send({ roomId: room._id, author: owner, clientId: 'k1', body: 'hello (retry)' })
+    expect(first.event).not.toBeNull()
+    expect(again.event).toBeNull()
+    expect(again.message.id).toBe(first.message.id)
+    expect(again.message.body).toBe('hello')
+    // Another author may use the same clientId.
+    const other = await messages.send({ roomId: room._id, author: person('other1'), clientId: 'k1', body: 'mine' })
+    expect(other.event).not.toBeNull()
+    expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(2)
+  })
+
+  it('pages history by seq and counts unread messages by others', async () => {
+    const { rooms, messages } = database.repos
+    const me = person('me1')
+    const them = person('them1')
+    const room = await rooms.create({ name: 'h', visibility: 'public', owner: me })
+    const sent = []
+    for (let i = 1; i <= 120; i++) sent.push(await messages.send({ roomId: room._id, author: i % 2 ? them : me, clientId: `c${i}`, body: `m${i}` }))
+    const newest = await messages.list(room._id, undefined, 50)
+    expect(newest.messages.map((m) => m.body)).toEqual(sent.slice(70).map((s) => s.message.body))
+    expect(newest.hasMore).toBe(true)
+    const oldest = await messages.list(room._id, sent[20]!.message.seq, 50)
+    expect(oldest.messages.map((m) => m.body)).toEqual(sent.slice(0, 20).map((s) => s.message.body))
+    expect(oldest.hasMore).toBe(false)
+    expect(await messages.unreadCount(room._id, new ObjectId(me.id), sent[99]!.message.seq)).toBe(10)
+    await messages.remove((await messages.get(new ObjectId(sent[118]!.message.id)))!)
+    expect(await messages.unreadCount(room._id, new ObjectId(me.id), sent[99]!.message.seq)).toBe(9)
+    const view = await rooms.view(room)
+    expect(view.room.seq).toBe((await database.repos.events.latestSeq(room._id)))
+    expect(view.lastMessage?.body).toBe('m120')
+  })
+
+  it('keeps the newest state when edits land out of order', async () => {
+    const { rooms, messages } = database.repos
+    const me = person('editor')
+    const room = await rooms.create({ name: 'e', visibility: 'public', owner: me })
+    const { message } = await messages.send({ roomId: room._id, author: me, clientId: 'e1', body: 'v0' })
+    const doc = (await messages.get(new ObjectId(message.id)))!
+    const edits = await Promise.all(['v1', 'v2', 'v3'].map((b) => messages.edit(doc, b)))
+    const newest = edits.reduce((a, b) => (a.event.seq > b.event.seq ? a : b))
+    expect((await messages.get(doc._id))?.body).toBe(newest.message.body)
+  })
+})
