@@ -11,6 +11,7 @@ export function useMarkRead(
 ) {
   const qc = useQueryClient()
   let timer: ReturnType<typeof setTimeout> | undefined
+  let pending: (() => void) | null = null
   const sent = new Map<string, number>()
 
   function check() {
@@ -22,17 +23,27 @@ export function useMarkRead(
     if (room && room.unread === 0 && room.lastReadSeq >= upTo) return
     if ((sent.get(id) ?? -1) >= upTo && room?.unread === 0) return
     patchRoom(qc, id, (r) => ({ unread: 0, lastReadSeq: Math.max(r.lastReadSeq, upTo) }))
-    timer = setTimeout(() => {
+    pending = () => {
+      pending = null
       sent.set(id, upTo)
       callMutation('rooms.markRead', { roomId: id, seq: upTo }).catch(() => sent.delete(id))
-    }, 600)
+    }
+    timer = setTimeout(pending, 600)
+  }
+
+  /** Leaving the room (or the page) must not drop a read marker still waiting for its debounce. */
+  function flush() {
+    clearTimeout(timer)
+    pending?.()
   }
 
   watch(() => [toValue(roomId), toValue(seq), toValue(enabled)], check, { immediate: true })
   const onVisible = () => check()
   document.addEventListener('visibilitychange', onVisible)
+  window.addEventListener('pagehide', flush)
   onScopeDispose(() => {
-    clearTimeout(timer)
+    flush()
     document.removeEventListener('visibilitychange', onVisible)
+    window.removeEventListener('pagehide', flush)
   })
 }
