@@ -1,123 +1,364 @@
 /**
- * Starts the production server (apps/server/dist/main.js serving apps/web/dist)
- * on a free port and Debian's Chromium through playwright-core.
+ * End-to-end harness: the PRODUCTION build (`apps/server/dist/main.js`
+ * serving `apps/web/dist`) as a child process on a free port, and Debian's
+ * headless Chromium through playwright-core. One server + one browser per
+ * test file; every user gets their own browser context (cookies, IndexedDB,
+ * service worker). `stop()` tears everything down and never throws.
+ *
+ * The app is opened at `http://localhost:<port>` (not 127.0.0.1): localhost is
+ * a secure context, so the service worker registers.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Locator,
+  type Page,
+} from 'playwright-core'
+import { expect } from 'vitest'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const serverEntry = path.join(root, 'apps/server/dist/main.js')
-const webIndex = path.join(root, 'apps/web/dist/index.html')
+const webBuild = ['index.html', 'sw.js', 'manifest.webmanifest'].map((f) =>
+  path.join(root, 'apps/web/dist', f),
+)
+export const screenshotsDir = path.join(root, 'docs/screenshots')
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+/** How long to wait for something a user should see. */
+export const UI_TIMEOUT = 15_000
+export const PASSWORD = 'correct horse battery'
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } }
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+}
+
+export interface User {
+  username: string
+  displayName: string
+  context: BrowserContext
+  page: Page
+}
+
+export interface E2E {
+  /** http://localhost:PORT */
+  base: string
+  browser: Browser
+  /** A new browser context and page (not signed in). */
+  newPage(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>
+  /**
+   * A page in a profile on disk instead of an incognito context: Chromium
+   * reports `in-incognito` as an install blocker for the latter.
+   */
+  newPersistentPage(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>
+  /** A new context whose user signs up through the UI. */
+  signUp(displayName: string, options?: BrowserContextOptions): Promise<User>
+  /** Server output and page errors so far (for failure messages). */
+  output(): string
+  stop(): Promise<void>
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
+    s.unref()
     s.once('error', reject)
     s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
+      const { port } = s.address() as { port: number }
       s.close(() => resolve(port))
     })
   })
 }
 
-export interface E2E {
-  /** http://localhost:PORT — localhost, so service workers are allowed. */
-  base: string
-  browser: Browser
-  newUser(options?: { viewport?: { width: number; height: number }; isMobile?: boolean; colorScheme?: 'light' | 'dark' }): Promise<{ context: BrowserContext; page: Page }>
-  /** A profile on disk (not incognito): what Chromium's install criteria need. */
-  newPersistentUser(options?: { viewport?: { width: number; height: number } }): Promise<{ context: BrowserContext; page: Page }>
-  output(): string
-  stop(): Promise<void>
+const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (exited(child)) return
+  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const force = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await done
+  clearTimeout(force)
 }
+
+let users = 0
 
 export async function startE2E(): Promise<E2E> {
-  for (const f of [serverEntry, webIndex]) {
-    if (!existsSync(f)) throw new Error(`${path.relative(root, f)} is missing: run \`pnpm build\` first`)
+  const missing = [serverEntry, ...webBuild].filter((f) => !existsSync(f))
+  if (missing.length) {
+    throw new Error(
+      `The browser tests run against the production build, but ${missing
+        .map((f) => path.relative(root, f))
+        .join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing: run \`pnpm build\` at the repository root first.`,
+    )
   }
-  const port = await freePort()
-  const base = `http://localhost:${port}`
-  let output = ''
-  const server: ChildProcess = spawn(process.execPath, [serverEntry], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      ARGON2_MEMORY_KIB: '1024',
-      ARGON2_TIME_COST: '1',
-      SEND_RATE_LIMIT: '10000',
-      PUBLIC_ORIGIN: base,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  server.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-  server.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false)
-    if (ok) break
-    if (server.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`)
-    await new Promise((r) => setTimeout(r, 100))
+
+  let log = ''
+  const cleanups: Array<() => Promise<unknown>> = []
+  const stop = async () => {
+    // Newest first; one failing step must not leave the server or Chromium running.
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {})
   }
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
-  const contexts: BrowserContext[] = []
-  const profiles: string[] = []
-  return {
-    base,
-    browser,
-    async newUser({ viewport = { width: 1280, height: 800 }, isMobile = false, colorScheme = 'light' } = {}) {
-      const context = await browser.newContext({ viewport, isMobile, hasTouch: isMobile, deviceScaleFactor: isMobile ? 2 : 1, colorScheme })
-      contexts.push(context)
-      const page = await context.newPage()
-      page.on('pageerror', (e) => (output += `[pageerror] ${e.message}\n`))
+
+  try {
+    const port = await freePort()
+    const base = `http://localhost:${port}`
+    const server = spawn(process.execPath, [serverEntry], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        PUBLIC_ORIGIN: base,
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_TIME_COST: '1',
+        SEND_RATE_LIMIT: '10000',
+        LOGIN_RATE_LIMIT_USER: '1000',
+        LOGIN_RATE_LIMIT_IP: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    cleanups.push(() => stopProcess(server))
+    server.stdout!.on('data', (d: Buffer) => (log += d.toString()))
+    server.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      if (exited(server)) throw new Error(`The server exited during start-up:\n${log}`)
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`, {
+        signal: AbortSignal.timeout(2_000),
+      }).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (ready) break
+      if (Date.now() > deadline) throw new Error(`The server was not ready within 60 s:\n${log}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+
+    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
+    cleanups.push(() => browser.close())
+
+    const prepare = (context: BrowserContext, page: Page) => {
+      context.setDefaultTimeout(UI_TIMEOUT)
+      context.setDefaultNavigationTimeout(30_000)
+      page.on('pageerror', (e) => (log += `[pageerror] ${e.message}\n`))
       return { context, page }
-    },
-    async newPersistentUser({ viewport = { width: 1440, height: 900 } } = {}) {
+    }
+
+    const newPage = async (options: BrowserContextOptions = {}) => {
+      const context = await browser.newContext({ ...DESKTOP, baseURL: base, ...options })
+      cleanups.push(() => context.close())
+      return prepare(context, await context.newPage())
+    }
+
+    const newPersistentPage = async (options: BrowserContextOptions = {}) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'parley-e2e-'))
-      profiles.push(dir)
-      const context = await chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, viewport })
-      contexts.push(context)
-      const page = context.pages()[0] ?? (await context.newPage())
-      return { context, page }
-    },
-    output: () => output,
-    async stop() {
-      for (const c of contexts) await c.close().catch(() => {})
-      await browser.close().catch(() => {})
-      for (const dir of profiles) rmSync(dir, { recursive: true, force: true })
-      server.kill('SIGTERM')
-      await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)))
-    },
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+      const context = await chromium.launchPersistentContext(dir, {
+        executablePath,
+        args: CHROMIUM_ARGS,
+        ...DESKTOP,
+        baseURL: base,
+        ...options,
+      })
+      cleanups.push(() => context.close())
+      return prepare(context, context.pages()[0] ?? (await context.newPage()))
+    }
+
+    const signUp = async (displayName: string, options?: BrowserContextOptions) => {
+      const { context, page } = await newPage(options)
+      const username = `${displayName.split(' ')[0]!.toLowerCase()}${++users}${Date.now().toString(36).slice(-5)}`
+      await signUpIn(page, username, displayName)
+      return { username, displayName, context, page }
+    }
+
+    return { base, browser, newPage, newPersistentPage, signUp, output: () => log, stop }
+  } catch (err) {
+    await stop()
+    throw err
   }
 }
 
-/** Signs a new user up through the UI; lands on the app. */
-export async function signUp(page: Page, base: string, username: string, displayName: string): Promise<void> {
-  await page.goto(`${base}/signup`)
+// ---------------------------------------------------------------------------
+// What a user does
+
+/** Signs `username` up through the sign-up form; resolves once the app shows. */
+export async function signUpIn(page: Page, username: string, displayName: string): Promise<void> {
+  await page.goto('/signup')
   await page.getByTestId('auth-username').fill(username)
   await page.getByTestId('auth-display-name').fill(displayName)
-  await page.getByTestId('auth-password').fill('correct horse battery')
+  await page.getByTestId('auth-password').fill(PASSWORD)
   await page.getByTestId('auth-submit').click()
-  await page.waitForURL((url) => !/\/sign(up|in)/.test(url.pathname))
+  await page.waitForURL((url) => !/^\/sign(up|in)/.test(url.pathname))
+  // Attached, not visible: on a phone the room list is its own screen.
+  await page.getByTestId('room-list').waitFor({ state: 'attached' })
+}
+
+/** Signs an existing user in through the sign-in form. */
+export async function signIn(page: Page, username: string): Promise<void> {
+  await page.goto('/signin')
+  await page.getByTestId('auth-username').fill(username)
+  await page.getByTestId('auth-password').fill(PASSWORD)
+  await page.getByTestId('auth-submit').click()
+  await page.waitForURL((url) => !/^\/sign(up|in)/.test(url.pathname))
+  // Attached, not visible: on a phone the room list is its own screen.
+  await page.getByTestId('room-list').waitFor({ state: 'attached' })
+}
+
+/** Creates a room through the dialog; resolves to its id once its view is open. */
+export async function createRoom(
+  page: Page,
+  name: string,
+  options: { topic?: string; private?: boolean } = {},
+): Promise<string> {
+  await page.getByTestId('create-room').click()
+  await page.getByTestId('room-name-input').fill(name)
+  if (options.topic) await page.getByTestId('room-topic-input').fill(options.topic)
+  if (options.private) await page.getByTestId('visibility-private').check()
+  await page.getByTestId('create-room-submit').click()
+  await page.waitForURL(/\/rooms\/[^/]+$/)
+  await expect.poll(() => page.getByTestId('room-title').innerText()).toBe(name)
+  await page.getByTestId('composer').waitFor()
+  return new URL(page.url()).pathname.split('/').pop()!
+}
+
+/** Invites `username` to the open room through the invite dialog. */
+export async function invite(page: Page, username: string): Promise<void> {
+  await page.getByTestId('invite-button').click()
+  await page.getByTestId('invite-username').fill(username)
+  await page.getByTestId('invite-submit').click()
+  await page.getByTestId('invite-username').waitFor({ state: 'detached' })
 }
 
 /** Types a message in the composer and sends it with Enter. */
 export async function say(page: Page, text: string): Promise<void> {
-  await page.getByTestId('composer').fill(text)
-  await page.getByTestId('composer').press('Enter')
+  const composer = page.getByTestId('composer')
+  await composer.fill(text)
+  await composer.press('Enter')
+  await expect.poll(() => composer.inputValue()).toBe('')
 }
 
-/** Waits until the page's service worker controls it (needed before going offline). */
+/** The message whose body contains `text`. */
+export function message(page: Page, text: string | RegExp): Locator {
+  return page
+    .getByTestId('message-item')
+    .filter({ has: page.getByTestId('message-body').filter({ hasText: text }) })
+}
+
+/** The sidebar entry of the room called `name`. */
+export function roomItem(page: Page, name: string): Locator {
+  return page
+    .getByTestId('room-list-item')
+    .filter({ has: page.getByTestId('room-name').getByText(name, { exact: true }) })
+}
+
+/** Bodies of the messages on screen, top to bottom. */
+export function bodies(page: Page): Promise<string[]> {
+  return page.getByTestId('message-body').allInnerTexts()
+}
+
+/** A tRPC query over HTTP with the page's session cookie: what the server has. */
+export function query<T>(page: Page, path: string, input?: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ path, input }) => {
+      const qs = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
+      const res = await fetch(`/trpc/${path}${qs}`)
+      if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
+      return ((await res.json()) as { result: { data: unknown } }).result.data
+    },
+    { path, input },
+  ) as Promise<T>
+}
+
+/** A room's message bodies as the server stores them (`messages.list`), oldest first. */
+export async function storedBodies(page: Page, roomId: string): Promise<string[]> {
+  const { messages } = await query<{ messages: { body: string; deleted?: boolean }[] }>(
+    page,
+    'messages.list',
+    { roomId },
+  )
+  return messages.filter((m) => !m.deleted).map((m) => m.body)
+}
+
+// ---------------------------------------------------------------------------
+// Offline prerequisites (wait for conditions, never for time)
+
+/**
+ * Makes the service worker control the page. The app registers it with
+ * `registerType: 'prompt'` (no clients.claim), so the load that installed it
+ * stays uncontrolled: reload once in that case.
+ */
 export async function waitForServiceWorker(page: Page): Promise<void> {
-  await page.waitForFunction(() => navigator.serviceWorker?.controller !== null && navigator.serviceWorker?.controller !== undefined, undefined, { timeout: 20_000 })
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready
+  })
+  if (!(await page.evaluate(() => !!navigator.serviceWorker.controller))) await page.reload()
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller)
+}
+
+/**
+ * Waits until the app's IndexedDB cache holds the room list and at least
+ * `count` messages of `roomId` (what an offline start reads). Read-only: it
+ * never creates the database.
+ */
+export async function waitForSavedRoom(page: Page, roomId: string, count: number): Promise<void> {
+  await page.waitForFunction(
+    async ({ roomId, count }) => {
+      const raw = localStorage.getItem('parley:user')
+      if (!raw) return false
+      const name = `parley-${(JSON.parse(raw) as { id: string }).id}`
+      if (!(await indexedDB.databases()).some((d) => d.name === name)) return false
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(name)
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+      try {
+        if (!db.objectStoreNames.contains('messages')) return false
+        const tx = db.transaction(['rooms', 'messages'])
+        const get = <T>(req: IDBRequest<T>) =>
+          new Promise<T>((resolve, reject) => {
+            req.onsuccess = () => resolve(req.result)
+            req.onerror = () => reject(req.error)
+          })
+        const [room, messages] = await Promise.all([
+          get(tx.objectStore('rooms').get(roomId)),
+          get(
+            tx
+              .objectStore('messages')
+              .count(IDBKeyRange.bound([roomId, -Infinity], [roomId, Infinity])),
+          ),
+        ])
+        return !!room && messages >= count
+      } finally {
+        db.close()
+      }
+    },
+    { roomId, count },
+    { polling: 100 },
+  )
 }

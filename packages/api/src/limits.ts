@@ -25,5 +25,5 @@ export const DEFAULT_LIMITS: ApiLimits = {
   resumeMaxEvents: 500,
   typingMs: 5000,
   typingPerWindow: 20,
-  membershipCacheMs: 5000,
+  membershipCacheMs: 30_000,
 }

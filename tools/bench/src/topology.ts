@@ -26,11 +26,15 @@ export function track(child: ChildProcess): ChildProcess {
   return child
 }
 
+/** Builds the server (and the web app it serves) unless Turborepo's cache says dist is current: never bench a stale build. */
 export function ensureServerBuild(log: (s: string) => void): void {
-  if (existsSync(serverMain)) return
-  log('apps/server/dist/main.js missing: building @parley/server …')
-  const r = spawnSync('pnpm', ['--filter', '@parley/server', 'build'], { cwd: repoRoot, stdio: 'inherit' })
-  if (r.status !== 0 || !existsSync(serverMain)) throw new Error('pnpm --filter @parley/server build failed')
+  log('building @parley/server (cached when unchanged) …')
+  const r = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@parley/server', '--output-logs=errors-only'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  })
+  if (r.status !== 0 || !existsSync(serverMain)) throw new Error('building @parley/server failed (pnpm turbo run build --filter=@parley/server)')
 }
 
 export function freePort(): Promise<number> {

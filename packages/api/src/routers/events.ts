@@ -25,7 +25,12 @@ export const eventsRouter = router({
     const me = ctx.user._id.toHexString()
     const log = database.repos.events
     const queue = createQueue<RoomItem>(signal)
-    const unsubscribe = await bus.subscribe(roomChannel(input.roomId), (msg) => queue.push({ kind: 'bus', msg: msg as RoomBusMessage }))
+    const unsubscribe = await bus.subscribe(roomChannel(input.roomId), (msg) => {
+      const { event } = msg as RoomBusMessage
+      // Events from other nodes keep this node's next seq guess current (fewer append conflicts).
+      if ('seq' in event && event.type !== 'reset') log.observe(room._id, event.seq)
+      queue.push({ kind: 'bus', msg: msg as RoomBusMessage })
+    })
     const stopResync = bus.onResync(() => queue.push({ kind: 'resync', at: Date.now() }))
     metrics?.subscriptionOpened()
     try {

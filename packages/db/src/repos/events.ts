@@ -77,6 +77,22 @@ export function createEventLog(c: Collections) {
     throw new Error(`could not append to room ${key}: too much contention`)
   }
 
+  // Resync waves check every followed room at once; a few at a time keeps
+  // them from queueing in front of the sends (they are a safety net, not urgent).
+  const RESYNC_CONCURRENCY = 4
+  let running = 0
+  const waiting: (() => void)[] = []
+  async function paced<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= RESYNC_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve))
+    running++
+    try {
+      return await work()
+    } finally {
+      running--
+      waiting.shift()?.()
+    }
+  }
+
   // Concurrent callers asking for the same room's latest seq share one query
   // (a resync wave would otherwise send one per subscriber). A caller only
   // joins a query that started at or after `notBefore`, so it never gets an
@@ -86,12 +102,21 @@ export function createEventLog(c: Collections) {
     const key = roomId.toHexString()
     const pending = latestInFlight.get(key)
     if (pending && pending.startedAt >= notBefore) return pending.seq
-    const entry = { startedAt: Date.now(), seq: latestSeq(roomId) }
+    const entry = { startedAt: Date.now(), seq: paced(() => latestSeq(roomId)) }
     latestInFlight.set(key, entry)
     void entry.seq.finally(() => {
       if (latestInFlight.get(key) === entry) latestInFlight.delete(key)
     }).catch(() => {})
     return entry.seq
+  }
+
+  /**
+   * Tell the log a seq was committed elsewhere (another node's event seen on
+   * the bus), so the next append here starts past it instead of colliding.
+   */
+  function observe(roomId: ObjectId, seq: number): void {
+    const key = roomId.toHexString()
+    if ((hints.get(key) ?? 0) < seq) hints.set(key, seq)
   }
 
   /** Events with seq > `after`, ascending, at most `limit`. */
@@ -104,6 +129,6 @@ export function createEventLog(c: Collections) {
     return c.events.find({ roomId, seq: { $gt: after, $lt: before } }).sort({ seq: 1 }).toArray()
   }
 
-  return { append, after, between, latestSeq, latestSeqShared }
+  return { append, observe, after, between, latestSeq, latestSeqShared }
 }
 export type EventLog = ReturnType<typeof createEventLog>

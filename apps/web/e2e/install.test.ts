@@ -1,0 +1,139 @@
+/**
+ * Installability (manifest + service worker, checked by Chromium itself
+ * through CDP) and the README screenshots of the room view on a phone and on
+ * a desktop, written to docs/screenshots/ by every run.
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  PHONE,
+  createRoom,
+  invite,
+  message,
+  roomItem,
+  say,
+  screenshotsDir,
+  signUpIn,
+  startE2E,
+  waitForServiceWorker,
+  type E2E,
+} from './harness.ts'
+
+let e2e: E2E
+
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+interface Manifest {
+  name?: string
+  short_name?: string
+  start_url?: string
+  scope?: string
+  display?: string
+  theme_color?: string
+  background_color?: string
+  icons?: { src: string; sizes: string; type?: string; purpose?: string }[]
+}
+
+/** A steady picture: no hover toolbar, no caret, fonts loaded, the newest message in view. */
+async function settle(page: Page, lastText: string): Promise<void> {
+  await message(page, lastText).waitFor()
+  await page.mouse.move(0, 0)
+  await page.evaluate(async () => {
+    ;(document.activeElement as HTMLElement | null)?.blur()
+    await document.fonts.ready
+  })
+  await message(page, lastText).scrollIntoViewIfNeeded()
+}
+
+describe('installable PWA', () => {
+  it('has a complete manifest, a controlling service worker and no install blockers; screenshots', async () => {
+    // The manifest, as Chromium and app stores read it.
+    const res = await fetch(`${e2e.base}/manifest.webmanifest`)
+    expect(res.ok).toBe(true)
+    const manifest = (await res.json()) as Manifest
+    expect(manifest).toMatchObject({
+      name: 'Parley',
+      short_name: 'Parley',
+      start_url: '/',
+      display: 'standalone',
+      theme_color: expect.stringMatching(/^#[0-9a-f]{6}$/i),
+      background_color: expect.stringMatching(/^#[0-9a-f]{6}$/i),
+    })
+    const icons = manifest.icons ?? []
+    const has = (size: string, purpose: string) =>
+      icons.some((i) => i.sizes.split(' ').includes(size) && (i.purpose ?? 'any').split(' ').includes(purpose))
+    expect(has('192x192', 'any')).toBe(true)
+    expect(has('512x512', 'any')).toBe(true)
+    expect(icons.some((i) => (i.purpose ?? '').split(' ').includes('maskable'))).toBe(true)
+    for (const icon of icons) {
+      const img = await fetch(new URL(icon.src, e2e.base))
+      expect(img.ok, icon.src).toBe(true)
+      expect(img.headers.get('content-type'), icon.src).toMatch(/^image\/png/)
+    }
+
+    // Two people in one room: Bob on a phone (dark theme), Alice on a desktop
+    // with a real profile (Chromium does not offer installs in incognito).
+    const bob = await e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark' })
+    const { page: alice } = await e2e.newPersistentPage({
+      viewport: { width: 1440, height: 900 },
+      colorScheme: 'light',
+    })
+    const aliceName = `alice${Date.now().toString(36).slice(-6)}`
+    await signUpIn(alice, aliceName, 'Alice Martin')
+    const roomId = await createRoom(alice, 'design-crit', {
+      topic: 'Weekly critique of in-flight work',
+      private: true,
+    })
+    await invite(alice, bob.username)
+    const b = bob.page
+    await b.goto('/')
+    await roomItem(b, 'design-crit').click()
+    await b.waitForURL(`**/rooms/${roomId}`)
+
+    await say(alice, 'Morning! The **new onboarding** flow is up: https://example.com/figma/onboarding')
+    await say(alice, 'What changed:\n- three steps instead of five\n- `darkMode` follows the system')
+    await message(b, 'three steps').waitFor()
+    await say(b, 'Looks great — the shorter sign-up is a big win.')
+    await say(b, 'One nit: the progress dots are hard to see in dark mode.')
+    await message(alice, 'progress dots').waitFor()
+    const liked = message(alice, 'shorter sign-up')
+    await liked.hover()
+    await liked.getByTestId('react-button').click()
+    await alice.getByTestId('reaction-option').first().click()
+    await message(b, 'shorter sign-up').getByTestId('reaction').waitFor()
+    await say(alice, 'Good catch, I’ll bump their contrast before Friday.')
+    await message(b, 'bump their contrast').waitFor()
+
+    // Chromium's own install criteria, once the service worker controls the page.
+    await waitForServiceWorker(alice)
+    await message(alice, 'bump their contrast').waitFor()
+    const cdp = await alice.context().newCDPSession(alice)
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+      installabilityErrors: { errorId: string }[]
+    }
+    expect(installabilityErrors).toEqual([])
+    const { errors: manifestErrors } = (await cdp.send('Page.getAppManifest')) as {
+      errors: { message: string; critical: number }[]
+    }
+    expect(manifestErrors).toEqual([])
+    await cdp.detach()
+
+    // The README screenshots: both people online in the member list (desktop).
+    await expect
+      .poll(() => alice.locator('[data-testid="member-item"][data-online="true"]').count())
+      .toBe(2)
+    mkdirSync(screenshotsDir, { recursive: true })
+    await settle(alice, 'bump their contrast')
+    console.log('RECTS', JSON.stringify(await alice.evaluate(() => [...document.querySelectorAll('[data-testid=message-list] article:nth-of-type(4) *')].map((el) => [el.className, el.tagName, el.outerHTML.slice(0, 80), Math.round(el.getBoundingClientRect().top), Math.round(el.getBoundingClientRect().height), getComputedStyle(el).marginTop, el.textContent?.slice(0, 20)]))))
+    await alice.screenshot({ path: path.join(screenshotsDir, 'room-desktop.png') })
+    await settle(b, 'bump their contrast')
+    await b.screenshot({ path: path.join(screenshotsDir, 'room-mobile.png') })
+  })
+})

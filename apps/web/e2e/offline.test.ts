@@ -1,0 +1,141 @@
+/**
+ * Offline: a cold start with no network comes from the service worker and
+ * IndexedDB; messages written offline wait in a persistent outbox and are
+ * delivered once, in order, when the network returns.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  bodies,
+  createRoom,
+  invite,
+  message,
+  roomItem,
+  say,
+  startE2E,
+  storedBodies,
+  waitForSavedRoom,
+  waitForServiceWorker,
+  type E2E,
+} from './harness.ts'
+
+let e2e: E2E
+
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+describe('offline', () => {
+  it('reading: a reload with no network opens from the service worker, with the saved room, and says it is offline', async () => {
+    const { page, context } = await e2e.signUp('Olivia Park')
+    const roomId = await createRoom(page, 'field-notes', { topic: 'Notes from the road' })
+    await createRoom(page, 'travel-plans')
+    await roomItem(page, 'field-notes').click()
+    await page.waitForURL(`**/rooms/${roomId}`)
+    const written = ['Day one: the train was late', 'Day two: **sunny** at last', 'Day three: home']
+    for (const text of written) await say(page, text)
+    await message(page, 'Day three').waitFor()
+
+    // Prerequisites for an offline start: the worker controls the page and the room is saved.
+    await waitForServiceWorker(page)
+    await message(page, 'Day three').waitFor()
+    await waitForSavedRoom(page, roomId, written.length)
+
+    await context.setOffline(true)
+    try {
+      await page.reload()
+      expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true)
+      const banner = page.getByTestId('connection-banner')
+      await expect.poll(() => banner.getAttribute('data-state').catch(() => null)).toBe('offline')
+      expect(await banner.innerText()).toMatch(/offline/i)
+      // The room list and the room's messages, from IndexedDB.
+      await roomItem(page, 'field-notes').waitFor()
+      await roomItem(page, 'travel-plans').waitFor()
+      await message(page, 'Day three').waitFor()
+      expect(await bodies(page)).toEqual([
+        'Day one: the train was late',
+        'Day two: sunny at last',
+        'Day three: home',
+      ])
+      expect(await page.getByTestId('room-title').innerText()).toBe('field-notes')
+
+      // A new tab (a cold start of the app shell at /) works too.
+      const tab = await context.newPage()
+      await tab.goto('/')
+      await roomItem(tab, 'field-notes').click()
+      await message(tab, 'Day one').waitFor()
+      await tab.getByTestId('connection-banner').waitFor()
+      await tab.close()
+    } finally {
+      await context.setOffline(false)
+    }
+    // Back online, the banner goes away.
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached' })
+  })
+
+  it('outbox: two messages written offline survive a reload and are delivered once, in order', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen')
+    const a = alice.page
+    const b = bob.page
+
+    const roomId = await createRoom(a, 'standup', { private: true })
+    await invite(a, bob.username)
+    await roomItem(b, 'standup').click()
+    await say(a, 'Before the tunnel')
+    await message(b, 'Before the tunnel').waitFor()
+
+    await waitForServiceWorker(a)
+    await message(a, 'Before the tunnel').waitFor()
+    await waitForSavedRoom(a, roomId, 1)
+
+    await alice.context.setOffline(true)
+    try {
+      await expect
+        .poll(() => a.getByTestId('connection-banner').getAttribute('data-state').catch(() => null))
+        .toBe('offline')
+      await say(a, 'offline one')
+      await say(a, 'offline two')
+      const pending = a.locator('[data-testid="message-item"][data-pending="true"]')
+      await expect.poll(() => pending.getByTestId('message-body').allInnerTexts()).toEqual([
+        'offline one',
+        'offline two',
+      ])
+
+      // A reload (still offline) keeps both, still pending, in order.
+      await a.reload()
+      await message(a, 'offline two').waitFor()
+      await message(a, 'Before the tunnel').waitFor()
+      expect(await pending.getByTestId('message-body').allInnerTexts()).toEqual([
+        'offline one',
+        'offline two',
+      ])
+      expect(await bodies(a)).toEqual(['Before the tunnel', 'offline one', 'offline two'])
+      // Nothing reached the server or Bob meanwhile.
+      expect(await message(b, 'offline').count()).toBe(0)
+    } finally {
+      await alice.context.setOffline(false)
+    }
+
+    // Back online: delivered, in order, once — on Alice's screen, on Bob's (live), on the server.
+    await expect.poll(() => a.locator('[data-pending="true"]').count(), { timeout: 20_000 }).toBe(0)
+    await message(b, 'offline two').waitFor({ timeout: 20_000 })
+    const expected = ['Before the tunnel', 'offline one', 'offline two']
+    await expect.poll(() => bodies(b)).toEqual(expected)
+    await expect.poll(() => bodies(a)).toEqual(expected)
+    expect(await storedBodies(b, roomId)).toEqual(expected)
+    const seqs = await a
+      .getByTestId('message-item')
+      .evaluateAll((items) => items.map((el) => Number(el.getAttribute('data-seq'))))
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+    expect(new Set(seqs).size).toBe(3)
+
+    // And after a reload nothing is sent again.
+    await a.reload()
+    await message(a, 'offline two').waitFor()
+    expect(await bodies(a)).toEqual(expected)
+    expect(await storedBodies(a, roomId)).toEqual(expected)
+  })
+})
