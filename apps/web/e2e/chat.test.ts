@@ -8,6 +8,7 @@ import {
   createRoom,
   invite,
   message,
+  openRoom,
   query,
   roomItem,
   say,
@@ -45,7 +46,7 @@ describe('two people chatting', () => {
       private: true,
     })
     await invite(a, bob.username)
-    await roomItem(b, 'design-crit').click()
+    await openRoom(b, 'design-crit')
     await b.waitForURL(`**/rooms/${roomId}`)
     await b.getByTestId('composer').waitFor()
 
@@ -65,7 +66,12 @@ describe('two people chatting', () => {
     // Bob types: Alice sees who is typing. Then Bob → Alice, live.
     await b.getByTestId('composer').pressSequentially('Looks gr', { delay: 20 })
     await expect
-      .poll(() => a.getByTestId('typing-indicator').innerText().catch(() => ''))
+      .poll(() =>
+        a
+          .getByTestId('typing-indicator')
+          .innerText()
+          .catch(() => ''),
+      )
       .toBe('Bob Chen is typing…')
     await b.getByTestId('composer').fill('Looks great — love the shorter signup')
     await b.getByTestId('composer').press('Enter')

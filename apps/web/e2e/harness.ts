@@ -71,7 +71,9 @@ export interface E2E {
    * A page in a profile on disk instead of an incognito context: Chromium
    * reports `in-incognito` as an install blocker for the latter.
    */
-  newPersistentPage(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>
+  newPersistentPage(
+    options?: BrowserContextOptions,
+  ): Promise<{ context: BrowserContext; page: Page }>
   /** A new context whose user signs up through the UI. */
   signUp(displayName: string, options?: BrowserContextOptions): Promise<User>
   /** Server output and page errors so far (for failure messages). */
@@ -110,7 +112,9 @@ export async function startE2E(): Promise<E2E> {
     throw new Error(
       `The browser tests run against the production build, but ${missing
         .map((f) => path.relative(root, f))
-        .join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing: run \`pnpm build\` at the repository root first.`,
+        .join(
+          ', ',
+        )} ${missing.length > 1 ? 'are' : 'is'} missing: run \`pnpm build\` at the repository root first.`,
     )
   }
 
@@ -246,6 +250,25 @@ export async function createRoom(
   return new URL(page.url()).pathname.split('/').pop()!
 }
 
+/**
+ * Opens a room from the sidebar and waits until its history has loaded (a
+ * message, or the empty state). Sending to a room the other side has only
+ * half-opened can race the app's first-visit resume point (see the report on
+ * issue #7), so tests wait for this like a person would.
+ */
+export async function openRoom(page: Page, name: string): Promise<void> {
+  await roomItem(page, name).click()
+  await expect
+    .poll(() =>
+      page
+        .getByTestId('room-title')
+        .innerText()
+        .catch(() => ''),
+    )
+    .toBe(name)
+  await page.getByTestId('message-item').or(page.getByText('No messages yet')).first().waitFor()
+}
+
 /** Invites `username` to the open room through the invite dialog. */
 export async function invite(page: Page, username: string): Promise<void> {
   await page.getByTestId('invite-button').click()
@@ -321,24 +344,32 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
 }
 
 /**
- * Waits until the app's IndexedDB cache holds the room list and at least
+ * Waits until the app's IndexedDB cache holds the room list (with `lastBody`
+ * as the room's last message, when given) and at least
  * `count` messages of `roomId` (what an offline start reads). Read-only: it
  * never creates the database.
  */
-export async function waitForSavedRoom(page: Page, roomId: string, count: number): Promise<void> {
-  await page.waitForFunction(
-    async ({ roomId, count }) => {
+export async function waitForSavedRoom(
+  page: Page,
+  roomId: string,
+  count: number,
+  lastBody?: string,
+): Promise<void> {
+  // Polled from Node: an async predicate in page.waitForFunction was seen to pass too early.
+  const saved = () =>
+    page.evaluate(async (roomId) => {
+      const none = { room: false, messages: 0, lastBody: null as string | null }
       const raw = localStorage.getItem('parley:user')
-      if (!raw) return false
+      if (!raw) return none
       const name = `parley-${(JSON.parse(raw) as { id: string }).id}`
-      if (!(await indexedDB.databases()).some((d) => d.name === name)) return false
+      if (!(await indexedDB.databases()).some((d) => d.name === name)) return none
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const req = indexedDB.open(name)
         req.onsuccess = () => resolve(req.result)
         req.onerror = () => reject(req.error)
       })
       try {
-        if (!db.objectStoreNames.contains('messages')) return false
+        if (!db.objectStoreNames.contains('messages')) return none
         const tx = db.transaction(['rooms', 'messages'])
         const get = <T>(req: IDBRequest<T>) =>
           new Promise<T>((resolve, reject) => {
@@ -346,19 +377,26 @@ export async function waitForSavedRoom(page: Page, roomId: string, count: number
             req.onerror = () => reject(req.error)
           })
         const [room, messages] = await Promise.all([
-          get(tx.objectStore('rooms').get(roomId)),
+          get(
+            tx.objectStore('rooms').get(roomId) as IDBRequest<
+              { lastMessage?: { body: string } | null } | undefined
+            >,
+          ),
           get(
             tx
               .objectStore('messages')
               .count(IDBKeyRange.bound([roomId, -Infinity], [roomId, Infinity])),
           ),
         ])
-        return !!room && messages >= count
+        return { room: !!room, messages, lastBody: room?.lastMessage?.body ?? null }
       } finally {
         db.close()
       }
-    },
-    { roomId, count },
-    { polling: 100 },
-  )
+    }, roomId)
+  // On a timeout the failure shows what was saved.
+  await expect
+    .poll(saved, { timeout: UI_TIMEOUT, interval: 100 })
+    .toSatisfy(
+      (s) => s.room && s.messages >= count && (lastBody === undefined || s.lastBody === lastBody),
+    )
 }

@@ -12,7 +12,7 @@ import {
   createRoom,
   invite,
   message,
-  roomItem,
+  openRoom,
   say,
   screenshotsDir,
   signUpIn,
@@ -68,7 +68,10 @@ describe('installable PWA', () => {
     })
     const icons = manifest.icons ?? []
     const has = (size: string, purpose: string) =>
-      icons.some((i) => i.sizes.split(' ').includes(size) && (i.purpose ?? 'any').split(' ').includes(purpose))
+      icons.some(
+        (i) =>
+          i.sizes.split(' ').includes(size) && (i.purpose ?? 'any').split(' ').includes(purpose),
+      )
     expect(has('192x192', 'any')).toBe(true)
     expect(has('512x512', 'any')).toBe(true)
     expect(icons.some((i) => (i.purpose ?? '').split(' ').includes('maskable'))).toBe(true)
@@ -94,11 +97,17 @@ describe('installable PWA', () => {
     await invite(alice, bob.username)
     const b = bob.page
     await b.goto('/')
-    await roomItem(b, 'design-crit').click()
+    await openRoom(b, 'design-crit')
     await b.waitForURL(`**/rooms/${roomId}`)
 
-    await say(alice, 'Morning! The **new onboarding** flow is up: https://example.com/figma/onboarding')
-    await say(alice, 'What changed:\n- three steps instead of five\n- `darkMode` follows the system')
+    await say(
+      alice,
+      'Morning! The **new onboarding** flow is up: https://example.com/figma/onboarding',
+    )
+    await say(
+      alice,
+      'What changed:\n- three steps instead of five\n- `darkMode` follows the system',
+    )
     await message(b, 'three steps').waitFor()
     await say(b, 'Looks great — the shorter sign-up is a big win.')
     await say(b, 'One nit: the progress dots are hard to see in dark mode.')
@@ -131,7 +140,6 @@ describe('installable PWA', () => {
       .toBe(2)
     mkdirSync(screenshotsDir, { recursive: true })
     await settle(alice, 'bump their contrast')
-    console.log('RECTS', JSON.stringify(await alice.evaluate(() => [...document.querySelectorAll('[data-testid=message-list] article:nth-of-type(4) *')].map((el) => [el.className, el.tagName, el.outerHTML.slice(0, 80), Math.round(el.getBoundingClientRect().top), Math.round(el.getBoundingClientRect().height), getComputedStyle(el).marginTop, el.textContent?.slice(0, 20)]))))
     await alice.screenshot({ path: path.join(screenshotsDir, 'room-desktop.png') })
     await settle(b, 'bump their contrast')
     await b.screenshot({ path: path.join(screenshotsDir, 'room-mobile.png') })

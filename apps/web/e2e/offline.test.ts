@@ -9,6 +9,7 @@ import {
   createRoom,
   invite,
   message,
+  openRoom,
   roomItem,
   say,
   startE2E,
@@ -41,7 +42,7 @@ describe('offline', () => {
     // Prerequisites for an offline start: the worker controls the page and the room is saved.
     await waitForServiceWorker(page)
     await message(page, 'Day three').waitFor()
-    await waitForSavedRoom(page, roomId, written.length)
+    await waitForSavedRoom(page, roomId, written.length, written.at(-1))
 
     await context.setOffline(true)
     try {
@@ -83,26 +84,30 @@ describe('offline', () => {
 
     const roomId = await createRoom(a, 'standup', { private: true })
     await invite(a, bob.username)
-    await roomItem(b, 'standup').click()
+    await openRoom(b, 'standup')
     await say(a, 'Before the tunnel')
     await message(b, 'Before the tunnel').waitFor()
 
     await waitForServiceWorker(a)
     await message(a, 'Before the tunnel').waitFor()
-    await waitForSavedRoom(a, roomId, 1)
+    await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
 
     await alice.context.setOffline(true)
     try {
       await expect
-        .poll(() => a.getByTestId('connection-banner').getAttribute('data-state').catch(() => null))
+        .poll(() =>
+          a
+            .getByTestId('connection-banner')
+            .getAttribute('data-state')
+            .catch(() => null),
+        )
         .toBe('offline')
       await say(a, 'offline one')
       await say(a, 'offline two')
       const pending = a.locator('[data-testid="message-item"][data-pending="true"]')
-      await expect.poll(() => pending.getByTestId('message-body').allInnerTexts()).toEqual([
-        'offline one',
-        'offline two',
-      ])
+      await expect
+        .poll(() => pending.getByTestId('message-body').allInnerTexts())
+        .toEqual(['offline one', 'offline two'])
 
       // A reload (still offline) keeps both, still pending, in order.
       await a.reload()

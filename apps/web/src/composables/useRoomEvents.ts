@@ -127,6 +127,28 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
     restarts.value++
   }
 
+  /** The newest seq of the room's freshly loaded history (0 if empty); null if it does not load in time. */
+  function loadedSeq(roomId: string): Promise<number | null> {
+    const ready = (): number | null => {
+      const t = getTimeline(qc, roomId)
+      return t && !t.fromCache ? (t.messages.at(-1)?.seq ?? 0) : null
+    }
+    const now = ready()
+    if (now != null) return Promise.resolve(now)
+    return new Promise((resolve) => {
+      const done = (value: number | null) => {
+        clearTimeout(timer)
+        unsubscribe()
+        resolve(value)
+      }
+      const timer = setTimeout(() => done(null), 15_000)
+      const unsubscribe = qc.getQueryCache().subscribe(() => {
+        const value = ready()
+        if (value != null) done(value)
+      })
+    })
+  }
+
   function clearTyping(userId: string): void {
     if (!typing.value.has(userId)) return
     const next = new Map(typing.value)
@@ -170,8 +192,10 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
     seq.value = seenSeq.get(roomId) ?? null
     void (async () => {
       // Resume point: this page's memory, else IndexedDB (after a reload), else
-      // the room's seq from the list (first visit: history comes from messages.list).
+      // (first visit) the newest message of the history page once it has loaded —
+      // not the room list's seq, which can be newer than that page and leave a gap.
       let last = seenSeq.get(roomId) ?? (await getLastSeq(roomId).catch(() => null))
+      if (last == null) last = await loadedSeq(roomId)
       if (last == null) last = getRoomList(qc)?.find((r) => r.id === roomId)?.seq ?? null
       if (cancelled) return
       if (last != null) seenSeq.set(roomId, Math.max(last, seenSeq.get(roomId) ?? -1))

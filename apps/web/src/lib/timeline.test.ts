@@ -131,6 +131,16 @@ describe('timeline pages', () => {
     expect(out.fromCache).toBeUndefined()
   })
 
+  it('mergeLatest keeps live messages newer than the page over a cache seeded from IndexedDB', () => {
+    // Reload: the cache is seeded, the resumed subscription delivers seq 5 before the page (up to 4) lands.
+    const cached = { messages: [message({ seq: 3 }), message({ seq: 5, body: 'live' })], hasMore: true, fromCache: true }
+    const fresh = { messages: [3, 4].map((seq) => message({ seq })), hasMore: true }
+    const out = mergeLatest(cached, fresh)
+    expect(seqs(out.messages)).toEqual([3, 4, 5])
+    expect(out.messages[2]?.body).toBe('live')
+    expect(out.fromCache).toBeUndefined()
+  })
+
   it('mergeLatest keeps loaded older messages when the page overlaps, and newer live ones', () => {
     const existing = { messages: [1, 2, 3, 4, 9].map((seq) => message({ seq })), hasMore: false }
     const fresh = { messages: [3, 4, 5].map((seq) => message({ seq })), hasMore: true }

@@ -65,12 +65,14 @@ export function applyRoomEvent(list: readonly Message[], event: RoomEvent): Mess
  * messages newer than the page (from live events meanwhile) are kept.
  */
 export function mergeLatest(existing: Timeline | undefined, fresh: Timeline): Timeline {
+  const last = fresh.messages.at(-1)?.seq ?? 0
+  // Live events can land while the page is in flight, even on a cache seeded
+  // from IndexedDB: whatever is newer than the page stays.
+  const newer = existing ? existing.messages.filter((m) => m.seq > last) : []
   if (!existing || existing.fromCache || fresh.messages.length === 0) {
-    return { messages: fresh.messages, hasMore: fresh.hasMore }
+    return { messages: [...fresh.messages, ...newer], hasMore: fresh.hasMore }
   }
   const first = (fresh.messages[0] as Message).seq
-  const last = (fresh.messages.at(-1) as Message).seq
-  const newer = existing.messages.filter((m) => m.seq > last)
   const overlaps = existing.messages.some((m) => m.seq >= first && m.seq <= last)
   const older = fresh.hasMore && overlaps ? existing.messages.filter((m) => m.seq < first) : []
   return {

@@ -1,0 +1,96 @@
+import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
+import type { RoomListItem } from '@parley/schemas'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createApp, defineComponent, nextTick, ref } from 'vue'
+import { roomListKey } from '../lib/cache.ts'
+import { callMutation } from '../lib/trpc-query.ts'
+import type * as TrpcQuery from '../lib/trpc-query.ts'
+import { useMarkRead } from './useMarkRead.ts'
+
+vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof TrpcQuery>()),
+  callMutation: vi.fn(async () => ({})),
+}))
+const markRead = vi.mocked(callMutation)
+
+const A = 'a'.repeat(24)
+const B = 'b'.repeat(24)
+const room = (id: string, over: Partial<RoomListItem> = {}) =>
+  ({
+    id,
+    name: id.slice(0, 3),
+    unread: 0,
+    lastReadSeq: 1,
+    seq: 1,
+    lastActivityAt: '2026-01-01T00:00:00.000Z',
+    ...over,
+  }) as RoomListItem
+
+function mount(initial: { roomId: string; seq: number }) {
+  const qc = new QueryClient()
+  qc.setQueryData(roomListKey(), [room(A), room(B)])
+  const roomId = ref(initial.roomId)
+  const seq = ref<number | null>(initial.seq)
+  const app = createApp(
+    defineComponent({
+      setup() {
+        useMarkRead(roomId, seq, () => true)
+        return () => null
+      },
+    }),
+  )
+  app.use(VueQueryPlugin, { queryClient: qc })
+  app.mount(document.createElement('div'))
+  return { qc, roomId, seq, unmount: () => app.unmount() }
+}
+
+const calls = () => markRead.mock.calls.map(([, input]) => input as { roomId: string; seq: number })
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  markRead.mockClear()
+})
+afterEach(() => vi.useRealTimers())
+
+describe('useMarkRead', () => {
+  it('marks the open room read locally at once and on the server after a short wait', async () => {
+    const { qc, unmount } = mount({ roomId: A, seq: 5 })
+    expect(qc.getQueryData<RoomListItem[]>(roomListKey())![0]).toMatchObject({
+      unread: 0,
+      lastReadSeq: 5,
+    })
+    expect(markRead).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(600)
+    expect(calls()).toEqual([{ roomId: A, seq: 5 }])
+    unmount()
+  })
+
+  it('still sends while messages keep arriving faster than the wait (throttle, not debounce)', async () => {
+    const { seq, unmount } = mount({ roomId: A, seq: 2 })
+    for (let s = 3; s <= 12; s++) {
+      seq.value = s
+      await nextTick()
+      await vi.advanceTimersByTimeAsync(200)
+    }
+    expect(calls().length).toBeGreaterThanOrEqual(3)
+    expect(calls().at(-1)!.seq).toBeGreaterThanOrEqual(10)
+    unmount()
+  })
+
+  it('switching to another room sends the previous room’s waiting marker instead of dropping it', async () => {
+    const { roomId, seq, unmount } = mount({ roomId: A, seq: 7 })
+    roomId.value = B
+    seq.value = 1
+    await nextTick()
+    expect(calls()).toEqual([{ roomId: A, seq: 7 }])
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(calls()).toEqual([{ roomId: A, seq: 7 }])
+    unmount()
+  })
+
+  it('leaving the room sends the waiting marker', async () => {
+    const { unmount } = mount({ roomId: A, seq: 9 })
+    unmount()
+    expect(calls()).toEqual([{ roomId: A, seq: 9 }])
+  })
+})
