@@ -95,8 +95,11 @@ export function createContextFactory(deps: ApiDeps) {
     if (transport === 'ws' && session) {
       // A revoked session must not keep streaming: close the socket; the client reconnects signed out.
       const socket = res as WebSocket
-      const stop = await deps.auth.watchRevocation(session, () => socket.close(4001, 'session revoked'))
-      socket.once('close', stop)
+      // Not awaited: while Redis is down the bus waits for its SUBSCRIBE to be confirmed,
+      // and the connection should not stall on that (the watcher re-checks the database once attached).
+      const watching = deps.auth.watchRevocation(session, () => socket.close(4001, 'session revoked'))
+      watching.catch((err: unknown) => deps.log.warn({ err }, 'revocation watch failed'))
+      socket.once('close', () => void watching.then((stop) => stop(), () => {}))
     }
     return {
       deps,
