@@ -4,27 +4,20 @@
  * retried send racing itself across nodes is still one message.
  */
 import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, ClusterNode } from '@parley/testing'
 import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import type { ApiClient } from '../factory.ts'
-import { Clients, waitFor, nodeLogs } from './support.ts'
+import { useCluster, waitFor } from './support.ts'
 
+const setup = useCluster({ nodes: 2 })
+const { clients } = setup
 let cluster: Cluster
 let A: ClusterNode
 let B: ClusterNode
-const clients = new Clients()
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 2 })
+beforeAll(() => {
+  cluster = setup.cluster
   ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
-})
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
-})
-afterAll(async () => {
-  await clients.closeAll()
-  await cluster?.stop()
 })
 
 async function onlineOf(client: ApiClient, roomId: string): Promise<Record<string, boolean>> {

@@ -4,26 +4,19 @@
  * last event id (what a load balancer does), and ends with every acknowledged
  * message exactly once, in order.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, ClusterNode } from '@parley/testing'
 import { range, send, seqsOf, watchRoom } from '../helpers.ts'
-import { Clients, duplicates, stream, nodeLogs } from './support.ts'
+import { duplicates, stream, useCluster } from './support.ts'
 
+const setup = useCluster({ nodes: 2 })
+const { clients } = setup
 let cluster: Cluster
 let A: ClusterNode
 let B: ClusterNode
-const clients = new Clients()
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 2 })
+beforeAll(() => {
+  cluster = setup.cluster
   ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
-})
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
-})
-afterAll(async () => {
-  await clients.closeAll()
-  await cluster?.stop()
 })
 
 describe('failover', () => {

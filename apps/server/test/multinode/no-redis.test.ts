@@ -4,25 +4,18 @@
  * typing and presence work as before. (The other server tests cover the rest
  * of the single-node behaviour in-process.)
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, ClusterNode } from '@parley/testing'
 import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
-import { Clients, nodeLogs, readyz, waitFor } from './support.ts'
+import { readyz, useCluster, waitFor } from './support.ts'
 
+const setup = useCluster({ nodes: 1, redis: false, env: { LOG_LEVEL: 'info' } })
+const { clients } = setup
 let cluster: Cluster
 let node: ClusterNode
-const clients = new Clients()
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 1, redis: false, env: { LOG_LEVEL: 'info' } })
+beforeAll(() => {
+  cluster = setup.cluster
   node = cluster.nodes[0]!
-})
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
-})
-afterAll(async () => {
-  await clients.closeAll()
-  await cluster?.stop()
 })
 
 describe('no Redis', () => {

@@ -6,31 +6,27 @@
  * those messages promptly once the cut-off node is back — not only at the
  * 30 s safety-net resync, and not only when a later message reveals the gap.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, ClusterNode } from '@parley/testing'
 import { send, watchRoom } from '../helpers.ts'
-import { Clients, expectEverythingOnce, nodeLogs, readyz, redisProxy, stream, waitFor } from './support.ts'
+import { expectEverythingOnce, readyz, redisProxy, stream, useCluster, waitFor } from './support.ts'
 
+const setup = useCluster({ nodes: 2 })
+const { clients } = setup
 let cluster: Cluster
 let A: ClusterNode
 let B: ClusterNode
 let proxy: Awaited<ReturnType<typeof redisProxy>>
-const clients = new Clients()
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 2 })
+  cluster = setup.cluster
   ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
   // Node A reaches Redis through a proxy the test can cut.
   proxy = await redisProxy(cluster.redis!.port)
   await A.kill('SIGTERM')
   await A.start({ REDIS_URL: proxy.url })
 })
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
-})
 afterAll(async () => {
-  await clients.closeAll()
-  await cluster?.stop()
   await proxy?.close()
 })
 

@@ -5,26 +5,19 @@
  * from MongoDB once the subscriber connection is back and confirmed.
  */
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster, type ClusterNode } from '@parley/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, ClusterNode } from '@parley/testing'
 import { send, watchRoom } from '../helpers.ts'
-import { Clients, countConnects, expectEverythingOnce, nodeLogs, readyz, stream, waitFor } from './support.ts'
+import { countConnects, expectEverythingOnce, readyz, stream, useCluster, waitFor } from './support.ts'
 
+const setup = useCluster({ nodes: 2 })
+const { clients } = setup
 let cluster: Cluster
 let A: ClusterNode
 let B: ClusterNode
-const clients = new Clients()
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 2 })
+beforeAll(() => {
+  cluster = setup.cluster
   ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
-})
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(nodeLogs(cluster.nodes))
-})
-afterAll(async () => {
-  await clients.closeAll()
-  await cluster?.stop()
 })
 
 /** A room with a sender on A and one reader per node, each following the room from its current position. */

@@ -2,9 +2,9 @@
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { AppRouter } from '@parley/api'
-import { createClient, type ClusterNode, type Collected, type CookieJar } from '@parley/testing'
+import { createClient, startCluster, type Cluster, type ClusterNode, type Collected, type CookieJar, type StartClusterOptions } from '@parley/testing'
 import type { RoomStreamEvent } from '@parley/schemas'
-import { expect } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { ApiClient } from '../factory.ts'
 import { range, seqsOf } from '../helpers.ts'
 
@@ -175,5 +175,32 @@ export async function expectEverythingOnce(subs: Collected<RoomStreamEvent>[], a
     expect(seqs).toEqual(range(first, last))
     expect(s.items.flatMap((e) => (e.type === 'message.created' ? [e.message.id] : []))).toEqual(acked.map((m) => m.id))
     expect(s.errors).toEqual([])
+  }
+}
+
+/**
+ * One cluster for the whole test file: started before the first test, its
+ * clients and processes stopped after the last, node logs printed when a test
+ * fails. Read `cluster` from a beforeAll registered after this call.
+ */
+export function useCluster(options: StartClusterOptions) {
+  let cluster: Cluster | undefined
+  const clients = new Clients()
+  beforeAll(async () => {
+    cluster = await startCluster(options)
+  })
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail' && cluster) console.error(nodeLogs(cluster.nodes))
+  })
+  afterAll(async () => {
+    await clients.closeAll()
+    await cluster?.stop()
+  })
+  return {
+    clients,
+    get cluster(): Cluster {
+      if (!cluster) throw new Error('the cluster is not started yet')
+      return cluster
+    },
   }
 }
