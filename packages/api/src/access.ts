@@ -58,6 +58,16 @@ export async function requireMemberCached(ctx: AuthedContext, roomId: string): P
   return access
 }
 
+/** Like requireMember, but a non-member learns nothing: NOT_FOUND even for a public room. */
+export async function requireMemberOrNotFound(ctx: AuthedContext, roomId: string, what = 'Room'): Promise<{ room: RoomDoc; member: MemberDoc }> {
+  const { room, member } = await loadRoom(ctx, roomId).catch((err: unknown) => {
+    if (err instanceof TRPCError && err.code === 'NOT_FOUND') return { room: null, member: null }
+    throw err
+  })
+  if (!room || !member) throw new TRPCError({ code: 'NOT_FOUND', message: `${what} not found` })
+  return { room, member }
+}
+
 export async function rateLimit(ctx: Context, key: string, limit: number, windowMs: number, what: string): Promise<void> {
   const r = await ctx.deps.bus.rateLimiter.hit(key, limit, windowMs)
   if (!r.ok) throw new RateLimitedError(r.retryAfterMs, `Too many ${what}`)

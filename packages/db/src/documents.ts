@@ -1,5 +1,5 @@
 import type { Binary, ObjectId } from 'mongodb'
-import type { PersistedRoomEvent, PublicUser, Role, Visibility } from '@parley/schemas'
+import type { RoomEvent, PublicUser, Role, Visibility } from '@parley/schemas'
 
 /** Stored document shapes. Ids are ObjectIds in the database, hex strings on the wire. */
 export interface UserDoc {
@@ -60,7 +60,7 @@ export interface EventDoc {
   roomId: ObjectId
   seq: number
   /** The event exactly as subscribers receive it. */
-  data: PersistedRoomEvent
+  data: RoomEvent
   /** Set for message.created: idempotency key under a unique partial index. */
   authorId?: ObjectId
   clientId?: string

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
-import type { PersistedRoomEvent } from '@parley/schemas'
+import type { RoomEvent } from '@parley/schemas'
 import { createEventLog, INDEX, isDuplicateKey, type Database } from '../src/index.ts'
 import { openTestDatabase } from './harness.ts'
 
@@ -10,7 +10,7 @@ beforeAll(async () => {
 })
 afterAll(() => database.drop())
 
-const joined = (roomId: ObjectId) => (seq: number): PersistedRoomEvent => ({
+const joined = (roomId: ObjectId) => (seq: number): RoomEvent => ({
   type: 'member.updated',
   roomId: roomId.toHexString(),
   seq,

@@ -66,7 +66,6 @@ export type RoomEvent =
   | { type: 'member.left'; roomId: string; seq: number; userId: string; reason: 'left' | 'kicked' }
   | { type: 'member.updated'; roomId: string; seq: number; userId: string; role: Role }
 
-export type PersistedRoomEvent = RoomEvent
 export type TypingEvent = { type: 'typing'; roomId: string; user: PublicUser }
 /** Sent alone when the client is too far behind (or the log was reset): refetch, then resubscribe from `seq`. */
 export type ResetEvent = { type: 'reset'; roomId: string; seq: number; epoch: string }

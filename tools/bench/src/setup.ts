@@ -5,6 +5,7 @@
  * on one node so that a room's members are spread over both nodes.
  */
 import { pool } from './conn.ts'
+import type { Options } from './options.ts'
 import type { RoomSpec, UserSpec } from './protocol.ts'
 
 export class TrpcHttpError extends Error {
@@ -39,13 +40,7 @@ export interface Population {
   roomReader: string[]
 }
 
-export interface PopulationOptions {
-  users: number
-  smallRooms: number
-  smallMin: number
-  smallMax: number
-  bigRooms: number
-  bigSize: number
+export interface PopulationOptions extends Pick<Options, 'users' | 'smallRooms' | 'smallMin' | 'smallMax' | 'bigRooms' | 'bigSize'> {
   nodes: string[]
   runId: string
   concurrency: number

@@ -38,15 +38,8 @@ interface Track {
   caughtUp: boolean
 }
 
-interface StepState {
-  sent: number
-  acked: number
-  errors: Record<string, number>
-  outstanding: number
-  expected: number
-  delivered: number
-  crossNode: number
-  lastDeliveryNs: number
+/** A step's figures while it runs: StepStats with live histograms instead of encoded ones. */
+interface StepState extends Omit<StepStats, 'step' | 'latency' | 'ack'> {
   latency: Hist
   ack: Hist
 }

@@ -1,7 +1,7 @@
-import { tracked, TRPCError } from '@trpc/server'
+import { tracked } from '@trpc/server'
 import { ObjectId, toPublicUser, type EventDoc } from '@parley/db'
 import { RoomEventsInput, TypingInput, type RoomEvent, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
-import { rateLimit, requireMember, requireMemberCached, roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
+import { rateLimit, requireMemberCached, requireMemberOrNotFound, roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import { createQueue } from '../lib/queue.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -18,10 +18,7 @@ export const eventsRouter = router({
    */
   room: protectedProcedure.input(RoomEventsInput).subscription(async function* ({ ctx, input, signal }) {
     const { database, bus, limits, metrics } = ctx.deps
-    const { room } = await requireMember(ctx, input.roomId).catch((err: unknown) => {
-      if (err instanceof TRPCError && err.code === 'FORBIDDEN') throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
-      throw err
-    })
+    const { room } = await requireMemberOrNotFound(ctx, input.roomId)
     const me = ctx.user._id.toHexString()
     const log = database.repos.events
     const queue = createQueue<RoomItem>(signal)

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server'
 import { ObjectId, toMessage, toPublicUser } from '@parley/db'
 import { EditMessageInput, ListMessagesInput, MessageIdInput, ReactInput, SendMessageInput } from '@parley/schemas'
-import { publishRoomEvent, rateLimit, requireMember, requireMemberCached } from '../access.ts'
+import { publishRoomEvent, rateLimit, requireMember, requireMemberCached, requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -9,10 +9,7 @@ async function loadMessage(ctx: Context & { session: NonNullable<Context['sessio
   const doc = await ctx.deps.database.repos.messages.get(new ObjectId(messageId))
   if (!doc) throw new TRPCError({ code: 'NOT_FOUND', message: 'Message not found' })
   // Same visibility as the room: a non-member of a private room gets NOT_FOUND.
-  const access = await requireMember(ctx, doc.roomId.toHexString()).catch((err: unknown) => {
-    if (err instanceof TRPCError && err.code === 'FORBIDDEN') throw new TRPCError({ code: 'NOT_FOUND', message: 'Message not found' })
-    throw err
-  })
+  const access = await requireMemberOrNotFound(ctx, doc.roomId.toHexString(), 'Message')
   return { doc, ...access }
 }
 

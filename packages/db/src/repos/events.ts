@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb'
-import type { PersistedRoomEvent } from '@parley/schemas'
+import type { RoomEvent } from '@parley/schemas'
 import type { Collections } from '../client.ts'
 import type { EventDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
@@ -11,7 +11,7 @@ export type AppendResult =
 
 export interface AppendOptions {
   /** Builds the event for the seq it will take (a retry after a seq conflict rebuilds it). */
-  build: (seq: number) => PersistedRoomEvent
+  build: (seq: number) => RoomEvent
   idempotency?: { authorId: ObjectId; clientId: string }
 }
 

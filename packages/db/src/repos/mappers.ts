@@ -1,5 +1,5 @@
-import type { Member, Message, PublicUser, Reaction, Room } from '@parley/schemas'
-import type { MemberDoc, MessageDoc, RoomDoc, UserDoc } from '../documents.ts'
+import type { Message, PublicUser, Reaction, Room } from '@parley/schemas'
+import type { MessageDoc, RoomDoc, UserDoc } from '../documents.ts'
 
 /** Stored documents → wire shapes (hex ids, ISO times). */
 export function toPublicUser(u: Pick<UserDoc, '_id' | 'username' | 'displayName'>): PublicUser {
@@ -42,8 +42,4 @@ export function toRoom(r: RoomDoc, live: { seq: number; lastActivityAt: Date }):
     createdAt: r.createdAt.toISOString(),
     lastActivityAt: live.lastActivityAt.toISOString(),
   }
-}
-
-export function toMember(m: MemberDoc, user: PublicUser, online: boolean): Member {
-  return { user, role: m.role, online }
 }
