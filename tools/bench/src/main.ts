@@ -112,7 +112,7 @@ async function main(): Promise<number> {
     mkdirSync(profDir, { recursive: true })
     copyFileSync(serverMain, path.join(profDir, 'main.js'))
   }
-  const nodes: ParleyNode[] = await Promise.all(['bench-a', 'bench-b'].map((id) => startNode({ id, mongoUrl: mongo.url, redisUrl: redis.url, inspect: !!profDir })))
+  const nodes: ParleyNode[] = await Promise.all(['bench-a', 'bench-b'].map((id) => startNode({ id, mongoUrl: mongo.url, redisUrl: redis.url, inspect: !!profDir || (id === 'bench-a' && opt.capacity > 0) })))
   log(`nodes ${nodes.map((n) => `${n.id} ${n.url}`).join(', ')}`)
   const crashed = () => nodes.filter((n) => n.exit && !n.exit.expected)
   const checkCrash = (phase: string) => {
@@ -185,7 +185,7 @@ async function main(): Promise<number> {
       await all({ t: 'step', step: 0, rate: opt.steps[0]! / meanRoomSize / opt.workers, durationMs: opt.warmupS * 1000 })
       const until = Date.now() + 10_000
       while (Date.now() < until) {
-        const st = await all<StepStats>({ t: 'stepStats', step: 0 })
+        const st = await all<StepStats>({ t: 'stepStats', step: 0, histograms: false })
         if (st.every((s) => s.outstanding === 0 && s.delivered >= s.expected)) break
         await sleep(200)
       }
@@ -214,7 +214,7 @@ async function main(): Promise<number> {
       const drainLimitMs = Math.max(10_000, opt.durationS * 1000)
       let stats: StepStats[]
       for (;;) {
-        stats = await all<StepStats>({ t: 'stepStats', step })
+        stats = await all<StepStats>({ t: 'stepStats', step, histograms: false })
         const outstanding = stats.reduce((a, s) => a + s.outstanding, 0)
         const expected = stats.reduce((a, s) => a + s.expected, 0)
         const delivered = stats.reduce((a, s) => a + s.delivered, 0)
@@ -222,6 +222,7 @@ async function main(): Promise<number> {
         await sleep(200)
       }
       const drainMs = Date.now() - drainStart
+      stats = await all<StepStats>({ t: 'stepStats', step })
       checkCrash(`step ${step}`)
       const after = await Promise.all(nodes.map(scrape))
       const cpuAfter = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu() }
@@ -433,8 +434,18 @@ async function main(): Promise<number> {
 type All = <T>(cmd: Command | ((w: number) => Command)) => Promise<T[]>
 
 async function settledRss(node: ParleyNode, settleS: number): Promise<{ rss: number; heap: number; m: Map<string, number> }> {
-  // No way to force a GC in the server from outside: wait, then take the minimum of a few samples.
+  // Let the work in flight finish, then force full GCs through the node's inspector (it runs with
+  // --inspect for this), so RSS and heap count what is live, not garbage not yet collected.
   await sleep(settleS * 1000)
+  if (node.inspectorUrl) {
+    const inspector = await InspectorProfiler.connect(node.inspectorUrl)
+    try {
+      await inspector.collectGarbage()
+    } finally {
+      inspector.close()
+    }
+    await sleep(500)
+  }
   let rss = Infinity
   let heap = Infinity
   let m = new Map<string, number>()

@@ -37,7 +37,8 @@ export type Command =
   | { t: 'connect'; startSeqs: number[] }
   /** Open-loop sending for one step at `rate` messages/s (this worker's share). */
   | { t: 'step'; step: number; rate: number; durationMs: number }
-  | { t: 'stepStats'; step: number }
+  /** `histograms: false` leaves `latency` and `ack` empty (cheap enough to poll while a step drains). */
+  | { t: 'stepStats'; step: number; histograms?: boolean }
   /** Check every (recipient, room) against the rooms' final seqs. */
   | { t: 'verify'; finalSeqs: number[]; scope: 'main' | 'storm' }
   | { t: 'closeMain' }

@@ -148,7 +148,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
       `| ${c.node} | ${f0(c.open)} | ${f0(c.subscribed)} | ${f0(c.rssBaselineMiB)} MiB | ${f0(c.rssIdleMiB)} MiB | ${f0(c.rssSubscribedMiB)} MiB | ${f1(c.idleKiBPerConnection)} KiB | **${f1(c.subscribedKiBPerConnection)} KiB** | ${f1(c.heapSubscribedKiBPerConnection)} KiB | ${f1(c.openSeconds)} s | ${f1(c.subscribeSeconds)} s |`,
     )
     L.push('')
-    L.push(`RSS read from the node's \`/metrics\` (\`process_resident_memory_bytes\`) after a ${f1(c.settleMs / 1000)} s settle (minimum of the samples; no forced GC).`)
+    L.push(`RSS read from the node's \`/metrics\` (\`process_resident_memory_bytes\`) after a ${f1(c.settleMs / 1000)} s settle and two full GCs forced through the node's inspector (minimum of three samples).`)
   }
   if (r.storm) {
     const s = r.storm
