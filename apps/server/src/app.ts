@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
-import { appRouter, clientIp, createContextFactory, createMembershipCache, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
+import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createRoomStreamGateway, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
 import type { Logger } from 'pino'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
@@ -34,6 +34,8 @@ export interface AppConfig {
   wsPongWaitMs?: number
   /** Live subscriptions per WebSocket (TOO_MANY_REQUESTS past it). */
   wsMaxSubscriptions?: number
+  /** Kernel accept queue length (Node's default is 511). */
+  listenBacklog?: number
   /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
   ws?: Partial<WsGuardConfig>
 }
@@ -49,7 +51,7 @@ export const DEFAULT_WS_GUARD: WsGuardConfig = {
   handshakeTimeoutMs: 10_000,
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership'> {
+export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub'> {
   log: Logger
   config: AppConfig
   /** Created by the caller when it needs them before the app (MongoDB command timings); else here. */
@@ -87,9 +89,19 @@ export function createApp(deps: AppDeps): App {
   // Queries and mutations running now (both transports): shutdown waits for them.
   let inflight = 0
   let activeHttp = 0
+  const membership = createMembershipCache(deps.limits.membershipCacheMs)
+  const roomHub = createRoomHub({
+    database: deps.database,
+    bus: deps.bus,
+    membership,
+    metrics: metrics.api,
+    resumeMaxEvents: deps.limits.resumeMaxEvents,
+    replayBufferEvents: deps.limits.replayBufferEvents,
+  })
   const apiDeps: ApiDeps = {
     ...deps,
-    membership: createMembershipCache(deps.limits.membershipCacheMs),
+    membership,
+    roomHub,
     log,
     metrics: metrics.api,
     maxSubscriptionsPerConnection: config.wsMaxSubscriptions ?? 100,
@@ -108,15 +120,24 @@ export function createApp(deps: AppDeps): App {
   const baseCreateContext = createContextFactory(apiDeps)
   /** Who made an HTTP request (for its log line), once the session is known. */
   const requestUser = new WeakMap<IncomingMessage, string>()
-  async function createContext(opts: CreateContextOptions): Promise<Context> {
-    const ctx = await baseCreateContext(opts)
-    const userId = ctx.session?.user._id.toHexString()
-    if (userId) {
-      if (ctx.transport === 'ws') guard.identify(opts.res as WebSocket, userId)
-      else requestUser.set(opts.req, userId)
-    }
-    return ctx
+  /** Each WebSocket's context, for the events.room gateway (tRPC creates it, once per connection). */
+  const wsContexts = new WeakMap<WebSocket, Promise<Context>>()
+  function createContext(opts: CreateContextOptions): Promise<Context> {
+    const pending = baseCreateContext(opts).then((ctx) => {
+      const userId = ctx.session?.user._id.toHexString()
+      if (userId) {
+        if (ctx.transport === 'ws') guard.identify(opts.res as WebSocket, userId)
+        else requestUser.set(opts.req, userId)
+      }
+      return ctx
+    })
+    if (!('writeHead' in opts.res)) wsContexts.set(opts.res, pending)
+    return pending
   }
+  const roomStreams = createRoomStreamGateway({
+    contextOf: (ws) => wsContexts.get(ws),
+    onInternalError: (err) => log.error({ err, path: 'events.room' }, 'procedure failed'),
+  })
 
   const origins = createOriginPolicy(config.allowedOrigins)
   const serveStatic = config.webDist ? createStaticHandler(config.webDist) : null
@@ -229,6 +250,8 @@ export function createApp(deps: AppDeps): App {
     const ip = clientIp(req, deps.trustProxy)
     if (guard.reserve(ip, socket) !== 'ok') return refuseUpgrade(socket, 429, 'Too Many Requests', 'Retry-After: 10\r\n')
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // The gateway first, so the guard (attached after it) sees every frame before it does.
+      roomStreams.attach(ws, socket)
       guard.attach(ws, ip, req.url)
       wss.emit('connection', ws, req)
     })
@@ -285,6 +308,7 @@ export function createApp(deps: AppDeps): App {
     // Calls a socket started just before it closed still get to finish their writes.
     const settled = await waitFor(() => inflight === 0, deadline)
     clearInterval(sweep)
+    roomHub.close()
     server.closeAllConnections()
     log.info({ drained: drained && settled, inflight, activeHttp }, 'http/ws closed')
   }
@@ -296,7 +320,7 @@ export function createApp(deps: AppDeps): App {
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: config.listenBacklog ?? 511 }, () => {
           const addr = server.address() as AddressInfo
           resolve({ port: addr.port, url: `http://127.0.0.1:${addr.port}` })
         })

@@ -39,6 +39,7 @@ const EnvSchema = z.object({
   LOGIN_RATE_LIMIT_IP: int(30, 1),
   LOGIN_RATE_WINDOW_MS: int(15 * 60_000, 1),
   RESUME_MAX_EVENTS: int(500, 1),
+  ROOM_REPLAY_BUFFER: int(256, 0),
   TYPING_MS: int(5000, 100),
   MEMBERSHIP_CACHE_MS: int(30_000, 0),
   ARGON2_MEMORY_KIB: int(19456, 1024),
@@ -73,6 +74,8 @@ const EnvSchema = z.object({
   /** Keep-alive: ping a quiet socket after WS_PING_MS, drop it if nothing comes back within WS_PONG_WAIT_MS. */
   WS_PING_MS: int(30_000, 100),
   WS_PONG_WAIT_MS: int(5_000, 100),
+  /** Pending connections the kernel queues before accept (capped by net.core.somaxconn): a crowd reconnecting at once must not be dropped. */
+  LISTEN_BACKLOG: int(511, 1),
 })
 
 export type Env = z.infer<typeof EnvSchema>

@@ -44,6 +44,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     loginPerIp: env.LOGIN_RATE_LIMIT_IP,
     loginWindowMs: env.LOGIN_RATE_WINDOW_MS,
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
+    replayBufferEvents: env.ROOM_REPLAY_BUFFER,
     typingMs: env.TYPING_MS,
     membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
   }
@@ -104,6 +105,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
       wsPingMs: env.WS_PING_MS,
       wsPongWaitMs: env.WS_PONG_WAIT_MS,
       wsMaxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,
+      listenBacklog: env.LISTEN_BACKLOG,
       ws: {
         maxPerIp: env.WS_MAX_PER_IP,
         maxPerUser: env.WS_MAX_PER_USER,

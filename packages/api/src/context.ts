@@ -8,6 +8,7 @@ import type { Auth, AuthenticatedSession } from '@parley/auth'
 import type { Bus } from '@parley/bus'
 import type { Database } from '@parley/db'
 import type { ApiLimits } from './limits.ts'
+import type { RoomHub } from './live/room-hub.ts'
 import type { MembershipCache } from './membership-cache.ts'
 
 export interface ApiLogger {
@@ -49,6 +50,8 @@ export interface ApiDeps {
   limits: ApiLimits
   /** Hot-path membership lookups (see membership-cache.ts). */
   membership: MembershipCache
+  /** This node's fan-out of room events (one bus subscription per watched room). */
+  roomHub: RoomHub
   nodeId: string
   version: string
   log: ApiLogger

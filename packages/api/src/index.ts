@@ -9,5 +9,7 @@ export { appRouter, type AppRouter } from './root.ts'
 export { clientIp, createContextFactory, type ApiDeps, type ApiLogger, type ApiMetrics, type Context, type CreateContextOptions, type InflightTracker, type WsConnectionState } from './context.ts'
 export { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 export { createMembershipCache, type MembershipCache } from './membership-cache.ts'
+export { createRoomHub, type RoomHub, type RoomHubOptions } from './live/room-hub.ts'
+export { createRoomStreamGateway, type RoomStreamGateway } from './live/ws-room-streams.ts'
 export type RouterInputs = inferRouterInputs<AppRouter>
 export type RouterOutputs = inferRouterOutputs<AppRouter>

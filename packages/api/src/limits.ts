@@ -9,6 +9,8 @@ export interface ApiLimits {
   loginWindowMs: number
   /** Resuming further behind than this sends one `reset` instead of replaying. */
   resumeMaxEvents: number
+  /** Recent events each watched room keeps in memory for resuming clients. */
+  replayBufferEvents: number
   /** How long a `typing` signal shows. */
   typingMs: number
   typingPerWindow: number
@@ -23,6 +25,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   loginPerIp: 30,
   loginWindowMs: 15 * 60_000,
   resumeMaxEvents: 500,
+  replayBufferEvents: 256,
   typingMs: 5000,
   typingPerWindow: 20,
   membershipCacheMs: 30_000,

@@ -89,15 +89,27 @@ export function userChannel(userId: string): string {
   return `user:${userId}`
 }
 
-function isRevocation(payload: unknown, sessionId: string): boolean {
-  if (!payload || typeof payload !== 'object') return false
-  const p = payload as { type?: unknown; sessionIds?: unknown }
-  if (p.type !== 'session.revoked') return false
-  return p.sessionIds === 'all' || (Array.isArray(p.sessionIds) && p.sessionIds.includes(sessionId))
+/**
+ * Every revocation also goes to this one channel, which each node subscribes
+ * to once: watching a session then costs no Redis command, and a crowd of
+ * sockets opening at once costs no SUBSCRIBE each. Revocations are rare, so
+ * every node hearing all of them is cheap.
+ */
+export const REVOCATIONS_CHANNEL = 'auth:revocations'
+interface RevocationNotice extends SessionRevokedMessage {
+  userId: string
 }
+function isRevocationNotice(payload: unknown): payload is RevocationNotice {
+  if (!payload || typeof payload !== 'object') return false
+  const p = payload as Partial<RevocationNotice>
+  return p.type === 'session.revoked' && typeof p.userId === 'string' && (p.sessionIds === 'all' || Array.isArray(p.sessionIds))
+}
+/** How long a revocation is remembered, for a watch that starts just after it went by. */
+const RECENT_REVOCATION_MS = 60_000
 
 interface Watcher {
   sessionId: string
+  userId: string
   fire(): void
   stop(): void
 }
@@ -157,6 +169,42 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
   // ---- revocation watchers -------------------------------------------------
   const watchers = new Map<string, Set<Watcher>>()
   let closed = false
+  /** Revocations heard lately (session id or `all:<userId>` → when), for watches that start right after one. */
+  const recentRevocations = new Map<string, number>()
+  function remember(key: string, at: number): void {
+    recentRevocations.set(key, at)
+    for (const [k, t] of recentRevocations) {
+      if (t > at - RECENT_REVOCATION_MS) break // insertion order is time order
+      recentRevocations.delete(k)
+    }
+  }
+  function onRevocation(notice: RevocationNotice): void {
+    const now = Date.now()
+    if (notice.sessionIds === 'all') {
+      remember(`all:${notice.userId}`, now)
+      for (const set of [...watchers.values()]) for (const w of [...set]) if (w.userId === notice.userId) w.fire()
+      return
+    }
+    for (const id of notice.sessionIds) {
+      remember(id, now)
+      for (const w of [...(watchers.get(id) ?? [])]) w.fire()
+    }
+  }
+  let revocationsConfirmed = false
+  const revocations = bus.subscribe(REVOCATIONS_CHANNEL, (payload) => {
+    if (isRevocationNotice(payload)) onRevocation(payload)
+  })
+  revocations.then(
+    () => (revocationsConfirmed = true),
+    (err: unknown) => log.error({ err }, 'revocation channel subscribe failed'),
+  )
+  function publishRevocation(userId: string, sessionIds: string[] | 'all'): void {
+    const msg: SessionRevokedMessage = { type: 'session.revoked', sessionIds }
+    const notice: RevocationNotice = { ...msg, userId }
+    bus.publish(REVOCATIONS_CHANNEL, notice)
+    // The user's own streams (events.user) tell the PWA too.
+    bus.publish(userChannel(userId), msg)
+  }
 
   /** Safety net for lost bus messages: re-check every watched session in one query. */
   async function recheckWatched(): Promise<void> {
@@ -263,34 +311,32 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     async logout(sessionId) {
       const deleted = await sessions.delete(sessionId)
       if (!deleted) return
-      const msg: SessionRevokedMessage = { type: 'session.revoked', sessionIds: [sessionId] }
-      bus.publish(userChannel(deleted.userId.toHexString()), msg)
+      publishRevocation(deleted.userId.toHexString(), [sessionId])
     },
 
     async logoutAll(userId) {
       if (!/^[0-9a-f]{24}$/i.test(userId)) return
       await sessions.deleteAllForUser(new ObjectId(userId))
-      const msg: SessionRevokedMessage = { type: 'session.revoked', sessionIds: 'all' }
-      bus.publish(userChannel(userId.toLowerCase()), msg)
+      publishRevocation(userId.toLowerCase(), 'all')
     },
 
     async watchRevocation({ session }: AuthenticatedSession, onRevoked) {
       const sessionId = session._id
+      const userId = session.userId.toHexString()
+      const watchingSince = Date.now()
       let done = false
-      let unsubscribe: (() => void) | null = null
       let timer: NodeJS.Timeout | null = null
       const stop = (): void => {
         done = true
         if (timer) clearTimeout(timer)
         timer = null
-        unsubscribe?.()
-        unsubscribe = null
         const set = watchers.get(sessionId)
         set?.delete(watcher)
         if (set?.size === 0) watchers.delete(sessionId)
       }
       const watcher: Watcher = {
         sessionId,
+        userId,
         stop,
         fire() {
           if (done) return
@@ -340,18 +386,21 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       let set = watchers.get(sessionId)
       if (!set) watchers.set(sessionId, (set = new Set()))
       set.add(watcher)
-      const unsub = await bus.subscribe(userChannel(session.userId.toHexString()), (payload) => {
-        if (isRevocation(payload, sessionId)) watcher.fire()
-      })
-      if (done) {
-        unsub()
-        return stop
+      // A revocation heard between validate() and now would otherwise be missed. (The session
+      // was read before `watchingSince`, so a recent revoke-all of the user may postdate it: look.)
+      const allAt = recentRevocations.get(`all:${userId}`)
+      if (recentRevocations.has(sessionId)) watcher.fire()
+      else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) {
+        const current = await sessions.findById(sessionId)
+        if (!current || expired(current, Date.now())) watcher.fire()
       }
-      unsubscribe = unsub
-      // A revocation published between validate() and the subscription would be missed: look once more.
-      const live = await sessions.liveIds([sessionId])
-      if (!live.has(sessionId)) watcher.fire()
-      else arm(session)
+      if (!done) arm(session)
+      // Watching from before the node's revocation channel was confirmed (just after start-up): ask the database once it is.
+      if (!revocationsConfirmed) {
+        await revocations
+        const current = await sessions.findById(sessionId)
+        if (!current || expired(current, Date.now())) watcher.fire()
+      }
       return stop
     },
 
@@ -364,6 +413,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     close() {
       closed = true
       stopResync()
+      revocations.then((off) => off(), () => {})
       if (pruneTimer) clearInterval(pruneTimer)
       for (const set of [...watchers.values()]) for (const w of [...set]) w.stop()
     },

@@ -342,12 +342,29 @@ describe('revocation', () => {
     expect(countB).toBe(0)
   })
 
-  it('fires at once when the session is already gone', async () => {
-    const reg = await auth.register({ username: uniqueName(), password: 'password one' })
-    await h.database.collections.sessions.deleteOne({ _id: reg.session._id })
-    let fired = false
-    await auth.watchRevocation(reg, () => (fired = true))
-    expect(fired).toBe(true)
+  it('fires at once for a session revoked between validation and the watch (logout, or logoutAll of the user)', async () => {
+    // A socket validates its session, then starts watching: a revocation heard in between must not be missed.
+    const one = await auth.register({ username: uniqueName(), password: 'password one' })
+    await auth.logout(one.session._id)
+    await sleep(20)
+    let firedOne = false
+    await auth.watchRevocation(one, () => (firedOne = true))
+    expect(firedOne).toBe(true)
+
+    const name = uniqueName()
+    const two = await auth.register({ username: name, password: 'password one' })
+    await auth.logoutAll(two.user._id.toHexString())
+    await sleep(20)
+    let firedTwo = false
+    await auth.watchRevocation(two, () => (firedTwo = true))
+    expect(firedTwo).toBe(true)
+
+    // A session opened after that logoutAll is not caught by it.
+    const three = await auth.login({ username: name, password: 'password one' }, IP)
+    let firedThree = false
+    const stop = await auth.watchRevocation(three, () => (firedThree = true))
+    expect(firedThree).toBe(false)
+    stop()
   })
 
   it('fires when the session reaches its absolute lifetime', async () => {

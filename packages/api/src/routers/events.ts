@@ -1,111 +1,38 @@
 import { tracked } from '@trpc/server'
-import { ObjectId, toPublicUser, type EventDoc } from '@parley/db'
-import { RoomEventsInput, TypingInput, type RoomEvent, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
+import { ObjectId, toPublicUser } from '@parley/db'
+import { RoomEventsInput, TypingInput, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
 import { rateLimit, requireMemberCached, requireMemberOrNotFound, roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import { createQueue } from '../lib/queue.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
-/** What a room subscription's queue holds: bus traffic, or a nudge to catch up from the database. */
-type RoomItem = { kind: 'bus'; msg: RoomBusMessage } | { kind: 'resync'; at: number }
-
-const REPLAY_BATCH = 200
-
 export const eventsRouter = router({
   /**
-   * A room's events, exactly once and in seq order, across reconnects and nodes.
-   * Attach to the bus first, then replay from the database, then go live,
-   * dropping what was already sent and filling any gap from the database.
+   * A room's events, exactly once and in seq order, across reconnects and nodes
+   * (the guarantees live in the room hub, live/room-hub.ts). Over WebSocket the
+   * gateway in live/ws-room-streams.ts answers this procedure without running
+   * it; this generator serves every other caller with the same hub.
    */
   room: protectedProcedure.input(RoomEventsInput).subscription(async function* ({ ctx, input, signal }) {
-    const { database, bus, limits, metrics } = ctx.deps
     const { room } = await requireMemberOrNotFound(ctx, input.roomId)
-    const me = ctx.user._id.toHexString()
-    const log = database.repos.events
-    const queue = createQueue<RoomItem>(signal)
-    const unsubscribe = await bus.subscribe(roomChannel(input.roomId), (msg) => {
-      const { event } = msg as RoomBusMessage
-      // Events from other nodes keep this node's next seq guess current (fewer append conflicts).
-      if ('seq' in event && event.type !== 'reset') log.observe(room._id, event.seq)
-      queue.push({ kind: 'bus', msg: msg as RoomBusMessage })
+    const queue = createQueue<{ event: RoomStreamEvent } | { end: unknown }>(signal)
+    const resumeFrom = input.lastEventId == null ? null : Number(input.lastEventId)
+    const stream = ctx.deps.roomHub.open(room, ctx.user._id.toHexString(), resumeFrom, {
+      push: (event) => queue.push({ event }),
+      end: (error) => queue.push({ end: error }),
     })
-    const stopResync = bus.onResync(() => queue.push({ kind: 'resync', at: Date.now() }))
-    metrics?.subscriptionOpened()
     try {
-      const latest = await log.latestSeq(room._id)
-      let last = input.lastEventId == null ? latest : Number(input.lastEventId)
-
-      const reset = (seq: number) => tracked(String(seq), { type: 'reset', roomId: input.roomId, seq, epoch: room.epoch } satisfies RoomStreamEvent)
-      // A position ahead of the log means the store was reset: start over.
-      if (last > latest || latest - last > limits.resumeMaxEvents) {
-        yield reset(latest)
-        last = latest
-      }
-
-      /** Everything in the database after `last` (up to `before`, exclusive), in order. */
-      async function* fromDatabase(before = Infinity) {
-        for (;;) {
-          const batch: EventDoc[] = before === Infinity ? await log.after(room._id, last, REPLAY_BATCH) : await log.between(room._id, last, before)
-          for (const e of batch) yield e
-          if (batch.length < REPLAY_BATCH || before !== Infinity) return
-        }
-      }
-
-      const deliver = (event: RoomEvent) => {
-        last = event.seq
-        metrics?.eventDelivered(1)
-        return tracked(String(event.seq), event)
-      }
-
-      for await (const e of fromDatabase()) {
-        if (e.seq !== last + 1) break
-        yield deliver(e.data)
-      }
-
       for (;;) {
         const item = await queue.next()
         if (!item) return
-        if (item.kind === 'resync') {
-          // Most resyncs find nothing new: one shared query per room tells.
-          if ((await log.latestSeqShared(room._id, item.at)) <= last) continue
-          for await (const e of fromDatabase()) {
-            if (e.seq !== last + 1) break
-            yield deliver(e.data)
-          }
-          continue
+        if ('end' in item) {
+          if (item.end) throw item.end
+          return
         }
-        const event = item.msg.event
-        if (event.type === 'typing') {
-          if (event.user.id !== me) yield event
-          continue
-        }
-        if (event.type === 'reset' || event.seq <= last) continue
-        if (event.seq > last + 1) {
-          if (event.seq - last > limits.resumeMaxEvents) {
-            yield reset(event.seq - 1)
-            last = event.seq - 1
-          } else {
-            for await (const e of fromDatabase(event.seq)) {
-              if (e.seq !== last + 1) break
-              yield deliver(e.data)
-            }
-          }
-          // Still a hole (should not happen: lower seqs are readable first): fetch again later.
-          if (event.seq !== last + 1) {
-            queue.push({ kind: 'resync', at: Date.now() })
-            continue
-          }
-        }
-        metrics?.fanoutLatency((Date.now() - item.msg.at) / 1000)
-        // A membership change made on another node: stop trusting this node's cached copy now.
-        if (event.type === 'member.left' || event.type === 'member.updated') ctx.deps.membership.forget(event.roomId, event.userId)
-        yield deliver(event)
-        // Removed from the room: this stream ends here.
-        if (event.type === 'member.left' && event.userId === me) return
+        const event = item.event
+        yield event.type === 'typing' ? event : tracked(String(event.seq), event)
       }
     } finally {
-      metrics?.subscriptionClosed()
-      stopResync()
-      unsubscribe()
+      stream.close()
     }
   }),
 

@@ -1,11 +1,16 @@
 import { ObjectId } from 'mongodb'
 import type { PublicUser, Role, RoomListItem, Visibility } from '@parley/schemas'
+import { batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
 import type { EventLog } from './events.ts'
 import type { Messages } from './messages.ts'
 import { toRoom } from './mappers.ts'
+
+function unique(ids: ObjectId[]): ObjectId[] {
+  return [...new Map(ids.map((id) => [id.toHexString(), id])).values()]
+}
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -30,8 +35,20 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return room
   }
 
-  const get = (roomId: ObjectId) => c.rooms.findOne({ _id: roomId })
-  const membership = (roomId: ObjectId, userId: ObjectId) => c.members.findOne({ roomId, userId })
+  const get = batchedLookup<ObjectId, RoomDoc>({
+    key: (id) => id.toHexString(),
+    fetch: (ids) => c.rooms.find({ _id: { $in: [...ids] } }).toArray(),
+    keyOf: (r) => r._id.toHexString(),
+  })
+  const membershipOf = batchedLookup<{ roomId: ObjectId; userId: ObjectId }, MemberDoc>({
+    key: ({ roomId, userId }) => `${roomId.toHexString()}:${userId.toHexString()}`,
+    // Every membership of the listed users (a user is in a handful of rooms; the members_user
+    // index serves it); pairs nobody asked for are dropped. Filtering on both lists instead
+    // would make the planner probe rooms × users index keys.
+    fetch: (keys) => c.members.find({ userId: { $in: unique(keys.map((k) => k.userId)) } }).toArray(),
+    keyOf: (m) => `${m.roomId.toHexString()}:${m.userId.toHexString()}`,
+  })
+  const membership = (roomId: ObjectId, userId: ObjectId) => membershipOf({ roomId, userId })
 
   /** Adds a member (no-op if already one). Returns the event when something changed. */
   async function addMember(room: RoomDoc, user: PublicUser, role: Role): Promise<EventDoc | null> {

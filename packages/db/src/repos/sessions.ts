@@ -1,4 +1,5 @@
 import { Binary, type ObjectId } from 'mongodb'
+import { batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { SessionDoc } from '../documents.ts'
 
@@ -36,6 +37,11 @@ export function secretHashBytes(session: SessionDoc): Uint8Array {
 
 export function createSessionsRepo(c: Pick<Collections, 'sessions'>): SessionsRepo {
   const sessions = c.sessions
+  const byId = batchedLookup<string, SessionDoc>({
+    key: (id) => id,
+    fetch: (ids) => sessions.find({ _id: { $in: [...ids] } }).toArray(),
+    keyOf: (s) => s._id,
+  })
   return {
     async insert(s) {
       const doc: SessionDoc = {
@@ -50,9 +56,7 @@ export function createSessionsRepo(c: Pick<Collections, 'sessions'>): SessionsRe
       await sessions.insertOne(doc)
       return doc
     },
-    findById(id) {
-      return sessions.findOne({ _id: id })
-    },
+    findById: byId,
     async touch(id, lastSeenAt, idleExpiresAt) {
       await sessions.updateOne({ _id: id }, { $set: { lastSeenAt, idleExpiresAt } })
     },

@@ -1,4 +1,5 @@
 import { ObjectId } from 'mongodb'
+import { batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { UserDoc } from '../documents.ts'
 
@@ -25,6 +26,11 @@ function toObjectId(id: string | ObjectId): ObjectId | null {
 
 export function createUsersRepo(c: Pick<Collections, 'users'>): UsersRepo {
   const users = c.users
+  const byId = batchedLookup<ObjectId, UserDoc>({
+    key: (id) => id.toHexString(),
+    fetch: (ids) => users.find({ _id: { $in: [...ids] } }).toArray(),
+    keyOf: (u) => u._id.toHexString(),
+  })
   return {
     async insert({ username, displayName, passwordHash, createdAt = new Date() }) {
       const doc: UserDoc = {
@@ -39,7 +45,7 @@ export function createUsersRepo(c: Pick<Collections, 'users'>): UsersRepo {
     },
     async findById(id) {
       const _id = toObjectId(id)
-      return _id ? users.findOne({ _id }) : null
+      return _id ? byId(_id) : null
     },
     async findByUsername(username) {
       return users.findOne({ username: username.toLowerCase() })

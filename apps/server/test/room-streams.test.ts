@@ -1,0 +1,177 @@
+/**
+ * events.room over WebSocket is answered by the room-stream gateway, not by
+ * tRPC's adapter. These tests speak the wire protocol directly, so they pin
+ * what @trpc/client relies on: the frames, batching with other calls,
+ * stop, errors shaped like tRPC's — and that the generator tRPC would run
+ * (every other transport) serves the same stream.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { startTestServer, type TestServer } from './factory.ts'
+import { send } from './helpers.ts'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server.stop())
+
+type Frame = { id: number | string | null; result?: { type: string; id?: string; data?: unknown }; error?: { message: string; code: number; data: { code: string; zodError?: unknown } } }
+
+/** A raw WebSocket with the user's cookie, recording every JSON frame. */
+async function openRaw(cookie: string | null) {
+  const ws = new WebSocket(server.wsUrl, { headers: cookie ? { cookie } : {} })
+  const frames: Frame[] = []
+  const waiters: (() => void)[] = []
+  ws.on('message', (raw) => {
+    const text = raw.toString()
+    if (text === 'PING') return ws.send('PONG')
+    frames.push(JSON.parse(text) as Frame)
+    for (const w of waiters.splice(0)) w()
+  })
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+  return {
+    ws,
+    frames,
+    send: (msg: unknown) => ws.send(JSON.stringify(msg)),
+    /** Frames of request `id`, once `done` says they are complete. */
+    async until(id: number | string, done: (fs: Frame[]) => boolean, timeoutMs = 5000): Promise<Frame[]> {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const mine = frames.filter((f) => f.id === id)
+        if (done(mine)) return mine
+        if (Date.now() > deadline) throw new Error(`request ${id}: only ${JSON.stringify(mine)}`)
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve)
+          setTimeout(resolve, 50)
+        })
+      }
+    },
+  }
+}
+
+async function roomWithMessage() {
+  const alice = await server.signUp()
+  const room = await alice.trpc.rooms.create.mutate({ name: 'raw', visibility: 'private' })
+  const first = await send(alice, room.id, 'first')
+  return { alice, room, first }
+}
+
+describe('events.room on the wire', () => {
+  it('sends what tRPC would: started, then tracked data frames { id, data: { id, data } }, resuming after lastEventId', async () => {
+    const { alice, room, first } = await roomWithMessage()
+    const raw = await openRaw(alice.jar.cookie)
+    raw.send({ id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id }, lastEventId: String(first.seq - 1) } })
+    const frames = await raw.until(1, (fs) => fs.length >= 2)
+    expect(frames[0]).toEqual({ id: 1, result: { type: 'started' } })
+    const created = frames[1]!.result!
+    expect(created.type).toBe('data')
+    expect(created.id).toBe(String(first.seq))
+    expect(created.data).toMatchObject({ id: String(first.seq), data: { type: 'message.created', seq: first.seq, message: { id: first.id, body: 'first' } } })
+    raw.ws.close()
+  })
+
+  it('takes its requests out of a batch frame and leaves the rest to tRPC', async () => {
+    const { alice, room, first } = await roomWithMessage()
+    const raw = await openRaw(alice.jar.cookie)
+    // What @trpc/client sends when calls start in the same tick: one array frame.
+    raw.send([
+      { id: 1, method: 'query', params: { path: 'rooms.get', input: { roomId: room.id } } },
+      { id: 2, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id, lastEventId: '0' } } },
+      { id: 3, method: 'mutation', params: { path: 'messages.send', input: { roomId: room.id, body: 'second', clientId: 'batch-1' } } },
+    ])
+    const [got] = await raw.until(1, (fs) => fs.length > 0)
+    expect(got!.result).toMatchObject({ type: 'data', data: { id: room.id } })
+    const [sent] = await raw.until(3, (fs) => fs.length > 0)
+    expect(sent!.result).toMatchObject({ type: 'data', data: { body: 'second', seq: first.seq + 1 } })
+    const stream = await raw.until(2, (fs) => fs.filter((f) => f.result?.type === 'data').length >= 2)
+    const events = stream.flatMap((f) => (f.result?.type === 'data' ? [(f.result.data as { data: { type: string; message?: { body: string } } }).data] : []))
+    const bodies = events.filter((e) => e.type === 'message.created').map((e) => e.message?.body)
+    expect(bodies).toEqual(['first', 'second'])
+    raw.ws.close()
+  })
+
+  it('stops on subscription.stop: a stopped frame, nothing after it, and the socket carries on', async () => {
+    const { alice, room } = await roomWithMessage()
+    const raw = await openRaw(alice.jar.cookie)
+    raw.send({ id: 7, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } })
+    await raw.until(7, (fs) => fs.some((f) => f.result?.type === 'started'))
+    raw.send({ id: 7, method: 'subscription.stop' })
+    await raw.until(7, (fs) => fs.some((f) => f.result?.type === 'stopped'))
+    await send(alice, room.id, 'after the stop')
+    // The same socket still answers, and the stopped stream got nothing more.
+    raw.send({ id: 8, method: 'query', params: { path: 'system.info' } })
+    await raw.until(8, (fs) => fs.length > 0)
+    const after = raw.frames.filter((f) => f.id === 7)
+    expect(after.at(-1)?.result?.type).toBe('stopped')
+    expect(after.filter((f) => f.result?.type === 'data')).toHaveLength(0)
+    raw.ws.close()
+  })
+
+  it('answers bad requests with tRPC-shaped errors: bad input, no session, not a member, a duplicate id', async () => {
+    const { alice, room } = await roomWithMessage()
+    const stranger = await server.signUp()
+
+    const raw = await openRaw(alice.jar.cookie)
+    raw.send({ id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: 'nope' } } })
+    const [bad] = await raw.until(1, (fs) => fs.length > 0)
+    expect(bad!.error).toMatchObject({ code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400, path: 'events.room', zodError: { fieldErrors: { roomId: expect.any(Array) } } } })
+
+    raw.send({ id: 2, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } })
+    await raw.until(2, (fs) => fs.some((f) => f.result?.type === 'started'))
+    raw.send({ id: 2, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } })
+    await raw.until(2, (fs) => fs.some((f) => f.error))
+    expect(raw.frames.find((f) => f.id === 2 && f.error)!.error).toMatchObject({ message: 'Duplicate id 2', data: { code: 'BAD_REQUEST' } })
+    raw.ws.close()
+
+    const anonymous = await openRaw(null)
+    anonymous.send({ id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } })
+    const [unauth] = await anonymous.until(1, (fs) => fs.length > 0)
+    expect(unauth!.error).toMatchObject({ message: 'Sign in first', data: { code: 'UNAUTHORIZED' } })
+    anonymous.ws.close()
+
+    const outsider = await openRaw(stranger.jar.cookie)
+    outsider.send({ id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } })
+    const [hidden] = await outsider.until(1, (fs) => fs.length > 0)
+    expect(hidden!.error).toMatchObject({ message: 'Room not found', data: { code: 'NOT_FOUND' } })
+    outsider.ws.close()
+  })
+
+  it('ends the stream with stopped when the subscriber is removed from the room', async () => {
+    const { alice, room } = await roomWithMessage()
+    const bob = await server.signUp()
+    await alice.trpc.rooms.invite.mutate({ roomId: room.id, username: bob.user.username })
+    const raw = await openRaw(bob.jar.cookie)
+    raw.send({ id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } })
+    await raw.until(1, (fs) => fs.some((f) => f.result?.type === 'started'))
+    await alice.trpc.rooms.kick.mutate({ roomId: room.id, userId: bob.user.id })
+    const frames = await raw.until(1, (fs) => fs.some((f) => f.result?.type === 'stopped'))
+    const last = frames.filter((f) => f.result?.type === 'data').at(-1)
+    expect(last?.result?.data).toMatchObject({ data: { type: 'member.left', userId: bob.user.id, reason: 'kicked' } })
+    raw.ws.close()
+  })
+})
+
+describe('events.room through tRPC itself (HTTP streaming, any non-WebSocket caller)', () => {
+  it('serves the same stream from the same hub', async () => {
+    const { alice, room, first } = await roomWithMessage()
+    const abort = new AbortController()
+    const input = encodeURIComponent(JSON.stringify({ roomId: room.id, lastEventId: String(first.seq - 1) }))
+    const res = await fetch(`${server.url}/trpc/events.room?input=${input}`, { headers: { cookie: alice.jar.cookie!, accept: 'text/event-stream' }, signal: abort.signal })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let text = ''
+    const seen = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`stream ended before ${needle}: ${text}`)
+        text += new TextDecoder().decode(value)
+      }
+    }
+    await seen('"body":"first"')
+    await send(alice, room.id, 'live over http')
+    await seen('"body":"live over http"')
+    expect(text).toContain(`id: ${first.seq + 1}`)
+    abort.abort()
+  })
+})

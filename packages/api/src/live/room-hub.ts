@@ -1,0 +1,361 @@
+/**
+ * The room hub: one fan-out per room per node.
+ *
+ * Each room with local subscribers has one bus subscription and one ordered
+ * pipeline here, however many people watch it. An event is checked, ordered
+ * and serialised once, then handed to every live subscriber with the same
+ * JSON string; a subscriber is a small record in a Set, not a generator.
+ *
+ * Guarantees (docs/api.md, events.room): every subscriber gets the room's
+ * events exactly once and in seq order, from the position it resumed at. The
+ * bus is only a hint: a gap in seqs, a resync (bus reconnect, lost heartbeat,
+ * the periodic safety net) or a subscriber behind the room is filled from the
+ * event log — once per room, not once per subscriber. Recent events are kept
+ * in a small per-room buffer, so a crowd of clients resuming together (a node
+ * died and they all moved here) is mostly served without a database read.
+ */
+import type { Bus } from '@parley/bus'
+import type { Database, ObjectId, RoomDoc } from '@parley/db'
+import type { RoomEvent, RoomStreamEvent } from '@parley/schemas'
+import { roomChannel, type RoomBusMessage } from '../access.ts'
+import type { ApiMetrics } from '../context.ts'
+import type { MembershipCache } from '../membership-cache.ts'
+
+/** Where a subscription's events go: the WebSocket fast path, or a tRPC async generator. */
+export interface RoomSink {
+  /** `json` is `JSON.stringify(event)`, computed once per event and shared by every sink. */
+  push(event: RoomStreamEvent, json: string): void
+  /** No more events: the user left the room (`error` null) or the stream failed. */
+  end(error: unknown): void
+}
+
+export interface RoomStream {
+  /** Stop delivering; safe to call more than once. */
+  close(): void
+}
+
+export interface RoomHubOptions {
+  database: Database
+  bus: Bus
+  membership: MembershipCache
+  metrics?: ApiMetrics
+  /** Resuming further behind than this gets one `reset` instead of a replay. */
+  resumeMaxEvents: number
+  /** Recent events kept per watched room for resuming clients (0: always read the log). */
+  replayBufferEvents: number
+}
+
+export type RoomHub = ReturnType<typeof createRoomHub>
+
+const REPLAY_BATCH = 200
+/** A subscriber behind the room whose next event the log does not return yet (should not happen): retry this often, this many times. */
+const CATCH_UP_RETRY_MS = 25
+const CATCH_UP_ATTEMPTS = 40
+
+interface Subscriber {
+  readonly userId: string
+  readonly sink: RoomSink
+  /** Seq of the last event this subscriber got (or was told to skip to by a reset). */
+  last: number
+  /** Caught up with the room: gets events as the room delivers them. */
+  live: boolean
+  closed: boolean
+}
+
+interface Recent {
+  seq: number
+  event: RoomEvent
+  json: string
+}
+
+type Work = { kind: 'bus'; msg: RoomBusMessage } | { kind: 'resync'; at: number }
+
+interface Room {
+  readonly id: string
+  readonly oid: ObjectId
+  readonly epoch: string
+  readonly subscribers: Set<Subscriber>
+  /** Seq of the last event delivered to live subscribers (-1 until the log was read). */
+  last: number
+  /** Resolves once the bus subscription is confirmed and `last` is read from the log. */
+  ready: Promise<void>
+  failed: unknown
+  /** Work waiting behind an async step (a gap fill or a resync), in arrival order. */
+  queue: Work[]
+  busy: boolean
+  /** The last events delivered, contiguous, oldest first. */
+  recent: Recent[]
+  unsubscribe: (() => void) | null
+  detached: boolean
+}
+
+export function createRoomHub(options: RoomHubOptions) {
+  const { database, bus, membership, metrics, resumeMaxEvents, replayBufferEvents } = options
+  const log = database.repos.events
+  const rooms = new Map<string, Room>()
+
+  const stopResync = bus.onResync(() => {
+    const at = Date.now()
+    for (const room of rooms.values()) enqueue(room, { kind: 'resync', at })
+  })
+
+  function roomFor(doc: RoomDoc): Room {
+    const id = doc._id.toHexString()
+    let room = rooms.get(id)
+    if (room) return room
+    room = {
+      id,
+      oid: doc._id,
+      epoch: doc.epoch,
+      subscribers: new Set(),
+      last: -1,
+      ready: Promise.resolve(),
+      failed: null,
+      queue: [],
+      busy: true, // until ready: bus traffic waits in the queue
+      recent: [],
+      unsubscribe: null,
+      detached: false,
+    }
+    const r = room
+    rooms.set(id, r)
+    r.ready = (async () => {
+      // Attach to the bus before reading the log: nothing committed after the read is missed.
+      const off = await bus.subscribe(roomChannel(id), (msg) => enqueue(r, { kind: 'bus', msg: msg as RoomBusMessage }))
+      if (r.detached) return off()
+      r.unsubscribe = off
+      r.last = await log.latestSeq(r.oid)
+    })().then(
+      () => drain(r),
+      (err: unknown) => {
+        r.failed = err
+        detach(r)
+        for (const sub of r.subscribers) finish(r, sub, err)
+      },
+    )
+    return r
+  }
+
+  function detach(room: Room): void {
+    if (room.detached) return
+    room.detached = true
+    if (rooms.get(room.id) === room) rooms.delete(room.id)
+    room.unsubscribe?.()
+    room.unsubscribe = null
+  }
+
+  function enqueue(room: Room, work: Work): void {
+    if (room.detached) return
+    if (room.busy) {
+      room.queue.push(work)
+      return
+    }
+    // The common case — the next seq, nothing pending — is handled synchronously.
+    const pending = handle(room, work)
+    if (pending) void run(room, pending)
+  }
+
+  /** Works through the queue; only one runs per room, so the room's order holds. */
+  async function run(room: Room, first: Promise<void>): Promise<void> {
+    room.busy = true
+    try {
+      await first
+      await drainQueue(room)
+    } catch (err) {
+      failRoom(room, err)
+    } finally {
+      room.busy = false
+    }
+  }
+
+  async function drainQueue(room: Room): Promise<void> {
+    while (room.queue.length > 0 && !room.detached) {
+      const pending = handle(room, room.queue.shift()!)
+      if (pending) await pending
+    }
+  }
+
+  function drain(room: Room): void {
+    room.busy = false
+    if (room.queue.length === 0) return
+    room.busy = true
+    drainQueue(room).then(
+      () => (room.busy = false),
+      (err: unknown) => {
+        room.busy = false
+        failRoom(room, err)
+      },
+    )
+  }
+
+  /** The log could not be read: every subscriber's stream fails (clients resubscribe and resume). */
+  function failRoom(room: Room, err: unknown): void {
+    detach(room)
+    for (const sub of room.subscribers) finish(room, sub, err)
+  }
+
+  /** Returns a promise only when the work needs the database. */
+  function handle(room: Room, work: Work): Promise<void> | void {
+    if (work.kind === 'resync') return resync(room, work.at)
+    const { event, at } = work.msg
+    if (event.type === 'typing') {
+      const json = JSON.stringify(event)
+      for (const sub of room.subscribers) if (sub.live && sub.userId !== event.user.id) sub.sink.push(event, json)
+      return
+    }
+    if (event.type === 'reset') return
+    // Events from other nodes keep this node's next-seq guess current (fewer append conflicts).
+    log.observe(room.oid, event.seq)
+    if (event.seq <= room.last) return
+    if (event.seq === room.last + 1) return deliver(room, event, at)
+    return fillGap(room, event, at)
+  }
+
+  async function fillGap(room: Room, event: RoomEvent, at: number): Promise<void> {
+    await fillFromLog(room, event.seq)
+    if (event.seq === room.last + 1) deliver(room, event, at)
+    // Still a hole (lower seqs are readable before higher ones, so this should not happen): look again shortly.
+    else if (event.seq > room.last) setTimeout(() => enqueue(room, { kind: 'resync', at: Date.now() }), CATCH_UP_RETRY_MS).unref()
+  }
+
+  async function resync(room: Room, at: number): Promise<void> {
+    // Most resyncs find nothing new: one shared query per room tells.
+    const latest = await log.latestSeqShared(room.oid, at)
+    if (latest > room.last) await fillFromLog(room, latest + 1)
+  }
+
+  /** Delivers what the log holds after `room.last`, up to `before` (exclusive). */
+  async function fillFromLog(room: Room, before: number): Promise<void> {
+    if (before - 1 - room.last > resumeMaxEvents) {
+      // Too far behind to replay (e.g. this node was cut off for long): everyone starts over.
+      room.last = before - 1
+      room.recent = []
+      for (const sub of room.subscribers) if (sub.live && sub.last < room.last) pushReset(room, sub, room.last)
+      return
+    }
+    // At most resumeMaxEvents here, so one read.
+    const docs = await log.between(room.oid, room.last, before)
+    for (const doc of docs) {
+      if (room.detached || doc.seq !== room.last + 1) return
+      deliver(room, doc.data, doc.createdAt.getTime())
+    }
+  }
+
+  /** The room's next event: to every live subscriber, serialised once. */
+  function deliver(room: Room, event: RoomEvent, at: number): void {
+    room.last = event.seq
+    const json = JSON.stringify(event)
+    if (replayBufferEvents > 0) {
+      room.recent.push({ seq: event.seq, event, json })
+      if (room.recent.length > replayBufferEvents) room.recent.splice(0, room.recent.length - replayBufferEvents)
+    }
+    // A membership change made on another node: stop trusting this node's cached copy now.
+    if (event.type === 'member.left' || event.type === 'member.updated') membership.forget(event.roomId, event.userId)
+    let delivered = 0
+    for (const sub of room.subscribers) {
+      if (!sub.live || event.seq <= sub.last) continue
+      send(room, sub, event, json)
+      delivered++
+    }
+    metrics?.eventDelivered(delivered)
+    metrics?.fanoutLatency((Date.now() - at) / 1000)
+  }
+
+  function send(room: Room, sub: Subscriber, event: RoomEvent, json: string): void {
+    sub.last = event.seq
+    sub.sink.push(event, json)
+    // Removed from the room: this stream ends here.
+    if (event.type === 'member.left' && event.userId === sub.userId) finish(room, sub, null)
+  }
+
+  function finish(room: Room, sub: Subscriber, error: unknown): void {
+    if (sub.closed) return
+    remove(room, sub)
+    sub.sink.end(error)
+  }
+
+  function remove(room: Room, sub: Subscriber): void {
+    if (sub.closed) return
+    sub.closed = true
+    metrics?.subscriptionClosed()
+    room.subscribers.delete(sub)
+    if (room.subscribers.size === 0) detach(room)
+  }
+
+  /** Brings a new subscriber from its resume position up to the room, then makes it live. */
+  async function catchUp(room: Room, sub: Subscriber, lastEventId: number | null): Promise<void> {
+    await room.ready
+    if (room.failed) throw room.failed
+    if (lastEventId === null) {
+      sub.last = room.last
+      sub.live = true
+      return
+    }
+    sub.last = lastEventId
+    if (lastEventId > room.last) {
+      // Ahead of what this node delivered: fine if the log has it (our bus copy is late), else the log was reset.
+      const latest = await log.latestSeq(room.oid)
+      if (lastEventId > latest) pushReset(room, sub, latest)
+      else enqueue(room, { kind: 'resync', at: Date.now() })
+    } else if (room.last - lastEventId > resumeMaxEvents) pushReset(room, sub, room.last)
+
+    let attempts = 0
+    while (!sub.closed) {
+      if (sub.last >= room.last) {
+        sub.live = true
+        return
+      }
+      // Served from memory when the room still holds the events after sub.last.
+      const first = room.recent[0]
+      if (first && first.seq <= sub.last + 1) {
+        for (let i = sub.last + 1 - first.seq; i < room.recent.length && !sub.closed; i++) {
+          const r = room.recent[i]!
+          send(room, sub, r.event, r.json)
+        }
+        continue
+      }
+      const docs = await log.after(room.oid, sub.last, REPLAY_BATCH)
+      let progressed = false
+      for (const doc of docs) {
+        if (sub.closed || doc.seq !== sub.last + 1 || doc.seq > room.last) break
+        send(room, sub, doc.data, JSON.stringify(doc.data))
+        progressed = true
+      }
+      if (progressed) attempts = 0
+      else if (++attempts > CATCH_UP_ATTEMPTS) throw new Error(`room ${room.id}: event ${sub.last + 1} is not readable`)
+      else await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS))
+    }
+  }
+
+  /** Tells one subscriber to drop what it holds and start over at `seq`. */
+  function pushReset(room: Room, sub: Subscriber, seq: number): void {
+    sub.last = seq
+    const reset: RoomStreamEvent = { type: 'reset', roomId: room.id, seq, epoch: room.epoch }
+    sub.sink.push(reset, JSON.stringify(reset))
+  }
+
+  return {
+    /**
+     * Starts streaming `room` to `sink` for `userId` (membership already
+     * checked): events after `lastEventId`, or from now when it is null.
+     */
+    open(doc: RoomDoc, userId: string, lastEventId: number | null, sink: RoomSink): RoomStream {
+      const room = roomFor(doc)
+      const sub: Subscriber = { userId, sink, last: -1, live: false, closed: false }
+      room.subscribers.add(sub)
+      metrics?.subscriptionOpened()
+      catchUp(room, sub, lastEventId).catch((err: unknown) => finish(room, sub, err))
+      return { close: () => remove(room, sub) }
+    },
+    /** Rooms with local subscribers and their subscriber counts (for tests and metrics). */
+    stats() {
+      let subscribers = 0
+      for (const room of rooms.values()) subscribers += room.subscribers.size
+      return { rooms: rooms.size, subscribers }
+    },
+    close(): void {
+      stopResync()
+      for (const room of [...rooms.values()]) detach(room)
+    },
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * `events.room` over WebSocket, served straight from the room hub.
+ *
+ * tRPC's WebSocket adapter runs an async iterator, an abort race and a
+ * `JSON.stringify` of a fresh envelope for every event and every subscriber,
+ * and keeps tens of kilobytes per subscription. For the one stream that fans
+ * out to everyone, this gateway answers the same wire protocol itself:
+ * `subscription` requests for `events.room` (and their `subscription.stop`)
+ * are taken out of incoming frames before tRPC sees them; everything else
+ * passes through untouched. Replies are byte-for-byte what tRPC sends —
+ * `started`, tracked `data` ({ id, data: { id, data } }), `stopped`, and
+ * errors shaped by the router's own error formatter — so `@trpc/client` and
+ * the AppRouter types are unchanged.
+ *
+ * A data frame is the subscription's fixed prefix + the event's JSON, which
+ * the hub serialised once for all subscribers. Frames written in one turn of
+ * the event loop leave in one TCP write (the socket is corked until the next
+ * `setImmediate`), so a busy node sends fewer, larger packets by itself.
+ */
+import type { Duplex } from 'node:stream'
+import { TRPCError } from '@trpc/server'
+import { getErrorShape, getTRPCErrorFromUnknown } from '@trpc/server/unstable-core-do-not-import'
+import type { WebSocket } from 'ws'
+import { RoomEventsInput, type RoomStreamEvent } from '@parley/schemas'
+import { requireMemberOrNotFound } from '../access.ts'
+import type { Context } from '../context.ts'
+import { appRouter } from '../root.ts'
+import type { RoomStream } from './room-hub.ts'
+
+export const ROOM_STREAM_PATH = 'events.room'
+const OPEN = 1
+
+type RequestId = number | string
+
+interface Entry {
+  readonly id: RequestId
+  /** `{"id":…,"result":{"type":"data",` — everything before the event. */
+  readonly prefix: string
+  readonly jsonrpc: '2.0' | undefined
+  stream: RoomStream | null
+  /** Stopped by the client or the socket closed: nothing more is sent. */
+  stopped: boolean
+  release: (() => void) | null
+}
+
+interface Request {
+  id: RequestId
+  jsonrpc?: unknown
+  method: 'subscription' | 'subscription.stop'
+  params?: { path?: unknown; input?: unknown; lastEventId?: unknown }
+}
+
+export interface RoomStreamGatewayOptions {
+  /** The connection's tRPC context, once tRPC's handler created it. */
+  contextOf(ws: WebSocket): Promise<Context> | undefined
+  /** Unexpected failures (the client gets INTERNAL_SERVER_ERROR). */
+  onInternalError(err: unknown): void
+}
+
+export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
+  const write = createCorkedWriter()
+
+  function attach(ws: WebSocket, socket: Duplex): void {
+    let entries: Map<RequestId, Entry> | null = null // most sockets hold a few; allocated on first use
+
+    const reply = (entry: Pick<Entry, 'id' | 'jsonrpc'>, body: object) =>
+      write(ws, socket, JSON.stringify({ id: entry.id, ...(entry.jsonrpc ? { jsonrpc: entry.jsonrpc } : {}), ...body }))
+
+    function fail(entry: Pick<Entry, 'id' | 'jsonrpc'>, cause: unknown, ctx: Context | undefined, input: unknown): void {
+      const error = getTRPCErrorFromUnknown(cause)
+      if (error.code === 'INTERNAL_SERVER_ERROR') options.onInternalError(error.cause ?? error)
+      const shape = getErrorShape({ config: appRouter._def._config, error, type: 'subscription', path: ROOM_STREAM_PATH, input, ctx })
+      reply(entry, { error: shape })
+    }
+
+    function end(entry: Entry): void {
+      entries?.delete(entry.id)
+      entry.stopped = true
+      entry.stream?.close()
+      entry.release?.()
+      entry.release = null
+    }
+
+    async function start(req: Request): Promise<void> {
+      const jsonrpc = req.jsonrpc === '2.0' ? '2.0' : undefined
+      if (entries?.has(req.id)) return fail({ id: req.id, jsonrpc }, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${req.id}` }), undefined, undefined)
+      const entry: Entry = {
+        id: req.id,
+        jsonrpc,
+        prefix: `{"id":${JSON.stringify(req.id)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":{"type":"data",`,
+        stream: null,
+        stopped: false,
+        release: null,
+      }
+      ;(entries ??= new Map()).set(entry.id, entry)
+
+      // tRPC merges a reconnecting client's lastEventId into the input; so do we.
+      let input = req.params?.input
+      const lastEventId = req.params?.lastEventId
+      if (lastEventId !== undefined) input = isObject(input) ? { ...input, lastEventId } : (input ?? { lastEventId })
+
+      let ctx: Context | undefined
+      try {
+        const pending = options.contextOf(ws)
+        if (!pending) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Send the connection parameters first' })
+        ctx = await pending
+        const session = ctx.session
+        if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
+        const parsed = RoomEventsInput.safeParse(input)
+        if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error })
+        entry.release = admit(ctx)
+        const { room } = await requireMemberOrNotFound({ ...ctx, session }, parsed.data.roomId)
+        if (entry.stopped || ws.readyState !== OPEN) return end(entry)
+        reply(entry, { result: { type: 'started' } })
+        const resumeFrom = parsed.data.lastEventId == null ? null : Number(parsed.data.lastEventId)
+        entry.stream = ctx.deps.roomHub.open(room, session.user._id.toHexString(), resumeFrom, {
+          push: (event, json) => write(ws, socket, entry.prefix + dataFrame(event, json)),
+          end: (error) => {
+            if (entry.stopped) return
+            end(entry)
+            if (error) fail(entry, error, ctx, input)
+            else reply(entry, { result: { type: 'stopped' } })
+          },
+        })
+      } catch (err) {
+        const stopped = entry.stopped
+        end(entry)
+        if (!stopped && ws.readyState === OPEN) fail(entry, err, ctx, input)
+      }
+    }
+
+    function stop(id: RequestId): void {
+      const entry = entries?.get(id)
+      if (!entry) return
+      end(entry)
+      reply(entry, { result: { type: 'stopped' } })
+    }
+
+    /** Takes this gateway's requests out of a frame; returns what is left for tRPC (null: nothing). */
+    function route(data: Buffer): Buffer | null {
+      // Cheap test first: most frames are mutations and queries.
+      if (!data.includes(ROOM_STREAM_PATH) && !(entries?.size && data.includes('subscription.stop'))) return data
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(data.toString('utf8'))
+      } catch {
+        return data // tRPC answers the parse error
+      }
+      const list = Array.isArray(parsed) ? parsed : [parsed]
+      const rest: unknown[] = []
+      for (const msg of list) {
+        if (isRoomStreamRequest(msg)) void start(msg)
+        else if (isStop(msg) && entries?.has(msg.id)) stop(msg.id)
+        else rest.push(msg)
+      }
+      if (rest.length === list.length) return data
+      if (rest.length === 0) return null
+      return Buffer.from(JSON.stringify(Array.isArray(parsed) ? rest : rest[0]))
+    }
+
+    const emit = ws.emit
+    ws.emit = function (this: WebSocket, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'message' && args[1] === false && Buffer.isBuffer(args[0])) {
+        const rest = route(args[0])
+        if (rest === null) return true
+        args[0] = rest
+      }
+      return emit.call(this, event, ...args)
+    } as WebSocket['emit']
+
+    ws.once('close', () => {
+      if (entries) for (const entry of [...entries.values()]) end(entry)
+    })
+  }
+
+  return { attach }
+}
+
+/** The subscription counting tRPC's middleware does for other subscriptions (same counter, same limit). */
+function admit(ctx: Context): () => void {
+  const { conn, deps } = ctx
+  const max = deps.maxSubscriptionsPerConnection
+  if (conn && max !== undefined && conn.subscriptions >= max) {
+    deps.metrics?.subscriptionRefused?.()
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many subscriptions on this connection (at most ${max})` })
+  }
+  if (conn) conn.subscriptions++
+  deps.metrics?.subscriptionStarted?.(ROOM_STREAM_PATH)
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (conn) conn.subscriptions--
+    deps.metrics?.subscriptionEnded?.(ROOM_STREAM_PATH)
+  }
+}
+
+/** The part of a data frame after the prefix: tracked events carry their seq as the event id (what tRPC's `tracked()` sends). */
+function dataFrame(event: RoomStreamEvent, json: string): string {
+  if (event.type === 'typing') return `"data":${json}}}`
+  const id = String(event.seq)
+  return `"id":"${id}","data":{"id":"${id}","data":${json}}}}`
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function validId(id: unknown): id is RequestId {
+  return typeof id === 'number' || (typeof id === 'string' && id.length > 0)
+}
+
+function isRoomStreamRequest(msg: unknown): msg is Request {
+  return isObject(msg) && msg.method === 'subscription' && validId(msg.id) && isObject(msg.params) && msg.params.path === ROOM_STREAM_PATH
+}
+
+function isStop(msg: unknown): msg is Request {
+  return isObject(msg) && msg.method === 'subscription.stop' && validId(msg.id)
+}
+
+/**
+ * ws.send, with every socket written in this turn of the event loop corked
+ * until the next setImmediate: many frames, one write.
+ */
+function createCorkedWriter() {
+  const corked = new Set<Duplex>()
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    for (const socket of corked) socket.uncork()
+    corked.clear()
+  }
+  return (ws: WebSocket, socket: Duplex, frame: string) => {
+    if (ws.readyState !== OPEN) return
+    if (!corked.has(socket)) {
+      socket.cork()
+      corked.add(socket)
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    }
+    ws.send(frame)
+  }
+}
+
+export type RoomStreamGateway = ReturnType<typeof createRoomStreamGateway>
