@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { TurnBatch } from './turn-batch.ts'
 
 type Arg = string | number
 
@@ -22,6 +23,16 @@ export class LuaScript {
     } catch (err) {
       if (!isNoScript(err)) throw err
       return redis.eval(this.lua, keys.length, ...keys, ...args)
+    }
+  }
+
+  /** Like `run`, in the same write as the other commands of this event-loop turn (turn-batch.ts). */
+  async runBatched(turn: TurnBatch, keys: readonly string[], args: readonly Arg[] = []): Promise<unknown> {
+    try {
+      return await turn.call('evalsha', [this.sha, keys.length, ...keys, ...args])
+    } catch (err) {
+      if (!isNoScript(err)) throw err
+      return turn.call('eval', [this.lua, keys.length, ...keys, ...args])
     }
   }
 

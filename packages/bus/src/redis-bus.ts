@@ -36,6 +36,7 @@ import { errorMessage, type BusLogger } from './logger.ts'
 import { createMemoryRateLimiter } from './memory-rate-limiter.ts'
 import { createRedisPresence } from './redis-presence.ts'
 import { createRedisRateLimiter } from './redis-rate-limiter.ts'
+import { createTurnBatch } from './turn-batch.ts'
 
 export interface RedisBusOptions {
   url: string
@@ -259,6 +260,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   }
 
   // --- publish ---
+  // Publishes and rate-limit checks issued in the same turn share one write (turn-batch.ts).
+  const turn = createTurnBatch(pub)
   const publish = (channel: string, payload: unknown): void => {
     stats.published++
     let envelope: string
@@ -277,7 +280,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       noteFailure(new Error(closed ? 'bus closed' : `publisher ${pub.status}`))
       return
     }
-    pub.publish(channel, envelope).catch((err: unknown) => {
+    turn.call('publish', [channel, envelope]).catch((err: unknown) => {
       stats.publishErrors++
       unannouncedDrops++
       noteFailure(err)
@@ -295,7 +298,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   })
   // Always subscribed: every node needs the cluster's transitions.
   registry.add(PRESENCE_CHANNEL, (payload) => changes.run({ channel: PRESENCE_CHANNEL }, payload as PresenceChange))
-  const rateLimiter = createRedisRateLimiter(pub, createMemoryRateLimiter(), noteFailure)
+  const rateLimiter = createRedisRateLimiter(pub, createMemoryRateLimiter(), noteFailure, turn)
   // A Redis that comes back may have lost its data (a restart): write this
   // node's connections again now, not at the next heartbeat, so its users
   // don't look offline in the meantime.
@@ -354,6 +357,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       closed = true
       for (const timer of timers) clearInterval(timer)
       releaseWaiters()
+      turn.flush() // publishes of this turn go out before QUIT
       // Presence is left to expire (TTL): a restarting node's users who
       // reconnect elsewhere within it never flicker offline.
       await Promise.all([pub, sub].map(shutdown))

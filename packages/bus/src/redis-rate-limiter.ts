@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis'
 import type { RateLimiter, RateLimitResult } from './types.ts'
 import { LuaScript } from './lua.ts'
 import type { MemoryRateLimiter } from './memory-rate-limiter.ts'
+import { createTurnBatch, type TurnBatch } from './turn-batch.ts'
 
 const HIT = new LuaScript(`
 local n = redis.call('INCR', KEYS[1])
@@ -28,12 +29,14 @@ export function createRedisRateLimiter(
   redis: Redis,
   fallback: MemoryRateLimiter,
   onError: (err: unknown) => void,
+  /** Shares writes with the other commands issued in the same turn (the bus passes its publisher's). */
+  turn: TurnBatch = createTurnBatch(redis),
 ): RateLimiter {
   return {
     async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
       if (redis.status === 'ready') {
         try {
-          const [count, ttl] = (await HIT.run(redis, [RATE_LIMIT_PREFIX + key], [Math.max(1, Math.ceil(windowMs))])) as [number, number]
+          const [count, ttl] = (await HIT.runBatched(turn, [RATE_LIMIT_PREFIX + key], [Math.max(1, Math.ceil(windowMs))])) as [number, number]
           const ok = count <= limit
           return { ok, remaining: Math.max(0, limit - count), retryAfterMs: ok ? 0 : Math.max(1, ttl) }
         } catch (err) {

@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { describe, expect, it, vi } from 'vitest'
 import type { PresenceChange } from '../src/index.ts'
 import { describeBusContract } from './contract.ts'
@@ -149,5 +150,48 @@ describe('redis bus: two nodes on one Redis', () => {
     await vi.waitFor(() => expect(a.health().ok).toBe(true), { timeout: 5_000 })
     await new Promise((r) => setTimeout(r, 300))
     expect(resyncsAtB).toBe(0)
+  })
+})
+
+describe('redis bus: the send path shares writes', () => {
+  it('sends the rate-limit checks and publishes of one turn in one write, each answered on its own', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const got: unknown[] = []
+    await b.subscribe('room:w', (p) => got.push(p))
+    const write = vi.spyOn(net.Socket.prototype, 'write')
+    const hits = Array.from({ length: 40 }, () => a.rateLimiter.hit('send:ann', 30, 10_000))
+    for (let i = 0; i < 40; i++) a.publish('room:w', { i })
+    const results = await Promise.all(hits)
+    // Only the publisher wrote (one pipeline); a heartbeat may have slipped in.
+    expect(write.mock.calls.length).toBeLessThanOrEqual(2)
+    write.mockRestore()
+    // Exact counts, in the order the hits were made.
+    expect(results.map((r) => r.remaining)).toEqual([...Array.from({ length: 30 }, (_, i) => 29 - i), ...new Array(10).fill(0)])
+    expect(results.filter((r) => r.ok)).toHaveLength(30)
+    expect(results.slice(30).every((r) => !r.ok && r.retryAfterMs > 9_000)).toBe(true)
+    await vi.waitFor(() => expect(got).toHaveLength(40))
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => ({ i })))
+    expect(a.stats()).toMatchObject({ published: 40, publishErrors: 0 })
+  })
+
+  it('a lone rate-limit check is a plain command, and checks survive a flushed script cache', async () => {
+    const a = await redis.node('A')
+    expect(await a.rateLimiter.hit('send:bob', 3, 10_000)).toMatchObject({ ok: true, remaining: 2 })
+    await redis.admin().script('FLUSH')
+    // NOSCRIPT inside a shared write falls back to EVAL for each caller.
+    const again = await Promise.all([a.rateLimiter.hit('send:bob', 3, 10_000), a.rateLimiter.hit('send:bob', 3, 10_000), a.rateLimiter.hit('send:cy', 3, 10_000)])
+    expect(again.map((r) => r.remaining).sort()).toEqual([0, 1, 2])
+    expect((await a.rateLimiter.hit('send:bob', 3, 10_000)).ok).toBe(false)
+  })
+
+  it('publishes made just before close still go out', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const got: unknown[] = []
+    await b.subscribe('room:c', (p) => got.push(p))
+    a.publish('room:c', 'last words')
+    await a.close()
+    await vi.waitFor(() => expect(got).toEqual(['last words']))
   })
 })

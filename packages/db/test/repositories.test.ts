@@ -36,6 +36,39 @@ describe('repositories', () => {
     expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(2)
   })
 
+  it('heals a crash between the event and the message document when the send is retried', async () => {
+    const { rooms, messages } = database.repos
+    const owner = person('crashy')
+    const room = await rooms.create({ name: 'c', visibility: 'public', owner })
+    const first = await messages.send({ roomId: room._id, author: owner, clientId: 'k-crash', body: 'hello' })
+    // The node died after appending the event, before writing the message document.
+    await database.collections.messages.deleteOne({ _id: new ObjectId(first.message.id) })
+    const retried = await messages.send({ roomId: room._id, author: owner, clientId: 'k-crash', body: 'hello' })
+    expect(retried.event).toBeNull()
+    expect(retried.message).toEqual(first.message)
+    expect(await messages.get(new ObjectId(first.message.id))).toMatchObject({ seq: first.message.seq, body: 'hello', clientId: 'k-crash' })
+    expect(await database.collections.events.countDocuments({ roomId: room._id, clientId: 'k-crash' })).toBe(1)
+    // Retrying again finds the document in place (and its later state).
+    await messages.edit((await messages.get(new ObjectId(first.message.id)))!, 'edited')
+    const again = await messages.send({ roomId: room._id, author: owner, clientId: 'k-crash', body: 'hello' })
+    expect(again.event).toBeNull()
+    expect(again.message.body).toBe('edited')
+    expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(1)
+  })
+
+  it('sends concurrently into one room: dense seqs, one message document each', async () => {
+    const { rooms, messages } = database.repos
+    const owner = person('busy')
+    const room = await rooms.create({ name: 'b', visibility: 'public', owner })
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => messages.send({ roomId: room._id, author: owner, clientId: `b${i % 30}`, body: `m${i}` })))
+    expect(results.filter((r) => r.event).length).toBe(30)
+    const seqs = (await database.collections.messages.find({ roomId: room._id }).toArray()).map((m) => m.seq).sort((a, b) => a - b)
+    expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    // Every retry of a clientId got the message its first send created.
+    const byClientId = new Map(results.filter((r) => r.event).map((r) => [r.message.clientId, r.message.id]))
+    for (const r of results) expect(r.message.id).toBe(byClientId.get(r.message.clientId))
+  })
+
   it('pages history by seq and counts unread messages by others', async () => {
     const { rooms, messages } = database.repos
     const me = person('me1')

@@ -3,6 +3,7 @@ import type { RoomEvent } from '@parley/schemas'
 import type { Collections } from '../client.ts'
 import type { EventDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
+import { createInsertBatcher } from './insert-batcher.ts'
 
 export type AppendResult =
   | { ok: true; event: EventDoc }
@@ -28,6 +29,8 @@ export function createEventLog(c: Collections) {
   // hint only costs a conflict and a re-read; it can never skip a seq because
   // it only ever holds seqs that were committed.
   const hints = new Map<string, number>()
+  // Appends to different rooms issued in the same event-loop turn share one insert command.
+  const insertEvent = createInsertBatcher(c.events)
 
   async function latestSeq(roomId: ObjectId): Promise<number> {
     const doc = await c.events.find({ roomId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next()
@@ -57,7 +60,7 @@ export function createEventLog(c: Collections) {
       const doc: EventDoc = { _id: new ObjectId(), roomId, seq, data: build(seq), createdAt: new Date() }
       if (idempotency) Object.assign(doc, idempotency)
       try {
-        await c.events.insertOne(doc)
+        await insertEvent(doc)
         if ((hints.get(key) ?? 0) < seq) hints.set(key, seq)
         if (hints.size > 100_000) hints.clear()
         return { ok: true, event: doc }

@@ -3,7 +3,12 @@ import type { Message, PublicUser } from '@parley/schemas'
 import type { Collections } from '../client.ts'
 import type { EventDoc, MessageDoc } from '../documents.ts'
 import type { EventLog } from './events.ts'
+import { isDuplicateKey } from '../indexes.ts'
+import { createInsertBatcher } from './insert-batcher.ts'
 import { toMessage, toReactions } from './mappers.ts'
+
+/** MongoDB's name for the primary key index. */
+const ID_INDEX = '_id_'
 
 /** `event` is null when the send was a retry of an earlier one (nothing new to announce). */
 export type SendResult = { message: Message; event: EventDoc | null }
@@ -15,6 +20,9 @@ export type SendResult = { message: Message; event: EventDoc | null }
  * overwrites a newer event's state.
  */
 export function createMessages(c: Collections, log: EventLog) {
+  // Sends completing together (one batched event insert) write their documents together too.
+  const insertMessage = createInsertBatcher(c.messages)
+
   function docFromMessage(m: Message, authorId: ObjectId): MessageDoc {
     return {
       _id: new ObjectId(m.id),
@@ -32,25 +40,37 @@ export function createMessages(c: Collections, log: EventLog) {
     }
   }
 
-  async function materialise(m: Message, authorId: ObjectId): Promise<void> {
-    // Upsert on _id: running twice (a retried send healing a crash) is harmless.
-    const { _id, ...fields } = docFromMessage(m, authorId)
-    await c.messages.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true })
+  /**
+   * Writes the message document of a `message.created` event; false when it
+   * already exists. A plain insert (not an upsert): no lookup first, and a
+   * duplicate on `_id` means an earlier attempt got this far, so running it
+   * again (a retried send healing a crash between the two writes) is harmless.
+   */
+  async function materialise(m: Message, authorId: ObjectId): Promise<boolean> {
+    try {
+      await insertMessage(docFromMessage(m, authorId))
+      return true
+    } catch (err) {
+      if (isDuplicateKey(err, ID_INDEX)) return false
+      throw err
+    }
   }
 
   async function send(input: { roomId: ObjectId; author: PublicUser; clientId: string; body: string }): Promise<SendResult> {
     const authorId = new ObjectId(input.author.id)
     const id = new ObjectId()
     const createdAt = new Date().toISOString()
+    const roomId = input.roomId.toHexString()
+    const messageId = id.toHexString()
     const result = await log.append(input.roomId, {
       idempotency: { authorId, clientId: input.clientId },
       build: (seq) => ({
         type: 'message.created',
-        roomId: input.roomId.toHexString(),
+        roomId,
         seq,
         message: {
-          id: id.toHexString(),
-          roomId: input.roomId.toHexString(),
+          id: messageId,
+          roomId,
           seq,
           author: input.author,
           body: input.body,
@@ -64,9 +84,10 @@ export function createMessages(c: Collections, log: EventLog) {
     })
     const event = result.ok ? result.event : result.duplicateOf
     if (event.data.type !== 'message.created') throw new Error('idempotency key points at a non-message event')
-    await materialise(event.data.message, authorId)
+    const inserted = await materialise(event.data.message, authorId)
     if (!result.ok) {
-      const current = await c.messages.findOne({ _id: new ObjectId(event.data.message.id) })
+      // A retry: the document may have changed since (edits, reactions); return it as it is now.
+      const current = inserted ? null : await c.messages.findOne({ _id: new ObjectId(event.data.message.id) })
       return { message: current ? toMessage(current) : event.data.message, event: null }
     }
     return { message: event.data.message, event }
