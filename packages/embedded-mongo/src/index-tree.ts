@@ -82,11 +82,25 @@ export class IndexTree {
 
   /** rid of some entry with exactly key `k` other than `exceptRid`, if any (unique-constraint check). */
   findOther(k: string, exceptRid: number): number | undefined {
-    for (const e of this.range(k, k + '\u0000', false)) {
-      if (e.k !== k) break
-      if (e.r !== exceptRid) return e.r
+    if (this.chunks.length === 0) return undefined
+    let [ci, pos] = this.seek(k)
+    for (; ci < this.chunks.length; ci++, pos = 0) {
+      const chunk = this.chunks[ci] as Entry[]
+      for (; pos < chunk.length; pos++) {
+        const e = chunk[pos] as Entry
+        if (e.k !== k) return undefined
+        if (e.r !== exceptRid) return e.r
+      }
     }
     return undefined
+  }
+
+  /** rid of the first entry with exactly key `k` (lowest rid), if any. */
+  first(k: string): number | undefined {
+    if (this.chunks.length === 0) return undefined
+    const [ci, pos] = this.seek(k)
+    const e = this.chunks[ci]?.[pos]
+    return e && e.k === k ? e.r : undefined
   }
 
   /** Position of the first entry with key >= k, as [chunk, offset]. */

@@ -48,7 +48,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     persistence.open()
   }
   const cursors = new CursorRegistry()
-  const server = new WireServer(engine, cursors, { afterCommand: persistence ? () => persistence.flush() : undefined, log })
+  const server = new WireServer(engine, cursors, { journal: persistence, log })
   let port: number
   try {
     port = await server.listen(options.port ?? 0, host)

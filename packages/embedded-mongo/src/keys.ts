@@ -163,39 +163,65 @@ export function compareValues(a: unknown, b: unknown): number {
  * `isArray` reports whether any array was traversed (the index becomes multikey).
  */
 export function pathValues(doc: unknown, path: string[]): { values: unknown[]; isArray: boolean } {
-  const out: unknown[] = []
-  let isArray = false
-  const walk = (value: unknown, i: number): void => {
-    if (i === path.length) {
-      if (Array.isArray(value)) {
-        isArray = true
-        if (value.length === 0) out.push(undefined)
-        else for (const el of value) out.push(el)
-      } else out.push(value === undefined ? null : value)
-      return
-    }
+  const acc: PathAcc = { values: [], isArray: false }
+  walkPath(doc, path, 0, acc)
+  return acc
+}
+
+interface PathAcc {
+  values: unknown[]
+  isArray: boolean
+}
+
+// Module-level rather than a closure per call: this runs for every index key of every write.
+function walkPath(value: unknown, path: string[], i: number, acc: PathAcc): void {
+  const out = acc.values
+  if (i === path.length) {
     if (Array.isArray(value)) {
-      isArray = true
-      const key = path[i] as string
-      if (/^\d+$/.test(key) && Number(key) < value.length) {
-        walk(value[Number(key)], i + 1)
-        return
-      }
-      const before = out.length
-      for (const el of value) if (isPlainObject(el)) walk(el, i)
-      if (out.length === before) out.push(null)
-      return
-    }
-    if (isPlainObject(value)) {
-      const next = value[path[i] as string]
-      if (next === undefined) out.push(null)
-      else walk(next, i + 1)
-      return
-    }
-    out.push(null)
+      acc.isArray = true
+      if (value.length === 0) out.push(undefined)
+      else for (const el of value) out.push(el)
+    } else out.push(value === undefined ? null : value)
+    return
   }
-  walk(doc, 0)
-  return { values: out, isArray }
+  if (Array.isArray(value)) {
+    acc.isArray = true
+    const key = path[i] as string
+    if (/^\d+$/.test(key) && Number(key) < value.length) {
+      walkPath(value[Number(key)], path, i + 1, acc)
+      return
+    }
+    const before = out.length
+    for (const el of value) if (isPlainObject(el)) walkPath(el, path, i, acc)
+    if (out.length === before) out.push(null)
+    return
+  }
+  if (isPlainObject(value)) {
+    const next = value[path[i] as string]
+    if (next === undefined) out.push(null)
+    else walkPath(next, path, i + 1, acc)
+    return
+  }
+  out.push(null)
+}
+
+/** Returned by `scalarPath` when the path crosses an array: use `pathValues`. */
+export const CROSSES_ARRAY: unique symbol = Symbol('crosses array')
+
+/**
+ * The single value at a dotted path (null when missing), as `pathValues` would
+ * report it, or CROSSES_ARRAY when an array is on the way (several values,
+ * multikey). The cheap common case of index maintenance: no allocation.
+ */
+export function scalarPath(doc: unknown, path: string[]): unknown {
+  let cur = doc
+  for (let i = 0; i < path.length; i++) {
+    if (Array.isArray(cur)) return CROSSES_ARRAY
+    if (!isPlainObject(cur)) return null
+    cur = cur[path[i] as string]
+    if (cur === undefined) return null
+  }
+  return Array.isArray(cur) ? CROSSES_ARRAY : cur
 }
 
 /** Whether the path exists at all in the document (used for sparse indexes). */

@@ -15,7 +15,9 @@
 //
 // Records are handed to write(2) before the command is acknowledged, so a
 // process crash (even SIGKILL) loses nothing acknowledged: the kernel owns the
-// bytes. Power loss / OS crash is out of scope unless `fsync: true`.
+// bytes. Power loss / OS crash is out of scope unless `fsync: true`. The
+// server calls `flush` once per event-loop turn for all the commands that ran
+// in it (group commit, see server.ts), holding their replies until then.
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -107,6 +109,8 @@ export class Persistence {
   private readonly engine: Engine
   private readonly opts: PersistenceOptions
   private readonly lockFile: string
+  /** Records journaled since the last flush, over all databases. */
+  private pendingRecords = 0
 
   constructor(dataDir: string, engine: Engine, opts: PersistenceOptions = {}) {
     this.dataDir = path.resolve(dataDir)
@@ -122,7 +126,10 @@ export class Persistence {
     for (const entry of fs.readdirSync(this.dataDir, { withFileTypes: true })) {
       if (entry.isDirectory()) this.load(decodeURIComponent(entry.name), path.join(this.dataDir, entry.name))
     }
-    this.engine.onJournal = (db, rec) => this.dbFiles(db).pending.push(frame(rec as unknown as Doc))
+    this.engine.onJournal = (db, rec) => {
+      this.dbFiles(db).pending.push(frame(rec as unknown as Doc))
+      this.pendingRecords++
+    }
     this.engine.onDropDatabase = (db) => this.dropDb(db)
   }
 
@@ -236,18 +243,30 @@ export class Persistence {
     this.files.delete(dbName)
   }
 
-  /** Appends everything journaled since the last flush. Called before each reply. */
+  /** Whether records wait for `flush`. */
+  hasPending(): boolean {
+    return this.pendingRecords > 0
+  }
+
+  /** Appends everything journaled since the last flush. Called before the replies of the commands that wrote it. */
   flush(): void {
-    for (const [dbName, f] of this.files) {
-      if (f.pending.length === 0) continue
-      const buf = f.pending.length === 1 ? (f.pending[0] as Buffer) : Buffer.concat(f.pending)
-      f.pending = []
-      let off = 0
-      while (off < buf.length) off += fs.writeSync(f.fd, buf, off)
-      if (this.opts.fsync) fs.fsyncSync(f.fd)
-      f.journalBytes += buf.length
-      const limit = this.opts.compactBytes ?? 64 << 20
-      if (f.journalBytes > limit && f.journalBytes > f.snapshotBytes) this.compact(dbName)
+    if (this.pendingRecords === 0) return
+    try {
+      for (const [dbName, f] of this.files) {
+        if (f.pending.length === 0) continue
+        const buf = f.pending.length === 1 ? (f.pending[0] as Buffer) : Buffer.concat(f.pending)
+        f.pending = []
+        let off = 0
+        while (off < buf.length) off += fs.writeSync(f.fd, buf, off)
+        if (this.opts.fsync) fs.fsyncSync(f.fd)
+        f.journalBytes += buf.length
+        const limit = this.opts.compactBytes ?? 64 << 20
+        if (f.journalBytes > limit && f.journalBytes > f.snapshotBytes) this.compact(dbName)
+      }
+    } finally {
+      // After a failure, what other databases still hold goes out with the next flush.
+      this.pendingRecords = 0
+      for (const f of this.files.values()) this.pendingRecords += f.pending.length
     }
   }
 

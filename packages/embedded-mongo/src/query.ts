@@ -8,7 +8,13 @@
 // exactly the "history page" shape: {roomId: X, seq: {$lt: N}} sort {seq: -1}.
 
 import { Query } from 'mingo'
+import { Context } from 'mingo/core'
+import * as queryOperators from 'mingo/operators/query'
+import { Query as BareQuery } from 'mingo/query'
 import { badValue } from './errors.ts'
+import { withFastEquality, type Filter } from './fast-equality.ts'
+
+export type { Filter }
 import { type Doc, HIGH, encodeValue, isPlainObject, pathValues } from './keys.ts'
 import type { Collection, Index } from './store.ts'
 
@@ -192,10 +198,28 @@ export function sortMatches(matches: Match[], sort: SortSpec): Match[] {
   return keyed.map((k) => k.m)
 }
 
-export function compileFilter(filter: unknown): Query {
-  if (filter === undefined || filter === null) return new Query({})
+// mingo's Query copies its operator context — every query, expression,
+// pipeline, accumulator… operator, a few hundred entries — on each
+// construction, which made it the largest cost of a find by index. A filter
+// that evaluates no aggregation expression needs only the query operators.
+const QUERY_OPERATORS_ONLY = Context.init({ query: queryOperators })
+
+/** True when the filter uses an operator that evaluates aggregation expressions ($expr) or code ($where). */
+function usesExpressions(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(usesExpressions)
+  if (!isPlainObject(v)) return false
+  for (const k in v) {
+    if (k === '$expr' || k === '$where') return true
+    if (usesExpressions(v[k])) return true
+  }
+  return false
+}
+
+
+export function compileFilter(filter: unknown): Filter {
+  if (filter === undefined || filter === null) return new BareQuery({}, { context: QUERY_OPERATORS_ONLY })
   if (!isPlainObject(filter)) throw badValue('filter must be an object')
-  return new Query(filter)
+  return withFastEquality(filter, (f) => (usesExpressions(f) ? new Query(f) : new BareQuery(f, { context: QUERY_OPERATORS_ONLY })))
 }
 
 /** Runs a filter with optional sort/skip/limit; limit 0 means no limit. */
@@ -233,5 +257,46 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}): Doc
   if (projection === undefined || projection === null) return docs
   if (!isPlainObject(projection)) throw badValue('projection must be an object')
   if (Object.keys(projection).length === 0) return docs
+  const simple = simpleProjection(projection)
+  if (simple) return docs.map(simple)
   return new Query(filter).find<Doc>(docs, projection).all()
+}
+
+/**
+ * The common projections — top-level fields, all included or all excluded
+ * (`{seq: 1}`, `{data: 0}`), `_id` on or off — without going through mingo's
+ * aggregation pipeline. As MongoDB returns them: `_id` first, then the fields
+ * in the document's order. Anything else (dotted paths, operators, mixed
+ * inclusion and exclusion, only `_id`) returns undefined and goes to mingo.
+ */
+function simpleProjection(projection: Doc): ((doc: Doc) => Doc) | undefined {
+  let include: boolean | undefined
+  let keepId = true
+  const fields = new Set<string>()
+  for (const k of Object.keys(projection)) {
+    const v = projection[k]
+    const on = v === 1 || v === true ? true : v === 0 || v === false ? false : undefined
+    if (on === undefined || k.startsWith('$') || k.includes('.')) return undefined
+    if (k === '_id') {
+      keepId = on
+      continue
+    }
+    if (include !== undefined && include !== on) return undefined
+    include = on
+    fields.add(k)
+  }
+  if (include === undefined) return undefined
+  if (include) {
+    return (doc) => {
+      const out: Doc = {}
+      if (keepId && doc._id !== undefined) out._id = doc._id
+      for (const k of Object.keys(doc)) if (k !== '_id' && fields.has(k) && doc[k] !== undefined) out[k] = doc[k]
+      return out
+    }
+  }
+  return (doc) => {
+    const out: Doc = {}
+    for (const k of Object.keys(doc)) if (!fields.has(k) && (keepId || k !== '_id') && doc[k] !== undefined) out[k] = doc[k]
+    return out
+  }
 }

@@ -1,6 +1,15 @@
 // TCP server: one FrameDecoder per connection, commands executed synchronously
 // in arrival order, one reply per request. A malformed frame closes only the
 // connection that sent it.
+//
+// With a journal, replies are held back while journal records are pending and
+// sent after the journal write (group commit): every command that arrives in
+// one event-loop turn — from any connection — is applied in memory at once,
+// then one write(2) covers all their records, then the replies go out in
+// order. So an acknowledged write is still in the kernel's hands before its
+// reply is sent (a SIGKILL loses nothing acknowledged), and no reply reveals
+// data that is not yet journaled (reads in that turn wait too), but N writes
+// arriving together cost one journal write instead of N.
 
 import net from 'node:net'
 import type { CursorRegistry } from './cursors.ts'
@@ -10,10 +19,25 @@ import type { Doc } from './keys.ts'
 import type { Engine } from './store.ts'
 import { FrameDecoder, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, ProtocolError, type RawMessage, encodeOpMsg, encodeOpReply, parseOpMsg, parseOpQuery } from './wire.ts'
 
+/** The server's view of persistence (persistence.ts). */
+export interface Journal {
+  /** Records were journaled in memory and not yet written. */
+  hasPending(): boolean
+  /** Writes them; throws when that failed. */
+  flush(): void
+}
+
 export interface ServerHooks {
-  /** Runs after every command, before the reply is sent (persistence flushes here). */
-  afterCommand?: () => void
+  /** When set, replies wait for the journal write that covers their command (group commit, see above). */
+  journal?: Journal
   log?: (msg: string) => void
+}
+
+interface HeldReply {
+  socket: net.Socket
+  reply: Buffer | undefined
+  /** The reply to send instead when the journal write failed (undefined: the client wants none). */
+  failed: (why: string) => Buffer | undefined
 }
 
 export class WireServer {
@@ -24,6 +48,9 @@ export class WireServer {
   private readonly engine: Engine
   private readonly cursors: CursorRegistry
   private readonly hooks: ServerHooks
+  /** Replies waiting for the next journal write, in the order their commands ran. */
+  private held: HeldReply[] = []
+  private commitScheduled = false
 
   constructor(engine: Engine, cursors: CursorRegistry, hooks: ServerHooks = {}) {
     this.engine = engine
@@ -57,10 +84,7 @@ export class WireServer {
     socket.on('error', () => socket.destroy()) // peer resets are normal; never crash the process
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const msg of decoder.push(chunk)) {
-          const reply = this.handle(msg, connectionId)
-          if (reply) socket.write(reply)
-        }
+        for (const msg of decoder.push(chunk)) this.respond(socket, msg, this.handle(msg, connectionId))
       } catch (err) {
         if (!(err instanceof ProtocolError)) this.hooks.log?.(`embedded-mongo: connection ${connectionId} failed: ${String(err)}`)
         socket.destroy()
@@ -68,15 +92,47 @@ export class WireServer {
     })
   }
 
-  private execute(cmd: Doc, dbName: string, connectionId: number): Doc {
-    let reply = runCommand(cmd, { engine: this.engine, cursors: this.cursors, dbName, connectionId, startedAt: this.startedAt })
-    try {
-      this.hooks.afterCommand?.()
-    } catch (err) {
-      // The change is applied in memory but could not be journaled: don't acknowledge it.
-      reply = errorReply(new CommandError(Codes.InternalError, `embedded-mongo: failed to persist: ${toCommandError(err).message}`))
+  /** Sends a reply now, or holds it for the journal write that must come first. */
+  private respond(socket: net.Socket, msg: RawMessage, reply: Buffer | undefined): void {
+    const journal = this.hooks.journal
+    if (!journal || (this.held.length === 0 && !journal.hasPending())) {
+      if (reply) socket.write(reply)
+      return
     }
-    return reply
+    this.held.push({ socket, reply, failed: (why) => (reply ? this.persistFailed(msg, why) : undefined) })
+    if (!this.commitScheduled) {
+      this.commitScheduled = true
+      // After every connection that had data this turn has run its commands.
+      setImmediate(() => this.commit())
+    }
+  }
+
+  /** One journal write for everything held, then the held replies, in order. */
+  private commit(): void {
+    this.commitScheduled = false
+    const held = this.held
+    this.held = []
+    let failure: string | undefined
+    try {
+      this.hooks.journal?.flush()
+    } catch (err) {
+      // Applied in memory but not journaled: acknowledge none of it.
+      failure = toCommandError(err).message
+      this.hooks.log?.(`embedded-mongo: failed to persist: ${failure}`)
+    }
+    for (const h of held) {
+      const reply = failure === undefined ? h.reply : h.failed(failure)
+      if (reply && !h.socket.destroyed) h.socket.write(reply)
+    }
+  }
+
+  private persistFailed(msg: RawMessage, why: string): Buffer {
+    const reply = errorReply(new CommandError(Codes.InternalError, `embedded-mongo: failed to persist: ${why}`))
+    return msg.opCode === OP_MSG ? encodeOpMsg(msg.requestId, reply) : encodeOpReply(msg.requestId, reply)
+  }
+
+  private execute(cmd: Doc, dbName: string, connectionId: number): Doc {
+    return runCommand(cmd, { engine: this.engine, cursors: this.cursors, dbName, connectionId, startedAt: this.startedAt })
   }
 
   /** Returns the encoded reply, or undefined when the client asked for none. Throws ProtocolError on bad frames. */

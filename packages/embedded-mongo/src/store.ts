@@ -9,7 +9,7 @@ import { ObjectId } from 'bson'
 import { Query } from 'mingo'
 import { CommandError, Codes, badValue } from './errors.ts'
 import { IndexTree } from './index-tree.ts'
-import { type Doc, encodeValue, formatValue, isPlainObject, pathExists, pathValues } from './keys.ts'
+import { CROSSES_ARRAY, type Doc, encodeValue, formatValue, isPlainObject, pathExists, pathValues, scalarPath } from './keys.ts'
 
 export type JournalRecord =
   | { o: 'i' | 'u'; c: string; d: Doc }
@@ -60,6 +60,18 @@ export class Index {
   keysFor(doc: Doc): string[] | null {
     if (this.partial && !this.partial.test(doc)) return null
     if (this.sparse && !this.fields.some((f) => pathExists(doc, f.parts))) return null
+    // Common case: one value per field (no arrays on the way) makes one key.
+    let key = ''
+    for (const f of this.fields) {
+      const v = scalarPath(doc, f.parts)
+      if (v === CROSSES_ARRAY) return this.multiKeysFor(doc)
+      key += encodeValue(v)
+    }
+    return [key]
+  }
+
+  /** keysFor when an array is involved: the cross product of each field's distinct values. */
+  private multiKeysFor(doc: Doc): string[] {
     let keys = ['']
     for (const f of this.fields) {
       const { values } = pathValues(doc, f.parts)
@@ -71,8 +83,13 @@ export class Index {
 
   add(doc: Doc, rid: number, keys: string[] | null = this.keysFor(doc)): void {
     if (!keys) return
-    if (keys.length > 1 || this.fields.some((f) => pathValues(doc, f.parts).isArray)) this.multikey = true
+    if (!this.multikey && (keys.length > 1 || this.crossesArray(doc))) this.multikey = true
     for (const k of keys) this.tree.insert(k, rid)
+  }
+
+  private crossesArray(doc: Doc): boolean {
+    for (const f of this.fields) if (scalarPath(doc, f.parts) === CROSSES_ARRAY) return true
+    return false
   }
 
   keyValue(doc: Doc): Doc {
@@ -118,9 +135,7 @@ export class Collection {
   }
 
   ridById(id: unknown): number | undefined {
-    const k = encodeValue(id)
-    for (const e of this.idIndex.tree.range(k, k + '\u0000', false)) return e.r
-    return undefined
+    return this.idIndex.tree.first(encodeValue(id))
   }
 
   private dupKeyError(index: Index, doc: Doc): CommandError {
@@ -134,23 +149,26 @@ export class Collection {
   /** Inserts a document (adding an ObjectId `_id` first if missing) and returns the stored document. */
   insert(input: Doc): Doc {
     let doc = input
+    const fields = Object.keys(doc)
     // MongoDB stores _id as the first field; the driver appends it when it generates one.
     if (doc._id === undefined) doc = { _id: new ObjectId(), ...doc }
-    else if (Object.keys(doc)[0] !== '_id') {
+    else if (fields[0] !== '_id') {
       const { _id, ...rest } = doc
       doc = { _id, ...rest }
     }
     if (Array.isArray(doc._id)) throw badValue("can't use an array for _id")
-    for (const k of Object.keys(doc)) if (k.startsWith('$')) throw new CommandError(Codes.DollarPrefixedFieldName, `Document can't have $ prefixed field names: ${k}`)
+    for (const k of fields) if (k.startsWith('$')) throw new CommandError(Codes.DollarPrefixedFieldName, `Document can't have $ prefixed field names: ${k}`)
     const rid = this.nextRid++
-    const keys = this.indexes.map((ix) => ix.keysFor(doc))
-    this.indexes.forEach((ix, i) => {
-      if (!ix.unique) return
-      for (const k of keys[i] ?? []) if (ix.tree.findOther(k, rid) !== undefined) throw this.dupKeyError(ix, doc)
-    })
-    this.indexes.forEach((ix, i) => ix.add(doc, rid, keys[i]))
+    const { indexes } = this
+    const keys: (string[] | null)[] = []
+    for (const ix of indexes) {
+      const ixKeys = ix.keysFor(doc)
+      if (ix.unique && ixKeys) for (const k of ixKeys) if (ix.tree.findOther(k, rid) !== undefined) throw this.dupKeyError(ix, doc)
+      keys.push(ixKeys)
+    }
+    for (let i = 0; i < indexes.length; i++) (indexes[i] as Index).add(doc, rid, keys[i])
     this.docs.set(rid, doc)
-    this.db.journal({ o: 'i', c: this.name, d: doc })
+    if (this.db.engine.onJournal) this.db.journal({ o: 'i', c: this.name, d: doc })
     return doc
   }
 
@@ -277,6 +295,8 @@ export class Engine {
   }
 
   db(name: string): Database {
+    const known = this.dbs.get(name)
+    if (known) return known
     if (!name || /[/\\. "$\0]/.test(name)) throw new CommandError(Codes.InvalidNamespace, `Invalid database name: '${name}'`)
     let db = this.dbs.get(name)
     if (!db) {

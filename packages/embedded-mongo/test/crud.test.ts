@@ -78,6 +78,39 @@ describe('insert and find', () => {
     expect(await c.findOne({ nope: { $exists: true } })).toBeNull()
   })
 
+  it('projects like MongoDB: _id first, fields in document order; operators and paths too', async () => {
+    const c = db.collection('p')
+    await c.insertOne({ _id: 1, b: 2, a: 1, nested: { x: 1, y: 2 }, list: [1, 2, 3], n: null } as never)
+    const one = (projection: Record<string, unknown>) => c.findOne({ _id: 1 } as never, { projection })
+    expect(Object.keys((await one({ a: 1, b: 1 }))!)).toEqual(['_id', 'b', 'a'])
+    expect(await one({ a: true, _id: 0 })).toEqual({ a: 1 })
+    expect(await one({ nested: 0, list: 0 })).toEqual({ _id: 1, b: 2, a: 1, n: null })
+    expect(await one({ nested: 0, _id: 0 })).toEqual({ b: 2, a: 1, list: [1, 2, 3], n: null })
+    expect(await one({ missing: 1 })).toEqual({ _id: 1 })
+    expect(await one({ n: 1 })).toEqual({ _id: 1, n: null })
+    // The general path: dotted fields, $slice, $elemMatch, only _id.
+    expect(await one({ 'nested.y': 1 })).toEqual({ _id: 1, nested: { y: 2 } })
+    expect(await one({ list: { $slice: 2 } })).toMatchObject({ list: [1, 2] })
+    expect(await one({ _id: 1 })).toEqual({ _id: 1 })
+    await expect(one({ a: 1, b: 0 })).rejects.toBeInstanceOf(MongoServerError)
+  })
+
+  it('filters with nested operators and $expr', async () => {
+    const c = db.collection('q')
+    await c.insertMany([
+      { i: 1, tags: ['a', 'b'], items: [{ k: 1 }, { k: 5 }], s: 'apple', lo: 1, hi: 3 },
+      { i: 2, tags: ['b'], items: [{ k: 2 }], s: 'banana', lo: 4, hi: 2 },
+      { i: 3, tags: [], items: [], s: 'cherry', lo: 0, hi: 0 },
+    ])
+    const ids = async (filter: Record<string, unknown>) => (await c.find(filter).sort({ i: 1 }).toArray()).map((d) => d.i as number)
+    expect(await ids({ items: { $elemMatch: { k: { $gt: 3 } } } })).toEqual([1])
+    expect(await ids({ i: { $not: { $gte: 2 } } })).toEqual([1])
+    expect(await ids({ $or: [{ tags: 'a' }, { s: { $regex: '^ch' } }] })).toEqual([1, 3])
+    expect(await ids({ tags: { $size: 0 } })).toEqual([3])
+    expect(await ids({ $and: [{ i: { $in: [1, 2, 3] } }, { $nor: [{ i: 2 }] }] })).toEqual([1, 3])
+    expect(await ids({ $expr: { $lt: ['$lo', '$hi'] } })).toEqual([1])
+  })
+
   it('pages through cursors with getMore and killCursors', async () => {
     const c = db.collection('cur')
     await c.insertMany(Array.from({ length: 250 }, (_, i) => ({ i })))
