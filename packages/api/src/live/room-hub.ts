@@ -347,12 +347,6 @@ export function createRoomHub(options: RoomHubOptions) {
       catchUp(room, sub, lastEventId).catch((err: unknown) => finish(room, sub, err))
       return { close: () => remove(room, sub) }
     },
-    /** Rooms with local subscribers and their subscriber counts (for tests and metrics). */
-    stats() {
-      let subscribers = 0
-      for (const room of rooms.values()) subscribers += room.subscribers.size
-      return { rooms: rooms.size, subscribers }
-    },
     close(): void {
       stopResync()
       for (const room of [...rooms.values()]) detach(room)
