@@ -142,23 +142,7 @@ describe('persistence', () => {
 
   it('loses no acknowledged write when the process is SIGKILLed', async () => {
     const dataDir = tempDir()
-    const start = async (): Promise<{ child: ChildProcess; url: string }> => {
-      // `node --import tsx` (not the tsx wrapper) so that the pid we SIGKILL is the server itself.
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0', '--data', dataDir], {
-        cwd: pkgDir,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout?.on('data', (d: Buffer) => {
-          out += d.toString()
-          const m = /mongodb:\/\/\S+/.exec(out)
-          if (m) resolve(m[0])
-        })
-        child.once('exit', (code) => reject(new Error(`cli exited early with ${code}: ${out}`)))
-      })
-      return { child, url }
-    }
+    const start = () => startCli(dataDir)
 
     const first = await start()
     const client = new MongoClient(first.url, { serverSelectionTimeoutMS: 5000 })
@@ -244,16 +228,7 @@ describe('persistence', () => {
 
   it('group commit under load: concurrent writers and readers on many connections, then SIGKILL, lose nothing acknowledged', async () => {
     const dataDir = tempDir()
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0', '--data', dataDir], { cwd: pkgDir, stdio: ['ignore', 'pipe', 'inherit'] })
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString()
-        const m = /mongodb:\/\/\S+/.exec(out)
-        if (m) resolve(m[0])
-      })
-      child.once('exit', (code) => reject(new Error(`cli exited early with ${code}: ${out}`)))
-    })
+    const { child, url } = await startCli(dataDir)
     // Several clients with several connections each: many commands land in the same turn.
     const clients = Array.from({ length: 4 }, () => new MongoClient(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 8 }))
     const acked: number[] = []
@@ -303,3 +278,17 @@ describe('persistence', () => {
   })
 })
 
+/** The standalone CLI on a free port with `dataDir`; `node --import tsx` (not the tsx wrapper) so the pid we SIGKILL is the server itself. */
+async function startCli(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0', '--data', dataDir], { cwd: pkgDir, stdio: ['ignore', 'pipe', 'inherit'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /mongodb:\/\/\S+/.exec(out)
+      if (m) resolve(m[0])
+    })
+    child.once('exit', (code) => reject(new Error(`cli exited early with ${code}: ${out}`)))
+  })
+  return { child, url }
+}
