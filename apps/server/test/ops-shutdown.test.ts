@@ -123,14 +123,15 @@ describe('SIGTERM on the real process', () => {
     const logs = output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string })
     expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']))
 
-    // Every acknowledged message is in the database the process left behind.
+    // Every acknowledged message is in the database the process left behind
+    // (a message is stored as its message.created event, under the message's id).
     const client = new MongoClient(process.env.MONGODB_URL ?? `${mongo.url}`)
     await client.connect()
     try {
       const stored = await client
         .db(dbName)
-        .collection('messages')
-        .find({ _id: { $in: acked.map((id) => new ObjectId(id)) } }, { projection: { _id: 1 } })
+        .collection('events')
+        .find({ _id: { $in: acked.map((id) => new ObjectId(id)) }, 'data.type': 'message.created' }, { projection: { _id: 1 } })
         .toArray()
       const storedIds = new Set(stored.map((d) => d._id.toHexString()))
       expect(acked.filter((id) => !storedIds.has(id))).toEqual([])
@@ -193,8 +194,8 @@ describe('app.close()', () => {
     await closing
     const acked = (await Promise.all(sends)).filter((id): id is string => id !== null)
     // The store is still open until stop(): every acknowledged send is there.
-    const stored = await server.database.collections.messages.find({ roomId: new ObjectId(roomId) }).toArray()
-    expect(new Set(stored.map((m) => m._id.toHexString()))).toEqual(new Set(acked))
+    const { messages: stored } = await server.database.repos.messages.list(new ObjectId(roomId), undefined, 1000)
+    expect(new Set(stored.map((m) => m.id))).toEqual(new Set(acked))
     await server.stop()
   })
 })

@@ -8,7 +8,7 @@
 //     [--sends 4000] [--rounds 5] [--concurrency 1,16 | --rate 500,1500] [--mode send,repo,…] [--data] [--mongo-prof DIR]
 //
 // modes: send (the procedure), repo (messages.send in packages/db only),
-// raw (the same two inserts as bare driver calls), after / latest (the event
+// raw (the same insert as a bare driver call), after / latest (the event
 // log's reads by index: 20 events of a room, a room's latest seq), ratelimit (only the
 // rate-limit hit), publish (only bus.publish).
 // Reports, per mode and concurrency, the median over rounds of CPU µs per send
@@ -201,15 +201,14 @@ async function main(): Promise<void> {
         body,
       })
     },
-    // The two writes of a send as bare driver calls (no event log, no repository).
+    // The write of a send as a bare driver call (no event log, no repository).
     raw: async (i) => {
       const c = callers[i % callers.length]!
       const roomId = rooms[i % ROOMS]!._id
       const seq = 1_000_000 + counter++
       const author = { id: c.user._id.toHexString(), username: c.user.username, displayName: c.user.displayName }
       const message = { id: new ObjectId().toHexString(), roomId: roomId.toHexString(), seq, author, body, createdAt: new Date().toISOString(), editedAt: null, deleted: false, clientId: `c${seq}`, reactions: [] }
-      await database.collections.events.insertOne({ _id: new ObjectId(), roomId, seq, data: { type: 'message.created', roomId: message.roomId, seq, message }, createdAt: new Date(), authorId: c.user._id, clientId: message.clientId })
-      await database.collections.messages.insertOne({ _id: new ObjectId(message.id), roomId, seq, authorId: c.user._id, author, body, clientId: message.clientId, createdAt: new Date(), editedAt: null, deleted: false, reactions: {}, updatedSeq: seq })
+      await database.collections.events.insertOne({ _id: new ObjectId(message.id), roomId, seq, data: { type: 'message.created', roomId: message.roomId, seq, message }, createdAt: new Date(), authorId: c.user._id, clientId: message.clientId })
     },
     // Reads by index the log serves: catching up (`after`) and the latest seq of a room.
     after: (i) => database.repos.events.after(rooms[i % ROOMS]!._id, 0, 20),

@@ -33,37 +33,55 @@ describe('repositories', () => {
     // Another author may use the same clientId.
     const other = await messages.send({ roomId: room._id, author: person('other1'), clientId: 'k1', body: 'mine' })
     expect(other.event).not.toBeNull()
+    expect((await messages.list(room._id, undefined, 10)).messages.map((m) => m.body)).toEqual(['hello', 'mine'])
+    // A send is one write: the event. Nothing changed, so no state document.
+    expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(0)
+  })
+
+  it('stores a message\'s state at its first change; reads, retries and unread counts see it', async () => {
+    const { rooms, messages } = database.repos
+    const owner = person('changer')
+    const reader = person('reader')
+    const room = await rooms.create({ name: 'c', visibility: 'public', owner })
+    const first = await messages.send({ roomId: room._id, author: owner, clientId: 'k-change', body: 'hello' })
+    const second = await messages.send({ roomId: room._id, author: owner, clientId: 'k-other', body: 'untouched' })
+    expect(await messages.get(new ObjectId(first.message.id))).toMatchObject({ seq: first.message.seq, body: 'hello', clientId: 'k-change', deleted: false })
+    expect(await messages.get(new ObjectId())).toBeNull()
+
+    await messages.edit((await messages.get(new ObjectId(first.message.id)))!, 'edited')
+    await messages.react((await messages.get(new ObjectId(second.message.id)))!, reader.id, '👍', true)
+    expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(2)
+    const page = (await messages.list(room._id, undefined, 10)).messages
+    expect(page.map((m) => [m.body, m.editedAt !== null, m.reactions.map((r) => r.emoji)])).toEqual([
+      ['edited', true, []],
+      ['untouched', false, ['👍']],
+    ])
+    // A retried send returns the message as it is now.
+    const again = await messages.send({ roomId: room._id, author: owner, clientId: 'k-change', body: 'hello' })
+    expect(again.event).toBeNull()
+    expect(again.message).toMatchObject({ id: first.message.id, body: 'edited' })
+    expect(await database.collections.events.countDocuments({ roomId: room._id, clientId: 'k-change' })).toBe(1)
+
+    const readerId = new ObjectId(reader.id)
+    expect(await messages.unreadCount(room._id, readerId, 0)).toBe(2)
+    await messages.remove((await messages.get(new ObjectId(second.message.id)))!)
+    expect(await messages.unreadCount(room._id, readerId, 0)).toBe(1)
+    expect(await messages.latest(room._id)).toMatchObject({ id: second.message.id, deleted: true, body: '' })
+    // A message changed again keeps one state document with the newest state.
+    await messages.edit((await messages.get(new ObjectId(first.message.id)))!, 'edited twice')
+    expect((await messages.get(new ObjectId(first.message.id)))?.body).toBe('edited twice')
     expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(2)
   })
 
-  it('heals a crash between the event and the message document when the send is retried', async () => {
-    const { rooms, messages } = database.repos
-    const owner = person('crashy')
-    const room = await rooms.create({ name: 'c', visibility: 'public', owner })
-    const first = await messages.send({ roomId: room._id, author: owner, clientId: 'k-crash', body: 'hello' })
-    // The node died after appending the event, before writing the message document.
-    await database.collections.messages.deleteOne({ _id: new ObjectId(first.message.id) })
-    const retried = await messages.send({ roomId: room._id, author: owner, clientId: 'k-crash', body: 'hello' })
-    expect(retried.event).toBeNull()
-    expect(retried.message).toEqual(first.message)
-    expect(await messages.get(new ObjectId(first.message.id))).toMatchObject({ seq: first.message.seq, body: 'hello', clientId: 'k-crash' })
-    expect(await database.collections.events.countDocuments({ roomId: room._id, clientId: 'k-crash' })).toBe(1)
-    // Retrying again finds the document in place (and its later state).
-    await messages.edit((await messages.get(new ObjectId(first.message.id)))!, 'edited')
-    const again = await messages.send({ roomId: room._id, author: owner, clientId: 'k-crash', body: 'hello' })
-    expect(again.event).toBeNull()
-    expect(again.message.body).toBe('edited')
-    expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(1)
-  })
-
-  it('sends concurrently into one room: dense seqs, one message document each', async () => {
+  it('sends concurrently into one room: dense seqs, one message each', async () => {
     const { rooms, messages } = database.repos
     const owner = person('busy')
     const room = await rooms.create({ name: 'b', visibility: 'public', owner })
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => messages.send({ roomId: room._id, author: owner, clientId: `b${i % 30}`, body: `m${i}` })))
     expect(results.filter((r) => r.event).length).toBe(30)
-    const seqs = (await database.collections.messages.find({ roomId: room._id }).toArray()).map((m) => m.seq).sort((a, b) => a - b)
-    expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    const history = (await messages.list(room._id, undefined, 100)).messages
+    expect(history.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    expect(new Set(history.map((m) => m.clientId)).size).toBe(30)
     // Every retry of a clientId got the message its first send created.
     const byClientId = new Map(results.filter((r) => r.event).map((r) => [r.message.clientId, r.message.id]))
     for (const r of results) expect(r.message.id).toBe(byClientId.get(r.message.clientId))

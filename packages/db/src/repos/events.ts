@@ -14,6 +14,8 @@ export interface AppendOptions {
   /** Builds the event for the seq it will take (a retry after a seq conflict rebuilds it). */
   build: (seq: number) => RoomEvent
   idempotency?: { authorId: ObjectId; clientId: string }
+  /** The event document's _id (a message.created event takes its message's id, so the message is found by id). */
+  id?: ObjectId
 }
 
 const MAX_ATTEMPTS = 1000
@@ -54,10 +56,10 @@ export function createEventLog(c: Collections) {
     return run
   }
 
-  async function appendNow(roomId: ObjectId, key: string, { build, idempotency }: AppendOptions): Promise<AppendResult> {
+  async function appendNow(roomId: ObjectId, key: string, { build, idempotency, id }: AppendOptions): Promise<AppendResult> {
     let seq = (hints.get(key) ?? (await latestSeq(roomId))) + 1
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const doc: EventDoc = { _id: new ObjectId(), roomId, seq, data: build(seq), createdAt: new Date() }
+      const doc: EventDoc = { _id: id ?? new ObjectId(), roomId, seq, data: build(seq), createdAt: new Date() }
       if (idempotency) Object.assign(doc, idempotency)
       try {
         await insertEvent(doc)

@@ -1,10 +1,9 @@
 import { ObjectId } from 'mongodb'
-import type { Message, PublicUser } from '@parley/schemas'
+import type { Message, PublicUser, RoomEvent } from '@parley/schemas'
 import type { Collections } from '../client.ts'
 import type { EventDoc, MessageDoc } from '../documents.ts'
 import type { EventLog } from './events.ts'
 import { isDuplicateKey } from '../indexes.ts'
-import { createInsertBatcher } from './insert-batcher.ts'
 import { toMessage, toReactions } from './mappers.ts'
 
 /** MongoDB's name for the primary key index. */
@@ -13,15 +12,22 @@ const ID_INDEX = '_id_'
 /** `event` is null when the send was a retry of an earlier one (nothing new to announce). */
 export type SendResult = { message: Message; event: EventDoc | null }
 
+type CreatedEvent = EventDoc & { data: Extract<RoomEvent, { type: 'message.created' }> }
+
 /**
- * Messages: the event log decides order and idempotency; the `messages`
- * collection is the current state (edits, tombstones, reactions) for history
- * pages. State writes are guarded by `updatedSeq`, so a late writer never
- * overwrites a newer event's state.
+ * Messages. A send is one write: the `message.created` event, whose _id is
+ * the message's id. The event log decides order and idempotency, and a
+ * message nobody changed lives only there.
+ *
+ * The `messages` collection holds the current state of messages that did
+ * change (edits, tombstones, reactions): the first change copies the message
+ * out of its event, and state writes are guarded by `updatedSeq`, so a late
+ * writer never overwrites a newer event's state. Reads take the message from
+ * its event and this state where there is one. (Databases written before this
+ * had a state document for every message; reads find those the same way.)
  */
 export function createMessages(c: Collections, log: EventLog) {
-  // Sends completing together (one batched event insert) write their documents together too.
-  const insertMessage = createInsertBatcher(c.messages)
+  const CREATED = 'message.created'
 
   function docFromMessage(m: Message, authorId: ObjectId): MessageDoc {
     return {
@@ -40,19 +46,32 @@ export function createMessages(c: Collections, log: EventLog) {
     }
   }
 
+  /** Documents get() made from an event: not stored until the message first changes. */
+  const unstored = new WeakSet<MessageDoc>()
+
+  const authorOf = (e: CreatedEvent) => e.authorId ?? new ObjectId(e.data.message.author.id)
+
+  /** The messages of these events as they are now: their state documents where there are some. */
+  async function current(events: CreatedEvent[]): Promise<Message[]> {
+    if (events.length === 0) return []
+    const states = await c.messages.find({ _id: { $in: events.map((e) => new ObjectId(e.data.message.id)) } }).toArray()
+    const byId = new Map(states.map((d) => [d._id.toHexString(), d]))
+    return events.map((e) => {
+      const state = byId.get(e.data.message.id)
+      return state ? toMessage(state) : e.data.message
+    })
+  }
+
   /**
-   * Writes the message document of a `message.created` event; false when it
-   * already exists. A plain insert (not an upsert): no lookup first, and a
-   * duplicate on `_id` means an earlier attempt got this far, so running it
-   * again (a retried send healing a crash between the two writes) is harmless.
+   * Stores a document get() made from an event (before the message's first
+   * change); one stored meanwhile by a concurrent change is left as it is.
    */
-  async function materialise(m: Message, authorId: ObjectId): Promise<boolean> {
+  async function materialise(doc: MessageDoc): Promise<void> {
+    if (!unstored.has(doc)) return
     try {
-      await insertMessage(docFromMessage(m, authorId))
-      return true
+      await c.messages.insertOne(doc)
     } catch (err) {
-      if (isDuplicateKey(err, ID_INDEX)) return false
-      throw err
+      if (!isDuplicateKey(err, ID_INDEX)) throw err
     }
   }
 
@@ -63,9 +82,10 @@ export function createMessages(c: Collections, log: EventLog) {
     const roomId = input.roomId.toHexString()
     const messageId = id.toHexString()
     const result = await log.append(input.roomId, {
+      id,
       idempotency: { authorId, clientId: input.clientId },
       build: (seq) => ({
-        type: 'message.created',
+        type: CREATED,
         roomId,
         seq,
         message: {
@@ -82,26 +102,33 @@ export function createMessages(c: Collections, log: EventLog) {
         },
       }),
     })
-    const event = result.ok ? result.event : result.duplicateOf
-    if (event.data.type !== 'message.created') throw new Error('idempotency key points at a non-message event')
-    const inserted = await materialise(event.data.message, authorId)
-    if (!result.ok) {
-      // A retry: the document may have changed since (edits, reactions); return it as it is now.
-      const current = inserted ? null : await c.messages.findOne({ _id: new ObjectId(event.data.message.id) })
-      return { message: current ? toMessage(current) : event.data.message, event: null }
+    if (result.ok) {
+      if (result.event.data.type !== CREATED) throw new Error('appended a non-message event')
+      return { message: result.event.data.message, event: result.event }
     }
-    return { message: event.data.message, event }
+    // A retry: return the original as it is now (it may have been edited since).
+    const original = result.duplicateOf
+    if (original.data.type !== CREATED) throw new Error('idempotency key points at a non-message event')
+    const [message] = await current([original as CreatedEvent])
+    return { message: message as Message, event: null }
   }
 
   async function list(roomId: ObjectId, before: number | undefined, limit: number) {
-    const filter = before === undefined ? { roomId } : { roomId, seq: { $lt: before } }
-    const docs = await c.messages.find(filter).sort({ seq: -1 }).limit(limit + 1).toArray()
-    const hasMore = docs.length > limit
-    return { messages: docs.slice(0, limit).reverse().map(toMessage), hasMore }
+    const filter = { roomId, 'data.type': CREATED, ...(before === undefined ? {} : { seq: { $lt: before } }) }
+    const events = (await c.events.find(filter).sort({ seq: -1 }).limit(limit + 1).toArray()) as CreatedEvent[]
+    const hasMore = events.length > limit
+    return { messages: await current(events.slice(0, limit).reverse()), hasMore }
   }
 
-  function get(messageId: ObjectId) {
-    return c.messages.findOne({ _id: messageId })
+  /** The message's current state document; for a message never changed, one made from its event (not stored until its first change). */
+  async function get(messageId: ObjectId): Promise<MessageDoc | null> {
+    const state = await c.messages.findOne({ _id: messageId })
+    if (state) return state
+    const event = await c.events.findOne({ _id: messageId })
+    if (event?.data.type !== CREATED) return null
+    const doc = docFromMessage(event.data.message, authorOf(event as CreatedEvent))
+    unstored.add(doc)
+    return doc
   }
 
   /** Appends an event about `doc` and applies `patch` to the state if no newer event got there first. */
@@ -116,6 +143,7 @@ export function createMessages(c: Collections, log: EventLog) {
     })
     if (!result.ok) throw new Error('unexpected idempotency conflict')
     const seq = result.event.seq
+    await materialise(doc)
     await c.messages.updateOne({ _id: doc._id, updatedSeq: { $lt: seq } }, { $set: { ...patch, updatedSeq: seq } })
     return { message: toMessage({ ...next, updatedSeq: seq }), event: result.event }
   }
@@ -131,6 +159,7 @@ export function createMessages(c: Collections, log: EventLog) {
   /** Toggles one user's reaction; returns null when nothing changed (no event). */
   async function react(doc: MessageDoc, userId: string, emoji: string, on: boolean) {
     const field = `reactions.${emoji}`
+    await materialise(doc)
     const updated = await c.messages.findOneAndUpdate(
       on ? { _id: doc._id, [field]: { $ne: userId } } : { _id: doc._id, [field]: userId },
       on ? { $addToSet: { [field]: userId } } : { $pull: { [field]: userId } },
@@ -145,15 +174,18 @@ export function createMessages(c: Collections, log: EventLog) {
     return { event: result.event, message: toMessage(updated) }
   }
 
-  /** Messages by others after `seq`: what the user has not read. */
-  function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number) {
-    return c.messages.countDocuments({ roomId, seq: { $gt: afterSeq }, authorId: { $ne: userId }, deleted: false })
+  /** Messages by others after `seq`: what the user has not read (deleted ones do not count). */
+  async function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number) {
+    const range = { roomId, seq: { $gt: afterSeq }, authorId: { $ne: userId } }
+    const [sent, deleted] = await Promise.all([c.events.countDocuments({ ...range, 'data.type': CREATED }), c.messages.countDocuments({ ...range, deleted: true })])
+    return sent - deleted
   }
 
   /** The newest message of a room (its preview in the room list). */
   async function latest(roomId: ObjectId): Promise<Message | null> {
-    const doc = await c.messages.find({ roomId }).sort({ seq: -1 }).limit(1).next()
-    return doc ? toMessage(doc) : null
+    const event = (await c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next()) as CreatedEvent | null
+    if (!event) return null
+    return (await current([event]))[0] ?? null
   }
 
   return { send, list, get, edit, remove, react, unreadCount, latest }
