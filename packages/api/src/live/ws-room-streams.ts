@@ -13,8 +13,11 @@
  * the AppRouter types are unchanged.
  *
  * A data frame is the subscription's fixed prefix + the event's JSON, which
- * the hub serialised once for all subscribers. Frames written in one turn of
- * the event loop leave in one TCP write (the socket is corked until the next
+ * the hub serialised once for all subscribers. Data frames are framed here,
+ * not by `ws.send`: the event's bytes are encoded once (not once per
+ * recipient), and each frame is one buffer (header, prefix, event) rather
+ * than a header and a payload. Frames written in one turn of the event loop
+ * leave in one TCP write (the socket is corked until the next
  * `setImmediate`), so a busy node sends fewer, larger packets by itself.
  */
 import type { Duplex } from 'node:stream'
@@ -34,8 +37,8 @@ type RequestId = number | string
 
 interface Entry {
   readonly id: RequestId
-  /** `{"id":…,"result":{"type":"data",` — everything before the event. */
-  readonly prefix: string
+  /** `{"id":…,"result":{"type":"data",` — everything before the event, as UTF-8. */
+  readonly prefix: Buffer
   readonly jsonrpc: '2.0' | undefined
   stream: RoomStream | null
   /** Stopped by the client or the socket closed: nothing more is sent. */
@@ -64,7 +67,7 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
     let entries: Map<RequestId, Entry> | null = null // most sockets hold a few; allocated on first use
 
     const reply = (entry: Pick<Entry, 'id' | 'jsonrpc'>, body: object) =>
-      write(ws, socket, JSON.stringify({ id: entry.id, ...(entry.jsonrpc ? { jsonrpc: entry.jsonrpc } : {}), ...body }))
+      write.text(ws, socket, JSON.stringify({ id: entry.id, ...(entry.jsonrpc ? { jsonrpc: entry.jsonrpc } : {}), ...body }))
 
     function fail(entry: Pick<Entry, 'id' | 'jsonrpc'>, cause: unknown, ctx: Context | undefined, input: unknown): void {
       const error = getTRPCErrorFromUnknown(cause)
@@ -87,7 +90,7 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
       const entry: Entry = {
         id: req.id,
         jsonrpc,
-        prefix: `{"id":${JSON.stringify(req.id)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":{"type":"data",`,
+        prefix: Buffer.from(`{"id":${JSON.stringify(req.id)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":{"type":"data",`),
         stream: null,
         stopped: false,
         release: null,
@@ -114,7 +117,7 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
         reply(entry, { result: { type: 'started' } })
         const resumeFrom = parsed.data.lastEventId == null ? null : Number(parsed.data.lastEventId)
         entry.stream = ctx.deps.roomHub.open(room, session.user._id.toHexString(), resumeFrom, {
-          push: (event, json) => write(ws, socket, entry.prefix + dataFrame(event, json)),
+          push: (event, json) => write.data(ws, socket, entry.prefix, event, json),
           end: (error) => {
             if (entry.stopped) return
             end(entry)
@@ -219,8 +222,16 @@ function isStop(msg: unknown): msg is Request {
 }
 
 /**
- * ws.send, with every socket written in this turn of the event loop corked
- * until the next setImmediate: many frames, one write.
+ * Writes frames with every socket written in this turn of the event loop
+ * corked until the next setImmediate: many frames, one write.
+ *
+ * `text` goes through ws.send. `data` builds the frame itself: one buffer of
+ * WebSocket header + the subscription's prefix + the event part, whose UTF-8
+ * bytes are computed once per event (the hub hands every subscriber the same
+ * JSON string, so a one-entry cache hits for all but the first). Server
+ * frames are unmasked and this server negotiates no extensions, so the bytes
+ * are exactly what ws.send would produce; ws writes synchronously to the same
+ * socket, so frames from both paths keep their order.
  */
 function createCorkedWriter() {
   const corked = new Set<Duplex>()
@@ -230,18 +241,57 @@ function createCorkedWriter() {
     for (const socket of corked) socket.uncork()
     corked.clear()
   }
-  return (ws: WebSocket, socket: Duplex, frame: string) => {
-    if (ws.readyState !== OPEN) return
-    if (!corked.has(socket)) {
-      socket.cork()
-      corked.add(socket)
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(flush)
-      }
+  const cork = (socket: Duplex) => {
+    if (corked.has(socket)) return
+    socket.cork()
+    corked.add(socket)
+    if (!scheduled) {
+      scheduled = true
+      setImmediate(flush)
     }
+  }
+
+  let lastJson: string | null = null
+  let lastPart: Buffer = Buffer.alloc(0)
+  const eventPart = (event: RoomStreamEvent, json: string): Buffer => {
+    if (json !== lastJson) {
+      lastPart = Buffer.from(dataFrame(event, json))
+      lastJson = json
+    }
+    return lastPart
+  }
+
+  const text = (ws: WebSocket, socket: Duplex, frame: string): void => {
+    if (ws.readyState !== OPEN) return
+    cork(socket)
     ws.send(frame)
   }
+  const data = (ws: WebSocket, socket: Duplex, prefix: Buffer, event: RoomStreamEvent, json: string): void => {
+    if (ws.extensions !== '') return text(ws, socket, prefix.toString() + dataFrame(event, json))
+    if (ws.readyState !== OPEN) return
+    cork(socket)
+    socket.write(textFrame(prefix, eventPart(event, json)))
+  }
+  return { text, data }
+}
+
+/** An unmasked, final text frame (RFC 6455 §5.2) whose payload is `a` then `b`. */
+export function textFrame(a: Buffer, b: Buffer): Buffer {
+  const length = a.length + b.length
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81 // FIN + text
+  if (header === 2) frame[1] = length
+  else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeBigUInt64BE(BigInt(length), 2)
+  }
+  a.copy(frame, header)
+  b.copy(frame, header + a.length)
+  return frame
 }
 
 export type RoomStreamGateway = ReturnType<typeof createRoomStreamGateway>
