@@ -73,6 +73,18 @@ function percentiles(h: ReturnType<typeof hdr.build>): Percentiles {
   return { count: h.totalCount, p50: v(50), p90: v(90), p99: v(99), p999: v(99.9), max: h.totalCount ? h.maxValue / 1000 : 0 }
 }
 
+/** Worst latency (ms) of the messages whose intended send fell in each second of the step, over all generators. */
+function worstBySecond(stats: StepStats[], startNs: number, durationS: number): number[] {
+  const first = Math.floor(startNs / 1e9)
+  const worst = Array.from({ length: Math.ceil(durationS) + 1 }, () => 0)
+  for (const s of stats)
+    for (const [second, us] of Object.entries(s.worstBySecond)) {
+      const i = Number(second) - first
+      if (i >= 0 && i < worst.length) worst[i] = Math.max(worst[i]!, us / 1000)
+    }
+  return worst
+}
+
 const sumIntegrity = (xs: Integrity[]): Integrity =>
   xs.reduce(
     (a, b) => ({
@@ -257,6 +269,7 @@ async function main(): Promise<number> {
         crossNodeShare: delivered ? sum((s) => s.crossNode) / delivered : 0,
         latencyMs: percentiles(lat),
         ackMs: percentiles(ack),
+        worstMsBySecond: worstBySecond(stats, startNs, opt.durationS),
         drainMs,
         cpu: {
           nodesSeconds: nodesCpu,
@@ -282,7 +295,8 @@ async function main(): Promise<number> {
         `step ${step}/${opt.steps.length} target ${Math.round(target)} deliv/s (${Math.round(msgRate)} msg/s): ` +
           `${Math.round(r.acceptedPerSec)} msg/s accepted, ${Math.round(r.deliveriesPerSec)} deliv/s, ` +
           `p50 ${r.latencyMs.p50.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} p99.9 ${r.latencyMs.p999.toFixed(1)} max ${r.latencyMs.max.toFixed(0)} ms, ` +
-          `ack p99 ${r.ackMs.p99.toFixed(1)} ms, errors ${errN}, ${delivered}/${expected} delivered, node CPU ${r.cpu.nodesPer1kDeliveries.toFixed(3)} s/1k, machine ${Math.round(r.cpu.machineBusyPct)}%`,
+          `ack p99 ${r.ackMs.p99.toFixed(1)} ms, errors ${errN}, ${delivered}/${expected} delivered, node CPU ${r.cpu.nodesPer1kDeliveries.toFixed(3)} s/1k, machine ${Math.round(r.cpu.machineBusyPct)}%; ` +
+          `worst ms per second: ${(r.worstMsBySecond ?? []).map((v) => Math.round(v)).join(' ')}`,
       )
       if (errN) failures.push(`step ${step}: ${errN} send errors ${JSON.stringify(errors)}`)
       if (delivered < expected) {

@@ -76,6 +76,8 @@ export interface StepStats {
   crossNode: number
   /** hrtime ns of the last delivery of this step's messages (0 if none). */
   lastDeliveryNs: number
+  /** Worst send→receive latency (µs) per second of intended send time (hrtime seconds → µs). */
+  worstBySecond: Record<number, number>
   latency: string
   ack: string
 }

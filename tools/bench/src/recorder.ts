@@ -54,7 +54,7 @@ export class Recorder {
     if (step === this.lastStep && this.lastState) return this.lastState
     let s = this.steps.get(step)
     if (!s) {
-      s = { sent: 0, acked: 0, errors: {}, outstanding: 0, expected: 0, delivered: 0, crossNode: 0, lastDeliveryNs: 0, latency: new LatencyCounts(), ack: new LatencyCounts() }
+      s = { sent: 0, acked: 0, errors: {}, outstanding: 0, expected: 0, delivered: 0, crossNode: 0, lastDeliveryNs: 0, worstBySecond: {}, latency: new LatencyCounts(), ack: new LatencyCounts() }
       this.steps.set(step, s)
     }
     this.lastStep = step
@@ -80,7 +80,10 @@ export class Recorder {
       if (m.senderNode !== t.node) s.crossNode++
       const now = nowNs()
       s.lastDeliveryNs = now
-      s.latency.record((now - m.intendedNs) / 1000)
+      const us = (now - m.intendedNs) / 1000
+      s.latency.record(us)
+      const second = Math.floor(m.intendedNs / 1e9)
+      if (us > (s.worstBySecond[second] ?? 0)) s.worstBySecond[second] = us
     }
   }
 }

@@ -28,6 +28,8 @@ export interface StepResult {
   latencyMs: Percentiles
   /** send (intended) → acknowledgement, ms */
   ackMs: Percentiles
+  /** Worst send→receive latency of the messages sent in each second of the step, ms (spikes show up here). */
+  worstMsBySecond?: number[]
   drainMs: number
   cpu: {
     nodesSeconds: number
@@ -133,6 +135,10 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     )
   }
   if (r.stoppedEarly) L.push('', `Stopped early: ${r.stoppedEarly}.`)
+  if (r.steps.some((s) => s.worstMsBySecond?.length)) {
+    L.push('', 'Worst send→receive latency of the messages sent in each second of a step (ms) — a p99 over budget is usually a few seconds of backlog, not a slow steady state:', '')
+    for (const s of r.steps) if (s.worstMsBySecond?.length) L.push(`- step ${s.step}: ${s.worstMsBySecond.map((v) => f0(v)).join(' · ')}`)
+  }
   if (chartFile) L.push('', `![p99 latency vs deliveries/s](${chartFile})`)
   L.push('')
   const i = r.integrity

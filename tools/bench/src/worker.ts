@@ -161,6 +161,7 @@ function stepStats(step: number, histograms = true): StepStats {
     delivered: s.delivered,
     crossNode: s.crossNode,
     lastDeliveryNs: s.lastDeliveryNs,
+    worstBySecond: s.worstBySecond,
     latency: histograms ? s.latency.encode() : '',
     ack: histograms ? s.ack.encode() : '',
   }
