@@ -101,18 +101,7 @@ const transportGuard = t.middleware(async ({ ctx, type, path, next }) => {
       end?.()
     }
   }
-  const conn = ctx.conn
-  const max = ctx.deps.maxSubscriptionsPerConnection
-  if (conn && max !== undefined && conn.subscriptions >= max) {
-    ctx.deps.metrics?.subscriptionRefused?.()
-    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many subscriptions on this connection (at most ${max})` })
-  }
-  if (conn) conn.subscriptions++
-  ctx.deps.metrics?.subscriptionStarted?.(path)
-  const release = () => {
-    if (conn) conn.subscriptions--
-    ctx.deps.metrics?.subscriptionEnded?.(path)
-  }
+  const release = admitSubscription(ctx, path)
   let result: Awaited<ReturnType<typeof next>>
   try {
     result = await next()
@@ -126,6 +115,29 @@ const transportGuard = t.middleware(async ({ ctx, type, path, next }) => {
   }
   return { ...result, data: onIterableEnd(result.data, release) }
 })
+
+/**
+ * Counts a subscription against its WebSocket's limit (TOO_MANY_REQUESTS past
+ * it) and in the metrics; returns its release, which runs once however often
+ * it is called. Shared by this middleware and the room-stream gateway.
+ */
+export function admitSubscription(ctx: Context, path: string): () => void {
+  const { conn, deps } = ctx
+  const max = deps.maxSubscriptionsPerConnection
+  if (conn && max !== undefined && conn.subscriptions >= max) {
+    deps.metrics?.subscriptionRefused?.()
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many subscriptions on this connection (at most ${max})` })
+  }
+  if (conn) conn.subscriptions++
+  deps.metrics?.subscriptionStarted?.(path)
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (conn) conn.subscriptions--
+    deps.metrics?.subscriptionEnded?.(path)
+  }
+}
 
 export const publicProcedure = t.procedure.use(transportGuard)
 

@@ -363,16 +363,22 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
         timer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())))
         timer.unref()
       }
+      /** The session as stored now; null (and the watcher fired) once it is revoked or expired. */
+      const stillValid = async (): Promise<SessionDoc | null> => {
+        const current = await sessions.findById(sessionId)
+        if (current && !expired(current, Date.now())) return current
+        watcher.fire()
+        return null
+      }
       const check = (): void => {
         timer = null
         if (done) return
         void (async () => {
-          const current = await sessions.findById(sessionId)
-          const now = Date.now()
-          if (!current || expired(current, now)) return watcher.fire()
+          const current = await stillValid()
+          if (!current) return
           // Slide unconditionally (when it can still move): the next wake is then at least idle/2 away.
           const canSlide = current.idleExpiresAt.getTime() < current.absoluteExpiresAt.getTime()
-          arm(canSlide ? await slide(current, now) : current)
+          arm(canSlide ? await slide(current, Date.now()) : current)
         })().catch((err: unknown) => {
           log.warn({ err }, 'session expiry check failed')
           // Try again shortly rather than letting a transient error end or forget the watch.
@@ -390,16 +396,12 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       // was read before `watchingSince`, so a recent revoke-all of the user may postdate it: look.)
       const allAt = recentRevocations.get(`all:${userId}`)
       if (recentRevocations.has(sessionId)) watcher.fire()
-      else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) {
-        const current = await sessions.findById(sessionId)
-        if (!current || expired(current, Date.now())) watcher.fire()
-      }
+      else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) await stillValid()
       if (!done) arm(session)
       // Watching from before the node's revocation channel was confirmed (just after start-up): ask the database once it is.
       if (!revocationsConfirmed) {
         await revocations
-        const current = await sessions.findById(sessionId)
-        if (!current || expired(current, Date.now())) watcher.fire()
+        await stillValid()
       }
       return stop
     },

@@ -126,11 +126,11 @@ export function createRoomHub(options: RoomHubOptions) {
       r.unsubscribe = off
       r.last = await log.latestSeq(r.oid)
     })().then(
-      () => drain(r),
+      // Work that arrived while the room was getting ready waited in its queue.
+      () => run(r, Promise.resolve()),
       (err: unknown) => {
         r.failed = err
-        detach(r)
-        for (const sub of r.subscribers) finish(r, sub, err)
+        failRoom(r, err)
       },
     )
     return r
@@ -173,19 +173,6 @@ export function createRoomHub(options: RoomHubOptions) {
       const pending = handle(room, room.queue.shift()!)
       if (pending) await pending
     }
-  }
-
-  function drain(room: Room): void {
-    room.busy = false
-    if (room.queue.length === 0) return
-    room.busy = true
-    drainQueue(room).then(
-      () => (room.busy = false),
-      (err: unknown) => {
-        room.busy = false
-        failRoom(room, err)
-      },
-    )
   }
 
   /** The log could not be read: every subscriber's stream fails (clients resubscribe and resume). */

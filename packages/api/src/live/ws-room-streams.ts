@@ -28,6 +28,7 @@ import { RoomEventsInput, type RoomStreamEvent } from '@parley/schemas'
 import { requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { appRouter } from '../root.ts'
+import { admitSubscription } from '../trpc.ts'
 import type { RoomStream } from './room-hub.ts'
 
 export const ROOM_STREAM_PATH = 'events.room'
@@ -111,7 +112,7 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
         if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
         const parsed = RoomEventsInput.safeParse(input)
         if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error })
-        entry.release = admit(ctx)
+        entry.release = admitSubscription(ctx, ROOM_STREAM_PATH)
         const { room } = await requireMemberOrNotFound({ ...ctx, session }, parsed.data.roomId)
         if (entry.stopped || ws.readyState !== OPEN) return end(entry)
         reply(entry, { result: { type: 'started' } })
@@ -177,25 +178,6 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
   }
 
   return { attach }
-}
-
-/** The subscription counting tRPC's middleware does for other subscriptions (same counter, same limit). */
-function admit(ctx: Context): () => void {
-  const { conn, deps } = ctx
-  const max = deps.maxSubscriptionsPerConnection
-  if (conn && max !== undefined && conn.subscriptions >= max) {
-    deps.metrics?.subscriptionRefused?.()
-    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many subscriptions on this connection (at most ${max})` })
-  }
-  if (conn) conn.subscriptions++
-  deps.metrics?.subscriptionStarted?.(ROOM_STREAM_PATH)
-  let released = false
-  return () => {
-    if (released) return
-    released = true
-    if (conn) conn.subscriptions--
-    deps.metrics?.subscriptionEnded?.(ROOM_STREAM_PATH)
-  }
 }
 
 /** The part of a data frame after the prefix: tracked events carry their seq as the event id (what tRPC's `tracked()` sends). */
