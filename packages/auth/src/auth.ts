@@ -106,6 +106,8 @@ function isRevocationNotice(payload: unknown): payload is RevocationNotice {
 }
 /** How long a revocation is remembered, for a watch that starts just after it went by. */
 const RECENT_REVOCATION_MS = 60_000
+/** Sessions per query when re-checking every watched session (see recheckWatched). */
+const RECHECK_BATCH = 100
 
 interface Watcher {
   sessionId: string
@@ -207,13 +209,20 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
   }
 
   /** Safety net for lost bus messages: re-check every watched session in one query. */
+  /**
+   * The safety net for revocations missed on the bus: every watched session
+   * still live? A few at a time — one query naming thousands of sessions held
+   * the database (and every send queued behind it) for most of a second.
+   */
   async function recheckWatched(): Promise<void> {
     const ids = [...watchers.keys()]
-    if (ids.length === 0) return
-    const live = await sessions.liveIds(ids)
-    for (const id of ids) {
-      if (live.has(id)) continue
-      for (const w of [...(watchers.get(id) ?? [])]) w.fire()
+    for (let i = 0; i < ids.length && !closed; i += RECHECK_BATCH) {
+      const batch = ids.slice(i, i + RECHECK_BATCH)
+      const live = await sessions.liveIds(batch)
+      for (const id of batch) {
+        if (live.has(id)) continue
+        for (const w of [...(watchers.get(id) ?? [])]) w.fire()
+      }
     }
   }
   const stopResync = bus.onResync(() => {

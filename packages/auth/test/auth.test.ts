@@ -402,6 +402,35 @@ describe('revocation', () => {
   })
 })
 
+describe('bus resync (the safety net for revocations the bus lost)', () => {
+  it('re-checks every watched session, a batch at a time, and fires for those gone from the database', async () => {
+    // The bus's resync signal, fired by hand here (Redis fires it on reconnects and every ~30 s).
+    const resync: (() => void)[] = []
+    const a = h.auth({ bus: { ...h.bus, onResync: (handler) => (resync.push(handler), () => {}) } })
+    const watched = await Promise.all(Array.from({ length: 250 }, () => a.register({ username: uniqueName(), password: 'password one' })))
+    const fired = new Set<number>()
+    await Promise.all(watched.map((reg, i) => a.watchRevocation(reg, () => fired.add(i))))
+    // Deleted without any bus message, across the batches of the re-check.
+    const gone = [3, 120, 249]
+    await h.database.collections.sessions.deleteMany({ _id: { $in: gone.map((i) => watched[i]!.session._id) } })
+    const queries: number[] = []
+    const find = h.database.collections.sessions.find.bind(h.database.collections.sessions)
+    h.database.collections.sessions.find = ((filter: { _id?: { $in?: unknown[] } }, ...rest: never[]) => {
+      if (filter._id?.$in) queries.push(filter._id.$in.length)
+      return find(filter as never, ...rest)
+    }) as typeof find
+    try {
+      for (const handler of resync) handler()
+      await eventually(() => fired.size === gone.length, 5000, 'deleted sessions noticed')
+    } finally {
+      h.database.collections.sessions.find = find
+    }
+    expect([...fired].sort((x, y) => x - y)).toEqual(gone)
+    expect(queries.length).toBeGreaterThanOrEqual(3)
+    expect(Math.max(...queries)).toBeLessThanOrEqual(100)
+  })
+})
+
 describe('login rate limits', () => {
   it('refuse an account after repeated failures, with a retry hint, while others still log in', async () => {
     const a = h.auth({ loginLimits: { perUser: 3, perIp: 1000, windowMs: 60_000 } })

@@ -94,10 +94,26 @@ export function createRoomHub(options: RoomHubOptions) {
   const log = database.repos.events
   const rooms = new Map<string, Room>()
 
+  // A resync asks the log where every watched room stands. The question is
+  // asked outside the rooms' pipelines: queued in them, every room's live
+  // events waited behind its query (hundreds of rooms, a few queries at a
+  // time: a periodic pause of up to a second). Only a room found behind gets a
+  // resync in its pipeline, which fills it in order.
   const stopResync = bus.onResync(() => {
     const at = Date.now()
-    for (const room of rooms.values()) enqueue(room, { kind: 'resync', at })
+    for (const room of rooms.values()) void checkBehind(room, at)
   })
+
+  async function checkBehind(room: Room, at: number): Promise<void> {
+    try {
+      await room.ready
+      const latest = await log.latestSeqShared(room.oid, at)
+      if (latest <= room.last) return
+    } catch {
+      // Let the pipeline try, and fail the room's streams if the log stays unreadable.
+    }
+    enqueue(room, { kind: 'resync', at })
+  }
 
   function roomFor(doc: RoomDoc): Room {
     const id = doc._id.toHexString()
