@@ -330,7 +330,7 @@ async function main(): Promise<number> {
 
     // ---- reconnect storm ----
     let storm: StormResult | null = null
-    if (opt.storm > 0) storm = await runStorm(opt, nodes, pop, all, log, failures)
+    if (opt.storm > 0) storm = await runStorm(opt, nodes, pop, all, log, failures, profDir)
 
     const finishedAt = new Date()
     const best = steps.filter((s) => s.latencyMs.p99 < 100 && Object.keys(s.errors).length === 0).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0]
@@ -532,7 +532,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   return r
 }
 
-async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all: All, log: (s: string) => void, failures: string[]): Promise<StormResult> {
+async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all: All, log: (s: string) => void, failures: string[], profDir?: string): Promise<StormResult> {
   const [survivor, victim] = [nodes[0]!, nodes[1]!]
   const startSeqs = await roomSeqs(survivor.url, pop)
   const per = Math.ceil(opt.storm / opt.workers)
@@ -544,6 +544,9 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   // Everything acknowledged before the kill must reach every client after it.
   const acked = await all<number[]>({ t: 'maxAcked' })
   const targets = startSeqs.map((s, r) => Math.max(s, ...acked.map((a) => a[r] ?? 0)))
+  // --cpu-prof: the survivor, from the kill until every client caught up.
+  const profiler = profDir && survivor.inspectorUrl ? await InspectorProfiler.connect(survivor.inspectorUrl) : null
+  await profiler?.start()
   const killedAtNs = nowNs()
   await killNode(victim)
   log(`storm: kill -9 ${victim.id}`)
@@ -561,6 +564,10 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     }
     if (caught >= total || Date.now() > deadline) break
     await sleep(100)
+  }
+  if (profiler) {
+    await profiler.stop(path.join(profDir!, `${survivor.id}-storm.cpuprofile`))
+    profiler.close()
   }
   const sumS = (f: (s: StormStatus) => number) => st.reduce((a, s) => a + f(s), 0)
   const lastS = (f: (s: StormStatus) => number, count: (s: StormStatus) => number) => (sumS(count) >= total ? (Math.max(...st.map(f)) - killedAtNs) / 1e9 : null)

@@ -48,7 +48,7 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --storm-rate N          messages/s sent while the storm runs (100)
   --out DIR               results directory (bench/results)
   --name NAME             file prefix (latest; smoke for --smoke)
-  --cpu-prof              CPU-profile both nodes during the load steps (V8 inspector), summary in DIR/profiles
+  --cpu-prof              CPU-profile both nodes during the load steps and the survivor during the storm (V8 inspector), summary in DIR/profiles
   --no-docs               do not update docs/performance.md (full runs update it)
 `
 
