@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ObjectId } from 'mongodb'
+import { startEmbeddedMongo } from '@parley/embedded-mongo'
+import { connectDatabase, type Database } from '../src/index.ts'
+import { batchedLookup } from '../src/batch.ts'
+
+// A database of our own with command monitoring, to count the queries that reach the server.
+let embedded: Awaited<ReturnType<typeof startEmbeddedMongo>> | null = null
+let database: Database
+const finds: string[] = []
+beforeAll(async () => {
+  embedded = process.env.MONGODB_URL ? null : await startEmbeddedMongo({ port: 0 })
+  const url = process.env.MONGODB_URL ?? embedded!.url
+  database = await connectDatabase({ url, dbName: `parley_lookup_${new ObjectId().toHexString()}`, onCommand: (name) => name === 'find' && finds.push(name) })
+})
+afterAll(async () => {
+  await database.db.dropDatabase()
+  await database.close()
+  await embedded?.stop()
+})
+
+type Doc = { _id: ObjectId; n: number }
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+async function setUp() {
+  const coll = database.db.collection<Doc>(`lookup_${new ObjectId().toHexString()}`)
+  const docs = Array.from({ length: 6 }, (_, n) => ({ _id: new ObjectId(), n }))
+  await coll.insertMany(docs)
+  const byId = batchedLookup<ObjectId, Doc>({
+    key: (id) => id.toHexString(),
+    fetch: (ids) => coll.find({ _id: { $in: [...ids] } }).toArray(),
+    keyOf: (d) => d._id.toHexString(),
+  })
+  return { docs, byId }
+}
+
+describe('batched point lookups', () => {
+  it('send the lookups of one turn as one query; each caller gets its document or null', async () => {
+    const { docs, byId } = await setUp()
+    const before = finds.length
+    const missing = new ObjectId()
+    const found = await Promise.all([docs[0]!._id, missing, docs[3]!._id, docs[0]!._id].map(byId))
+    expect(finds.length - before).toBe(1)
+    expect(found.map((d) => d?.n ?? null)).toEqual([0, null, 3, 0])
+  })
+
+  it('under load, lookups from the next turns share the next query instead of one each', async () => {
+    const { docs, byId } = await setUp()
+    const before = finds.length
+    const first = byId(docs[1]!._id) // goes at once
+    await nextTurn()
+    const later: Promise<Doc | null>[] = []
+    for (const d of docs.slice(2)) {
+      later.push(byId(d._id)) // one per turn, as handshakes arrive
+      await nextTurn()
+    }
+    const all = await Promise.all([first, ...later])
+    expect(all.map((d) => d?.n)).toEqual([1, 2, 3, 4, 5])
+    expect(finds.length - before).toBe(2)
+  })
+})
