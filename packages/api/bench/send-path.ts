@@ -1,6 +1,6 @@
 // CPU cost of one `messages.send`, end to end minus the transport: the tRPC
 // procedure (called in-process through a caller), its rate-limit check on
-// Redis, the two MongoDB writes through the real driver, and the publish. The
+// Redis, the MongoDB write (the message.created event) through the real driver, and the publish. The
 // embedded MongoDB server and redis-server run as child processes, as in
 // `pnpm bench`, so each process's CPU is measured on its own:
 //
