@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
-import { startEmbeddedMongo } from '@parley/embedded-mongo'
-import { connectDatabase, type Database } from '../src/index.ts'
 import { batchedLookup } from '../src/batch.ts'
+import { openTestDatabase } from './harness.ts'
 
 // A database of our own with command monitoring, to count the queries that reach the server.
-let embedded: Awaited<ReturnType<typeof startEmbeddedMongo>> | null = null
-let database: Database
+let database: Awaited<ReturnType<typeof openTestDatabase>>
 const finds: string[] = []
 beforeAll(async () => {
-  embedded = process.env.MONGODB_URL ? null : await startEmbeddedMongo({ port: 0 })
-  const url = process.env.MONGODB_URL ?? embedded!.url
-  database = await connectDatabase({ url, dbName: `parley_lookup_${new ObjectId().toHexString()}`, onCommand: (name) => name === 'find' && finds.push(name) })
+  database = await openTestDatabase((name) => name === 'find' && finds.push(name))
 })
-afterAll(async () => {
-  await database.db.dropDatabase()
-  await database.close()
-  await embedded?.stop()
-})
+afterAll(() => database.drop())
 
 type Doc = { _id: ObjectId; n: number }
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))

@@ -1,24 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MongoServerError, ObjectId } from 'mongodb'
 import type { RoomEvent } from '@parley/schemas'
-import { startEmbeddedMongo } from '@parley/embedded-mongo'
-import { connectDatabase, createEventLog, isDuplicateKey, type Database } from '../src/index.ts'
+import { createEventLog, isDuplicateKey } from '../src/index.ts'
 import { createInsertBatcher } from '../src/repos/insert-batcher.ts'
+import { openTestDatabase } from './harness.ts'
 
 // A database of our own with command monitoring, to count the commands that reach the server.
-let embedded: Awaited<ReturnType<typeof startEmbeddedMongo>> | null = null
-let database: Database
+let database: Awaited<ReturnType<typeof openTestDatabase>>
 const commands: string[] = []
 beforeAll(async () => {
-  embedded = process.env.MONGODB_URL ? null : await startEmbeddedMongo({ port: 0 })
-  const url = process.env.MONGODB_URL ?? embedded!.url
-  database = await connectDatabase({ url, dbName: `parley_batch_${new ObjectId().toHexString()}`, onCommand: (name) => commands.push(name) })
+  database = await openTestDatabase((name) => commands.push(name))
 })
-afterAll(async () => {
-  await database.db.dropDatabase()
-  await database.close()
-  await embedded?.stop()
-})
+afterAll(() => database.drop())
 
 const inserts = () => commands.filter((c) => c === 'insert').length
 const updated = (roomId: ObjectId) => (seq: number): RoomEvent => ({ type: 'member.updated', roomId: roomId.toHexString(), seq, userId: new ObjectId().toHexString(), role: 'member' })
