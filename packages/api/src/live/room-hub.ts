@@ -68,7 +68,11 @@ interface Recent {
   json: string
 }
 
-type Work = { kind: 'bus'; msg: RoomBusMessage } | { kind: 'resync'; at: number }
+type Work =
+  | { kind: 'bus'; msg: RoomBusMessage }
+  | { kind: 'resync'; at: number }
+  /** The log holds events up to `through` (a resync found the room behind): deliver what the bus has not by now. */
+  | { kind: 'fill'; through: number }
 
 interface Room {
   readonly id: string
@@ -97,22 +101,23 @@ export function createRoomHub(options: RoomHubOptions) {
   // A resync asks the log where every watched room stands. The question is
   // asked outside the rooms' pipelines: queued in them, every room's live
   // events waited behind its query (hundreds of rooms, a few queries at a
-  // time: a periodic pause of up to a second). Only a room found behind gets a
-  // resync in its pipeline, which fills it in order.
+  // time: a periodic pause of up to a second). Only a room found behind gets
+  // work in its pipeline: a fill up to the seq found, in order.
   const stopResync = bus.onResync(() => {
     const at = Date.now()
     for (const room of rooms.values()) void checkBehind(room, at)
   })
 
   async function checkBehind(room: Room, at: number): Promise<void> {
+    let latest: number
     try {
       await room.ready
-      const latest = await log.latestSeqShared(room.oid, at)
-      if (latest <= room.last) return
+      latest = await log.latestSeqShared(room.oid, at)
     } catch {
       // Let the pipeline try, and fail the room's streams if the log stays unreadable.
+      return enqueue(room, { kind: 'resync', at })
     }
-    enqueue(room, { kind: 'resync', at })
+    if (latest > room.last) enqueue(room, { kind: 'fill', through: latest })
   }
 
   function roomFor(doc: RoomDoc): Room {
@@ -200,6 +205,8 @@ export function createRoomHub(options: RoomHubOptions) {
   /** Returns a promise only when the work needs the database. */
   function handle(room: Room, work: Work): Promise<void> | void {
     if (work.kind === 'resync') return resync(room, work.at)
+    // Often an event still on its way over the bus, delivered by now: then nothing to read.
+    if (work.kind === 'fill') return work.through > room.last ? fillFromLog(room, work.through + 1) : undefined
     const { event, at } = work.msg
     if (event.type === 'typing') {
       const json = JSON.stringify(event)
