@@ -73,6 +73,28 @@ describe('repositories', () => {
     expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(2)
   })
 
+  it('reads messages stored the old way (event _id unrelated to the message, a state document for each)', async () => {
+    const { rooms, messages, events } = database.repos
+    const author = person('legacy')
+    const room = await rooms.create({ name: 'old', visibility: 'public', owner: author })
+    const authorId = new ObjectId(author.id)
+    const old = await events.append(room._id, {
+      idempotency: { authorId, clientId: 'old-1' },
+      build: (seq) => ({ type: 'message.created', roomId: room._id.toHexString(), seq, message: { id: new ObjectId().toHexString(), roomId: room._id.toHexString(), seq, author, body: 'written before', createdAt: new Date().toISOString(), editedAt: null, deleted: false, clientId: 'old-1', reactions: [] } }),
+    })
+    if (!old.ok || old.event.data.type !== 'message.created') throw new Error('append failed')
+    const m = old.event.data.message
+    expect(old.event._id.toHexString()).not.toBe(m.id)
+    await database.collections.messages.insertOne({ _id: new ObjectId(m.id), roomId: room._id, seq: m.seq, authorId, author, body: m.body, clientId: m.clientId, createdAt: new Date(m.createdAt), editedAt: null, deleted: false, reactions: {}, updatedSeq: m.seq })
+
+    expect((await messages.list(room._id, undefined, 10)).messages.map((x) => [x.id, x.body])).toEqual([[m.id, 'written before']])
+    await messages.edit((await messages.get(new ObjectId(m.id)))!, 'edited later')
+    expect((await messages.list(room._id, undefined, 10)).messages.map((x) => x.body)).toEqual(['edited later'])
+    expect(await messages.latest(room._id)).toMatchObject({ id: m.id, body: 'edited later' })
+    expect(await messages.unreadCount(room._id, new ObjectId(), 0)).toBe(1)
+    expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(1)
+  })
+
   it('sends concurrently into one room: dense seqs, one message each', async () => {
     const { rooms, messages } = database.repos
     const owner = person('busy')
