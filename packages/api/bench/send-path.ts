@@ -10,7 +10,8 @@
 // modes: send (the procedure), repo (messages.send in packages/db only),
 // raw (the same insert as a bare driver call), after / latest (the event
 // log's reads by index: 20 events of a room, a room's latest seq), ratelimit (only the
-// rate-limit hit), publish (only bus.publish).
+// rate-limit hit), publish (only bus.publish), noop (the harness alone: its timers
+// and wake-ups, to subtract from the others).
 // Reports, per mode and concurrency, the median over rounds of CPU µs per send
 // for this process (node), the MongoDB process and redis-server.
 
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
       const message = { id: new ObjectId().toHexString(), roomId: roomId.toHexString(), seq, author, body, createdAt: new Date().toISOString(), editedAt: null, deleted: false, clientId: `c${seq}`, reactions: [] }
       await database.collections.events.insertOne({ _id: new ObjectId(message.id), roomId, seq, data: { type: 'message.created', roomId: message.roomId, seq, message }, createdAt: new Date(), authorId: c.user._id, clientId: message.clientId })
     },
+    noop: async () => {},
     // Reads by index the log serves: catching up (`after`) and the latest seq of a room.
     after: (i) => database.repos.events.after(rooms[i % ROOMS]!._id, 0, 20),
     latest: (i) => database.repos.events.latestSeq(rooms[i % ROOMS]!._id),

@@ -14,7 +14,10 @@
  * --socket: the same over real loopback WebSockets: a child process serves
  * the subscriptions (with `ws`) and pushes frames at --rate per second; the
  * figure is this process's CPU (user + system, so reads and wake-ups count)
- * per delivery. Closer to the real thing; noisier on a shared machine.
+ * per delivery, and the sending child's (its writes, which on loopback also
+ * carry the kernel's receive path): together, what moving one frame from a
+ * server to a client costs on this machine before any chat logic. Closer to
+ * the real thing; noisier on a shared machine.
  *
  * --baseline: the receive path as it was before (the `ws` client, a
  * `toString` and a `JSON.parse` per frame, an HdrHistogram recordValue per
@@ -23,9 +26,12 @@
  * Options: --frames N (parse: 200000) --order trpc|server (tRPC's key order
  * or the hand-built one, see frames.ts) --per-read K (frames per socket read,
  * parse: 1) --rate R (socket: 20000/s) --seconds S (socket: 5) --conns C (1000)
- * --runs R (parse: 5).
+ * --runs R (parse: 5) --sender ws|frame (socket: the child writes with
+ * ws.send, or one prebuilt frame buffer per delivery as the server's gateway).
  */
 import { fork } from 'node:child_process'
+import fs from 'node:fs'
+import type { Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import hdr from 'hdr-histogram-js'
 import * as wsModule from 'ws'
@@ -45,6 +51,8 @@ const { values: opt } = parseArgs({
     seconds: { type: 'string', default: '5' },
     conns: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '5' },
+    /** --socket: how the child writes: `ws` (ws.send) or `frame` (one prebuilt buffer per frame on the raw socket, as the server's gateway does). */
+    sender: { type: 'string', default: 'ws' },
     serve: { type: 'boolean', default: false }, // internal: the --socket child
   },
 })
@@ -210,6 +218,13 @@ function parseBench(): void {
 
 // ---------- socket: loopback ----------
 
+/** utime + stime of another process, µs (USER_HZ = 100). */
+function procCpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
 /** The child: a ws server answering subscriptions and pushing frames at a rate. */
 function serve(): void {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false })
@@ -223,14 +238,16 @@ function serve(): void {
     })
   })
   wss.on('listening', () => process.send!({ port: (wss.address() as { port: number }).port }))
-  process.on('message', (cmd: { rate: number; total: number; order: string }) => {
+  process.on('message', (cmd: { rate: number; total: number; order: string; sender: string }) => {
     const t0 = Date.now()
     let sent = 0
     const tick = () => {
       const due = Math.min(cmd.total, Math.floor(((Date.now() - t0) * cmd.rate) / 1000))
       for (; sent < due; sent++) {
         const s = subs[sent % subs.length]!
-        s.ws.send(frameJson(s.id, sent % 200, ++s.seq, sent, nowNs(), cmd.order))
+        const json = frameJson(s.id, sent % 200, ++s.seq, sent, nowNs(), cmd.order)
+        if (cmd.sender === 'frame') (s.ws as unknown as { _socket: Socket })._socket.write(wsFrame(Buffer.from(json)))
+        else s.ws.send(json)
       }
       if (sent < cmd.total) setTimeout(tick, 1)
     }
@@ -278,15 +295,18 @@ async function socketBench(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500))
   const delivered = () => (opt.baseline ? legacy.steps : rec.steps).get(1)?.delivered ?? 0
   const c0 = process.cpuUsage()
+  const s0 = procCpuUs(child.pid!)
   const t0 = Date.now()
-  child.send({ rate, total, order: opt.order })
+  child.send({ rate, total, order: opt.order, sender: opt.sender })
   while (delivered() < total && Date.now() - t0 < Number(opt.seconds) * 1000 + 30_000) await new Promise((r) => setTimeout(r, 20))
   const c = process.cpuUsage(c0)
+  const senderUs = procCpuUs(child.pid!) - s0
   const got = delivered()
   const lost = tracks.reduce((a, t) => a + (t.missing?.size ?? 0) + t.duplicates + t.outOfOrder, 0)
   console.log(
     `${opt.baseline ? 'baseline (ws client + JSON.parse + recordValue)' : 'conn.ts + frames.ts + recorder.ts'}, loopback, ${opt.conns} connections, ${rate}/s: ` +
-      `${got} deliveries in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${((c.user + c.system) / got).toFixed(2)} µs CPU per delivery (user ${(c.user / got).toFixed(2)}, system ${(c.system / got).toFixed(2)})` +
+      `${got} deliveries in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${((c.user + c.system) / got).toFixed(2)} µs CPU per delivery (user ${(c.user / got).toFixed(2)}, system ${(c.system / got).toFixed(2)}); ` +
+      `the sending process (${opt.sender === 'frame' ? 'prebuilt frames' : 'ws.send'}): ${(senderUs / got).toFixed(2)} µs per delivery` +
       `${lost ? `; ${lost} gaps/duplicates!` : ''}`,
   )
   child.kill()
