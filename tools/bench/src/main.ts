@@ -218,7 +218,7 @@ async function main(): Promise<number> {
       const step = k + 1
       const msgRate = target / meanRoomSize
       const before = await Promise.all(nodes.map(scrape))
-      const cpuBefore = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu() }
+      const cpuBefore = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() }
       const startNs = nowNs()
       await all({ t: 'step', step, rate: msgRate / opt.workers, durationMs: opt.durationS * 1000 })
       // Drain: every send answered and every expected delivery in (or time out).
@@ -237,7 +237,7 @@ async function main(): Promise<number> {
       stats = await all<StepStats>({ t: 'stepStats', step })
       checkCrash(`step ${step}`)
       const after = await Promise.all(nodes.map(scrape))
-      const cpuAfter = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu() }
+      const cpuAfter = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() }
       const lat = hdr.build()
       const ack = hdr.build()
       for (const s of stats) {
@@ -278,6 +278,7 @@ async function main(): Promise<number> {
           redisSeconds: cpuAfter.redis - cpuBefore.redis,
           loadgenSeconds: cpuAfter.gen - cpuBefore.gen,
           machineBusyPct: mach.total ? (mach.busy / mach.total) * 100 : 0,
+          intervalS: (cpuAfter.at - cpuBefore.at) / 1000,
         },
         nodes: nodes.map((n, i) => ({
           id: n.id,
@@ -361,7 +362,7 @@ async function main(): Promise<number> {
       },
     ]
     notes.push('Latency is measured from the *intended* send time of an open-loop schedule to receipt at each recipient, on one monotonic clock (process.hrtime) shared by all processes on the machine.')
-    notes.push('Everything (2 nodes, MongoDB, Redis, load generators) shares the same cores: see "machine busy" and the mongo CPU column for where the time goes.')
+    notes.push('Everything (2 nodes, MongoDB, Redis, load generators) shares the same cores: "cores used" shows where the machine went in each step (nodes, load generators, MongoDB, Redis), "machine busy" how full it was.')
     result = {
       mode: opt.smoke ? 'smoke' : 'full',
       startedAt: startedAt.toISOString(),

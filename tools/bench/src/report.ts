@@ -38,6 +38,8 @@ export interface StepResult {
     redisSeconds: number
     loadgenSeconds: number
     machineBusyPct: number
+    /** Wall time the CPU figures above were taken over (the step and its drain), s. */
+    intervalS?: number
   }
   nodes: { id: string; rssMiB: number; heapUsedMiB: number; externalMiB: number; eventLoopLagP99Ms: number | null; wsConnections: number; subscriptions: number }[]
 }
@@ -111,6 +113,13 @@ export interface BenchResult {
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US')
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–')
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–')
+
+/** Where the machine's cores went during a step (results written before intervalS was recorded show –). */
+function coresUsed(cpu: StepResult['cpu']): string {
+  const t = cpu.intervalS
+  if (!t) return '–'
+  return [cpu.nodesSeconds, cpu.loadgenSeconds, cpu.mongoSeconds, cpu.redisSeconds].map((x) => f2(x / t)).join(' · ')
+}
 const ms = (n: number) => (n >= 100 ? f0(n) : n >= 10 ? f1(n) : f2(n))
 
 export function renderMarkdown(r: BenchResult, chartFile: string | null): string {
@@ -126,12 +135,12 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
   L.push('')
   L.push('### Steps')
   L.push('')
-  L.push('| step | target deliv/s | sent msg/s | accepted msg/s | deliveries/s | cross-node | p50 ms | p99 ms | p99.9 ms | max ms | ack p50 ms | ack p99 ms | errors | node CPU s / 1k deliv | mongo CPU s | machine busy |')
+  L.push('| step | target deliv/s | sent msg/s | accepted msg/s | deliveries/s | cross-node | p50 ms | p99 ms | p99.9 ms | max ms | ack p50 ms | ack p99 ms | errors | node CPU s / 1k deliv | cores used: nodes · load-gen · mongo · redis | machine busy |')
   L.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const s of r.steps) {
     const errs = Object.values(s.errors).reduce((a, b) => a + b, 0)
     L.push(
-      `| ${s.step} | ${f0(s.targetDeliveriesPerSec)} | ${f0(s.msgsSentPerSec)} | ${f0(s.acceptedPerSec)} | **${f0(s.deliveriesPerSec)}** | ${f0(s.crossNodeShare * 100)}% | ${ms(s.latencyMs.p50)} | **${ms(s.latencyMs.p99)}** | ${ms(s.latencyMs.p999)} | ${ms(s.latencyMs.max)} | ${ms(s.ackMs.p50)} | ${ms(s.ackMs.p99)} | ${errs} | ${f2(s.cpu.nodesPer1kDeliveries)} | ${f1(s.cpu.mongoSeconds)} | ${f0(s.cpu.machineBusyPct)}% |`,
+      `| ${s.step} | ${f0(s.targetDeliveriesPerSec)} | ${f0(s.msgsSentPerSec)} | ${f0(s.acceptedPerSec)} | **${f0(s.deliveriesPerSec)}** | ${f0(s.crossNodeShare * 100)}% | ${ms(s.latencyMs.p50)} | **${ms(s.latencyMs.p99)}** | ${ms(s.latencyMs.p999)} | ${ms(s.latencyMs.max)} | ${ms(s.ackMs.p50)} | ${ms(s.ackMs.p99)} | ${errs} | ${f2(s.cpu.nodesPer1kDeliveries)} | ${coresUsed(s.cpu)} | ${f0(s.cpu.machineBusyPct)}% |`,
     )
   }
   if (r.stoppedEarly) L.push('', `Stopped early: ${r.stoppedEarly}.`)

@@ -31,6 +31,9 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
     expect(s.delivered).toBe(s.expectedDeliveries)
     expect(s.latencyMs.count).toBe(s.delivered)
     expect(s.acked).toBe(s.sent)
+    // Every process that did work in the step shows up in "cores used".
+    expect(s.cpu.intervalS).toBeGreaterThan(0)
+    for (const seconds of [s.cpu.nodesSeconds, s.cpu.loadgenSeconds, s.cpu.mongoSeconds]) expect(seconds).toBeGreaterThan(0)
   }
   const clean = { lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0, subscriptionErrors: 0, unexpectedCloses: 0 }
   expect(result.integrity).toMatchObject(clean)
