@@ -5,8 +5,9 @@ import { createEventLog, INDEX, isDuplicateKey, type Database } from '../src/ind
 import { openTestDatabase } from './harness.ts'
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>
+let commands: string[] = []
 beforeAll(async () => {
-  database = await openTestDatabase()
+  database = await openTestDatabase((name) => commands.push(name))
 })
 afterAll(() => database.drop())
 
@@ -51,6 +52,20 @@ describe('the room event log', () => {
     expect(holesSeen).toBe(0)
     expect(readerLast).toBe(1000)
   }, 120_000)
+
+  it('an appender that lost a race for a seq takes the next one without reading the log', async () => {
+    const roomId = new ObjectId()
+    const [nodeA, nodeB] = [createEventLog(database.collections), createEventLog(database.collections)]
+    await nodeA.append(roomId, { build: joined(roomId) }) // seq 1; A's hint is now 1
+    await nodeB.append(roomId, { build: joined(roomId) }) // seq 2, unseen by A
+    commands = []
+    const result = await nodeA.append(roomId, { build: joined(roomId) })
+    expect(result).toMatchObject({ ok: true, event: { seq: 3, data: { seq: 3 } } })
+    // Tried 2 (taken), then 3: no query for the latest seq.
+    expect(commands).toEqual(['insert', 'insert'])
+    const seqs = (await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()).map((e) => e.seq)
+    expect(seqs).toEqual([1, 2, 3])
+  })
 
   it('tells a seq conflict from an idempotency conflict by index name', async () => {
     const roomId = new ObjectId()

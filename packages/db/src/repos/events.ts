@@ -28,8 +28,8 @@ const MAX_ATTEMPTS = 1000
  */
 export function createEventLog(c: Collections) {
   // Last seq this process saw written per room: saves a read per append. A stale
-  // hint only costs a conflict and a re-read; it can never skip a seq because
-  // it only ever holds seqs that were committed.
+  // hint only costs a conflict (and a read if the next seq is taken too); it can
+  // never skip a seq because it only ever holds seqs that were committed.
   const hints = new Map<string, number>()
   // Appends to different rooms issued in the same event-loop turn share one insert command.
   const insertEvent = createInsertBatcher(c.events)
@@ -76,7 +76,10 @@ export function createEventLog(c: Collections) {
           hints.delete(key)
           throw err
         }
-        seq = (await latestSeq(roomId)) + 1
+        // Another node took `seq`, so every seq up to it is committed. Usually it
+        // took just that one (both nodes appended from the same hint): try the next
+        // without a read; a second conflict asks the log where it is.
+        seq = attempt === 0 ? seq + 1 : (await latestSeq(roomId)) + 1
       }
     }
     throw new Error(`could not append to room ${key}: too much contention`)
