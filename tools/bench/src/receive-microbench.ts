@@ -30,13 +30,13 @@
  * ws.send, or one prebuilt frame buffer per delivery as the server's gateway).
  */
 import { fork } from 'node:child_process'
-import fs from 'node:fs'
 import type { Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import hdr from 'hdr-histogram-js'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
 import { Conn } from './conn.ts'
+import { procCpuSeconds } from './topology.ts'
 import { newTrack, nowNs, Recorder, type Track } from './recorder.ts'
 import { trackSeq } from './tracker.ts'
 
@@ -218,13 +218,6 @@ function parseBench(): void {
 
 // ---------- socket: loopback ----------
 
-/** utime + stime of another process, µs (USER_HZ = 100). */
-function procCpuUs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
-
 /** The child: a ws server answering subscriptions and pushing frames at a rate. */
 function serve(): void {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false })
@@ -295,12 +288,12 @@ async function socketBench(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500))
   const delivered = () => (opt.baseline ? legacy.steps : rec.steps).get(1)?.delivered ?? 0
   const c0 = process.cpuUsage()
-  const s0 = procCpuUs(child.pid!)
+  const s0 = procCpuSeconds(child.pid)
   const t0 = Date.now()
   child.send({ rate, total, order: opt.order, sender: opt.sender })
   while (delivered() < total && Date.now() - t0 < Number(opt.seconds) * 1000 + 30_000) await new Promise((r) => setTimeout(r, 20))
   const c = process.cpuUsage(c0)
-  const senderUs = procCpuUs(child.pid!) - s0
+  const senderUs = (procCpuSeconds(child.pid) - s0) * 1e6
   const got = delivered()
   const lost = tracks.reduce((a, t) => a + (t.missing?.size ?? 0) + t.duplicates + t.outOfOrder, 0)
   console.log(
