@@ -476,34 +476,38 @@ async function settledRss(node: ParleyNode, settleS: number): Promise<{ rss: num
 async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: string) => void): Promise<CapacityResult> {
   const base = await settledRss(node, opt.settleS)
   const per = Math.ceil(opt.capacity / opt.workers)
-  let t = Date.now()
+  const openedAt = Date.now()
   const opened = await all<{ open: number }>({ t: 'capOpen', node: 0, count: per })
-  const openSeconds = (Date.now() - t) / 1000
+  const openSeconds = (Date.now() - openedAt) / 1000
   const open = opened.reduce((a, o) => a + o.open, 0)
   log(`capacity: ${open} idle connections open on ${node.id} in ${openSeconds.toFixed(1)} s`)
   const idle = await settledRss(node, opt.settleS)
-  t = Date.now()
-  const subs = await all<{ subscriptionErrors: number }>({ t: 'capSubscribe' })
-  const subErrors = subs.reduce((a, s) => a + s.subscriptionErrors, 0)
   // 'started' is answered before the server has set the subscription up: wait for the node's gauge.
-  const until = Date.now() + 120_000
-  let gauge = 0
-  for (let stable = 0; Date.now() < until && stable < 5; ) {
-    const g = (await scrape(node)).get('parley_subscriptions') ?? 0
-    if (g >= open - subErrors) break
-    stable = g === gauge ? stable + 1 : 0
-    gauge = g
-    await sleep(500)
+  const subscribe = async (path: 'events.room' | 'events.user', perConnection: number) => {
+    const t = Date.now()
+    const errors = (await all<{ subscriptionErrors: number }>({ t: 'capSubscribe', path })).reduce((a, s) => a + s.subscriptionErrors, 0)
+    const want = open * perConnection - errors
+    const until = Date.now() + 120_000
+    let gauge = 0
+    for (let stable = 0; Date.now() < until && stable < 5; ) {
+      const g = (await scrape(node)).get('parley_subscriptions') ?? 0
+      if (g >= want) break
+      stable = g === gauge ? stable + 1 : 0
+      gauge = g
+      await sleep(500)
+    }
+    return { errors, seconds: (Date.now() - t) / 1000, settled: await settledRss(node, opt.settleS) }
   }
-  const subscribeSeconds = (Date.now() - t) / 1000
-  const full = await settledRss(node, opt.settleS)
-  const subscribed = full.m.get('parley_subscriptions') ?? 0
+  const { errors: subErrors, seconds: subscribeSeconds, settled: full } = await subscribe('events.room', 1)
+  const subscribed = Math.min(open, full.m.get('parley_subscriptions') ?? 0)
+  // The same connections as the PWA holds them: its events.user stream next to the open room's.
+  const pwa = opt.capacityPwa ? await subscribe('events.user', 2) : null
   const KiB = 1024
   const r: CapacityResult = {
     node: node.id,
     requested: per * opt.workers,
     open,
-    subscribed: Math.min(open, subscribed),
+    subscribed,
     subscriptionErrors: subErrors,
     settleMs: opt.settleS * 1000,
     rssBaselineMiB: base.rss / 2 ** 20,
@@ -517,10 +521,18 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     subscriptionsGauge: subscribed,
     openSeconds,
     subscribeSeconds,
+    pwa: pwa && {
+      subscriptionErrors: pwa.errors,
+      rssMiB: pwa.settled.rss / 2 ** 20,
+      kiBPerConnection: (pwa.settled.rss - base.rss) / open / KiB,
+      heapKiBPerConnection: (pwa.settled.heap - base.heap) / open / KiB,
+      subscribeSeconds: pwa.seconds,
+    },
   }
   log(
     `capacity: ${r.subscribed} subscribed on ${node.id} (subscribe ${subscribeSeconds.toFixed(1)} s, ${subErrors} errors); RSS ${r.rssBaselineMiB.toFixed(0)} → ${r.rssIdleMiB.toFixed(0)} → ${r.rssSubscribedMiB.toFixed(0)} MiB: ` +
-      `${r.idleKiBPerConnection.toFixed(1)} KiB/idle conn, ${r.subscribedKiBPerConnection.toFixed(1)} KiB/subscribed conn (heap ${r.heapSubscribedKiBPerConnection.toFixed(1)} KiB)`,
+      `${r.idleKiBPerConnection.toFixed(1)} KiB/idle conn, ${r.subscribedKiBPerConnection.toFixed(1)} KiB/subscribed conn (heap ${r.heapSubscribedKiBPerConnection.toFixed(1)} KiB)` +
+      (r.pwa ? `; + events.user (as the PWA): ${r.pwa.kiBPerConnection.toFixed(1)} KiB/conn (${r.pwa.subscriptionErrors} refused)` : ''),
   )
   await all({ t: 'capClose' })
   // Let the node notice the closes before the load starts.

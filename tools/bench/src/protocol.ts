@@ -43,7 +43,8 @@ export type Command =
   | { t: 'verify'; finalSeqs: number[]; scope: 'main' | 'storm' }
   | { t: 'closeMain' }
   | { t: 'capOpen'; node: number; count: number }
-  | { t: 'capSubscribe' }
+  /** events.room (one room each), then events.user on the same connections: what the PWA holds. */
+  | { t: 'capSubscribe'; path: 'events.room' | 'events.user' }
   | { t: 'capClose' }
   | { t: 'stormOpen'; node: number; failover: number; count: number; startSeqs: number[]; jitterMs: number }
   | { t: 'stormSend'; node: number; rate: number }

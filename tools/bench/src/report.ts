@@ -62,6 +62,8 @@ export interface CapacityResult {
   subscriptionsGauge: number
   openSeconds: number
   subscribeSeconds: number
+  /** The same connections with an events.user stream added, as the PWA holds them (results before 2026-12-02 lack it). */
+  pwa?: null | { subscriptionErrors: number; rssMiB: number; kiBPerConnection: number; heapKiBPerConnection: number; subscribeSeconds: number }
 }
 
 export interface StormResult {
@@ -162,6 +164,12 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     L.push(
       `| ${c.node} | ${f0(c.open)} | ${f0(c.subscribed)} | ${f0(c.rssBaselineMiB)} MiB | ${f0(c.rssIdleMiB)} MiB | ${f0(c.rssSubscribedMiB)} MiB | ${f1(c.idleKiBPerConnection)} KiB | **${f1(c.subscribedKiBPerConnection)} KiB** | ${f1(c.heapSubscribedKiBPerConnection)} KiB | ${f1(c.openSeconds)} s | ${f1(c.subscribeSeconds)} s |`,
     )
+    if (c.pwa) {
+      L.push('')
+      L.push(
+        `As the PWA holds them (the same connections, each with an \`events.user\` stream added): RSS ${f0(c.pwa.rssMiB)} MiB, **${f1(c.pwa.kiBPerConnection)} KiB per connection** (heap ${f1(c.pwa.heapKiBPerConnection)} KiB), subscribed in ${f1(c.pwa.subscribeSeconds)} s, ${f0(c.pwa.subscriptionErrors)} refused.`,
+      )
+    }
     L.push('')
     L.push(`RSS read from the node's \`/metrics\` (\`process_resident_memory_bytes\`) after a ${f1(c.settleMs / 1000)} s settle and two full GCs forced through the node's inspector (minimum of three samples).`)
   }

@@ -194,20 +194,23 @@ async function capOpen(node: number, count: number): Promise<void> {
   })
 }
 
-async function capSubscribe(): Promise<void> {
+/** Subscribes every capacity connection to `path`; returns how many were refused. */
+async function capSubscribe(path: 'events.room' | 'events.user'): Promise<number> {
+  let errors = 0
   await pool(capConns, 200, async ({ conn, room }) => {
     await new Promise<void>((resolve) => {
-      conn.subscribe('events.room', { roomId: init.rooms[room]!.id }, {
+      conn.subscribe(path, path === 'events.room' ? { roomId: init.rooms[room]!.id } : undefined, {
         onStarted: resolve,
         onData: () => {},
         onError: () => {
-          subscriptionErrors++
+          errors++
           resolve()
         },
         onStopped: resolve,
       })
     })
   })
+  return errors
 }
 
 // ---------- reconnect storm ----------
@@ -345,8 +348,7 @@ async function handle(req: Request): Promise<unknown> {
       await capOpen(req.node, req.count)
       return { open: capConns.filter((c) => c.conn.isOpen).length }
     case 'capSubscribe':
-      await capSubscribe()
-      return { subscriptionErrors }
+      return { subscriptionErrors: await capSubscribe(req.path) }
     case 'capClose':
       for (const c of capConns) c.conn.close()
       capConns = []

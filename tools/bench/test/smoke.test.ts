@@ -40,6 +40,8 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.integrity.delivered).toBeGreaterThan(0)
 
   expect(result.capacity?.subscribed).toBe(result.capacity?.requested)
+  // The PWA-shaped measurement: every connection also got its events.user stream.
+  expect(result.capacity?.pwa).toMatchObject({ subscriptionErrors: 0 })
   expect(result.storm).not.toBeNull()
   expect(result.storm!.caughtUp).toBe(result.storm!.clients)
   expect(result.storm!.integrity).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0 })
