@@ -23,6 +23,26 @@ export function batchedLookup<K, V>(options: {
   fetch: (keys: readonly K[]) => Promise<V[]>
   keyOf: (v: V) => string
 }): (k: K) => Promise<V | null> {
+  return batched(options, (found, key) => found.get(key)?.[0] ?? null)
+}
+
+/**
+ * The same batching for lookups that find many documents per key (a room's
+ * members): every caller gets all the documents of its key, in fetch order.
+ */
+export function batchedGroups<K, V>(options: {
+  key: (k: K) => string
+  /** Everything matching `keys` (extra documents are ignored). */
+  fetch: (keys: readonly K[]) => Promise<V[]>
+  keyOf: (v: V) => string
+}): (k: K) => Promise<V[]> {
+  return batched(options, (found, key) => found.get(key) ?? [])
+}
+
+function batched<K, V, R>(
+  options: { key: (k: K) => string; fetch: (keys: readonly K[]) => Promise<V[]>; keyOf: (v: V) => string },
+  pick: (found: Map<string, V[]>, key: string) => R,
+): (k: K) => Promise<R> {
   let lastDispatch = -Infinity
   const schedule = (run: () => void): void => {
     const wait = lastDispatch + BUSY_WINDOW_MS - performance.now()
@@ -34,11 +54,16 @@ export function batchedLookup<K, V>(options: {
     // Gather every lookup of this loop iteration (many sockets' callbacks), not only one callback's.
     else setImmediate(dispatch)
   }
-  const loader = new DataLoader<K, V | null, string>(
+  const loader = new DataLoader<K, R, string>(
     async (keys) => {
-      const found = new Map<string, V>()
-      for (const v of await options.fetch(keys)) found.set(options.keyOf(v), v)
-      return keys.map((k) => found.get(options.key(k)) ?? null)
+      const found = new Map<string, V[]>()
+      for (const v of await options.fetch(keys)) {
+        const k = options.keyOf(v)
+        const group = found.get(k)
+        if (group) group.push(v)
+        else found.set(k, [v])
+      }
+      return keys.map((k) => pick(found, options.key(k)))
     },
     {
       cache: false,

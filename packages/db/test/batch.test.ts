@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
-import { batchedLookup } from '../src/batch.ts'
+import { batchedGroups, batchedLookup } from '../src/batch.ts'
 import { openTestDatabase } from './harness.ts'
 
 // A database of our own with command monitoring, to count the queries that reach the server.
@@ -49,5 +49,22 @@ describe('batched point lookups', () => {
     const all = await Promise.all([first, ...later])
     expect(all.map((d) => d?.n)).toEqual([1, 2, 3, 4, 5])
     expect(finds.length - before).toBe(2)
+  })
+})
+
+describe('batched group lookups (a room\'s members)', () => {
+  it('send the lookups of one turn as one query; each caller gets every document of its key, or none', async () => {
+    type Member = { _id: ObjectId; room: string; n: number }
+    const coll = database.db.collection<Member>(`groups_${new ObjectId().toHexString()}`)
+    await coll.insertMany([1, 2, 3, 4, 5].map((n) => ({ _id: new ObjectId(), room: n % 2 ? 'odd' : 'even', n })))
+    const membersOf = batchedGroups<string, Member>({
+      key: (room) => room,
+      fetch: (rooms) => coll.find({ room: { $in: [...rooms] } }).sort({ n: 1 }).toArray(),
+      keyOf: (m) => m.room,
+    })
+    const before = finds.length
+    const groups = await Promise.all(['odd', 'even', 'empty', 'odd'].map(membersOf))
+    expect(finds.length - before).toBe(1)
+    expect(groups.map((g) => g.map((m) => m.n))).toEqual([[1, 3, 5], [2, 4], [], [1, 3, 5]])
   })
 })

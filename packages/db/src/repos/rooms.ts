@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb'
 import type { PublicUser, Role, RoomListItem, Visibility } from '@parley/schemas'
-import { batchedLookup } from '../batch.ts'
+import { batchedGroups, batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
@@ -167,7 +167,14 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     }
   }
 
-  const memberIds = async (roomId: ObjectId) => (await c.members.find({ roomId }, { projection: { userId: 1 } }).toArray()).map((m) => m.userId.toHexString())
+  // Every events.user stream asks for the members of each of its rooms when it
+  // starts: when thousands start at once, they share one query per turn.
+  const membersOf = batchedGroups<ObjectId, Pick<MemberDoc, 'roomId' | 'userId'>>({
+    key: (roomId) => roomId.toHexString(),
+    fetch: (roomIds) => c.members.find({ roomId: { $in: [...roomIds] } }, { projection: { _id: 0, roomId: 1, userId: 1 } }).toArray(),
+    keyOf: (m) => m.roomId.toHexString(),
+  })
+  const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
   return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
