@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
-import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createRoomStreamGateway, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
+import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createRoomMembers, createRoomStreamGateway, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
+import { ObjectId } from '@parley/db'
 import type { Logger } from 'pino'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
@@ -51,7 +52,7 @@ export const DEFAULT_WS_GUARD: WsGuardConfig = {
   handshakeTimeoutMs: 10_000,
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub'> {
+export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub' | 'roomMembers'> {
   log: Logger
   config: AppConfig
   /** Created by the caller when it needs them before the app (MongoDB command timings); else here. */
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): App {
     ...deps,
     membership,
     roomHub,
+    roomMembers: createRoomMembers((roomId) => deps.database.repos.rooms.memberIds(new ObjectId(roomId))),
     log,
     metrics: metrics.api,
     maxSubscriptionsPerConnection: config.wsMaxSubscriptions ?? 100,

@@ -205,3 +205,46 @@ describe('two people in a room', () => {
     }
   })
 })
+
+describe('presence', () => {
+  it('reaches the people who share a room with you, and no longer once you have left it', async () => {
+    const [alice, bob, carol, dave, erin] = await Promise.all(Array.from({ length: 5 }, () => server.signUp()))
+    const shared = await alice.trpc.rooms.create.mutate({ name: 'shared', visibility: 'public' })
+    const side = await alice.trpc.rooms.create.mutate({ name: 'side', visibility: 'public' })
+    const back = await erin.trpc.rooms.create.mutate({ name: 'back', visibility: 'public' })
+    await bob.trpc.rooms.join.mutate({ roomId: shared.id }) // alice + bob
+    await carol.trpc.rooms.join.mutate({ roomId: side.id }) // alice + carol + dave
+    await dave.trpc.rooms.join.mutate({ roomId: side.id })
+    await bob.trpc.rooms.join.mutate({ roomId: back.id }) // erin + bob
+    const saw = (items: { type: string }[], who: { user: { id: string } }, status: 'online' | 'offline') =>
+      items.some((x) => x.type === 'presence' && 'userId' in x && x.userId === who.user.id && 'status' in x && x.status === status)
+
+    const aliceSees = watchUser(alice)
+    const carolSees = watchUser(carol)
+    const erinSees = watchUser(erin)
+    await Promise.all([aliceSees.started, carolSees.started, erinSees.started])
+
+    // Bob comes online: alice and erin share a room with him, carol does not.
+    const bobStream = watchUser(bob)
+    await bobStream.started
+    await aliceSees.until((e) => saw(e, bob, 'online'))
+    await erinSees.until((e) => saw(e, bob, 'online'))
+    const daveStream = watchUser(dave)
+    await daveStream.started
+    await carolSees.until((e) => saw(e, dave, 'online')) // announced after bob's
+    expect(saw(carolSees.items, bob, 'online')).toBe(false)
+
+    // Bob leaves the room he shared with alice, then goes offline: erin hears it, alice does not.
+    await bob.trpc.rooms.leave.mutate({ roomId: shared.id })
+    bobStream.stop()
+    await erinSees.until((e) => saw(e, bob, 'offline'))
+    daveStream.stop()
+    await aliceSees.until((e) => saw(e, dave, 'offline')) // announced after bob's
+    expect(saw(aliceSees.items, bob, 'offline')).toBe(false)
+
+    for (const s of [aliceSees, carolSees, erinSees]) {
+      expect(s.errors).toEqual([])
+      s.stop()
+    }
+  })
+})

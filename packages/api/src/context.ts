@@ -9,6 +9,7 @@ import type { Bus } from '@parley/bus'
 import type { Database } from '@parley/db'
 import type { ApiLimits } from './limits.ts'
 import type { RoomHub } from './live/room-hub.ts'
+import type { RoomMembers } from './live/room-members.ts'
 import type { MembershipCache } from './membership-cache.ts'
 
 export interface ApiLogger {
@@ -52,6 +53,8 @@ export interface ApiDeps {
   membership: MembershipCache
   /** This node's fan-out of room events (one bus subscription per watched room). */
   roomHub: RoomHub
+  /** Members of the rooms this node's events.user streams follow, shared by them (presence filtering). */
+  roomMembers: RoomMembers
   nodeId: string
   version: string
   log: ApiLogger

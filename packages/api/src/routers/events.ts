@@ -1,5 +1,5 @@
 import { tracked } from '@trpc/server'
-import { ObjectId, toPublicUser } from '@parley/db'
+import { toPublicUser } from '@parley/db'
 import { RoomEventsInput, TypingInput, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
 import { rateLimit, requireMemberCached, requireMemberOrNotFound, roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import { createQueue } from '../lib/queue.ts'
@@ -42,22 +42,42 @@ export const eventsRouter = router({
    * reconnect the client refetches rooms.list.
    */
   user: protectedProcedure.subscription(async function* ({ ctx, signal }) {
-    const { database, bus } = ctx.deps
+    const { database, bus, roomMembers } = ctx.deps
     const me = ctx.user._id.toHexString()
     type Item = { kind: 'user'; event: UserEvent } | { kind: 'room'; msg: RoomBusMessage } | { kind: 'presence'; event: UserEvent }
     const queue = createQueue<Item>(signal)
     const unsubs = new Map<string, () => void>()
     const unread = new Map<string, number>()
-    const peers = new Map<string, number>() // userId → number of shared rooms
     const cleanups: (() => void)[] = []
+
+    let ended = false
 
     async function follow(roomId: string, unreadCount: number) {
       unread.set(roomId, unreadCount)
       if (unsubs.has(roomId)) return
-      unsubs.set(roomId, () => {})
-      const off = await bus.subscribe(roomChannel(roomId), (msg) => queue.push({ kind: 'room', msg: msg as RoomBusMessage }))
-      unsubs.set(roomId, off)
-      for (const id of await database.repos.rooms.memberIds(new ObjectId(roomId))) peers.set(id, (peers.get(id) ?? 0) + 1)
+      const pending = () => {}
+      unsubs.set(roomId, pending)
+      const off = await bus.subscribe(roomChannel(roomId), (msg) => {
+        const event = (msg as RoomBusMessage).event
+        // At receipt, not when the stream gets to it: a presence change right behind must see it.
+        if (event.type === 'member.joined') roomMembers.joined(roomId, event.member.user.id)
+        else if (event.type === 'member.left') roomMembers.left(roomId, event.userId)
+        queue.push({ kind: 'room', msg: msg as RoomBusMessage })
+      })
+      let release: () => void
+      try {
+        release = await roomMembers.hold(roomId)
+      } catch (err) {
+        off()
+        throw err
+      }
+      const stop = () => {
+        off()
+        release()
+      }
+      // Unfollowed (room.removed) or the stream ended meanwhile: let go at once.
+      if (ended || unsubs.get(roomId) !== pending) return stop()
+      unsubs.set(roomId, stop)
     }
     function unfollow(roomId: string) {
       unsubs.get(roomId)?.()
@@ -69,7 +89,7 @@ export const eventsRouter = router({
       cleanups.push(await bus.subscribe(userChannel(me), (event) => queue.push({ kind: 'user', event: event as UserEvent })))
       cleanups.push(
         bus.presence.onChange((change) => {
-          if (change.userId !== me && peers.has(change.userId)) queue.push({ kind: 'presence', event: { type: 'presence', ...change } })
+          if (change.userId !== me && roomMembers.shares(unsubs.keys(), change.userId)) queue.push({ kind: 'presence', event: { type: 'presence', ...change } })
         }),
       )
       const rooms = await database.repos.rooms.listForUser(ctx.user._id)
@@ -100,11 +120,10 @@ export const eventsRouter = router({
           const count = event.message.author.id === me ? unread.get(event.roomId)! : unread.get(event.roomId)! + 1
           unread.set(event.roomId, count)
           yield { type: 'room.activity', roomId: event.roomId, seq: event.seq, unread: count, lastMessage: event.message } satisfies UserEvent
-        } else if (event.type === 'member.joined') {
-          peers.set(event.member.user.id, (peers.get(event.member.user.id) ?? 0) + 1)
         }
       }
     } finally {
+      ended = true
       for (const off of cleanups) off()
       for (const off of unsubs.values()) off()
     }
