@@ -38,6 +38,26 @@ describe('repositories', () => {
     expect(await database.collections.messages.countDocuments({ roomId: room._id })).toBe(0)
   })
 
+  it('gives a user\'s rooms with their unread counts, the same as the room list', async () => {
+    const { rooms, messages } = database.repos
+    const owner = person('unread-owner')
+    const me = person('unread-me')
+    const a = await rooms.create({ name: 'ua', visibility: 'public', owner })
+    const b = await rooms.create({ name: 'ub', visibility: 'public', owner })
+    await rooms.addMember(a, me, 'member')
+    await rooms.addMember(b, me, 'member')
+    for (const body of ['one', 'two', 'three']) await messages.send({ roomId: a._id, author: owner, clientId: `ua-${body}`, body })
+    const read = await messages.send({ roomId: b._id, author: owner, clientId: 'ub-1', body: 'read' })
+    await messages.send({ roomId: b._id, author: me, clientId: 'ub-2', body: 'mine' }) // one's own never counts
+    await rooms.markRead(b._id, new ObjectId(me.id), read.message.seq)
+
+    const counts = await rooms.unreadForUser(new ObjectId(me.id))
+    const byRoom = Object.fromEntries(counts.map((r) => [r.roomId, r.unread]))
+    expect(byRoom).toEqual({ [a._id.toHexString()]: 3, [b._id.toHexString()]: 0 })
+    const list = await rooms.listForUser(new ObjectId(me.id))
+    expect(Object.fromEntries(list.map((r) => [r.id, r.unread]))).toEqual(byRoom)
+  })
+
   it('stores a message\'s state at its first change; reads, retries and unread counts see it', async () => {
     const { rooms, messages } = database.repos
     const owner = person('changer')

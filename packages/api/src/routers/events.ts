@@ -92,8 +92,8 @@ export const eventsRouter = router({
           if (change.userId !== me && roomMembers.shares(unsubs.keys(), change.userId)) queue.push({ kind: 'presence', event: { type: 'presence', ...change } })
         }),
       )
-      const rooms = await database.repos.rooms.listForUser(ctx.user._id)
-      await Promise.all(rooms.map((r) => follow(r.id, r.unread)))
+      const rooms = await database.repos.rooms.unreadForUser(ctx.user._id)
+      await Promise.all(rooms.map((r) => follow(r.roomId, r.unread)))
       // Holding a user stream is being online (cluster-wide with Redis); the
       // last stream of a user to close, or a crashed node's expiry, ends it.
       const release = await bus.presence.connect(me)

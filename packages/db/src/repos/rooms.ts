@@ -116,6 +116,16 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
   }
 
+  /**
+   * Just the ids of the caller's rooms and their unread counts: what an
+   * events.user stream needs to start (listForUser also reads each room's
+   * latest seq and message, a crowd of reconnecting clients' worth of queries).
+   */
+  async function unreadForUser(userId: ObjectId): Promise<{ roomId: string; unread: number }[]> {
+    const memberships = await c.members.find({ userId }).toArray()
+    return Promise.all(memberships.map(async (m) => ({ roomId: m.roomId.toHexString(), unread: await messages.unreadCount(m.roomId, userId, m.lastReadSeq) })))
+  }
+
   /** Public rooms by name, newest first; cursor is the last room id of the previous page. */
   async function browse(query: string | undefined, cursor: string | null | undefined, limit: number) {
     const filter: Record<string, unknown> = { visibility: 'public', directKey: { $exists: false } }
@@ -176,6 +186,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, unreadForUser, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
