@@ -45,7 +45,7 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --max-p99 MS            stop after a step whose p99 is above this (2000)
   --capacity N            subscribed connections opened on one node (15000; 0 skips)
   --capacity-pwa          then add an events.user stream to each, as the PWA holds it (on in --smoke; off in
-                          full runs: at 15,000 it left the node unresponsive, see docs/performance.md)
+                          full runs: 15,000 keep the node busy for minutes, see docs/performance.md)
   --settle S              settle time before reading RSS (5)
   --storm N               reconnect-storm clients on the node that is killed (5000; 0 skips)
   --storm-jitter MS       clients reconnect after a random 0..MS delay (250)
