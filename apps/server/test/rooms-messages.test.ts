@@ -208,7 +208,7 @@ describe('two people in a room', () => {
 
 describe('presence', () => {
   it('reaches the people who share a room with you, and no longer once you have left it', async () => {
-    const [alice, bob, carol, dave, erin] = await Promise.all(Array.from({ length: 5 }, () => server.signUp()))
+    const [alice, bob, carol, dave, erin] = await Promise.all([server.signUp(), server.signUp(), server.signUp(), server.signUp(), server.signUp()])
     const shared = await alice.trpc.rooms.create.mutate({ name: 'shared', visibility: 'public' })
     const side = await alice.trpc.rooms.create.mutate({ name: 'side', visibility: 'public' })
     const back = await erin.trpc.rooms.create.mutate({ name: 'back', visibility: 'public' })
