@@ -49,7 +49,6 @@ export const eventsRouter = router({
     const unsubs = new Map<string, () => void>()
     const unread = new Map<string, number>()
     const cleanups: (() => void)[] = []
-
     let ended = false
 
     async function follow(roomId: string, unreadCount: number) {
@@ -57,12 +56,12 @@ export const eventsRouter = router({
       if (unsubs.has(roomId)) return
       const pending = () => {}
       unsubs.set(roomId, pending)
-      const off = await bus.subscribe(roomChannel(roomId), (msg) => {
-        const event = (msg as RoomBusMessage).event
+      const off = await bus.subscribe(roomChannel(roomId), (payload) => {
+        const msg = payload as RoomBusMessage
         // At receipt, not when the stream gets to it: a presence change right behind must see it.
-        if (event.type === 'member.joined') roomMembers.joined(roomId, event.member.user.id)
-        else if (event.type === 'member.left') roomMembers.left(roomId, event.userId)
-        queue.push({ kind: 'room', msg: msg as RoomBusMessage })
+        if (msg.event.type === 'member.joined') roomMembers.joined(roomId, msg.event.member.user.id)
+        else if (msg.event.type === 'member.left') roomMembers.left(roomId, msg.event.userId)
+        queue.push({ kind: 'room', msg })
       })
       let release: () => void
       try {
