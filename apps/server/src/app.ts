@@ -9,8 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
-import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createRoomMembers, createRoomStreamGateway, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
-import { ObjectId } from '@parley/db'
+import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createStreamGateway, createUserHub, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
 import type { Logger } from 'pino'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
@@ -52,7 +51,7 @@ export const DEFAULT_WS_GUARD: WsGuardConfig = {
   handshakeTimeoutMs: 10_000,
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub' | 'roomMembers'> {
+export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub' | 'userHub'> {
   log: Logger
   config: AppConfig
   /** Created by the caller when it needs them before the app (MongoDB command timings); else here. */
@@ -99,11 +98,12 @@ export function createApp(deps: AppDeps): App {
     resumeMaxEvents: deps.limits.resumeMaxEvents,
     replayBufferEvents: deps.limits.replayBufferEvents,
   })
+  const userHub = createUserHub({ database: deps.database, bus: deps.bus, loadConcurrency: deps.limits.userStreamLoads, metrics: metrics.api })
   const apiDeps: ApiDeps = {
     ...deps,
     membership,
     roomHub,
-    roomMembers: createRoomMembers((roomId) => deps.database.repos.rooms.memberIds(new ObjectId(roomId))),
+    userHub,
     log,
     metrics: metrics.api,
     maxSubscriptionsPerConnection: config.wsMaxSubscriptions ?? 100,
@@ -122,7 +122,7 @@ export function createApp(deps: AppDeps): App {
   const baseCreateContext = createContextFactory(apiDeps)
   /** Who made an HTTP request (for its log line), once the session is known. */
   const requestUser = new WeakMap<IncomingMessage, string>()
-  /** Each WebSocket's context, for the events.room gateway (tRPC creates it, once per connection). */
+  /** Each WebSocket's context, for the stream gateway (tRPC creates it, once per connection). */
   const wsContexts = new WeakMap<WebSocket, Promise<Context>>()
   function createContext(opts: CreateContextOptions): Promise<Context> {
     const pending = baseCreateContext(opts).then((ctx) => {
@@ -136,9 +136,9 @@ export function createApp(deps: AppDeps): App {
     if (!('writeHead' in opts.res)) wsContexts.set(opts.res, pending)
     return pending
   }
-  const roomStreams = createRoomStreamGateway({
+  const streams = createStreamGateway({
     contextOf: (ws) => wsContexts.get(ws),
-    onInternalError: (err) => log.error({ err, path: 'events.room' }, 'procedure failed'),
+    onInternalError: (err, path) => log.error({ err, path }, 'procedure failed'),
   })
 
   const origins = createOriginPolicy(config.allowedOrigins)
@@ -253,7 +253,7 @@ export function createApp(deps: AppDeps): App {
     if (guard.reserve(ip, socket) !== 'ok') return refuseUpgrade(socket, 429, 'Too Many Requests', 'Retry-After: 10\r\n')
     wss.handleUpgrade(req, socket, head, (ws) => {
       // The gateway first, so the guard (attached after it) sees every frame before it does.
-      roomStreams.attach(ws, socket)
+      streams.attach(ws, socket)
       guard.attach(ws, ip, req.url)
       wss.emit('connection', ws, req)
     })
@@ -311,6 +311,7 @@ export function createApp(deps: AppDeps): App {
     const settled = await waitFor(() => inflight === 0, deadline)
     clearInterval(sweep)
     roomHub.close()
+    userHub.close()
     server.closeAllConnections()
     log.info({ drained: drained && settled, inflight, activeHttp }, 'http/ws closed')
   }

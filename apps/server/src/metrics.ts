@@ -20,6 +20,11 @@ export function createMetrics(bus: Bus, nodeId: string) {
     registers: [registry],
   })
   const roomStreams = new Gauge({ name: 'parley_room_streams', help: 'Live events.room streams (past the membership check)', registers: [registry] })
+  const userStreamsStarting = new Gauge({
+    name: 'parley_user_streams_starting',
+    help: 'events.user streams still waiting for their user’s rooms and unread counts (a crowd reconnecting shows here)',
+    registers: [registry],
+  })
   const messages = new Counter({ name: 'parley_messages_sent_total', help: 'Messages accepted by messages.send', registers: [registry] })
   const delivered = new Counter({ name: 'parley_events_delivered_total', help: 'Room events yielded to subscribers', registers: [registry] })
   const fanout = new Histogram({
@@ -75,6 +80,7 @@ export function createMetrics(bus: Bus, nodeId: string) {
     subscriptionStarted: (path) => subscriptions.inc({ procedure: path }),
     subscriptionEnded: (path) => subscriptions.dec({ procedure: path }),
     subscriptionRefused: () => limitHits.inc({ limit: 'ws_subscriptions' }),
+    userStreamsStarting: (delta) => userStreamsStarting.inc(delta),
   }
   return {
     registry,

@@ -47,6 +47,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     replayBufferEvents: env.ROOM_REPLAY_BUFFER,
     typingMs: env.TYPING_MS,
     membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
+    userStreamLoads: env.USER_STREAM_LOADS,
   }
 }
 

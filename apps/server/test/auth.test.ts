@@ -479,6 +479,38 @@ describe('over WebSocket', () => {
     expect(Date.now() - t0).toBeLessThan(5000)
   })
 
+  it('logging out on one device leaves the user’s other devices signed in: their events.user carries on, with no session.revoked', async () => {
+    const laptop = await signUp()
+    const phone = httpClient()
+    await phone.trpc.auth.login.mutate({ username: laptop.username, password: laptop.password })
+    const wsLaptop = wsClient({ cookie: laptop.cookie })
+    const wsPhone = wsClient({ cookie: phone.cookie })
+    const onLaptop = watch((h) => wsLaptop.trpc.events.user.subscribe(undefined, h))
+    const onPhone = watch((h) => wsPhone.trpc.events.user.subscribe(undefined, h))
+    await within(Promise.all([onLaptop.started, onPhone.started]), 5000, 'subscriptions start')
+    await phone.trpc.auth.logout.mutate()
+    await within(
+      (async () => {
+        while (!wsPhone.closes.includes(4001)) await sleep(20)
+      })(),
+      5000,
+      'phone socket close',
+    )
+    // The laptop's stream still carries news: a room created now is announced on it.
+    const room = await laptop.trpc.rooms.create.mutate({ name: 'still signed in', visibility: 'private' })
+    const types = () => onLaptop.data.map((d) => (d as { type: string }).type)
+    await within(
+      (async () => {
+        while (!onLaptop.data.some((d) => (d as { type: string; room?: { id: string } }).room?.id === room.id)) await sleep(20)
+      })(),
+      5000,
+      'room.added on the laptop',
+    )
+    expect(types()).not.toContain('session.revoked')
+    expect(wsLaptop.closes).toEqual([])
+    expect(await Promise.race([onLaptop.ended, sleep(100).then(() => 'still running')])).toBe('still running')
+  })
+
   it('logoutAll ends the subscriptions of every session of the user, and no one else’s', async () => {
     const a = await signUp()
     const second = httpClient()

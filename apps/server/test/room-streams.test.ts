@@ -1,9 +1,10 @@
 /**
- * events.room over WebSocket is answered by the room-stream gateway, not by
- * tRPC's adapter. These tests speak the wire protocol directly, so they pin
- * what @trpc/client relies on: the frames, batching with other calls,
- * stop, errors shaped like tRPC's — and that the generator tRPC would run
- * (every other transport) serves the same stream.
+ * events.room and events.user over WebSocket are answered by the stream
+ * gateway (live/ws-streams.ts), not by tRPC's adapter. These tests speak the
+ * wire protocol directly, so they pin what @trpc/client relies on: the
+ * frames, batching with other calls, stop, errors shaped like tRPC's — and
+ * that the generator tRPC would run (every other transport) serves the same
+ * streams.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -172,6 +173,73 @@ describe('events.room through tRPC itself (HTTP streaming, any non-WebSocket cal
     await send(alice, room.id, 'live over http')
     await seen('"body":"live over http"')
     expect(text).toContain(`id: ${first.seq + 1}`)
+    abort.abort()
+  })
+})
+
+describe('events.user on the wire', () => {
+  it('sends untracked data frames { data } with this user’s unread count, and stops on subscription.stop', async () => {
+    const { alice, room } = await roomWithMessage()
+    const bob = await server.signUp()
+    await alice.trpc.rooms.invite.mutate({ roomId: room.id, username: bob.user.username })
+    const raw = await openRaw(bob.jar.cookie)
+    raw.send({ id: 'u', method: 'subscription', params: { path: 'events.user' } })
+    await raw.until('u', (fs) => fs.some((f) => f.result?.type === 'started'))
+    // Started is sent before the stream follows the user's rooms: wait until a send shows up.
+    let unread = 0
+    for (let i = 0; unread === 0 && i < 50; i++) {
+      const sent = await send(alice, room.id, `news ${i}`)
+      const frames = await raw.until('u', (fs) => fs.some((f) => (f.result?.data as { seq?: number } | undefined)?.seq === sent.seq), 200).catch(() => [])
+      const activity = frames.find((f) => (f.result?.data as { seq?: number } | undefined)?.seq === sent.seq)
+      if (!activity) continue
+      expect(activity.result).toEqual({ type: 'data', data: { type: 'room.activity', roomId: room.id, seq: sent.seq, unread: expect.any(Number), lastMessage: expect.objectContaining({ id: sent.id, body: `news ${i}` }) } })
+      unread = (activity.result!.data as { unread: number }).unread
+    }
+    // Every message sent since bob joined is unread for him, on the stream as in his room list.
+    expect(unread).toBeGreaterThanOrEqual(1)
+    expect((await bob.trpc.rooms.list.query()).find((r) => r.id === room.id)?.unread).toBe(unread)
+
+    raw.send({ id: 'u', method: 'subscription.stop' })
+    await raw.until('u', (fs) => fs.some((f) => f.result?.type === 'stopped'))
+    await send(alice, room.id, 'after the stop')
+    raw.send({ id: 9, method: 'query', params: { path: 'system.info' } })
+    await raw.until(9, (fs) => fs.length > 0)
+    expect(raw.frames.filter((f) => f.id === 'u').at(-1)?.result?.type).toBe('stopped')
+    raw.ws.close()
+
+    const anonymous = await openRaw(null)
+    anonymous.send({ id: 1, method: 'subscription', params: { path: 'events.user' } })
+    const [unauth] = await anonymous.until(1, (fs) => fs.length > 0)
+    expect(unauth!.error).toMatchObject({ message: 'Sign in first', data: { code: 'UNAUTHORIZED', path: 'events.user' } })
+    anonymous.ws.close()
+  })
+})
+
+describe('events.user through tRPC itself (HTTP streaming)', () => {
+  it('serves the same stream from the same hub', async () => {
+    const { alice, room } = await roomWithMessage()
+    const abort = new AbortController()
+    const res = await fetch(`${server.url}/trpc/events.user`, { headers: { cookie: alice.jar.cookie!, accept: 'text/event-stream' }, signal: abort.signal })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let text = ''
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
+        if (done) return
+        text += new TextDecoder().decode(value)
+      }
+    })()
+    // Started is sent before the stream follows the rooms: send until one shows up.
+    for (let i = 0; i < 50 && !text.includes('"type":"room.added"'); i++) {
+      await alice.trpc.rooms.create.mutate({ name: `http ${i}`, visibility: 'private' })
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(text).toContain('"type":"room.added"')
+    await send(alice, room.id, 'activity over http')
+    for (let i = 0; i < 50 && !text.includes('"body":"activity over http"'); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(text).toContain('"type":"room.activity"')
+    expect(text).toContain('"body":"activity over http"')
     abort.abort()
   })
 })

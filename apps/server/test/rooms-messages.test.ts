@@ -164,6 +164,38 @@ describe('two people in a room', () => {
     signals.stop()
   })
 
+  it('gives every tab of a user the same unread counts; a tab closing leaves the others, a new one carries on from the current count', async () => {
+    const reader = await server.signUp()
+    const writer = await server.signUp()
+    const room = await writer.trpc.rooms.create.mutate({ name: 'tabs', visibility: 'public' })
+    await reader.trpc.rooms.join.mutate({ roomId: room.id })
+    const tab1 = watchUser(reader)
+    const tab2 = watchUser(reader)
+    await Promise.all([tab1.started, tab2.started])
+    const activity = (tab: typeof tab1, unread: number, body: string) =>
+      tab.until((e) => e.some((x) => x.type === 'room.activity' && x.unread === unread && x.lastMessage?.body === body))
+    // `started` comes before the user's rooms are followed: send until both tabs hear one.
+    let n = 0
+    const live = async (tab: typeof tab1) => (await tab.until((e) => e.some((x) => x.type === 'room.activity'), 300).then(() => true).catch(() => false))
+    while (!(await live(tab1)) || !(await live(tab2))) await send(writer, room.id, `warm-up ${++n}`)
+    const warm = await send(writer, room.id, 'warm')
+    await reader.trpc.rooms.markRead.mutate({ roomId: room.id, seq: warm.seq })
+    await Promise.all([tab1, tab2].map((tab) => tab.until((e) => e.some((x) => x.type === 'room.activity' && x.unread === 0))))
+
+    await send(writer, room.id, 'one')
+    await Promise.all([activity(tab1, 1, 'one'), activity(tab2, 1, 'one')])
+    tab1.stop()
+    await send(writer, room.id, 'two')
+    await activity(tab2, 2, 'two')
+    const tab3 = watchUser(reader)
+    await tab3.started
+    await send(writer, room.id, 'three')
+    await Promise.all([activity(tab2, 3, 'three'), activity(tab3, 3, 'three')])
+    expect((await reader.trpc.rooms.list.query()).find((r) => r.id === room.id)!.unread).toBe(3)
+    tab2.stop()
+    tab3.stop()
+  })
+
   it('makes a send idempotent: five concurrent retries yield one message and one event', async () => {
     const u = await server.signUp()
     const room = await u.trpc.rooms.create.mutate({ name: 'idem', visibility: 'public' })

@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     // Not on the send path.
     auth: {} as ApiDeps['auth'],
     roomHub: {} as ApiDeps['roomHub'],
-    roomMembers: {} as ApiDeps['roomMembers'],
+    userHub: {} as ApiDeps['userHub'],
     limits: { ...DEFAULT_LIMITS, sendPerWindow: 1_000_000_000, sendWindowMs: 10_000 },
     membership,
     nodeId: 'bench-send',

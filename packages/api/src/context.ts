@@ -9,7 +9,7 @@ import type { Bus } from '@parley/bus'
 import type { Database } from '@parley/db'
 import type { ApiLimits } from './limits.ts'
 import type { RoomHub } from './live/room-hub.ts'
-import type { RoomMembers } from './live/room-members.ts'
+import type { UserHub } from './live/user-hub.ts'
 import type { MembershipCache } from './membership-cache.ts'
 
 export interface ApiLogger {
@@ -30,6 +30,8 @@ export interface ApiMetrics {
   subscriptionEnded?(path: string): void
   /** A subscription refused because its connection holds too many. */
   subscriptionRefused?(): void
+  /** events.user streams waiting for their user's rooms and unread counts (+1 / −1). */
+  userStreamsStarting?(delta: number): void
 }
 
 /** Lets the server wait for running queries and mutations before it closes the database. */
@@ -53,8 +55,8 @@ export interface ApiDeps {
   membership: MembershipCache
   /** This node's fan-out of room events (one bus subscription per watched room). */
   roomHub: RoomHub
-  /** Members of the rooms this node's events.user streams follow, shared by them (presence filtering). */
-  roomMembers: RoomMembers
+  /** This node's events.user streams (one bus subscription per followed room and per user). */
+  userHub: UserHub
   nodeId: string
   version: string
   log: ApiLogger

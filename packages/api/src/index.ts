@@ -10,7 +10,7 @@ export { clientIp, createContextFactory, type ApiDeps, type ApiLogger, type ApiM
 export { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 export { createMembershipCache, type MembershipCache } from './membership-cache.ts'
 export { createRoomHub, type RoomHub, type RoomHubOptions } from './live/room-hub.ts'
-export { createRoomMembers, type RoomMembers } from './live/room-members.ts'
-export { createRoomStreamGateway, type RoomStreamGateway } from './live/ws-room-streams.ts'
+export { createStreamGateway, type StreamGateway } from './live/ws-streams.ts'
+export { createUserHub, type UserHub } from './live/user-hub.ts'
 export type RouterInputs = inferRouterInputs<AppRouter>
 export type RouterOutputs = inferRouterOutputs<AppRouter>

@@ -16,6 +16,8 @@ export interface ApiLimits {
   typingPerWindow: number
   /** How long a membership check may be served from cache on hot paths. */
   membershipCacheMs: number
+  /** events.user: users whose rooms and unread counts a node loads at once (a reconnecting crowd waits its turn). */
+  userStreamLoads: number
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -29,4 +31,5 @@ export const DEFAULT_LIMITS: ApiLimits = {
   typingMs: 5000,
   typingPerWindow: 20,
   membershipCacheMs: 30_000,
+  userStreamLoads: 16,
 }

@@ -16,34 +16,41 @@ function setUp(members: Record<string, string[]>) {
   return { index, loads, failOnce: () => (failNext = true) }
 }
 
+const rooms = (set: ReadonlySet<string>) => [...set].sort()
+
 describe('room members shared by the events.user streams of a node', () => {
-  it('streams following one room share one load; a user shares a room only with its members', async () => {
-    const { index, loads } = setUp({ r1: ['ann', 'bob'], r2: ['cat'] })
+  it('streams following one room share one load; a user is found in the held rooms they belong to', async () => {
+    const { index, loads } = setUp({ r1: ['ann', 'bob'], r2: ['cat', 'bob'], r3: ['ann'] })
     const [a, b] = await Promise.all([index.hold('r1'), index.hold('r1')])
     const c = await index.hold('r2')
     expect(loads).toEqual(['r1', 'r2'])
-    expect(index.shares(['r1'], 'bob')).toBe(true)
-    expect(index.shares(['r1'], 'cat')).toBe(false)
-    expect(index.shares(['r1', 'r2'], 'cat')).toBe(true)
-    expect(index.shares(['r3'], 'ann')).toBe(false) // not held: not known
+    expect(rooms(index.roomsOf('bob'))).toEqual(['r1', 'r2'])
+    expect(rooms(index.roomsOf('cat'))).toEqual(['r2'])
+    expect(rooms(index.roomsOf('ann'))).toEqual(['r1']) // r3 is not held: not known
+    expect(rooms(index.roomsOf('dan'))).toEqual([])
 
     a()
     a() // twice is once
-    expect(index.shares(['r1'], 'ann')).toBe(true) // b still holds it
+    expect(rooms(index.roomsOf('ann'))).toEqual(['r1']) // b still holds it
     b()
+    expect(rooms(index.roomsOf('ann'))).toEqual([])
+    expect(rooms(index.roomsOf('bob'))).toEqual(['r2'])
     c()
     expect(index.size()).toBe(0)
-    expect(index.shares(['r1'], 'ann')).toBe(false)
+    expect(rooms(index.roomsOf('bob'))).toEqual([])
   })
 
   it('follows joins and leaves', async () => {
     const { index } = setUp({ r1: ['ann'] })
     const release = await index.hold('r1')
     index.joined('r1', 'dan')
-    expect(index.shares(['r1'], 'dan')).toBe(true)
+    expect(rooms(index.roomsOf('dan'))).toEqual(['r1'])
     index.left('r1', 'ann')
-    expect(index.shares(['r1'], 'ann')).toBe(false)
+    expect(rooms(index.roomsOf('ann'))).toEqual([])
+    index.joined('r9', 'ann') // a room not held: ignored
+    expect(rooms(index.roomsOf('ann'))).toEqual([])
     release()
+    expect(rooms(index.roomsOf('dan'))).toEqual([])
   })
 
   it('a failed load fails its holders and is not kept: the next stream loads again', async () => {
@@ -53,7 +60,7 @@ describe('room members shared by the events.user streams of a node', () => {
     expect(index.size()).toBe(0)
     const release = await index.hold('r1')
     expect(loads).toEqual(['r1', 'r1'])
-    expect(index.shares(['r1'], 'ann')).toBe(true)
+    expect(rooms(index.roomsOf('ann'))).toEqual(['r1'])
     release()
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as ws from 'ws'
-import { textFrame } from '../src/live/ws-room-streams.ts'
+import { textFrame } from '../src/live/ws-streams.ts'
 
 // ws's frame parser; @types/ws does not declare it.
 interface FrameReceiver {

@@ -185,7 +185,7 @@ async function main(): Promise<number> {
 
     // ---- capacity: idle then subscribed connections on node A, RSS per connection ----
     let capacity: CapacityResult | null = null
-    if (opt.capacity > 0) capacity = await runCapacity(opt, nodes[0]!, all, log)
+    if (opt.capacity > 0) capacity = await runCapacity(opt, nodes[0]!, all, log, profDir)
     checkCrash('capacity')
 
     // ---- load steps ----
@@ -473,7 +473,7 @@ async function settledRss(node: ParleyNode, settleS: number): Promise<{ rss: num
   return { rss, heap, m }
 }
 
-async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: string) => void): Promise<CapacityResult> {
+async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: string) => void, profDir?: string): Promise<CapacityResult> {
   const base = await settledRss(node, opt.settleS)
   const per = Math.ceil(opt.capacity / opt.workers)
   const openedAt = Date.now()
@@ -496,12 +496,22 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
       gauge = g
       await sleep(500)
     }
+    // events.user streams are counted before they have loaded their user's rooms and unread counts.
+    const loaded = Date.now() + 300_000
+    while (path === 'events.user' && Date.now() < loaded && ((await scrape(node)).get('parley_user_streams_starting') ?? 0) > 0) await sleep(250)
     return { errors, seconds: (Date.now() - t) / 1000, settled: await settledRss(node, opt.settleS) }
   }
   const { errors: subErrors, seconds: subscribeSeconds, settled: full } = await subscribe('events.room', 1)
   const subscribed = Math.min(open, full.m.get('parley_subscriptions') ?? 0)
   // The same connections as the PWA holds them: its events.user stream next to the open room's.
+  // --cpu-prof: the node while the events.user streams start.
+  const profiler = opt.capacityPwa && profDir && node.inspectorUrl ? await InspectorProfiler.connect(node.inspectorUrl) : null
+  await profiler?.start()
   const pwa = opt.capacityPwa ? await subscribe('events.user', 2) : null
+  if (profiler) {
+    await profiler.stop(path.join(profDir!, `${node.id}-capacity-pwa.cpuprofile`))
+    profiler.close()
+  }
   const KiB = 1024
   const r: CapacityResult = {
     node: node.id,
@@ -532,7 +542,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   log(
     `capacity: ${r.subscribed} subscribed on ${node.id} (subscribe ${subscribeSeconds.toFixed(1)} s, ${subErrors} errors); RSS ${r.rssBaselineMiB.toFixed(0)} → ${r.rssIdleMiB.toFixed(0)} → ${r.rssSubscribedMiB.toFixed(0)} MiB: ` +
       `${r.idleKiBPerConnection.toFixed(1)} KiB/idle conn, ${r.subscribedKiBPerConnection.toFixed(1)} KiB/subscribed conn (heap ${r.heapSubscribedKiBPerConnection.toFixed(1)} KiB)` +
-      (r.pwa ? `; + events.user (as the PWA): ${r.pwa.kiBPerConnection.toFixed(1)} KiB/conn (${r.pwa.subscriptionErrors} refused)` : ''),
+      (r.pwa ? `; + events.user (as the PWA): ${r.pwa.kiBPerConnection.toFixed(1)} KiB/conn, all started in ${r.pwa.subscribeSeconds.toFixed(1)} s (${r.pwa.subscriptionErrors} refused)` : ''),
   )
   await all({ t: 'capClose' })
   // Let the node notice the closes before the load starts.

@@ -167,7 +167,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     if (c.pwa) {
       L.push('')
       L.push(
-        `As the PWA holds them (the same connections, each with an \`events.user\` stream added): RSS ${f0(c.pwa.rssMiB)} MiB, **${f1(c.pwa.kiBPerConnection)} KiB per connection** (heap ${f1(c.pwa.heapKiBPerConnection)} KiB), subscribed in ${f1(c.pwa.subscribeSeconds)} s, ${f0(c.pwa.subscriptionErrors)} refused.`,
+        `As the PWA holds them (the same connections, each with an \`events.user\` stream added): RSS ${f0(c.pwa.rssMiB)} MiB, **${f1(c.pwa.kiBPerConnection)} KiB per connection** (heap ${f1(c.pwa.heapKiBPerConnection)} KiB), all started (rooms and unread counts loaded) ${f1(c.pwa.subscribeSeconds)} s after they were requested, ${f0(c.pwa.subscriptionErrors)} refused.`,
       )
     }
     L.push('')

@@ -1,12 +1,12 @@
 /**
- * Who is in the rooms this node's `events.user` streams follow, shared by all
- * of them: a stream asks whether a user whose presence changed shares a room
- * with its own user. One set per followed room on the node, instead of a copy
- * of every member of every room in each stream (a user in two 600-member rooms
- * held 1,200 entries per connection, and a node holds thousands of streams).
+ * Who is in the rooms this node's `events.user` streams follow, for the user
+ * hub (user-hub.ts): when someone's presence changes, `roomsOf` names the
+ * followed rooms they are in, and the hub tells those rooms' streams. One set
+ * per followed room on the node (and its reverse, rooms by user), instead of
+ * a copy of every member of every room in each stream.
  *
- * Kept current by the streams themselves, from the `member.joined` /
- * `member.left` events they receive on the rooms they follow.
+ * Kept current by the hub, from the `member.joined` / `member.left` events of
+ * the rooms it follows.
  */
 export function createRoomMembers(load: (roomId: string) => Promise<string[]>) {
   interface Entry {
@@ -15,6 +15,17 @@ export function createRoomMembers(load: (roomId: string) => Promise<string[]>) {
     ready: Promise<void>
   }
   const rooms = new Map<string, Entry>()
+  const byUser = new Map<string, Set<string>>()
+
+  function link(roomId: string, userId: string): void {
+    let set = byUser.get(userId)
+    if (!set) byUser.set(userId, (set = new Set()))
+    set.add(roomId)
+  }
+  function unlink(roomId: string, userId: string): void {
+    const set = byUser.get(userId)
+    if (set?.delete(roomId) && set.size === 0) byUser.delete(userId)
+  }
 
   return {
     /**
@@ -27,7 +38,10 @@ export function createRoomMembers(load: (roomId: string) => Promise<string[]>) {
         const created: Entry = { ids: new Set(), holders: 0, ready: Promise.resolve() }
         created.ready = load(roomId).then(
           (ids) => {
-            for (const id of ids) created.ids.add(id)
+            for (const id of ids) {
+              created.ids.add(id)
+              link(roomId, id)
+            }
           },
           (err: unknown) => {
             // Not kept: the next stream to follow the room asks again.
@@ -44,7 +58,9 @@ export function createRoomMembers(load: (roomId: string) => Promise<string[]>) {
       const release = () => {
         if (released) return
         released = true
-        if (--held.holders === 0 && rooms.get(roomId) === held) rooms.delete(roomId)
+        if (--held.holders > 0 || rooms.get(roomId) !== held) return
+        rooms.delete(roomId)
+        for (const id of held.ids) unlink(roomId, id)
       }
       try {
         await held.ready
@@ -56,23 +72,27 @@ export function createRoomMembers(load: (roomId: string) => Promise<string[]>) {
     },
 
     joined(roomId: string, userId: string): void {
-      rooms.get(roomId)?.ids.add(userId)
+      const entry = rooms.get(roomId)
+      if (!entry) return
+      entry.ids.add(userId)
+      link(roomId, userId)
     },
 
     left(roomId: string, userId: string): void {
-      rooms.get(roomId)?.ids.delete(userId)
+      if (!rooms.get(roomId)?.ids.delete(userId)) return
+      unlink(roomId, userId)
     },
 
-    /** Whether `userId` is a member of any of these rooms (only rooms held count). */
-    shares(roomIds: Iterable<string>, userId: string): boolean {
-      for (const roomId of roomIds) if (rooms.get(roomId)?.ids.has(userId)) return true
-      return false
+    /** The held rooms `userId` is a member of. */
+    roomsOf(userId: string): ReadonlySet<string> {
+      return byUser.get(userId) ?? NONE
     },
 
-    /** Rooms held now (for tests and metrics). */
+    /** Rooms held now (for tests). */
     size(): number {
       return rooms.size
     },
   }
 }
+const NONE: ReadonlySet<string> = new Set()
 export type RoomMembers = ReturnType<typeof createRoomMembers>

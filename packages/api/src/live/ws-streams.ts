@@ -1,13 +1,14 @@
 /**
- * `events.room` over WebSocket, served straight from the room hub.
+ * `events.room` and `events.user` over WebSocket, served straight from the
+ * room hub and the user hub.
  *
  * tRPC's WebSocket adapter runs an async iterator, an abort race and a
  * `JSON.stringify` of a fresh envelope for every event and every subscriber,
- * and keeps tens of kilobytes per subscription. For the one stream that fans
- * out to everyone, this gateway answers the same wire protocol itself:
- * `subscription` requests for `events.room` (and their `subscription.stop`)
- * are taken out of incoming frames before tRPC sees them; everything else
- * passes through untouched. Replies are byte-for-byte what tRPC sends —
+ * and keeps tens of kilobytes per subscription. For the two streams every
+ * client holds, this gateway answers the same wire protocol itself:
+ * `subscription` requests for them (and their `subscription.stop`) are taken
+ * out of incoming frames before tRPC sees them; everything else passes
+ * through untouched. Replies are byte-for-byte what tRPC sends —
  * `started`, tracked `data` ({ id, data: { id, data } }), `stopped`, and
  * errors shaped by the router's own error formatter — so `@trpc/client` and
  * the AppRouter types are unchanged.
@@ -24,24 +25,26 @@ import type { Duplex } from 'node:stream'
 import { TRPCError } from '@trpc/server'
 import { getErrorShape, getTRPCErrorFromUnknown } from '@trpc/server/unstable-core-do-not-import'
 import type { WebSocket } from 'ws'
-import { RoomEventsInput, type RoomStreamEvent } from '@parley/schemas'
+import { RoomEventsInput, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
 import { requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { appRouter } from '../root.ts'
 import { admitSubscription } from '../trpc.ts'
-import type { RoomStream } from './room-hub.ts'
 
-export const ROOM_STREAM_PATH = 'events.room'
+const ROOM_STREAM_PATH = 'events.room'
+const USER_STREAM_PATH = 'events.user'
+type StreamPath = typeof ROOM_STREAM_PATH | typeof USER_STREAM_PATH
 const OPEN = 1
 
 type RequestId = number | string
 
 interface Entry {
   readonly id: RequestId
+  readonly path: StreamPath
   /** `{"id":…,"result":{"type":"data",` — everything before the event, as UTF-8. */
   readonly prefix: Buffer
   readonly jsonrpc: '2.0' | undefined
-  stream: RoomStream | null
+  stream: { close(): void } | null
   /** Stopped by the client or the socket closed: nothing more is sent. */
   stopped: boolean
   release: (() => void) | null
@@ -51,17 +54,17 @@ interface Request {
   id: RequestId
   jsonrpc?: unknown
   method: 'subscription' | 'subscription.stop'
-  params?: { path?: unknown; input?: unknown; lastEventId?: unknown }
+  params: { path: StreamPath; input?: unknown; lastEventId?: unknown }
 }
 
-export interface RoomStreamGatewayOptions {
+export interface StreamGatewayOptions {
   /** The connection's tRPC context, once tRPC's handler created it. */
   contextOf(ws: WebSocket): Promise<Context> | undefined
   /** Unexpected failures (the client gets INTERNAL_SERVER_ERROR). */
-  onInternalError(err: unknown): void
+  onInternalError(err: unknown, path: string): void
 }
 
-export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
+export function createStreamGateway(options: StreamGatewayOptions) {
   const write = createCorkedWriter()
 
   function attach(ws: WebSocket, socket: Duplex): void {
@@ -70,14 +73,14 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
     const reply = (entry: Pick<Entry, 'id' | 'jsonrpc'>, body: object) =>
       write.text(ws, socket, JSON.stringify({ id: entry.id, ...(entry.jsonrpc ? { jsonrpc: entry.jsonrpc } : {}), ...body }))
 
-    function fail(entry: Pick<Entry, 'id' | 'jsonrpc'>, cause: unknown, ctx: Context | undefined, input: unknown): void {
+    function fail(entry: Pick<Entry, 'id' | 'jsonrpc' | 'path'>, cause: unknown, ctx: Context | undefined, input: unknown): void {
       const error = getTRPCErrorFromUnknown(cause)
-      if (error.code === 'INTERNAL_SERVER_ERROR') options.onInternalError(error.cause ?? error)
-      const shape = getErrorShape({ config: appRouter._def._config, error, type: 'subscription', path: ROOM_STREAM_PATH, input, ctx })
+      if (error.code === 'INTERNAL_SERVER_ERROR') options.onInternalError(error.cause ?? error, entry.path)
+      const shape = getErrorShape({ config: appRouter._def._config, error, type: 'subscription', path: entry.path, input, ctx })
       reply(entry, { error: shape })
     }
 
-    function end(entry: Entry): void {
+    function close(entry: Entry): void {
       entries?.delete(entry.id)
       entry.stopped = true
       entry.stream?.close()
@@ -87,9 +90,11 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
 
     async function start(req: Request): Promise<void> {
       const jsonrpc = req.jsonrpc === '2.0' ? '2.0' : undefined
-      if (entries?.has(req.id)) return fail({ id: req.id, jsonrpc }, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${req.id}` }), undefined, undefined)
+      const path = req.params.path
+      if (entries?.has(req.id)) return fail({ id: req.id, jsonrpc, path }, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${req.id}` }), undefined, undefined)
       const entry: Entry = {
         id: req.id,
+        path,
         jsonrpc,
         prefix: Buffer.from(`{"id":${JSON.stringify(req.id)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":{"type":"data",`),
         stream: null,
@@ -99,36 +104,48 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
       ;(entries ??= new Map()).set(entry.id, entry)
 
       // tRPC merges a reconnecting client's lastEventId into the input; so do we.
-      let input = req.params?.input
-      const lastEventId = req.params?.lastEventId
+      let input = req.params.input
+      const lastEventId = req.params.lastEventId
       if (lastEventId !== undefined) input = isObject(input) ? { ...input, lastEventId } : (input ?? { lastEventId })
 
       let ctx: Context | undefined
+      const end = (error?: unknown) => {
+        if (entry.stopped) return
+        close(entry)
+        if (error) fail(entry, error, ctx, input)
+        else reply(entry, { result: { type: 'stopped' } })
+      }
       try {
         const pending = options.contextOf(ws)
         if (!pending) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Send the connection parameters first' })
         ctx = await pending
         const session = ctx.session
         if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
+        const me = session.user._id.toHexString()
+        if (path === USER_STREAM_PATH) {
+          entry.release = admitSubscription(ctx, path)
+          if (entry.stopped || ws.readyState !== OPEN) return close(entry)
+          reply(entry, { result: { type: 'started' } })
+          entry.stream = ctx.deps.userHub.open(me, session.session._id, {
+            push: (_event: UserEvent, json) => write.data(ws, socket, entry.prefix, json, null),
+            end,
+          })
+          return
+        }
         const parsed = RoomEventsInput.safeParse(input)
         if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error })
-        entry.release = admitSubscription(ctx, ROOM_STREAM_PATH)
+        entry.release = admitSubscription(ctx, path)
         const { room } = await requireMemberOrNotFound({ ...ctx, session }, parsed.data.roomId)
-        if (entry.stopped || ws.readyState !== OPEN) return end(entry)
+        if (entry.stopped || ws.readyState !== OPEN) return close(entry)
         reply(entry, { result: { type: 'started' } })
         const resumeFrom = parsed.data.lastEventId == null ? null : Number(parsed.data.lastEventId)
-        entry.stream = ctx.deps.roomHub.open(room, session.user._id.toHexString(), resumeFrom, {
-          push: (event, json) => write.data(ws, socket, entry.prefix, event, json),
-          end: (error) => {
-            if (entry.stopped) return
-            end(entry)
-            if (error) fail(entry, error, ctx, input)
-            else reply(entry, { result: { type: 'stopped' } })
-          },
+        entry.stream = ctx.deps.roomHub.open(room, me, resumeFrom, {
+          push: (event: RoomStreamEvent, json) => write.data(ws, socket, entry.prefix, json, event.type === 'typing' ? null : String(event.seq)),
+          end,
         })
       } catch (err) {
         const stopped = entry.stopped
-        end(entry)
+        close(entry)
         if (!stopped && ws.readyState === OPEN) fail(entry, err, ctx, input)
       }
     }
@@ -136,14 +153,14 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
     function stop(id: RequestId): void {
       const entry = entries?.get(id)
       if (!entry) return
-      end(entry)
+      close(entry)
       reply(entry, { result: { type: 'stopped' } })
     }
 
     /** Takes this gateway's requests out of a frame; returns what is left for tRPC (null: nothing). */
     function route(data: Buffer): Buffer | null {
       // Cheap test first: most frames are mutations and queries.
-      if (!data.includes(ROOM_STREAM_PATH) && !(entries?.size && data.includes('subscription.stop'))) return data
+      if (!data.includes(ROOM_STREAM_PATH) && !data.includes(USER_STREAM_PATH) && !(entries?.size && data.includes('subscription.stop'))) return data
       let parsed: unknown
       try {
         parsed = JSON.parse(data.toString('utf8'))
@@ -153,7 +170,7 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
       const list = Array.isArray(parsed) ? parsed : [parsed]
       const rest: unknown[] = []
       for (const msg of list) {
-        if (isRoomStreamRequest(msg)) void start(msg)
+        if (isStreamRequest(msg)) void start(msg)
         else if (isStop(msg) && entries?.has(msg.id)) stop(msg.id)
         else rest.push(msg)
       }
@@ -173,18 +190,17 @@ export function createRoomStreamGateway(options: RoomStreamGatewayOptions) {
     } as WebSocket['emit']
 
     ws.once('close', () => {
-      if (entries) for (const entry of [...entries.values()]) end(entry)
+      if (entries) for (const entry of [...entries.values()]) close(entry)
     })
   }
 
   return { attach }
 }
 
-/** The part of a data frame after the prefix: tracked events carry their seq as the event id (what tRPC's `tracked()` sends). */
-function dataFrame(event: RoomStreamEvent, json: string): string {
-  if (event.type === 'typing') return `"data":${json}}}`
-  const id = String(event.seq)
-  return `"id":"${id}","data":{"id":"${id}","data":${json}}}}`
+/** The part of a data frame after the prefix: tracked events carry their id (a room event's seq), as tRPC's `tracked()` sends them. */
+function dataFrame(json: string, trackedId: string | null): string {
+  if (trackedId === null) return `"data":${json}}}`
+  return `"id":"${trackedId}","data":{"id":"${trackedId}","data":${json}}}}`
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -195,8 +211,8 @@ function validId(id: unknown): id is RequestId {
   return typeof id === 'number' || (typeof id === 'string' && id.length > 0)
 }
 
-function isRoomStreamRequest(msg: unknown): msg is Request {
-  return isObject(msg) && msg.method === 'subscription' && validId(msg.id) && isObject(msg.params) && msg.params.path === ROOM_STREAM_PATH
+function isStreamRequest(msg: unknown): msg is Request {
+  return isObject(msg) && msg.method === 'subscription' && validId(msg.id) && isObject(msg.params) && (msg.params.path === ROOM_STREAM_PATH || msg.params.path === USER_STREAM_PATH)
 }
 
 function isStop(msg: unknown): msg is Request {
@@ -234,11 +250,13 @@ function createCorkedWriter() {
   }
 
   let lastJson: string | null = null
+  let lastId: string | null = null
   let lastPart: Buffer = Buffer.alloc(0)
-  const eventPart = (event: RoomStreamEvent, json: string): Buffer => {
-    if (json !== lastJson) {
-      lastPart = Buffer.from(dataFrame(event, json))
+  const eventPart = (json: string, trackedId: string | null): Buffer => {
+    if (json !== lastJson || trackedId !== lastId) {
+      lastPart = Buffer.from(dataFrame(json, trackedId))
       lastJson = json
+      lastId = trackedId
     }
     return lastPart
   }
@@ -248,11 +266,11 @@ function createCorkedWriter() {
     cork(socket)
     ws.send(frame)
   }
-  const data = (ws: WebSocket, socket: Duplex, prefix: Buffer, event: RoomStreamEvent, json: string): void => {
-    if (ws.extensions !== '') return text(ws, socket, prefix.toString() + dataFrame(event, json))
+  const data = (ws: WebSocket, socket: Duplex, prefix: Buffer, json: string, trackedId: string | null): void => {
+    if (ws.extensions !== '') return text(ws, socket, prefix.toString() + dataFrame(json, trackedId))
     if (ws.readyState !== OPEN) return
     cork(socket)
-    socket.write(textFrame(prefix, eventPart(event, json)))
+    socket.write(textFrame(prefix, eventPart(json, trackedId)))
   }
   return { text, data }
 }
@@ -276,4 +294,4 @@ export function textFrame(a: Buffer, b: Buffer): Buffer {
   return frame
 }
 
-export type RoomStreamGateway = ReturnType<typeof createRoomStreamGateway>
+export type StreamGateway = ReturnType<typeof createStreamGateway>

@@ -1,0 +1,324 @@
+/**
+ * `events.user` for every stream on this node.
+ *
+ * What a user's streams say is the same for all of them, so the node keeps one
+ * record per user — their rooms and unread counts, loaded once when their
+ * first stream starts, one subscription to their user channel — and one bus
+ * subscription per room any of them follows. A stream is just a sink on its
+ * user's record (and one presence connection). Before, each stream was a tRPC
+ * async generator with its own queue, its own bus subscriptions and its own
+ * unread counts, loaded again for every tab and every reconnect.
+ *
+ * What a stream receives:
+ * - `room.activity` for each message in a room the user belongs to (the
+ *   unread count is the user's: the count when the record was loaded plus
+ *   messages by others since), and the user's own `room.activity` (markRead);
+ * - `room.added` / `room.removed` (the record follows the room, or stops);
+ * - `presence` of people who share a followed room (one member set per room on
+ *   the node, see room-members.ts, asked which rooms the changed user is in:
+ *   the cost is the number of recipients, not of streams);
+ * - `session.revoked` for its own session (or all of the user's), after which
+ *   it ends. Another session's logout does not reach it.
+ *
+ * Not resumable: after a reconnect the client refetches rooms.list.
+ */
+import pLimit from 'p-limit'
+import { ObjectId } from '@parley/db'
+import type { Bus, PresenceChange } from '@parley/bus'
+import type { Database } from '@parley/db'
+import type { UserEvent } from '@parley/schemas'
+import { roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
+import type { ApiMetrics } from '../context.ts'
+import { createRoomMembers } from './room-members.ts'
+
+export interface UserStreamSink {
+  /** One event, in order, with its JSON (serialised once for all the streams it goes to). */
+  push(event: UserEvent, json: string): void
+  /** The stream is over: its session was revoked (no error), or it could not start. */
+  end(error?: unknown): void
+}
+
+export interface UserStream {
+  close(): void
+}
+
+export interface UserHubOptions {
+  database: Database
+  bus: Bus
+  /** Users loaded at once (USER_STREAM_LOADS); the rest wait their turn. */
+  loadConcurrency: number
+  metrics?: Pick<ApiMetrics, 'userStreamsStarting'>
+}
+
+/** One user with streams on this node. */
+interface UserRecord {
+  readonly userId: string
+  readonly streams: Set<Stream>
+  /** The rooms followed, with the user's unread count in each. */
+  readonly unread: Map<string, number>
+  /** Settles once the rooms and counts are loaded and followed. */
+  ready: Promise<void>
+  offChannel: (() => void) | null
+  /** Its last stream closed (or loading failed): it is no longer kept. */
+  gone: boolean
+}
+
+interface Stream {
+  readonly user: UserRecord
+  readonly sessionId: string
+  readonly sink: UserStreamSink
+  closed: boolean
+  releasePresence: (() => Promise<void>) | null
+}
+
+/** What the auth package publishes on the user channel to revoke sessions. */
+interface RevocationMessage {
+  type: 'session.revoked'
+  sessionIds?: string[] | 'all'
+}
+
+export function createUserHub({ database, bus, loadConcurrency, metrics }: UserHubOptions) {
+  // A crowd reconnecting at once would otherwise put every user's queries in
+  // flight together: memory for all of them, and everyone's stream late.
+  const loads = pLimit(loadConcurrency)
+  const members = createRoomMembers((roomId) => database.repos.rooms.memberIds(new ObjectId(roomId)))
+  const users = new Map<string, UserRecord>()
+  const rooms = createFollowers<UserRecord>(async (roomId) => {
+    const off = await bus.subscribe(roomChannel(roomId), (payload) => onRoomMessage(roomId, payload as RoomBusMessage))
+    let release: () => void
+    try {
+      release = await members.hold(roomId)
+    } catch (err) {
+      off()
+      throw err
+    }
+    return () => {
+      off()
+      release()
+    }
+  })
+  const offPresence = bus.presence.onChange(onPresence)
+
+  function onRoomMessage(roomId: string, msg: RoomBusMessage): void {
+    const event = msg.event
+    // At receipt, once per node: a presence change right behind must see it.
+    if (event.type === 'member.joined') members.joined(roomId, event.member.user.id)
+    else if (event.type === 'member.left') members.left(roomId, event.userId)
+    if (event.type !== 'message.created') return
+    const followers = rooms.members(roomId)
+    if (!followers) return
+    const head = `{"type":"room.activity","roomId":${JSON.stringify(roomId)},"seq":${event.seq},"unread":`
+    const tail = `,"lastMessage":${JSON.stringify(event.message)}}`
+    for (const u of followers) {
+      const before = u.unread.get(roomId)
+      if (before === undefined) continue
+      const unread = event.message.author.id === u.userId ? before : before + 1
+      u.unread.set(roomId, unread)
+      tell(u, { type: 'room.activity', roomId, seq: event.seq, unread, lastMessage: event.message }, head + unread + tail)
+    }
+  }
+
+  function onUserMessage(u: UserRecord, event: UserEvent | RevocationMessage): void {
+    if (event.type === 'session.revoked') {
+      const { sessionIds } = event as RevocationMessage
+      for (const s of [...u.streams]) {
+        if (sessionIds !== 'all' && !sessionIds?.includes(s.sessionId)) continue
+        push(s, { type: 'session.revoked' }, '{"type":"session.revoked"}')
+        close(s)
+        s.sink.end()
+      }
+      return
+    }
+    if (event.type === 'room.added') follow(u, event.room.id, event.room.unread).catch((err: unknown) => failUser(u, err))
+    else if (event.type === 'room.removed') unfollow(u, event.roomId)
+    else if (event.type === 'room.activity' && u.unread.has(event.roomId)) u.unread.set(event.roomId, event.unread)
+    tell(u, event, JSON.stringify(event))
+  }
+
+  function onPresence(change: PresenceChange): void {
+    const event: UserEvent = { type: 'presence', ...change }
+    const json = JSON.stringify(event)
+    const told = new Set<UserRecord>()
+    for (const roomId of members.roomsOf(change.userId)) {
+      for (const u of rooms.members(roomId) ?? []) {
+        if (u.userId === change.userId || told.has(u)) continue
+        told.add(u)
+        tell(u, event, json)
+      }
+    }
+  }
+
+  /** To every stream of the user. */
+  function tell(u: UserRecord, event: UserEvent, json: string): void {
+    for (const s of u.streams) push(s, event, json)
+  }
+
+  function push(s: Stream, event: UserEvent, json: string): void {
+    if (!s.closed) s.sink.push(event, json)
+  }
+
+  async function load(u: UserRecord): Promise<void> {
+    const off = await bus.subscribe(userChannel(u.userId), (payload) => onUserMessage(u, payload as UserEvent))
+    if (u.gone) return off()
+    u.offChannel = off
+    const counts = await database.repos.rooms.unreadForUser(new ObjectId(u.userId))
+    await Promise.all(counts.map((r) => follow(u, r.roomId, r.unread)))
+  }
+
+  async function follow(u: UserRecord, roomId: string, unread: number): Promise<void> {
+    if (u.gone) return
+    u.unread.set(roomId, unread)
+    await rooms.add(roomId, u)
+  }
+
+  function unfollow(u: UserRecord, roomId: string): void {
+    u.unread.delete(roomId)
+    rooms.remove(roomId, u)
+  }
+
+  /** Lets go of everything the record holds; a stream opened after this loads a new one. */
+  function drop(u: UserRecord): void {
+    if (u.gone) return
+    u.gone = true
+    if (users.get(u.userId) === u) users.delete(u.userId)
+    u.offChannel?.()
+    for (const roomId of u.unread.keys()) rooms.remove(roomId, u)
+  }
+
+  function close(s: Stream): void {
+    if (s.closed) return
+    s.closed = true
+    s.user.streams.delete(s)
+    if (s.user.streams.size === 0) drop(s.user)
+    void s.releasePresence?.()
+  }
+
+  function fail(s: Stream, err: unknown): void {
+    if (s.closed) return
+    close(s)
+    s.sink.end(err)
+  }
+
+  function failUser(u: UserRecord, err: unknown): void {
+    for (const s of [...u.streams]) fail(s, err)
+    drop(u)
+  }
+
+  async function start(s: Stream): Promise<void> {
+    metrics?.userStreamsStarting?.(1)
+    try {
+      await s.user.ready
+      if (s.closed) return
+      // Holding a user stream is being online (cluster-wide with Redis); the
+      // last stream of a user to close, or a crashed node's expiry, ends it.
+      const release = await bus.presence.connect(s.user.userId)
+      if (s.closed) void release()
+      else s.releasePresence = release
+    } catch (err) {
+      fail(s, err)
+    } finally {
+      metrics?.userStreamsStarting?.(-1)
+    }
+  }
+
+  function recordFor(userId: string): UserRecord {
+    const known = users.get(userId)
+    if (known) return known
+    const u: UserRecord = { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), offChannel: null, gone: false }
+    // A failed load is not kept: its streams end with the error, the next stream loads again.
+    u.ready = loads(() => (u.gone ? undefined : load(u))).catch((err: unknown) => {
+      drop(u)
+      throw err
+    })
+    u.ready.catch(() => {}) // its streams report it
+    users.set(userId, u)
+    return u
+  }
+
+  return {
+    /** Starts a stream for a signed-in user's session; events go to `sink` until close() (or it ends). */
+    open(userId: string, sessionId: string, sink: UserStreamSink): UserStream {
+      const user = recordFor(userId)
+      const s: Stream = { user, sessionId, sink, closed: false, releasePresence: null }
+      user.streams.add(s)
+      void start(s)
+      return { close: () => close(s) }
+    },
+    /** Users and rooms held (for tests). */
+    size(): { users: number; rooms: number } {
+      return { users: users.size, rooms: rooms.size() }
+    },
+    close(): void {
+      offPresence()
+    },
+  }
+}
+export type UserHub = ReturnType<typeof createUserHub>
+
+/**
+ * Sets of members by key (users by room), each set holding one subscription
+ * (`subscribe`) while it is not empty: taken by the first member, let go by
+ * the last.
+ */
+function createFollowers<M>(subscribe: (key: string) => Promise<() => void>) {
+  interface Entry {
+    readonly members: Set<M>
+    ready: Promise<void>
+    stop: (() => void) | null
+  }
+  const entries = new Map<string, Entry>()
+
+  function forget(key: string, entry: Entry): void {
+    if (entries.get(key) === entry) entries.delete(key)
+  }
+
+  return {
+    /** Adds `member` to the set; resolves once the set's subscription is in place. */
+    async add(key: string, member: M): Promise<void> {
+      let entry = entries.get(key)
+      if (!entry) {
+        const created: Entry = { members: new Set(), ready: Promise.resolve(), stop: null }
+        created.ready = subscribe(key).then(
+          (stop) => {
+            // Everyone left while it was being set up: let it go now.
+            if (created.members.size === 0) {
+              forget(key, created)
+              stop()
+            } else created.stop = stop
+          },
+          (err: unknown) => {
+            // Not kept: the next member to come asks again.
+            forget(key, created)
+            throw err
+          },
+        )
+        entries.set(key, created)
+        entry = created
+      }
+      entry.members.add(member)
+      try {
+        await entry.ready
+      } catch (err) {
+        entry.members.delete(member)
+        throw err
+      }
+    },
+
+    remove(key: string, member: M): void {
+      const entry = entries.get(key)
+      if (!entry?.members.delete(member) || entry.members.size > 0) return
+      // Still being set up: the setup lets it go when it is done.
+      if (!entry.stop) return
+      forget(key, entry)
+      entry.stop()
+    },
+
+    members(key: string): ReadonlySet<M> | undefined {
+      return entries.get(key)?.members
+    },
+
+    size(): number {
+      return entries.size
+    },
+  }
+}
