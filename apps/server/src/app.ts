@@ -98,7 +98,13 @@ export function createApp(deps: AppDeps): App {
     resumeMaxEvents: deps.limits.resumeMaxEvents,
     replayBufferEvents: deps.limits.replayBufferEvents,
   })
-  const userHub = createUserHub({ database: deps.database, bus: deps.bus, loadConcurrency: deps.limits.userStreamLoads, metrics: metrics.api })
+  const userHub = createUserHub({
+    database: deps.database,
+    bus: deps.bus,
+    loadConcurrency: deps.limits.userStreamLoads,
+    presenceRoomMaxMembers: deps.limits.presenceRoomMaxMembers,
+    metrics: metrics.api,
+  })
   const apiDeps: ApiDeps = {
     ...deps,
     membership,

@@ -43,6 +43,7 @@ const EnvSchema = z.object({
   TYPING_MS: int(5000, 100),
   MEMBERSHIP_CACHE_MS: int(30_000, 0),
   USER_STREAM_LOADS: int(16, 1),
+  PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
   ARGON2_MEMORY_KIB: int(19456, 1024),
   ARGON2_TIME_COST: int(2, 1),
   MAX_CONCURRENT_HASHES: int(4, 1),

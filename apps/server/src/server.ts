@@ -48,6 +48,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     typingMs: env.TYPING_MS,
     membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
     userStreamLoads: env.USER_STREAM_LOADS,
+    presenceRoomMaxMembers: env.PRESENCE_ROOM_MAX_MEMBERS,
   }
 }
 

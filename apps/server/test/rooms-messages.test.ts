@@ -279,4 +279,33 @@ describe('presence', () => {
       s.stop()
     }
   })
+
+  it('travels only through rooms of at most PRESENCE_ROOM_MAX_MEMBERS; a bigger room’s member list still says who is online', async () => {
+    const small = await startTestServer({ PRESENCE_ROOM_MAX_MEMBERS: '2' })
+    try {
+      const [alice, bob, carol] = await Promise.all([small.signUp(), small.signUp(), small.signUp()])
+      const pair = await alice.trpc.rooms.create.mutate({ name: 'pair', visibility: 'public' })
+      const trio = await alice.trpc.rooms.create.mutate({ name: 'trio', visibility: 'public' })
+      await bob.trpc.rooms.join.mutate({ roomId: pair.id }) // alice + bob: 2
+      await bob.trpc.rooms.join.mutate({ roomId: trio.id }) // alice + bob + carol: 3
+      await carol.trpc.rooms.join.mutate({ roomId: trio.id })
+      const saw = (items: { type: string }[], who: { user: { id: string } }, status: string) =>
+        items.some((x) => x.type === 'presence' && 'userId' in x && x.userId === who.user.id && 'status' in x && x.status === status)
+
+      const aliceSees = watchUser(alice)
+      await aliceSees.started
+      const carolStream = watchUser(carol) // shares only the trio with alice
+      await carolStream.started
+      await new Promise((r) => setTimeout(r, 200))
+      const bobStream = watchUser(bob) // shares the pair
+      await bobStream.started
+      await aliceSees.until((e) => saw(e, bob, 'online')) // after carol's, had it been sent
+      expect(saw(aliceSees.items, carol, 'online')).toBe(false)
+      const members = await alice.trpc.rooms.members.query({ roomId: trio.id })
+      expect(members.filter((m) => m.online).map((m) => m.user.id).sort()).toEqual([alice.user.id, bob.user.id, carol.user.id].sort())
+      for (const s of [aliceSees, carolStream, bobStream]) s.stop()
+    } finally {
+      await small.stop()
+    }
+  })
 })

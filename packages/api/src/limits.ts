@@ -18,6 +18,12 @@ export interface ApiLimits {
   membershipCacheMs: number
   /** events.user: users whose rooms and unread counts a node loads at once (a reconnecting crowd waits its turn). */
   userStreamLoads: number
+  /**
+   * Presence changes travel through rooms of at most this many members; in
+   * bigger rooms the member list shows presence as of when it was loaded
+   * (a crowd coming online in a room of n would otherwise cost n² frames).
+   */
+  presenceRoomMaxMembers: number
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -32,4 +38,5 @@ export const DEFAULT_LIMITS: ApiLimits = {
   typingPerWindow: 20,
   membershipCacheMs: 30_000,
   userStreamLoads: 16,
+  presenceRoomMaxMembers: 100,
 }

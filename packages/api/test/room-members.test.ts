@@ -28,6 +28,7 @@ describe('room members shared by the events.user streams of a node', () => {
     expect(rooms(index.roomsOf('cat'))).toEqual(['r2'])
     expect(rooms(index.roomsOf('ann'))).toEqual(['r1']) // r3 is not held: not known
     expect(rooms(index.roomsOf('dan'))).toEqual([])
+    expect([index.count('r1'), index.count('r2'), index.count('r3')]).toEqual([2, 2, 0])
 
     a()
     a() // twice is once

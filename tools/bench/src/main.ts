@@ -345,8 +345,12 @@ async function main(): Promise<number> {
       {
         name: 'memory per subscribed connection',
         target: '≤ 20 KiB',
-        measured: capacity ? `${capacity.subscribedKiBPerConnection.toFixed(1)} KiB (idle ${capacity.idleKiBPerConnection.toFixed(1)} KiB)` : 'not measured',
-        met: capacity && capacity.subscribed >= 1000 ? capacity.subscribedKiBPerConnection <= 20 : null,
+        measured: !capacity
+          ? 'not measured'
+          : capacity.pwa
+            ? `${capacity.pwa.kiBPerConnection.toFixed(1)} KiB as the PWA holds it (events.room + events.user); events.room alone ${capacity.subscribedKiBPerConnection.toFixed(1)} KiB, idle ${capacity.idleKiBPerConnection.toFixed(1)} KiB`
+            : `${capacity.subscribedKiBPerConnection.toFixed(1)} KiB with events.room (idle ${capacity.idleKiBPerConnection.toFixed(1)} KiB)`,
+        met: capacity && capacity.subscribed >= 1000 ? Math.max(capacity.subscribedKiBPerConnection, capacity.pwa?.kiBPerConnection ?? 0) <= 20 : null,
       },
       {
         name: 'subscribed connections on one node',
@@ -498,7 +502,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     }
     // events.user streams are counted before they have loaded their user's rooms and unread counts.
     const loaded = Date.now() + 300_000
-    while (path === 'events.user' && Date.now() < loaded && ((await scrape(node)).get('parley_user_streams_starting') ?? 0) > 0) await sleep(250)
+    while (path === 'events.user' && Date.now() < loaded && ((await scrape(node)).get('parley_user_streams_starting') ?? 0) > 0) await sleep(1000) // a scrape walks every handle: not too often
     return { errors, seconds: (Date.now() - t) / 1000, settled: await settledRss(node, opt.settleS) }
   }
   const { errors: subErrors, seconds: subscribeSeconds, settled: full } = await subscribe('events.room', 1)

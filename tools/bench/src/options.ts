@@ -44,8 +44,8 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --body-bytes N          message body length (100)
   --max-p99 MS            stop after a step whose p99 is above this (2000)
   --capacity N            subscribed connections opened on one node (15000; 0 skips)
-  --capacity-pwa          then add an events.user stream to each, as the PWA holds it (on in --smoke; off in
-                          full runs: 15,000 keep the node busy for minutes, see docs/performance.md)
+  --capacity-room-only    subscribe them to events.room only (by default each then also gets an
+                          events.user stream, as the PWA holds its connection)
   --settle S              settle time before reading RSS (5)
   --storm N               reconnect-storm clients on the node that is killed (5000; 0 skips)
   --storm-jitter MS       clients reconnect after a random 0..MS delay (250)
@@ -61,7 +61,7 @@ export function parseOptions(argv: string[]): Options {
     args: argv.filter((a) => a !== '--'),
     options: {
       smoke: { type: 'boolean' },
-      'capacity-pwa': { type: 'boolean' },
+      'capacity-room-only': { type: 'boolean' },
       steps: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
@@ -118,7 +118,7 @@ export function parseOptions(argv: string[]): Options {
     bodyBytes: num(v['body-bytes'], 100, 'body-bytes'),
     maxP99Ms: num(v['max-p99'], 2000, 'max-p99'),
     capacity: num(v.capacity, d.capacity, 'capacity'),
-    capacityPwa: v['capacity-pwa'] ?? smoke,
+    capacityPwa: !v['capacity-room-only'],
     settleS: num(v.settle, d.settle, 'settle'),
     storm: num(v.storm, d.storm, 'storm'),
     stormJitterMs: num(v['storm-jitter'], d.jitter, 'storm-jitter'),

@@ -83,6 +83,11 @@ export function createRoomMembers(load: (roomId: string) => Promise<string[]>) {
       unlink(roomId, userId)
     },
 
+    /** Members of a held room (0 when not held). */
+    count(roomId: string): number {
+      return rooms.get(roomId)?.ids.size ?? 0
+    },
+
     /** The held rooms `userId` is a member of. */
     roomsOf(userId: string): ReadonlySet<string> {
       return byUser.get(userId) ?? NONE

@@ -14,9 +14,10 @@
  *   unread count is the user's: the count when the record was loaded plus
  *   messages by others since), and the user's own `room.activity` (markRead);
  * - `room.added` / `room.removed` (the record follows the room, or stops);
- * - `presence` of people who share a followed room (one member set per room on
- *   the node, see room-members.ts, asked which rooms the changed user is in:
- *   the cost is the number of recipients, not of streams);
+ * - `presence` of people who share a followed room of at most
+ *   `presenceRoomMaxMembers` (one member set per room on the node, see
+ *   room-members.ts, asked which rooms the changed user is in: the cost is the
+ *   number of recipients, not of streams);
  * - `session.revoked` for its own session (or all of the user's), after which
  *   it ends. Another session's logout does not reach it.
  *
@@ -47,6 +48,8 @@ export interface UserHubOptions {
   bus: Bus
   /** Users loaded at once (USER_STREAM_LOADS); the rest wait their turn. */
   loadConcurrency: number
+  /** Presence travels through rooms of at most this many members (PRESENCE_ROOM_MAX_MEMBERS). */
+  presenceRoomMaxMembers: number
   metrics?: Pick<ApiMetrics, 'userStreamsStarting'>
 }
 
@@ -77,7 +80,7 @@ interface RevocationMessage {
   sessionIds?: string[] | 'all'
 }
 
-export function createUserHub({ database, bus, loadConcurrency, metrics }: UserHubOptions) {
+export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxMembers, metrics }: UserHubOptions) {
   // A crowd reconnecting at once would otherwise put every user's queries in
   // flight together: memory for all of them, and everyone's stream late.
   const loads = pLimit(loadConcurrency)
@@ -140,6 +143,8 @@ export function createUserHub({ database, bus, loadConcurrency, metrics }: UserH
     const json = JSON.stringify(event)
     const told = new Set<UserRecord>()
     for (const roomId of members.roomsOf(change.userId)) {
+      // In a big room everyone coming online would tell everyone else: n² frames.
+      if (members.count(roomId) > presenceRoomMaxMembers) continue
       for (const u of rooms.members(roomId) ?? []) {
         if (u.userId === change.userId || told.has(u)) continue
         told.add(u)
