@@ -143,6 +143,8 @@ describe('repositories', () => {
     expect(oldest.messages.map((m) => m.body)).toEqual(sent.slice(0, 20).map((s) => s.message.body))
     expect(oldest.hasMore).toBe(false)
     expect(await messages.unreadCount(room._id, new ObjectId(me.id), sent[99]!.message.seq)).toBe(10)
+    // Bounded: m101…m110, of which theirs are the five odd ones.
+    expect(await messages.unreadCount(room._id, new ObjectId(me.id), sent[99]!.message.seq, sent[109]!.message.seq)).toBe(5)
     await messages.remove((await messages.get(new ObjectId(sent[118]!.message.id)))!)
     expect(await messages.unreadCount(room._id, new ObjectId(me.id), sent[99]!.message.seq)).toBe(9)
     const view = await rooms.view(room)

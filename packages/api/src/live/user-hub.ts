@@ -12,7 +12,10 @@
  * What a stream receives:
  * - `room.activity` for each message in a room the user belongs to (the
  *   unread count is the user's: the count when the record was loaded plus
- *   messages by others since), and the user's own `room.activity` (markRead);
+ *   messages by others since), and the user's own `room.activity` (markRead:
+ *   its count is as of the log's latest seq when it was taken, and the record
+ *   adds the messages after that seq it has already counted — the two arrive
+ *   on different channels, in either order);
  * - `room.added` / `room.removed` (the record follows the room, or stops);
  * - `presence` of people who share a followed room of at most
  *   `presenceRoomMaxMembers` (one member set per room on the node, see
@@ -53,12 +56,52 @@ export interface UserHubOptions {
   metrics?: Pick<ApiMetrics, 'userStreamsStarting'>
 }
 
+/**
+ * A user's unread count in one room, kept current from two channels: messages
+ * by others (the room's) and markRead counts (the user's), which arrive in
+ * either order. A markRead count is as of the log's latest seq when it was
+ * taken; messages after that seq already counted here are added to it, and
+ * messages up to it are not counted again.
+ */
+export interface Unread {
+  count: number
+  /** The latest seq a markRead count covered: messages up to it are in that count (or read). */
+  readThrough: number
+  /** Seqs of messages by others counted since, newest last (a few: for the next markRead). */
+  recent: number[]
+}
+/** Messages remembered for the next markRead (only those after its seq matter, and it is milliseconds old). */
+const RECENT_MAX = 64
+
+export function unreadFrom(count: number): Unread {
+  return { count, readThrough: 0, recent: [] }
+}
+
+/** A message by someone else at `seq`. */
+export function countMessage(state: Unread, seq: number): void {
+  if (seq <= state.readThrough) return // in a markRead count already
+  state.count++
+  state.recent.push(seq)
+  if (state.recent.length > RECENT_MAX) state.recent.shift()
+}
+
+/** A markRead's count (`unread`, as of `seq`). False when it is older than one applied already. */
+export function countMarkRead(state: Unread, seq: number, unread: number): boolean {
+  if (seq < state.readThrough) return false
+  state.recent = state.recent.filter((s) => s > seq)
+  const count = unread + state.recent.length
+  // Two counts as of the same seq: the later read marker gives the smaller one.
+  state.count = seq === state.readThrough ? Math.min(state.count, count) : count
+  state.readThrough = seq
+  return true
+}
+
 /** One user with streams on this node. */
 interface UserRecord {
   readonly userId: string
   readonly streams: Set<Stream>
   /** The rooms followed, with the user's unread count in each. */
-  readonly unread: Map<string, number>
+  readonly unread: Map<string, Unread>
   /** Settles once the rooms and counts are loaded and followed. */
   ready: Promise<void>
   offChannel: (() => void) | null
@@ -113,11 +156,10 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     const head = `{"type":"room.activity","roomId":${JSON.stringify(roomId)},"seq":${event.seq},"unread":`
     const tail = `,"lastMessage":${JSON.stringify(event.message)}}`
     for (const u of followers) {
-      const before = u.unread.get(roomId)
-      if (before === undefined) continue
-      const unread = event.message.author.id === u.userId ? before : before + 1
-      u.unread.set(roomId, unread)
-      tell(u, { type: 'room.activity', roomId, seq: event.seq, unread, lastMessage: event.message }, head + unread + tail)
+      const state = u.unread.get(roomId)
+      if (!state) continue
+      if (event.message.author.id !== u.userId) countMessage(state, event.seq)
+      tell(u, { type: 'room.activity', roomId, seq: event.seq, unread: state.count, lastMessage: event.message }, head + state.count + tail)
     }
   }
 
@@ -134,9 +176,16 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     }
     if (event.type === 'room.added') follow(u, event.room.id, event.room.unread).catch((err: unknown) => failUser(u, err))
     else if (event.type === 'room.removed') unfollow(u, event.roomId)
-    else if (event.type === 'room.activity' && u.unread.has(event.roomId)) u.unread.set(event.roomId, event.unread)
+    else if (event.type === 'room.activity') {
+      const state = u.unread.get(event.roomId)
+      if (state) {
+        if (!countMarkRead(state, event.seq, event.unread)) return // an older markRead, overtaken
+        event = { ...event, unread: state.count }
+      }
+    }
     tell(u, event, JSON.stringify(event))
   }
+
 
   function onPresence(change: PresenceChange): void {
     const event: UserEvent = { type: 'presence', ...change }
@@ -172,7 +221,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
 
   async function follow(u: UserRecord, roomId: string, unread: number): Promise<void> {
     if (u.gone) return
-    u.unread.set(roomId, unread)
+    u.unread.set(roomId, unreadFrom(unread))
     await rooms.add(roomId, u)
   }
 

@@ -99,7 +99,7 @@ export const roomsRouter = router({
     const { room } = await requireMember(ctx, input.roomId)
     // A marker past the end of the log would hide messages that have not been written yet.
     const latest = await ctx.deps.database.repos.events.latestSeq(room._id)
-    const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, Math.min(input.seq, latest))
+    const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, Math.min(input.seq, latest), latest)
     if (!result) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
     publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.activity', roomId: input.roomId, seq: latest, unread: result.unread, lastMessage: null })
     return result

@@ -174,9 +174,9 @@ export function createMessages(c: Collections, log: EventLog) {
     return { event: result.event, message: toMessage(updated) }
   }
 
-  /** Messages by others after `seq`: what the user has not read (deleted ones do not count). */
-  async function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number) {
-    const range = { roomId, seq: { $gt: afterSeq }, authorId: { $ne: userId } }
+  /** Messages by others after `seq` (up to `throughSeq`, if given): what the user has not read (deleted ones do not count). */
+  async function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number, throughSeq?: number) {
+    const range = { roomId, seq: throughSeq === undefined ? { $gt: afterSeq } : { $gt: afterSeq, $lte: throughSeq }, authorId: { $ne: userId } }
     const [sent, deleted] = await Promise.all([c.events.countDocuments({ ...range, 'data.type': CREATED }), c.messages.countDocuments({ ...range, deleted: true })])
     return sent - deleted
   }

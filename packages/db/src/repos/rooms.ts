@@ -147,10 +147,15 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     })
   }
 
-  async function markRead(roomId: ObjectId, userId: ObjectId, seq: number) {
+  /**
+   * Moves the member's read marker forward to `seq`; the unread count returned
+   * is as of `throughSeq` (the log's latest when the caller looked), so that
+   * messages written meanwhile are counted once, by whoever hears of them.
+   */
+  async function markRead(roomId: ObjectId, userId: ObjectId, seq: number, throughSeq?: number) {
     const member = await c.members.findOneAndUpdate({ roomId, userId }, { $max: { lastReadSeq: seq } }, { returnDocument: 'after' })
     if (!member) return null
-    return { lastReadSeq: member.lastReadSeq, unread: await messages.unreadCount(roomId, userId, member.lastReadSeq) }
+    return { lastReadSeq: member.lastReadSeq, unread: await messages.unreadCount(roomId, userId, member.lastReadSeq, throughSeq) }
   }
 
   async function invite(roomId: ObjectId, userId: ObjectId, invitedBy: ObjectId) {
