@@ -564,7 +564,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   const startSeqs = await roomSeqs(survivor.url, pop)
   const per = Math.ceil(opt.storm / opt.workers)
   let t = Date.now()
-  await all({ t: 'stormOpen', node: 1, failover: 0, count: per, startSeqs, jitterMs: opt.stormJitterMs })
+  await all({ t: 'stormOpen', node: 1, failover: 0, count: per, startSeqs, jitterMs: opt.stormJitterMs, pwa: opt.stormPwa })
   log(`storm: ${per * opt.workers} clients subscribed on ${victim.id} in ${((Date.now() - t) / 1000).toFixed(1)} s; sending ${opt.stormRate} msg/s through ${survivor.id}`)
   await all({ t: 'stormSend', node: 0, rate: opt.stormRate / opt.workers })
   await sleep(2000)
@@ -591,6 +591,17 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     }
     if (caught >= total || Date.now() > deadline) break
     await sleep(100)
+  }
+  // --storm-pwa: until the survivor has loaded the users of the events.user streams reopened on it.
+  let userStreamsLoadedS: number | null = null
+  if (opt.stormPwa) {
+    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(250)) {
+      if (((await scrape(survivor)).get('parley_user_streams_starting') ?? 0) === 0) {
+        userStreamsLoadedS = Number(nowNs() - killedAtNs) / 1e9
+        break
+      }
+    }
+    log(`storm: events.user streams all started ${userStreamsLoadedS?.toFixed(2) ?? 'not'} s after the kill`)
   }
   if (profiler) {
     await profiler.stop(path.join(profDir!, `${survivor.id}-storm.cpuprofile`))
@@ -625,6 +636,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     reconnectFailures: sumS((s) => s.reconnectFailures),
     reclosed: sumS((s) => s.reclosed),
     unansweredResumes: sumS((s) => s.unansweredResumes),
+    pwa: opt.stormPwa ? { userStreamsStartedS: userStreamsLoadedS, userStreamErrors: sumS((s) => s.userStreamErrors) } : null,
     messagesDuringStorm: sendStats.reduce((a, s) => a + s.acked, 0),
     integrity,
   }

@@ -24,6 +24,7 @@ export interface Options {
   storm: number
   stormJitterMs: number
   stormRate: number
+  stormPwa: boolean
   out: string
   name: string
   cpuProf: boolean
@@ -49,6 +50,8 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --settle S              settle time before reading RSS (5)
   --storm N               reconnect-storm clients on the node that is killed (5000; 0 skips)
   --storm-jitter MS       clients reconnect after a random 0..MS delay (250)
+  --storm-pwa             each storm client also holds (and reopens) an events.user stream, as the PWA does
+                          (on in --smoke)
   --storm-rate N          messages/s sent while the storm runs (100)
   --out DIR               results directory (bench/results)
   --name NAME             file prefix (latest; smoke for --smoke)
@@ -78,6 +81,7 @@ export function parseOptions(argv: string[]): Options {
       settle: { type: 'string' },
       storm: { type: 'string' },
       'storm-jitter': { type: 'string' },
+      'storm-pwa': { type: 'boolean' },
       'storm-rate': { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string' },
@@ -123,6 +127,7 @@ export function parseOptions(argv: string[]): Options {
     storm: num(v.storm, d.storm, 'storm'),
     stormJitterMs: num(v['storm-jitter'], d.jitter, 'storm-jitter'),
     stormRate: num(v['storm-rate'], d.stormRate, 'storm-rate'),
+    stormPwa: !!v['storm-pwa'] || smoke,
     out: v.out ?? '',
     name: v.name ?? (smoke ? 'smoke' : 'latest'),
     cpuProf: v['cpu-prof'] ?? false,

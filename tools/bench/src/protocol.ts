@@ -46,7 +46,7 @@ export type Command =
   /** events.room (one room each), then events.user on the same connections: what the PWA holds. */
   | { t: 'capSubscribe'; path: 'events.room' | 'events.user' }
   | { t: 'capClose' }
-  | { t: 'stormOpen'; node: number; failover: number; count: number; startSeqs: number[]; jitterMs: number }
+  | { t: 'stormOpen'; node: number; failover: number; count: number; startSeqs: number[]; jitterMs: number; pwa: boolean }
   | { t: 'stormSend'; node: number; rate: number }
   | { t: 'stormTargets'; targets: number[]; killedAtNs: number }
   | { t: 'stormStatus' }
@@ -111,4 +111,6 @@ export interface StormStatus {
   reclosed: number
   /** Resume requests with no answer within 10 s (the client dropped the socket and retried). */
   unansweredResumes: number
+  /** --storm-pwa: events.user requests answered with an error. */
+  userStreamErrors: number
 }

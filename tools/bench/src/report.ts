@@ -82,6 +82,8 @@ export interface StormResult {
   reconnectFailures: number
   reclosed: number
   unansweredResumes: number
+  /** --storm-pwa: when the survivor had started every reopened events.user stream (its user loaded), seconds after the kill. */
+  pwa?: null | { userStreamsStartedS: number | null; userStreamErrors: number }
   messagesDuringStorm: number
   integrity: Integrity
 }
@@ -188,6 +190,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     L.push(`Failed handshakes (retried): ${s.reconnectFailures}; sockets to ${s.failoverNode} closed again: ${s.reclosed}; resumes never answered within 10 s (socket dropped, retried): ${s.unansweredResumes}; subscriptions ahead of the room's final seq: ${s.integrity.ahead}.`)
     L.push('')
     L.push(`Clients reconnect to ${s.failoverNode} after a random 0–${s.jitterMs} ms delay and resume \`events.room\` with \`lastEventId\`; ${s.sendRate} msg/s keep arriving through ${s.failoverNode} throughout. "Caught up" = resubscribed and holding every event acknowledged before the kill.`)
+    if (s.pwa) L.push('', `As the PWA, each client also reopened its \`events.user\` stream: all started (users' rooms and unread counts loaded) ${s.pwa.userStreamsStartedS === null ? 'not within 60 s' : `${f2(s.pwa.userStreamsStartedS)} s after the kill`}; ${s.pwa.userStreamErrors} refused.`)
   }
   L.push('')
   L.push('### Targets')

@@ -228,6 +228,7 @@ const storm: StormStatus = {
   reconnectFailures: 0,
   reclosed: 0,
   unansweredResumes: 0,
+  userStreamErrors: 0,
 }
 let stormSender: { stop: () => void } | null = null
 const HANDSHAKE_TIMEOUT_MS = 5_000
@@ -244,7 +245,11 @@ function checkCaughtUp(t: Track): void {
 
 rec.onResumedProgress = checkCaughtUp
 
-async function stormOpen(node: number, failover: number, count: number, startSeqs: number[], jitterMs: number): Promise<void> {
+async function stormOpen(node: number, failover: number, count: number, startSeqs: number[], jitterMs: number, pwa: boolean): Promise<void> {
+  // As the PWA: an events.user stream next to the room's, reopened with it.
+  const watchUser = (conn: Conn) => {
+    if (pwa) conn.subscribe('events.user', undefined, { onStarted: () => {}, onData: () => {}, onError: () => storm.userStreamErrors++, onStopped: () => {} })
+  }
   const memberships = init.users.flatMap((u) => u.rooms.map((r) => ({ u, r })))
   const clients = Array.from({ length: count }, (_, j) => memberships[j % memberships.length]!)
   storm.clients = count
@@ -254,6 +259,7 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
     const conn = new Conn(init.nodes[node]!, u.cookie, init.localAddress)
     stormConns.push(conn)
     await conn.open(60_000)
+    watchUser(conn)
     await new Promise<void>((resolve) => subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve))
     conn.onClose = () => {
       storm.closed++
@@ -280,6 +286,7 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
               c.close()
               reconnect(attempt + 1)
             }, RESUME_TIMEOUT_MS)
+            watchUser(c)
             // Resume from the last seq this client saw: the server replays the rest.
             subscribeTrack(c, t, init.rooms[r]!.id, t.last, () => {
               if (started) return
@@ -354,7 +361,7 @@ async function handle(req: Request): Promise<unknown> {
       capConns = []
       return null
     case 'stormOpen':
-      await stormOpen(req.node, req.failover, req.count, req.startSeqs, req.jitterMs)
+      await stormOpen(req.node, req.failover, req.count, req.startSeqs, req.jitterMs, req.pwa)
       return { clients: stormTracks.length }
     case 'stormSend':
       await stormSend(req.node, req.rate)

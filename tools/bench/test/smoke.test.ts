@@ -46,6 +46,8 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.storm!.caughtUp).toBe(result.storm!.clients)
   expect(result.storm!.integrity).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0 })
   expect(result.storm!.integrity.delivered).toBeGreaterThan(0)
+  // …and its clients reopened their events.user streams on the survivor, which started them all.
+  expect(result.storm!.pwa).toMatchObject({ userStreamErrors: 0, userStreamsStartedS: expect.any(Number) })
 
   for (const f of ['smoke.json', 'smoke.md', 'smoke-p99.svg']) expect(readFileSync(path.join(out, f), 'utf8').length).toBeGreaterThan(100)
 })

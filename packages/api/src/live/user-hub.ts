@@ -186,7 +186,6 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     tell(u, event, JSON.stringify(event))
   }
 
-
   function onPresence(change: PresenceChange): void {
     const event: UserEvent = { type: 'presence', ...change }
     const json = JSON.stringify(event)
