@@ -33,6 +33,7 @@ import type { Database } from '@parley/db'
 import type { UserEvent } from '@parley/schemas'
 import { roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
+import { createFollowers } from './followers.ts'
 import { createRoomMembers } from './room-members.ts'
 
 export interface UserStreamSink {
@@ -127,20 +128,22 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
   // A crowd reconnecting at once would otherwise put every user's queries in
   // flight together: memory for all of them, and everyone's stream late.
   const loads = pLimit(loadConcurrency)
-  const members = createRoomMembers((roomId) => database.repos.rooms.memberIds(new ObjectId(roomId)))
+  const members = createRoomMembers()
   const users = new Map<string, UserRecord>()
+  // One room followed by any number of this node's users: its bus channel and its member ids, once.
   const rooms = createFollowers<UserRecord>(async (roomId) => {
     const off = await bus.subscribe(roomChannel(roomId), (payload) => onRoomMessage(roomId, payload as RoomBusMessage))
-    let release: () => void
+    members.set(roomId, []) // joins heard while the ids load count too
     try {
-      release = await members.hold(roomId)
+      members.set(roomId, await database.repos.rooms.memberIds(new ObjectId(roomId)))
     } catch (err) {
+      members.drop(roomId)
       off()
       throw err
     }
     return () => {
       off()
-      release()
+      members.drop(roomId)
     }
   })
   const offPresence = bus.presence.onChange(onPresence)
@@ -297,81 +300,9 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       void start(s)
       return { close: () => close(s) }
     },
-    /** Users and rooms held (for tests). */
-    size(): { users: number; rooms: number } {
-      return { users: users.size, rooms: rooms.size() }
-    },
     close(): void {
       offPresence()
     },
   }
 }
 export type UserHub = ReturnType<typeof createUserHub>
-
-/**
- * Sets of members by key (users by room), each set holding one subscription
- * (`subscribe`) while it is not empty: taken by the first member, let go by
- * the last.
- */
-function createFollowers<M>(subscribe: (key: string) => Promise<() => void>) {
-  interface Entry {
-    readonly members: Set<M>
-    ready: Promise<void>
-    stop: (() => void) | null
-  }
-  const entries = new Map<string, Entry>()
-
-  function forget(key: string, entry: Entry): void {
-    if (entries.get(key) === entry) entries.delete(key)
-  }
-
-  return {
-    /** Adds `member` to the set; resolves once the set's subscription is in place. */
-    async add(key: string, member: M): Promise<void> {
-      let entry = entries.get(key)
-      if (!entry) {
-        const created: Entry = { members: new Set(), ready: Promise.resolve(), stop: null }
-        created.ready = subscribe(key).then(
-          (stop) => {
-            // Everyone left while it was being set up: let it go now.
-            if (created.members.size === 0) {
-              forget(key, created)
-              stop()
-            } else created.stop = stop
-          },
-          (err: unknown) => {
-            // Not kept: the next member to come asks again.
-            forget(key, created)
-            throw err
-          },
-        )
-        entries.set(key, created)
-        entry = created
-      }
-      entry.members.add(member)
-      try {
-        await entry.ready
-      } catch (err) {
-        entry.members.delete(member)
-        throw err
-      }
-    },
-
-    remove(key: string, member: M): void {
-      const entry = entries.get(key)
-      if (!entry?.members.delete(member) || entry.members.size > 0) return
-      // Still being set up: the setup lets it go when it is done.
-      if (!entry.stop) return
-      forget(key, entry)
-      entry.stop()
-    },
-
-    members(key: string): ReadonlySet<M> | undefined {
-      return entries.get(key)?.members
-    },
-
-    size(): number {
-      return entries.size
-    },
-  }
-}
