@@ -477,6 +477,13 @@ async function settledRss(node: ParleyNode, settleS: number): Promise<{ rss: num
   return { rss, heap, m }
 }
 
+/** events.user streams the node has not started yet (its users still loading). */
+async function userStreamsStarting(node: ParleyNode): Promise<number> {
+  const n = (await scrape(node)).get('parley_user_streams_starting')
+  if (n === undefined) throw new Error(`${node.id} exports no parley_user_streams_starting: cannot tell when its events.user streams have started`)
+  return n
+}
+
 async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: string) => void, profDir?: string): Promise<CapacityResult> {
   const base = await settledRss(node, opt.settleS)
   const per = Math.ceil(opt.capacity / opt.workers)
@@ -502,7 +509,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     }
     // events.user streams are counted before they have loaded their user's rooms and unread counts.
     const loaded = Date.now() + 300_000
-    while (path === 'events.user' && Date.now() < loaded && ((await scrape(node)).get('parley_user_streams_starting') ?? 0) > 0) await sleep(1000) // a scrape walks every handle: not too often
+    while (path === 'events.user' && Date.now() < loaded && (await userStreamsStarting(node)) > 0) await sleep(1000) // a scrape walks every handle: not too often
     return { errors, seconds: (Date.now() - t) / 1000, settled: await settledRss(node, opt.settleS) }
   }
   const { errors: subErrors, seconds: subscribeSeconds, settled: full } = await subscribe('events.room', 1)
@@ -596,7 +603,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   let userStreamsLoadedS: number | null = null
   if (opt.stormPwa) {
     for (const until = Date.now() + 60_000; Date.now() < until; await sleep(250)) {
-      if (((await scrape(survivor)).get('parley_user_streams_starting') ?? 0) === 0) {
+      if ((await userStreamsStarting(survivor)) === 0) {
         userStreamsLoadedS = Number(nowNs() - killedAtNs) / 1e9
         break
       }
