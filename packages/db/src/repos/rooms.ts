@@ -117,9 +117,10 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   }
 
   /**
-   * Just the ids of the caller's rooms and their unread counts: what an
-   * events.user stream needs to start (listForUser also reads each room's
-   * latest seq and message, a crowd of reconnecting clients' worth of queries).
+   * Just the ids of the caller's rooms and their unread counts: what the user
+   * hub loads for a user's first events.user stream on a node (listForUser
+   * also reads each room's latest seq and message, a crowd of reconnecting
+   * clients' worth of queries).
    */
   async function unreadForUser(userId: ObjectId): Promise<{ roomId: string; unread: number }[]> {
     const memberships = await c.members.find({ userId }).toArray()
@@ -182,8 +183,8 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     }
   }
 
-  // Every events.user stream asks for the members of each of its rooms when it
-  // starts: when thousands start at once, they share one query per turn.
+  // A node's user hub asks for a room's members when its users first follow
+  // the room: when a crowd of users starts at once, their rooms share one query per turn.
   const membersOf = batchedGroups<ObjectId, Pick<MemberDoc, 'roomId' | 'userId'>>({
     key: (roomId) => roomId.toHexString(),
     fetch: (roomIds) => c.members.find({ roomId: { $in: [...roomIds] } }, { projection: { _id: 0, roomId: 1, userId: 1 } }).toArray(),
