@@ -214,6 +214,7 @@ async function main(): Promise<number> {
     }
     const pids = { mongo: mongo.pid, redis: redisPid }
     const genCpu = (): number => workers.reduce<number>((a, w) => a + procCpuSeconds(w.child.pid), 0)
+    const cpuOf = (node: ParleyNode): CpuSample => ({ node: procCpuSeconds(node.child.pid), mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() })
     for (const [k, target] of opt.steps.entries()) {
       const step = k + 1
       const msgRate = target / meanRoomSize
@@ -331,7 +332,7 @@ async function main(): Promise<number> {
 
     // ---- reconnect storm ----
     let storm: StormResult | null = null
-    if (opt.storm > 0) storm = await runStorm(opt, nodes, pop, all, log, failures, profDir)
+    if (opt.storm > 0) storm = await runStorm(opt, nodes, pop, all, log, failures, cpuOf, profDir)
 
     const finishedAt = new Date()
     const best = steps.filter((s) => s.latencyMs.p99 < 100 && Object.keys(s.errors).length === 0).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0]
@@ -566,7 +567,23 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   return r
 }
 
-async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all: All, log: (s: string) => void, failures: string[], profDir?: string): Promise<StormResult> {
+interface CpuSample {
+  node: number
+  mongo: number
+  redis: number
+  gen: number
+  machine: { busy: number; total: number }
+  at: number
+}
+
+/** Cores each part used between two samples, and how busy the machine was. */
+function coresBetween(a: CpuSample, b: CpuSample): NonNullable<StormResult['cores']> {
+  const s = (b.at - a.at) / 1000
+  const total = b.machine.total - a.machine.total
+  return { node: (b.node - a.node) / s, loadgen: (b.gen - a.gen) / s, mongo: (b.mongo - a.mongo) / s, redis: (b.redis - a.redis) / s, machineBusyPct: total ? ((b.machine.busy - a.machine.busy) / total) * 100 : 0 }
+}
+
+async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all: All, log: (s: string) => void, failures: string[], cpuOf: (node: ParleyNode) => CpuSample, profDir?: string): Promise<StormResult> {
   const [survivor, victim] = [nodes[0]!, nodes[1]!]
   const startSeqs = await roomSeqs(survivor.url, pop)
   const per = Math.ceil(opt.storm / opt.workers)
@@ -581,6 +598,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   // --cpu-prof: the survivor, from the kill until every client caught up.
   const profiler = profDir && survivor.inspectorUrl ? await InspectorProfiler.connect(survivor.inspectorUrl) : null
   await profiler?.start()
+  const cpuAtKill = cpuOf(survivor)
   const killedAtNs = nowNs()
   await killNode(victim)
   log(`storm: kill -9 ${victim.id}`)
@@ -599,6 +617,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     if (caught >= total || Date.now() > deadline) break
     await sleep(100)
   }
+  const cores = coresBetween(cpuAtKill, cpuOf(survivor))
   // --storm-pwa: until the survivor has loaded the users of the events.user streams reopened on it.
   let userStreamsLoadedS: number | null = null
   if (opt.stormPwa) {
@@ -645,12 +664,14 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     unansweredResumes: sumS((s) => s.unansweredResumes),
     pwa: opt.stormPwa ? { userStreamsStartedS: userStreamsLoadedS, userStreamErrors: sumS((s) => s.userStreamErrors) } : null,
     messagesDuringStorm: sendStats.reduce((a, s) => a + s.acked, 0),
+    cores,
     integrity,
   }
   const sendErrors = sendStats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0)
   log(
     `storm: ${r.caughtUp}/${total} caught up; all reconnected ${r.allReconnectedS?.toFixed(2) ?? '–'} s, resubscribed ${r.allResubscribedS?.toFixed(2) ?? '–'} s, caught up ${r.allCaughtUpS?.toFixed(2) ?? '–'} s; ` +
-      `lost ${integrity.lost}, dup ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}`,
+      `lost ${integrity.lost}, dup ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}; ` +
+      `cores used until caught up: ${survivor.id} ${cores.node.toFixed(2)} · load-gen ${cores.loadgen.toFixed(2)} · mongo ${cores.mongo.toFixed(2)} · redis ${cores.redis.toFixed(2)}, machine ${cores.machineBusyPct.toFixed(0)}% busy`,
   )
   if (r.caughtUp < total) failures.push(`storm: only ${r.caughtUp}/${total} clients resumed within 60 s`)
   if (integrityBad(integrity)) failures.push(`storm: lost ${integrity.lost}, duplicates ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}, ahead of final seq ${integrity.ahead}`)

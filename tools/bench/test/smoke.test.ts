@@ -48,6 +48,8 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.storm!.integrity.delivered).toBeGreaterThan(0)
   // …and its clients reopened their events.user streams on the survivor, which started them all.
   expect(result.storm!.pwa).toMatchObject({ userStreamErrors: 0, userStreamsStartedS: expect.any(Number) })
+  // Where the machine went during the storm: the survivor did the work.
+  expect(result.storm!.cores?.node).toBeGreaterThan(0)
 
   for (const f of ['smoke.json', 'smoke.md', 'smoke-p99.svg']) expect(readFileSync(path.join(out, f), 'utf8').length).toBeGreaterThan(100)
 })
