@@ -143,9 +143,7 @@ function planFor(index: Index, preds: Map<string, FieldPredicate>, sort: SortSpe
   return { index, ranges, reverse, providesSort, score }
 }
 
-function choosePlan(coll: Collection, filter: Doc, sort: SortSpec): Plan | undefined {
-  const preds = new Map<string, FieldPredicate>()
-  collectPredicates(filter, preds)
+function bestPlan(coll: Collection, preds: Map<string, FieldPredicate>, sort: SortSpec): Plan | undefined {
   let best: Plan | undefined
   for (const ix of coll.indexes) {
     if (!ix.complete) continue
@@ -155,22 +153,60 @@ function choosePlan(coll: Collection, filter: Doc, sort: SortSpec): Plan | undef
   return best
 }
 
-/** Candidate documents in plan order (deduplicated for multikey indexes). */
-function* scan(coll: Collection, plan: Plan | undefined): Generator<Match> {
-  if (!plan) {
-    for (const [rid, doc] of coll.docs) yield { rid, doc }
+const MAX_OR_BRANCHES = 200
+
+/**
+ * The plans whose candidates, together, hold every match. One plan for the
+ * filter's top-level fields; or, for a top-level `$or` whose every branch
+ * (with the fields beside it — all must hold) can use an index, one plan per
+ * branch, as MongoDB's OR stage does: `{ $or: [{ roomId: A, seq: { $gt: 5 } },
+ * { roomId: B, seq: { $gt: 9 } }] }` reads two index ranges, not the collection.
+ */
+function choosePlans(coll: Collection, filter: Doc, sort: SortSpec): Plan[] | undefined {
+  const preds = new Map<string, FieldPredicate>()
+  collectPredicates(filter, preds)
+  const top = bestPlan(coll, preds, sort)
+  const branches = filter.$or
+  if (!Array.isArray(branches) || branches.length === 0 || branches.length > MAX_OR_BRANCHES || !branches.every(isPlainObject)) return top && [top]
+  const plans: Plan[] = []
+  for (const branch of branches as Doc[]) {
+    const both = new Map<string, FieldPredicate>()
+    collectPredicates(filter, both)
+    collectPredicates(branch, both)
+    const p = bestPlan(coll, both, sort)
+    // A branch no index narrows better than the top level's: one scan for all.
+    if (!p || (top && p.score <= top.score)) return top && [top]
+    plans.push(p)
+  }
+  return plans
+}
+
+/** Documents read to answer queries (MongoDB's serverStatus metrics.queryExecutor.scannedObjects). */
+export const queryMetrics = { scannedObjects: 0 }
+
+/** Candidate documents in plan order (deduplicated for multikey indexes and several ranges or plans). */
+function* scan(coll: Collection, plans: Plan[] | undefined): Generator<Match> {
+  if (!plans) {
+    for (const [rid, doc] of coll.docs) {
+      queryMetrics.scannedObjects++
+      yield { rid, doc }
+    }
     return
   }
-  const seen = plan.index.multikey || plan.ranges.length > 1 ? new Set<number>() : undefined
-  const ranges = plan.reverse ? [...plan.ranges].reverse() : plan.ranges
-  for (const [lo, hi] of ranges) {
-    for (const e of plan.index.tree.range(lo, hi, plan.reverse)) {
-      if (seen) {
-        if (seen.has(e.r)) continue
-        seen.add(e.r)
+  const seen = plans.length > 1 || plans[0]!.index.multikey || plans[0]!.ranges.length > 1 ? new Set<number>() : undefined
+  for (const plan of plans) {
+    const ranges = plan.reverse ? [...plan.ranges].reverse() : plan.ranges
+    for (const [lo, hi] of ranges) {
+      for (const e of plan.index.tree.range(lo, hi, plan.reverse)) {
+        if (seen) {
+          if (seen.has(e.r)) continue
+          seen.add(e.r)
+        }
+        const doc = coll.docs.get(e.r)
+        if (!doc) continue
+        queryMetrics.scannedObjects++
+        yield { rid: e.r, doc }
       }
-      const doc = coll.docs.get(e.r)
-      if (doc) yield { rid: e.r, doc }
     }
   }
 }
@@ -231,12 +267,13 @@ export function findMatches(coll: Collection | undefined, filter: Doc, opts: Fin
   const skip = opts.skip ?? 0
   const limit = opts.limit ?? 0
   if (skip < 0) throw badValue('skip value must be non-negative')
-  const plan = choosePlan(coll, filter, sort)
+  const plans = choosePlans(coll, filter, sort)
   const out: Match[] = []
-  if (sort.length === 0 || plan?.providesSort) {
+  // Several plans' candidates come in no overall order.
+  if (sort.length === 0 || (plans?.length === 1 && plans[0]!.providesSort)) {
     // Streaming: stop as soon as skip + limit documents matched.
     let skipped = 0
-    for (const m of scan(coll, plan)) {
+    for (const m of scan(coll, plans)) {
       if (!query.test(m.doc)) continue
       if (skipped < skip) {
         skipped++
@@ -247,7 +284,7 @@ export function findMatches(coll: Collection | undefined, filter: Doc, opts: Fin
     }
     return out
   }
-  for (const m of scan(coll, plan)) if (query.test(m.doc)) out.push(m)
+  for (const m of scan(coll, plans)) if (query.test(m.doc)) out.push(m)
   const sorted = sortMatches(out, sort)
   return sorted.slice(skip, limit > 0 ? skip + limit : undefined)
 }

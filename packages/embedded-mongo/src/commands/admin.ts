@@ -6,6 +6,7 @@ import { CommandError, Codes } from '../errors.ts'
 import { Query } from 'mingo'
 import { BSON } from 'bson'
 import type { Doc } from '../keys.ts'
+import { queryMetrics } from '../query.ts'
 
 export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024
 export const MAX_WIRE_VERSION = 25 // MongoDB 8.0
@@ -95,6 +96,7 @@ const serverStatus: Handler = (_cmd, ctx) => ({
   localTime: new Date(),
   connections: {},
   mem: { bits: 64, resident: Math.round(process.memoryUsage().rss / 1048576) },
+  metrics: { queryExecutor: { scannedObjects: queryMetrics.scannedObjects } },
   ok: 1,
 })
 
