@@ -96,21 +96,22 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return { room: toRoom(room, { seq, lastActivityAt: lastMessage ? new Date(lastMessage.createdAt) : room.createdAt }), lastMessage }
   }
 
-  async function listItem(room: RoomDoc, member: MemberDoc): Promise<RoomListItem> {
-    const [{ room: wire, lastMessage }, unread] = await Promise.all([view(room), messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
-    return { ...wire, role: member.role, unread, lastReadSeq: member.lastReadSeq, lastMessage }
+  /** A room as its member lists it; `unread` when the caller already counted it (listForUser counts all rooms at once). */
+  async function listItem(room: RoomDoc, member: MemberDoc, unread?: number): Promise<RoomListItem> {
+    const [{ room: wire, lastMessage }, count] = await Promise.all([view(room), unread ?? messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
+    return { ...wire, role: member.role, unread: count, lastReadSeq: member.lastReadSeq, lastMessage }
   }
 
   /** The caller's rooms, newest activity first, with unread counts. */
   async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
     const memberships = await c.members.find({ userId }).toArray()
     if (memberships.length === 0) return []
-    const rooms = await c.rooms.find({ _id: { $in: memberships.map((m) => m.roomId) } }).toArray()
+    const [rooms, unread] = await Promise.all([c.rooms.find({ _id: { $in: memberships.map((m) => m.roomId) } }).toArray(), unreadOf(userId, memberships)])
     const byId = new Map(rooms.map((r) => [r._id.toHexString(), r]))
     const items = await Promise.all(
-      memberships.flatMap((m) => {
+      memberships.flatMap((m, i) => {
         const room = byId.get(m.roomId.toHexString())
-        return room ? [listItem(room, m)] : []
+        return room ? [listItem(room, m, unread[i])] : []
       }),
     )
     return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
@@ -120,12 +121,15 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
    * Just the ids of the caller's rooms and their unread counts: what the user
    * hub loads for a user's first events.user stream on a node (listForUser
    * also reads each room's latest seq and message, a crowd of reconnecting
-   * clients' worth of queries).
+   * clients' worth of queries). Three queries, however many rooms.
    */
   async function unreadForUser(userId: ObjectId): Promise<{ roomId: string; unread: number }[]> {
     const memberships = await c.members.find({ userId }).toArray()
-    return Promise.all(memberships.map(async (m) => ({ roomId: m.roomId.toHexString(), unread: await messages.unreadCount(m.roomId, userId, m.lastReadSeq) })))
+    const unread = await unreadOf(userId, memberships)
+    return memberships.map((m, i) => ({ roomId: m.roomId.toHexString(), unread: unread[i]! }))
   }
+
+  const unreadOf = (userId: ObjectId, memberships: MemberDoc[]) => messages.unreadCounts(userId, memberships.map((m) => ({ roomId: m.roomId, afterSeq: m.lastReadSeq })))
 
   /** Public rooms by name, newest first; cursor is the last room id of the previous page. */
   async function browse(query: string | undefined, cursor: string | null | undefined, limit: number) {
