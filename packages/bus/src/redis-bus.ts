@@ -260,7 +260,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   }
 
   // --- publish ---
-  // Publishes and rate-limit checks issued in the same turn share one write (turn-batch.ts).
+  // Publishes, rate-limit checks and presence connects issued in the same turn share one write (turn-batch.ts).
   const turn = createTurnBatch(pub)
   const publish = (channel: string, payload: unknown): void => {
     stats.published++
@@ -290,6 +290,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   // --- presence and rate limits ---
   const presence = createRedisPresence({
     redis: pub,
+    turn,
     nodeId,
     ttlMs: presenceTtlMs,
     announce: (change) => publish(PRESENCE_CHANNEL, change),

@@ -19,6 +19,7 @@ import type { Redis } from 'ioredis'
 import type { Presence, PresenceChange } from './types.ts'
 import type { Callbacks } from './handlers.ts'
 import { LUA_NOW, LuaScript } from './lua.ts'
+import type { TurnBatch } from './turn-batch.ts'
 
 const INDEX_KEY = 'presence:online'
 const userKey = (userId: string): string => `presence:${userId}`
@@ -76,6 +77,8 @@ export interface RedisPresence {
 
 export interface RedisPresenceOptions {
   redis: Redis
+  /** Connects and releases issued in one turn share a write (a crowd reconnecting: one per turn, not one per client). */
+  turn: TurnBatch
   nodeId: string
   ttlMs: number
   /** Publishes a transition on the bus (delivered locally and to other nodes). */
@@ -84,7 +87,7 @@ export interface RedisPresenceOptions {
   onError(err: unknown): void
 }
 
-export function createRedisPresence({ redis, nodeId, ttlMs, announce, changes, onError }: RedisPresenceOptions): RedisPresence {
+export function createRedisPresence({ redis, turn, nodeId, ttlMs, announce, changes, onError }: RedisPresenceOptions): RedisPresence {
   // This node's live connections: userId → members. The truth for refresh, and
   // the fallback answer for online() while Redis is unreachable.
   const local = new Map<string, Set<string>>()
@@ -103,7 +106,7 @@ export function createRedisPresence({ redis, nodeId, ttlMs, announce, changes, o
       members.add(member)
       try {
         const { keys, args } = touch(userId, [member])
-        if ((await TOUCH.run(redis, keys, args)) === 1) announce({ userId, status: 'online' })
+        if ((await TOUCH.runBatched(turn, keys, args)) === 1) announce({ userId, status: 'online' })
       } catch (err) {
         // Kept locally: the next refresh after Redis is back writes (and announces) it.
         onError(err)
@@ -116,7 +119,7 @@ export function createRedisPresence({ redis, nodeId, ttlMs, announce, changes, o
         set?.delete(member)
         if (set?.size === 0) local.delete(userId)
         try {
-          if ((await RELEASE.run(redis, [userKey(userId), INDEX_KEY], [member, userId])) === 1) announce({ userId, status: 'offline' })
+          if ((await RELEASE.runBatched(turn, [userKey(userId), INDEX_KEY], [member, userId])) === 1) announce({ userId, status: 'offline' })
         } catch (err) {
           // The member expires by itself; some node's sweep announces offline then.
           onError(err)

@@ -1,6 +1,7 @@
 /**
- * The send path's Redis commands (the rate-limit script, the publish), with
- * the ones issued during one event-loop turn sent in one write: a pipeline
+ * The hot paths' Redis commands (the rate-limit script, the publish, a
+ * stream's presence connect and release), with the ones issued during one
+ * event-loop turn sent in one write: a pipeline
  * of all of them, one syscall and one read of the replies instead of one
  * each. Under load, the sends handled in one turn share it (and their
  * replies come back together, so their next steps fall into one turn too).

@@ -175,6 +175,26 @@ describe('redis bus: the send path shares writes', () => {
     expect(a.stats()).toMatchObject({ published: 40, publishErrors: 0 })
   })
 
+  it('sends the presence connects of one turn in one write (a crowd reconnecting), each announced once', async () => {
+    const a = await redis.node('A')
+    const b = await redis.node('B')
+    const seenByB: unknown[] = []
+    b.presence.onChange((c) => seenByB.push(c))
+    const write = vi.spyOn(net.Socket.prototype, 'write')
+    const users = Array.from({ length: 30 }, (_, i) => `crowd${i}`)
+    // Two connections for the first user: online is announced once.
+    const releases = await Promise.all([...users, users[0]!].map((u) => a.presence.connect(u)))
+    // The connects in one pipeline, then the announcements in another; a heartbeat may have slipped in.
+    expect(write.mock.calls.length).toBeLessThanOrEqual(3)
+    write.mockRestore()
+    expect(await b.presence.online(users)).toEqual(new Set(users))
+    await vi.waitFor(() => expect(seenByB).toHaveLength(30))
+    expect(new Set(seenByB)).toEqual(new Set(users.map((userId) => ({ userId, status: 'online' }))))
+    await Promise.all(releases.map((release) => release()))
+    expect(await b.presence.online(users)).toEqual(new Set())
+    await vi.waitFor(() => expect(seenByB).toHaveLength(60))
+  })
+
   it('a lone rate-limit check is a plain command, and checks survive a flushed script cache', async () => {
     const a = await redis.node('A')
     expect(await a.rateLimiter.hit('send:bob', 3, 10_000)).toMatchObject({ ok: true, remaining: 2 })
