@@ -87,6 +87,7 @@ export class Conn {
     return this.state === State.Open
   }
 
+  /** Opens the WebSocket; fails if the handshake is not answered within `timeoutMs` (0: waits as long as the socket lives). */
   open(timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const url = new URL(this.url.replace(/^http/, 'ws') + '/trpc')
@@ -115,7 +116,7 @@ export class Conn {
         }
         sock.destroy()
       }
-      const timer = setTimeout(() => fail(new Error('Opening handshake has timed out')), timeoutMs)
+      const timer = timeoutMs > 0 ? setTimeout(() => fail(new Error('Opening handshake has timed out')), timeoutMs) : undefined
       this.handshake = {
         key,
         done: (err) => {

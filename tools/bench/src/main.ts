@@ -588,7 +588,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   const startSeqs = await roomSeqs(survivor.url, pop)
   const per = Math.ceil(opt.storm / opt.workers)
   let t = Date.now()
-  await all({ t: 'stormOpen', node: 1, failover: 0, count: per, startSeqs, jitterMs: opt.stormJitterMs, pwa: opt.stormPwa })
+  await all({ t: 'stormOpen', node: 1, failover: 0, count: per, startSeqs, jitterMs: opt.stormJitterMs, handshakeTimeoutMs: opt.stormHandshakeTimeoutMs, pwa: opt.stormPwa })
   log(`storm: ${per * opt.workers} clients subscribed on ${victim.id} in ${((Date.now() - t) / 1000).toFixed(1)} s; sending ${opt.stormRate} msg/s through ${survivor.id}`)
   await all({ t: 'stormSend', node: 0, rate: opt.stormRate / opt.workers })
   await sleep(2000)
@@ -651,6 +651,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     killedNode: victim.id,
     failoverNode: survivor.id,
     jitterMs: opt.stormJitterMs,
+    handshakeTimeoutMs: opt.stormHandshakeTimeoutMs,
     sendRate: opt.stormRate,
     closed: sumS((s) => s.closed),
     reconnected: sumS((s) => s.reconnected),

@@ -23,6 +23,7 @@ export interface Options {
   settleS: number
   storm: number
   stormJitterMs: number
+  stormHandshakeTimeoutMs: number
   stormRate: number
   stormPwa: boolean
   out: string
@@ -50,6 +51,9 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --settle S              settle time before reading RSS (5)
   --storm N               reconnect-storm clients on the node that is killed (5000; 0 skips)
   --storm-jitter MS       clients reconnect after a random 0..MS delay (250)
+  --storm-handshake-timeout MS
+                          a client gives up on an unanswered handshake and retries after MS (5000);
+                          0 never gives up, as tRPC's createWSClient (the PWA's) does
   --storm-pwa             each storm client also holds (and reopens) an events.user stream, as the PWA does
                           (on in --smoke)
   --storm-rate N          messages/s sent while the storm runs (100)
@@ -81,6 +85,7 @@ export function parseOptions(argv: string[]): Options {
       settle: { type: 'string' },
       storm: { type: 'string' },
       'storm-jitter': { type: 'string' },
+      'storm-handshake-timeout': { type: 'string' },
       'storm-pwa': { type: 'boolean' },
       'storm-rate': { type: 'string' },
       out: { type: 'string' },
@@ -126,6 +131,7 @@ export function parseOptions(argv: string[]): Options {
     settleS: num(v.settle, d.settle, 'settle'),
     storm: num(v.storm, d.storm, 'storm'),
     stormJitterMs: num(v['storm-jitter'], d.jitter, 'storm-jitter'),
+    stormHandshakeTimeoutMs: num(v['storm-handshake-timeout'], 5000, 'storm-handshake-timeout'),
     stormRate: num(v['storm-rate'], d.stormRate, 'storm-rate'),
     stormPwa: !!v['storm-pwa'] || smoke,
     out: v.out ?? '',

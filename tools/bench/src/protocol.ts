@@ -46,7 +46,7 @@ export type Command =
   /** events.room (one room each), then events.user on the same connections: what the PWA holds. */
   | { t: 'capSubscribe'; path: 'events.room' | 'events.user' }
   | { t: 'capClose' }
-  | { t: 'stormOpen'; node: number; failover: number; count: number; startSeqs: number[]; jitterMs: number; pwa: boolean }
+  | { t: 'stormOpen'; node: number; failover: number; count: number; startSeqs: number[]; jitterMs: number; handshakeTimeoutMs: number; pwa: boolean }
   | { t: 'stormSend'; node: number; rate: number }
   | { t: 'stormTargets'; targets: number[]; killedAtNs: number }
   | { t: 'stormStatus' }

@@ -231,7 +231,6 @@ const storm: StormStatus = {
   userStreamErrors: 0,
 }
 let stormSender: { stop: () => void } | null = null
-const HANDSHAKE_TIMEOUT_MS = 5_000
 const RESUME_TIMEOUT_MS = 10_000
 const stormSenderConns: Conn[] = []
 
@@ -245,7 +244,7 @@ function checkCaughtUp(t: Track): void {
 
 rec.onResumedProgress = checkCaughtUp
 
-async function stormOpen(node: number, failover: number, count: number, startSeqs: number[], jitterMs: number, pwa: boolean): Promise<void> {
+async function stormOpen(node: number, failover: number, count: number, startSeqs: number[], jitterMs: number, handshakeTimeoutMs: number, pwa: boolean): Promise<void> {
   // As the PWA: an events.user stream next to the room's, reopened with it.
   const watchUser = (conn: Conn) => {
     if (pwa) conn.subscribe('events.user', undefined, { onStarted: () => {}, onData: () => {}, onError: () => storm.userStreamErrors++, onStopped: () => {} })
@@ -265,8 +264,8 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
       storm.closed++
       const reconnect = (attempt: number): void => {
         const c = new Conn(init.nodes[failover]!, u.cookie, init.localAddress)
-        // Like a real client: give up on a handshake that hangs (e.g. a dropped SYN in an accept-queue overflow) and retry.
-        c.open(HANDSHAKE_TIMEOUT_MS).then(
+        // Give up on a handshake that hangs (e.g. a dropped SYN in an accept-queue overflow) and retry; 0: wait, as tRPC's client does.
+        c.open(handshakeTimeoutMs).then(
           () => {
             stormConns.push(c)
             storm.reconnected++
@@ -361,7 +360,7 @@ async function handle(req: Request): Promise<unknown> {
       capConns = []
       return null
     case 'stormOpen':
-      await stormOpen(req.node, req.failover, req.count, req.startSeqs, req.jitterMs, req.pwa)
+      await stormOpen(req.node, req.failover, req.count, req.startSeqs, req.jitterMs, req.handshakeTimeoutMs, req.pwa)
       return { clients: stormTracks.length }
     case 'stormSend':
       await stormSend(req.node, req.rate)
