@@ -77,7 +77,7 @@ const EnvSchema = z.object({
   WS_PING_MS: int(30_000, 100),
   WS_PONG_WAIT_MS: int(5_000, 100),
   /** Pending connections the kernel queues before accept (capped by net.core.somaxconn): a crowd reconnecting at once must not be dropped. */
-  LISTEN_BACKLOG: int(511, 1),
+  LISTEN_BACKLOG: int(4096, 1),
 })
 
 export type Env = z.infer<typeof EnvSchema>

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect } from '@parley/testing'
 import { readEnv } from '../src/env.ts'
@@ -59,6 +60,17 @@ describe('one port, both transports', () => {
 })
 
 describe('configuration', () => {
+  it('queues a crowd of connection attempts (LISTEN_BACKLOG, 4096 by default) instead of dropping them for the TCP stack to retry seconds later', () => {
+    // The kernel reports a listening socket's accept-queue size as its Send-Q.
+    const acceptQueue = (url: string) => {
+      const out = spawnSync('ss', ['-ltnH', `sport = :${new URL(url).port}`], { encoding: 'utf8' })
+      if (out.error) throw out.error
+      return Number(out.stdout.trim().split(/\s+/)[2])
+    }
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
+    expect(acceptQueue(server.url)).toBe(Math.min(4096, somaxconn))
+  })
+
   it('names the variable when a value is invalid', () => {
     expect(() => readEnv({ PORT: 'abc' })).toThrow(/PORT/)
     expect(() => readEnv({ MONGODB_URL: 'postgres://x' })).toThrow(/MONGODB_URL/)
