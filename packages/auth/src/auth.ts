@@ -154,7 +154,8 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       idleExpiresAt: new Date(Math.min(now + idleTimeoutMs, absoluteExpiresAt.getTime())),
       absoluteExpiresAt,
     })
-    return { session, user, token }
+    const { passwordHash: _, ...record } = user
+    return { session, user: record, token }
   }
 
   const expired = (s: SessionDoc, now: number): boolean =>

@@ -1,8 +1,9 @@
-import type { SessionDoc, UserDoc } from '@parley/db'
+import type { SessionDoc, UserRecord } from '@parley/db'
 
 export interface AuthenticatedSession {
   session: SessionDoc
-  user: UserDoc
+  /** Never the password hash: a session's user lives in every request's context. */
+  user: UserRecord
 }
 
 /** Domain failures the API maps to tRPC codes. */

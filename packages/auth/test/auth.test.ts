@@ -203,6 +203,18 @@ describe('what the database holds', () => {
       for (const v of everyValue(u)) expect(v).not.toContain(password)
     }
   })
+
+  it('the hash stays there: a session (what every request\'s context holds) carries the user without it', async () => {
+    const username = uniqueName()
+    const password = 'correct horse battery'
+    const registered = await auth.register({ username, password })
+    const loggedIn = await auth.login({ username, password }, IP)
+    const validated = await auth.validate(loggedIn.token)
+    for (const s of [registered, loggedIn, validated!]) {
+      expect(Object.keys(s.user).sort()).toEqual(['_id', 'createdAt', 'displayName', 'username'])
+      expect(s.user.username).toBe(username)
+    }
+  })
 })
 
 describe('sessions', () => {

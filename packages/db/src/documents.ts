@@ -11,6 +11,9 @@ export interface UserDoc {
   createdAt: Date
 }
 
+/** A user as everything but sign-in sees it: the password hash stays in the database. */
+export type UserRecord = Omit<UserDoc, 'passwordHash'>
+
 export interface SessionDoc {
   /** The public half of the token (`id.secret`). */
   _id: string

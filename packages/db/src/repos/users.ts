@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb'
 import { batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
-import type { UserDoc } from '../documents.ts'
+import type { UserDoc, UserRecord } from '../documents.ts'
 
 /** Users: usernames are stored lower-cased under the unique index `users_username_unique`. */
 export interface UsersRepo {
@@ -12,7 +12,8 @@ export interface UsersRepo {
     passwordHash: string
     createdAt?: Date
   }): Promise<UserDoc>
-  findById(id: string | ObjectId): Promise<UserDoc | null>
+  /** Without the password hash (what a session carries); batched with the other lookups of its turn. */
+  findById(id: string | ObjectId): Promise<UserRecord | null>
   /** Case-insensitive: the name is lower-cased before the lookup. */
   findByUsername(username: string): Promise<UserDoc | null>
   findByIds(ids: readonly (string | ObjectId)[]): Promise<UserDoc[]>
@@ -26,9 +27,9 @@ function toObjectId(id: string | ObjectId): ObjectId | null {
 
 export function createUsersRepo(c: Pick<Collections, 'users'>): UsersRepo {
   const users = c.users
-  const byId = batchedLookup<ObjectId, UserDoc>({
+  const byId = batchedLookup<ObjectId, UserRecord>({
     key: (id) => id.toHexString(),
-    fetch: (ids) => users.find({ _id: { $in: [...ids] } }).toArray(),
+    fetch: (ids) => users.find({ _id: { $in: [...ids] } }, { projection: { passwordHash: 0 } }).toArray(),
     keyOf: (u) => u._id.toHexString(),
   })
   return {
