@@ -37,8 +37,11 @@ import { createFollowers } from './followers.ts'
 import { createRoomMembers } from './room-members.ts'
 
 export interface UserStreamSink {
-  /** One event, in order, with its JSON (serialised once for all the streams it goes to). */
-  push(event: UserEvent, json: string): void
+  /**
+   * One event's JSON, in order, serialised once for all the streams it goes
+   * to (the gateway writes it as is; only the tRPC procedure parses it).
+   */
+  push(json: string): void
   /** The stream is over: its session was revoked (no error), or it could not start. */
   end(error?: unknown): void
 }
@@ -162,7 +165,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       const state = u.unread.get(roomId)
       if (!state) continue
       if (event.message.author.id !== u.userId) countMessage(state, event.seq)
-      tell(u, { type: 'room.activity', roomId, seq: event.seq, unread: state.count, lastMessage: event.message }, head + state.count + tail)
+      tell(u, head + state.count + tail)
     }
   }
 
@@ -171,7 +174,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       const { sessionIds } = event as RevocationMessage
       for (const s of [...u.streams]) {
         if (sessionIds !== 'all' && !sessionIds?.includes(s.sessionId)) continue
-        push(s, { type: 'session.revoked' }, '{"type":"session.revoked"}')
+        push(s, '{"type":"session.revoked"}')
         close(s)
         s.sink.end()
       }
@@ -186,12 +189,11 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
         event = { ...event, unread: state.count }
       }
     }
-    tell(u, event, JSON.stringify(event))
+    tell(u, JSON.stringify(event))
   }
 
   function onPresence(change: PresenceChange): void {
-    const event: UserEvent = { type: 'presence', ...change }
-    const json = JSON.stringify(event)
+    const json = JSON.stringify({ type: 'presence', ...change } satisfies UserEvent)
     const told = new Set<UserRecord>()
     for (const roomId of members.roomsOf(change.userId)) {
       // In a big room everyone coming online would tell everyone else: n² frames.
@@ -199,18 +201,18 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       for (const u of rooms.members(roomId) ?? []) {
         if (u.userId === change.userId || told.has(u)) continue
         told.add(u)
-        tell(u, event, json)
+        tell(u, json)
       }
     }
   }
 
   /** To every stream of the user. */
-  function tell(u: UserRecord, event: UserEvent, json: string): void {
-    for (const s of u.streams) push(s, event, json)
+  function tell(u: UserRecord, json: string): void {
+    for (const s of u.streams) push(s, json)
   }
 
-  function push(s: Stream, event: UserEvent, json: string): void {
-    if (!s.closed) s.sink.push(event, json)
+  function push(s: Stream, json: string): void {
+    if (!s.closed) s.sink.push(json)
   }
 
   async function load(u: UserRecord): Promise<void> {

@@ -25,7 +25,7 @@ import type { Duplex } from 'node:stream'
 import { TRPCError } from '@trpc/server'
 import { getErrorShape, getTRPCErrorFromUnknown } from '@trpc/server/unstable-core-do-not-import'
 import type { WebSocket } from 'ws'
-import { RoomEventsInput, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
+import { RoomEventsInput, type RoomStreamEvent } from '@parley/schemas'
 import { requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { appRouter } from '../root.ts'
@@ -127,7 +127,7 @@ export function createStreamGateway(options: StreamGatewayOptions) {
           if (entry.stopped || ws.readyState !== OPEN) return close(entry)
           reply(entry, { result: { type: 'started' } })
           entry.stream = ctx.deps.userHub.open(me, session.session._id, {
-            push: (_event: UserEvent, json) => write.data(ws, socket, entry.prefix, json, null),
+            push: (json) => write.data(ws, socket, entry.prefix, json, null),
             end,
           })
           return

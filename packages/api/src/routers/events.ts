@@ -47,7 +47,9 @@ export const eventsRouter = router({
    * refetches rooms.list. Over WebSocket the gateway serves it, like events.room.
    */
   user: protectedProcedure.subscription(({ ctx, signal }) =>
-    generate<UserEvent>(signal, (sink) => ctx.deps.userHub.open(ctx.user._id.toHexString(), ctx.session.session._id, sink)),
+    generate<UserEvent>(signal, (sink) =>
+      ctx.deps.userHub.open(ctx.user._id.toHexString(), ctx.session.session._id, { push: (json) => sink.push(JSON.parse(json) as UserEvent), end: sink.end }),
+    ),
   ),
 })
 
