@@ -57,13 +57,9 @@ export function createFollowers<M>(subscribe: (key: string) => Promise<() => voi
       entry.stop()
     },
 
+    /** The members following `key` (undefined when no one does). */
     members(key: string): ReadonlySet<M> | undefined {
       return entries.get(key)?.members
-    },
-
-    /** Keys with a set (for tests). */
-    size(): number {
-      return entries.size
     },
   }
 }

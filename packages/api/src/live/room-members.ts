@@ -60,11 +60,6 @@ export function createRoomMembers() {
     roomsOf(userId: string): ReadonlySet<string> {
       return byUser.get(userId) ?? NONE
     },
-
-    /** Rooms known now (for tests). */
-    size(): number {
-      return rooms.size
-    },
   }
 }
 
