@@ -34,12 +34,8 @@ export interface AppConfig {
   wsPongWaitMs?: number
   /** Live subscriptions per WebSocket (TOO_MANY_REQUESTS past it). */
   wsMaxSubscriptions?: number
-  /**
-   * Kernel accept queue length. Node's 511 overflows when a dead node's clients
-   * all reconnect here at once, and a dropped connection attempt is retried by
-   * the client's TCP stack only after 1, 3, 7, 15… s (docs/performance.md).
-   */
-  listenBacklog?: number
+  /** Kernel accept queue length (LISTEN_BACKLOG; its default and why are in env.ts). */
+  listenBacklog: number
   /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
   ws?: Partial<WsGuardConfig>
 }
@@ -333,7 +329,7 @@ export function createApp(deps: AppDeps): App {
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen({ port, host, backlog: config.listenBacklog ?? 4096 }, () => {
+        server.listen({ port, host, backlog: config.listenBacklog }, () => {
           const addr = server.address() as AddressInfo
           resolve({ port: addr.port, url: `http://127.0.0.1:${addr.port}` })
         })

@@ -76,7 +76,12 @@ const EnvSchema = z.object({
   /** Keep-alive: ping a quiet socket after WS_PING_MS, drop it if nothing comes back within WS_PONG_WAIT_MS. */
   WS_PING_MS: int(30_000, 100),
   WS_PONG_WAIT_MS: int(5_000, 100),
-  /** Pending connections the kernel queues before accept (capped by net.core.somaxconn): a crowd reconnecting at once must not be dropped. */
+  /**
+   * Pending connections the kernel queues before accept (capped by
+   * net.core.somaxconn). Node's 511 overflows when a dead node's clients all
+   * reconnect here at once, and a dropped attempt is retried by the client's
+   * TCP stack only after 1, 3, 7, 15… s (docs/performance.md).
+   */
   LISTEN_BACKLOG: int(4096, 1),
 })
 
