@@ -214,12 +214,13 @@ async function main(): Promise<number> {
     }
     const pids = { mongo: mongo.pid, redis: redisPid }
     const genCpu = (): number => workers.reduce<number>((a, w) => a + procCpuSeconds(w.child.pid), 0)
-    const cpuOf = (node: ParleyNode): CpuSample => ({ node: procCpuSeconds(node.child.pid), mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() })
+    /** CPU-seconds so far of `node` (when given), MongoDB, Redis, the load generators, and the machine's jiffies. */
+    const cpuOf = (node?: ParleyNode): CpuSample => ({ node: node ? procCpuSeconds(node.child.pid) : 0, mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() })
     for (const [k, target] of opt.steps.entries()) {
       const step = k + 1
       const msgRate = target / meanRoomSize
       const before = await Promise.all(nodes.map(scrape))
-      const cpuBefore = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() }
+      const cpuBefore = cpuOf() // the nodes' CPU comes from their /metrics
       const startNs = nowNs()
       await all({ t: 'step', step, rate: msgRate / opt.workers, durationMs: opt.durationS * 1000 })
       // Drain: every send answered and every expected delivery in (or time out).
@@ -238,7 +239,7 @@ async function main(): Promise<number> {
       stats = await all<StepStats>({ t: 'stepStats', step })
       checkCrash(`step ${step}`)
       const after = await Promise.all(nodes.map(scrape))
-      const cpuAfter = { mongo: procCpuSeconds(pids.mongo), redis: procCpuSeconds(pids.redis), gen: genCpu(), machine: machineCpu(), at: Date.now() }
+      const cpuAfter = cpuOf() // the nodes' CPU comes from their /metrics
       const lat = hdr.build()
       const ack = hdr.build()
       for (const s of stats) {
@@ -568,6 +569,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
 }
 
 interface CpuSample {
+  /** The node asked about (0 when none was). */
   node: number
   mongo: number
   redis: number
