@@ -35,8 +35,9 @@ it('counts what a member of 105 rooms has not read in three queries per 100 room
   }
 
   commands.length = 0
-  const counts = await rooms.unreadForUser(new ObjectId(me.id))
-  expect(new Map(counts.map((r) => [r.roomId, r.unread]))).toEqual(expected)
+  const memberships = await rooms.membershipsOf(new ObjectId(me.id))
+  const counts = await rooms.unreadOf(new ObjectId(me.id), memberships)
+  expect(new Map(memberships.map((m, i) => [m.roomId.toHexString(), counts[i]!.unread]))).toEqual(expected)
   // The memberships (and a getMore: a first batch is 101 documents), then sent and deleted counts for rooms 1–100 and 101–105.
   expect(commands.filter((c) => c !== 'getMore').sort()).toEqual(['aggregate', 'aggregate', 'aggregate', 'aggregate', 'find'])
 
@@ -61,6 +62,11 @@ it('counts each room up to its own bound, and nothing for rooms with no messages
     { roomId: b._id, afterSeq: 0 },
     { roomId: empty._id, afterSeq: 0 },
   ])
-  expect(counts).toEqual([3, 4, 0])
+  // Each count says the seq it is as of: the bound, the room's newest event, or (nothing there) where it started.
+  expect(counts).toEqual([
+    { unread: 3, through: inA[4] },
+    { unread: 4, through: inB[3] },
+    { unread: 0, through: 0 },
+  ])
   expect(await messages.unreadCounts(me, [])).toEqual([])
 })

@@ -108,6 +108,8 @@ interface UserRecord {
   readonly unread: Map<string, Unread>
   /** Settles once the rooms and counts are loaded and followed. */
   ready: Promise<void>
+  /** The counts are loaded: until then messages are counted but not told (the count would be partial). */
+  counted: boolean
   offChannel: (() => void) | null
   /** Its last stream closed (or loading failed): it is no longer kept. */
   gone: boolean
@@ -165,7 +167,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       const state = u.unread.get(roomId)
       if (!state) continue
       if (event.message.author.id !== u.userId) countMessage(state, event.seq)
-      tell(u, head + state.count + tail)
+      if (u.counted) tell(u, head + state.count + tail)
     }
   }
 
@@ -219,8 +221,18 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     const off = await bus.subscribe(userChannel(u.userId), (payload) => onUserMessage(u, payload as UserEvent))
     if (u.gone) return off()
     u.offChannel = off
-    const counts = await database.repos.rooms.unreadForUser(new ObjectId(u.userId))
-    await Promise.all(counts.map((r) => follow(u, r.roomId, r.unread)))
+    const userId = new ObjectId(u.userId)
+    const memberships = await database.repos.rooms.membershipsOf(userId)
+    // Follow first, then count: a message written in between is heard, and
+    // counting each count as of its seq (like a markRead's) adds exactly the
+    // messages after it — counted first and followed after, it was lost.
+    await Promise.all(memberships.map((m) => follow(u, m.roomId.toHexString(), 0)))
+    const counts = await database.repos.rooms.unreadOf(userId, memberships)
+    memberships.forEach((m, i) => {
+      const state = u.unread.get(m.roomId.toHexString())
+      if (state) countMarkRead(state, counts[i]!.through, counts[i]!.unread)
+    })
+    u.counted = true
   }
 
   async function follow(u: UserRecord, roomId: string, unread: number): Promise<void> {
@@ -282,7 +294,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
   function recordFor(userId: string): UserRecord {
     const known = users.get(userId)
     if (known) return known
-    const u: UserRecord = { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), offChannel: null, gone: false }
+    const u: UserRecord = { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false }
     // A failed load is not kept: its streams end with the error, the next stream loads again.
     u.ready = loads(() => (u.gone ? undefined : load(u))).catch((err: unknown) => {
       drop(u)

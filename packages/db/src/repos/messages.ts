@@ -19,6 +19,12 @@ export interface UnreadRange {
   throughSeq?: number | undefined
 }
 
+/** A room's unread count, and the seq it was taken as of (the newest event it read, else the range's start or bound). */
+export interface UnreadCount {
+  unread: number
+  through: number
+}
+
 /** Rooms counted per query (an `$or` branch each); a user in more rooms takes more queries. */
 const UNREAD_ROOMS_PER_QUERY = 100
 
@@ -190,25 +196,34 @@ export function createMessages(c: Collections, log: EventLog) {
    * Two queries (sent, deleted) for up to UNREAD_ROOMS_PER_QUERY rooms — one
    * `$or` branch, one index range, per room — instead of two per room: a user
    * in thirty rooms reconnecting costs two round trips, not sixty. One entry
-   * per room; the counts come back in the order asked.
+   * per room; the counts come back in the order asked, each with the seq it
+   * is as of (`through`), so a live count can add only the messages after it.
    */
-  async function unreadCounts(userId: ObjectId, ranges: readonly UnreadRange[]): Promise<number[]> {
-    const counts = new Map<string, number>()
+  async function unreadCounts(userId: ObjectId, ranges: readonly UnreadRange[]): Promise<UnreadCount[]> {
+    const counts = new Map<string, UnreadCount>()
     for (let i = 0; i < ranges.length; i += UNREAD_ROOMS_PER_QUERY) {
       const $or = ranges.slice(i, i + UNREAD_ROOMS_PER_QUERY).map((r) => ({ roomId: r.roomId, seq: r.throughSeq === undefined ? { $gt: r.afterSeq } : { $gt: r.afterSeq, $lte: r.throughSeq } }))
-      const perRoom = (filter: object) => [{ $match: { $or, authorId: { $ne: userId }, ...filter } }, { $group: { _id: '$roomId', n: { $sum: 1 } } }]
       const [sent, deleted] = await Promise.all([
-        c.events.aggregate<{ _id: ObjectId; n: number }>(perRoom({ 'data.type': CREATED })).toArray(),
-        c.messages.aggregate<{ _id: ObjectId; n: number }>(perRoom({ deleted: true })).toArray(),
+        // Every event of the ranges: messages by others are counted, and the newest seq read is the count's cut.
+        c.events
+          .aggregate<{ _id: ObjectId; n: number; through: number }>([
+            { $match: { $or } },
+            { $group: { _id: '$roomId', n: { $sum: { $cond: [{ $and: [{ $eq: ['$data.type', CREATED] }, { $ne: ['$authorId', userId] }] }, 1, 0] } }, through: { $max: '$seq' } } },
+          ])
+          .toArray(),
+        c.messages.aggregate<{ _id: ObjectId; n: number }>([{ $match: { $or, authorId: { $ne: userId }, deleted: true } }, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray(),
       ])
-      for (const { _id, n } of sent) counts.set(_id.toHexString(), n)
-      for (const { _id, n } of deleted) counts.set(_id.toHexString(), (counts.get(_id.toHexString()) ?? 0) - n)
+      for (const { _id, n, through } of sent) counts.set(_id.toHexString(), { unread: n, through })
+      for (const { _id, n } of deleted) {
+        const count = counts.get(_id.toHexString())
+        if (count) count.unread -= n
+      }
     }
-    return ranges.map((r) => counts.get(r.roomId.toHexString()) ?? 0)
+    return ranges.map((r) => counts.get(r.roomId.toHexString()) ?? { unread: 0, through: r.afterSeq })
   }
 
   async function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number, throughSeq?: number): Promise<number> {
-    return (await unreadCounts(userId, [{ roomId, afterSeq, throughSeq }]))[0]!
+    return (await unreadCounts(userId, [{ roomId, afterSeq, throughSeq }]))[0]!.unread
   }
 
   /** The newest message of a room (its preview in the room list). */

@@ -102,33 +102,25 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return { ...wire, role: member.role, unread: count, lastReadSeq: member.lastReadSeq, lastMessage }
   }
 
+  /** The rooms a user is in, with their read markers. */
+  const membershipsOf = (userId: ObjectId) => c.members.find({ userId }).toArray()
+
   /** The caller's rooms, newest activity first, with unread counts. */
   async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
-    const memberships = await c.members.find({ userId }).toArray()
+    const memberships = await membershipsOf(userId)
     if (memberships.length === 0) return []
     const [rooms, unread] = await Promise.all([c.rooms.find({ _id: { $in: memberships.map((m) => m.roomId) } }).toArray(), unreadOf(userId, memberships)])
     const byId = new Map(rooms.map((r) => [r._id.toHexString(), r]))
     const items = await Promise.all(
       memberships.flatMap((m, i) => {
         const room = byId.get(m.roomId.toHexString())
-        return room ? [listItem(room, m, unread[i])] : []
+        return room ? [listItem(room, m, unread[i]!.unread)] : []
       }),
     )
     return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
   }
 
-  /**
-   * Just the ids of the caller's rooms and their unread counts: what the user
-   * hub loads for a user's first events.user stream on a node (listForUser
-   * also reads each room's latest seq and message, a crowd of reconnecting
-   * clients' worth of queries). Three queries, however many rooms.
-   */
-  async function unreadForUser(userId: ObjectId): Promise<{ roomId: string; unread: number }[]> {
-    const memberships = await c.members.find({ userId }).toArray()
-    const unread = await unreadOf(userId, memberships)
-    return memberships.map((m, i) => ({ roomId: m.roomId.toHexString(), unread: unread[i]! }))
-  }
-
+  /** Unread counts of the memberships of one user (see messages.unreadCounts). */
   const unreadOf = (userId: ObjectId, memberships: MemberDoc[]) => messages.unreadCounts(userId, memberships.map((m) => ({ roomId: m.roomId, afterSeq: m.lastReadSeq })))
 
   /** Public rooms by name, newest first; cursor is the last room id of the previous page. */
@@ -196,6 +188,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, unreadForUser, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>

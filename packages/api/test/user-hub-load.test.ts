@@ -1,0 +1,80 @@
+/**
+ * A user's first stream loads their unread counts while messages keep coming:
+ * a message written while the counts are read must be counted exactly once.
+ * Real parts: the embedded MongoDB through the driver, the in-process bus.
+ */
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createMemoryBus } from '@parley/bus'
+import { connectDatabase, ObjectId, type Database } from '@parley/db'
+import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo'
+import { roomChannel, type RoomBusMessage } from '../src/access.ts'
+import { createUserHub } from '../src/live/user-hub.ts'
+
+let mongo: EmbeddedMongo
+let database: Database
+beforeAll(async () => {
+  mongo = await startEmbeddedMongo({ port: 0 })
+  database = await connectDatabase({ url: mongo.url, dbName: `hub_${randomBytes(4).toString('hex')}` })
+})
+afterAll(async () => {
+  await database.close()
+  await mongo.stop()
+})
+
+const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
+
+async function setUp(name: string) {
+  const bus = createMemoryBus({ nodeId: 'n1' })
+  const owner = person(`${name}-owner`)
+  const reader = person(`${name}-reader`)
+  const room = await database.repos.rooms.create({ name, visibility: 'public', owner })
+  await database.repos.rooms.addMember(room, reader, 'member')
+  /** A message by the owner, written and published as messages.send does. */
+  const send = async (body: string) => {
+    const { event } = await database.repos.messages.send({ roomId: room._id, author: owner, clientId: randomBytes(6).toString('hex'), body })
+    bus.publish(roomChannel(room._id.toHexString()), { event: event!.data, at: Date.now() } satisfies RoomBusMessage)
+  }
+  let starting = 0
+  const hub = createUserHub({ database, bus, loadConcurrency: 4, presenceRoomMaxMembers: 100, metrics: { userStreamsStarting: (d) => (starting += d) } })
+  const frames: { type: string; unread?: number }[] = []
+  /** Opens the reader's stream and waits until it has started (rooms followed, counts loaded). */
+  const open = async () => {
+    hub.open(reader.id, 'session', { push: (json) => frames.push(JSON.parse(json) as (typeof frames)[number]), end: () => {} })
+    await expect.poll(() => starting).toBe(0)
+  }
+  return { room, reader, send, open, frames }
+}
+
+/** Runs `during` around the user hub's count query (the real one still runs). */
+function aroundCounts(during: { before?: () => Promise<void>; after?: () => Promise<void> }) {
+  const rooms = database.repos.rooms
+  const original = rooms.unreadOf
+  rooms.unreadOf = async (...args) => {
+    await during.before?.()
+    const counts = await original(...args)
+    await during.after?.()
+    return counts
+  }
+  return () => (rooms.unreadOf = original)
+}
+
+it.each([
+  ['just after the counts were read', 'after'],
+  ['while they are read (counted by the query and heard)', 'before'],
+] as const)('a message written %s is counted once', async (_, when) => {
+  const { send, open, frames, room, reader } = await setUp(`load-${when}`)
+  await send('old one')
+  await send('old two')
+  const restore = aroundCounts({ [when]: () => send('during the load') })
+  try {
+    await open()
+    // The next message's room.activity carries the stream's count: 2 old + the one during the load + this one.
+    await send('after the load')
+    await expect.poll(() => frames.filter((f) => f.type === 'room.activity').at(-1)?.unread).toBe(4)
+    // …as the room list says.
+    expect((await database.repos.rooms.listForUser(new ObjectId(reader.id))).find((r) => r.id === room._id.toHexString())?.unread).toBe(4)
+  } finally {
+    restore()
+  }
+})
