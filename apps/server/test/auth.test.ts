@@ -179,6 +179,17 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ])
 }
 
+/** Waits (up to 5 s) until `done()` holds. */
+function until(done: () => boolean, what: string): Promise<void> {
+  return within(
+    (async () => {
+      while (!done()) await sleep(20)
+    })(),
+    5000,
+    what,
+  )
+}
+
 const countUsers = () => server.database.collections.users.countDocuments({})
 const countSessions = () => server.database.collections.sessions.countDocuments({})
 
@@ -467,13 +478,7 @@ describe('over WebSocket', () => {
     const t0 = Date.now()
     await a.trpc.auth.logout.mutate()
     // The server closes the socket (4001); on reconnect the revoked cookie no longer authenticates.
-    await within(
-      (async () => {
-        while (!ws.closes.includes(4001)) await sleep(20)
-      })(),
-      5000,
-      'socket close',
-    )
+    await until(() => ws.closes.includes(4001), 'socket close')
     const how = await within(sub.ended, 5000, 'subscription end')
     expect(['error:UNAUTHORIZED', 'complete']).toContain(how)
     expect(Date.now() - t0).toBeLessThan(5000)
@@ -489,23 +494,11 @@ describe('over WebSocket', () => {
     const onPhone = watch((h) => wsPhone.trpc.events.user.subscribe(undefined, h))
     await within(Promise.all([onLaptop.started, onPhone.started]), 5000, 'subscriptions start')
     await phone.trpc.auth.logout.mutate()
-    await within(
-      (async () => {
-        while (!wsPhone.closes.includes(4001)) await sleep(20)
-      })(),
-      5000,
-      'phone socket close',
-    )
+    await until(() => wsPhone.closes.includes(4001), 'phone socket close')
     // The laptop's stream still carries news: a room created now is announced on it.
     const room = await laptop.trpc.rooms.create.mutate({ name: 'still signed in', visibility: 'private' })
     const types = () => onLaptop.data.map((d) => (d as { type: string }).type)
-    await within(
-      (async () => {
-        while (!onLaptop.data.some((d) => (d as { type: string; room?: { id: string } }).room?.id === room.id)) await sleep(20)
-      })(),
-      5000,
-      'room.added on the laptop',
-    )
+    await until(() => onLaptop.data.some((d) => (d as { type: string; room?: { id: string } }).room?.id === room.id), 'room.added on the laptop')
     expect(types()).not.toContain('session.revoked')
     expect(wsLaptop.closes).toEqual([])
     expect(await Promise.race([onLaptop.ended, sleep(100).then(() => 'still running')])).toBe('still running')
@@ -524,13 +517,7 @@ describe('over WebSocket', () => {
     )
     await within(Promise.all(subs.map((s) => s.started)), 5000, 'subscriptions start')
     await a.trpc.auth.logoutAll.mutate()
-    await within(
-      (async () => {
-        while (!ws1.closes.includes(4001) || !ws2.closes.includes(4001)) await sleep(20)
-      })(),
-      5000,
-      'sockets close',
-    )
+    await until(() => ws1.closes.includes(4001) && ws2.closes.includes(4001), 'sockets close')
     await sleep(200)
     expect(wsOther.closes).toEqual([])
     expect(await wsOther.trpc.auth.me.query()).not.toBeNull()
