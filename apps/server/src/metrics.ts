@@ -33,11 +33,17 @@ export function createMetrics(bus: Bus, nodeId: string) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
+  const mongoBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
   const mongoLatency = new Histogram({
-    name: 'parley_mongodb_command_seconds',
-    help: 'MongoDB command latency (driver command monitoring), by command name and outcome',
-    labelNames: ['command', 'outcome'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    name: 'parley_mongodb_operation_seconds',
+    help: 'MongoDB round trips: how long each operation held its pooled connection (one command and its reply)',
+    buckets: mongoBuckets,
+    registers: [registry],
+  })
+  const mongoPoolWait = new Histogram({
+    name: 'parley_mongodb_pool_wait_seconds',
+    help: 'How long each MongoDB operation waited for a pooled connection (all in use: raise the pool or lighten the load)',
+    buckets: mongoBuckets,
     registers: [registry],
   })
   const httpRequests = new Counter({
@@ -89,9 +95,10 @@ export function createMetrics(bus: Bus, nodeId: string) {
     wsOpened,
     httpRequests,
     limitHits,
-    /** For connectDatabase's onCommand hook. */
-    mongoCommand(name: string, ms: number, ok = true) {
-      mongoLatency.observe({ command: name, outcome: ok ? 'ok' : 'error' }, ms / 1000)
+    /** For connectDatabase's onOperation hook. */
+    mongoOperation(waitedMs: number, heldMs: number) {
+      mongoPoolWait.observe(waitedMs / 1000)
+      mongoLatency.observe(heldMs / 1000)
     },
   }
 }

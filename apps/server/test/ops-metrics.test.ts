@@ -47,7 +47,8 @@ describe('/metrics', () => {
       'parley_http_requests_total',
       'nodejs_eventloop_lag_seconds',
       'nodejs_eventloop_lag_p99_seconds',
-      'parley_mongodb_command_seconds_count',
+      'parley_mongodb_operation_seconds_count',
+      'parley_mongodb_pool_wait_seconds_count',
     ]) {
       expect(() => value(text, name), name).not.toThrow()
     }
@@ -77,10 +78,11 @@ describe('/metrics', () => {
     expect(value(after, 'parley_messages_sent_total') - value(before, 'parley_messages_sent_total')).toBe(5)
     expect(value(after, 'parley_events_delivered_total') - value(before, 'parley_events_delivered_total')).toBeGreaterThanOrEqual(5)
     expect(value(after, 'parley_fanout_latency_seconds_count') - value(before, 'parley_fanout_latency_seconds_count')).toBeGreaterThanOrEqual(5)
-    // Every send writes through the driver: its commands are timed.
-    const mongo = (t: string) => value(t, 'parley_mongodb_command_seconds_count')
+    // Every send writes through the driver: its round trips are timed.
+    const mongo = (t: string) => value(t, 'parley_mongodb_operation_seconds_count')
     expect(mongo(after) - mongo(before)).toBeGreaterThanOrEqual(5)
-    expect(after).toMatch(/parley_mongodb_command_seconds_count\{[^}]*command="(insert|update|findAndModify)"[^}]*outcome="ok"/)
+    expect(value(after, 'parley_mongodb_operation_seconds_sum')).toBeGreaterThan(value(before, 'parley_mongodb_operation_seconds_sum'))
+    expect(value(after, 'parley_mongodb_pool_wait_seconds_count') - value(before, 'parley_mongodb_pool_wait_seconds_count')).toBe(mongo(after) - mongo(before))
     expect(value(after, 'parley_http_requests_total', { status: '2xx' })).toBeGreaterThan(value(before, 'parley_http_requests_total', { status: '2xx' }))
 
     watch.stop()

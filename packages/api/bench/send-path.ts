@@ -44,8 +44,6 @@ const { values } = parseArgs({
     'mongo-prof': { type: 'string' },
     /** Run the MongoDB process with a data directory (journal on), as in development; default in-memory like `pnpm bench`. */
     data: { type: 'boolean', default: false },
-    /** Connect without command monitoring (the server always monitors; for comparison only). */
-    'no-monitor': { type: 'boolean', default: false },
   },
 })
 const SENDS = Number(values.sends)
@@ -130,8 +128,8 @@ async function main(): Promise<void> {
   const redis = await startRedis()
   const database: Database = await connectDatabase({
     url: `${mongo.url}/parley_bench_send`,
-    // The server feeds a histogram from command monitoring; keep that cost in.
-    onCommand: values['no-monitor'] ? undefined : (_name, ms) => void (ms > 1e9 && console.log(ms)),
+    // As the server does: every round trip timed from the pool's events.
+    onOperation: (_waitedMs, heldMs) => void (heldMs > 1e9 && console.log(heldMs)),
   })
   const bus: Bus = createRedisBus({ url: redis.url, nodeId: 'bench-send' })
   while (!bus.health().ok) await new Promise((r) => setTimeout(r, 20))

@@ -601,6 +601,8 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   const profiler = profDir && survivor.inspectorUrl ? await InspectorProfiler.connect(survivor.inspectorUrl) : null
   await profiler?.start()
   const cpuAtKill = cpuOf(survivor)
+  const roundTrips = async () => (await scrape(survivor)).get('parley_mongodb_operation_seconds_count') ?? 0
+  const roundTripsAtKill = await roundTrips()
   const killedAtNs = nowNs()
   await killNode(victim)
   log(`storm: kill -9 ${victim.id}`)
@@ -620,6 +622,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     await sleep(100)
   }
   const cores = coresBetween(cpuAtKill, cpuOf(survivor))
+  const mongoRoundTrips = (await roundTrips()) - roundTripsAtKill
   // --storm-pwa: until the survivor has loaded the users of the events.user streams reopened on it.
   let userStreamsLoadedS: number | null = null
   if (opt.stormPwa) {
@@ -668,13 +671,14 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     pwa: opt.stormPwa ? { userStreamsStartedS: userStreamsLoadedS, userStreamErrors: sumS((s) => s.userStreamErrors) } : null,
     messagesDuringStorm: sendStats.reduce((a, s) => a + s.acked, 0),
     cores,
+    mongoRoundTrips,
     integrity,
   }
   const sendErrors = sendStats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0)
   log(
     `storm: ${r.caughtUp}/${total} caught up; all reconnected ${r.allReconnectedS?.toFixed(2) ?? '–'} s, resubscribed ${r.allResubscribedS?.toFixed(2) ?? '–'} s, caught up ${r.allCaughtUpS?.toFixed(2) ?? '–'} s; ` +
       `lost ${integrity.lost}, dup ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}; ` +
-      `cores used until caught up: ${survivor.id} ${cores.node.toFixed(2)} · load-gen ${cores.loadgen.toFixed(2)} · mongo ${cores.mongo.toFixed(2)} · redis ${cores.redis.toFixed(2)}, machine ${cores.machineBusyPct.toFixed(0)}% busy`,
+      `cores used until caught up: ${survivor.id} ${cores.node.toFixed(2)} · load-gen ${cores.loadgen.toFixed(2)} · mongo ${cores.mongo.toFixed(2)} · redis ${cores.redis.toFixed(2)}, machine ${cores.machineBusyPct.toFixed(0)}% busy; MongoDB round trips by ${survivor.id}: ${mongoRoundTrips.toLocaleString('en-US')}`,
   )
   if (r.caughtUp < total) failures.push(`storm: only ${r.caughtUp}/${total} clients resumed within 60 s`)
   if (integrityBad(integrity)) failures.push(`storm: lost ${integrity.lost}, duplicates ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}, ahead of final seq ${integrity.ahead}`)

@@ -89,6 +89,8 @@ export interface StormResult {
   messagesDuringStorm: number
   /** Cores used from the kill until every client caught up (absent in results written before it was recorded). */
   cores?: { node: number; loadgen: number; mongo: number; redis: number; machineBusyPct: number }
+  /** MongoDB round trips (operations) the survivor made from the kill until every client caught up. */
+  mongoRoundTrips?: number
   integrity: Integrity
 }
 
@@ -191,7 +193,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
       `| ${f0(s.clients)} | ${s.killedNode} (kill -9) | ${t(s.allReconnectedS)} | ${t(s.allResubscribedS)} | **${t(s.allCaughtUpS)}** | ${s.integrity.lost} | ${s.integrity.duplicates} | ${s.integrity.outOfOrder} | ${s.integrity.resets} | ${f0(s.messagesDuringStorm)} |`,
     )
     L.push('')
-    L.push(`Failed handshakes (retried; ${s.handshakeTimeoutMs === 0 ? 'clients never give up on one' : `a client gives up on one after ${f1((s.handshakeTimeoutMs ?? 5000) / 1000)} s`}): ${s.reconnectFailures}; sockets to ${s.failoverNode} closed again: ${s.reclosed}; resumes never answered within 10 s (socket dropped, retried): ${s.unansweredResumes}; subscriptions ahead of the room's final seq: ${s.integrity.ahead}.${s.cores ? ` Cores used from the kill until all caught up: ${s.failoverNode} ${f2(s.cores.node)} · load generators ${f2(s.cores.loadgen)} · MongoDB ${f2(s.cores.mongo)} · Redis ${f2(s.cores.redis)}; machine ${f0(s.cores.machineBusyPct)} % busy.` : ''}`)
+    L.push(`Failed handshakes (retried; ${s.handshakeTimeoutMs === 0 ? 'clients never give up on one' : `a client gives up on one after ${f1((s.handshakeTimeoutMs ?? 5000) / 1000)} s`}): ${s.reconnectFailures}; sockets to ${s.failoverNode} closed again: ${s.reclosed}; resumes never answered within 10 s (socket dropped, retried): ${s.unansweredResumes}; subscriptions ahead of the room's final seq: ${s.integrity.ahead}.${s.cores ? ` Cores used from the kill until all caught up: ${s.failoverNode} ${f2(s.cores.node)} · load generators ${f2(s.cores.loadgen)} · MongoDB ${f2(s.cores.mongo)} · Redis ${f2(s.cores.redis)}; machine ${f0(s.cores.machineBusyPct)} % busy.` : ''}${s.mongoRoundTrips !== undefined ? ` MongoDB round trips by ${s.failoverNode} meanwhile: ${f0(s.mongoRoundTrips)}.` : ''}`)
     L.push('')
     L.push(`Clients reconnect to ${s.failoverNode} after a random 0–${s.jitterMs} ms delay and resume \`events.room\` with \`lastEventId\`; ${s.sendRate} msg/s keep arriving through ${s.failoverNode} throughout. "Caught up" = resubscribed and holding every event acknowledged before the kill.`)
     if (s.pwa) L.push('', `As the PWA, each client also reopened its \`events.user\` stream: all started (users' rooms and unread counts loaded) ${s.pwa.userStreamsStartedS === null ? 'not within 60 s' : `${f2(s.pwa.userStreamsStartedS)} s after the kill`}; ${s.pwa.userStreamErrors} refused.`)

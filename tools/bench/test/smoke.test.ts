@@ -50,6 +50,8 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.storm!.pwa).toMatchObject({ userStreamErrors: 0, userStreamsStartedS: expect.any(Number) })
   // Where the machine went during the storm: the survivor did the work.
   expect(result.storm!.cores?.node).toBeGreaterThan(0)
+  // Resuming reads the log and loading users reads their rooms: the survivor's round trips are counted.
+  expect(result.storm!.mongoRoundTrips).toBeGreaterThan(0)
 
   for (const f of ['smoke.json', 'smoke.md', 'smoke-p99.svg']) expect(readFileSync(path.join(out, f), 'utf8').length).toBeGreaterThan(100)
 })
