@@ -68,3 +68,35 @@ describe('batched group lookups (a room\'s members)', () => {
     expect(groups.map((g) => g.map((m) => m.n))).toEqual([[1, 3, 5], [2, 4], [], [1, 3, 5]])
   })
 })
+
+describe('memberships', () => {
+  it("a user's rooms and room checks asked together are one query, each answered for its own user", async () => {
+    const { rooms } = database.repos
+    const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
+    const [ann, bob, cat] = [person('m-ann'), person('m-bob'), person('m-cat')]
+    const r1 = await rooms.create({ name: 'm1', visibility: 'public', owner: ann })
+    const r2 = await rooms.create({ name: 'm2', visibility: 'public', owner: ann })
+    await rooms.addMember(r1, ann, 'owner')
+    await rooms.addMember(r2, ann, 'owner')
+    await rooms.addMember(r2, bob, 'member')
+    const id = (p: { id: string }) => new ObjectId(p.id)
+    const before = finds.length
+    // As in a reconnect storm: users' events.user loads and handshakes' room checks in the same turn.
+    const [annRooms, bobRooms, catRooms, bobInR2, bobInR1, annInR1] = await Promise.all([
+      rooms.membershipsOf(id(ann)),
+      rooms.membershipsOf(id(bob)),
+      rooms.membershipsOf(id(cat)),
+      rooms.membership(r2._id, id(bob)),
+      rooms.membership(r1._id, id(bob)),
+      rooms.membership(r1._id, id(ann)),
+    ])
+    expect(finds.length - before).toBe(1)
+    const roomIds = (ms: { roomId: ObjectId }[]) => ms.map((m) => m.roomId.toHexString()).sort()
+    expect(roomIds(annRooms)).toEqual([r1._id.toHexString(), r2._id.toHexString()].sort())
+    expect(roomIds(bobRooms)).toEqual([r2._id.toHexString()])
+    expect(catRooms).toEqual([])
+    expect(bobInR2).toMatchObject({ role: 'member', userId: id(bob) })
+    expect(bobInR1).toBeNull()
+    expect(annInR1).toMatchObject({ role: 'owner' })
+  })
+})

@@ -40,15 +40,19 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     fetch: (ids) => c.rooms.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (r) => r._id.toHexString(),
   })
-  const membershipOf = batchedLookup<{ roomId: ObjectId; userId: ObjectId }, MemberDoc>({
-    key: ({ roomId, userId }) => `${roomId.toHexString()}:${userId.toHexString()}`,
-    // Every membership of the listed users (a user is in a handful of rooms; the members_user
-    // index serves it); pairs nobody asked for are dropped. Filtering on both lists instead
-    // would make the planner probe rooms × users index keys.
-    fetch: (keys) => c.members.find({ userId: { $in: unique(keys.map((k) => k.userId)) } }).toArray(),
-    keyOf: (m) => `${m.roomId.toHexString()}:${m.userId.toHexString()}`,
+  /**
+   * The rooms a user is in, with their read markers. One query for the users
+   * asked about together (the members_user index serves it): a room check on
+   * a handshake and a user's load when their events.user stream starts share
+   * it — in a reconnect storm thousands of both arrive at once.
+   */
+  const membershipsOf = batchedGroups<ObjectId, MemberDoc>({
+    key: (userId) => userId.toHexString(),
+    fetch: (userIds) => c.members.find({ userId: { $in: unique([...userIds]) } }).toArray(),
+    keyOf: (m) => m.userId.toHexString(),
   })
-  const membership = (roomId: ObjectId, userId: ObjectId) => membershipOf({ roomId, userId })
+  // Filtering on rooms too would make the planner probe rooms × users index keys; a user is in a handful of rooms.
+  const membership = async (roomId: ObjectId, userId: ObjectId) => (await membershipsOf(userId)).find((m) => m.roomId.equals(roomId)) ?? null
 
   /** Adds a member (no-op if already one). Returns the event when something changed. */
   async function addMember(room: RoomDoc, user: PublicUser, role: Role): Promise<EventDoc | null> {
@@ -101,9 +105,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     const [{ room: wire, lastMessage }, count] = await Promise.all([view(room), unread ?? messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
     return { ...wire, role: member.role, unread: count, lastReadSeq: member.lastReadSeq, lastMessage }
   }
-
-  /** The rooms a user is in, with their read markers. */
-  const membershipsOf = (userId: ObjectId) => c.members.find({ userId }).toArray()
 
   /** The caller's rooms, newest activity first, with unread counts. */
   async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
