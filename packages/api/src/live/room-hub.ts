@@ -15,7 +15,7 @@
  * died and they all moved here) is mostly served without a database read.
  */
 import type { Bus } from '@parley/bus'
-import type { Database, ObjectId, RoomDoc } from '@parley/db'
+import type { Database, EventDoc, ObjectId, RoomDoc } from '@parley/db'
 import type { RoomEvent, RoomStreamEvent } from '@parley/schemas'
 import { roomChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
@@ -48,6 +48,14 @@ export interface RoomHubOptions {
 export type RoomHub = ReturnType<typeof createRoomHub>
 
 const REPLAY_BATCH = 200
+/**
+ * A room attached on this node starts its replay buffer with this many of the
+ * log's newest events (fewer if ROOM_REPLAY_BUFFER is smaller), read in the
+ * query that finds its latest seq. A room is usually attached because
+ * someone resumes in it, and when a node dies the room's whole crowd resumes
+ * here a few events behind: each of them read the log on their own before.
+ */
+const ATTACH_READ_EVENTS = 32
 /** A subscriber behind the room whose next event the log does not return yet (should not happen): retry this often, this many times. */
 const CATCH_UP_RETRY_MS = 25
 const CATCH_UP_ATTEMPTS = 40
@@ -145,7 +153,9 @@ export function createRoomHub(options: RoomHubOptions) {
       const off = await bus.subscribe(roomChannel(id), (msg) => enqueue(r, { kind: 'bus', msg: msg as RoomBusMessage }))
       if (r.detached) return off()
       r.unsubscribe = off
-      r.last = await log.latestSeq(r.oid)
+      const newest = await log.newest(r.oid, Math.max(1, Math.min(replayBufferEvents, ATTACH_READ_EVENTS)))
+      r.last = newest[0]?.seq ?? 0
+      if (replayBufferEvents > 0) r.recent = contiguousTail(newest)
     })().then(
       // Work that arrived while the room was getting ready waited in its queue.
       () => run(r, Promise.resolve()),
@@ -249,6 +259,16 @@ export function createRoomHub(options: RoomHubOptions) {
       if (room.detached || doc.seq !== room.last + 1) return
       deliver(room, doc.data, doc.createdAt.getTime())
     }
+  }
+
+  /** The log's newest events (newest first) as a replay buffer: oldest first, and only the run of consecutive seqs at the top. */
+  function contiguousTail(newest: EventDoc[]): Recent[] {
+    const recent: Recent[] = []
+    for (const doc of newest) {
+      if (recent.length > 0 && doc.seq !== recent[recent.length - 1]!.seq - 1) break
+      recent.push({ seq: doc.seq, event: doc.data, json: JSON.stringify(doc.data) })
+    }
+    return recent.reverse()
   }
 
   /** The room's next event: to every live subscriber, serialised once. */

@@ -132,11 +132,16 @@ export function createEventLog(c: Collections) {
     return c.events.find({ roomId, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).toArray()
   }
 
+  /** The room's newest events, at most `limit`, newest first. */
+  function newest(roomId: ObjectId, limit: number): Promise<EventDoc[]> {
+    return c.events.find({ roomId }).sort({ seq: -1 }).limit(limit).toArray()
+  }
+
   /** Events with after < seq < before, ascending (gap filling). */
   function between(roomId: ObjectId, after: number, before: number): Promise<EventDoc[]> {
     return c.events.find({ roomId, seq: { $gt: after, $lt: before } }).sort({ seq: 1 }).toArray()
   }
 
-  return { append, observe, after, between, latestSeq, latestSeqShared }
+  return { append, observe, after, newest, between, latestSeq, latestSeqShared }
 }
 export type EventLog = ReturnType<typeof createEventLog>
