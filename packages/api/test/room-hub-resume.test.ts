@@ -1,26 +1,26 @@
 /**
  * A crowd resuming in a room this node has just attached (a node died and its
  * clients moved here) is served from the events read when the room attached,
- * not one log read each. Real parts: the embedded MongoDB through the driver,
- * the in-process bus.
+ * not one log read each. Real parts: MongoDB through the driver (MONGODB_URL,
+ * else the embedded server), the in-process bus.
  */
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createMemoryBus } from '@parley/bus'
 import { connectDatabase, ObjectId, type Database } from '@parley/db'
-import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo'
+import { startTestMongo, type TestMongo } from '@parley/testing'
 import type { RoomStreamEvent } from '@parley/schemas'
 import { createRoomHub } from '../src/live/room-hub.ts'
 import { createMembershipCache } from '../src/membership-cache.ts'
 
-let mongo: EmbeddedMongo
+let mongo: TestMongo
 let database: Database
 let finds = 0
 beforeAll(async () => {
-  mongo = await startEmbeddedMongo({ port: 0 })
-  database = await connectDatabase({ url: mongo.url, dbName: `resume_${randomBytes(4).toString('hex')}`, onCommand: (name) => void (name === 'find' && finds++) })
+  mongo = await startTestMongo('resume')
+  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, onCommand: (name) => void (name === 'find' && finds++) })
 })
 afterAll(async () => {
+  await database.db.dropDatabase()
   await database.close()
   await mongo.stop()
 })

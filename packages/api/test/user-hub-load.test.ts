@@ -1,23 +1,25 @@
 /**
  * A user's first stream loads their unread counts while messages keep coming:
  * a message written while the counts are read must be counted exactly once.
- * Real parts: the embedded MongoDB through the driver, the in-process bus.
+ * Real parts: MongoDB through the driver (MONGODB_URL, else the embedded
+ * server), the in-process bus.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createMemoryBus } from '@parley/bus'
 import { connectDatabase, ObjectId, type Database } from '@parley/db'
-import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo'
+import { startTestMongo, type TestMongo } from '@parley/testing'
 import { roomChannel, type RoomBusMessage } from '../src/access.ts'
 import { createUserHub } from '../src/live/user-hub.ts'
 
-let mongo: EmbeddedMongo
+let mongo: TestMongo
 let database: Database
 beforeAll(async () => {
-  mongo = await startEmbeddedMongo({ port: 0 })
-  database = await connectDatabase({ url: mongo.url, dbName: `hub_${randomBytes(4).toString('hex')}` })
+  mongo = await startTestMongo('hub')
+  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName })
 })
 afterAll(async () => {
+  await database.db.dropDatabase()
   await database.close()
   await mongo.stop()
 })
