@@ -140,4 +140,22 @@ describe('two people chatting', () => {
     expect(await badge.count()).toBe(0)
     expect(await b.getByTestId('room-list-item').count()).toBe(2)
   })
+
+  it("counts each member once in the room's header, live and after a reload", async () => {
+    const a = alice.page
+    const b = bob.page
+    const count = (page: typeof a) => page.getByTestId('room-member-count').innerText()
+    await createRoom(a, 'standup')
+    // The room's own history (the owner's join) replays into the page: it is already in the count.
+    await expect.poll(() => count(a)).toBe('1 member')
+    await a.reload()
+    await expect.poll(() => count(a)).toBe('1 member')
+    await invite(a, bob.username)
+    await expect.poll(() => count(a)).toBe('2 members')
+    await openRoom(b, 'standup')
+    await expect.poll(() => count(b)).toBe('2 members')
+    await b.reload()
+    await expect.poll(() => count(b)).toBe('2 members')
+    expect(await count(a)).toBe('2 members')
+  })
 })

@@ -63,6 +63,17 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
   let ticker: ReturnType<typeof setInterval> | undefined
   const saveTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
+  /**
+   * A join or leave moves the listed room's member count once: the count the
+   * server gave already holds every change up to the room's seq, and a resume
+   * replays events from before it (the owner's own join, for one).
+   */
+  function countMember(roomId: string, eventSeq: number, delta: 1 | -1): void {
+    patchRoom(qc, roomId, (r) =>
+      eventSeq > r.seq ? { memberCount: Math.max(0, r.memberCount + delta), seq: eventSeq } : {},
+    )
+  }
+
   function saw(roomId: string, eventSeq: number): void {
     if (eventSeq <= (seenSeq.get(roomId) ?? -1)) return
     seenSeq.set(roomId, eventSeq)
@@ -100,11 +111,11 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
           ...ms.filter((m) => m.user.id !== event.member.user.id),
           { ...event.member, online: true },
         ])
-        patchRoom(qc, roomId, (r) => ({ memberCount: r.memberCount + 1 }))
+        countMember(roomId, event.seq, +1)
         break
       case 'member.left':
         updateMembers(qc, roomId, (ms) => ms.filter((m) => m.user.id !== event.userId))
-        patchRoom(qc, roomId, (r) => ({ memberCount: Math.max(0, r.memberCount - 1) }))
+        countMember(roomId, event.seq, -1)
         break
       case 'member.updated':
         updateMembers(qc, roomId, (ms) =>
