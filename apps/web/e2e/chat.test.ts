@@ -1,6 +1,7 @@
 /**
  * Two people, two browser contexts, chatting through the UI of the production
- * build: invite, live messages, typing, reaction, edit, delete, unread badge.
+ * build: invite, live messages, typing, reaction, edit, delete, unread badge,
+ * member counts, the room directory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -158,4 +159,17 @@ describe('two people chatting', () => {
     await expect.poll(() => count(b)).toBe('2 members')
     expect(await count(a)).toBe('2 members')
   })
+
+  it('the room directory shows rooms opened since it was last looked at', async () => {
+    const b = bob.page
+    await createRoom(b, 'bob-desk')
+    await b.getByTestId('browse-link').click()
+    await b.getByTestId('browse-search').waitFor()
+    await createRoom(alice.page, 'fresh-lobby')
+    // Away and back within a few seconds: the directory is asked again, not served from a stale copy.
+    await roomItem(b, 'bob-desk').click()
+    await b.getByTestId('browse-link').click()
+    await b.getByTestId('browse-room').filter({ hasText: 'fresh-lobby' }).waitFor()
+  })
 })
+
