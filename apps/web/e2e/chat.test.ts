@@ -1,7 +1,7 @@
 /**
  * Two people, two browser contexts, chatting through the UI of the production
  * build: invite, live messages, typing, reaction, edit, delete, unread badge,
- * member counts, the room directory.
+ * member counts, the room directory (also on a phone).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -10,9 +10,11 @@ import {
   invite,
   message,
   openRoom,
+  PHONE,
   query,
   roomItem,
   say,
+  signIn,
   startE2E,
   type E2E,
   type User,
@@ -170,6 +172,18 @@ describe('two people chatting', () => {
     await roomItem(b, 'bob-desk').click()
     await b.getByTestId('browse-link').click()
     await b.getByTestId('browse-room').filter({ hasText: 'fresh-lobby' }).waitFor()
+  })
+
+  it('the room directory fits a phone screen: search and the create button side by side', async () => {
+    const { context, page } = await e2e.newPage(PHONE)
+    await signIn(page, alice.username)
+    await page.goto('/browse')
+    const create = page.getByRole('button', { name: 'Create room' })
+    await create.waitFor()
+    const box = (await create.boundingBox())!
+    expect(box.x + box.width).toBeLessThanOrEqual(page.viewportSize()!.width)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(page.viewportSize()!.width)
+    await context.close()
   })
 })
 
