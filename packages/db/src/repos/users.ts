@@ -16,7 +16,6 @@ export interface UsersRepo {
   findById(id: string | ObjectId): Promise<UserRecord | null>
   /** Case-insensitive: the name is lower-cased before the lookup. */
   findByUsername(username: string): Promise<UserDoc | null>
-  findByIds(ids: readonly (string | ObjectId)[]): Promise<UserDoc[]>
   setPasswordHash(id: ObjectId, passwordHash: string): Promise<void>
 }
 
@@ -50,11 +49,6 @@ export function createUsersRepo(c: Pick<Collections, 'users'>): UsersRepo {
     },
     async findByUsername(username) {
       return users.findOne({ username: username.toLowerCase() })
-    },
-    async findByIds(ids) {
-      const oids = ids.map(toObjectId).filter((x): x is ObjectId => x !== null)
-      if (oids.length === 0) return []
-      return users.find({ _id: { $in: oids } }).toArray()
     },
     async setPasswordHash(id, passwordHash) {
       await users.updateOne({ _id: id }, { $set: { passwordHash } })
