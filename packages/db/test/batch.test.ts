@@ -14,7 +14,7 @@ afterAll(() => database.drop())
 type Doc = { _id: ObjectId; n: number }
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-async function setUp() {
+async function setUp(busyWindowMs?: number) {
   const coll = database.db.collection<Doc>(`lookup_${new ObjectId().toHexString()}`)
   const docs = Array.from({ length: 6 }, (_, n) => ({ _id: new ObjectId(), n }))
   await coll.insertMany(docs)
@@ -22,6 +22,7 @@ async function setUp() {
     key: (id) => id.toHexString(),
     fetch: (ids) => coll.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (d) => d._id.toHexString(),
+    ...(busyWindowMs === undefined ? {} : { busyWindowMs }),
   })
   return { docs, byId }
 }
@@ -37,7 +38,8 @@ describe('batched point lookups', () => {
   })
 
   it('under load, lookups from the next turns share the next query instead of one each', async () => {
-    const { docs, byId } = await setUp()
+    // A window wide enough for four turns on a loaded CI machine (the default 5 ms is not).
+    const { docs, byId } = await setUp(500)
     const before = finds.length
     const first = byId(docs[1]!._id) // goes at once
     await nextTurn()
