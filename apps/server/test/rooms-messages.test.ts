@@ -128,7 +128,7 @@ describe('two people in a room', () => {
     const r2 = await b.trpc.rooms.direct.mutate({ username: a.user.username })
     const again = await Promise.all([1, 2, 3].map(() => a.trpc.rooms.direct.mutate({ username: b.user.username })))
     expect(new Set([r1.id, r2.id, ...again.map((r) => r.id)]).size).toBe(1)
-    expect(r1).toMatchObject({ direct: true, visibility: 'private', memberCount: 2 })
+    expect(r1).toMatchObject({ direct: true, visibility: 'private', memberCount: 2, directPeople: [a.user, b.user] })
     expect(code(await a.trpc.rooms.direct.mutate({ username: 'nobody-here' }).catch((e: unknown) => e))).toBe('NOT_FOUND')
   })
 

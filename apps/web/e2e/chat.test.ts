@@ -1,7 +1,7 @@
 /**
  * Two people, two browser contexts, chatting through the UI of the production
  * build: invite, live messages, typing, reaction, edit, delete, unread badge,
- * member counts, the room directory (also on a phone).
+ * member counts, direct messages, the room directory (also on a phone).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -160,6 +160,30 @@ describe('two people chatting', () => {
     await b.reload()
     await expect.poll(() => count(b)).toBe('2 members')
     expect(await count(a)).toBe('2 members')
+  })
+
+  it('a direct message: each person sees it under the other\'s name and face, live', async () => {
+    const a = alice.page
+    const b = bob.page
+    await a.getByTestId('open-direct').click()
+    await a.getByTestId('direct-username').fill(bob.username)
+    await a.getByTestId('direct-submit').click()
+    await expect.poll(() => a.getByTestId('room-title').innerText()).toBe('Bob Chen')
+    expect(await a.getByTestId('room-peer').innerText()).toBe(`@${bob.username}`)
+    await say(a, 'Got a minute for the release notes?')
+
+    // Bob is told live: the room is in his list under Alice's name, with her initials.
+    const item = roomItem(b, 'Alice Martin')
+    await item.waitFor()
+    expect((await item.locator('.avatar').innerText()).trim()).toBe('AM')
+    expect(await roomItem(a, 'Bob Chen').locator('.avatar').innerText()).toContain('BC')
+    await openRoom(b, 'Alice Martin')
+    await message(b, 'release notes').waitFor()
+    expect(await b.getByTestId('composer').getAttribute('placeholder')).toBe('Message Alice Martin')
+    // The sidebar filter finds it by the name on screen.
+    await b.getByPlaceholder('Filter rooms').fill('alice')
+    expect(await b.getByTestId('room-name').allInnerTexts()).toEqual(['Alice Martin'])
+    await b.getByPlaceholder('Filter rooms').fill('')
   })
 
   it('the room directory shows rooms opened since it was last looked at', async () => {

@@ -35,6 +35,8 @@ export interface RoomDoc {
   ownerId: ObjectId
   /** For direct rooms: the two user ids, sorted and joined — unique. */
   directKey?: string
+  /** For direct rooms: the two people, so each can be shown the room under the other's name. */
+  directPeople?: PublicUser[]
   epoch: string
   memberCount: number
   createdAt: Date

@@ -20,6 +20,22 @@ describe('repositories', () => {
     expect((await users.findByUsername('aDa'))?.displayName).toBe('Ada')
   })
 
+  it("keeps a direct room's two people, and adds them to a direct room stored without them", async () => {
+    const { rooms } = database.repos
+    const [ann, ben] = [person('d-ann'), person('d-ben')]
+    const { room, created } = await rooms.direct(ann, ben)
+    expect(created).toBe(true)
+    expect((await rooms.view(room)).room).toMatchObject({ direct: true, name: 'd-ann & d-ben', directPeople: [ann, ben] })
+
+    // A room made before the field: asking for it again (from either side) fills it in.
+    await database.db.collection('rooms').updateOne({ _id: room._id }, { $unset: { directPeople: '' } })
+    expect((await rooms.view((await rooms.get(room._id))!)).room.directPeople).toBeNull()
+    const again = await rooms.direct(ben, ann)
+    expect(again).toMatchObject({ created: false })
+    expect(again.room._id).toEqual(room._id)
+    expect((await rooms.view((await rooms.get(room._id))!)).room.directPeople).toEqual([ben, ann])
+  })
+
   it('makes a repeated send return the original message', async () => {
     const { rooms, messages } = database.repos
     const owner = person('owner1')

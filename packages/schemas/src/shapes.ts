@@ -14,6 +14,12 @@ export interface Room {
   visibility: Visibility
   /** Set for two-person direct rooms. */
   direct: boolean
+  /**
+   * A direct room's two people, so each side can show it under the other's
+   * name (`name` is "A & B" for both). Null for other rooms, and for direct
+   * rooms made before the field until either person opens it again.
+   */
+  directPeople: PublicUser[] | null
   ownerId: string
   /** Latest event seq in this room. */
   seq: number

@@ -35,6 +35,7 @@ export function toRoom(r: RoomDoc, live: { seq: number; lastActivityAt: Date }):
     topic: r.topic,
     visibility: r.visibility,
     direct: r.directKey !== undefined,
+    directPeople: r.directPeople ?? null,
     ownerId: r.ownerId.toHexString(),
     seq: live.seq,
     epoch: r.epoch,

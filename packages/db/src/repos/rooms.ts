@@ -18,7 +18,7 @@ function escapeRegex(s: string): string {
 
 /** Rooms and memberships. Membership changes are room events too (member.joined / member.left). */
 export function createRooms(c: Collections, log: EventLog, messages: Messages) {
-  async function create(input: { name: string; topic?: string | null; visibility: Visibility; owner: PublicUser; directKey?: string }) {
+  async function create(input: { name: string; topic?: string | null; visibility: Visibility; owner: PublicUser; direct?: { key: string; people: PublicUser[] } }) {
     const now = new Date()
     const room: RoomDoc = {
       _id: new ObjectId(),
@@ -29,7 +29,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
       epoch: new ObjectId().toHexString(),
       memberCount: 0,
       createdAt: now,
-      ...(input.directKey ? { directKey: input.directKey } : {}),
+      ...(input.direct ? { directKey: input.direct.key, directPeople: input.direct.people } : {}),
     }
     await c.rooms.insertOne(room)
     return room
@@ -168,9 +168,14 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   async function direct(a: PublicUser, b: PublicUser): Promise<{ room: RoomDoc; created: boolean }> {
     const directKey = [a.id, b.id].sort().join(':')
     const existing = await c.rooms.findOne({ directKey })
-    if (existing) return { room: existing, created: false }
+    if (existing?.directPeople) return { room: existing, created: false }
+    if (existing) {
+      // Made before rooms kept their two people: add them now, so both see the other's name from here on.
+      const room = await c.rooms.findOneAndUpdate({ _id: existing._id }, { $set: { directPeople: [a, b] } }, { returnDocument: 'after' })
+      return { room: room ?? existing, created: false }
+    }
     try {
-      const room = await create({ name: `${a.displayName} & ${b.displayName}`, visibility: 'private', owner: a, directKey })
+      const room = await create({ name: `${a.displayName} & ${b.displayName}`, visibility: 'private', owner: a, direct: { key: directKey, people: [a, b] } })
       return { room, created: true }
     } catch (err) {
       if (!isDuplicateKey(err, INDEX.roomsDirect)) throw err
