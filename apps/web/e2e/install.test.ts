@@ -145,3 +145,33 @@ describe('installable PWA', () => {
     await b.screenshot({ path: path.join(screenshotsDir, 'room-mobile.png') })
   })
 })
+
+describe('notices', () => {
+  it('"works offline" shows at the top of a phone, clear of the composer, and goes away by itself', async () => {
+    const { context, page } = await e2e.newPage(PHONE)
+    // The service worker waits until a room is open, so the notice comes while someone could be typing.
+    let releaseWorker!: () => void
+    const workerHeld = new Promise<void>((resolve) => (releaseWorker = resolve))
+    await context.route('**/sw.js', async (route) => {
+      await workerHeld
+      await route.continue()
+    })
+    await signUpIn(page, `notice${Date.now().toString(36).slice(-6)}`, 'Nora Field')
+    await page.getByRole('button', { name: 'Create room' }).click()
+    await page.getByTestId('room-name-input').fill('quiet-car')
+    await page.getByTestId('create-room-submit').click()
+    const composer = page.getByTestId('composer')
+    await composer.waitFor()
+    releaseWorker()
+
+    const notice = page.getByTestId('offline-ready')
+    await notice.waitFor()
+    const [n, c] = [(await notice.boundingBox())!, (await composer.boundingBox())!]
+    expect(n.y + n.height, 'the notice ends above the composer').toBeLessThan(c.y)
+    expect(n.y).toBeLessThan(page.viewportSize()!.height / 4)
+    expect(n.x).toBeGreaterThanOrEqual(0)
+    expect(n.x + n.width).toBeLessThanOrEqual(page.viewportSize()!.width)
+    await notice.waitFor({ state: 'detached', timeout: 10_000 })
+    await context.close()
+  })
+})

@@ -9,7 +9,7 @@ export interface Toast {
 let next = 1
 export const toasts = ref<Toast[]>([])
 
-/** A short notice at the bottom of the screen (errors of background actions). */
+/** A short notice at the top of the screen (errors of background actions). */
 export function toast(text: string, kind: Toast['kind'] = 'info', ms = 4000): void {
   const id = next++
   toasts.value = [...toasts.value, { id, text, kind }]
