@@ -107,10 +107,16 @@ describe('two people chatting', () => {
     // Alice deletes a message: Bob sees a tombstone instead.
     await say(a, 'oops wrong room')
     await message(b, 'oops wrong room').waitFor()
-    a.once('dialog', (d) => void d.accept())
     const oops = message(a, 'oops wrong room')
     await oops.hover()
     await oops.getByTestId('delete-button').click()
+    // Asked first, in the app's own dialog; cancelling keeps the message.
+    await a.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click()
+    await a.getByTestId('confirm-dialog').waitFor({ state: 'detached' })
+    expect(await message(a, 'oops wrong room').getByTestId('message-body').count()).toBe(1)
+    await oops.hover()
+    await oops.getByTestId('delete-button').click()
+    await a.getByTestId('confirm-accept').click()
     await b.getByTestId('message-deleted').waitFor()
     await message(b, 'oops wrong room').waitFor({ state: 'detached' })
 
@@ -144,7 +150,7 @@ describe('two people chatting', () => {
     expect(await b.getByTestId('room-list-item').count()).toBe(2)
   })
 
-  it("counts each member once in the room's header, live and after a reload", async () => {
+  it("counts each member once in the room's header, live and after a reload, and counts a leaver out", async () => {
     const a = alice.page
     const b = bob.page
     const count = (page: typeof a) => page.getByTestId('room-member-count').innerText()
@@ -160,6 +166,12 @@ describe('two people chatting', () => {
     await b.reload()
     await expect.poll(() => count(b)).toBe('2 members')
     expect(await count(a)).toBe('2 members')
+
+    // Bob leaves (asked first): the room leaves his list, and Alice's count drops live.
+    await b.getByTestId('leave-room').click()
+    await b.getByTestId('confirm-accept').click()
+    await roomItem(b, 'standup').waitFor({ state: 'detached' })
+    await expect.poll(() => count(a)).toBe('1 member')
   })
 
   it('a direct message: each person sees it under the other\'s name and face, live', async () => {

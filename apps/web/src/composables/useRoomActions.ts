@@ -3,6 +3,7 @@ import { toValue, type MaybeRefOrGetter } from 'vue'
 import { useRouter } from 'vue-router'
 import type { Message } from '@parley/schemas'
 import { timelineKey, updateRoomList, updateTimeline } from '../lib/cache.ts'
+import { confirmAction } from '../lib/confirm.ts'
 import { errorMessage } from '../lib/errors.ts'
 import { addRoomToList } from '../lib/rooms.ts'
 import { tombstone, toggleReaction } from '../lib/timeline.ts'
@@ -64,8 +65,13 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
     )
   }
 
-  function remove(message: Message) {
-    if (!window.confirm('Delete this message for everyone?')) return
+  async function remove(message: Message) {
+    const sure = await confirmAction({
+      title: 'Delete message?',
+      body: 'It will be removed for everyone in the room.',
+      action: 'Delete',
+    })
+    if (!sure) return
     patch(message.id, tombstone)
     void attempt(
       () => callMutation('messages.delete', { messageId: message.id }),
@@ -93,7 +99,12 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
 
   async function leave() {
     const id = toValue(roomId)
-    if (!window.confirm('Leave this room?')) return
+    const sure = await confirmAction({
+      title: 'Leave this room?',
+      body: 'It leaves your list, and its messages stop coming to you.',
+      action: 'Leave',
+    })
+    if (!sure) return
     try {
       await callMutation('rooms.leave', { roomId: id })
       updateRoomList(qc, (rooms) => rooms.filter((r) => r.id !== id))
