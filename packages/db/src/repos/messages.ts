@@ -226,13 +226,19 @@ export function createMessages(c: Collections, log: EventLog) {
     return (await unreadCounts(userId, [{ roomId, afterSeq, throughSeq }]))[0]!.unread
   }
 
-  /** The newest message of a room (its preview in the room list). */
-  async function latest(roomId: ObjectId): Promise<Message | null> {
-    const event = (await c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next()) as CreatedEvent | null
-    if (!event) return null
-    return (await current([event]))[0] ?? null
+  /**
+   * The newest message of each room (their previews in the room list), by
+   * room id. One indexed read per room for its newest message event, then one
+   * read for the stored state of all of them (edits, deletions).
+   */
+  async function latestOf(roomIds: readonly ObjectId[]): Promise<Map<string, Message>> {
+    const newest = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
+    const found = await current(newest.filter((e) => e !== null))
+    return new Map(found.map((m) => [m.roomId, m]))
   }
 
-  return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest }
+  const latest = async (roomId: ObjectId): Promise<Message | null> => (await latestOf([roomId])).get(roomId.toHexString()) ?? null
+
+  return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf }
 }
 export type Messages = ReturnType<typeof createMessages>

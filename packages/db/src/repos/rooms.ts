@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb'
-import type { PublicUser, Role, RoomListItem, Visibility } from '@parley/schemas'
+import type { Message, PublicUser, Role, RoomListItem, Visibility } from '@parley/schemas'
 import { batchedGroups, batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
@@ -94,30 +94,40 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return result.event
   }
 
+  /** A room as clients see it, given its latest seq: activity from the newest message. */
+  const wireRoom = (room: RoomDoc, seq: number, lastMessage: Message | null) => toRoom(room, { seq, lastActivityAt: lastMessage ? new Date(lastMessage.createdAt) : room.createdAt })
+
   /** A room as clients see it: seq from the event log, activity from the newest message. */
   async function view(room: RoomDoc) {
     const [seq, lastMessage] = await Promise.all([log.latestSeq(room._id), messages.latest(room._id)])
-    return { room: toRoom(room, { seq, lastActivityAt: lastMessage ? new Date(lastMessage.createdAt) : room.createdAt }), lastMessage }
+    return { room: wireRoom(room, seq, lastMessage), lastMessage }
   }
 
-  /** A room as its member lists it; `unread` when the caller already counted it (listForUser counts all rooms at once). */
-  async function listItem(room: RoomDoc, member: MemberDoc, unread?: number): Promise<RoomListItem> {
-    const [{ room: wire, lastMessage }, count] = await Promise.all([view(room), unread ?? messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
-    return { ...wire, role: member.role, unread: count, lastReadSeq: member.lastReadSeq, lastMessage }
+  /** A room as its member lists it. */
+  async function listItem(room: RoomDoc, member: MemberDoc): Promise<RoomListItem> {
+    const [{ room: wire, lastMessage }, unread] = await Promise.all([view(room), messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
+    return { ...wire, role: member.role, unread, lastReadSeq: member.lastReadSeq, lastMessage }
   }
 
-  /** The caller's rooms, newest activity first, with unread counts. */
+  /**
+   * The caller's rooms, newest activity first, with unread counts: a fixed
+   * number of queries plus one indexed read per room (its newest message).
+   */
   async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
     const memberships = await membershipsOf(userId)
     if (memberships.length === 0) return []
-    const [rooms, unread] = await Promise.all([c.rooms.find({ _id: { $in: memberships.map((m) => m.roomId) } }).toArray(), unreadOf(userId, memberships)])
+    const roomIds = memberships.map((m) => m.roomId)
+    const [rooms, unread, lastMessages] = await Promise.all([c.rooms.find({ _id: { $in: roomIds } }).toArray(), unreadOf(userId, memberships), messages.latestOf(roomIds)])
     const byId = new Map(rooms.map((r) => [r._id.toHexString(), r]))
-    const items = await Promise.all(
-      memberships.flatMap((m, i) => {
-        const room = byId.get(m.roomId.toHexString())
-        return room ? [listItem(room, m, unread[i]!.unread)] : []
-      }),
-    )
+    const items = memberships.flatMap((m, i): RoomListItem[] => {
+      const room = byId.get(m.roomId.toHexString())
+      if (!room) return []
+      const lastMessage = lastMessages.get(m.roomId.toHexString()) ?? null
+      // The count read every event after the member's marker, so its cut is the room's latest seq
+      // (a marker never passes the log's end: markRead clamps it).
+      const { unread: count, through: seq } = unread[i]!
+      return [{ ...wireRoom(room, seq, lastMessage), role: m.role, unread: count, lastReadSeq: m.lastReadSeq, lastMessage }]
+    })
     return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
   }
 

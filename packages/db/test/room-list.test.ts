@@ -1,0 +1,76 @@
+/**
+ * The room list (`rooms.list`, fetched again on every reconnect) reads a
+ * fixed number of queries plus one per room, and agrees with reading each
+ * room on its own.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ObjectId } from 'mongodb'
+import { openTestDatabase } from './harness.ts'
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>
+let commands = 0
+beforeAll(async () => {
+  database = await openTestDatabase(() => void commands++)
+})
+afterAll(() => database.drop())
+
+const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
+
+it("lists a user's rooms with one query per room for its newest message, the same as reading each room", async () => {
+  const { rooms, messages } = database.repos
+  const owner = person('list-owner')
+  const me = person('list-me')
+  const meId = new ObjectId(me.id)
+  const room = async (name: string) => {
+    const r = await rooms.create({ name, visibility: 'public', owner })
+    await rooms.addMember(r, owner, 'owner')
+    await rooms.addMember(r, me, 'member')
+    return r
+  }
+  const say = async (r: { _id: ObjectId }, body: string, author = owner) =>
+    (await messages.send({ roomId: r._id, author, clientId: `${r._id.toHexString()}-${body}`, body })).message
+  const doc = async (id: string) => (await messages.get(new ObjectId(id)))!
+
+  await room('empty')
+  const unread = await room('unread')
+  for (const body of ['one', 'two', 'three']) await say(unread, body)
+  const read = await room('read')
+  await rooms.markRead(read._id, meId, (await say(read, 'seen')).seq)
+  const edited = await room('edited')
+  await messages.edit(await doc((await say(edited, 'first draft')).id), 'final')
+  const deleted = await room('deleted')
+  await say(deleted, 'kept')
+  await messages.remove(await doc((await say(deleted, 'oops')).id))
+  const reacted = await room('reacted')
+  await messages.react(await doc((await say(reacted, 'nice', me)).id), owner.id, '👍', true)
+  const joined = await room('joined later')
+  await say(joined, 'hello')
+  await rooms.addMember(joined, person('late'), 'member')
+  for (let i = 0; i < 8; i++) await say(await room(`plain ${i}`), `plain ${i}`)
+
+  const before = commands
+  const list = await rooms.listForUser(meId)
+  const used = commands - before
+  const n = list.length
+  expect(n).toBe(15)
+  // Memberships, rooms, two counting aggregates, the newest message event of each room, their stored states.
+  expect(used).toBe(n + 5)
+
+  // Each item is what reading its room on its own gives.
+  const memberships = await rooms.membershipsOf(meId)
+  for (const item of list) {
+    const r = (await rooms.get(new ObjectId(item.id)))!
+    const m = memberships.find((x) => x.roomId.equals(r._id))!
+    expect(item, item.name).toEqual(await rooms.listItem(r, m))
+  }
+  const byName = Object.fromEntries(list.map((r) => [r.name, r]))
+  expect(byName['empty']).toMatchObject({ lastMessage: null, unread: 0 })
+  expect(byName['unread']).toMatchObject({ unread: 3, lastMessage: { body: 'three' } })
+  expect(byName['read']).toMatchObject({ unread: 0, lastMessage: { body: 'seen' } })
+  expect(byName['edited']!.lastMessage).toMatchObject({ body: 'final', editedAt: expect.any(String) })
+  expect(byName['deleted']!.lastMessage).toMatchObject({ deleted: true, body: '' })
+  expect(byName['reacted']!.lastMessage!.reactions).toEqual([{ emoji: '👍', count: 1, userIds: [owner.id] }])
+  expect(byName['joined later']!.seq).toBe(byName['joined later']!.lastMessage!.seq + 1)
+  // Newest activity first.
+  expect(list.map((r) => r.lastActivityAt)).toEqual(list.map((r) => r.lastActivityAt).sort().reverse())
+})
