@@ -155,6 +155,8 @@ describe('two people chatting', () => {
     const b = bob.page
     const count = (page: typeof a) => page.getByTestId('room-member-count').innerText()
     await createRoom(a, 'standup')
+    // A room's member list shows ranks (a direct room's does not: below).
+    await expect.poll(async () => (await a.getByTestId('member-role').allTextContents()).map((t) => t.trim())).toEqual(['owner'])
     // The room's own history (the owner's join) replays into the page: it is already in the count.
     await expect.poll(() => count(a)).toBe('1 member')
     await a.reload()
@@ -182,6 +184,9 @@ describe('two people chatting', () => {
     await a.getByTestId('direct-submit').click()
     await expect.poll(() => a.getByTestId('room-title').innerText()).toBe('Bob Chen')
     expect(await a.getByTestId('room-peer').innerText()).toBe(`@${bob.username}`)
+    // Two people, no ranks: whoever started it is not shown as its "owner".
+    await expect.poll(() => a.getByTestId('member-item').count()).toBe(2)
+    expect(await a.getByTestId('member-role').count()).toBe(0)
     await say(a, 'Got a minute for the release notes?')
 
     // Bob is told live: the room is in his list under Alice's name, with her initials.
