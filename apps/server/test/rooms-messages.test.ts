@@ -121,6 +121,22 @@ describe('two people in a room', () => {
     await admin.trpc.messages.delete.mutate({ messageId: m.id })
   })
 
+  it('a member kicked from a private room cannot join it again until invited again', async () => {
+    const owner = await server.signUp()
+    const guest = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'closed door', visibility: 'private' })
+    await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: guest.user.username })
+    await guest.trpc.rooms.leave.mutate({ roomId: room.id })
+    await guest.trpc.rooms.join.mutate({ roomId: room.id }) // leaving keeps the invite: back in
+    await owner.trpc.rooms.kick.mutate({ roomId: room.id, userId: guest.user.id })
+    expect(code(await guest.trpc.rooms.join.mutate({ roomId: room.id }).catch((e: unknown) => e))).toBe('NOT_FOUND')
+    expect(code(await guest.trpc.rooms.get.query({ roomId: room.id }).catch((e: unknown) => e))).toBe('NOT_FOUND')
+    expect((await owner.trpc.rooms.members.query({ roomId: room.id })).map((m) => m.user.id)).toEqual([owner.user.id])
+    // A new invite lets them back.
+    await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: guest.user.username })
+    expect((await guest.trpc.rooms.list.query()).map((r) => r.id)).toContain(room.id)
+  })
+
   it('creates one direct room per pair, whoever asks', async () => {
     const a = await server.signUp()
     const b = await server.signUp()

@@ -73,7 +73,9 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return result.event
   }
 
+  /** Removes a member. Being kicked also ends their invite: a private room stays closed to them until a new one. */
   async function removeMember(roomId: ObjectId, userId: ObjectId, reason: 'left' | 'kicked'): Promise<EventDoc | null> {
+    if (reason === 'kicked') await c.invites.deleteOne({ roomId, userId })
     const removed = await c.members.deleteOne({ roomId, userId })
     if (removed.deletedCount === 0) return null
     const result = await log.append(roomId, {
