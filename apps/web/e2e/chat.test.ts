@@ -1,7 +1,7 @@
 /**
  * Two people, two browser contexts, chatting through the UI of the production
  * build: invite, live messages, typing, reaction, edit, delete, unread badge,
- * member counts, direct messages, the room directory (also on a phone).
+ * member counts, direct messages, moderation, the room directory (also on a phone).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -201,6 +201,35 @@ describe('two people chatting', () => {
     await b.getByPlaceholder('Filter rooms').fill('alice')
     expect(await b.getByTestId('room-name').allInnerTexts()).toEqual(['Alice Martin'])
     await b.getByPlaceholder('Filter rooms').fill('')
+  })
+
+  it("an owner makes a member admin and removes them from the member list; they see it live", async () => {
+    const a = alice.page
+    const b = bob.page
+    await createRoom(a, 'moderated', { private: true })
+    await invite(a, bob.username)
+    await openRoom(b, 'moderated')
+    expect(await b.getByTestId('invite-button').count()).toBe(0) // a plain member of a private room
+    // Bob has nothing to manage; Alice can manage Bob, and not herself.
+    await expect.poll(() => b.getByTestId('member-item').count()).toBe(2)
+    expect(await b.getByTestId('member-manage').count()).toBe(0)
+    const bobRow = a.locator(`[data-testid="member-item"][data-user-id]`).filter({ hasText: `@${bob.username}` })
+    await expect.poll(() => a.getByTestId('member-manage').count()).toBe(1)
+
+    await bobRow.getByTestId('member-manage').click()
+    await bobRow.getByTestId('member-set-role').click()
+    await expect.poll(async () => (await bobRow.getByTestId('member-role').textContent())?.trim()).toBe('admin')
+    // Bob's own view follows: an admin of a private room may invite.
+    await b.getByTestId('invite-button').waitFor()
+
+    await bobRow.getByTestId('member-manage').click()
+    await bobRow.getByTestId('member-kick').click()
+    await a.getByTestId('confirm-accept').click()
+    await bobRow.waitFor({ state: 'detached' })
+    // Bob is taken out of the room and told why.
+    await roomItem(b, 'moderated').waitFor({ state: 'detached' })
+    await b.getByText('You were removed from moderated').waitFor()
+    await b.waitForURL((url) => !url.pathname.startsWith('/rooms/'))
   })
 
   it('the room directory shows rooms opened since it was last looked at', async () => {

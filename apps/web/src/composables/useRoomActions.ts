@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/vue-query'
 import { toValue, type MaybeRefOrGetter } from 'vue'
 import { useRouter } from 'vue-router'
-import type { Message } from '@parley/schemas'
+import type { Member, Message } from '@parley/schemas'
 import { timelineKey, updateRoomList, updateTimeline } from '../lib/cache.ts'
 import { confirmAction } from '../lib/confirm.ts'
 import { errorMessage } from '../lib/errors.ts'
@@ -115,5 +115,29 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
     }
   }
 
-  return { send, typing, stoppedTyping, edit, remove, react, join, leave }
+  /** Removes someone from the room (asked first); the room's member.left updates every list. */
+  async function kick(member: Member) {
+    const sure = await confirmAction({
+      title: `Remove ${member.user.displayName}?`,
+      body: 'They leave the room at once and stop getting its messages.',
+      action: 'Remove',
+    })
+    if (!sure) return
+    try {
+      await callMutation('rooms.kick', { roomId: toValue(roomId), userId: member.user.id })
+    } catch (err) {
+      toast(`Could not remove ${member.user.displayName}: ${errorMessage(err)}`, 'error')
+    }
+  }
+
+  /** Makes someone an admin or a plain member again; member.updated brings the change. */
+  async function setRole(member: Member, role: 'admin' | 'member') {
+    try {
+      await callMutation('rooms.setRole', { roomId: toValue(roomId), userId: member.user.id, role })
+    } catch (err) {
+      toast(`Could not change ${member.user.displayName}'s role: ${errorMessage(err)}`, 'error')
+    }
+  }
+
+  return { send, typing, stoppedTyping, edit, remove, react, join, leave, kick, setRole }
 }

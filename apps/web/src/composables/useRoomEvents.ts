@@ -121,6 +121,8 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
         updateMembers(qc, roomId, (ms) =>
           ms.map((m) => (m.user.id === event.userId ? { ...m, role: event.role } : m)),
         )
+        // Our own new role decides what the room lets us do (invite, moderate).
+        if (event.userId === session.user?.id) patchRoom(qc, roomId, { role: event.role })
         break
     }
     saw(roomId, event.seq)

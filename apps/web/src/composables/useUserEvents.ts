@@ -10,6 +10,7 @@ import {
   sortRooms,
   updateRoomList,
 } from '../lib/cache.ts'
+import { toast } from '../lib/toast.ts'
 import { untrack, useTrpcSubscription } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
 import { useConnectionStore } from '../stores/connection.ts'
@@ -47,11 +48,15 @@ export function useUserEvents(): void {
           sortRooms([...rooms.filter((r) => r.id !== event.room.id), event.room]),
         )
         return
-      case 'room.removed':
+      case 'room.removed': {
+        const gone = getRoomList(qc)?.find((r) => r.id === event.roomId)
+        // Leaving is one's own doing; being removed is news.
+        if (event.reason === 'kicked' && gone) toast(`You were removed from ${gone.name}`)
         updateRoomList(qc, (rooms) => rooms.filter((r) => r.id !== event.roomId))
         void forgetRoom(event.roomId)
         if (activeRoomId.value === event.roomId) void router.replace({ name: 'home' })
         return
+      }
       case 'presence':
         setPresence(qc, event.userId, event.status === 'online')
         return
