@@ -132,11 +132,14 @@ describe('two people chatting', () => {
       'Alice Martin: And the button colour on step 4',
     )
     expect(await roomItem(b, 'bob-notes').getByTestId('unread-badge').count()).toBe(0)
+    // The tab's title carries the total, for when Parley is behind other tabs.
+    expect(await b.title()).toBe('(2) Parley')
 
     // …and clears when he opens it, for good (the server has the read marker).
     await roomItem(b, 'design-crit').click()
     await message(b, 'step 4').waitFor()
     await expect.poll(() => badge.count()).toBe(0)
+    await expect.poll(() => b.title()).toBe('Parley')
     await roomItem(b, 'bob-notes').click()
     await expect.poll(() => b.getByTestId('room-title').innerText()).toBe('bob-notes')
     const unread = () =>
