@@ -266,7 +266,8 @@ export async function openRoom(page: Page, name: string): Promise<void> {
         .catch(() => ''),
     )
     .toBe(name)
-  await page.getByTestId('message-item').or(page.getByText('No messages yet')).first().waitFor()
+  // The room's own empty state, not a sidebar entry's "No messages yet" (hidden on a phone).
+  await page.getByTestId('message-item').or(page.getByText('No messages yet. Say hello!')).first().waitFor()
 }
 
 /** Invites `username` to the open room through the invite dialog. */
