@@ -121,6 +121,29 @@ describe('two people in a room', () => {
     await admin.trpc.messages.delete.mutate({ messageId: m.id })
   })
 
+  it('an owner who leaves hands the room to its longest-standing admin, else member', async () => {
+    const owner = await server.signUp()
+    const early = await server.signUp()
+    const admin = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'handover', visibility: 'public' })
+    await early.trpc.rooms.join.mutate({ roomId: room.id })
+    await admin.trpc.rooms.join.mutate({ roomId: room.id })
+    await owner.trpc.rooms.setRole.mutate({ roomId: room.id, userId: admin.user.id, role: 'admin' })
+    const roles = async (as: typeof owner) => Object.fromEntries((await as.trpc.rooms.members.query({ roomId: room.id })).map((m) => [m.user.id, m.role]))
+
+    await owner.trpc.rooms.leave.mutate({ roomId: room.id })
+    expect(await roles(early)).toEqual({ [admin.user.id]: 'owner', [early.user.id]: 'member' })
+    expect((await early.trpc.rooms.get.query({ roomId: room.id })).ownerId).toBe(admin.user.id)
+    // The new owner can moderate at once.
+    await admin.trpc.rooms.setRole.mutate({ roomId: room.id, userId: early.user.id, role: 'admin' })
+    await admin.trpc.rooms.setRole.mutate({ roomId: room.id, userId: early.user.id, role: 'member' })
+
+    await admin.trpc.rooms.leave.mutate({ roomId: room.id })
+    expect(await roles(early)).toEqual({ [early.user.id]: 'owner' })
+    await early.trpc.rooms.leave.mutate({ roomId: room.id }) // the last one out: nobody to hand it to
+    expect((await early.trpc.rooms.get.query({ roomId: room.id })).memberCount).toBe(0)
+  })
+
   it('a member kicked from a private room cannot join it again until invited again', async () => {
     const owner = await server.signUp()
     const guest = await server.signUp()

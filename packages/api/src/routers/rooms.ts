@@ -64,9 +64,12 @@ export const roomsRouter = router({
   }),
 
   leave: protectedProcedure.input(RoomIdInput).mutation(async ({ ctx, input }) => {
-    const { room } = await requireMember(ctx, input.roomId)
+    const { rooms } = ctx.deps.database.repos
+    const { room, member } = await requireMember(ctx, input.roomId)
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations cannot be left' })
-    publishRoomEvent(ctx, await ctx.deps.database.repos.rooms.removeMember(room._id, ctx.user._id, 'left'))
+    // Hand the room on first: it is never left without an owner while others are in it.
+    if (member.role === 'owner') publishRoomEvent(ctx, await rooms.passOwnership(room._id, ctx.user._id))
+    publishRoomEvent(ctx, await rooms.removeMember(room._id, ctx.user._id, 'left'))
     publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.removed', roomId: input.roomId, reason: 'left' })
     return { ok: true as const }
   }),

@@ -86,6 +86,20 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return result.event
   }
 
+  /**
+   * When the owner leaves, the room passes to its longest-standing admin, else
+   * its longest-standing member, so someone can still moderate it. Returns the
+   * successor's member.updated event (null when nobody else is left).
+   */
+  async function passOwnership(roomId: ObjectId, from: ObjectId): Promise<EventDoc | null> {
+    // 'admin' sorts before 'member'; the owner leaving is excluded.
+    const [successor] = await c.members.find({ roomId, userId: { $ne: from } }).sort({ role: 1, joinedAt: 1 }).limit(1).toArray()
+    if (!successor) return null
+    const event = await setRole(roomId, successor.userId, 'owner')
+    await c.rooms.updateOne({ _id: roomId }, { $set: { ownerId: successor.userId } })
+    return event
+  }
+
   async function setRole(roomId: ObjectId, userId: ObjectId, role: Role): Promise<EventDoc | null> {
     const updated = await c.members.updateOne({ roomId, userId, role: { $ne: role } }, { $set: { role } })
     if (updated.modifiedCount === 0) return null
@@ -206,6 +220,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, setRole, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, passOwnership, setRole, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
