@@ -233,6 +233,10 @@ describe('two people chatting', () => {
     await roomItem(b, 'moderated').waitFor({ state: 'detached' })
     await b.getByText('You were removed from moderated').waitFor()
     await b.waitForURL((url) => !url.pathname.startsWith('/rooms/'))
+    // An owner about to leave is told the room passes on.
+    await a.getByTestId('leave-room').click()
+    expect(await a.getByTestId('confirm-dialog').innerText()).toContain('You own it')
+    await a.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click()
   })
 
   it('the room directory shows rooms opened since it was last looked at', async () => {

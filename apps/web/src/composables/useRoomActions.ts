@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { toValue, type MaybeRefOrGetter } from 'vue'
 import { useRouter } from 'vue-router'
 import type { Member, Message } from '@parley/schemas'
-import { timelineKey, updateRoomList, updateTimeline } from '../lib/cache.ts'
+import { getRoomList, timelineKey, updateRoomList, updateTimeline } from '../lib/cache.ts'
 import { confirmAction } from '../lib/confirm.ts'
 import { errorMessage } from '../lib/errors.ts'
 import { addRoomToList } from '../lib/rooms.ts'
@@ -99,9 +99,12 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
 
   async function leave() {
     const id = toValue(roomId)
+    const owner = getRoomList(qc)?.find((r) => r.id === id)?.role === 'owner'
     const sure = await confirmAction({
       title: 'Leave this room?',
-      body: 'It leaves your list, and its messages stop coming to you.',
+      body: owner
+        ? 'You own it: it passes to its longest-standing admin, or member, and leaves your list.'
+        : 'It leaves your list, and its messages stop coming to you.',
       action: 'Leave',
     })
     if (!sure) return
