@@ -1,0 +1,79 @@
+/**
+ * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
+ * screens people use — sign-in, a room with messages and its member list
+ * (light and dark, desktop and phone), the directory and a confirm dialog.
+ * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
+ * refuses injected script tags.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRoom, invite, message, openRoom, PHONE, say, startE2E, type E2E } from './harness.ts'
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+interface Violation {
+  id: string
+  impact: string | null
+  help: string
+  nodes: string[]
+}
+
+/** The WCAG 2.1 A/AA violations on the page as it is now. */
+async function violations(page: Page): Promise<Violation[]> {
+  await page.evaluate(axeSource)
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[]; failureSummary?: string }[] }[] }> } }).axe
+    const result = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`),
+    }))
+  })
+}
+
+let e2e: E2E
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+describe('accessibility (axe, WCAG 2.1 AA)', () => {
+  it('sign-in, a room in light and dark, on a desktop and a phone, the directory, a confirm dialog', async () => {
+    const { page: visitor } = await e2e.newPage()
+    await visitor.goto('/signin')
+    await visitor.getByTestId('auth-username').waitFor()
+    expect(await violations(visitor), 'sign-in').toEqual([])
+
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark' })
+    const a = alice.page
+    const b = bob.page
+    await createRoom(a, 'a11y', { topic: 'Checking what everyone can read' })
+    await invite(a, bob.username)
+    await say(a, 'Hello **everyone** — notes at https://example.com/notes')
+    await b.goto('/')
+    await openRoom(b, 'a11y')
+    await say(b, 'Reading you loud and clear')
+    await message(a, 'loud and clear').waitFor()
+    await expect.poll(() => a.getByTestId('member-item').count()).toBe(2)
+    expect(await violations(a), 'room, desktop, light').toEqual([])
+    expect(await violations(b), 'room, phone, dark').toEqual([])
+
+    const mine = message(a, 'Hello')
+    await mine.hover()
+    await mine.getByTestId('delete-button').click()
+    await a.getByTestId('confirm-accept').waitFor()
+    expect(await violations(a), 'confirm dialog').toEqual([])
+    await a.keyboard.press('Escape')
+
+    await a.goto('/browse')
+    await a.getByTestId('browse-room').first().waitFor()
+    expect(await violations(a), 'directory').toEqual([])
+  })
+})
