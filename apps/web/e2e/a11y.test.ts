@@ -1,7 +1,8 @@
 /**
  * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
  * screens people use — sign-in, a room with messages and its member list
- * (light and dark, desktop and phone), the directory and a confirm dialog.
+ * (someone offline in it; light and dark, desktop and phone), the directory
+ * and a confirm dialog.
  * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
  * refuses injected script tags.
  */
@@ -45,23 +46,29 @@ afterAll(async () => {
 
 describe('accessibility (axe, WCAG 2.1 AA)', () => {
   it('sign-in, a room in light and dark, on a desktop and a phone, the directory, a confirm dialog', async () => {
-    const { page: visitor } = await e2e.newPage()
+    // No transitions: axe measures colours as they settle, not mid-fade.
+    const still = { reducedMotion: 'reduce' } as const
+    const { page: visitor } = await e2e.newPage(still)
     await visitor.goto('/signin')
     await visitor.getByTestId('auth-username').waitFor()
     expect(await violations(visitor), 'sign-in').toEqual([])
 
-    const alice = await e2e.signUp('Alice Martin')
-    const bob = await e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark' })
+    const alice = await e2e.signUp('Alice Martin', still)
+    const bob = await e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark', ...still })
+    const cara = await e2e.signUp('Cara Diaz', still)
     const a = alice.page
     const b = bob.page
     await createRoom(a, 'a11y', { topic: 'Checking what everyone can read' })
     await invite(a, bob.username)
+    await invite(a, cara.username)
+    await cara.context.close() // an offline member in the list
     await say(a, 'Hello **everyone** — notes at https://example.com/notes')
     await b.goto('/')
     await openRoom(b, 'a11y')
     await say(b, 'Reading you loud and clear')
     await message(a, 'loud and clear').waitFor()
-    await expect.poll(() => a.getByTestId('member-item').count()).toBe(2)
+    await expect.poll(() => a.locator('[data-testid="member-item"][data-online="false"]').count()).toBe(1)
+    expect(await a.getByTestId('member-item').count()).toBe(3)
     expect(await violations(a), 'room, desktop, light').toEqual([])
     expect(await violations(b), 'room, phone, dark').toEqual([])
 
