@@ -1,8 +1,8 @@
 /**
  * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
- * screens people use — sign-in, a room with messages and its member list
+ * screens people use — sign-in, sign-up, a room with messages and its member list
  * (someone offline in it; light and dark, desktop and phone), the directory
- * and a confirm dialog.
+ * and two dialogs.
  * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
  * refuses injected script tags.
  */
@@ -45,13 +45,16 @@ afterAll(async () => {
 })
 
 describe('accessibility (axe, WCAG 2.1 AA)', () => {
-  it('sign-in, a room in light and dark, on a desktop and a phone, the directory, a confirm dialog', async () => {
+  it('sign-in and sign-up, a room in light and dark, on a desktop and a phone, dialogs, the directory', async () => {
     // No transitions: axe measures colours as they settle, not mid-fade.
     const still = { reducedMotion: 'reduce' } as const
     const { page: visitor } = await e2e.newPage(still)
     await visitor.goto('/signin')
     await visitor.getByTestId('auth-username').waitFor()
     expect(await violations(visitor), 'sign-in').toEqual([])
+    await visitor.goto('/signup')
+    await visitor.getByTestId('auth-display-name').waitFor()
+    expect(await violations(visitor), 'sign-up').toEqual([])
 
     const alice = await e2e.signUp('Alice Martin', still)
     const bob = await e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark', ...still })
@@ -77,6 +80,12 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await mine.getByTestId('delete-button').click()
     await a.getByTestId('confirm-accept').waitFor()
     expect(await violations(a), 'confirm dialog').toEqual([])
+    await a.keyboard.press('Escape')
+
+    await a.getByTestId('confirm-dialog').waitFor({ state: 'detached' })
+    await a.getByTestId('open-direct').click()
+    await a.getByTestId('direct-username').waitFor()
+    expect(await violations(a), 'direct message dialog').toEqual([])
     await a.keyboard.press('Escape')
 
     await a.goto('/browse')
