@@ -168,6 +168,10 @@ describe('two people in a room', () => {
     const again = await Promise.all([1, 2, 3].map(() => a.trpc.rooms.direct.mutate({ username: b.user.username })))
     expect(new Set([r1.id, r2.id, ...again.map((r) => r.id)]).size).toBe(1)
     expect(r1).toMatchObject({ direct: true, visibility: 'private', memberCount: 2, directPeople: [a.user, b.user] })
+    // Two people, no ranks: whoever started it cannot remove or promote the other.
+    expect(code(await a.trpc.rooms.kick.mutate({ roomId: r1.id, userId: b.user.id }).catch((e: unknown) => e))).toBe('BAD_REQUEST')
+    expect(code(await a.trpc.rooms.setRole.mutate({ roomId: r1.id, userId: b.user.id, role: 'admin' }).catch((e: unknown) => e))).toBe('BAD_REQUEST')
+    expect((await b.trpc.rooms.list.query()).map((r) => r.id)).toContain(r1.id)
     expect(code(await a.trpc.rooms.direct.mutate({ username: 'nobody-here' }).catch((e: unknown) => e))).toBe('NOT_FOUND')
   })
 

@@ -190,6 +190,7 @@ describe('two people chatting', () => {
     // Two people, no ranks: whoever started it is not shown as its "owner".
     await expect.poll(() => a.getByTestId('member-item').count()).toBe(2)
     expect(await a.getByTestId('member-role').count()).toBe(0)
+    expect(await a.getByTestId('member-manage').count()).toBe(0) // nobody to promote or remove
     await say(a, 'Got a minute for the release notes?')
 
     // Bob is told live: the room is in his list under Alice's name, with her initials.

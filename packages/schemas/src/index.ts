@@ -5,3 +5,4 @@
 export * from './limits.ts'
 export * from './inputs.ts'
 export * from './shapes.ts'
+export * from './roles.ts'

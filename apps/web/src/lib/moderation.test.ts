@@ -18,6 +18,10 @@ describe('memberActions', () => {
     expect(memberActions('admin', member('a', 'admin'), 'a')).toEqual({ setRole: null, kick: false })
   })
 
+  it('offers nothing in a direct room, whoever started it', () => {
+    expect(memberActions('owner', member('m', 'member'), 'o', true)).toEqual({ setRole: null, kick: false })
+  })
+
   it('gives members and visitors nothing to do', () => {
     expect(memberActions('member', member('x', 'member'), 'm')).toEqual({ setRole: null, kick: false })
     expect(memberActions(null, member('x', 'member'), 'v')).toEqual({ setRole: null, kick: false })

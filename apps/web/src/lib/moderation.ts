@@ -1,21 +1,27 @@
 import type { Member, Role } from '@parley/schemas'
+import { mayKick, maySetRole } from '@parley/schemas/roles'
 
 export interface MemberActions {
-  /** The role a "make/remove admin" button would set (owners only). */
+  /** The role a "make/remove admin" button would set. */
   setRole: 'admin' | 'member' | null
   /** Whether "remove from room" is allowed. */
   kick: boolean
 }
 
 /**
- * What the viewer may do to a member, by the server's rules (rooms.kick,
- * rooms.setRole): the owner manages everyone but themselves; an admin may
- * remove plain members; nobody acts on the owner or on themselves.
+ * What the viewer may do to a member: the server's rules (mayKick,
+ * maySetRole), never on themselves, and nothing in a direct room (two
+ * people, no ranks).
  */
-export function memberActions(myRole: Role | null, target: Member, meId: string | undefined): MemberActions {
-  const none = { setRole: null, kick: false }
-  if (!myRole || target.user.id === meId || target.role === 'owner') return none
-  if (myRole === 'owner') return { setRole: target.role === 'admin' ? 'member' : 'admin', kick: true }
-  if (myRole === 'admin') return { setRole: null, kick: target.role === 'member' }
-  return none
+export function memberActions(
+  myRole: Role | null,
+  target: Member,
+  meId: string | undefined,
+  direct = false,
+): MemberActions {
+  if (!myRole || direct || target.user.id === meId) return { setRole: null, kick: false }
+  return {
+    setRole: maySetRole(myRole, target.role) ? (target.role === 'admin' ? 'member' : 'admin') : null,
+    kick: mayKick(myRole, target.role),
+  }
 }

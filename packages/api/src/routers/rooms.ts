@@ -7,6 +7,8 @@ import {
   InviteInput,
   KickInput,
   MarkReadInput,
+  mayKick,
+  maySetRole,
   RoomIdInput,
   SetRoleInput,
   type Member,
@@ -126,13 +128,12 @@ export const roomsRouter = router({
   kick: protectedProcedure.input(KickInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
     const { room, member } = await requireMember(ctx, input.roomId, ['owner', 'admin'])
+    if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
     const userId = new ObjectId(input.userId)
     const target = await rooms.membership(room._id, userId)
     if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
     if (target.userId.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Use leave to leave' })
-    if (target.role === 'owner' || (target.role === 'admin' && member.role !== 'owner')) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'You cannot remove that member' })
-    }
+    if (!mayKick(member.role, target.role)) throw new TRPCError({ code: 'FORBIDDEN', message: 'You cannot remove that member' })
     publishRoomEvent(ctx, await rooms.removeMember(room._id, userId, 'kicked'))
     publishUserEvent(ctx, input.userId, { type: 'room.removed', roomId: input.roomId, reason: 'kicked' })
     return { ok: true as const }
@@ -140,11 +141,12 @@ export const roomsRouter = router({
 
   setRole: protectedProcedure.input(SetRoleInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
-    const { room } = await requireMember(ctx, input.roomId, ['owner'])
+    const { room, member } = await requireMember(ctx, input.roomId, ['owner'])
+    if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
     const userId = new ObjectId(input.userId)
     const target = await rooms.membership(room._id, userId)
     if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
-    if (target.role === 'owner') throw new TRPCError({ code: 'FORBIDDEN', message: 'The owner keeps their role' })
+    if (!maySetRole(member.role, target.role)) throw new TRPCError({ code: 'FORBIDDEN', message: 'The owner keeps their role' })
     publishRoomEvent(ctx, await rooms.setRole(room._id, userId, input.role))
     return { ok: true as const }
   }),
