@@ -5,7 +5,7 @@ import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
 import type { EventLog } from './events.ts'
-import type { Messages } from './messages.ts'
+import type { Messages, UnreadCount } from './messages.ts'
 import { toRoom } from './mappers.ts'
 
 function unique(ids: ObjectId[]): ObjectId[] {
@@ -119,10 +119,24 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return { room: wireRoom(room, seq, lastMessage), lastMessage }
   }
 
-  /** A room as its member lists it. */
+  /**
+   * A room as its member lists it, from their unread count and the room's
+   * newest message. The count read every event after the member's marker, so
+   * its cut is the room's latest seq (a marker never passes the log's end:
+   * markRead clamps it).
+   */
+  const toListItem = (room: RoomDoc, member: MemberDoc, count: UnreadCount, lastMessage: Message | null): RoomListItem => ({
+    ...wireRoom(room, count.through, lastMessage),
+    role: member.role,
+    unread: count.unread,
+    lastReadSeq: member.lastReadSeq,
+    lastMessage,
+  })
+
+  /** One room as its member lists it. */
   async function listItem(room: RoomDoc, member: MemberDoc): Promise<RoomListItem> {
-    const [{ room: wire, lastMessage }, unread] = await Promise.all([view(room), messages.unreadCount(room._id, member.userId, member.lastReadSeq)])
-    return { ...wire, role: member.role, unread, lastReadSeq: member.lastReadSeq, lastMessage }
+    const [[count], lastMessage] = await Promise.all([unreadOf(member.userId, [member]), messages.latest(room._id)])
+    return toListItem(room, member, count!, lastMessage)
   }
 
   /**
@@ -135,14 +149,9 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     const roomIds = memberships.map((m) => m.roomId)
     const [rooms, unread, lastMessages] = await Promise.all([c.rooms.find({ _id: { $in: roomIds } }).toArray(), unreadOf(userId, memberships), messages.latestOf(roomIds)])
     const byId = new Map(rooms.map((r) => [r._id.toHexString(), r]))
-    const items = memberships.flatMap((m, i): RoomListItem[] => {
+    const items = memberships.flatMap((m, i) => {
       const room = byId.get(m.roomId.toHexString())
-      if (!room) return []
-      const lastMessage = lastMessages.get(m.roomId.toHexString()) ?? null
-      // The count read every event after the member's marker, so its cut is the room's latest seq
-      // (a marker never passes the log's end: markRead clamps it).
-      const { unread: count, through: seq } = unread[i]!
-      return [{ ...wireRoom(room, seq, lastMessage), role: m.role, unread: count, lastReadSeq: m.lastReadSeq, lastMessage }]
+      return room ? [toListItem(room, m, unread[i]!, lastMessages.get(m.roomId.toHexString()) ?? null)] : []
     })
     return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
   }
