@@ -29,11 +29,31 @@ export const REDACT_PATHS = [
   '*.connectionParams',
 ]
 
+/**
+ * Errors are logged as their kind, message, code and stack (and the same for
+ * their cause), never as every property they carry: a driver error can hold
+ * the document it failed to write (`op`, `errorResponse.op`) — a message's
+ * text, a user's record — at any depth the redact paths cannot foresee.
+ */
+export function safeError(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error)) return typeof err === 'string' ? err : { type: typeof err }
+  const { code, codeName } = err as { code?: unknown; codeName?: unknown }
+  return {
+    type: err.constructor.name,
+    message: err.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(typeof codeName === 'string' ? { codeName } : {}),
+    stack: err.stack,
+    ...(err.cause !== undefined && depth < 3 ? { cause: safeError(err.cause, depth + 1) } : {}),
+  }
+}
+
 export function createLogger(env: Pick<Env, 'LOG_LEVEL' | 'NODE_ID' | 'NODE_ENV'>, destination?: DestinationStream): Logger {
   const options = {
     level: env.LOG_LEVEL,
     base: { node: env.NODE_ID },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: safeError },
     ...(env.NODE_ENV === 'development' && !destination ? { transport: { target: 'pino-pretty' } } : {}),
   }
   return destination ? pino(options, destination) : pino(options)

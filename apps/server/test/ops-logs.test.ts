@@ -92,6 +92,23 @@ describe('logs', () => {
     expect(text).toContain('[redacted]')
   })
 
+  it('log a failed database write by its kind, message and code, not the document it carried', async () => {
+    const text = `private words ${randomBytes(8).toString('hex')}`
+    const probe = server.database.db.collection<{ _id: string; body: string }>('log_probe')
+    await probe.insertOne({ _id: 'taken', body: 'first' })
+    const err = await probe.insertMany([{ _id: 'taken', body: text }], { ordered: false }).catch((e: unknown) => e)
+    // The driver's error does carry the document, at a depth no redact path names.
+    expect(JSON.stringify(err)).toContain(text)
+    const out: string[] = []
+    const sink = new Writable({ write: (chunk: Buffer, _e, done) => (out.push(chunk.toString()), done()) })
+    createLogger({ LOG_LEVEL: 'info', NODE_ID: 'n', NODE_ENV: 'production' }, sink).error({ err, path: 'messages.send' }, 'procedure failed')
+    const line = JSON.parse(out.join('')) as { err: { type: string; message: string; code: number; stack: string } }
+    expect(line.err).toMatchObject({ type: 'MongoBulkWriteError', code: 11000 })
+    expect(line.err.message).toContain('duplicate key')
+    expect(line.err.stack).toContain('MongoBulkWriteError')
+    expect(out.join('')).not.toContain(text)
+  })
+
   it('write one line per HTTP request: method, path without query, status, duration, request id, node, user', async () => {
     const c = createClient<AppRouter>(server.url)
     const username = `req_${randomBytes(4).toString('hex')}`

@@ -73,9 +73,10 @@ function settleFailed<T>(batch: Pending<T>[], err: unknown): void {
   }
   const failed = new Map<number, MongoServerError>()
   for (const w of writeErrors) {
-    // The error insertOne throws for one document: message, code, keyPattern, keyValue.
-    const raw = (w as unknown as { err?: Document }).err ?? {}
-    failed.set(w.index, new MongoServerError({ ...raw, message: w.errmsg ?? 'write error', errmsg: w.errmsg, code: w.code }))
+    // The error insertOne throws for one document: message, code, keyPattern,
+    // keyValue — not `op`, the whole document, which would follow the error into logs.
+    const { keyPattern, keyValue } = (w as unknown as { err?: Document }).err ?? {}
+    failed.set(w.index, new MongoServerError({ keyPattern, keyValue, message: w.errmsg ?? 'write error', errmsg: w.errmsg, code: w.code }))
   }
   batch.forEach((p, i) => {
     const e = failed.get(i)
