@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  /** Connections per node to MongoDB (overrides a maxPoolSize in MONGODB_URL). */
+  MONGODB_MAX_POOL_SIZE: int(20, 1),
   DATA_DIR: z.string().min(1).default('./.data'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   NODE_ID: z.string().min(1).max(64).default(os.hostname()),
@@ -41,12 +43,16 @@ const EnvSchema = z.object({
   RESUME_MAX_EVENTS: int(500, 1),
   ROOM_REPLAY_BUFFER: int(256, 0),
   TYPING_MS: int(5000, 100),
+  TYPING_RATE_LIMIT: int(20, 1),
+  TYPING_RATE_WINDOW_MS: int(10_000, 1),
   MEMBERSHIP_CACHE_MS: int(30_000, 0),
   USER_STREAM_LOADS: int(16, 1),
   PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
   ARGON2_MEMORY_KIB: int(19456, 1024),
   ARGON2_TIME_COST: int(2, 1),
   MAX_CONCURRENT_HASHES: int(4, 1),
+  /** Logins and sign-ups waiting for a hashing slot; beyond this they get "server busy" at once. */
+  MAX_QUEUED_HASHES: int(1000, 1),
   SESSION_IDLE_DAYS: int(10, 1),
   SESSION_ABSOLUTE_DAYS: int(30, 1),
 
@@ -96,5 +102,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!
   const name = String(issue.path[0])
-  throw new EnvError(`Invalid environment variable ${name}=${JSON.stringify(source[name])}: ${issue.message}`)
+  // A connection string's credentials stay out of the message (it goes to the logs).
+  const shown = String(source[name]).replace(/^([^:/]*:\/*)[^@]*@/, '$1***@')
+  throw new EnvError(`Invalid environment variable ${name}=${JSON.stringify(shown)}: ${issue.message}`)
 }

@@ -15,8 +15,10 @@ import { startEmbeddedMongo } from '@parley/embedded-mongo'
 import { createApp, type App } from './app.ts'
 import type { Env } from './env.ts'
 import { createMetrics } from './metrics.ts'
+import pkg from '../package.json' with { type: 'json' }
 
-export const VERSION = process.env.npm_package_version ?? '0.1.0'
+/** What /healthz reports; bundled into dist at build time. */
+export const VERSION = pkg.version
 
 export interface RunningServer {
   app: App
@@ -46,6 +48,8 @@ export function limitsFromEnv(env: Env): ApiLimits {
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
     replayBufferEvents: env.ROOM_REPLAY_BUFFER,
     typingMs: env.TYPING_MS,
+    typingPerWindow: env.TYPING_RATE_LIMIT,
+    typingWindowMs: env.TYPING_RATE_WINDOW_MS,
     membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
     userStreamLoads: env.USER_STREAM_LOADS,
     presenceRoomMaxMembers: env.PRESENCE_ROOM_MAX_MEMBERS,
@@ -64,7 +68,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
   }
   const bus = createBus({ redisUrl: env.REDIS_URL, nodeId: env.NODE_ID, logger: log })
   const metrics = createMetrics(bus, env.NODE_ID)
-  const database = await connectDatabase({ url: mongoUrl, onOperation: metrics.mongoOperation }).catch(async (err: unknown) => {
+  const database = await connectDatabase({ url: mongoUrl, maxPoolSize: env.MONGODB_MAX_POOL_SIZE, onOperation: metrics.mongoOperation }).catch(async (err: unknown) => {
     await bus.close()
     await embedded?.stop()
     throw err
@@ -78,6 +82,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
     secureCookies: https,
     hash: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: 1 },
     maxConcurrentHashes: env.MAX_CONCURRENT_HASHES,
+    maxQueuedHashes: env.MAX_QUEUED_HASHES,
     idleTimeoutMs: env.SESSION_IDLE_DAYS * 86_400_000,
     absoluteTimeoutMs: env.SESSION_ABSOLUTE_DAYS * 86_400_000,
     loginLimits: { perUser: limits.loginPerUser, perIp: limits.loginPerIp, windowMs: limits.loginWindowMs },

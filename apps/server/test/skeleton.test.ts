@@ -74,6 +74,8 @@ describe('configuration', () => {
   it('names the variable when a value is invalid', () => {
     expect(() => readEnv({ PORT: 'abc' })).toThrow(/PORT/)
     expect(() => readEnv({ MONGODB_URL: 'postgres://x' })).toThrow(/MONGODB_URL/)
+    // A mistyped connection string is named, its credentials are not.
+    expect(() => readEnv({ MONGODB_URL: 'mongodb:/admin:hunter2@db:27017' })).toThrow(/MONGODB_URL="mongodb:\/\*\*\*@db:27017"/)
     expect(readEnv({}).PORT).toBe(3000)
   })
 

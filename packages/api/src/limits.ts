@@ -13,7 +13,9 @@ export interface ApiLimits {
   replayBufferEvents: number
   /** How long a `typing` signal shows. */
   typingMs: number
+  /** typing.start per user per window */
   typingPerWindow: number
+  typingWindowMs: number
   /** How long a membership check may be served from cache on hot paths. */
   membershipCacheMs: number
   /** events.user: users whose rooms and unread counts a node loads at once (a reconnecting crowd waits its turn). */
@@ -36,6 +38,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   replayBufferEvents: 256,
   typingMs: 5000,
   typingPerWindow: 20,
+  typingWindowMs: 10_000,
   membershipCacheMs: 30_000,
   userStreamLoads: 16,
   presenceRoomMaxMembers: 100,

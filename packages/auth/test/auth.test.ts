@@ -157,6 +157,18 @@ describe('register and login', () => {
     expect(peak).toBeGreaterThan(0)
     expect(peak).toBeLessThanOrEqual(2)
   })
+
+  it('past the hash queue, a sign-up is refused at once as busy and stores nothing', async () => {
+    // OWASP-cost hashes (tens of ms): every sign-up reaches the queue before the first hash ends.
+    const bounded = h.auth({ hash: undefined, maxConcurrentHashes: 1, maxQueuedHashes: 2 })
+    const names = Array.from({ length: 8 }, () => uniqueName('queue'))
+    const results = await Promise.allSettled(names.map((username) => bounded.register({ username, password: 'queued password' })))
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    // One hashing, two waiting: the other five are turned away.
+    expect(refused).toHaveLength(5)
+    for (const r of refused) expect((r.reason as AuthError).code).toBe('TOO_MANY_REQUESTS')
+    expect(await h.database.collections.users.countDocuments({ username: { $in: names } })).toBe(3)
+  })
 })
 
 describe('what the database holds', () => {

@@ -72,7 +72,8 @@ export type RoomEvent =
   | { type: 'member.left'; roomId: string; seq: number; userId: string; reason: 'left' | 'kicked' }
   | { type: 'member.updated'; roomId: string; seq: number; userId: string; role: Role }
 
-export type TypingEvent = { type: 'typing'; roomId: string; user: PublicUser }
+/** `expiresInMs`: how long to show it (the server's TYPING_MS). */
+export type TypingEvent = { type: 'typing'; roomId: string; user: PublicUser; expiresInMs: number }
 /** Sent alone when the client is too far behind (or the log was reset): refetch, then resubscribe from `seq`. */
 export type ResetEvent = { type: 'reset'; roomId: string; seq: number; epoch: string }
 export type RoomStreamEvent = RoomEvent | TypingEvent | ResetEvent

@@ -60,7 +60,7 @@ describe('many nodes as one', () => {
 
     await alice.trpc.typing.start.mutate({ roomId: room.id })
     await bobRoom.until((e) => e.some((x) => x.type === 'typing'))
-    expect(bobRoom.items.filter((x) => x.type === 'typing')).toEqual([{ type: 'typing', roomId: room.id, user: expect.objectContaining({ id: alice.user.id }) }])
+    expect(bobRoom.items.filter((x) => x.type === 'typing')).toEqual([{ type: 'typing', roomId: room.id, user: expect.objectContaining({ id: alice.user.id }), expiresInMs: 5000 }])
 
     // And back: Bob on B answers, Alice's room stream on A gets it.
     const aliceRoom = watchRoom(alice, room.id, String(hello.seq))

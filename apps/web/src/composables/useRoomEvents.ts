@@ -29,8 +29,6 @@ export interface UseRoomEventsOptions {
   roomId: MaybeRefOrGetter<string>
   /** Default true. */
   enabled?: MaybeRefOrGetter<boolean>
-  /** How long a `typing` signal shows. Default 5000 ms. */
-  typingMs?: number
 }
 
 export interface UseRoomEventsReturn {
@@ -55,7 +53,6 @@ export function lastSeenSeq(roomId: string): number | null {
 export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsReturn {
   const qc = useQueryClient()
   const session = useSessionStore()
-  const typingMs = options.typingMs ?? 5000
   const restarts = ref(0)
   const seq = ref<number | null>(null)
   const typing = ref(new Map<string, { user: PublicUser; until: number }>())
@@ -169,10 +166,10 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
     typing.value = next
   }
 
-  function onTyping(user: PublicUser): void {
+  function onTyping(user: PublicUser, expiresInMs: number): void {
     if (user.id === session.user?.id) return
     const next = new Map(typing.value)
-    next.set(user.id, { user, until: Date.now() + typingMs })
+    next.set(user.id, { user, until: Date.now() + expiresInMs })
     typing.value = next
     now.value = Date.now()
     ticker ??= setInterval(() => {
@@ -189,7 +186,7 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
   }
 
   function onEvent(value: RoomStreamEvent): void {
-    if (value.type === 'typing') onTyping(value.user)
+    if (value.type === 'typing') onTyping(value.user, value.expiresInMs)
     else if (value.type === 'reset') void applyReset(value)
     else applyPersisted(value)
   }

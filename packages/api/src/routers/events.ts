@@ -57,9 +57,13 @@ export const typingRouter = router({
   /** Members watching the room see `typing` for a few seconds. Ephemeral: bus only, never stored. */
   start: protectedProcedure.input(TypingInput).mutation(async ({ ctx, input }) => {
     await requireMemberCached(ctx, input.roomId)
-    await rateLimit(ctx, `typing:${ctx.user._id.toHexString()}`, ctx.deps.limits.typingPerWindow, 10_000, 'typing signals')
-    const msg: RoomBusMessage = { event: { type: 'typing', roomId: input.roomId, user: toPublicUser(ctx.user) }, at: Date.now() }
+    const { typingMs, typingPerWindow, typingWindowMs } = ctx.deps.limits
+    await rateLimit(ctx, `typing:${ctx.user._id.toHexString()}`, typingPerWindow, typingWindowMs, 'typing signals')
+    const msg: RoomBusMessage = {
+      event: { type: 'typing', roomId: input.roomId, user: toPublicUser(ctx.user), expiresInMs: typingMs },
+      at: Date.now(),
+    }
     ctx.deps.bus.publish(roomChannel(input.roomId), msg)
-    return { ok: true as const, expiresInMs: ctx.deps.limits.typingMs }
+    return { ok: true as const, expiresInMs: typingMs }
   }),
 })
