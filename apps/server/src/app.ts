@@ -89,11 +89,10 @@ export function createApp(deps: AppDeps): App {
   // Queries and mutations running now (both transports): shutdown waits for them.
   let inflight = 0
   let activeHttp = 0
-  const membership = createMembershipCache(deps.limits.membershipCacheMs)
+  const membership = createMembershipCache(deps.limits.membershipCacheMs, deps.bus)
   const roomHub = createRoomHub({
     database: deps.database,
     bus: deps.bus,
-    membership,
     metrics: metrics.api,
     resumeMaxEvents: deps.limits.resumeMaxEvents,
     replayBufferEvents: deps.limits.replayBufferEvents,
@@ -318,6 +317,7 @@ export function createApp(deps: AppDeps): App {
     clearInterval(sweep)
     roomHub.close()
     userHub.close()
+    await membership.close()
     server.closeAllConnections()
     log.info({ drained: drained && settled, inflight, activeHttp }, 'http/ws closed')
   }

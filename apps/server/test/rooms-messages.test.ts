@@ -172,6 +172,11 @@ describe('two people in a room', () => {
     expect(code(await a.trpc.rooms.kick.mutate({ roomId: r1.id, userId: b.user.id }).catch((e: unknown) => e))).toBe('BAD_REQUEST')
     expect(code(await a.trpc.rooms.setRole.mutate({ roomId: r1.id, userId: b.user.id, role: 'admin' }).catch((e: unknown) => e))).toBe('BAD_REQUEST')
     expect((await b.trpc.rooms.list.query()).map((r) => r.id)).toContain(r1.id)
+    // Nor delete their messages: each deletes only their own, and both are plain members.
+    const fromB = await send(b, r1.id, 'mine to keep')
+    expect(code(await a.trpc.messages.delete.mutate({ messageId: fromB.id }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    expect((await a.trpc.messages.list.query({ roomId: r1.id })).messages.map((m) => [m.body, m.deleted])).toEqual([['mine to keep', false]])
+    expect((await a.trpc.rooms.members.query({ roomId: r1.id })).map((m) => m.role)).toEqual(['member', 'member'])
     expect(code(await a.trpc.rooms.direct.mutate({ username: 'nobody-here' }).catch((e: unknown) => e))).toBe('NOT_FOUND')
   })
 

@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const bus: Bus = createRedisBus({ url: redis.url, nodeId: 'bench-send' })
   while (!bus.health().ok) await new Promise((r) => setTimeout(r, 20))
 
-  const membership = createMembershipCache(3_600_000)
+  const membership = createMembershipCache(3_600_000, bus)
   const users: UserDoc[] = Array.from({ length: 64 }, (_, i) => ({
     _id: new ObjectId(),
     username: `user${i}`,

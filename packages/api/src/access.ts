@@ -18,7 +18,7 @@ export interface RoomBusMessage {
 export function publishRoomEvent(ctx: Context, event: EventDoc | null): void {
   if (!event) return
   const data = event.data
-  if (data.type === 'member.left' || data.type === 'member.updated') ctx.deps.membership.forget(data.roomId, data.userId)
+  if (data.type === 'member.left' || data.type === 'member.updated') ctx.deps.membership.changed(data.roomId, data.userId)
   const msg: RoomBusMessage = { event: event.data, at: event.createdAt.getTime() }
   ctx.deps.bus.publish(roomChannel(event.roomId.toHexString()), msg)
 }
@@ -45,8 +45,12 @@ export async function loadRoom(ctx: AuthedContext, roomId: string): Promise<{ ro
 export async function requireMember(ctx: AuthedContext, roomId: string, roles?: Role[]): Promise<{ room: RoomDoc; member: MemberDoc }> {
   const { room, member } = await loadRoom(ctx, roomId)
   if (!member) throw new TRPCError({ code: 'FORBIDDEN', message: 'Join the room first' })
-  if (roles && !roles.includes(member.role)) throw new TRPCError({ code: 'FORBIDDEN', message: `Only ${roles.join(' or ')} may do that` })
+  if (roles) requireRole(member, roles)
   return { room, member }
+}
+
+export function requireRole(member: MemberDoc, roles: Role[]): void {
+  if (!roles.includes(member.role)) throw new TRPCError({ code: 'FORBIDDEN', message: `Only ${roles.join(' or ')} may do that` })
 }
 
 /** requireMember for hot paths: served from the membership cache when fresh. */

@@ -1,14 +1,34 @@
+import type { Bus } from '@parley/bus'
 import type { MemberDoc, RoomDoc } from '@parley/db'
+
+/** Cluster-wide: "this membership changed, stop trusting your copy". */
+export const MEMBERSHIP_CHANNEL = 'membership:changed'
+
+interface MembershipChange {
+  roomId: string
+  userId: string
+}
+
+const isChange = (p: unknown): p is MembershipChange =>
+  typeof p === 'object' && p !== null && typeof (p as MembershipChange).roomId === 'string' && typeof (p as MembershipChange).userId === 'string'
 
 /**
  * A short-lived cache of "this user is a member of this room" for the hot
  * paths (messages.send, typing.start), so a send costs no membership read.
- * Entries die after `ttlMs`, and at once when this node publishes a membership
- * change; a change made on another node is honoured within `ttlMs`.
+ * Entries die after `ttlMs`, and on every node as soon as any node reports a
+ * change (a kick, a leave, a new role) on MEMBERSHIP_CHANNEL — otherwise a
+ * member kicked through one node could keep posting through another until
+ * the entry expired. When the bus may have dropped messages (`onResync`), the
+ * whole cache goes.
  */
-export function createMembershipCache(ttlMs: number, maxEntries = 100_000) {
+export function createMembershipCache(ttlMs: number, bus: Bus, maxEntries = 100_000) {
   const entries = new Map<string, { room: RoomDoc; member: MemberDoc; expires: number }>()
   const key = (roomId: string, userId: string) => `${roomId}:${userId}`
+
+  const subscribed = bus.subscribe(MEMBERSHIP_CHANNEL, (payload) => {
+    if (isChange(payload)) entries.delete(key(payload.roomId, payload.userId))
+  })
+  const stopResync = bus.onResync(() => entries.clear())
 
   return {
     get(roomId: string, userId: string) {
@@ -26,9 +46,16 @@ export function createMembershipCache(ttlMs: number, maxEntries = 100_000) {
       if (entries.size >= maxEntries) entries.clear()
       entries.set(key(room._id.toHexString(), member.userId.toHexString()), { room, member, expires: Date.now() + ttlMs })
     },
-    forget(roomId: string, userId?: string) {
-      if (userId) entries.delete(key(roomId, userId))
-      else for (const k of entries.keys()) if (k.startsWith(`${roomId}:`)) entries.delete(k)
+    /** A membership changed: forget it here at once and tell every other node. */
+    changed(roomId: string, userId: string) {
+      entries.delete(key(roomId, userId))
+      bus.publish(MEMBERSHIP_CHANNEL, { roomId, userId } satisfies MembershipChange)
+    },
+    /** Resolves once the cluster-wide channel is listened to. */
+    ready: subscribed.then(() => undefined),
+    async close() {
+      stopResync()
+      ;(await subscribed)()
     },
   }
 }

@@ -4,6 +4,7 @@
  * retried send racing itself across nodes is still one message.
  */
 import { randomUUID } from 'node:crypto'
+import { TRPCClientError } from '@trpc/client'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Cluster, ClusterNode } from '@parley/testing'
 import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
@@ -114,5 +115,25 @@ describe('many nodes as one', () => {
         [after.id, 'after'],
       ])
     }
+  })
+
+  it('a member kicked through node A can no longer post through node B, where the membership was cached', async () => {
+    const owner = await clients.signUp(A)
+    const mallory = await clients.signUp(B)
+    const room = await owner.trpc.rooms.create.mutate({ name: 'closed door', visibility: 'private' })
+    await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: mallory.user.username })
+    // Node B now trusts Mallory's membership for MEMBERSHIP_CACHE_MS (30 s).
+    await send(mallory, room.id, 'hello')
+    await mallory.trpc.typing.start.mutate({ roomId: room.id })
+
+    await owner.trpc.rooms.kick.mutate({ roomId: room.id, userId: mallory.user.id })
+    const refused = (e: unknown) => e instanceof TRPCClientError && e.data?.code === 'NOT_FOUND'
+    // The kick reaches node B over the bus in moments, not when the cached entry expires.
+    await waitFor('node B to refuse the kicked member', () =>
+      mallory.trpc.typing.start.mutate({ roomId: room.id }).then(() => false, refused),
+      3000,
+    )
+    expect(refused(await send(mallory, room.id, 'still here?').catch((e: unknown) => e))).toBe(true)
+    expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages.map((m) => m.body)).toEqual(['hello'])
   })
 })

@@ -19,7 +19,6 @@ import type { Database, EventDoc, ObjectId, RoomDoc } from '@parley/db'
 import type { RoomEvent, RoomStreamEvent } from '@parley/schemas'
 import { roomChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
-import type { MembershipCache } from '../membership-cache.ts'
 
 /** Where a subscription's events go: the WebSocket fast path, or a tRPC async generator. */
 export interface RoomSink {
@@ -37,7 +36,6 @@ export interface RoomStream {
 export interface RoomHubOptions {
   database: Database
   bus: Bus
-  membership: MembershipCache
   metrics?: ApiMetrics
   /** Resuming further behind than this gets one `reset` instead of a replay. */
   resumeMaxEvents: number
@@ -102,7 +100,7 @@ interface Room {
 }
 
 export function createRoomHub(options: RoomHubOptions) {
-  const { database, bus, membership, metrics, resumeMaxEvents, replayBufferEvents } = options
+  const { database, bus, metrics, resumeMaxEvents, replayBufferEvents } = options
   const log = database.repos.events
   const rooms = new Map<string, Room>()
 
@@ -279,8 +277,6 @@ export function createRoomHub(options: RoomHubOptions) {
       room.recent.push({ seq: event.seq, event, json })
       if (room.recent.length > replayBufferEvents) room.recent.splice(0, room.recent.length - replayBufferEvents)
     }
-    // A membership change made on another node: stop trusting this node's cached copy now.
-    if (event.type === 'member.left' || event.type === 'member.updated') membership.forget(event.roomId, event.userId)
     let delivered = 0
     for (const sub of room.subscribers) {
       if (!sub.live || event.seq <= sub.last) continue

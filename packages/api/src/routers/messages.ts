@@ -50,8 +50,9 @@ export const messagesRouter = router({
   }),
 
   delete: protectedProcedure.input(MessageIdInput).mutation(async ({ ctx, input }) => {
-    const { doc, member } = await loadMessage(ctx, input.messageId)
-    const isModerator = member.role === 'owner' || member.role === 'admin'
+    const { doc, room, member } = await loadMessage(ctx, input.messageId)
+    // Nobody moderates a direct conversation (rooms opened before direct members were equals have an owner).
+    const isModerator = !room.directKey && (member.role === 'owner' || member.role === 'admin')
     if (!doc.authorId.equals(ctx.user._id) && !isModerator) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author or a moderator can delete a message' })
     if (doc.deleted) return { ok: true as const }
     publishRoomEvent(ctx, (await ctx.deps.database.repos.messages.remove(doc)).event)

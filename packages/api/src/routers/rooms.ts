@@ -14,7 +14,7 @@ import {
   type Member,
   type RoomListItem,
 } from '@parley/schemas'
-import { loadRoom, publishRoomEvent, publishUserEvent, requireMember } from '../access.ts'
+import { loadRoom, publishRoomEvent, publishUserEvent, requireMember, requireRole } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -117,7 +117,8 @@ export const roomsRouter = router({
     const me = toPublicUser(ctx.user)
     const { room } = await rooms.direct(me, toPublicUser(other))
     // Both memberships are ensured on every call, so a crash between steps heals itself.
-    const joinedMe = await rooms.addMember(room, me, 'owner')
+    // Two equals: neither moderates the other (no owner, no admin).
+    const joinedMe = await rooms.addMember(room, me, 'member')
     publishRoomEvent(ctx, joinedMe)
     const joinedOther = await rooms.addMember(room, toPublicUser(other), 'member')
     publishRoomEvent(ctx, joinedOther)
@@ -127,8 +128,9 @@ export const roomsRouter = router({
 
   kick: protectedProcedure.input(KickInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
-    const { room, member } = await requireMember(ctx, input.roomId, ['owner', 'admin'])
+    const { room, member } = await requireMember(ctx, input.roomId)
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
+    requireRole(member, ['owner', 'admin'])
     const userId = new ObjectId(input.userId)
     const target = await rooms.membership(room._id, userId)
     if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
@@ -141,8 +143,9 @@ export const roomsRouter = router({
 
   setRole: protectedProcedure.input(SetRoleInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
-    const { room, member } = await requireMember(ctx, input.roomId, ['owner'])
+    const { room, member } = await requireMember(ctx, input.roomId)
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
+    requireRole(member, ['owner'])
     const userId = new ObjectId(input.userId)
     const target = await rooms.membership(room._id, userId)
     if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
