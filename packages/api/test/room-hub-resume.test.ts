@@ -35,7 +35,7 @@ it('a crowd resuming in a room just attached gets every event after its position
   const received = positions.map(() => [] as number[])
   const before = finds
   const streams = positions.map((from, i) =>
-    hub.open(room, `user${i}`, from, {
+    hub.open(room, new ObjectId().toHexString(), from, {
       push: (event: RoomStreamEvent) => void ('seq' in event && received[i]!.push(event.seq)),
       end: (err) => {
         throw new Error(`stream ${i} ended: ${String(err)}`)

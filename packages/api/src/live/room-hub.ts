@@ -14,8 +14,9 @@
  * in a small per-room buffer, so a crowd of clients resuming together (a node
  * died and they all moved here) is mostly served without a database read.
  */
+import { TRPCError } from '@trpc/server'
 import type { Bus } from '@parley/bus'
-import type { Database, EventDoc, ObjectId, RoomDoc } from '@parley/db'
+import { ObjectId, type Database, type EventDoc, type RoomDoc } from '@parley/db'
 import type { RoomEvent, RoomStreamEvent } from '@parley/schemas'
 import { roomChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
@@ -315,6 +316,7 @@ export function createRoomHub(options: RoomHubOptions) {
     if (lastEventId === null) {
       sub.last = room.last
       sub.live = true
+      confirmMember(room, sub)
       return
     }
     sub.last = lastEventId
@@ -358,6 +360,24 @@ export function createRoomHub(options: RoomHubOptions) {
     sub.last = seq
     const reset: RoomStreamEvent = { type: 'reset', roomId: room.id, seq, epoch: room.epoch }
     sub.sink.push(reset, JSON.stringify(reset))
+    confirmMember(room, sub)
+  }
+
+  /**
+   * A subscriber placed at the room's current position (a fresh start, a
+   * reset) skips the events before it — a member.left among them too, when
+   * the user was removed after the caller checked their membership. Removal
+   * deletes the membership before it appends member.left, so one read after
+   * placing settles it: gone → the stream ends as for a non-member; still a
+   * member → any later removal reaches the stream as its member.left.
+   */
+  function confirmMember(room: Room, sub: Subscriber): void {
+    database.repos.rooms.membership(room.oid, new ObjectId(sub.userId)).then(
+      (member) => {
+        if (!member) finish(room, sub, new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' }))
+      },
+      (err: unknown) => finish(room, sub, err),
+    )
   }
 
   return {

@@ -1,0 +1,96 @@
+/**
+ * A stream placed at the room's current position (no lastEventId, or a
+ * reset) skips what came before it. When the user was removed between the
+ * caller's membership check and that moment, the member.left that would have
+ * ended the stream is among what it skipped: the hub must still end it.
+ * Real parts: MongoDB through the driver (MONGODB_URL, else the embedded
+ * server), the in-process bus.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TRPCError } from '@trpc/server'
+import { createMemoryBus } from '@parley/bus'
+import { connectDatabase, ObjectId, type Database, type RoomDoc } from '@parley/db'
+import { startTestMongo, type TestMongo } from '@parley/testing'
+import type { PublicUser, RoomStreamEvent } from '@parley/schemas'
+import { roomChannel, type RoomBusMessage } from '../src/access.ts'
+import { createRoomHub, type RoomHub } from '../src/live/room-hub.ts'
+
+let mongo: TestMongo
+let database: Database
+const bus = createMemoryBus({ nodeId: 'n1' })
+let hub: RoomHub
+beforeAll(async () => {
+  mongo = await startTestMongo('hub_membership')
+  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName })
+  hub = createRoomHub({ database, bus, resumeMaxEvents: 1000, replayBufferEvents: 256 })
+})
+afterAll(async () => {
+  hub.close()
+  await database.db.dropDatabase()
+  await database.close()
+  await mongo.stop()
+})
+
+const person = (name: string): PublicUser => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
+
+/** A room with an owner and a member who has just been kicked (the member.left is in the log). */
+async function roomWithKicked(): Promise<{ room: RoomDoc; owner: PublicUser; kicked: PublicUser }> {
+  const owner = person('owner')
+  const kicked = person('kicked')
+  const room = await database.repos.rooms.create({ name: 'private', visibility: 'private', owner })
+  await database.repos.rooms.addMember(room, owner, 'owner')
+  await database.repos.rooms.addMember(room, kicked, 'member')
+  await database.repos.rooms.removeMember(room._id, new ObjectId(kicked.id), 'kicked')
+  return { room, owner, kicked }
+}
+
+function watch(room: RoomDoc, userId: string, lastEventId: number | null) {
+  const events: RoomStreamEvent[] = []
+  let ended: unknown = undefined
+  const stream = hub.open(room, userId, lastEventId, { push: (e) => void events.push(e), end: (err) => void (ended = err ?? null) })
+  return { events, stream, ended: () => ended }
+}
+
+/** A message the owner sends after everything else: persisted, then published as the API does. */
+async function ownerSays(room: RoomDoc, owner: PublicUser, body: string): Promise<void> {
+  const { event } = await database.repos.messages.send({ roomId: room._id, author: owner, clientId: body, body })
+  bus.publish(roomChannel(room._id.toHexString()), { event: event!.data, at: Date.now() } satisfies RoomBusMessage)
+}
+
+describe('a stream opened just after its user was removed', () => {
+  it('from now (no lastEventId): ends as NOT_FOUND and gets none of the room\'s later messages', async () => {
+    const { room, owner, kicked } = await roomWithKicked()
+    const gone = watch(room, kicked.id, null)
+    const stays = watch(room, owner.id, null)
+    await expect.poll(() => gone.ended()).toBeInstanceOf(TRPCError)
+    expect((gone.ended() as TRPCError).code).toBe('NOT_FOUND')
+    await ownerSays(room, owner, 'after the kick')
+    await expect.poll(() => stays.events.map((e) => e.type)).toEqual(['message.created'])
+    expect(gone.events).toEqual([])
+    expect(stays.ended()).toBeUndefined()
+    stays.stream.close()
+  })
+
+  it('from ahead of the log (a reset to now): ends as NOT_FOUND after the reset', async () => {
+    const { room, owner, kicked } = await roomWithKicked()
+    const gone = watch(room, kicked.id, 10_000)
+    await expect.poll(() => gone.ended()).toBeInstanceOf(TRPCError)
+    expect(gone.events.map((e) => e.type)).toEqual(['reset'])
+    await ownerSays(room, owner, 'after the kick')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(gone.events.map((e) => e.type)).toEqual(['reset'])
+  })
+
+  it('a member still in the room is not ended', async () => {
+    const { room, owner } = await roomWithKicked()
+    const member = person('member')
+    await database.repos.rooms.addMember(room, member, 'member')
+    const s = watch(room, member.id, 10_000)
+    // Placed (the room is attached and listening) before the owner speaks.
+    await expect.poll(() => s.events.map((e) => e.type)).toEqual(['reset'])
+    await ownerSays(room, owner, 'hello')
+    await expect.poll(() => s.events.map((e) => e.type)).toEqual(['reset', 'message.created'])
+    expect(s.ended()).toBeUndefined()
+    s.stream.close()
+  })
+})
