@@ -6,7 +6,7 @@
 import { TRPCClientError } from '@trpc/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { watchRoom } from './helpers.ts'
+import { send, watchRoom } from './helpers.ts'
 
 const code = (err: unknown) => (err instanceof TRPCClientError ? err.data?.code : String(err))
 
@@ -20,6 +20,14 @@ beforeAll(async () => {
     TYPING_MS: '1500',
     TYPING_RATE_LIMIT: '3',
     TYPING_RATE_WINDOW_MS: '60000',
+    SEND_RATE_LIMIT: '4',
+    SEND_RATE_WINDOW_MS: '60000',
+    REACT_RATE_LIMIT: '3',
+    REACT_RATE_WINDOW_MS: '60000',
+    ROOM_ACTION_RATE_LIMIT: '4',
+    ROOM_ACTION_RATE_WINDOW_MS: '60000',
+    REGISTER_RATE_LIMIT_IP: '8',
+    REGISTER_RATE_WINDOW_MS: '60000',
   })
   alice = await server.signUp()
   bob = await server.signUp()
@@ -39,8 +47,66 @@ describe('typing', () => {
     const refused = await alice.trpc.typing.start.mutate({ roomId }).catch((e: unknown) => e)
     expect(code(refused)).toBe('TOO_MANY_REQUESTS')
     // A marker after the refused signal: when Bob has it, he would have had the signal too.
-    await alice.trpc.messages.send.mutate({ roomId, body: 'marker', clientId: crypto.randomUUID() })
+    await send(alice, roomId, 'marker')
     await bobSees.until((e) => e.some((x) => x.type === 'message.created'))
     expect(bobSees.items.filter((x) => x.type === 'typing')).toHaveLength(3)
+  })
+})
+
+describe('messages', () => {
+  it('edits count against SEND_RATE_LIMIT with sends: past it an edit is refused and the text stays', async () => {
+    const carol = await server.signUp()
+    await carol.trpc.rooms.join.mutate({ roomId })
+    const first = await send(carol, roomId, 'one')
+    await send(carol, roomId, 'two')
+    await carol.trpc.messages.edit.mutate({ messageId: first.id, body: 'one, edited' })
+    await carol.trpc.messages.edit.mutate({ messageId: first.id, body: 'one, edited twice' })
+    const refused = await carol.trpc.messages.edit.mutate({ messageId: first.id, body: 'one more time' }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    expect(code(await send(carol, roomId, 'three').catch((e: unknown) => e))).toBe('TOO_MANY_REQUESTS')
+    const stored = (await bob.trpc.messages.list.query({ roomId })).messages.filter((m) => m.author.id === carol.user.id)
+    expect(stored.map((m) => m.body)).toEqual(['one, edited twice', 'two'])
+  })
+
+  it('past REACT_RATE_LIMIT reactions a window, the next is refused and not stored', async () => {
+    const dave = await server.signUp()
+    await dave.trpc.rooms.join.mutate({ roomId })
+    const target = await send(bob, roomId, 'react to me')
+    for (const emoji of ['👍', '🎉', '❤️']) await dave.trpc.messages.react.mutate({ messageId: target.id, emoji, on: true })
+    const refused = await dave.trpc.messages.react.mutate({ messageId: target.id, emoji: '😂', on: true }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    const stored = (await bob.trpc.messages.list.query({ roomId })).messages.find((m) => m.id === target.id)!
+    expect(stored.reactions.map((r) => r.emoji).sort()).toEqual(['❤️', '🎉', '👍'].sort())
+  })
+})
+
+describe('rooms', () => {
+  it('creating, inviting and opening direct rooms share ROOM_ACTION_RATE_LIMIT; past it nothing is created or added', async () => {
+    const erin = await server.signUp()
+    const others = await Promise.all([1, 2, 3].map(() => server.signUp()))
+    const own = await erin.trpc.rooms.create.mutate({ name: 'erin one', visibility: 'public' })
+    await erin.trpc.rooms.create.mutate({ name: 'erin two', visibility: 'private' })
+    await erin.trpc.rooms.invite.mutate({ roomId: own.id, username: others[0]!.user.username })
+    await erin.trpc.rooms.direct.mutate({ username: others[1]!.user.username })
+    const attempts = [
+      erin.trpc.rooms.create.mutate({ name: 'erin three', visibility: 'public' }),
+      erin.trpc.rooms.invite.mutate({ roomId: own.id, username: others[2]!.user.username }),
+      erin.trpc.rooms.direct.mutate({ username: others[2]!.user.username }),
+    ].map((p: Promise<unknown>) => p.catch((e: unknown) => e))
+    for (const outcome of await Promise.all(attempts)) expect(code(outcome)).toBe('TOO_MANY_REQUESTS')
+    // Her two rooms and the one direct room; nothing from the refused calls.
+    expect((await erin.trpc.rooms.list.query()).map((r) => (r.direct ? 'direct' : r.name)).sort()).toEqual(['direct', 'erin one', 'erin two'])
+    expect(await others[2]!.trpc.rooms.list.query()).toEqual([])
+  })
+})
+
+describe('sign-up', () => {
+  it('past REGISTER_RATE_LIMIT_IP sign-ups from one address a window, the next is refused and creates no account', async () => {
+    // alice, bob, carol, dave, erin and erin's three others: 8, the window is full.
+    const c = server.client()
+    const username = `late_${Date.now()}`
+    const refused = await c.trpc.auth.register.mutate({ username, password: 'correct horse battery' }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    expect(await server.database.collections.users.countDocuments({ username })).toBe(0)
   })
 })

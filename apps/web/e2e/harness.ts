@@ -142,6 +142,9 @@ export async function startE2E(): Promise<E2E> {
         SEND_RATE_LIMIT: '10000',
         LOGIN_RATE_LIMIT_USER: '1000',
         LOGIN_RATE_LIMIT_IP: '1000',
+        // Every browser test signs up from 127.0.0.1.
+        REGISTER_RATE_LIMIT_IP: '1000',
+        ROOM_ACTION_RATE_LIMIT: '1000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

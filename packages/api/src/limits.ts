@@ -1,8 +1,17 @@
 /** Limits the API enforces; the server reads them from the environment (docs/operations.md). */
 export interface ApiLimits {
-  /** messages.send per user per window */
+  /** messages.send and messages.edit per user per window */
   sendPerWindow: number
   sendWindowMs: number
+  /** messages.react per user per window */
+  reactPerWindow: number
+  reactWindowMs: number
+  /** rooms.create, rooms.invite and rooms.direct per user per window (each can put a room in someone else's list) */
+  roomActionsPerWindow: number
+  roomActionsWindowMs: number
+  /** auth.register per client IP per window */
+  registerPerIp: number
+  registerWindowMs: number
   /** auth.login failures per username / per IP per window */
   loginPerUser: number
   loginPerIp: number
@@ -31,6 +40,12 @@ export interface ApiLimits {
 export const DEFAULT_LIMITS: ApiLimits = {
   sendPerWindow: 30,
   sendWindowMs: 10_000,
+  reactPerWindow: 60,
+  reactWindowMs: 10_000,
+  roomActionsPerWindow: 30,
+  roomActionsWindowMs: 60_000,
+  registerPerIp: 20,
+  registerWindowMs: 60 * 60_000,
   loginPerUser: 5,
   loginPerIp: 30,
   loginWindowMs: 15 * 60_000,

@@ -160,6 +160,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         ARGON2_MEMORY_KIB: '1024',
         ARGON2_TIME_COST: '1',
         SEND_RATE_LIMIT: '1000000',
+        // Every test user signs up from 127.0.0.1.
+        REGISTER_RATE_LIMIT_IP: '1000000',
+        ROOM_ACTION_RATE_LIMIT: '1000000',
         SHUTDOWN_TIMEOUT_MS: '2000',
         ...options.env,
       }),

@@ -130,6 +130,8 @@ export const BENCH_NODE_ENV = {
   // Load-generator users send far above the production default of 30 per 10 s.
   SEND_RATE_LIMIT: '100000000',
   // Every bench user registers from 127.0.0.1.
+  REGISTER_RATE_LIMIT_IP: '100000000',
+  ROOM_ACTION_RATE_LIMIT: '100000000',
   LOGIN_RATE_LIMIT_IP: '100000000',
   LOGIN_RATE_LIMIT_USER: '100000000',
   // Registering thousands of users must not take minutes: the cheapest argon2 the server accepts (bench only!).

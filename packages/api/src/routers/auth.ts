@@ -7,6 +7,7 @@ import { TRPCError } from '@trpc/server'
 import { AuthError, type IssuedSession } from '@parley/auth'
 import { toPublicUser } from '@parley/db'
 import { LoginInput, RegisterInput, type PublicUser } from '@parley/schemas'
+import { rateLimit } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, publicProcedure, RateLimitedError, router } from '../trpc.ts'
 
@@ -34,6 +35,9 @@ async function adopt(ctx: Context, issued: IssuedSession): Promise<{ user: Publi
 
 export const authRouter = router({
   register: publicProcedure.input(RegisterInput).mutation(async ({ ctx, input }) => {
+    // Accounts are free: without a per-IP bound, every per-user limit is one sign-up away.
+    const { registerPerIp, registerWindowMs } = ctx.deps.limits
+    await rateLimit(ctx, `register:ip:${ctx.ip}`, registerPerIp, registerWindowMs, 'sign-ups from this address')
     const issued = await mapAuthErrors(() => ctx.deps.auth.register(input))
     return adopt(ctx, issued)
   }),

@@ -44,6 +44,9 @@ export const messagesRouter = router({
     if (!doc.authorId.equals(ctx.user._id)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author can edit a message' })
     if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
     if (doc.body === input.body) return toMessage(doc)
+    // An edit reaches every member like a new message: it counts against the same limit.
+    const { limits } = ctx.deps
+    await rateLimit(ctx, `send:${ctx.user._id.toHexString()}`, limits.sendPerWindow, limits.sendWindowMs, 'messages')
     const { message, event } = await ctx.deps.database.repos.messages.edit(doc, input.body)
     publishRoomEvent(ctx, event)
     return message
@@ -62,6 +65,8 @@ export const messagesRouter = router({
   react: protectedProcedure.input(ReactInput).mutation(async ({ ctx, input }) => {
     const { doc } = await loadMessage(ctx, input.messageId)
     if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
+    const { limits } = ctx.deps
+    await rateLimit(ctx, `react:${ctx.user._id.toHexString()}`, limits.reactPerWindow, limits.reactWindowMs, 'reactions')
     const result = await ctx.deps.database.repos.messages.react(doc, ctx.user._id.toHexString(), input.emoji, input.on)
     if (!result) return { changed: false }
     publishRoomEvent(ctx, result.event)
