@@ -95,5 +95,5 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await a.goto('/browse')
     await a.getByTestId('browse-room').first().waitFor()
     expect(await violations(a), 'directory').toEqual([])
-  })
+  }, 120_000) // about ten axe runs and three sign-ups: near the 60-s default on a busy 2-core machine
 })
