@@ -1,6 +1,6 @@
 /**
  * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
- * screens people use — sign-in, sign-up, a room with messages and its member list
+ * screens people use — sign-in, sign-up (also showing its errors), a room with messages and its member list
  * (someone offline in it; light and dark, desktop and phone), the directory
  * and two dialogs.
  * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
@@ -55,6 +55,10 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await visitor.goto('/signup')
     await visitor.getByTestId('auth-display-name').waitFor()
     expect(await violations(visitor), 'sign-up').toEqual([])
+    // Each field's problem under it, in the danger colour: still readable.
+    await visitor.getByTestId('auth-submit').click()
+    await visitor.locator('[aria-invalid="true"]').first().waitFor()
+    expect(await violations(visitor), 'sign-up with errors').toEqual([])
 
     const alice = await e2e.signUp('Alice Martin', still)
     const bob = await e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark', ...still })
@@ -91,5 +95,5 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await a.goto('/browse')
     await a.getByTestId('browse-room').first().waitFor()
     expect(await violations(a), 'directory').toEqual([])
-  })
+  }, 120_000) // about ten axe runs and three sign-ups: near the 60-s default on a busy 2-core machine
 })

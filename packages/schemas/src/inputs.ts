@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { LIMITS } from './limits.ts'
+import { LIMITS, USERNAME_PATTERN } from './limits.ts'
 
 /** Hex ObjectId as a string: validated before it reaches MongoDB. */
 export const Id = z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-character hex id')
@@ -8,7 +8,7 @@ export const Username = z
   .string()
   .min(LIMITS.usernameMin)
   .max(LIMITS.usernameMax)
-  .regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, _ . - only')
+  .regex(new RegExp(`^${USERNAME_PATTERN}$`), 'letters, digits, _ . - only')
   .transform((s) => s.toLowerCase())
 
 export const Password = z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax)

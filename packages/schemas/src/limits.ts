@@ -14,3 +14,9 @@ export const LIMITS = {
   pageSizeMax: 100,
   pageSizeDefault: 50,
 } as const
+
+/**
+ * What a username is made of, as a RegExp source. Here, not in inputs.ts, so
+ * the web app can check a name before sending it without bundling zod.
+ */
+export const USERNAME_PATTERN = '[a-zA-Z0-9_.-]+'

@@ -34,6 +34,12 @@ export function isTransientError(err: unknown): boolean {
   )
 }
 
+/** The input fields the server rejected (its zod issues' field names); empty when none. */
+export function invalidFields(err: unknown): string[] {
+  const fields = dataOf(err)?.zodError?.fieldErrors ?? {}
+  return Object.keys(fields).filter((name) => fields[name]?.length)
+}
+
 /** A sentence for the UI: zod field errors first, then the server's message. */
 export function errorMessage(err: unknown): string {
   if (isNetworkError(err)) return 'Cannot reach the server. Check your connection.'

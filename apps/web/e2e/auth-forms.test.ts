@@ -1,0 +1,114 @@
+/**
+ * Sign-up and sign-in say what is wrong where it is wrong: a field's problem
+ * in plain words under that field (aria-invalid, aria-describedby, focus on
+ * the first one), checked before anything is sent; a taken username under the
+ * username; a wrong password as one message for the form.
+ */
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PASSWORD, PHONE, startE2E, type E2E, type User } from './harness.ts'
+
+let e2e: E2E
+let alice: User
+beforeAll(async () => {
+  e2e = await startE2E()
+  alice = await e2e.signUp('Alice Martin')
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+/** What a field tells assistive technology about itself: invalid or not, and its note. */
+function described(page: Page, testId: string) {
+  return page.getByTestId(testId).evaluate((input) => {
+    const ids = input.getAttribute('aria-describedby')?.split(' ') ?? []
+    return {
+      invalid: input.getAttribute('aria-invalid') === 'true',
+      note: ids.map((id) => document.getElementById(id)?.textContent?.trim()).join(' '),
+      focused: document.activeElement === input,
+    }
+  })
+}
+
+async function fillAndSubmit(page: Page, username: string, password: string) {
+  await page.getByTestId('auth-username').fill(username)
+  await page.getByTestId('auth-password').fill(password)
+  await page.getByTestId('auth-submit').click()
+}
+
+describe('sign-up and sign-in forms', () => {
+  it('a too-short password is named under the password field, and nothing is sent', async () => {
+    const { page } = await e2e.newPage(PHONE)
+    const sent: string[] = []
+    page.on('request', (req) => {
+      if (req.url().includes('/trpc/')) sent.push(new URL(req.url()).pathname)
+    })
+    await page.goto('/signup')
+    const username = `shorty${Date.now().toString(36)}`
+    await fillAndSubmit(page, username, 'abc123')
+
+    await expect.poll(() => described(page, 'auth-password')).toEqual({
+      invalid: true,
+      note: 'Use at least 8 characters',
+      focused: true,
+    })
+    expect(await described(page, 'auth-username')).toMatchObject({ invalid: false })
+    expect(await page.getByTestId('auth-error').count()).toBe(0)
+
+    // Two problems: both shown, focus on the first.
+    await fillAndSubmit(page, 'a b', 'abc123')
+    await expect.poll(() => described(page, 'auth-username')).toEqual({
+      invalid: true,
+      note: 'Usernames are 3–32 characters: letters, digits, _ . or -',
+      focused: true,
+    })
+    expect(await described(page, 'auth-password')).toMatchObject({ invalid: true })
+    // Typing in a field takes its complaint away.
+    await page.getByTestId('auth-username').pressSequentially('x')
+    expect(await described(page, 'auth-username')).toMatchObject({ invalid: false })
+
+    expect(sent.filter((p) => p.includes('auth.register'))).toEqual([])
+    expect(new URL(page.url()).pathname).toBe('/signup')
+
+    // No account was made: signing in with that name fails.
+    await page.goto('/signin')
+    await fillAndSubmit(page, username, 'abc123')
+    await expect
+      .poll(() => page.getByTestId('auth-error').innerText())
+      .toBe('Invalid username or password')
+  })
+
+  it('a taken username is named under the username field', async () => {
+    const { page } = await e2e.newPage()
+    await page.goto('/signup')
+    await fillAndSubmit(page, alice.username, PASSWORD)
+    await expect.poll(() => described(page, 'auth-username')).toEqual({
+      invalid: true,
+      note: 'That username is taken',
+      focused: true,
+    })
+    expect(await described(page, 'auth-password')).toMatchObject({ invalid: false })
+    expect(await page.getByTestId('auth-error').count()).toBe(0)
+  })
+
+  it('a wrong password at sign-in is one message for the form, and focus goes to it', async () => {
+    const { page } = await e2e.newPage()
+    await page.goto('/signin')
+    await fillAndSubmit(page, alice.username, 'not the password')
+    const error = page.getByTestId('auth-error')
+    await expect.poll(() => error.innerText()).toBe('Invalid username or password')
+    expect(await error.evaluate((el) => el === document.activeElement)).toBe(true)
+    expect(await described(page, 'auth-username')).toMatchObject({ invalid: false })
+    expect(await described(page, 'auth-password')).toMatchObject({ invalid: false })
+
+    // Empty fields are caught before asking the server.
+    await page.goto('/signin')
+    await page.getByTestId('auth-submit').click()
+    await expect.poll(() => described(page, 'auth-username')).toEqual({
+      invalid: true,
+      note: 'Enter your username',
+      focused: true,
+    })
+    expect(await described(page, 'auth-password')).toMatchObject({ invalid: true, note: 'Enter your password' })
+  })
+})

@@ -1,0 +1,63 @@
+/**
+ * The room directory on a phone: a public room with the longest name and
+ * topic the server allows, listed among ordinary ones, must not push any
+ * card's Join/Open button off the screen (an over-long topic once widened
+ * every card), and the topic can still be read in full.
+ */
+import { LIMITS } from '@parley/schemas/limits'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRoom, PHONE, startE2E, type E2E } from './harness.ts'
+
+let e2e: E2E
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+describe('the room directory', () => {
+  it('keeps every Join/Open button on a phone screen next to a room with a very long name and topic', async () => {
+    // No spaces in the name: nothing for the browser to break it at.
+    const longName = 'Supercalifragilisticexpialidocious_Antidisestablishmentarianism'
+      .padEnd(LIMITS.roomNameMax, 'x')
+      .slice(0, LIMITS.roomNameMax)
+    const longTopic = 'A very long topic that goes on and on about what this room is for, including onboarding, deploys, incident reviews and on-call handovers. '
+      .repeat(3)
+      .slice(0, LIMITS.roomTopicMax)
+      .trim()
+    const alice = await e2e.signUp('Alice Martin')
+    await createRoom(alice.page, 'general')
+    await createRoom(alice.page, longName, { topic: longTopic })
+    await createRoom(alice.page, 'team-standup', { topic: 'Daily standup notes and blockers' })
+
+    const bob = await e2e.signUp('Bob Chen', PHONE)
+    const page = bob.page
+    await page.goto('/browse')
+    const card = (name: string) => page.getByTestId('browse-room').filter({ hasText: name })
+    // Bob joins one room, so the list has an Open button as well as Join buttons.
+    await card('general').getByTestId('join-room').click()
+    await page.waitForURL(/\/rooms\/[^/]+$/)
+    await page.goto('/browse')
+    await card('general').getByRole('button', { name: 'Open' }).waitFor()
+    await card(longName).waitFor()
+    await expect.poll(() => page.getByTestId('join-room').count()).toBe(2)
+
+    const width = page.viewportSize()!.width
+    const buttons = await page.getByTestId('browse-room').getByRole('button').all()
+    expect(buttons).toHaveLength(3)
+    for (const button of buttons) {
+      const box = (await button.boundingBox())!
+      expect(box.x, await button.innerText()).toBeGreaterThanOrEqual(0)
+      expect(box.x + box.width, await button.innerText()).toBeLessThanOrEqual(width)
+    }
+    // Nothing scrolls sideways: not the page, not the list.
+    expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(
+      await page.evaluate(() => innerWidth),
+    )
+    const list = page.getByTestId('browse-results')
+    expect(await list.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0)
+    // The topic is cut short on the card, but its full text is still there to read.
+    await expect.poll(() => card(longName).getByTestId('browse-topic').getAttribute('title')).toBe(longTopic)
+  })
+})

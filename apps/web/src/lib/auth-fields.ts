@@ -1,0 +1,55 @@
+/**
+ * The sign-in/sign-up form's checks, in the words shown under each field.
+ * The rules are the server's (LIMITS, USERNAME_PATTERN from @parley/schemas):
+ * checking them first saves a round trip, and the server stays the judge.
+ */
+import { LIMITS, USERNAME_PATTERN } from '@parley/schemas/limits'
+import { errorCode, errorMessage, invalidFields } from './errors.ts'
+
+export type AuthMode = 'signin' | 'signup'
+export interface AuthValues {
+  username: string
+  password: string
+  displayName: string
+}
+export type FieldErrors = Partial<Record<keyof AuthValues, string>>
+
+const usernameRe = new RegExp(`^${USERNAME_PATTERN}$`)
+
+/** What the server asks of each field it may reject on sign-up. */
+const RULES = {
+  username: `Usernames are ${LIMITS.usernameMin}–${LIMITS.usernameMax} characters: letters, digits, _ . or -`,
+  password: `Passwords are ${LIMITS.passwordMin}–${LIMITS.passwordMax} characters`,
+} as const
+
+/**
+ * Problems found before sending, by field. Maximum lengths are left to the
+ * inputs' `maxlength`; sign-in only asks for something in each field (the
+ * server answers the rest without telling which part was wrong).
+ */
+export function checkFields(mode: AuthMode, values: AuthValues): FieldErrors {
+  const errors: FieldErrors = {}
+  const signup = mode === 'signup'
+  const username = values.username.trim()
+  if (!username) errors.username = signup ? 'Choose a username' : 'Enter your username'
+  else if (signup && (username.length < LIMITS.usernameMin || !usernameRe.test(username)))
+    errors.username = RULES.username
+  if (!values.password) errors.password = signup ? 'Choose a password' : 'Enter your password'
+  else if (signup && values.password.length < LIMITS.passwordMin)
+    errors.password = `Use at least ${LIMITS.passwordMin} characters`
+  return errors
+}
+
+/**
+ * auth.register's refusal as errors under fields, or null when it is about
+ * the form as a whole (offline, rate limited; every sign-in refusal) or names
+ * a field this form has no words for.
+ */
+export function serverFieldErrors(mode: AuthMode, err: unknown): FieldErrors | null {
+  if (mode !== 'signup') return null
+  // The only conflict auth.register reports; its message is already plain ("That username is taken").
+  if (errorCode(err) === 'CONFLICT') return { username: errorMessage(err) }
+  const fields = invalidFields(err)
+  if (!fields.length || !fields.every((f): f is keyof typeof RULES => f in RULES)) return null
+  return Object.fromEntries(fields.map((f) => [f, RULES[f]]))
+}
