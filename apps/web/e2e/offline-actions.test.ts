@@ -1,7 +1,8 @@
 /**
  * Offline, beyond writing: edits, deletes and reactions wait in the outbox
  * like messages do (marked, across a reload) and reach the other person once
- * the network returns.
+ * the network returns; dialogs that need the server say so instead of
+ * quietly acting after reconnecting.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +13,7 @@ import {
   message,
   openRoom,
   query,
+  roomItem,
   say,
   startE2E,
   waitForSavedRoom,
@@ -134,5 +136,37 @@ describe('offline actions', () => {
       ['', true, []],
       ['Looks good', false, ['🎉']],
     ])
+  })
+
+  it('creating a room or opening a direct message offline says so and does nothing, even after reconnecting', async () => {
+    const carol = await e2e.signUp('Carol Diaz')
+    const c = carol.page
+    await carol.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(c)).toBe('offline')
+      await c.getByTestId('create-room').click()
+      await c.getByTestId('room-name-input').fill('made-offline')
+      await c.getByTestId('room-name-input').press('Enter')
+      expect(await c.getByTestId('offline-note').innerText()).toMatch(/offline/i)
+      expect(await c.getByTestId('create-room-submit').isDisabled()).toBe(true)
+      await c.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+
+      await c.getByTestId('open-direct').click()
+      await c.getByTestId('direct-username').fill('someone')
+      await c.getByTestId('direct-username').press('Enter')
+      expect(await c.getByTestId('offline-note').innerText()).toMatch(/offline/i)
+      expect(await c.getByTestId('direct-submit').isDisabled()).toBe(true)
+      await c.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+    } finally {
+      await carol.context.setOffline(false)
+    }
+    await c.getByTestId('connection-banner').waitFor({ state: 'detached' })
+
+    // A room created after reconnecting is a round trip later than anything
+    // held back while offline would have gone out.
+    await createRoom(c, 'made-online')
+    const rooms = await query<{ name: string }[]>(c, 'rooms.list')
+    expect(rooms.map((r) => r.name)).toEqual(['made-online'])
+    expect(await roomItem(c, 'made-offline').count()).toBe(0)
   })
 })
