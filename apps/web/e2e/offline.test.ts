@@ -108,6 +108,11 @@ describe('offline', () => {
       await expect
         .poll(() => pending.getByTestId('message-body').allInnerTexts())
         .toEqual(['offline one', 'offline two'])
+      // Honest about why: not "Sending…" while there is nothing to send over.
+      expect(await pending.getByTestId('message-status').allInnerTexts()).toEqual([
+        'Waiting for connection — will send automatically',
+        'Waiting for connection — will send automatically',
+      ])
 
       // A reload (still offline) keeps both, still pending, in order.
       await a.reload()

@@ -2,11 +2,10 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { toValue, type MaybeRefOrGetter } from 'vue'
 import { useRouter } from 'vue-router'
 import type { Member, Message } from '@parley/schemas'
-import { getRoomList, timelineKey, updateRoomList, updateTimeline } from '../lib/cache.ts'
+import { getRoomList, updateRoomList } from '../lib/cache.ts'
 import { confirmAction } from '../lib/confirm.ts'
 import { errorMessage } from '../lib/errors.ts'
 import { addRoomToList } from '../lib/rooms.ts'
-import { tombstone, toggleReaction } from '../lib/timeline.ts'
 import { toast } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
@@ -16,31 +15,15 @@ import { useSessionStore } from '../stores/session.ts'
 const TYPING_EVERY_MS = 3000
 
 /**
- * What a user does in a room. Edits, deletes and reactions show at once
- * (optimistic) and the room's event stream confirms them; on failure the
- * timeline is refetched.
+ * What a user does in a room. Messages, edits, deletes and reactions go
+ * through the outbox: they show at once, wait out a lost connection and are
+ * sent in order (see stores/outbox.ts).
  */
 export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
   const qc = useQueryClient()
   const outbox = useOutboxStore()
   const session = useSessionStore()
   const router = useRouter()
-
-  function patch(messageId: string, fn: (m: Message) => Message) {
-    updateTimeline(qc, toValue(roomId), (t) => ({
-      ...t,
-      messages: t.messages.map((m) => (m.id === messageId ? fn(m) : m)),
-    }))
-  }
-
-  async function attempt(run: () => Promise<unknown>, what: string) {
-    try {
-      await run()
-    } catch (err) {
-      toast(`Could not ${what}: ${errorMessage(err)}`, 'error')
-      void qc.invalidateQueries({ queryKey: timelineKey(toValue(roomId)) })
-    }
-  }
 
   function send(body: string) {
     void outbox.enqueue(toValue(roomId), body)
@@ -58,35 +41,23 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
   }
 
   function edit(message: Message, body: string) {
-    patch(message.id, (m) => ({ ...m, body, editedAt: new Date().toISOString() }))
-    void attempt(
-      () => callMutation('messages.edit', { messageId: message.id, body }),
-      'edit the message',
-    )
+    void outbox.edit(message, body)
   }
 
   async function remove(message: Message) {
     const sure = await confirmAction({
       title: 'Delete message?',
-      body: 'It will be removed for everyone in the room.',
+      body: outbox.unsent(message)
+        ? "It hasn't been sent yet, so nobody else will see it."
+        : 'It will be removed for everyone in the room.',
       action: 'Delete',
     })
-    if (!sure) return
-    patch(message.id, tombstone)
-    void attempt(
-      () => callMutation('messages.delete', { messageId: message.id }),
-      'delete the message',
-    )
+    if (sure) await outbox.remove(message)
   }
 
   function react(message: Message, emoji: string, on: boolean) {
     const me = session.user?.id
-    if (me)
-      patch(message.id, (m) => ({ ...m, reactions: toggleReaction(m.reactions, emoji, me, on) }))
-    void attempt(
-      () => callMutation('messages.react', { messageId: message.id, emoji, on }),
-      'react',
-    )
+    if (me) void outbox.react(message, emoji, on, me)
   }
 
   async function join() {

@@ -44,9 +44,13 @@ export function useRoomTimeline(roomId: MaybeRefOrGetter<string>) {
   const messages = computed<Message[]>(() => timeline.value?.messages ?? [])
 
   let saveTimer: ReturnType<typeof setTimeout> | undefined
-  watch(messages, (list) => {
+  // The whole timeline, not just its messages: a fresh page equal to a cached
+  // copy that live events already completed keeps the same messages array
+  // (structural sharing), and only dropping `fromCache` says it may be saved.
+  watch(timeline, (t) => {
     const id = toValue(roomId)
-    if (!list.length || timeline.value?.fromCache) return
+    const list = t?.messages ?? []
+    if (!list.length || t?.fromCache) return
     clearTimeout(saveTimer)
     saveTimer = setTimeout(() => void saveMessages(id, plain(list.slice(-KEEP_PER_ROOM))), 400)
   })

@@ -11,6 +11,10 @@ export const queryClient = new QueryClient({
       retry: (count, err) => isNetworkError(err) && count < 2,
     },
     mutations: {
+      // Run (and fail fast) offline. The default 'online' mode pauses a mutation
+      // until the network returns and then fires it, unseen: a room created long
+      // after its dialog was closed. What must survive offline goes through the outbox.
+      networkMode: 'always',
       retry: (count, err) => errorCode(err) === 'TOO_MANY_REQUESTS' && count < 1,
     },
   },

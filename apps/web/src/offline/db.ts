@@ -11,16 +11,43 @@ export const KEEP_PER_ROOM = 200
 
 export type OutboxStatus = 'pending' | 'sending' | 'failed'
 
-export interface OutboxItem {
+interface OutboxBase {
+  /** The item's key; for a send also the message's `clientId`, which the server dedupes on. */
   clientId: string
   roomId: string
-  body: string
-  /** Monotonic: the order messages were written in, and are sent in. */
+  /** Monotonic: the order things were done in, and are sent in. */
   order: number
   createdAt: string
+  /** Only a send is ever `failed`: a refused edit, delete or reaction is dropped. */
   status: OutboxStatus
   error?: string
 }
+
+export interface OutboxSend extends OutboxBase {
+  kind: 'send'
+  body: string
+}
+export interface OutboxEdit extends OutboxBase {
+  kind: 'edit'
+  messageId: string
+  body: string
+}
+export interface OutboxDelete extends OutboxBase {
+  kind: 'delete'
+  messageId: string
+}
+export interface OutboxReact extends OutboxBase {
+  kind: 'react'
+  messageId: string
+  emoji: string
+  on: boolean
+  /** Who reacts (the signed-in user): the reaction shows under their id while it waits. */
+  userId: string
+}
+
+/** A change to a message the server already has. */
+export type OutboxAction = OutboxEdit | OutboxDelete | OutboxReact
+export type OutboxItem = OutboxSend | OutboxAction
 
 interface ParleyDB extends DBSchema {
   rooms: { key: string; value: RoomListItem }
@@ -148,7 +175,12 @@ export async function resetLastSeq(roomId: string, seq: number): Promise<void> {
 export async function loadOutbox(): Promise<OutboxItem[]> {
   const db = await current()
   if (!db) return []
-  return db.getAllFromIndex('outbox', 'byOrder')
+  const stored: (OutboxItem | Omit<OutboxSend, 'kind'>)[] = await db.getAllFromIndex(
+    'outbox',
+    'byOrder',
+  )
+  // Queued before the outbox carried more than sends: those have no kind.
+  return stored.map((i) => ('kind' in i ? i : { ...i, kind: 'send' }))
 }
 
 export async function putOutbox(item: OutboxItem): Promise<void> {

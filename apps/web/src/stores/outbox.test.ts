@@ -2,8 +2,12 @@ import 'fake-indexeddb/auto'
 import { TRPCClientError } from '@trpc/client'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Message } from '@parley/schemas'
 import { message } from '../test/factories.ts'
-import { closeUserDb, deleteUserDb, loadOutbox, openUserDb } from '../offline/db.ts'
+import { closeUserDb, deleteUserDb, loadOutbox, openUserDb, putOutbox } from '../offline/db.ts'
+import { getTimeline, timelineKey } from '../lib/cache.ts'
+import { queryClient } from '../lib/query-client.ts'
+import { toasts } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
 import { useOutboxStore } from './outbox.ts'
@@ -18,16 +22,47 @@ const ROOM = 'a'.repeat(24)
 const USER = 'b'.repeat(24)
 
 const networkError = () => new TRPCClientError('fetch failed')
-const badRequest = () =>
-  new TRPCClientError('body too long', {
+const badRequest = (text = 'body too long') =>
+  new TRPCClientError(text, {
     result: {
-      error: {
-        message: 'body too long',
-        code: -32600,
-        data: { code: 'BAD_REQUEST', httpStatus: 400 },
-      },
+      error: { message: text, code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } },
     },
   })
+
+/** What each queued item is, for comparing queues. */
+const describeItem = (i: { kind: string; body?: string; messageId?: string; emoji?: string }) =>
+  [i.kind, i.body ?? i.emoji ?? i.messageId].join(' ')
+
+/** A timeline in the cache, as a room on screen has it. */
+function showRoom(...messages: Message[]) {
+  queryClient.setQueryData(timelineKey(ROOM), { messages, hasMore: false })
+}
+const shown = () => getTimeline(queryClient, ROOM)?.messages ?? []
+
+/** Answers like the server: every path succeeds; calls are recorded as `path input…`. */
+function server() {
+  let seq = 100
+  const calls: string[] = []
+  send.mockImplementation(async (path, raw) => {
+    const input = raw as Record<string, unknown>
+    calls.push([path, input.body ?? input.emoji ?? input.messageId].join(' '))
+    switch (path) {
+      case 'messages.send':
+        return message({ seq: ++seq, ...(input as { clientId: string; body: string }) }) as never
+      case 'messages.edit':
+        return message({
+          id: input.messageId as string,
+          body: input.body as string,
+          editedAt: '2026-01-02T00:00:00.000Z',
+        }) as never
+      case 'messages.react':
+        return { changed: true } as never
+      default:
+        return { ok: true } as never
+    }
+  })
+  return calls
+}
 
 /** Answers like messages.send: a message echoing the input, seq increasing. */
 function acceptAll() {
@@ -44,6 +79,8 @@ function acceptAll() {
 beforeEach(async () => {
   setActivePinia(createPinia())
   send.mockReset()
+  queryClient.clear()
+  toasts.value = []
   await openUserDb(USER)
 })
 
@@ -74,7 +111,7 @@ describe('outbox store', () => {
     await outbox.enqueue(ROOM, 'two')
     await outbox.enqueue(ROOM, 'three')
     await outbox.flush()
-    expect(outbox.items.map((i) => [i.body, i.status])).toEqual([
+    expect(outbox.items.map((i) => [i.kind === 'send' && i.body, i.status])).toEqual([
       ['one', 'pending'],
       ['two', 'pending'],
       ['three', 'pending'],
@@ -155,5 +192,188 @@ describe('outbox store', () => {
     await outbox.discard(worse.clientId)
     expect(outbox.items).toEqual([])
     expect(await loadOutbox()).toEqual([])
+  })
+})
+
+describe('outbox store: edits, deletes and reactions', () => {
+  const mine = message({
+    roomId: ROOM,
+    seq: 1,
+    body: 'typo',
+    author: { id: USER, username: 'me', displayName: 'Me' },
+  })
+  const doomed = message({ roomId: ROOM, seq: 2, body: 'oops', author: mine.author })
+  const theirs = message({ roomId: ROOM, seq: 3, body: 'lunch?' })
+
+  it('wait offline in one queue with sends, survive a reload, then go out in order', async () => {
+    send.mockRejectedValue(networkError())
+    const first = useOutboxStore()
+    await first.enqueue(ROOM, 'before')
+    await first.edit(mine, 'fixed')
+    await first.remove(doomed)
+    await first.react(theirs, '👍', true, USER)
+    await first.enqueue(ROOM, 'after')
+    await first.flush()
+    expect(first.items.every((i) => i.status === 'pending')).toBe(true)
+
+    closeUserDb()
+    setActivePinia(createPinia())
+    await openUserDb(USER)
+    const second = useOutboxStore()
+    await second.load()
+    const queue = ['send before', 'edit fixed', `delete ${doomed.id}`, 'react 👍', 'send after']
+    expect(second.items.map(describeItem)).toEqual(queue)
+
+    const calls = server()
+    await second.flush()
+    expect(calls).toEqual([
+      'messages.send before',
+      'messages.edit fixed',
+      `messages.delete ${doomed.id}`,
+      'messages.react 👍',
+      'messages.send after',
+    ])
+    expect(send.mock.calls.find(([path]) => path === 'messages.react')?.[1]).toEqual({
+      messageId: theirs.id,
+      emoji: '👍',
+      on: true,
+    })
+    expect(second.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it("puts the server's answer into the cached timeline at once (its event may come later)", async () => {
+    showRoom(mine, doomed, theirs)
+    server()
+    const outbox = useOutboxStore()
+    await outbox.edit(mine, 'fixed')
+    await outbox.remove(doomed)
+    await outbox.react(theirs, '🎉', true, USER)
+    await outbox.flush()
+    const [edited, deleted, reacted] = shown()
+    expect(edited).toMatchObject({ body: 'fixed', editedAt: '2026-01-02T00:00:00.000Z' })
+    expect(deleted).toMatchObject({ deleted: true, body: '' })
+    expect(reacted?.reactions).toEqual([{ emoji: '🎉', count: 1, userIds: [USER] }])
+  })
+
+  it('drops a refused change, refetches the timeline, tells the user once, and carries on', async () => {
+    const calls = server()
+    const answer = send.getMockImplementation()!
+    send.mockImplementation(async (path, input) => {
+      if (path === 'messages.edit') throw badRequest('The message was deleted')
+      return answer(path, input)
+    })
+    const refetch = vi.spyOn(queryClient, 'invalidateQueries')
+    const outbox = useOutboxStore()
+    await outbox.edit(mine, 'too late')
+    await outbox.enqueue(ROOM, 'next')
+    await outbox.flush()
+    expect(outbox.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+    expect(toasts.value.map((t) => t.text)).toEqual([
+      'Could not edit the message: The message was deleted',
+    ])
+    expect(refetch).toHaveBeenCalledWith({ queryKey: timelineKey(ROOM) })
+    expect(calls).toEqual(['messages.send next'])
+    refetch.mockRestore()
+  })
+
+  it('keeps a change that fails for want of a network, and sends it later', async () => {
+    send.mockRejectedValue(networkError())
+    const outbox = useOutboxStore()
+    await outbox.remove(doomed)
+    await outbox.flush()
+    expect(outbox.items).toMatchObject([{ kind: 'delete', status: 'pending' }])
+    expect(toasts.value).toEqual([])
+    const calls = server()
+    outbox.kick()
+    await outbox.flush()
+    expect(calls).toEqual([`messages.delete ${doomed.id}`])
+  })
+
+  it('an edit of an unsent message changes the queued send; a delete drops it', async () => {
+    send.mockRejectedValue(networkError())
+    const outbox = useOutboxStore()
+    const draft = await outbox.enqueue(ROOM, 'draft')
+    const oops = await outbox.enqueue(ROOM, 'wrong room')
+    const unsent = (clientId: string) => message({ id: clientId, seq: 0, clientId })
+    await outbox.edit(unsent(draft.clientId), 'final')
+    await outbox.remove(unsent(oops.clientId))
+    expect(outbox.items.map(describeItem)).toEqual(['send final'])
+    expect((await loadOutbox()).map(describeItem)).toEqual(['send final'])
+
+    const calls = server()
+    outbox.kick()
+    await outbox.flush()
+    expect(calls).toEqual(['messages.send final'])
+  })
+
+  it('an edit or delete made while the send is on the wire follows it', async () => {
+    showRoom()
+    const calls = server()
+    const answer = send.getMockImplementation()!
+    let land = () => {}
+    /** The next call waits for `land()`. */
+    const hold = () =>
+      send.mockImplementationOnce(async (path, input) => {
+        await new Promise<void>((resolve) => (land = resolve))
+        return answer(path, input)
+      })
+    const onScreen = (clientId: string) => message({ id: clientId, roomId: ROOM, seq: 0, clientId })
+    const outbox = useOutboxStore()
+
+    hold()
+    const item = await outbox.enqueue(ROOM, 'first try')
+    await outbox.enqueue(ROOM, 'later')
+    await outbox.edit(onScreen(item.clientId), 'second try')
+    land()
+    await outbox.flush()
+    expect(calls).toEqual([
+      'messages.send first try',
+      'messages.edit second try',
+      'messages.send later',
+    ])
+    expect(shown().map((m) => m.body)).toEqual(['second try', 'later'])
+
+    hold()
+    const gone = await outbox.enqueue(ROOM, 'never mind')
+    await outbox.remove(onScreen(gone.clientId))
+    land()
+    await outbox.flush()
+    const sent = shown().at(-1)
+    expect(calls.slice(3)).toEqual(['messages.send never mind', `messages.delete ${sent?.id}`])
+    expect(sent).toMatchObject({ deleted: true })
+    expect(outbox.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it('a newer change replaces the queued ones it makes pointless', async () => {
+    send.mockRejectedValue(networkError())
+    const outbox = useOutboxStore()
+    await outbox.edit(mine, 'one')
+    await outbox.edit(mine, 'two')
+    await outbox.react(theirs, '👍', true, USER)
+    await outbox.react(theirs, '❤️', true, USER)
+    await outbox.react(theirs, '👍', false, USER)
+    expect(outbox.items.map(describeItem)).toEqual(['edit two', 'react ❤️', 'react 👍'])
+    expect(outbox.items.at(-1)).toMatchObject({ on: false })
+    await outbox.react(mine, '🎉', true, USER)
+    await outbox.remove(mine)
+    expect(outbox.items.map(describeItem)).toEqual(['react ❤️', 'react 👍', `delete ${mine.id}`])
+    expect((await loadOutbox()).map(describeItem)).toEqual(outbox.items.map(describeItem))
+  })
+
+  it('loads sends queued before the outbox knew kinds', async () => {
+    await putOutbox({
+      clientId: 'old-1',
+      roomId: ROOM,
+      body: 'from an older version',
+      order: 1,
+      createdAt: new Date().toISOString(),
+      status: 'pending',
+    } as never)
+    const outbox = useOutboxStore()
+    await outbox.load()
+    expect(outbox.items.map(describeItem)).toEqual(['send from an older version'])
   })
 })

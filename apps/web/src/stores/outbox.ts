@@ -1,26 +1,39 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { Message } from '@parley/schemas'
-import { bumpRoom, updateTimeline } from '../lib/cache.ts'
+import { bumpRoom, timelineKey, updateTimeline } from '../lib/cache.ts'
 import { errorMessage, isTransientError } from '../lib/errors.ts'
+import { isAction, supersedes } from '../lib/pending.ts'
 import { queryClient } from '../lib/query-client.ts'
-import { upsertMessages } from '../lib/timeline.ts'
+import { tombstone, toggleReaction, upsertMessages } from '../lib/timeline.ts'
+import { toast } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import {
   deleteOutbox,
   loadOutbox,
   putOutbox,
   saveMessages,
+  type OutboxAction,
   type OutboxItem,
+  type OutboxSend,
 } from '../offline/db.ts'
 
 const RETRY_MIN_MS = 2_000
 const RETRY_MAX_MS = 30_000
 
+const REFUSED: Record<OutboxAction['kind'], string> = {
+  edit: 'Could not edit the message',
+  delete: 'Could not delete the message',
+  react: 'Could not react',
+}
+
 /**
- * Messages on their way out. Each is written to IndexedDB before anything is
- * sent, then sent in order through `messages.send`, idempotent on `clientId`,
- * so a retry after a lost answer or a reload never doubles a message.
+ * Everything the user does to messages, on its way out: sends, edits, deletes
+ * and reactions in one queue, in the order they were done. Each is written to
+ * IndexedDB before anything is sent, then sent one at a time. A retry after a
+ * lost answer or a reload is harmless: `messages.send` is idempotent on
+ * `clientId`, an edit or delete repeated changes nothing, and a reaction
+ * carries its final state (`on`), not a toggle.
  */
 export const useOutboxStore = defineStore('outbox', () => {
   const items = ref<OutboxItem[]>([])
@@ -30,32 +43,82 @@ export const useOutboxStore = defineStore('outbox', () => {
   let retryDelay = RETRY_MIN_MS
 
   const persist = (item: OutboxItem) => putOutbox({ ...item })
+  const queued = (clientId: string) => items.value.some((i) => i.clientId === clientId)
+
+  function nextOrder(): number {
+    lastOrder = Math.max(Date.now(), lastOrder + 1)
+    return lastOrder
+  }
+
+  /** The common fields of a new item; `order` defaults to the end of the queue. */
+  function fresh(roomId: string, order = nextOrder()) {
+    return {
+      clientId: crypto.randomUUID(),
+      roomId,
+      order,
+      createdAt: new Date().toISOString(),
+      status: 'pending' as const,
+    }
+  }
 
   /** Read the signed-in user's outbox (after a reload nothing is mid-send any more). */
   async function load(): Promise<void> {
     const stored = await loadOutbox()
-    const known = new Set(items.value.map((i) => i.clientId))
     const loaded = stored
-      .filter((i) => !known.has(i.clientId))
+      .filter((i) => !queued(i.clientId))
       .map((i) => (i.status === 'sending' ? { ...i, status: 'pending' as const } : i))
     items.value = [...items.value, ...loaded].sort((a, b) => a.order - b.order)
     lastOrder = Math.max(lastOrder, ...items.value.map((i) => i.order))
   }
 
-  async function enqueue(roomId: string, body: string): Promise<OutboxItem> {
-    lastOrder = Math.max(Date.now(), lastOrder + 1)
-    const item: OutboxItem = {
-      clientId: crypto.randomUUID(),
-      roomId,
-      body,
-      order: lastOrder,
-      createdAt: new Date().toISOString(),
-      status: 'pending',
-    }
-    items.value.push(item)
+  /** Queue an item (dropping the queued changes it makes pointless), store it, send. */
+  async function add(item: OutboxItem): Promise<void> {
+    const stale = isAction(item)
+      ? items.value.filter((i) => i.status === 'pending' && supersedes(item, i))
+      : []
+    const gone = new Set(stale.map((i) => i.clientId))
+    items.value = [...items.value.filter((i) => !gone.has(i.clientId)), item]
+    await Promise.all(stale.map((i) => deleteOutbox(i.clientId)))
     await persist(item)
     void flush()
+  }
+
+  async function enqueue(roomId: string, body: string): Promise<OutboxItem> {
+    const item: OutboxSend = { kind: 'send', body, ...fresh(roomId) }
+    await add(item)
     return item
+  }
+
+  /** The queued send of a message the server has not confirmed yet. */
+  function unsent(message: Message): OutboxSend | undefined {
+    return items.value.find(
+      (i): i is OutboxSend => i.kind === 'send' && i.clientId === message.clientId,
+    )
+  }
+
+  async function edit(message: Message, body: string): Promise<void> {
+    const send = unsent(message)
+    if (!send) return add({ kind: 'edit', messageId: message.id, body, ...fresh(message.roomId) })
+    // Not on the server yet: the send carries the new text (if it is already
+    // on the wire, an edit follows it; see sent()).
+    send.body = body
+    await persist(send)
+  }
+
+  async function remove(message: Message): Promise<void> {
+    if (unsent(message)) return discard(message.clientId)
+    return add({ kind: 'delete', messageId: message.id, ...fresh(message.roomId) })
+  }
+
+  function react(message: Message, emoji: string, on: boolean, userId: string): Promise<void> {
+    return add({
+      kind: 'react',
+      messageId: message.id,
+      emoji,
+      on,
+      userId,
+      ...fresh(message.roomId),
+    })
   }
 
   function forRoom(roomId: string): OutboxItem[] {
@@ -71,28 +134,102 @@ export const useOutboxStore = defineStore('outbox', () => {
     void saveMessages(message.roomId, [message])
   }
 
-  async function sendOne(item: OutboxItem): Promise<'sent' | 'failed' | 'stop'> {
+  /** A change the server took goes into the cache (and the saved copy) now: its event may come later. */
+  function settle(roomId: string, messageId: string, fn: (m: Message) => Message): void {
+    let changed: Message | undefined
+    updateTimeline(queryClient, roomId, (t) => ({
+      ...t,
+      messages: t.messages.map((m) => (m.id === messageId ? (changed = fn(m)) : m)),
+    }))
+    if (changed) void saveMessages(roomId, [changed])
+  }
+
+  async function done(item: OutboxItem): Promise<void> {
+    items.value = items.value.filter((i) => i.clientId !== item.clientId)
+    await deleteOutbox(item.clientId)
+  }
+
+  /** A send went through; if it was deleted or edited meanwhile, that change takes its place. */
+  async function sent(item: OutboxSend, message: Message): Promise<void> {
+    const messageId = message.id
+    let follow: OutboxAction | null = null
+    if (!queued(item.clientId))
+      follow = { kind: 'delete', messageId, ...fresh(item.roomId, item.order) }
+    else if (item.body !== message.body)
+      follow = { kind: 'edit', messageId, body: item.body, ...fresh(item.roomId, item.order) }
+    delivered(message)
+    await done(item)
+    if (follow) {
+      items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
+      await persist(follow)
+    }
+  }
+
+  async function perform(item: OutboxItem): Promise<void> {
+    switch (item.kind) {
+      case 'send': {
+        const { roomId, clientId, body } = item
+        // sent() settles the queue itself: the item may have changed while on the wire.
+        return sent(item, await callMutation('messages.send', { roomId, clientId, body }))
+      }
+      case 'edit': {
+        const m = await callMutation('messages.edit', {
+          messageId: item.messageId,
+          body: item.body,
+        })
+        settle(item.roomId, item.messageId, (cur) => ({
+          ...cur,
+          body: m.body,
+          editedAt: m.editedAt,
+        }))
+        break
+      }
+      case 'delete':
+        await callMutation('messages.delete', { messageId: item.messageId })
+        settle(item.roomId, item.messageId, tombstone)
+        break
+      case 'react': {
+        const { messageId, emoji, on, userId } = item
+        await callMutation('messages.react', { messageId, emoji, on })
+        settle(item.roomId, messageId, (cur) => ({
+          ...cur,
+          reactions: toggleReaction(cur.reactions, emoji, userId, on),
+        }))
+        break
+      }
+    }
+    await done(item)
+  }
+
+  /**
+   * The server said no for good. A send stays, failed, for the user to retry
+   * or discard; a change is dropped, which takes it off the screen, the
+   * timeline is refetched for the server's copy, and the user is told once.
+   */
+  async function refused(item: OutboxItem, err: unknown): Promise<void> {
+    if (item.kind === 'send') {
+      item.status = 'failed'
+      item.error = errorMessage(err)
+      if (queued(item.clientId)) await persist(item)
+      return
+    }
+    await done(item)
+    toast(`${REFUSED[item.kind]}: ${errorMessage(err)}`, 'error')
+    void queryClient.invalidateQueries({ queryKey: timelineKey(item.roomId) })
+  }
+
+  async function sendOne(item: OutboxItem): Promise<'next' | 'stop'> {
     item.status = 'sending'
     try {
-      const message = await callMutation('messages.send', {
-        roomId: item.roomId,
-        clientId: item.clientId,
-        body: item.body,
-      })
-      items.value = items.value.filter((i) => i.clientId !== item.clientId)
-      await deleteOutbox(item.clientId)
-      delivered(message)
-      return 'sent'
+      await perform(item)
     } catch (err) {
       if (isTransientError(err)) {
         item.status = 'pending'
         return 'stop'
       }
-      item.status = 'failed'
-      item.error = errorMessage(err)
-      await persist(item)
-      return 'failed'
+      await refused(item, err)
     }
+    return 'next'
   }
 
   async function run(): Promise<void> {
@@ -102,7 +239,7 @@ export const useOutboxStore = defineStore('outbox', () => {
         retryDelay = RETRY_MIN_MS
         return
       }
-      // A transient failure stops the queue so later messages never overtake it.
+      // A transient failure stops the queue so later items never overtake it.
       if ((await sendOne(next)) === 'stop') {
         scheduleRetry()
         return
@@ -152,7 +289,21 @@ export const useOutboxStore = defineStore('outbox', () => {
     lastOrder = 0
   }
 
-  return { items, load, enqueue, forRoom, flush, kick, retry, discard, reset }
+  return {
+    items,
+    load,
+    enqueue,
+    edit,
+    remove,
+    react,
+    unsent,
+    forRoom,
+    flush,
+    kick,
+    retry,
+    discard,
+    reset,
+  }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useOutboxStore, import.meta.hot))

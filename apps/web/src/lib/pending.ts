@@ -1,0 +1,61 @@
+/**
+ * Pure rules for changes that wait in the outbox: how they show over the
+ * server's messages, and which queued change a newer one makes pointless.
+ *
+ * The timeline cache holds only what the server said; queued edits, deletes
+ * and reactions are laid over it when shown. So a refetch never undoes a
+ * change still on its way, a reload offline shows it again (the outbox is in
+ * IndexedDB), and dropping a refused change is its rollback.
+ */
+import type { Message } from '@parley/schemas'
+import type { OutboxAction, OutboxItem } from '../offline/db.ts'
+import { tombstone, toggleReaction } from './timeline.ts'
+
+export const isAction = (item: OutboxItem): item is OutboxAction => item.kind !== 'send'
+
+function apply(m: Message, a: OutboxAction): Message {
+  if (m.deleted) return m
+  switch (a.kind) {
+    case 'edit':
+      return { ...m, body: a.body, editedAt: a.createdAt }
+    case 'delete':
+      return tombstone(m)
+    case 'react':
+      return { ...m, reactions: toggleReaction(m.reactions, a.emoji, a.userId, a.on) }
+  }
+}
+
+/** Messages as the user expects them: each queued change applied, in order. */
+export function withPending(
+  messages: readonly Message[],
+  actions: readonly OutboxAction[],
+): readonly Message[] {
+  if (!actions.length) return messages
+  const byMessage = new Map<string, OutboxAction[]>()
+  for (const a of actions) byMessage.set(a.messageId, [...(byMessage.get(a.messageId) ?? []), a])
+  return messages.map((m) => byMessage.get(m.id)?.reduce(apply, m) ?? m)
+}
+
+const WEIGHT = { react: 0, edit: 1, delete: 2 } as const
+
+/** The change each message waits on, for its status line: a delete outweighs an edit, an edit a reaction. */
+export function pendingChanges(actions: readonly OutboxAction[]): Map<string, OutboxAction> {
+  const out = new Map<string, OutboxAction>()
+  for (const a of actions) {
+    const seen = out.get(a.messageId)
+    if (!seen || WEIGHT[a.kind] >= WEIGHT[seen.kind]) out.set(a.messageId, a)
+  }
+  return out
+}
+
+/**
+ * A queued change that `next` makes pointless: a delete replaces everything
+ * queued for the message, an edit an earlier edit, a reaction an earlier
+ * toggle of the same emoji (each carries its final state, so the last wins).
+ */
+export function supersedes(next: OutboxAction, queued: OutboxItem): boolean {
+  if (!isAction(queued) || queued.messageId !== next.messageId) return false
+  if (next.kind === 'delete') return true
+  if (next.kind === 'react') return queued.kind === 'react' && queued.emoji === next.emoji
+  return queued.kind === next.kind
+}
