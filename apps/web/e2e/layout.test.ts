@@ -1,0 +1,69 @@
+/**
+ * What sits on top of what: notices clear of the room's title and of the
+ * composer (desktop and phone).
+ */
+import type { Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRoom, invite, PHONE, startE2E, type E2E } from './harness.ts'
+
+let e2e: E2E
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+type Box = { x: number; y: number; width: number; height: number }
+const overlaps = (a: Box, b: Box) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+
+/** The notice is on screen and covers neither the room's title nor its composer. */
+async function expectClear(page: Page, notice: Locator): Promise<void> {
+  const n = (await notice.boundingBox())!
+  const title = (await page.getByTestId('room-title').boundingBox())!
+  const composer = (await page.getByTestId('composer').boundingBox())!
+  expect(
+    overlaps(n, title),
+    `the notice ${JSON.stringify(n)} covers the title ${JSON.stringify(title)}`,
+  ).toBe(false)
+  expect(n.y + n.height, 'the notice ends above the composer').toBeLessThan(composer.y)
+  expect(n.x).toBeGreaterThanOrEqual(0)
+  expect(n.x + n.width).toBeLessThanOrEqual(page.viewportSize()!.width)
+}
+
+/** A new room made through the directory's button (a phone's way; the sidebar is another screen). */
+async function createFromDirectory(page: Page, name: string, topic?: string): Promise<void> {
+  await page.goto('/browse')
+  await page.getByRole('button', { name: 'Create room' }).click()
+  await page.getByTestId('room-name-input').fill(name)
+  if (topic) await page.getByTestId('room-topic-input').fill(topic)
+  await page.getByTestId('create-room-submit').click()
+  await page.getByTestId('composer').waitFor()
+}
+
+describe('layout', () => {
+  it('a notice shows below the room header, clear of its title and the composer, on a desktop and a phone', async () => {
+    const [alice, bob] = await Promise.all([
+      e2e.signUp('Alice Martin'),
+      e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark' }),
+    ])
+    await createRoom(alice.page, 'notice-desk', { topic: 'Where notices go' })
+    await invite(alice.page, bob.username)
+    const onDesk = alice.page.getByRole('status').filter({ hasText: 'Invited' })
+    await onDesk.waitFor()
+    await expectClear(alice.page, onDesk)
+    // "Works offline" usually shows now too (the service worker has just installed): same rule.
+    const offlineReady = alice.page.getByTestId('offline-ready')
+    if (await offlineReady.isVisible()) await expectClear(alice.page, offlineReady)
+
+    await createFromDirectory(bob.page, 'notice-phone', 'Where notices go on a phone')
+    await invite(bob.page, alice.username)
+    const onPhone = bob.page.getByRole('status').filter({ hasText: 'Invited' })
+    await onPhone.waitFor()
+    await expectClear(bob.page, onPhone)
+    if (await bob.page.getByTestId('offline-ready').isVisible()) {
+      await expectClear(bob.page, bob.page.getByTestId('offline-ready'))
+    }
+  })
+})
