@@ -1,6 +1,7 @@
 /**
  * What sits on top of what: notices clear of the room's title and of the
- * composer (desktop and phone).
+ * composer (desktop and phone); the members drawer on a phone closes on
+ * Escape and on a tap outside it.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -31,6 +32,9 @@ async function expectClear(page: Page, notice: Locator): Promise<void> {
   expect(n.x).toBeGreaterThanOrEqual(0)
   expect(n.x + n.width).toBeLessThanOrEqual(page.viewportSize()!.width)
 }
+
+const LONG_TOPIC =
+  'Planning for the next quarter: goals, owners, the retrospective of the last one, and everything else that needs a home until the offsite in March'
 
 /** A new room made through the directory's button (a phone's way; the sidebar is another screen). */
 async function createFromDirectory(page: Page, name: string, topic?: string): Promise<void> {
@@ -65,5 +69,26 @@ describe('layout', () => {
     if (await bob.page.getByTestId('offline-ready').isVisible()) {
       await expectClear(bob.page, bob.page.getByTestId('offline-ready'))
     }
+  })
+
+  it('phone: the members drawer closes on Escape and on a tap outside it, back to its toggle', async () => {
+    const { page } = await e2e.signUp('Pia Drawer', PHONE)
+    await createFromDirectory(page, 'drawer-room', LONG_TOPIC)
+    const toggle = page.getByTestId('members-toggle')
+    const members = page.getByTestId('member-list')
+
+    await toggle.tap()
+    await members.waitFor()
+    await page.keyboard.press('Escape')
+    await members.waitFor({ state: 'detached' })
+    expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
+
+    await toggle.tap()
+    await members.waitFor()
+    const drawer = (await members.boundingBox())!
+    // Outside the drawer, over the messages.
+    await page.touchscreen.tap(drawer.x / 2, 420)
+    await members.waitFor({ state: 'detached' })
+    expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
   })
 })
