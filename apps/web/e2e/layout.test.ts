@@ -1,7 +1,8 @@
 /**
  * What sits on top of what: notices clear of the room's title and of the
  * composer (desktop and phone); the members drawer on a phone closes on
- * Escape and on a tap outside it.
+ * Escape and on a tap outside it; a long topic opens on a tap; a touch screen
+ * shows no keyboard hints.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -71,7 +72,7 @@ describe('layout', () => {
     }
   })
 
-  it('phone: the members drawer closes on Escape and on a tap outside it, back to its toggle', async () => {
+  it('phone: the members drawer closes on Escape and on a tap outside it, back to its toggle; a long topic opens on a tap', async () => {
     const { page } = await e2e.signUp('Pia Drawer', PHONE)
     await createFromDirectory(page, 'drawer-room', LONG_TOPIC)
     const toggle = page.getByTestId('members-toggle')
@@ -90,5 +91,28 @@ describe('layout', () => {
     await page.touchscreen.tap(drawer.x / 2, 420)
     await members.waitFor({ state: 'detached' })
     expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
+
+    // The topic is cut to one line; a tap shows all of it (phones have no hover tooltip).
+    const topic = page.getByTestId('room-topic')
+    const cut = (el: HTMLElement) => el.scrollWidth > el.clientWidth
+    expect(await topic.evaluate(cut)).toBe(true)
+    const before = (await topic.boundingBox())!
+    await topic.tap()
+    await expect.poll(() => topic.evaluate(cut)).toBe(false)
+    expect((await topic.boundingBox())!.height).toBeGreaterThan(before.height * 2)
+    expect(await topic.innerText()).toBe(LONG_TOPIC)
+  })
+
+  it('a touch tablet: no keyboard hints by the composer, and opening a room does not pop the keyboard up', async () => {
+    const { page } = await e2e.signUp('Tara Slate', {
+      viewport: { width: 1024, height: 768 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    await createRoom(page, 'tablet-room')
+    expect(await page.getByText('to send').isVisible()).toBe(false)
+    expect(await page.getByTestId('composer').evaluate((el) => el === document.activeElement)).toBe(
+      false,
+    )
   })
 })
