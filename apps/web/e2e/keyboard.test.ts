@@ -1,0 +1,84 @@
+/**
+ * Keyboard and focus: the first Tab reaches a skip link; opening a room (from
+ * the sidebar, or by creating it) puts the keyboard in its composer on a
+ * desktop, and on a phone only on the room's heading (no keyboard popping up
+ * unasked).
+ */
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRoom, message, PHONE, roomItem, startE2E, type E2E } from './harness.ts'
+
+let e2e: E2E
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+/** What has the keyboard focus: its test id, else its tag and text. */
+function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement
+    if (!el || el === document.body) return 'body'
+    const id = el.getAttribute('data-testid')
+    return id ?? `${el.tagName.toLowerCase()} ${(el.textContent ?? '').trim().slice(0, 40)}`
+  })
+}
+
+describe('keyboard', () => {
+  it('desktop: Tab first reaches the skip link; Enter on a room in the sidebar lands in its composer', async () => {
+    const { page } = await e2e.signUp('Kim Tabor')
+    await createRoom(page, 'kb-first')
+    // Creating a room lands in it, ready to type (it fell to <body>).
+    await expect.poll(() => focused(page)).toBe('composer')
+    await createRoom(page, 'kb-second')
+    await expect.poll(() => focused(page)).toBe('composer')
+
+    // From the top of a fresh page, the first stop is the skip link, shown while focused.
+    await page.goto('/')
+    await roomItem(page, 'kb-first').waitFor()
+    await page.keyboard.press('Tab')
+    expect(await focused(page)).toBe('a Skip to main content')
+    const skip = page.getByRole('link', { name: 'Skip to main content' })
+    // It slides in (a short transition): wait for it to be on screen.
+    await expect.poll(async () => (await skip.boundingBox())?.y).toBeGreaterThanOrEqual(0)
+    expect((await skip.boundingBox())!.width).toBeGreaterThan(1)
+
+    // Tab on through the sidebar to a room; Enter opens it with the keyboard in the composer.
+    for (
+      let i = 0;
+      i < 20 && !(await roomItem(page, 'kb-first').evaluate((el) => el === document.activeElement));
+      i++
+    ) {
+      await page.keyboard.press('Tab')
+    }
+    expect(await focused(page)).toBe('room-list-item')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.getByTestId('room-title').innerText()).toBe('kb-first')
+    await expect.poll(() => focused(page)).toBe('composer')
+    await page.keyboard.type('sent without touching the mouse')
+    await page.keyboard.press('Enter')
+    await message(page, 'sent without touching the mouse').waitFor()
+
+    // In a room the skip link lands in the message box, wherever the focus was.
+    await page.getByTestId('members-toggle').focus()
+    await skip.focus()
+    await page.keyboard.press('Enter')
+    expect(await focused(page)).toBe('composer')
+  })
+
+  it('phone: opening a room moves focus to its heading, not the composer (no keyboard unasked)', async () => {
+    const { page } = await e2e.signUp('Pia Touch', PHONE)
+    // A new user starts in the directory; on a phone its button is the way to a new room.
+    await page.getByRole('button', { name: 'Create room' }).tap()
+    await page.getByTestId('room-name-input').fill('kb-phone')
+    await page.getByTestId('create-room-submit').tap()
+    await page.getByTestId('composer').waitFor()
+    await expect.poll(() => focused(page)).toBe('room-title')
+    await page.getByRole('link', { name: 'Back to rooms' }).tap()
+    await roomItem(page, 'kb-phone').tap()
+    await expect.poll(() => page.getByTestId('room-title').isVisible()).toBe(true)
+    await expect.poll(() => focused(page)).toBe('room-title')
+  })
+})

@@ -1,0 +1,118 @@
+/**
+ * What sits on top of what: notices clear of the room's title and of the
+ * composer (desktop and phone); the members drawer on a phone closes on
+ * Escape and on a tap outside it; a long topic opens on a tap; a touch screen
+ * shows no keyboard hints.
+ */
+import type { Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRoom, invite, PHONE, startE2E, type E2E } from './harness.ts'
+
+let e2e: E2E
+beforeAll(async () => {
+  e2e = await startE2E()
+})
+afterAll(async () => {
+  await e2e?.stop()
+})
+
+type Box = { x: number; y: number; width: number; height: number }
+const overlaps = (a: Box, b: Box) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+
+/** The notice is on screen and covers neither the room's title nor its composer. */
+async function expectClear(page: Page, notice: Locator): Promise<void> {
+  const n = (await notice.boundingBox())!
+  const title = (await page.getByTestId('room-title').boundingBox())!
+  const composer = (await page.getByTestId('composer').boundingBox())!
+  expect(
+    overlaps(n, title),
+    `the notice ${JSON.stringify(n)} covers the title ${JSON.stringify(title)}`,
+  ).toBe(false)
+  expect(n.y + n.height, 'the notice ends above the composer').toBeLessThan(composer.y)
+  expect(n.x).toBeGreaterThanOrEqual(0)
+  expect(n.x + n.width).toBeLessThanOrEqual(page.viewportSize()!.width)
+}
+
+const LONG_TOPIC =
+  'Planning for the next quarter: goals, owners, the retrospective of the last one, and everything else that needs a home until the offsite in March'
+
+/** A new room made through the directory's button (a phone's way; the sidebar is another screen). */
+async function createFromDirectory(page: Page, name: string, topic?: string): Promise<void> {
+  await page.goto('/browse')
+  await page.getByRole('button', { name: 'Create room' }).click()
+  await page.getByTestId('room-name-input').fill(name)
+  if (topic) await page.getByTestId('room-topic-input').fill(topic)
+  await page.getByTestId('create-room-submit').click()
+  await page.getByTestId('composer').waitFor()
+}
+
+describe('layout', () => {
+  it('a notice shows below the room header, clear of its title and the composer, on a desktop and a phone', async () => {
+    const [alice, bob] = await Promise.all([
+      e2e.signUp('Alice Martin'),
+      e2e.signUp('Bob Chen', { ...PHONE, colorScheme: 'dark' }),
+    ])
+    await createRoom(alice.page, 'notice-desk', { topic: 'Where notices go' })
+    await invite(alice.page, bob.username)
+    const onDesk = alice.page.getByRole('status').filter({ hasText: 'Invited' })
+    await onDesk.waitFor()
+    await expectClear(alice.page, onDesk)
+    // "Works offline" usually shows now too (the service worker has just installed): same rule.
+    const offlineReady = alice.page.getByTestId('offline-ready')
+    if (await offlineReady.isVisible()) await expectClear(alice.page, offlineReady)
+
+    await createFromDirectory(bob.page, 'notice-phone', 'Where notices go on a phone')
+    await invite(bob.page, alice.username)
+    const onPhone = bob.page.getByRole('status').filter({ hasText: 'Invited' })
+    await onPhone.waitFor()
+    await expectClear(bob.page, onPhone)
+    if (await bob.page.getByTestId('offline-ready').isVisible()) {
+      await expectClear(bob.page, bob.page.getByTestId('offline-ready'))
+    }
+  })
+
+  it('phone: the members drawer closes on Escape and on a tap outside it, back to its toggle; a long topic opens on a tap', async () => {
+    const { page } = await e2e.signUp('Pia Drawer', PHONE)
+    await createFromDirectory(page, 'drawer-room', LONG_TOPIC)
+    const toggle = page.getByTestId('members-toggle')
+    const members = page.getByTestId('member-list')
+
+    await toggle.tap()
+    await members.waitFor()
+    await page.keyboard.press('Escape')
+    await members.waitFor({ state: 'detached' })
+    expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
+
+    await toggle.tap()
+    await members.waitFor()
+    const drawer = (await members.boundingBox())!
+    // Outside the drawer, over the messages.
+    await page.touchscreen.tap(drawer.x / 2, 420)
+    await members.waitFor({ state: 'detached' })
+    expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
+
+    // The topic is cut to one line; a tap shows all of it (phones have no hover tooltip).
+    const topic = page.getByTestId('room-topic')
+    const cut = (el: HTMLElement) => el.scrollWidth > el.clientWidth
+    expect(await topic.evaluate(cut)).toBe(true)
+    const before = (await topic.boundingBox())!
+    await topic.tap()
+    await expect.poll(() => topic.evaluate(cut)).toBe(false)
+    expect((await topic.boundingBox())!.height).toBeGreaterThan(before.height * 2)
+    expect(await topic.innerText()).toBe(LONG_TOPIC)
+  })
+
+  it('a touch tablet: no keyboard hints by the composer, and opening a room does not pop the keyboard up', async () => {
+    const { page } = await e2e.signUp('Tara Slate', {
+      viewport: { width: 1024, height: 768 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    await createRoom(page, 'tablet-room')
+    expect(await page.getByText('to send').isVisible()).toBe(false)
+    expect(await page.getByTestId('composer').evaluate((el) => el === document.activeElement)).toBe(
+      false,
+    )
+  })
+})
