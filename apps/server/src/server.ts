@@ -48,6 +48,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     roomActionsWindowMs: env.ROOM_ACTION_RATE_WINDOW_MS,
     registerPerIp: env.REGISTER_RATE_LIMIT_IP,
     registerWindowMs: env.REGISTER_RATE_WINDOW_MS,
+    membersListMax: env.MEMBERS_LIST_MAX,
     loginPerUser: env.LOGIN_RATE_LIMIT_USER,
     loginPerIp: env.LOGIN_RATE_LIMIT_IP,
     loginWindowMs: env.LOGIN_RATE_WINDOW_MS,

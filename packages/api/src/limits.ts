@@ -12,6 +12,8 @@ export interface ApiLimits {
   /** auth.register per client IP per window */
   registerPerIp: number
   registerWindowMs: number
+  /** rooms.members returns at most this many (owners and admins first) */
+  membersListMax: number
   /** auth.login failures per username / per IP per window */
   loginPerUser: number
   loginPerIp: number
@@ -46,6 +48,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   roomActionsWindowMs: 60_000,
   registerPerIp: 20,
   registerWindowMs: 60 * 60_000,
+  membersListMax: 5000,
   loginPerUser: 5,
   loginPerIp: 30,
   loginWindowMs: 15 * 60_000,

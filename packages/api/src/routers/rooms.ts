@@ -100,7 +100,7 @@ export const roomsRouter = router({
 
   members: protectedProcedure.input(RoomIdInput).query(async ({ ctx, input }): Promise<Member[]> => {
     const { room } = await loadRoom(ctx, input.roomId)
-    const list = await ctx.deps.database.repos.rooms.members(room._id)
+    const list = await ctx.deps.database.repos.rooms.members(room._id, ctx.deps.limits.membersListMax)
     const online = await ctx.deps.bus.presence.online(list.map((m) => m.user.id))
     const rank = { owner: 0, admin: 1, member: 2 }
     return list

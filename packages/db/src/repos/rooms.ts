@@ -170,8 +170,14 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
     return { rooms, nextCursor: docs.length > limit ? page[page.length - 1]!._id.toHexString() : null }
   }
 
-  async function members(roomId: ObjectId) {
-    const docs = await c.members.find({ roomId }).limit(5000).toArray()
+  /**
+   * Up to `max` members of a room: the owner and admins always (a big room's
+   * list must still say who runs it), then the others.
+   */
+  async function members(roomId: ObjectId, max: number) {
+    const staff = await c.members.find({ roomId, role: { $in: ['owner', 'admin'] } }).limit(max).toArray()
+    const rest = staff.length < max ? await c.members.find({ roomId, role: 'member' }).limit(max - staff.length).toArray() : []
+    const docs = [...staff, ...rest]
     const users = await c.users.find({ _id: { $in: docs.map((m) => m.userId) } }, { projection: { passwordHash: 0 } }).toArray()
     const byId = new Map(users.map((u) => [u._id.toHexString(), u]))
     return docs.flatMap((m) => {
