@@ -15,6 +15,7 @@ import {
   type TRPCClient,
 } from '@trpc/client'
 import type { AppRouter } from '@parley/api'
+import { ObjectId } from 'mongodb'
 import { WebSocket } from 'ws'
 import { startTestServer, type TestServer } from './factory.ts'
 
@@ -455,7 +456,7 @@ describe('over WebSocket', () => {
     expect(await within(sub2.ended, 5000, 'events.user refusal')).toBe('error:UNAUTHORIZED')
   })
 
-  it('register and login over a socket answer with the user (no cookie to set there)', async () => {
+  it('register and login over a socket answer with the user, and leave no session behind (no cookie could carry it)', async () => {
     const ws = wsClient()
     const username = uniqueName('wsreg')
     const { user } = await ws.trpc.auth.register.mutate({
@@ -468,6 +469,7 @@ describe('over WebSocket', () => {
       password: 'correct horse battery',
     })
     expect(again.id).toBe(user.id)
+    expect(await server.database.collections.sessions.countDocuments({ userId: new ObjectId(user.id) })).toBe(0)
   })
 
   it('logging out over HTTP ends that session’s subscriptions within seconds', async () => {

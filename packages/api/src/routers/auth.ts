@@ -23,12 +23,18 @@ async function mapAuthErrors<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Sets the new cookie and ends the session this browser held before (a new token at every sign-in). */
+/**
+ * Sets the new cookie and ends the session this browser held before (a new
+ * token at every sign-in). Over a socket there is no cookie to carry the token,
+ * so the session is ended at once rather than left for nobody to hold.
+ */
 async function adopt(ctx: Context, issued: IssuedSession): Promise<{ user: PublicUser }> {
   if (ctx.setCookie) {
     ctx.setCookie(ctx.deps.auth.sessionCookie(issued.token, issued.session.absoluteExpiresAt))
     const previous = ctx.session?.session._id
     if (previous && previous !== issued.session._id) await ctx.deps.auth.logout(previous)
+  } else {
+    await ctx.deps.auth.logout(issued.session._id)
   }
   return { user: toPublicUser(issued.user) }
 }
