@@ -27,7 +27,7 @@ beforeAll(async () => {
     ROOM_ACTION_RATE_LIMIT: '4',
     ROOM_ACTION_RATE_WINDOW_MS: '60000',
     REGISTER_RATE_LIMIT_IP: '8',
-    REGISTER_RATE_WINDOW_MS: '60000',
+    REGISTER_RATE_WINDOW_MS: '600000',
   })
   alice = await server.signUp()
   bob = await server.signUp()
@@ -107,6 +107,8 @@ describe('sign-up', () => {
     const username = `late_${Date.now()}`
     const refused = await c.trpc.auth.register.mutate({ username, password: 'correct horse battery' }).catch((e: unknown) => e)
     expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    // The form shows the server's message: a window of minutes is told in minutes.
+    expect((refused as Error).message).toMatch(/^Too many sign-ups from this address \(retry in \d+ min\)$/)
     expect(await server.database.collections.users.countDocuments({ username })).toBe(0)
   })
 })

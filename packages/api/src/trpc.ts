@@ -7,13 +7,19 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import { z, ZodError } from 'zod'
 import type { Context } from './context.ts'
 
+/** "12 s", "5 min": hour-long windows (sign-ups) read badly in seconds. */
+export function retryIn(ms: number): string {
+  const s = Math.ceil(ms / 1000)
+  return s <= 90 ? `${s} s` : `${Math.ceil(s / 60)} min`
+}
+
 /** Thrown for TOO_MANY_REQUESTS so clients can show when to try again. */
 export class RateLimitedError extends TRPCError {
   constructor(
     public readonly retryAfterMs: number,
     message = 'Too many requests, try again later',
   ) {
-    super({ code: 'TOO_MANY_REQUESTS', message: `${message} (retry in ${Math.ceil(retryAfterMs / 1000)} s)` })
+    super({ code: 'TOO_MANY_REQUESTS', message: `${message} (retry in ${retryIn(retryAfterMs)})` })
   }
 }
 
