@@ -59,7 +59,7 @@ describe('sign-up and sign-in forms', () => {
     await fillAndSubmit(page, 'a b', 'abc123')
     await expect.poll(() => described(page, 'auth-username')).toEqual({
       invalid: true,
-      note: 'Usernames are 3–32 characters: letters, digits, _ . or -',
+      note: 'Use 3–32 letters, digits, _ . or -',
       focused: true,
     })
     expect(await described(page, 'auth-password')).toMatchObject({ invalid: true })

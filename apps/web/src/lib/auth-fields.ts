@@ -18,7 +18,7 @@ const usernameRe = new RegExp(`^${USERNAME_PATTERN}$`)
 
 /** What the server asks of each field it may reject on sign-up. */
 const RULES = {
-  username: `Usernames are ${LIMITS.usernameMin}–${LIMITS.usernameMax} characters: letters, digits, _ . or -`,
+  username: `Use ${LIMITS.usernameMin}–${LIMITS.usernameMax} letters, digits, _ . or -`,
   password: `Passwords are ${LIMITS.passwordMin}–${LIMITS.passwordMax} characters`,
 } as const
 
