@@ -1,12 +1,13 @@
 /**
- * The room directory on a phone: a public room with the longest name and
+ * The room directory. On a phone, a public room with the longest name and
  * topic the server allows, listed among ordinary ones, must not push any
  * card's Join/Open button off the screen (an over-long topic once widened
- * every card), and the topic can still be read in full.
+ * every card), and the topic can still be read in full; what it offers for
+ * each room (Join or Open) follows the rooms you are in as they change.
  */
 import { LIMITS } from '@parley/schemas/limits'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, PHONE, startE2E, type E2E } from './harness.ts'
+import { createRoom, invite, mutate, PHONE, query, startE2E, type E2E } from './harness.ts'
 
 let e2e: E2E
 beforeAll(async () => {
@@ -59,5 +60,22 @@ describe('the room directory', () => {
     expect(await list.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0)
     // The topic is cut short on the card, but its full text is still there to read.
     await expect.poll(() => card(longName).getByTestId('browse-topic').getAttribute('title')).toBe(longTopic)
+  })
+
+  it('a room you are removed from while the directory is open offers Join again, without a reload', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const roomId = await createRoom(alice.page, 'kick-and-rejoin')
+    const bob = await e2e.signUp('Bob Chen')
+    await invite(alice.page, bob.username)
+    const page = bob.page
+    await page.goto('/browse')
+    const card = page.getByTestId('browse-room').filter({ hasText: 'kick-and-rejoin' })
+    await expect.poll(() => card.getByRole('button').innerText()).toBe('Open')
+
+    const bobId = (await query<{ user: { id: string } }>(page, 'auth.me')).user.id
+    await mutate(alice.page, 'rooms.kick', { roomId, userId: bobId })
+    await expect.poll(() => card.getByRole('button').innerText()).toBe('Join')
+    await card.getByTestId('join-room').click()
+    await page.waitForURL(`**/rooms/${roomId}`)
   })
 })

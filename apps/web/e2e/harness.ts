@@ -321,6 +321,22 @@ export function query<T>(page: Page, path: string, input?: unknown): Promise<T> 
   ) as Promise<T>
 }
 
+/** A tRPC mutation over HTTP with the page's session cookie: another person acting, without their UI. */
+export function mutate<T = unknown>(page: Page, path: string, input: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ path, input }) => {
+      const res = await fetch(`/trpc/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      })
+      if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
+      return ((await res.json()) as { result: { data: unknown } }).result.data
+    },
+    { path, input },
+  ) as Promise<T>
+}
+
 /** A room's message bodies as the server stores them (`messages.list`), oldest first. */
 export async function storedBodies(page: Page, roomId: string): Promise<string[]> {
   const { messages } = await query<{ messages: { body: string; deleted?: boolean }[] }>(

@@ -1,12 +1,13 @@
 /**
  * What sits on top of what: notices clear of the room's title and of the
- * composer (desktop and phone); the members drawer on a phone closes on
+ * composer (desktop and phone), and away from a room clear of the page's
+ * heading and controls; the members drawer on a phone closes on
  * Escape and on a tap outside it; a long topic opens on a tap; a touch screen
  * shows no keyboard hints.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, invite, PHONE, startE2E, type E2E } from './harness.ts'
+import { createRoom, invite, mutate, PHONE, query, startE2E, type E2E } from './harness.ts'
 
 let e2e: E2E
 beforeAll(async () => {
@@ -70,6 +71,29 @@ describe('layout', () => {
     if (await bob.page.getByTestId('offline-ready').isVisible()) {
       await expectClear(bob.page, bob.page.getByTestId('offline-ready'))
     }
+  })
+
+  it('phone: away from a room a notice sits at the bottom, clear of the directory\'s heading, search and Create room', async () => {
+    const [alice, bob] = await Promise.all([e2e.signUp('Alice Martin'), e2e.signUp('Bob Chen', PHONE)])
+    const roomId = await createRoom(alice.page, 'notice-kick')
+    await invite(alice.page, bob.username)
+    await bob.page.goto('/browse')
+    await bob.page.getByTestId('browse-search').waitFor()
+    const bobId = (await query<{ user: { id: string } }>(bob.page, 'auth.me')).user.id
+    // Alice removes Bob while he is in the directory: the app tells him so.
+    await mutate(alice.page, 'rooms.kick', { roomId, userId: bobId })
+    const notice = bob.page.getByRole('status').filter({ hasText: 'You were removed from notice-kick' })
+    await notice.waitFor()
+    const n = (await notice.boundingBox())!
+    for (const covered of [
+      bob.page.getByRole('heading', { name: 'Browse rooms' }),
+      bob.page.getByTestId('browse-search'),
+      bob.page.getByRole('button', { name: 'Create room' }),
+    ]) {
+      const box = (await covered.boundingBox())!
+      expect(overlaps(n, box), `the notice ${JSON.stringify(n)} covers ${JSON.stringify(box)}`).toBe(false)
+    }
+    expect(n.y + n.height).toBeLessThanOrEqual(bob.page.viewportSize()!.height)
   })
 
   it('phone: the members drawer closes on Escape and on a tap outside it, back to its toggle; a long topic opens on a tap', async () => {
