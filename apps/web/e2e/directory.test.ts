@@ -62,7 +62,7 @@ describe('the room directory', () => {
     await expect.poll(() => card(longName).getByTestId('browse-topic').getAttribute('title')).toBe(longTopic)
   })
 
-  it('a room you are removed from while the directory is open offers Join again, without a reload', async () => {
+  it('a room you are removed from while the directory is open offers Join again, with its new member count, without a reload', async () => {
     const alice = await e2e.signUp('Alice Martin')
     const roomId = await createRoom(alice.page, 'kick-and-rejoin')
     const bob = await e2e.signUp('Bob Chen')
@@ -71,10 +71,12 @@ describe('the room directory', () => {
     await page.goto('/browse')
     const card = page.getByTestId('browse-room').filter({ hasText: 'kick-and-rejoin' })
     await expect.poll(() => card.getByRole('button').innerText()).toBe('Open')
+    expect(await card.getByText(/members?$/).innerText()).toBe('2 members')
 
     const bobId = (await query<{ user: { id: string } }>(page, 'auth.me')).user.id
     await mutate(alice.page, 'rooms.kick', { roomId, userId: bobId })
     await expect.poll(() => card.getByRole('button').innerText()).toBe('Join')
+    await expect.poll(() => card.getByText(/members?$/).innerText()).toBe('1 member')
     await card.getByTestId('join-room').click()
     await page.waitForURL(`**/rooms/${roomId}`)
   })
