@@ -3,6 +3,7 @@ import { TRPCClientError } from '@trpc/client'
 interface ErrorData {
   code?: string
   httpStatus?: number
+  retryAfterMs?: number
   zodError?: { formErrors?: string[]; fieldErrors?: Record<string, string[] | undefined> } | null
 }
 
@@ -32,6 +33,12 @@ export function isTransientError(err: unknown): boolean {
     code === 'UNAUTHORIZED' ||
     code === 'TIMEOUT'
   )
+}
+
+/** How long a rate-limited caller should wait (TOO_MANY_REQUESTS' `data.retryAfterMs`), if the server said. */
+export function retryAfterMs(err: unknown): number | undefined {
+  const ms = dataOf(err)?.retryAfterMs
+  return typeof ms === 'number' && ms > 0 ? ms : undefined
 }
 
 /** The input fields the server rejected (its zod issues' field names); empty when none. */

@@ -29,6 +29,17 @@ const badRequest = (text = 'body too long') =>
     },
   })
 
+const rateLimited = (retryAfterMs: number) =>
+  new TRPCClientError('Too many messages', {
+    result: {
+      error: {
+        message: 'Too many messages',
+        code: -32029,
+        data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, retryAfterMs },
+      },
+    },
+  })
+
 /** What each queued item is, for comparing queues. */
 const describeItem = (i: { kind: string; body?: string; messageId?: string; emoji?: string }) =>
   [i.kind, i.body ?? i.emoji ?? i.messageId].join(' ')
@@ -163,6 +174,25 @@ describe('outbox store', () => {
     const ids = send.mock.calls.map(([, input]) => (input as { clientId: string }).clientId)
     expect(new Set(ids)).toEqual(new Set([item.clientId]))
     expect(sent).toHaveLength(1)
+  })
+
+  it('a rate-limited send waits the retryAfterMs the server names before trying again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const sent = acceptAll()
+      send.mockRejectedValueOnce(rateLimited(12_000))
+      const outbox = useOutboxStore()
+      const item = await outbox.enqueue(ROOM, 'slow down') // tries at once, and is refused
+      expect(send).toHaveBeenCalledTimes(1)
+      // The plain backoff would have tried at 2 s, 4 s and 8 s.
+      await vi.advanceTimersByTimeAsync(11_000)
+      expect(send).toHaveBeenCalledTimes(1)
+      expect(outbox.items.find((i) => i.clientId === item.clientId)?.status).toBe('pending')
+      await vi.advanceTimersByTimeAsync(1_500)
+      expect(sent.map((m) => m.body)).toEqual(['slow down'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('marks a rejected item failed, keeps sending the others, and offers retry and discard', async () => {

@@ -2,7 +2,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { Message } from '@parley/schemas'
 import { bumpRoom, timelineKey, updateTimeline } from '../lib/cache.ts'
-import { errorMessage, isTransientError } from '../lib/errors.ts'
+import { errorMessage, isTransientError, retryAfterMs } from '../lib/errors.ts'
 import { isAction, supersedes } from '../lib/pending.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { tombstone, toggleReaction, upsertMessages } from '../lib/timeline.ts'
@@ -225,6 +225,8 @@ export const useOutboxStore = defineStore('outbox', () => {
     } catch (err) {
       if (isTransientError(err)) {
         item.status = 'pending'
+        // Rate-limited: knocking again before the server's window reopens only spends the next try.
+        retryDelay = Math.max(retryDelay, retryAfterMs(err) ?? 0)
         return 'stop'
       }
       await refused(item, err)
