@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { ObjectId, type EventDoc, type MemberDoc, type RoomDoc } from '@parley/db'
 import type { Role, RoomStreamEvent, UserEvent } from '@parley/schemas'
 import type { Context } from './context.ts'
+import type { ApiLimits } from './limits.ts'
 import { RateLimitedError } from './trpc.ts'
 
 type AuthedContext = Context & { session: NonNullable<Context['session']> }
@@ -75,4 +76,23 @@ export async function requireMemberOrNotFound(ctx: AuthedContext, roomId: string
 export async function rateLimit(ctx: Context, key: string, limit: number, windowMs: number, what: string): Promise<void> {
   const r = await ctx.deps.bus.rateLimiter.hit(key, limit, windowMs)
   if (!r.ok) throw new RateLimitedError(r.retryAfterMs, `Too many ${what}`)
+}
+
+type LimitPair = { perWindow: keyof ApiLimits; windowMs: keyof ApiLimits; what: string }
+
+/** The per-user buckets: which pair of ApiLimits bounds each, and what a refusal calls it. */
+const USER_BUCKETS = {
+  /** messages.send and messages.edit: an edit reaches every member like a new message */
+  send: { perWindow: 'sendPerWindow', windowMs: 'sendWindowMs', what: 'messages' },
+  react: { perWindow: 'reactPerWindow', windowMs: 'reactWindowMs', what: 'reactions' },
+  typing: { perWindow: 'typingPerWindow', windowMs: 'typingWindowMs', what: 'typing signals' },
+  /** rooms.create, rooms.invite and rooms.direct: each puts a room in someone's list */
+  rooms: { perWindow: 'roomActionsPerWindow', windowMs: 'roomActionsWindowMs', what: 'room changes' },
+} as const satisfies Record<string, LimitPair>
+
+/** Counts one call against the caller's bucket; TOO_MANY_REQUESTS past its limit. */
+export function limitUser(ctx: AuthedContext, bucket: keyof typeof USER_BUCKETS): Promise<void> {
+  const { perWindow, windowMs, what } = USER_BUCKETS[bucket]
+  const { limits } = ctx.deps
+  return rateLimit(ctx, `${bucket}:${ctx.session.user._id.toHexString()}`, limits[perWindow], limits[windowMs], what)
 }

@@ -8,7 +8,7 @@ import { z, ZodError } from 'zod'
 import type { Context } from './context.ts'
 
 /** "12 s", "5 min": hour-long windows (sign-ups) read badly in seconds. */
-export function retryIn(ms: number): string {
+function retryIn(ms: number): string {
   const s = Math.ceil(ms / 1000)
   return s <= 90 ? `${s} s` : `${Math.ceil(s / 60)} min`
 }

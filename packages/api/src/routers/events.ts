@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server'
 import { toPublicUser } from '@parley/db'
 import { RoomEventsInput, TypingInput, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
-import { rateLimit, requireMemberCached, requireMemberOrNotFound, roomChannel, type RoomBusMessage } from '../access.ts'
+import { limitUser, requireMemberCached, requireMemberOrNotFound, roomChannel, type RoomBusMessage } from '../access.ts'
 import { createQueue } from '../lib/queue.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -57,8 +57,8 @@ export const typingRouter = router({
   /** Members watching the room see `typing` for a few seconds. Ephemeral: bus only, never stored. */
   start: protectedProcedure.input(TypingInput).mutation(async ({ ctx, input }) => {
     await requireMemberCached(ctx, input.roomId)
-    const { typingMs, typingPerWindow, typingWindowMs } = ctx.deps.limits
-    await rateLimit(ctx, `typing:${ctx.user._id.toHexString()}`, typingPerWindow, typingWindowMs, 'typing signals')
+    const { typingMs } = ctx.deps.limits
+    await limitUser(ctx, 'typing')
     const msg: RoomBusMessage = {
       event: { type: 'typing', roomId: input.roomId, user: toPublicUser(ctx.user), expiresInMs: typingMs },
       at: Date.now(),

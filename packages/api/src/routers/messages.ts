@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server'
 import { ObjectId, toMessage, toPublicUser } from '@parley/db'
 import { EditMessageInput, ListMessagesInput, MessageIdInput, ReactInput, SendMessageInput } from '@parley/schemas'
-import { publishRoomEvent, rateLimit, requireMember, requireMemberCached, requireMemberOrNotFound } from '../access.ts'
+import { limitUser, publishRoomEvent, requireMember, requireMemberCached, requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -16,9 +16,9 @@ async function loadMessage(ctx: Context & { session: NonNullable<Context['sessio
 export const messagesRouter = router({
   /** Idempotent on (author, room, clientId): a retry returns the original and emits nothing. */
   send: protectedProcedure.input(SendMessageInput).mutation(async ({ ctx, input }) => {
-    const { limits, database } = ctx.deps
+    const { database } = ctx.deps
     const { room } = await requireMemberCached(ctx, input.roomId)
-    await rateLimit(ctx, `send:${ctx.user._id.toHexString()}`, limits.sendPerWindow, limits.sendWindowMs, 'messages')
+    await limitUser(ctx, 'send')
     const result = await database.repos.messages.send({ roomId: room._id, author: toPublicUser(ctx.user), clientId: input.clientId, body: input.body })
     if (result.event) {
       publishRoomEvent(ctx, result.event)
@@ -44,9 +44,7 @@ export const messagesRouter = router({
     if (!doc.authorId.equals(ctx.user._id)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author can edit a message' })
     if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
     if (doc.body === input.body) return toMessage(doc)
-    // An edit reaches every member like a new message: it counts against the same limit.
-    const { limits } = ctx.deps
-    await rateLimit(ctx, `send:${ctx.user._id.toHexString()}`, limits.sendPerWindow, limits.sendWindowMs, 'messages')
+    await limitUser(ctx, 'send')
     const { message, event } = await ctx.deps.database.repos.messages.edit(doc, input.body)
     publishRoomEvent(ctx, event)
     return message
@@ -65,8 +63,7 @@ export const messagesRouter = router({
   react: protectedProcedure.input(ReactInput).mutation(async ({ ctx, input }) => {
     const { doc } = await loadMessage(ctx, input.messageId)
     if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
-    const { limits } = ctx.deps
-    await rateLimit(ctx, `react:${ctx.user._id.toHexString()}`, limits.reactPerWindow, limits.reactWindowMs, 'reactions')
+    await limitUser(ctx, 'react')
     const result = await ctx.deps.database.repos.messages.react(doc, ctx.user._id.toHexString(), input.emoji, input.on)
     if (!result) return { changed: false }
     publishRoomEvent(ctx, result.event)

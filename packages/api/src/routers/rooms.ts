@@ -14,7 +14,7 @@ import {
   type Member,
   type RoomListItem,
 } from '@parley/schemas'
-import { loadRoom, publishRoomEvent, publishUserEvent, rateLimit, requireMember, requireRole } from '../access.ts'
+import { limitUser, loadRoom, publishRoomEvent, publishUserEvent, requireMember, requireRole } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -32,12 +32,6 @@ async function announceAdded(ctx: Context, room: RoomDoc, userId: ObjectId): Pro
   return item
 }
 
-/** Creating, inviting and opening direct rooms each put a room in someone's list: one shared per-user limit. */
-function limitRoomActions(ctx: Context, userId: ObjectId): Promise<void> {
-  const { roomActionsPerWindow, roomActionsWindowMs } = ctx.deps.limits
-  return rateLimit(ctx, `rooms:${userId.toHexString()}`, roomActionsPerWindow, roomActionsWindowMs, 'room changes')
-}
-
 async function findUser(ctx: Context, username: string) {
   const user = await ctx.deps.database.collections.users.findOne({ username }, { projection: { passwordHash: 0 } })
   if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `No user named ${username}` })
@@ -47,7 +41,7 @@ async function findUser(ctx: Context, username: string) {
 export const roomsRouter = router({
   create: protectedProcedure.input(CreateRoomInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
-    await limitRoomActions(ctx, ctx.user._id)
+    await limitUser(ctx, 'rooms')
     const me = toPublicUser(ctx.user)
     const room = await rooms.create({ name: input.name, topic: input.topic, visibility: input.visibility, owner: me })
     publishRoomEvent(ctx, await rooms.addMember(room, me, 'owner'))
@@ -90,7 +84,7 @@ export const roomsRouter = router({
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
     if (room.visibility === 'private') await requireMember(ctx, input.roomId, ['owner', 'admin'])
     const invitee = await findUser(ctx, input.username)
-    await limitRoomActions(ctx, ctx.user._id)
+    await limitUser(ctx, 'rooms')
     await rooms.invite(room._id, invitee._id, ctx.user._id)
     const event = await rooms.addMember(room, toPublicUser(invitee), 'member')
     publishRoomEvent(ctx, event)
@@ -122,7 +116,7 @@ export const roomsRouter = router({
     const { rooms } = ctx.deps.database.repos
     const other = await findUser(ctx, input.username)
     if (other._id.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is you' })
-    await limitRoomActions(ctx, ctx.user._id)
+    await limitUser(ctx, 'rooms')
     const me = toPublicUser(ctx.user)
     const { room } = await rooms.direct(me, toPublicUser(other))
     // Both memberships are ensured on every call, so a crash between steps heals itself.
