@@ -6,6 +6,15 @@ import type { Role } from './inputs.ts'
  * the browser bundle gets no zod from here.
  */
 
+/**
+ * Whether a role moderates its room — deletes others' messages, invites to a
+ * private room: the owner and admins, and nobody in a direct conversation
+ * (two equals; ones opened before that rule still list an owner).
+ */
+export function moderates(role: Role, direct: boolean): boolean {
+  return !direct && (role === 'owner' || role === 'admin')
+}
+
 /** rooms.kick: the owner removes anyone but the owner; an admin, plain members only. */
 export function mayKick(actor: Role, target: Role): boolean {
   if (target === 'owner') return false

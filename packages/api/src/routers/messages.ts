@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server'
 import { ObjectId, toMessage, toPublicUser } from '@parley/db'
-import { EditMessageInput, ListMessagesInput, MessageIdInput, ReactInput, SendMessageInput } from '@parley/schemas'
+import { EditMessageInput, ListMessagesInput, MessageIdInput, moderates, ReactInput, SendMessageInput } from '@parley/schemas'
 import { limitUser, publishRoomEvent, requireMember, requireMemberCached, requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
@@ -52,9 +52,7 @@ export const messagesRouter = router({
 
   delete: protectedProcedure.input(MessageIdInput).mutation(async ({ ctx, input }) => {
     const { doc, room, member } = await loadMessage(ctx, input.messageId)
-    // Nobody moderates a direct conversation (rooms opened before direct members were equals have an owner).
-    const isModerator = !room.directKey && (member.role === 'owner' || member.role === 'admin')
-    if (!doc.authorId.equals(ctx.user._id) && !isModerator) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author or a moderator can delete a message' })
+    if (!doc.authorId.equals(ctx.user._id) && !moderates(member.role, !!room.directKey)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the author or a moderator can delete a message' })
     if (doc.deleted) return { ok: true as const }
     publishRoomEvent(ctx, (await ctx.deps.database.repos.messages.remove(doc)).event)
     return { ok: true as const }
