@@ -7,7 +7,7 @@
  */
 import { LIMITS } from '@parley/schemas/limits'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, invite, mutate, PHONE, query, startE2E, type E2E } from './harness.ts'
+import { createRoom, invite, PHONE, removeFromRoom, startE2E, type E2E } from './harness.ts'
 
 let e2e: E2E
 beforeAll(async () => {
@@ -73,8 +73,7 @@ describe('the room directory', () => {
     await expect.poll(() => card.getByRole('button').innerText()).toBe('Open')
     expect(await card.getByText(/members?$/).innerText()).toBe('2 members')
 
-    const bobId = (await query<{ user: { id: string } }>(page, 'auth.me')).user.id
-    await mutate(alice.page, 'rooms.kick', { roomId, userId: bobId })
+    await removeFromRoom(alice.page, roomId, page)
     await expect.poll(() => card.getByRole('button').innerText()).toBe('Join')
     await expect.poll(() => card.getByText(/members?$/).innerText()).toBe('1 member')
     await card.getByTestId('join-room').click()

@@ -270,7 +270,11 @@ export async function openRoom(page: Page, name: string): Promise<void> {
     )
     .toBe(name)
   // The room's own empty state, not a sidebar entry's "No messages yet" (hidden on a phone).
-  await page.getByTestId('message-item').or(page.getByText('No messages yet. Say hello!')).first().waitFor()
+  await page
+    .getByTestId('message-item')
+    .or(page.getByText('No messages yet. Say hello!'))
+    .first()
+    .waitFor()
 }
 
 /** Invites `username` to the open room through the invite dialog. */
@@ -308,33 +312,46 @@ export function bodies(page: Page): Promise<string[]> {
   return page.getByTestId('message-body').allInnerTexts()
 }
 
-/** A tRPC query over HTTP with the page's session cookie: what the server has. */
-export function query<T>(page: Page, path: string, input?: unknown): Promise<T> {
+/** One tRPC call over HTTP from inside the page, so it carries the page's session cookie. */
+function callOverHttp<T>(
+  page: Page,
+  kind: 'query' | 'mutation',
+  path: string,
+  input: unknown,
+): Promise<T> {
   return page.evaluate(
-    async ({ path, input }) => {
-      const qs = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
-      const res = await fetch(`/trpc/${path}${qs}`)
+    async ({ kind, path, input }) => {
+      const res =
+        kind === 'query'
+          ? await fetch(
+              `/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+            )
+          : await fetch(`/trpc/${path}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(input),
+            })
       if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
       return ((await res.json()) as { result: { data: unknown } }).result.data
     },
-    { path, input },
+    { kind, path, input },
   ) as Promise<T>
 }
 
+/** A tRPC query over HTTP with the page's session cookie: what the server has. */
+export function query<T>(page: Page, path: string, input?: unknown): Promise<T> {
+  return callOverHttp<T>(page, 'query', path, input)
+}
+
 /** A tRPC mutation over HTTP with the page's session cookie: another person acting, without their UI. */
-export function mutate<T = unknown>(page: Page, path: string, input: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ path, input }) => {
-      const res = await fetch(`/trpc/${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(input),
-      })
-      if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
-      return ((await res.json()) as { result: { data: unknown } }).result.data
-    },
-    { path, input },
-  ) as Promise<T>
+function mutate<T = unknown>(page: Page, path: string, input: unknown): Promise<T> {
+  return callOverHttp<T>(page, 'mutation', path, input)
+}
+
+/** The moderator on `by` removes the user signed in on `who` from the room (rooms.kick), as if from another device. */
+export async function removeFromRoom(by: Page, roomId: string, who: Page): Promise<void> {
+  const me = await query<{ user: { id: string } }>(who, 'auth.me')
+  await mutate(by, 'rooms.kick', { roomId, userId: me.user.id })
 }
 
 /** A room's message bodies as the server stores them (`messages.list`), oldest first. */

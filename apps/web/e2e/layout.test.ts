@@ -7,7 +7,7 @@
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, invite, mutate, PHONE, query, startE2E, type E2E } from './harness.ts'
+import { createRoom, invite, PHONE, removeFromRoom, startE2E, type E2E } from './harness.ts'
 
 let e2e: E2E
 beforeAll(async () => {
@@ -79,9 +79,8 @@ describe('layout', () => {
     await invite(alice.page, bob.username)
     await bob.page.goto('/browse')
     await bob.page.getByTestId('browse-search').waitFor()
-    const bobId = (await query<{ user: { id: string } }>(bob.page, 'auth.me')).user.id
     // Alice removes Bob while he is in the directory: the app tells him so.
-    await mutate(alice.page, 'rooms.kick', { roomId, userId: bobId })
+    await removeFromRoom(alice.page, roomId, bob.page)
     const notice = bob.page.getByRole('status').filter({ hasText: 'You were removed from notice-kick' })
     await notice.waitFor()
     const n = (await notice.boundingBox())!
