@@ -4,14 +4,15 @@
  * redis-server, one embedded MongoDB, two Parley nodes from the production
  * build, and forked load-generator processes (worker.ts).
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import hdr from 'hdr-histogram-js'
 import { parseOptions, type Options } from './options.ts'
-import type { Command, Integrity, Reply, StepStats, StormStatus } from './protocol.ts'
-import { renderMarkdown, renderSvg, type BenchResult, type CapacityResult, type Percentiles, type StepResult, type StormResult, type Target } from './report.ts'
+import type { Command, Integrity, StepStats, StormStatus } from './protocol.ts'
+import { WorkerProcess } from './ipc.ts'
+import { percentiles, renderMarkdown, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
 import { createPopulation, roomSeqs, type Population } from './setup.ts'
 import {
   BENCH_NODE_ENV,
@@ -40,38 +41,7 @@ const t0 = Date.now()
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`
 const log = (s: string) => process.stdout.write(`[bench ${elapsed()}] ${s}\n`)
 
-class Worker {
-  private rid = 0
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-  exited = false
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (m: Reply) => {
-      const w = this.waiting.get(m.rid)
-      if (!w) return
-      this.waiting.delete(m.rid)
-      if (m.ok) w.resolve(m.data)
-      else w.reject(new Error(`load generator: ${m.error}`))
-    })
-    child.once('exit', (code) => {
-      this.exited = true
-      for (const w of this.waiting.values()) w.reject(new Error(`load generator exited (${code})`))
-      this.waiting.clear()
-    })
-  }
-  call<T>(cmd: Command): Promise<T> {
-    const rid = ++this.rid
-    return new Promise<T>((resolve, reject) => {
-      if (this.exited) return reject(new Error('load generator is gone'))
-      this.waiting.set(rid, { resolve: resolve as (v: unknown) => void, reject })
-      this.child.send({ ...cmd, rid })
-    })
-  }
-}
 
-function percentiles(h: ReturnType<typeof hdr.build>): Percentiles {
-  const v = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0)
-  return { count: h.totalCount, p50: v(50), p90: v(90), p99: v(99), p999: v(99.9), max: h.totalCount ? h.maxValue / 1000 : 0 }
-}
 
 /** Worst latency (ms) of the messages whose intended send fell in each second of the step, over all generators. */
 function worstBySecond(stats: StepStats[], startNs: number, durationS: number): number[] {
@@ -137,7 +107,7 @@ async function main(): Promise<number> {
 
   const workers = Array.from({ length: opt.workers }, () => {
     const child = track(fork(path.join(benchRoot, 'src/worker.ts'), [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
-    return new Worker(child)
+    return new WorkerProcess<Command>(child)
   })
   const all = <T>(cmd: Command | ((w: number) => Command)) => Promise.all(workers.map((wk, w) => wk.call<T>(typeof cmd === 'function' ? cmd(w) : cmd)))
 
@@ -198,7 +168,9 @@ async function main(): Promise<number> {
       const until = Date.now() + 10_000
       while (Date.now() < until) {
         const st = await all<StepStats>({ t: 'stepStats', step: 0, histograms: false })
-        if (st.every((s) => s.outstanding === 0 && s.delivered >= s.expected)) break
+        // A worker's sends are delivered to every worker's sockets: compare the sums, as the steps do.
+        const total = (f: (s: StepStats) => number) => st.reduce((a, s) => a + f(s), 0)
+        if (total((s) => s.outstanding) === 0 && total((s) => s.delivered) >= total((s) => s.expected)) break
         await sleep(200)
       }
       log(`warm-up: ${opt.warmupS} s done`)

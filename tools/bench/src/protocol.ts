@@ -54,15 +54,6 @@ export type Command =
   | { t: 'maxAcked' }
   | { t: 'exit' }
 
-export type Request = Command & { rid: number }
-
-export interface Reply {
-  rid: number
-  ok: boolean
-  data?: unknown
-  error?: string
-}
-
 /** Per-step figures one worker reports; histograms are HDR compressed base64, values in microseconds. */
 export interface StepStats {
   step: number

@@ -1,4 +1,5 @@
 /** The result file's shape, and its Markdown and SVG renderings. */
+import type hdr from 'hdr-histogram-js'
 import type { Integrity } from './protocol.ts'
 
 export interface Percentiles {
@@ -8,6 +9,12 @@ export interface Percentiles {
   p99: number
   p999: number
   max: number
+}
+
+/** A histogram of µs as the report's percentiles, in ms. */
+export function percentiles(h: ReturnType<typeof hdr.build>): Percentiles {
+  const v = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0)
+  return { count: h.totalCount, p50: v(50), p90: v(90), p99: v(99), p999: v(99.9), max: h.totalCount ? h.maxValue / 1000 : 0 }
 }
 
 export interface StepResult {
@@ -130,7 +137,8 @@ function coresUsed(cpu: StepResult['cpu']): string {
   if (!t) return '–'
   return [cpu.nodesSeconds, cpu.loadgenSeconds, cpu.mongoSeconds, cpu.redisSeconds].map((x) => f2(x / t)).join(' · ')
 }
-const ms = (n: number) => (n >= 100 ? f0(n) : n >= 10 ? f1(n) : f2(n))
+/** Milliseconds as the tables show them: 3 significant digits, whole ms from 100. */
+export const ms = (n: number) => (n >= 100 ? f0(n) : n >= 10 ? f1(n) : f2(n))
 
 export function renderMarkdown(r: BenchResult, chartFile: string | null): string {
   const L: string[] = []

@@ -14,9 +14,11 @@
  *   and at the end anything missing or short of the room's final seq as lost.
  */
 import { Conn, errorCode, pool } from './conn.ts'
-import type { Integrity, Reply, Request, StepStats, StormStatus, UserSpec, WorkerInit } from './protocol.ts'
+import type { Command, Integrity, StepStats, StormStatus, UserSpec, WorkerInit } from './protocol.ts'
 import { newTrack, nowNs, Recorder, type Track } from './recorder.ts'
 import { lostSeqs } from './tracker.ts'
+import { serveCommands } from './ipc.ts'
+import { openLoop } from './open-loop.ts'
 
 let init!: WorkerInit
 const rec = new Recorder()
@@ -75,42 +77,13 @@ function sendOne(step: number, conn: Conn, room: number, node: number, intended:
 
 type Pick = () => { conn: Conn; room: number; node: number; expected: number } | null
 
-/**
- * Sends `rate`/s for `durationMs` (or until stop() when Infinity), each stamped with its scheduled time.
- * The timer is set for the next due send, not on a fixed 1-ms tick: on this VM every wake-up of an
- * otherwise idle process costs ~80 µs of CPU (measured), 70 ms/s per process for a 1-ms interval.
- */
-function openLoop(step: number, rate: number, durationMs: number, pick: Pick): { done: Promise<void>; stop: () => void } {
-  let stop = () => {}
-  const done = new Promise<void>((resolve) => {
-    if (rate <= 0) return resolve()
-    const interval = 1e9 / rate
-    const total = Number.isFinite(durationMs) ? Math.floor((rate * durationMs) / 1000) : Infinity
-    const t0 = nowNs()
-    let k = 0
-    let timer: NodeJS.Timeout | null = null
-    const tick = () => {
-      timer = null
-      const t = nowNs()
-      while (k < total && t0 + k * interval <= t) {
-        const p = pick()
-        if (p) sendOne(step, p.conn, p.room, p.node, t0 + k * interval, p.expected)
-        k++
-      }
-      if (k >= total) return resolve()
-      // Node timers have 1-ms resolution: wake at the first whole ms at or after the next due time.
-      timer = setTimeout(tick, Math.max(1, Math.ceil((t0 + k * interval - nowNs()) / 1e6)))
-    }
-    tick()
-    stop = () => {
-      if (timer) clearTimeout(timer)
-      timer = null
-      k = total
-      resolve()
-    }
-  })
-  return { done, stop: () => stop() }
-}
+/** What the open loop fires: one message from whoever `pick` chooses, stamped with its scheduled time. */
+const pickAndSend =
+  (step: number, pick: Pick) =>
+  (intended: number): void => {
+    const p = pick()
+    if (p) sendOne(step, p.conn, p.room, p.node, intended, p.expected)
+  }
 
 const rand = (n: number) => Math.floor(Math.random() * n)
 
@@ -321,15 +294,15 @@ async function stormSend(node: number, rate: number): Promise<void> {
     stormSenderConns.push(conn)
     senders.push({ conn, room })
   })
-  stormSender = openLoop(-1, rate, Infinity, () => {
+  stormSender = openLoop(rate, Infinity, pickAndSend(-1, () => {
     const s = senders[rand(senders.length)]
     return s ? { ...s, node, expected: 0 } : null
-  })
+  }))
 }
 
 // ---------- IPC ----------
 
-async function handle(req: Request): Promise<unknown> {
+async function handle(req: Command): Promise<unknown> {
   switch (req.t) {
     case 'init':
       init = req.init
@@ -339,7 +312,7 @@ async function handle(req: Request): Promise<unknown> {
       await connectMain(req.startSeqs)
       return { connections: mainConns.size, subscriptions: mainTracks.length }
     case 'step': {
-      const { done } = openLoop(req.step, req.rate, req.durationMs, mainPicker())
+      const { done } = openLoop(req.rate, req.durationMs, pickAndSend(req.step, mainPicker()))
       await done
       return null
     }
@@ -383,10 +356,4 @@ async function handle(req: Request): Promise<unknown> {
   }
 }
 
-process.on('message', (req: Request) => {
-  handle(req).then(
-    (data) => process.send!({ rid: req.rid, ok: true, data } satisfies Reply),
-    (err: unknown) => process.send!({ rid: req.rid, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) } satisfies Reply),
-  )
-})
-process.on('disconnect', () => process.exit(0))
+serveCommands(handle)
