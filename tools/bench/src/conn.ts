@@ -68,6 +68,8 @@ export class Conn {
     readonly url: string,
     readonly cookie: string,
     readonly localAddress: string | undefined,
+    /** The upgrade's path and query: Parley's tRPC endpoint unless a subclass speaks another protocol. */
+    readonly wsPath = '/trpc',
   ) {}
 
   /** An open connection without a socket, for tests and the receive microbenchmark: bytes come in through receive(), frames sent go to `sink`. */
@@ -90,7 +92,7 @@ export class Conn {
   /** Opens the WebSocket; fails if the handshake is not answered within `timeoutMs` (0: waits as long as the socket lives). */
   open(timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const url = new URL(this.url.replace(/^http/, 'ws') + '/trpc')
+      const url = new URL(this.url.replace(/^http/, 'ws') + this.wsPath)
       const key = randomBytes(16).toString('base64')
       let opened = false
       let settled = false
@@ -298,7 +300,8 @@ export class Conn {
 
   // ---------- tRPC ----------
 
-  private onMessage(buf: Buffer, s: number, e: number): void {
+  /** One complete text or binary message, buf[s, e) (a view of a shared buffer: copy what you keep). */
+  protected onMessage(buf: Buffer, s: number, e: number): void {
     // tRPC keep-alive.
     if (e - s === 4 && buf[s] === 0x50 /* P */ && buf[s + 2] === 0x4e /* N */ && buf[s + 3] === 0x47 /* G */) {
       if (buf[s + 1] === 0x49 /* I */) this.sendText('PONG')

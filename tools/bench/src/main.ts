@@ -34,6 +34,7 @@ import {
 } from './topology.ts'
 import { summariseProfiles } from './profile.ts'
 import { InspectorProfiler } from './inspector.ts'
+import { runSocketIoReference } from './reference/socketio.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const nowNs = () => Number(process.hrtime.bigint())
@@ -75,6 +76,7 @@ const integrityBad = (i: Integrity) => i.lost + i.duplicates + i.outOfOrder + i.
 
 async function main(): Promise<number> {
   const opt = parseOptions(process.argv.slice(2))
+  if (opt.reference === 'socketio') return runSocketIoReference(opt, log)
   const outDir = path.resolve(opt.out || path.join(repoRoot, 'bench/results'))
   mkdirSync(outDir, { recursive: true })
   const startedAt = new Date()

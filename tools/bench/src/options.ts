@@ -31,6 +31,8 @@ export interface Options {
   cpuProf: boolean
   docs: boolean
   setupConcurrency: number
+  /** Measure a reference stack instead of Parley (same population, load and accounting). */
+  reference: 'socketio' | null
 }
 
 export const USAGE = `usage: pnpm bench [--smoke] [options]
@@ -61,6 +63,9 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --name NAME             file prefix (latest; smoke for --smoke)
   --cpu-prof              CPU-profile both nodes during the load steps and the survivor during the storm (V8 inspector), summary in DIR/profiles
   --no-docs               do not update docs/performance.md (full runs update it)
+  --reference socketio    load steps against the stack the target was set by instead: Socket.IO with
+                          its Redis adapter, persisting nothing (same population, open loop, sockets
+                          and accounting); writes DIR/reference-socketio.{json,md}
 `
 
 export function parseOptions(argv: string[]): Options {
@@ -93,6 +98,7 @@ export function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean' },
       'no-docs': { type: 'boolean' },
       'setup-concurrency': { type: 'string' },
+      reference: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -110,6 +116,8 @@ export function parseOptions(argv: string[]): Options {
   const d = smoke
     ? { steps: [400, 800], duration: 2, users: 40, smallRooms: 3, smallMin: 10, smallMax: 12, bigRooms: 1, bigSize: 25, capacity: 200, settle: 1, storm: 100, jitter: 100, stormRate: 40 }
     : { steps: [1000, 2500, 5000, 10000, 20000, 30000, 45000, 60000, 90000], duration: 15, users: 2000, smallRooms: 200, smallMin: 10, smallMax: 20, bigRooms: 2, bigSize: 600, capacity: 15000, settle: 5, storm: 5000, jitter: 250, stormRate: 100 }
+  if (v.reference !== undefined && v.reference !== 'socketio') throw new Error(`--reference: unknown stack ${v.reference} (known: socketio)`)
+  const reference = v.reference === 'socketio' ? 'socketio' : null
   const steps = v.steps ? v.steps.split(',').map((s) => num(s.trim(), 0, 'steps')).filter((n) => n > 0) : d.steps
   if (!steps.length) throw new Error('--steps: at least one positive rate')
   return {
@@ -135,9 +143,10 @@ export function parseOptions(argv: string[]): Options {
     stormRate: num(v['storm-rate'], d.stormRate, 'storm-rate'),
     stormPwa: !!v['storm-pwa'] || smoke,
     out: v.out ?? '',
-    name: v.name ?? (smoke ? 'smoke' : 'latest'),
+    name: v.name ?? (reference ? `reference-${reference}${smoke ? '-smoke' : ''}` : smoke ? 'smoke' : 'latest'),
     cpuProf: v['cpu-prof'] ?? false,
     docs: !smoke && !(v['no-docs'] ?? false),
     setupConcurrency: num(v['setup-concurrency'], 16, 'setup-concurrency'),
+    reference,
   }
 }

@@ -58,11 +58,9 @@ function mulberry32(seed: number) {
   }
 }
 
-export async function createPopulation(o: PopulationOptions): Promise<Population> {
+/** Each room's members (user indices): small rooms of smallMin..smallMax random users, then big rooms of bigSize; the same for the same options. */
+export function roomMemberLists(o: Omit<PopulationOptions, 'nodes' | 'runId' | 'concurrency' | 'progress'>): number[][] {
   const rnd = mulberry32(9)
-  const users: UserSpec[] = Array.from({ length: o.users }, (_, i) => ({ i, cookie: '', node: i % o.nodes.length, rooms: [] }))
-
-  // Room membership: small rooms of smallMin..smallMax random members, big rooms of bigSize.
   const memberLists: number[][] = []
   const pickMembers = (n: number): number[] => {
     const set = new Set<number>()
@@ -72,6 +70,12 @@ export async function createPopulation(o: PopulationOptions): Promise<Population
   }
   for (let r = 0; r < o.smallRooms; r++) memberLists.push(pickMembers(o.smallMin + Math.floor(rnd() * (o.smallMax - o.smallMin + 1))))
   for (let r = 0; r < o.bigRooms; r++) memberLists.push(pickMembers(o.bigSize))
+  return memberLists
+}
+
+export async function createPopulation(o: PopulationOptions): Promise<Population> {
+  const users: UserSpec[] = Array.from({ length: o.users }, (_, i) => ({ i, cookie: '', node: i % o.nodes.length, rooms: [] }))
+  const memberLists = roomMemberLists(o)
 
   let done = 0
   await pool(users, o.concurrency, async (u) => {

@@ -1,0 +1,42 @@
+/**
+ * `pnpm bench --reference socketio --smoke`: the reference stack's load
+ * steps (Socket.IO + Redis adapter on a real redis-server, two nodes, the
+ * load generators) run end to end and account for every delivery, so the
+ * comparison in docs/performance.md can be re-run at any time.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, expect, test } from 'vitest'
+import type { ReferenceStep } from '../src/reference/socketio.ts'
+import type { RefIntegrity } from '../src/reference/socketio-worker.ts'
+
+const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-reference-'))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+test('pnpm bench --reference socketio --smoke: every delivery measured and accounted for', { timeout: 120_000 }, async () => {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/main.ts', '--reference', 'socketio', '--smoke', '--out', out], { cwd: benchRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()))
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  expect(code, output).toBe(0)
+  const result = JSON.parse(readFileSync(path.join(out, 'reference-socketio-smoke.json'), 'utf8')) as { steps: ReferenceStep[]; integrity: RefIntegrity; failures: string[] }
+  expect(result.failures, output).toEqual([])
+  expect(result.steps.length).toBe(2)
+  for (const s of result.steps) {
+    expect(s.delivered).toBeGreaterThan(0)
+    expect(s.delivered).toBe(s.expected)
+    expect(s.latencyMs.count).toBe(s.delivered)
+    // Real send→receive times (a stamp misread shows up as ~0 or as hours).
+    expect(s.latencyMs.p50).toBeGreaterThan(0.05)
+    expect(s.latencyMs.max).toBeLessThan(60_000)
+    expect(s.cores.nodes).toBeGreaterThan(0)
+  }
+  expect(result.integrity).toMatchObject({ lost: 0, duplicates: 0, unexpectedCloses: 0 })
+  expect(result.integrity.delivered).toBeGreaterThan(0)
+  expect(readFileSync(path.join(out, 'reference-socketio-smoke.md'), 'utf8')).toContain('| step |')
+})
