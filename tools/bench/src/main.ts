@@ -76,7 +76,7 @@ const integrityBad = (i: Integrity) => i.lost + i.duplicates + i.outOfOrder + i.
 
 async function main(): Promise<number> {
   const opt = parseOptions(process.argv.slice(2))
-  if (opt.reference === 'socketio') return runSocketIoReference(opt, log)
+  if (opt.reference) return runSocketIoReference(opt, log)
   const outDir = path.resolve(opt.out || path.join(repoRoot, 'bench/results'))
   mkdirSync(outDir, { recursive: true })
   const startedAt = new Date()

@@ -32,7 +32,7 @@ export interface Options {
   docs: boolean
   setupConcurrency: number
   /** Measure a reference stack instead of Parley (same population, load and accounting). */
-  reference: 'socketio' | null
+  reference: 'socketio' | 'socketio-mongo' | null
 }
 
 export const USAGE = `usage: pnpm bench [--smoke] [options]
@@ -66,6 +66,9 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --reference socketio    load steps against the stack the target was set by instead: Socket.IO with
                           its Redis adapter, persisting nothing (same population, open loop, sockets
                           and accounting); writes DIR/reference-socketio.{json,md}
+  --reference socketio-mongo
+                          the same, each message first written to MongoDB (one insertOne, the
+                          embedded server or MONGODB_URL); DIR/reference-socketio-mongo.{json,md}
 `
 
 export function parseOptions(argv: string[]): Options {
@@ -116,8 +119,9 @@ export function parseOptions(argv: string[]): Options {
   const d = smoke
     ? { steps: [400, 800], duration: 2, users: 40, smallRooms: 3, smallMin: 10, smallMax: 12, bigRooms: 1, bigSize: 25, capacity: 200, settle: 1, storm: 100, jitter: 100, stormRate: 40 }
     : { steps: [1000, 2500, 5000, 10000, 20000, 30000, 45000, 60000, 90000], duration: 15, users: 2000, smallRooms: 200, smallMin: 10, smallMax: 20, bigRooms: 2, bigSize: 600, capacity: 15000, settle: 5, storm: 5000, jitter: 250, stormRate: 100 }
-  if (v.reference !== undefined && v.reference !== 'socketio') throw new Error(`--reference: unknown stack ${v.reference} (known: socketio)`)
-  const reference = v.reference === 'socketio' ? 'socketio' : null
+  const stacks = ['socketio', 'socketio-mongo'] as const
+  const reference = v.reference === undefined ? null : stacks.find((x) => x === v.reference)
+  if (reference === undefined) throw new Error(`--reference: unknown stack ${v.reference} (known: ${stacks.join(', ')})`)
   const steps = v.steps ? v.steps.split(',').map((s) => num(s.trim(), 0, 'steps')).filter((n) => n > 0) : d.steps
   if (!steps.length) throw new Error('--steps: at least one positive rate')
   return {

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench --reference socketio --smoke`: the reference stack's load
+ * `pnpm bench --reference socketio[-mongo] --smoke`: the reference stack's load
  * steps (Socket.IO + Redis adapter on a real redis-server, two nodes, the
  * load generators) run end to end and account for every delivery, so the
  * comparison in docs/performance.md can be re-run at any time.
@@ -17,14 +17,17 @@ const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-reference-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-test('pnpm bench --reference socketio --smoke: every delivery measured and accounted for', { timeout: 120_000 }, async () => {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/main.ts', '--reference', 'socketio', '--smoke', '--out', out], { cwd: benchRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+test.each([
+  ['socketio', false],
+  ['socketio-mongo', true],
+] as const)('pnpm bench --reference %s --smoke: every delivery measured and accounted for', { timeout: 120_000 }, async (stack, persist) => {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/main.ts', '--reference', stack, '--smoke', '--out', out], { cwd: benchRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (b: Buffer) => (output += b.toString()))
   child.stderr.on('data', (b: Buffer) => (output += b.toString()))
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   expect(code, output).toBe(0)
-  const result = JSON.parse(readFileSync(path.join(out, 'reference-socketio-smoke.json'), 'utf8')) as { steps: ReferenceStep[]; integrity: RefIntegrity; failures: string[] }
+  const result = JSON.parse(readFileSync(path.join(out, `reference-${stack}-smoke.json`), 'utf8')) as { steps: ReferenceStep[]; integrity: RefIntegrity; persisted: number | null; failures: string[] }
   expect(result.failures, output).toEqual([])
   expect(result.steps.length).toBe(2)
   for (const s of result.steps) {
@@ -35,8 +38,12 @@ test('pnpm bench --reference socketio --smoke: every delivery measured and accou
     expect(s.latencyMs.p50).toBeGreaterThan(0.05)
     expect(s.latencyMs.max).toBeLessThan(60_000)
     expect(s.cores.nodes).toBeGreaterThan(0)
+    if (persist) expect(s.cores.mongo).toBeGreaterThan(0)
   }
   expect(result.integrity).toMatchObject({ lost: 0, duplicates: 0, unexpectedCloses: 0 })
   expect(result.integrity.delivered).toBeGreaterThan(0)
-  expect(readFileSync(path.join(out, 'reference-socketio-smoke.md'), 'utf8')).toContain('| step |')
+  // The persisting variant wrote every message it acknowledged (counted in MongoDB after the run).
+  if (persist) expect(result.persisted).toBeGreaterThan(0)
+  else expect(result.persisted).toBeNull()
+  expect(readFileSync(path.join(out, `reference-${stack}-smoke.md`), 'utf8')).toContain('| step |')
 })

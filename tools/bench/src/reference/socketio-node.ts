@@ -4,15 +4,24 @@
  * A client names its rooms in the CONNECT packet's auth; `send(room, body,
  * ack)` broadcasts `m(body)` to the room on every node through Redis and
  * acknowledges. Run by reference/socketio.ts, one process per node.
+ *
+ * With MONGODB_URL set (`--reference socketio-mongo`) it first writes each
+ * message to MongoDB with the same driver Parley uses — the simplest
+ * persisting chat server: one insertOne per message, then the broadcast.
  */
 import { createServer } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
+import { MongoClient } from 'mongodb'
 import { Server } from 'socket.io'
 
 const port = Number(process.env.PORT)
 const redisUrl = process.env.REDIS_URL
 if (!port || !redisUrl) throw new Error('PORT and REDIS_URL are required')
+
+const mongo = process.env.MONGODB_URL ? new MongoClient(process.env.MONGODB_URL) : null
+const messages = mongo?.db().collection<{ room: string; body: string; at: Date }>('messages')
+if (mongo) await mongo.connect()
 
 const pub = new Redis(redisUrl)
 const sub = pub.duplicate()
@@ -25,8 +34,19 @@ io.on('connection', (socket) => {
   const rooms: unknown = (socket.handshake.auth as { rooms?: unknown }).rooms
   if (Array.isArray(rooms)) void socket.join(rooms.filter((r): r is string => typeof r === 'string'))
   socket.on('send', (room: unknown, body: unknown, ack: unknown) => {
-    if (typeof room === 'string' && typeof body === 'string') io.to(room).emit('m', body)
-    if (typeof ack === 'function') (ack as () => void)()
+    const done = () => typeof ack === 'function' && (ack as () => void)()
+    if (typeof room !== 'string' || typeof body !== 'string') return done()
+    if (!messages) {
+      io.to(room).emit('m', body)
+      return done()
+    }
+    messages.insertOne({ room, body, at: new Date() }).then(
+      () => {
+        io.to(room).emit('m', body)
+        done()
+      },
+      (err: unknown) => console.error('insert failed', err),
+    )
   })
 })
 

@@ -8,18 +8,20 @@
  * every recipient from the intended send time, the same kind of load
  * generators (reference/socketio-worker.ts) and the same CPU accounting.
  * What it does not do is what Parley must: authenticate, validate,
- * rate-limit, persist, order and resume.
+ * rate-limit, persist, order and resume. `--reference socketio-mongo` adds
+ * the persisting: one MongoDB insertOne per message before the broadcast.
  */
 import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import hdr from 'hdr-histogram-js'
+import { MongoClient } from 'mongodb'
 import { WorkerProcess } from '../ipc.ts'
 import type { Options } from '../options.ts'
 import { ms, percentiles, type Percentiles } from '../report.ts'
 import { roomMemberLists } from '../setup.ts'
-import { benchRoot, freePort, machineCpu, procCpuSeconds, repoRoot, startRedisServer, stopChild, track, tsxLoader } from '../topology.ts'
+import { benchRoot, freePort, machineCpu, procCpuSeconds, repoRoot, startMongo, startRedisServer, stopChild, track, tsxLoader, type Mongo } from '../topology.ts'
 import type { RefCommand, RefIntegrity, RefStepStats, RefUser } from './socketio-worker.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -37,17 +39,17 @@ export interface ReferenceStep {
   latencyMs: Percentiles
   ackMs: Percentiles
   drainMs: number
-  cores: { nodes: number; loadgen: number; redis: number }
+  cores: { nodes: number; loadgen: number; redis: number; mongo: number }
   nodesCpuPer1kDeliveries: number
   machineBusyPct: number
 }
 
-async function startReferenceNode(redisUrl: string): Promise<{ url: string; child: ReturnType<typeof fork> }> {
+async function startReferenceNode(redisUrl: string, mongoUrl: string | undefined): Promise<{ url: string; child: ReturnType<typeof fork> }> {
   const port = await freePort()
   const child = track(
     fork(path.join(benchRoot, 'src/reference/socketio-node.ts'), [], {
       execArgv: ['--import', tsxLoader],
-      env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, NODE_ENV: 'production' },
+      env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, MONGODB_URL: mongoUrl ?? '', NODE_ENV: 'production' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   )
@@ -67,11 +69,12 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
   mkdirSync(outDir, { recursive: true })
   const startedAt = new Date()
   const loadavg = os.loadavg()
-  log(`reference run (Socket.IO + Redis adapter, persisting nothing) → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavg.map((x) => x.toFixed(2)).join(' ')})`)
+  const persist = opt.reference === 'socketio-mongo'
+  log(`reference run (Socket.IO + Redis adapter, ${persist ? 'one MongoDB insert per message' : 'persisting nothing'}) → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavg.map((x) => x.toFixed(2)).join(' ')})`)
 
-  const { redis, pid: redisPid } = await startRedisServer()
-  const nodes = await Promise.all([0, 1].map(() => startReferenceNode(redis.url)))
-  log(`redis ${redis.url}; Socket.IO nodes ${nodes.map((n) => n.url).join(', ')}`)
+  const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), persist ? startMongo() : Promise.resolve<Mongo | null>(null)])
+  const nodes = await Promise.all([0, 1].map(() => startReferenceNode(redis.url, mongo?.url)))
+  log(`redis ${redis.url}${mongo ? `, mongo ${mongo.url}` : ''}; Socket.IO nodes ${nodes.map((n) => n.url).join(', ')}`)
   const workers = Array.from({ length: opt.workers }, () => new WorkerProcess<RefCommand>(track(fork(path.join(benchRoot, 'src/reference/socketio-worker.ts'), [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))))
   const all = <T>(cmd: RefCommand | ((w: number) => RefCommand)) => Promise.all(workers.map((wk, w) => wk.call<T>(typeof cmd === 'function' ? cmd(w) : cmd)))
   const failures: string[] = []
@@ -107,7 +110,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
     const cpu = () => {
       const p = pids()
       const sum = (xs: (number | undefined)[]) => xs.reduce<number>((a, pid) => a + procCpuSeconds(pid), 0)
-      return { nodes: sum(p.nodes), gen: sum(p.gen), redis: procCpuSeconds(redisPid), machine: machineCpu(), at: Date.now() }
+      return { nodes: sum(p.nodes), gen: sum(p.gen), redis: procCpuSeconds(redisPid), mongo: procCpuSeconds(mongo?.pid), machine: machineCpu(), at: Date.now() }
     }
     const steps: ReferenceStep[] = []
     let stoppedEarly: string | null = null
@@ -145,7 +148,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
         latencyMs: percentiles(lat),
         ackMs: percentiles(ack),
         drainMs,
-        cores: { nodes: (after.nodes - before.nodes) / intervalS, loadgen: (after.gen - before.gen) / intervalS, redis: (after.redis - before.redis) / intervalS },
+        cores: { nodes: (after.nodes - before.nodes) / intervalS, loadgen: (after.gen - before.gen) / intervalS, redis: (after.redis - before.redis) / intervalS, mongo: (after.mongo - before.mongo) / intervalS },
         nodesCpuPer1kDeliveries: delivered ? ((after.nodes - before.nodes) / delivered) * 1000 : 0,
         machineBusyPct: machineTotal ? ((after.machine.busy - before.machine.busy) / machineTotal) * 100 : 0,
       }
@@ -153,7 +156,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
       log(
         `step ${step}/${opt.steps.length} target ${target} deliv/s (${Math.round(msgRate)} msg/s): ${Math.round(r.acceptedPerSec)} msg/s acked, ${Math.round(r.deliveriesPerSec)} deliv/s, ` +
           `p50 ${r.latencyMs.p50.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} p99.9 ${r.latencyMs.p999.toFixed(1)} max ${r.latencyMs.max.toFixed(0)} ms, ack p99 ${r.ackMs.p99.toFixed(1)} ms, ` +
-          `${delivered}/${expected} delivered, cores: nodes ${r.cores.nodes.toFixed(2)} load-gen ${r.cores.loadgen.toFixed(2)} redis ${r.cores.redis.toFixed(2)}, machine ${Math.round(r.machineBusyPct)}%`,
+          `${delivered}/${expected} delivered, cores: nodes ${r.cores.nodes.toFixed(2)} load-gen ${r.cores.loadgen.toFixed(2)} redis ${r.cores.redis.toFixed(2)}${mongo ? ` mongo ${r.cores.mongo.toFixed(2)}` : ''}, machine ${Math.round(r.machineBusyPct)}%`,
       )
       if (r.errors) failures.push(`step ${step}: ${r.errors} sends on closed sockets`)
       if (delivered < expected) {
@@ -179,9 +182,21 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
     log(`integrity: ${integrity.delivered} events at ${integrity.subscriptions} memberships, lost ${integrity.lost}, duplicates ${integrity.duplicates}, unexpected closes ${integrity.unexpectedCloses}`)
     if (integrity.lost || integrity.duplicates || integrity.unexpectedCloses) failures.push(`lost ${integrity.lost}, duplicates ${integrity.duplicates}, unexpected closes ${integrity.unexpectedCloses}`)
 
+    // Persisting means every acknowledged message is in the database.
+    let persisted: number | null = null
+    if (mongo) {
+      const client = await new MongoClient(mongo.url).connect()
+      persisted = await client.db().collection('messages').countDocuments()
+      await client.close()
+      const acked = ackedByRoom.reduce((a, b) => a + b, 0)
+      log(`persisted: ${persisted} messages in MongoDB for ${acked} acknowledged`)
+      if (persisted < acked) failures.push(`${acked - persisted} acknowledged messages are not in MongoDB`)
+    }
+
     const best = steps.filter((s) => s.latencyMs.p99 < 100).at(-1)
     const result = {
-      kind: 'reference-socketio',
+      kind: `reference-${opt.reference}`,
+      persist,
       startedAt: startedAt.toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', memGiB: os.totalmem() / 2 ** 30, node: process.version, loadavgAtStart: loadavg },
       options: opt,
@@ -189,6 +204,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
       steps,
       stoppedEarly,
       integrity,
+      persisted,
       bestUnder100ms: best ? { deliveriesPerSec: best.deliveriesPerSec, p99Ms: best.latencyMs.p99 } : null,
       failures,
     }
@@ -200,6 +216,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
     await Promise.all(workers.map((w) => w.call({ t: 'exit' }).catch(() => {})))
     await Promise.all(nodes.map((n) => stopChild(n.child)))
     await redis.stop()
+    await mongo?.stop()
   }
   for (const f of failures) log(`FAILED: ${f}`)
   return failures.length ? 1 : 0
@@ -207,19 +224,19 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
 
-export function renderReference(r: { startedAt: string; machine: { cpus: number; model: string; node: string; loadavgAtStart: number[] }; population: { users: number; rooms: number; meanRoomSize: number }; steps: ReferenceStep[]; stoppedEarly: string | null; integrity: RefIntegrity }): string {
+export function renderReference(r: { startedAt: string; persist?: boolean; machine: { cpus: number; model: string; node: string; loadavgAtStart: number[] }; population: { users: number; rooms: number; meanRoomSize: number }; steps: ReferenceStep[]; stoppedEarly: string | null; integrity: RefIntegrity }): string {
   const lines = [
-    '# Reference: Socket.IO + Redis adapter, persisting nothing',
+    `# Reference: Socket.IO + Redis adapter, ${r.persist ? 'one MongoDB insert per message' : 'persisting nothing'}`,
     '',
-    `Run: ${r.startedAt} — \`pnpm bench --reference socketio\`. Machine: ${r.machine.model}, ${r.machine.cpus} cores, Node ${r.machine.node}; load average at start ${r.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' / ')}.`,
+    `Run: ${r.startedAt} — \`pnpm bench --reference ${r.persist ? 'socketio-mongo' : 'socketio'}\`. Machine: ${r.machine.model}, ${r.machine.cpus} cores, Node ${r.machine.node}; load average at start ${r.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' / ')}.`,
     '',
     `Population: ${fmt(r.population.users)} users (one socket each, alternating between 2 nodes), ${r.population.rooms} rooms, mean room size ${r.population.meanRoomSize.toFixed(1)}.`,
     '',
-    '| step | target deliv/s | sent msg/s | acked msg/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | ack p50 ms | ack p99 ms | node CPU s / 1k deliv | cores used: nodes · load-gen · redis | machine busy |',
+    `| step | target deliv/s | sent msg/s | acked msg/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | ack p50 ms | ack p99 ms | node CPU s / 1k deliv | cores used: nodes · load-gen · redis${r.persist ? ' · mongo' : ''} | machine busy |`,
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.steps.map(
       (s) =>
-        `| ${s.step} | ${fmt(s.targetDeliveriesPerSec)} | ${fmt(s.msgsSentPerSec)} | ${fmt(s.acceptedPerSec)} | **${fmt(s.deliveriesPerSec)}** | ${ms(s.latencyMs.p50)} | **${ms(s.latencyMs.p99)}** | ${ms(s.latencyMs.p999)} | ${ms(s.latencyMs.max)} | ${ms(s.ackMs.p50)} | ${ms(s.ackMs.p99)} | ${s.nodesCpuPer1kDeliveries.toFixed(3)} | ${s.cores.nodes.toFixed(2)} · ${s.cores.loadgen.toFixed(2)} · ${s.cores.redis.toFixed(2)} | ${Math.round(s.machineBusyPct)}% |`,
+        `| ${s.step} | ${fmt(s.targetDeliveriesPerSec)} | ${fmt(s.msgsSentPerSec)} | ${fmt(s.acceptedPerSec)} | **${fmt(s.deliveriesPerSec)}** | ${ms(s.latencyMs.p50)} | **${ms(s.latencyMs.p99)}** | ${ms(s.latencyMs.p999)} | ${ms(s.latencyMs.max)} | ${ms(s.ackMs.p50)} | ${ms(s.ackMs.p99)} | ${s.nodesCpuPer1kDeliveries.toFixed(3)} | ${s.cores.nodes.toFixed(2)} · ${s.cores.loadgen.toFixed(2)} · ${s.cores.redis.toFixed(2)}${r.persist ? ` · ${s.cores.mongo.toFixed(2)}` : ''} | ${Math.round(s.machineBusyPct)}% |`,
     ),
     '',
     r.stoppedEarly ? `Stopped early: ${r.stoppedEarly}.` : 'Every step ran.',
