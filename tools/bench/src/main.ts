@@ -12,7 +12,7 @@ import hdr from 'hdr-histogram-js'
 import { parseOptions, type Options } from './options.ts'
 import type { Command, Integrity, StepStats, StormStatus } from './protocol.ts'
 import { WorkerProcess } from './ipc.ts'
-import { percentiles, renderMarkdown, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
+import { percentiles, renderMarkdown, saturated, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
 import { createPopulation, roomSeqs, type Population } from './setup.ts'
 import {
   BENCH_NODE_ENV,
@@ -276,14 +276,8 @@ async function main(): Promise<number> {
           `worst ms per second: ${(r.worstMsBySecond ?? []).map((v) => Math.round(v)).join(' ')}`,
       )
       if (errN) failures.push(`step ${step}: ${errN} send errors ${JSON.stringify(errors)}`)
-      if (delivered < expected) {
-        stoppedEarly = `step ${step} did not drain within ${Math.round(drainLimitMs / 1000)} s (${expected - delivered} deliveries outstanding)`
-        break
-      }
-      if (r.latencyMs.p99 > opt.maxP99Ms) {
-        stoppedEarly = `step ${step} p99 ${Math.round(r.latencyMs.p99)} ms > --max-p99 ${opt.maxP99Ms} ms (saturated)`
-        break
-      }
+      stoppedEarly = saturated(step, delivered, expected, r.latencyMs.p99, drainLimitMs, opt.maxP99Ms)
+      if (stoppedEarly) break
     }
     if (stoppedEarly) log(`stopping: ${stoppedEarly}`)
     if (profilers.length) {

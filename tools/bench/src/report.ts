@@ -17,6 +17,13 @@ export function percentiles(h: ReturnType<typeof hdr.build>): Percentiles {
   return { count: h.totalCount, p50: v(50), p90: v(90), p99: v(99), p999: v(99.9), max: h.totalCount ? h.maxValue / 1000 : 0 }
 }
 
+/** Why stepping stops after this step (the server is saturated: further steps would only measure queueing), or null. */
+export function saturated(step: number, delivered: number, expected: number, p99Ms: number, drainLimitMs: number, maxP99Ms: number): string | null {
+  if (delivered < expected) return `step ${step} did not drain within ${Math.round(drainLimitMs / 1000)} s (${expected - delivered} deliveries outstanding)`
+  if (p99Ms > maxP99Ms) return `step ${step} p99 ${Math.round(p99Ms)} ms > --max-p99 ${maxP99Ms} ms (saturated)`
+  return null
+}
+
 export interface StepResult {
   step: number
   targetDeliveriesPerSec: number

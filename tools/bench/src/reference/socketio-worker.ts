@@ -124,17 +124,7 @@ class SioConn extends Conn {
   }
 }
 
-interface StepState {
-  sent: number
-  acked: number
-  errors: number
-  outstanding: number
-  expected: number
-  delivered: number
-  lastDeliveryNs: number
-  latency: LatencyCounts
-  ack: LatencyCounts
-}
+type StepState = Omit<RefStepStats, 'latency' | 'ack'> & { latency: LatencyCounts; ack: LatencyCounts }
 
 let init: RefInit
 let padding = ''

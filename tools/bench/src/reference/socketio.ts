@@ -19,7 +19,7 @@ import hdr from 'hdr-histogram-js'
 import { MongoClient } from 'mongodb'
 import { WorkerProcess } from '../ipc.ts'
 import type { Options } from '../options.ts'
-import { ms, percentiles, type Percentiles } from '../report.ts'
+import { ms, percentiles, saturated, type Percentiles } from '../report.ts'
 import { roomMemberLists } from '../setup.ts'
 import { benchRoot, freePort, machineCpu, procCpuSeconds, repoRoot, startMongo, startRedisServer, stopChild, track, tsxLoader, type Mongo } from '../topology.ts'
 import type { RefCommand, RefIntegrity, RefStepStats, RefUser } from './socketio-worker.ts'
@@ -159,14 +159,8 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
           `${delivered}/${expected} delivered, cores: nodes ${r.cores.nodes.toFixed(2)} load-gen ${r.cores.loadgen.toFixed(2)} redis ${r.cores.redis.toFixed(2)}${mongo ? ` mongo ${r.cores.mongo.toFixed(2)}` : ''}, machine ${Math.round(r.machineBusyPct)}%`,
       )
       if (r.errors) failures.push(`step ${step}: ${r.errors} sends on closed sockets`)
-      if (delivered < expected) {
-        stoppedEarly = `step ${step} did not drain within ${Math.round(drainLimitMs / 1000)} s (${expected - delivered} deliveries outstanding)`
-        break
-      }
-      if (r.latencyMs.p99 > opt.maxP99Ms) {
-        stoppedEarly = `step ${step} p99 ${Math.round(r.latencyMs.p99)} ms > --max-p99 ${opt.maxP99Ms} ms (saturated)`
-        break
-      }
+      stoppedEarly = saturated(step, delivered, expected, r.latencyMs.p99, drainLimitMs, opt.maxP99Ms)
+      if (stoppedEarly) break
     }
     if (stoppedEarly) log(`stopping: ${stoppedEarly}`)
 
