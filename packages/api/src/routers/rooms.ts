@@ -7,6 +7,7 @@ import {
   InviteInput,
   KickInput,
   MarkReadInput,
+  moderates,
   mayKick,
   maySetRole,
   RoomIdInput,
@@ -80,9 +81,9 @@ export const roomsRouter = router({
   /** Private rooms: owner/admin only. The invitee becomes a member at once and may rejoin later. */
   invite: protectedProcedure.input(InviteInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
-    const { room } = await requireMember(ctx, input.roomId)
+    const { room, member } = await requireMember(ctx, input.roomId)
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
-    if (room.visibility === 'private') await requireMember(ctx, input.roomId, ['owner', 'admin'])
+    if (room.visibility === 'private' && !moderates(member.role, false)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the owner or an admin can invite to a private room' })
     const invitee = await findUser(ctx, input.username)
     await limitUser(ctx, 'rooms')
     await rooms.invite(room._id, invitee._id, ctx.user._id)
