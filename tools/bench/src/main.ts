@@ -4,20 +4,19 @@
  * redis-server, one embedded MongoDB, two Parley nodes from the production
  * build, and forked load-generator processes (worker.ts).
  */
-import { fork } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import hdr from 'hdr-histogram-js'
 import { parseOptions, type Options } from './options.ts'
 import type { Command, Integrity, StepStats, StormStatus } from './protocol.ts'
-import { WorkerProcess } from './ipc.ts'
-import { percentiles, renderMarkdown, saturated, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
+import { mergedLatency, waitDrained } from './step-figures.ts'
+import { renderMarkdown, saturated, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
 import { createPopulation, roomSeqs, type Population } from './setup.ts'
 import {
   BENCH_NODE_ENV,
   benchRoot,
   ensureServerBuild,
+  forkWorkers,
   killNode,
   machineCpu,
   procCpuSeconds,
@@ -28,8 +27,6 @@ import {
   startNode,
   startRedisServer,
   stopNode,
-  track,
-  tsxLoader,
   type ParleyNode,
 } from './topology.ts'
 import { summariseProfiles } from './profile.ts'
@@ -107,11 +104,7 @@ async function main(): Promise<number> {
     if (crashed().length) throw new Error(failures.at(-1))
   }
 
-  const workers = Array.from({ length: opt.workers }, () => {
-    const child = track(fork(path.join(benchRoot, 'src/worker.ts'), [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
-    return new WorkerProcess<Command>(child)
-  })
-  const all = <T>(cmd: Command | ((w: number) => Command)) => Promise.all(workers.map((wk, w) => wk.call<T>(typeof cmd === 'function' ? cmd(w) : cmd)))
+  const { workers, all } = forkWorkers<Command>(path.join(benchRoot, 'src/worker.ts'), opt.workers)
 
   let result: BenchResult | null = null
   try {
@@ -167,14 +160,7 @@ async function main(): Promise<number> {
     if (opt.warmupS > 0) {
       // Step 0: not reported (its messages still count for integrity).
       await all({ t: 'step', step: 0, rate: opt.steps[0]! / meanRoomSize / opt.workers, durationMs: opt.warmupS * 1000 })
-      const until = Date.now() + 10_000
-      while (Date.now() < until) {
-        const st = await all<StepStats>({ t: 'stepStats', step: 0, histograms: false })
-        // A worker's sends are delivered to every worker's sockets: compare the sums, as the steps do.
-        const total = (f: (s: StepStats) => number) => st.reduce((a, s) => a + f(s), 0)
-        if (total((s) => s.outstanding) === 0 && total((s) => s.delivered) >= total((s) => s.expected)) break
-        await sleep(200)
-      }
+      await waitDrained(() => all<StepStats>({ t: 'stepStats', step: 0, histograms: false }), 10_000)
       log(`warm-up: ${opt.warmupS} s done`)
     }
     const steps: StepResult[] = []
@@ -197,29 +183,12 @@ async function main(): Promise<number> {
       const cpuBefore = cpuOf() // the nodes' CPU comes from their /metrics
       const startNs = nowNs()
       await all({ t: 'step', step, rate: msgRate / opt.workers, durationMs: opt.durationS * 1000 })
-      // Drain: every send answered and every expected delivery in (or time out).
-      const drainStart = Date.now()
       const drainLimitMs = Math.max(10_000, opt.durationS * 1000)
-      let stats: StepStats[]
-      for (;;) {
-        stats = await all<StepStats>({ t: 'stepStats', step, histograms: false })
-        const outstanding = stats.reduce((a, s) => a + s.outstanding, 0)
-        const expected = stats.reduce((a, s) => a + s.expected, 0)
-        const delivered = stats.reduce((a, s) => a + s.delivered, 0)
-        if ((outstanding === 0 && delivered >= expected) || Date.now() - drainStart > drainLimitMs || crashed().length) break
-        await sleep(200)
-      }
-      const drainMs = Date.now() - drainStart
-      stats = await all<StepStats>({ t: 'stepStats', step })
+      const drainMs = await waitDrained(() => all<StepStats>({ t: 'stepStats', step, histograms: false }), drainLimitMs, () => crashed().length > 0)
+      const stats = await all<StepStats>({ t: 'stepStats', step })
       checkCrash(`step ${step}`)
       const after = await Promise.all(nodes.map(scrape))
       const cpuAfter = cpuOf() // the nodes' CPU comes from their /metrics
-      const lat = hdr.build()
-      const ack = hdr.build()
-      for (const s of stats) {
-        lat.add(hdr.decodeFromCompressedBase64(s.latency))
-        ack.add(hdr.decodeFromCompressedBase64(s.ack))
-      }
       const sum = (f: (s: StepStats) => number) => stats.reduce((a, s) => a + f(s), 0)
       const errors: Record<string, number> = {}
       for (const s of stats) for (const [c, n] of Object.entries(s.errors)) errors[c] = (errors[c] ?? 0) + n
@@ -243,8 +212,7 @@ async function main(): Promise<number> {
         delivered,
         deliveriesPerSec: delivered / windowS,
         crossNodeShare: delivered ? sum((s) => s.crossNode) / delivered : 0,
-        latencyMs: percentiles(lat),
-        ackMs: percentiles(ack),
+        ...mergedLatency(stats),
         worstMsBySecond: worstBySecond(stats, startNs, opt.durationS),
         drainMs,
         cpu: {

@@ -3,12 +3,13 @@
  * embedded MongoDB (or MONGODB_URL), two Parley nodes from the production
  * build, plus helpers to read their /metrics and their CPU time from /proc.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startRedis, type RedisServer } from '@parley/testing'
+import { WorkerProcess } from './ipc.ts'
 
 export const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const repoRoot = path.resolve(benchRoot, '../..')
@@ -24,6 +25,13 @@ export function track(child: ChildProcess): ChildProcess {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
+}
+
+/** `n` load-generator processes running `file` (TypeScript, through tsx), and `all` to send each of them a command (or one made for its index) and collect the replies. */
+export function forkWorkers<C extends object>(file: string, n: number) {
+  const workers = Array.from({ length: n }, () => new WorkerProcess<C>(track(fork(file, [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))))
+  const all = <T>(cmd: C | ((w: number) => C)): Promise<T[]> => Promise.all(workers.map((wk, w) => wk.call<T>(typeof cmd === 'function' ? (cmd as (w: number) => C)(w) : cmd)))
+  return { workers, all }
 }
 
 /** Builds the server (and the web app it serves) unless Turborepo's cache says dist is current: never bench a stale build. */

@@ -231,18 +231,8 @@ serveCommands<RefCommand>(async (cmd) => {
       await openLoop(cmd.rate, cmd.durationMs, sender(cmd.step)).done
       return null
     case 'stepStats': {
-      const s = stepState(cmd.step)
-      return {
-        sent: s.sent,
-        acked: s.acked,
-        errors: s.errors,
-        outstanding: s.outstanding,
-        expected: s.expected,
-        delivered: s.delivered,
-        lastDeliveryNs: s.lastDeliveryNs,
-        latency: cmd.histograms ? s.latency.encode() : '',
-        ack: cmd.histograms ? s.ack.encode() : '',
-      } satisfies RefStepStats
+      const { latency, ack, ...counts } = stepState(cmd.step)
+      return { ...counts, latency: cmd.histograms ? latency.encode() : '', ack: cmd.histograms ? ack.encode() : '' } satisfies RefStepStats
     }
     case 'ackedByRoom':
       return [...ackedByRoom]

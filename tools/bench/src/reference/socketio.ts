@@ -15,16 +15,14 @@ import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import hdr from 'hdr-histogram-js'
 import { MongoClient } from 'mongodb'
-import { WorkerProcess } from '../ipc.ts'
 import type { Options } from '../options.ts'
-import { ms, percentiles, saturated, type Percentiles } from '../report.ts'
+import { ms, saturated, type Percentiles } from '../report.ts'
+import { mergedLatency, waitDrained } from '../step-figures.ts'
 import { roomMemberLists } from '../setup.ts'
-import { benchRoot, freePort, machineCpu, procCpuSeconds, repoRoot, startMongo, startRedisServer, stopChild, track, tsxLoader, type Mongo } from '../topology.ts'
+import { benchRoot, forkWorkers, freePort, machineCpu, procCpuSeconds, repoRoot, startMongo, startRedisServer, stopChild, track, tsxLoader, type Mongo } from '../topology.ts'
 import type { RefCommand, RefIntegrity, RefStepStats, RefUser } from './socketio-worker.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const nowNs = () => Number(process.hrtime.bigint())
 
 export interface ReferenceStep {
@@ -75,8 +73,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
   const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), persist ? startMongo() : Promise.resolve<Mongo | null>(null)])
   const nodes = await Promise.all([0, 1].map(() => startReferenceNode(redis.url, mongo?.url)))
   log(`redis ${redis.url}${mongo ? `, mongo ${mongo.url}` : ''}; Socket.IO nodes ${nodes.map((n) => n.url).join(', ')}`)
-  const workers = Array.from({ length: opt.workers }, () => new WorkerProcess<RefCommand>(track(fork(path.join(benchRoot, 'src/reference/socketio-worker.ts'), [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))))
-  const all = <T>(cmd: RefCommand | ((w: number) => RefCommand)) => Promise.all(workers.map((wk, w) => wk.call<T>(typeof cmd === 'function' ? cmd(w) : cmd)))
+  const { workers, all } = forkWorkers<RefCommand>(path.join(benchRoot, 'src/reference/socketio-worker.ts'), opt.workers)
   const failures: string[] = []
   try {
     // The full benchmark's population, without accounts: users alternate nodes, rooms by index.
@@ -89,17 +86,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
     const conn = await all<{ connections: number; subscriptions: number }>({ t: 'connect' })
     log(`load: ${conn.reduce((a, c) => a + c.connections, 0)} connections, ${conn.reduce((a, c) => a + c.subscriptions, 0)} room memberships, mean room size ${meanRoomSize.toFixed(1)}`)
 
-    const drain = async (step: number, limitMs: number): Promise<number> => {
-      const start = Date.now()
-      for (;;) {
-        const st = await all<RefStepStats>({ t: 'stepStats', step, histograms: false })
-        // A worker's sends are delivered to both workers' sockets: compare the sums.
-        const total = (f: (s: RefStepStats) => number) => st.reduce((a, s) => a + f(s), 0)
-        const done = total((s) => s.outstanding) === 0 && total((s) => s.delivered) >= total((s) => s.expected)
-        if (done || Date.now() - start > limitMs) return Date.now() - start
-        await sleep(200)
-      }
-    }
+    const drain = (step: number, limitMs: number) => waitDrained(() => all<RefStepStats>({ t: 'stepStats', step, histograms: false }), limitMs)
     if (opt.warmupS > 0) {
       await all({ t: 'step', step: 0, rate: opt.steps[0]! / meanRoomSize / opt.workers, durationMs: opt.warmupS * 1000 })
       await drain(0, 10_000)
@@ -124,12 +111,6 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
       const drainMs = await drain(step, drainLimitMs)
       const after = cpu()
       const stats = await all<RefStepStats>({ t: 'stepStats', step, histograms: true })
-      const lat = hdr.build()
-      const ack = hdr.build()
-      for (const s of stats) {
-        lat.add(hdr.decodeFromCompressedBase64(s.latency))
-        ack.add(hdr.decodeFromCompressedBase64(s.ack))
-      }
       const sum = (f: (s: RefStepStats) => number) => stats.reduce((a, s) => a + f(s), 0)
       const delivered = sum((s) => s.delivered)
       const expected = sum((s) => s.expected)
@@ -145,8 +126,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
         expected,
         delivered,
         errors: sum((s) => s.errors),
-        latencyMs: percentiles(lat),
-        ackMs: percentiles(ack),
+        ...mergedLatency(stats),
         drainMs,
         cores: { nodes: (after.nodes - before.nodes) / intervalS, loadgen: (after.gen - before.gen) / intervalS, redis: (after.redis - before.redis) / intervalS, mongo: (after.mongo - before.mongo) / intervalS },
         nodesCpuPer1kDeliveries: delivered ? ((after.nodes - before.nodes) / delivered) * 1000 : 0,
