@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps): App {
     metrics: metrics.api,
     resumeMaxEvents: deps.limits.resumeMaxEvents,
     replayBufferEvents: deps.limits.replayBufferEvents,
+    gapWaitMs: deps.limits.gapWaitMs,
   })
   const userHub = createUserHub({
     database: deps.database,

@@ -49,6 +49,7 @@ const EnvSchema = z.object({
   LOGIN_RATE_WINDOW_MS: int(15 * 60_000, 1),
   RESUME_MAX_EVENTS: int(500, 1),
   ROOM_REPLAY_BUFFER: int(256, 0),
+  ROOM_GAP_WAIT_MS: int(50, 0),
   TYPING_MS: int(5000, 100),
   TYPING_RATE_LIMIT: int(20, 1),
   TYPING_RATE_WINDOW_MS: int(10_000, 1),

@@ -22,6 +22,8 @@ export interface ApiLimits {
   resumeMaxEvents: number
   /** Recent events each watched room keeps in memory for resuming clients. */
   replayBufferEvents: number
+  /** How long a room's event that arrives ahead of a missing one waits for it on the bus before the log is read. */
+  gapWaitMs: number
   /** How long a `typing` signal shows. */
   typingMs: number
   /** typing.start per user per window */
@@ -54,6 +56,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   loginWindowMs: 15 * 60_000,
   resumeMaxEvents: 500,
   replayBufferEvents: 256,
+  gapWaitMs: 50,
   typingMs: 5000,
   typingPerWindow: 20,
   typingWindowMs: 10_000,

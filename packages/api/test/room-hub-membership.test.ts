@@ -22,7 +22,7 @@ let hub: RoomHub
 beforeAll(async () => {
   mongo = await startTestMongo('hub_membership')
   database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName })
-  hub = createRoomHub({ database, bus, resumeMaxEvents: 1000, replayBufferEvents: 256 })
+  hub = createRoomHub({ database, bus, resumeMaxEvents: 1000, replayBufferEvents: 256, gapWaitMs: 50 })
 })
 afterAll(async () => {
   hub.close()

@@ -28,7 +28,7 @@ it('a crowd resuming in a room just attached gets every event after its position
   const owner = { id: new ObjectId().toHexString(), username: 'resume-owner', displayName: 'Owner' }
   const room = await database.repos.rooms.create({ name: 'resume', visibility: 'public', owner })
   for (let i = 1; i <= 40; i++) await database.repos.messages.send({ roomId: room._id, author: owner, clientId: `m${i}`, body: `message ${i}` })
-  const hub = createRoomHub({ database, bus: createMemoryBus({ nodeId: 'n1' }), resumeMaxEvents: 1000, replayBufferEvents: 256 })
+  const hub = createRoomHub({ database, bus: createMemoryBus({ nodeId: 'n1' }), resumeMaxEvents: 1000, replayBufferEvents: 256, gapWaitMs: 50 })
 
   // 30 clients a few events behind (as after a node's death), and one far behind.
   const positions = [...Array.from({ length: 30 }, (_, i) => 40 - (i % 6)), 2]

@@ -42,6 +42,14 @@ export interface RoomHubOptions {
   resumeMaxEvents: number
   /** Recent events kept per watched room for resuming clients (0: always read the log). */
   replayBufferEvents: number
+  /**
+   * How long an event that arrives ahead of its room's next seq waits for the
+   * missing ones to come over the bus before they are read from the log (0:
+   * read at once). Two nodes appending to one room publish in the order their
+   * writes are acknowledged, not committed, so the one before is usually a
+   * few milliseconds behind on the bus.
+   */
+  gapWaitMs: number
 }
 
 export type RoomHub = ReturnType<typeof createRoomHub>
@@ -94,6 +102,8 @@ interface Room {
   /** Work waiting behind an async step (a gap fill or a resync), in arrival order. */
   queue: Work[]
   busy: boolean
+  /** Set while a gap waits for the bus: called when work is queued. */
+  wake: (() => void) | null
   /** The last events delivered, contiguous, oldest first. */
   recent: Recent[]
   unsubscribe: (() => void) | null
@@ -101,7 +111,7 @@ interface Room {
 }
 
 export function createRoomHub(options: RoomHubOptions) {
-  const { database, bus, metrics, resumeMaxEvents, replayBufferEvents } = options
+  const { database, bus, metrics, resumeMaxEvents, replayBufferEvents, gapWaitMs } = options
   const log = database.repos.events
   const rooms = new Map<string, Room>()
 
@@ -141,6 +151,7 @@ export function createRoomHub(options: RoomHubOptions) {
       failed: null,
       queue: [],
       busy: true, // until ready: bus traffic waits in the queue
+      wake: null,
       recent: [],
       unsubscribe: null,
       detached: false,
@@ -178,6 +189,7 @@ export function createRoomHub(options: RoomHubOptions) {
     if (room.detached) return
     if (room.busy) {
       room.queue.push(work)
+      room.wake?.()
       return
     }
     // The common case — the next seq, nothing pending — is handled synchronously.
@@ -231,10 +243,50 @@ export function createRoomHub(options: RoomHubOptions) {
   }
 
   async function fillGap(room: Room, event: RoomEvent, at: number): Promise<void> {
-    await fillFromLog(room, event.seq)
+    await awaitBus(room, event.seq)
+    if (event.seq > room.last + 1) await fillFromLog(room, event.seq)
     if (event.seq === room.last + 1) deliver(room, event, at)
     // Still a hole (lower seqs are readable before higher ones, so this should not happen): look again shortly.
     else if (event.seq > room.last) setTimeout(() => enqueue(room, { kind: 'resync', at: Date.now() }), CATCH_UP_RETRY_MS).unref()
+  }
+
+  /**
+   * Delivers the events before `seq` as they come over the bus (they queue
+   * behind this gap, so they are taken out of the queue by seq), waiting at
+   * most `gapWaitMs` for them; whatever is still missing then is read from
+   * the log by the caller. Under load, a read per gap on every node was a
+   * share of the database's work that grew with the load itself.
+   */
+  async function awaitBus(room: Room, seq: number): Promise<void> {
+    if (gapWaitMs <= 0) return
+    const deadline = performance.now() + gapWaitMs
+    while (room.last + 1 < seq && !room.detached) {
+      const next = takeQueued(room, room.last + 1)
+      if (next) {
+        log.observe(room.oid, room.last + 1)
+        deliver(room, next.event, next.at)
+        continue
+      }
+      const left = deadline - performance.now()
+      if (left <= 0) return
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          room.wake = null
+          resolve()
+        }
+        const timer = setTimeout(done, left)
+        room.wake = done
+      })
+    }
+  }
+
+  /** Removes and returns the queued bus copy of the room's event `seq`, if it has arrived. */
+  function takeQueued(room: Room, seq: number): { event: RoomEvent; at: number } | null {
+    const i = room.queue.findIndex((w) => w.kind === 'bus' && w.msg.event.type !== 'typing' && w.msg.event.type !== 'reset' && w.msg.event.seq === seq)
+    if (i < 0) return null
+    const { msg } = room.queue.splice(i, 1)[0] as Extract<Work, { kind: 'bus' }>
+    return { event: msg.event as RoomEvent, at: msg.at }
   }
 
   async function resync(room: Room, at: number): Promise<void> {
