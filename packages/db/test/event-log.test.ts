@@ -67,6 +67,22 @@ describe('the room event log', () => {
     expect(seqs).toEqual([1, 2, 3])
   })
 
+  it('an appender that lost a race starts past the events it has seen from the other node meanwhile, without reading the log', async () => {
+    const roomId = new ObjectId()
+    const [nodeA, nodeB] = [createEventLog(database.collections), createEventLog(database.collections)]
+    await nodeA.append(roomId, { build: joined(roomId) }) // seq 1; A's hint is now 1
+    for (let i = 0; i < 3; i++) await nodeB.append(roomId, { build: joined(roomId) }) // seqs 2–4, unseen by A
+    commands = []
+    const appending = nodeA.append(roomId, { build: joined(roomId) }) // will try 2
+    // While A's insert is on its way, B's events arrive on the bus (inserts leave at the end of the turn).
+    await new Promise((resolve) => setImmediate(resolve))
+    nodeA.observe(roomId, 4)
+    const result = await appending
+    expect(result).toMatchObject({ ok: true, event: { seq: 5, data: { seq: 5 } } })
+    // Tried 2 (taken), then 5: not 3 (taken too), and no query for the latest seq.
+    expect(commands).toEqual(['insert', 'insert'])
+  })
+
   it('tells a seq conflict from an idempotency conflict by index name', async () => {
     const roomId = new ObjectId()
     const authorId = new ObjectId()

@@ -76,10 +76,13 @@ export function createEventLog(c: Collections) {
           hints.delete(key)
           throw err
         }
-        // Another node took `seq`, so every seq up to it is committed. Usually it
-        // took just that one (both nodes appended from the same hint): try the next
-        // without a read; a second conflict asks the log where it is.
-        seq = attempt === 0 ? seq + 1 : (await latestSeq(roomId)) + 1
+        // Another node took `seq`, so every seq up to it is committed. Its events
+        // reach us over the bus meanwhile (observe()): start past what we have
+        // seen by now. Otherwise it usually took just that one (both nodes
+        // appended from the same hint): try the next without a read; a second
+        // conflict with nothing new seen asks the log where it is.
+        const seen = hints.get(key) ?? 0
+        seq = seen >= seq ? seen + 1 : attempt === 0 ? seq + 1 : (await latestSeq(roomId)) + 1
       }
     }
     throw new Error(`could not append to room ${key}: too much contention`)
