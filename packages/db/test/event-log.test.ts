@@ -53,6 +53,51 @@ describe('the room event log', () => {
     expect(readerLast).toBe(1000)
   }, 120_000)
 
+  it('4 nodes × 100 appends fired at once: seqs 1…400 once each, no hole ever visible, each node\'s events in the order it was asked', async () => {
+    const roomId = new ObjectId()
+    const nodes = Array.from({ length: 4 }, () => createEventLog((database as Database).collections))
+    const reader = createEventLog(database.collections)
+    let readerLast = 0
+    let holesSeen = 0
+    let writing = true
+    const reading = (async () => {
+      while (writing || readerLast < 400) {
+        const batch = await reader.after(roomId, readerLast, 100)
+        for (const e of batch) {
+          if (e.seq !== readerLast + 1) holesSeen++
+          readerLast = e.seq
+        }
+        if (batch.length === 0) await new Promise((r) => setTimeout(r, 1))
+      }
+    })()
+    // Not awaited one by one: each node's appends to the room are in flight together, as a busy node's are.
+    const results = await Promise.all(nodes.map((log) => Promise.all(Array.from({ length: 100 }, () => log.append(roomId, { build: joined(roomId) })))))
+    writing = false
+    await reading
+    const all = await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()
+    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1))
+    expect(all.every((e) => e.data.seq === e.seq)).toBe(true)
+    expect(holesSeen).toBe(0)
+    for (const mine of results) {
+      const seqs = mine.map((r) => (r.ok ? r.event.seq : -1))
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+      expect(seqs.every((x) => x > 0)).toBe(true)
+    }
+  }, 120_000)
+
+  it('a repeated idempotency key among sends in flight together gets the original and leaves no hole', async () => {
+    const roomId = new ObjectId()
+    const authorId = new ObjectId()
+    const log = createEventLog(database.collections)
+    const original = await log.append(roomId, { build: joined(roomId), idempotency: { authorId, clientId: 'sent before' } }) // seq 1
+    const send = (clientId: string) => log.append(roomId, { build: joined(roomId), idempotency: { authorId, clientId } })
+    const results = await Promise.all(['a', 'b', 'sent before', 'c', 'd'].map(send))
+    expect(results.map((r) => r.ok && r.event.seq)).toEqual([2, 3, false, 4, 5])
+    expect(results[2]).toEqual({ ok: false, duplicateOf: original.ok && original.event })
+    const stored = await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()
+    expect(stored.map((e) => [e.seq, e.clientId])).toEqual([[1, 'sent before'], [2, 'a'], [3, 'b'], [4, 'c'], [5, 'd']])
+  })
+
   it('an appender that lost a race for a seq takes the next one without reading the log', async () => {
     const roomId = new ObjectId()
     const [nodeA, nodeB] = [createEventLog(database.collections), createEventLog(database.collections)]
