@@ -19,65 +19,65 @@ const joined = (roomId: ObjectId) => (seq: number): RoomEvent => ({
   role: 'member',
 })
 
+/**
+ * Reads the room's log while it is written, until it holds `total` events:
+ * everything visible must continue the sequence — an event past a hole would
+ * make a reader skip the hole's seq for ever. `finish()` once the writes are done.
+ */
+function readWhileWritten(roomId: ObjectId, total: number) {
+  const reader = createEventLog(database.collections)
+  let last = 0
+  let holes = 0
+  let writing = true
+  const reading = (async () => {
+    while (writing || last < total) {
+      const batch = await reader.after(roomId, last, 100)
+      for (const e of batch) {
+        if (e.seq !== last + 1) holes++
+        last = e.seq
+      }
+      if (batch.length === 0) await new Promise((r) => setTimeout(r, 1))
+    }
+  })()
+  return {
+    async finish(): Promise<{ last: number; holes: number }> {
+      writing = false
+      await reading
+      return { last, holes }
+    },
+  }
+}
+
+/** The room's seqs are 1…total, each once, each event's data carrying its own. */
+async function expectDense(roomId: ObjectId, total: number): Promise<void> {
+  const all = await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()
+  expect(all.map((e) => e.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+  expect(all.every((e) => e.data.seq === e.seq)).toBe(true)
+}
+
 describe('the room event log', () => {
   it('20 concurrent appenders × 50 events: seqs 1…1000 once each, and a reader never sees a hole that later fills', async () => {
     const roomId = new ObjectId()
     // One log per appender, as if each were its own server node: they really race on the unique index.
     const appenders = Array.from({ length: 20 }, () => createEventLog((database as Database).collections))
-    const reader = createEventLog(database.collections)
-    let readerLast = 0
-    let holesSeen = 0
-    let writing = true
-    const reading = (async () => {
-      while (writing || readerLast < 1000) {
-        const batch = await reader.after(roomId, readerLast, 100)
-        for (const e of batch) {
-          // Everything visible must continue the sequence: a gap here would be skipped for ever.
-          if (e.seq !== readerLast + 1) holesSeen++
-          readerLast = e.seq
-        }
-        if (batch.length === 0) await new Promise((r) => setTimeout(r, 1))
-      }
-    })()
+    const reader = readWhileWritten(roomId, 1000)
     await Promise.all(
       appenders.map(async (log) => {
         for (let i = 0; i < 50; i++) await log.append(roomId, { build: joined(roomId) })
       }),
     )
-    writing = false
-    await reading
-    const all = await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()
-    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1))
-    expect(all.every((e) => e.data.seq === e.seq)).toBe(true)
-    expect(holesSeen).toBe(0)
-    expect(readerLast).toBe(1000)
+    expect(await reader.finish()).toEqual({ last: 1000, holes: 0 })
+    await expectDense(roomId, 1000)
   }, 120_000)
 
   it('4 nodes × 100 appends fired at once: seqs 1…400 once each, no hole ever visible, each node\'s events in the order it was asked', async () => {
     const roomId = new ObjectId()
     const nodes = Array.from({ length: 4 }, () => createEventLog((database as Database).collections))
-    const reader = createEventLog(database.collections)
-    let readerLast = 0
-    let holesSeen = 0
-    let writing = true
-    const reading = (async () => {
-      while (writing || readerLast < 400) {
-        const batch = await reader.after(roomId, readerLast, 100)
-        for (const e of batch) {
-          if (e.seq !== readerLast + 1) holesSeen++
-          readerLast = e.seq
-        }
-        if (batch.length === 0) await new Promise((r) => setTimeout(r, 1))
-      }
-    })()
+    const reader = readWhileWritten(roomId, 400)
     // Not awaited one by one: each node's appends to the room are in flight together, as a busy node's are.
     const results = await Promise.all(nodes.map((log) => Promise.all(Array.from({ length: 100 }, () => log.append(roomId, { build: joined(roomId) })))))
-    writing = false
-    await reading
-    const all = await database.collections.events.find({ roomId }).sort({ seq: 1 }).toArray()
-    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1))
-    expect(all.every((e) => e.data.seq === e.seq)).toBe(true)
-    expect(holesSeen).toBe(0)
+    expect(await reader.finish()).toEqual({ last: 400, holes: 0 })
+    await expectDense(roomId, 400)
     for (const mine of results) {
       const seqs = mine.map((r) => (r.ok ? r.event.seq : -1))
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
