@@ -262,9 +262,9 @@ export function createRoomHub(options: RoomHubOptions) {
     const deadline = performance.now() + gapWaitMs
     while (room.last + 1 < seq && !room.detached) {
       const next = takeQueued(room, room.last + 1)
+      // The room's next event: handled at once, as if it had not been queued.
       if (next) {
-        log.observe(room.oid, room.last + 1)
-        deliver(room, next.event, next.at)
+        void handle(room, next)
         continue
       }
       const left = deadline - performance.now()
@@ -282,11 +282,9 @@ export function createRoomHub(options: RoomHubOptions) {
   }
 
   /** Removes and returns the queued bus copy of the room's event `seq`, if it has arrived. */
-  function takeQueued(room: Room, seq: number): { event: RoomEvent; at: number } | null {
+  function takeQueued(room: Room, seq: number): Work | null {
     const i = room.queue.findIndex((w) => w.kind === 'bus' && w.msg.event.type !== 'typing' && w.msg.event.type !== 'reset' && w.msg.event.seq === seq)
-    if (i < 0) return null
-    const { msg } = room.queue.splice(i, 1)[0] as Extract<Work, { kind: 'bus' }>
-    return { event: msg.event as RoomEvent, at: msg.at }
+    return i < 0 ? null : room.queue.splice(i, 1)[0]!
   }
 
   async function resync(room: Room, at: number): Promise<void> {
