@@ -9,26 +9,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TRPCError } from '@trpc/server'
 import { createMemoryBus } from '@parley/bus'
-import { connectDatabase, ObjectId, type Database, type RoomDoc } from '@parley/db'
-import { startTestMongo, type TestMongo } from '@parley/testing'
+import { ObjectId, type RoomDoc } from '@parley/db'
+import { openTestDatabase, type TestDatabase } from '@parley/db/testing'
 import type { PublicUser, RoomStreamEvent } from '@parley/schemas'
 import { roomChannel, type RoomBusMessage } from '../src/access.ts'
 import { createRoomHub, type RoomHub } from '../src/live/room-hub.ts'
 
-let mongo: TestMongo
-let database: Database
+let database: TestDatabase
 const bus = createMemoryBus({ nodeId: 'n1' })
 let hub: RoomHub
 beforeAll(async () => {
-  mongo = await startTestMongo('hub_membership')
-  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName })
+  database = await openTestDatabase()
   hub = createRoomHub({ database, bus, resumeMaxEvents: 1000, replayBufferEvents: 256, gapWaitMs: 50 })
 })
 afterAll(async () => {
   hub.close()
-  await database.db.dropDatabase()
-  await database.close()
-  await mongo.stop()
+  await database.drop()
 })
 
 const person = (name: string): PublicUser => ({ id: new ObjectId().toHexString(), username: name, displayName: name })

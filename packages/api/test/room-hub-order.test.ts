@@ -9,23 +9,19 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createMemoryBus } from '@parley/bus'
-import { connectDatabase, ObjectId, type Database, type EventDoc } from '@parley/db'
-import { startTestMongo, type TestMongo } from '@parley/testing'
+import { ObjectId, type EventDoc } from '@parley/db'
+import { openTestDatabase, type TestDatabase } from '@parley/db/testing'
 import type { PublicUser, RoomStreamEvent } from '@parley/schemas'
 import { roomChannel, type RoomBusMessage } from '../src/access.ts'
 import { createRoomHub } from '../src/live/room-hub.ts'
 
-let mongo: TestMongo
-let database: Database
+let database: TestDatabase
 let finds = 0
 beforeAll(async () => {
-  mongo = await startTestMongo('hub_order')
-  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, onCommand: (name) => void (name === 'find' && finds++) })
+  database = await openTestDatabase((name) => void (name === 'find' && finds++))
 })
 afterAll(async () => {
-  await database.db.dropDatabase()
-  await database.close()
-  await mongo.stop()
+  await database.drop()
 })
 
 const bus = createMemoryBus({ nodeId: 'n1' })

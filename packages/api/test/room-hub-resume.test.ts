@@ -6,22 +6,18 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createMemoryBus } from '@parley/bus'
-import { connectDatabase, ObjectId, type Database } from '@parley/db'
-import { startTestMongo, type TestMongo } from '@parley/testing'
+import { ObjectId } from '@parley/db'
+import { openTestDatabase, type TestDatabase } from '@parley/db/testing'
 import type { RoomStreamEvent } from '@parley/schemas'
 import { createRoomHub } from '../src/live/room-hub.ts'
 
-let mongo: TestMongo
-let database: Database
+let database: TestDatabase
 let finds = 0
 beforeAll(async () => {
-  mongo = await startTestMongo('resume')
-  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, onCommand: (name) => void (name === 'find' && finds++) })
+  database = await openTestDatabase((name) => void (name === 'find' && finds++))
 })
 afterAll(async () => {
-  await database.db.dropDatabase()
-  await database.close()
-  await mongo.stop()
+  await database.drop()
 })
 
 it('a crowd resuming in a room just attached gets every event after its position, from one read of the log', async () => {

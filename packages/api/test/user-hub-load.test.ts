@@ -7,21 +7,17 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createMemoryBus } from '@parley/bus'
-import { connectDatabase, ObjectId, type Database } from '@parley/db'
-import { startTestMongo, type TestMongo } from '@parley/testing'
+import { ObjectId } from '@parley/db'
+import { openTestDatabase, type TestDatabase } from '@parley/db/testing'
 import { roomChannel, type RoomBusMessage } from '../src/access.ts'
 import { createUserHub } from '../src/live/user-hub.ts'
 
-let mongo: TestMongo
-let database: Database
+let database: TestDatabase
 beforeAll(async () => {
-  mongo = await startTestMongo('hub')
-  database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName })
+  database = await openTestDatabase()
 })
 afterAll(async () => {
-  await database.db.dropDatabase()
-  await database.close()
-  await mongo.stop()
+  await database.drop()
 })
 
 const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
 import { batchedGroups, batchedLookup } from '../src/batch.ts'
-import { openTestDatabase } from './harness.ts'
+import { openTestDatabase, type TestDatabase } from './harness.ts'
 
 // A database of our own with command monitoring, to count the queries that reach the server.
-let database: Awaited<ReturnType<typeof openTestDatabase>>
+let database: TestDatabase
 const finds: string[] = []
 beforeAll(async () => {
   database = await openTestDatabase((name) => name === 'find' && finds.push(name))

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
 import type { RoomEvent } from '@parley/schemas'
-import { createEventLog, INDEX, isDuplicateKey, type Database } from '../src/index.ts'
-import { openTestDatabase } from './harness.ts'
+import { createEventLog, INDEX, isDuplicateKey } from '../src/index.ts'
+import { openTestDatabase, type TestDatabase } from './harness.ts'
 
-let database: Awaited<ReturnType<typeof openTestDatabase>>
+let database: TestDatabase
 let commands: string[] = []
 beforeAll(async () => {
   database = await openTestDatabase((name) => commands.push(name))
@@ -59,7 +59,7 @@ describe('the room event log', () => {
   it('20 concurrent appenders × 50 events: seqs 1…1000 once each, and a reader never sees a hole that later fills', async () => {
     const roomId = new ObjectId()
     // One log per appender, as if each were its own server node: they really race on the unique index.
-    const appenders = Array.from({ length: 20 }, () => createEventLog((database as Database).collections))
+    const appenders = Array.from({ length: 20 }, () => createEventLog(database.collections))
     const reader = readWhileWritten(roomId, 1000)
     await Promise.all(
       appenders.map(async (log) => {
@@ -72,7 +72,7 @@ describe('the room event log', () => {
 
   it('4 nodes × 100 appends fired at once: seqs 1…400 once each, no hole ever visible, each node\'s events in the order it was asked', async () => {
     const roomId = new ObjectId()
-    const nodes = Array.from({ length: 4 }, () => createEventLog((database as Database).collections))
+    const nodes = Array.from({ length: 4 }, () => createEventLog(database.collections))
     const reader = readWhileWritten(roomId, 400)
     // Not awaited one by one: each node's appends to the room are in flight together, as a busy node's are.
     const results = await Promise.all(nodes.map((log) => Promise.all(Array.from({ length: 100 }, () => log.append(roomId, { build: joined(roomId) })))))

@@ -1,12 +1,16 @@
 /**
  * The storage suite's database: a real MongoDB when MONGODB_URL is set,
- * otherwise the embedded server. Each suite gets a fresh database.
+ * otherwise the embedded server. Each suite gets a fresh database. Other
+ * packages' tests that need the database import it as `@parley/db/testing`.
  */
 import { startTestMongo } from '@parley/testing'
 import { connectDatabase, type Database } from '../src/index.ts'
 
+/** A fresh database; `drop()` deletes it and closes the client (and the embedded server). */
+export type TestDatabase = Database & { drop(): Promise<void> }
+
 /** `onCommand` sees the name of every command sent (to count the queries a feature makes). */
-export async function openTestDatabase(onCommand?: (name: string) => void): Promise<Database & { drop(): Promise<void> }> {
+export async function openTestDatabase(onCommand?: (name: string) => void): Promise<TestDatabase> {
   const mongo = await startTestMongo()
   const database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, ...(onCommand ? { onCommand } : {}) })
   return Object.assign(database, {

@@ -3,10 +3,10 @@ import { MongoServerError, ObjectId } from 'mongodb'
 import type { RoomEvent } from '@parley/schemas'
 import { createEventLog, isDuplicateKey } from '../src/index.ts'
 import { createInsertBatcher } from '../src/repos/insert-batcher.ts'
-import { openTestDatabase } from './harness.ts'
+import { openTestDatabase, type TestDatabase } from './harness.ts'
 
 // A database of our own with command monitoring, to count the commands that reach the server.
-let database: Awaited<ReturnType<typeof openTestDatabase>>
+let database: TestDatabase
 const commands: string[] = []
 beforeAll(async () => {
   database = await openTestDatabase((name) => commands.push(name))

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
 import { createUsersRepo, INDEX, isDuplicateKey } from '../src/index.ts'
-import { openTestDatabase } from './harness.ts'
+import { openTestDatabase, type TestDatabase } from './harness.ts'
 
-let database: Awaited<ReturnType<typeof openTestDatabase>>
+let database: TestDatabase
 beforeAll(async () => {
   database = await openTestDatabase()
 })

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
-import { openTestDatabase } from './harness.ts'
+import { openTestDatabase, type TestDatabase } from './harness.ts'
 
-let database: Awaited<ReturnType<typeof openTestDatabase>>
+let database: TestDatabase
 let commands = 0
 beforeAll(async () => {
   database = await openTestDatabase(() => void commands++)

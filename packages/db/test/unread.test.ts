@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
-import { openTestDatabase } from './harness.ts'
+import { openTestDatabase, type TestDatabase } from './harness.ts'
 
-let database: Awaited<ReturnType<typeof openTestDatabase>>
+let database: TestDatabase
 const commands: string[] = []
 beforeAll(async () => {
   database = await openTestDatabase((name) => commands.push(name))
