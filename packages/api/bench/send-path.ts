@@ -152,12 +152,18 @@ async function main(): Promise<void> {
     memberCount: users.length,
     createdAt: new Date(),
   }))
+  const members: MemberDoc[] = []
   for (const room of rooms) {
     for (const user of users) {
       const member: MemberDoc = { _id: new ObjectId(), roomId: room._id, userId: user._id, role: 'member', lastReadSeq: 0, joinedAt: new Date() }
       membership.set(room, member)
+      members.push(member)
     }
   }
+  // Stored too, as on a server: the bus's 30-s safety-net resync empties the
+  // membership cache, and the sends after it read their membership again.
+  await database.collections.rooms.insertMany(rooms)
+  await database.collections.members.insertMany(members)
   const deps = {
     database,
     bus,
