@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
-import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createSendGate, createStreamGateway, createUserHub, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
+import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createStreamGateway, createUserHub, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
 import type { Logger } from 'pino'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
@@ -51,7 +51,7 @@ export const DEFAULT_WS_GUARD: WsGuardConfig = {
   handshakeTimeoutMs: 10_000,
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'sendGate' | 'roomHub' | 'userHub'> {
+export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub' | 'userHub'> {
   log: Logger
   config: AppConfig
   /** Created by the caller when it needs them before the app (MongoDB command timings); else here. */
@@ -90,18 +90,6 @@ export function createApp(deps: AppDeps): App {
   let inflight = 0
   let activeHttp = 0
   const membership = createMembershipCache(deps.limits.membershipCacheMs, deps.bus)
-  // Refusals come by the thousand under overload: counted each, logged at most once per 10 s.
-  let refusedSinceLog = 0
-  let lastRefusalLog = 0
-  const sendGate = createSendGate(deps.limits.maxInflightSends, 1000, () => {
-    metrics.limitHits.inc({ limit: 'sends_inflight' })
-    refusedSinceLog++
-    if (Date.now() - lastRefusalLog < 10_000) return
-    log.warn({ refused: refusedSinceLog, maxInflightSends: deps.limits.maxInflightSends }, 'sends refused: node busy')
-    refusedSinceLog = 0
-    lastRefusalLog = Date.now()
-  })
-  metrics.watchSends(sendGate)
   const roomHub = createRoomHub({
     database: deps.database,
     bus: deps.bus,
@@ -120,7 +108,6 @@ export function createApp(deps: AppDeps): App {
   const apiDeps: ApiDeps = {
     ...deps,
     membership,
-    sendGate,
     roomHub,
     userHub,
     log,

@@ -56,8 +56,6 @@ const EnvSchema = z.object({
   MEMBERSHIP_CACHE_MS: int(30_000, 0),
   USER_STREAM_LOADS: int(16, 1),
   PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
-  /** messages.send in progress on this node; beyond this a send gets "server busy" at once (the PWA's outbox retries it). */
-  MAX_INFLIGHT_SENDS: int(1000, 1),
   ARGON2_MEMORY_KIB: int(19456, 1024),
   ARGON2_TIME_COST: int(2, 1),
   MAX_CONCURRENT_HASHES: int(4, 1),

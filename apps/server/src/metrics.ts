@@ -54,7 +54,7 @@ export function createMetrics(bus: Bus, nodeId: string) {
   })
   const limitHits = new Counter({
     name: 'parley_limit_hits_total',
-    help: 'Abuse limits enforced, by limit (ws_rate, ws_batch, ws_subscriptions, ws_per_ip, ws_per_user, ws_slow_consumer, ws_handshake, ws_payload; sends_inflight: a send refused while the node was full)',
+    help: 'Abuse limits enforced, by limit (ws_rate, ws_batch, ws_subscriptions, ws_per_ip, ws_per_user, ws_slow_consumer, ws_handshake, ws_payload)',
     labelNames: ['limit'],
     registers: [registry],
   })
@@ -95,17 +95,6 @@ export function createMetrics(bus: Bus, nodeId: string) {
     wsOpened,
     httpRequests,
     limitHits,
-    /** parley_sends_in_progress, read from the node's send gate at each scrape. */
-    watchSends(gate: { readonly inFlight: number }) {
-      new Gauge({
-        name: 'parley_sends_in_progress',
-        help: 'messages.send calls in progress on this node (past MAX_INFLIGHT_SENDS the next is refused as busy)',
-        registers: [registry],
-        collect() {
-          this.set(gate.inFlight)
-        },
-      })
-    },
     /** For connectDatabase's onOperation hook. */
     mongoOperation(waitedMs: number, heldMs: number) {
       mongoPoolWait.observe(waitedMs / 1000)

@@ -61,7 +61,6 @@ export function limitsFromEnv(env: Env): ApiLimits {
     membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
     userStreamLoads: env.USER_STREAM_LOADS,
     presenceRoomMaxMembers: env.PRESENCE_ROOM_MAX_MEMBERS,
-    maxInflightSends: env.MAX_INFLIGHT_SENDS,
   }
 }
 

@@ -44,7 +44,6 @@ describe('/metrics', () => {
       'parley_fanout_latency_seconds_count',
       'parley_bus_publish_errors_total',
       'parley_bus_subscribed_channels',
-      'parley_sends_in_progress',
       'parley_http_requests_total',
       'nodejs_eventloop_lag_seconds',
       'nodejs_eventloop_lag_p99_seconds',

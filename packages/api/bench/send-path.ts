@@ -27,7 +27,6 @@ import { connectDatabase, ObjectId, type Database, type MemberDoc, type RoomDoc,
 import { createCallerFactory } from '../src/trpc.ts'
 import { messagesRouter } from '../src/routers/messages.ts'
 import { createMembershipCache } from '../src/membership-cache.ts'
-import { createSendGate } from '../src/send-gate.ts'
 import { DEFAULT_LIMITS } from '../src/limits.ts'
 import type { ApiDeps, Context } from '../src/context.ts'
 import { publishRoomEvent } from '../src/access.ts'
@@ -174,7 +173,6 @@ async function main(): Promise<void> {
     userHub: {} as ApiDeps['userHub'],
     limits: { ...DEFAULT_LIMITS, sendPerWindow: 1_000_000_000, sendWindowMs: 10_000 },
     membership,
-    sendGate: createSendGate(Number.MAX_SAFE_INTEGER),
     nodeId: 'bench-send',
     version: 'bench',
     log: { info() {}, warn() {}, error() {} },

@@ -11,7 +11,6 @@ import type { ApiLimits } from './limits.ts'
 import type { RoomHub } from './live/room-hub.ts'
 import type { UserHub } from './live/user-hub.ts'
 import type { MembershipCache } from './membership-cache.ts'
-import type { SendGate } from './send-gate.ts'
 
 export interface ApiLogger {
   info(obj: object, msg?: string): void
@@ -54,8 +53,6 @@ export interface ApiDeps {
   limits: ApiLimits
   /** Hot-path membership lookups (see membership-cache.ts). */
   membership: MembershipCache
-  /** This node's sends in progress, bounded by limits.maxInflightSends (see send-gate.ts). */
-  sendGate: SendGate
   /** This node's fan-out of room events (one bus subscription per watched room). */
   roomHub: RoomHub
   /** This node's events.user streams (one bus subscription per followed room and per user). */

@@ -39,8 +39,6 @@ export interface ApiLimits {
    * (a crowd coming online in a room of n would otherwise cost n² frames).
    */
   presenceRoomMaxMembers: number
-  /** messages.send in progress on one node; past it a send gets TOO_MANY_REQUESTS ("server busy") at once (send-gate.ts). */
-  maxInflightSends: number
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -65,5 +63,4 @@ export const DEFAULT_LIMITS: ApiLimits = {
   membershipCacheMs: 30_000,
   userStreamLoads: 16,
   presenceRoomMaxMembers: 100,
-  maxInflightSends: 1000,
 }

@@ -17,19 +17,14 @@ export const messagesRouter = router({
   /** Idempotent on (author, room, clientId): a retry returns the original and emits nothing. */
   send: protectedProcedure.input(SendMessageInput).mutation(async ({ ctx, input }) => {
     const { database } = ctx.deps
-    const leave = ctx.deps.sendGate.enter()
-    try {
-      const { room } = await requireMemberCached(ctx, input.roomId)
-      await limitUser(ctx, 'send')
-      const result = await database.repos.messages.send({ roomId: room._id, author: toPublicUser(ctx.user), clientId: input.clientId, body: input.body })
-      if (result.event) {
-        publishRoomEvent(ctx, result.event)
-        ctx.deps.metrics?.messageSent()
-      }
-      return result.message
-    } finally {
-      leave()
+    const { room } = await requireMemberCached(ctx, input.roomId)
+    await limitUser(ctx, 'send')
+    const result = await database.repos.messages.send({ roomId: room._id, author: toPublicUser(ctx.user), clientId: input.clientId, body: input.body })
+    if (result.event) {
+      publishRoomEvent(ctx, result.event)
+      ctx.deps.metrics?.messageSent()
     }
+    return result.message
   }),
 
   list: protectedProcedure.input(ListMessagesInput).query(async ({ ctx, input }) => {
