@@ -49,7 +49,7 @@ async function watchedRoom(gapWaitMs: number) {
   const first = await commit(room._id, 'first')
   publish(first)
   await expect.poll(() => seqs).toEqual([first.seq])
-  return { room, seqs, first, close: () => (stream.close(), hub.close()) }
+  return { room, seqs, first, stream, close: () => (stream.close(), hub.close()) }
 }
 
 it('an event that overtakes the one before it on the bus is delivered after it, with no log read', async () => {
@@ -82,5 +82,20 @@ it('when the missing event never comes over the bus, it is read from the log aft
   publish(lost)
   await new Promise((resolve) => setTimeout(resolve, 20))
   expect(seqs).toEqual([first.seq, lost.seq, b.seq])
+  close()
+})
+
+it('a room whose last subscriber leaves while a gap waits stops waiting and reads nothing', async () => {
+  const { room, stream, close } = await watchedRoom(300)
+  await commit(room._id, 'never published')
+  const b = await commit(room._id, 'b')
+  const before = finds
+
+  publish(b)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  stream.close() // the room's only subscriber: the node stops following it
+  await new Promise((resolve) => setTimeout(resolve, 400))
+
+  expect(finds - before).toBe(0)
   close()
 })

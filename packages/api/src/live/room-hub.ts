@@ -183,6 +183,7 @@ export function createRoomHub(options: RoomHubOptions) {
     if (rooms.get(room.id) === room) rooms.delete(room.id)
     room.unsubscribe?.()
     room.unsubscribe = null
+    room.wake?.() // a gap waiting for the bus: nobody is left to fill it for
   }
 
   function enqueue(room: Room, work: Work): void {
@@ -244,6 +245,7 @@ export function createRoomHub(options: RoomHubOptions) {
 
   async function fillGap(room: Room, event: RoomEvent, at: number): Promise<void> {
     await awaitBus(room, event.seq)
+    if (room.detached) return
     if (event.seq > room.last + 1) await fillFromLog(room, event.seq)
     if (event.seq === room.last + 1) deliver(room, event, at)
     // Still a hole (lower seqs are readable before higher ones, so this should not happen): look again shortly.
