@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
 import { applySecurityHeaders } from './security-headers.ts'
+import { compressWhenLarge } from './content-coding.ts'
 import { createStaticHandler } from './static.ts'
 import { createWsGuard, type WsGuardConfig } from './ws-guard.ts'
 
@@ -21,6 +22,8 @@ export interface AppConfig {
   allowedOrigins: string[]
   https: boolean
   httpMaxBodyBytes: number
+  /** tRPC results over HTTP this large or larger are compressed for clients that accept it. */
+  httpCompressMinBytes: number
   wsMaxPayloadBytes: number
   shutdownTimeoutMs: number
   /** Built PWA to serve; omitted → API only. */
@@ -183,6 +186,8 @@ export function createApp(deps: AppDeps): App {
         const refusal = origins.rejectsMutation(req)
         if (refusal) return sendJson(res, 403, { error: refusal })
       }
+      // A page of messages or the room list: several times smaller on a phone's slow link.
+      compressWhenLarge(req, res, config.httpCompressMinBytes)
       return trpcHttp(req, res)
     }
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, nodeId: deps.nodeId })

@@ -66,6 +66,8 @@ const EnvSchema = z.object({
 
   // Transport limits
   HTTP_MAX_BODY_BYTES: int(256 * 1024, 1024),
+  /** tRPC results over HTTP at least this large go out compressed (when the client accepts it); smaller ones as they are. */
+  HTTP_COMPRESS_MIN_BYTES: int(1024, 0),
   WS_MAX_PAYLOAD_BYTES: int(64 * 1024, 1024),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
   /** Slowloris: a request's headers must arrive within this, the whole request within REQUEST_TIMEOUT. */

@@ -111,6 +111,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
       allowedOrigins,
       https,
       httpMaxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+      httpCompressMinBytes: env.HTTP_COMPRESS_MIN_BYTES,
       wsMaxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       webDist: env.WEB_DIST ?? defaultWebDist(),

@@ -1,0 +1,133 @@
+/**
+ * The built PWA as a browser fetches it: the build's precompressed copies
+ * (apps/web/scripts/precompress.mjs, run here on a small dist) go to clients
+ * that accept them, and revalidation of the app shell costs a 304.
+ */
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from './factory.ts'
+
+const precompress = fileURLToPath(new URL('../../web/scripts/precompress.mjs', import.meta.url))
+
+let dist: string
+let server: TestServer
+const file = (p: string) => readFileSync(path.join(dist, p))
+
+/** A module the size and shape of a real bundle chunk (compresses ~3–4×, as they do). */
+function bundleLike(): string {
+  const lines: string[] = []
+  for (let i = 0; i < 1500; i++) lines.push(`export function handler${i}(event){const v${i}=event.detail?.[${i % 17}]??${(i * 7919) % 1000};return render("item-${i}",v${i})}`)
+  return lines.join('\n')
+}
+
+function shell(title: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>${'<link rel="modulepreload" href="/assets/chunk.js">'.repeat(40)}</head><body><div id="app"></div></body></html>`
+}
+
+function get(p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(server.url + p, { method, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+beforeAll(async () => {
+  dist = mkdtempSync(path.join(tmpdir(), 'parley-dist-'))
+  mkdirSync(path.join(dist, 'assets'))
+  writeFileSync(path.join(dist, 'index.html'), shell('Parley'))
+  writeFileSync(path.join(dist, 'assets', 'app-1a2b.js'), bundleLike())
+  writeFileSync(path.join(dist, 'assets', 'tiny-3c4d.js'), 'console.log(1)')
+  writeFileSync(path.join(dist, 'icon-192.png'), randomBytes(4096))
+  execFileSync(process.execPath, [precompress, dist])
+  server = await startTestServer({ WEB_DIST: dist })
+})
+afterAll(async () => {
+  await server.stop()
+  rmSync(dist, { recursive: true, force: true })
+})
+
+describe('static files', () => {
+  it('go out as the Brotli copy to a browser that accepts it, a third of the bytes or less, decoding to the file', async () => {
+    const res = await get('/assets/app-1a2b.js', { 'accept-encoding': 'gzip, deflate, br, zstd' })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-encoding']).toBe('br')
+    expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable')
+    expect(res.headers.vary).toBe('Accept-Encoding')
+    expect(Number(res.headers['content-length'])).toBe(res.body.length)
+    expect(res.body.length).toBeLessThan(file('assets/app-1a2b.js').length / 3)
+    expect(brotliDecompressSync(res.body).equals(file('assets/app-1a2b.js'))).toBe(true)
+  })
+
+  it('go out gzipped where Brotli is not accepted (plain http in some browsers), and as they are where nothing is', async () => {
+    for (const accept of ['gzip, deflate', 'br;q=0, gzip']) {
+      const res = await get('/assets/app-1a2b.js', { 'accept-encoding': accept })
+      expect(res.headers['content-encoding'], accept).toBe('gzip')
+      expect(gunzipSync(res.body).equals(file('assets/app-1a2b.js')), accept).toBe(true)
+    }
+    for (const headers of [{}, { 'accept-encoding': 'identity' }] as Record<string, string>[]) {
+      const res = await get('/assets/app-1a2b.js', headers)
+      expect(res.headers['content-encoding']).toBeUndefined()
+      expect(res.body.equals(file('assets/app-1a2b.js'))).toBe(true)
+      expect(Number(res.headers['content-length'])).toBe(res.body.length)
+    }
+  })
+
+  it('that are tiny or binary go out as they are', async () => {
+    const tiny = await get('/assets/tiny-3c4d.js', { 'accept-encoding': 'br, gzip' })
+    expect(tiny.headers['content-encoding']).toBeUndefined()
+    expect(tiny.body.toString()).toBe('console.log(1)')
+    const png = await get('/icon-192.png', { 'accept-encoding': 'br, gzip' })
+    expect(png.headers['content-encoding']).toBeUndefined()
+    expect(png.headers.vary).toBeUndefined()
+    expect(png.body.equals(file('icon-192.png'))).toBe(true)
+  })
+
+  it('the app shell, compressed on every route, is revalidated with a 304 until it changes', async () => {
+    const br = { 'accept-encoding': 'br' }
+    const first = await get('/rooms/abc', br)
+    expect(first.status).toBe(200)
+    expect(first.headers['cache-control']).toBe('no-cache')
+    expect(first.headers['content-encoding']).toBe('br')
+    expect(brotliDecompressSync(first.body).toString()).toBe(shell('Parley'))
+    const etag = first.headers.etag!
+    expect(etag).toMatch(/^".+"$/)
+
+    const again = await get('/', { ...br, 'if-none-match': etag })
+    expect(again.status).toBe(304)
+    expect(again.body.length).toBe(0)
+    // The uncompressed file is another representation: its own tag, and a cached Brotli copy does not stand for it.
+    const plain = await get('/', { 'if-none-match': etag })
+    expect(plain.status).toBe(200)
+    expect(plain.headers.etag).not.toBe(etag)
+    expect(plain.body.toString()).toBe(shell('Parley'))
+
+    // A deploy: a new shell (and its copies) — the old tag no longer matches.
+    writeFileSync(path.join(dist, 'index.html'), shell('Parley, new build'))
+    execFileSync(process.execPath, [precompress, dist])
+    const deployed = await get('/', { ...br, 'if-none-match': etag })
+    expect(deployed.status).toBe(200)
+    expect(brotliDecompressSync(deployed.body).toString()).toBe(shell('Parley, new build'))
+  })
+
+  it('answer HEAD with the length of what GET would send, and no body', async () => {
+    const head = await get('/assets/app-1a2b.js', { 'accept-encoding': 'br' }, 'HEAD')
+    expect(head.status).toBe(200)
+    expect(head.headers['content-encoding']).toBe('br')
+    expect(Number(head.headers['content-length'])).toBe(readFileSync(path.join(dist, 'assets', 'app-1a2b.js.br')).length)
+    expect(head.body.length).toBe(0)
+  })
+})
