@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import http from 'node:http'
 import type { RoomStreamEvent, UserEvent } from '@parley/schemas'
 import { collect } from '@parley/testing'
 import type { ApiClient } from './factory.ts'
@@ -22,3 +23,24 @@ export function seqsOf(items: RoomStreamEvent[]): number[] {
 }
 
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+export interface RawResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  /** The bytes as they came over the wire (not decompressed, unlike fetch's). */
+  body: Buffer
+}
+
+/** An HTTP request through node:http, to see what the server sends, byte for byte. */
+export function rawRequest(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

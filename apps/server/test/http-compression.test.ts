@@ -3,30 +3,19 @@
  * room's page of messages is what a phone fetches on opening a room — and
  * small answers go out as they are.
  */
-import http from 'node:http'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './factory.ts'
+import { rawRequest, type RawResponse } from './helpers.ts'
 
 let server: TestServer
 let cookie: string
 let roomId: string
 let longRoomId: string
 
-function get(p: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(server.url + p, { headers: { cookie, ...headers } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
+const get = (p: string, headers: Record<string, string>) => rawRequest(server.url + p, { cookie, ...headers })
 
-const decode = (res: { headers: http.IncomingHttpHeaders; body: Buffer }) =>
+const decode = (res: RawResponse) =>
   JSON.parse((res.headers['content-encoding'] === 'br' ? brotliDecompressSync(res.body) : res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body).toString()) as {
     result: { data: { messages: { body: string }[] } }
   }
