@@ -39,6 +39,10 @@ describe('two people chatting', () => {
   it('invite, live messages both ways, typing, reaction, edit, delete, unread badge', async () => {
     const a = alice.page
     const b = bob.page
+    // Bob's read markers as the network saw them (for the unread badge's failure message).
+    const marks: string[] = []
+    b.on('response', (r) => void (r.url().includes('rooms.markRead') && marks.push(String(r.status()))))
+    b.on('requestfailed', (r) => void (r.url().includes('rooms.markRead') && marks.push(r.failure()?.errorText ?? 'failed')))
 
     // Bob has a room of his own to be in later.
     await createRoom(b, 'bob-notes', { topic: 'Scratchpad' })
@@ -127,7 +131,17 @@ describe('two people chatting', () => {
     await say(a, 'Bob, can you check the copy on step 3?')
     await say(a, 'And the button colour on step 4')
     const badge = roomItem(b, 'design-crit').getByTestId('unread-badge')
-    await expect.poll(() => badge.innerText().catch(() => '')).toBe('2')
+    await expect
+      .poll(() => badge.innerText().catch(() => ''))
+      .toBe('2')
+      .catch(async (err: Error) => {
+        // What the server holds for Bob, to tell a read marker that never arrived from a count gone wrong.
+        const seen = await b.evaluate(async () => ({
+          visibility: document.visibilityState,
+          rooms: await (await fetch('/trpc/rooms.list')).text(),
+        }))
+        throw new Error(`${err.message}\nBob's page: ${JSON.stringify({ ...seen, marks })}\n${e2e.output()}`)
+      })
     expect(await roomItem(b, 'design-crit').getByTestId('room-last-message').innerText()).toBe(
       'Alice Martin: And the button colour on step 4',
     )
