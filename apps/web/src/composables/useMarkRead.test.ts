@@ -1,4 +1,5 @@
 import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
+import { TRPCClientError } from '@trpc/client'
 import type { RoomListItem } from '@parley/schemas'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApp, defineComponent, nextTick, ref } from 'vue'
@@ -26,7 +27,7 @@ const room = (id: string, over: Partial<RoomListItem> = {}) =>
     ...over,
   }) as RoomListItem
 
-function mount(initial: { roomId: string; seq: number }) {
+function mount(initial: { roomId: string; seq: number }, online = ref(true)) {
   const qc = new QueryClient()
   qc.setQueryData(roomListKey(), [room(A), room(B)])
   const roomId = ref(initial.roomId)
@@ -34,14 +35,14 @@ function mount(initial: { roomId: string; seq: number }) {
   const app = createApp(
     defineComponent({
       setup() {
-        useMarkRead(roomId, seq, () => true)
+        useMarkRead(roomId, seq, online)
         return () => null
       },
     }),
   )
   app.use(VueQueryPlugin, { queryClient: qc })
   app.mount(document.createElement('div'))
-  return { qc, roomId, seq, unmount: () => app.unmount() }
+  return { qc, roomId, seq, online, unmount: () => app.unmount() }
 }
 
 const calls = () => markRead.mock.calls.map(([, input]) => input as { roomId: string; seq: number })
@@ -92,5 +93,49 @@ describe('useMarkRead', () => {
     const { unmount } = mount({ roomId: A, seq: 9 })
     unmount()
     expect(calls()).toEqual([{ roomId: A, seq: 9 }])
+  })
+
+  it('a marker the server did not take goes again when the connection is back, though no message came since', async () => {
+    markRead.mockRejectedValueOnce(new TypeError('Failed to fetch'))
+    const { roomId, seq, online, qc, unmount } = mount({ roomId: A, seq: 6 })
+    await vi.advanceTimersByTimeAsync(600)
+    expect(calls()).toEqual([{ roomId: A, seq: 6 }])
+    // Still read here: the room does not light up again while it waits.
+    expect(qc.getQueryData<RoomListItem[]>(roomListKey())![0]).toMatchObject({ unread: 0, lastReadSeq: 6 })
+    // The signal drops and the person moves to another room before it comes back.
+    online.value = false
+    roomId.value = B
+    seq.value = 1
+    await nextTick()
+    expect(calls()).toHaveLength(1)
+    online.value = true
+    await nextTick()
+    await vi.advanceTimersByTimeAsync(600)
+    expect(calls()).toEqual([
+      { roomId: A, seq: 6 },
+      { roomId: A, seq: 6 },
+    ])
+    // Taken this time: it is not sent a third time.
+    seq.value = 1
+    online.value = false
+    await nextTick()
+    online.value = true
+    await nextTick()
+    await vi.advanceTimersByTimeAsync(600)
+    expect(calls()).toHaveLength(2)
+    unmount()
+  })
+
+  it('a refusal that will not change (no longer a member) is not repeated', async () => {
+    markRead.mockRejectedValueOnce(new TRPCClientError('Room not found', { result: { error: { data: { code: 'NOT_FOUND' } } } } as never))
+    const { online, unmount } = mount({ roomId: A, seq: 4 })
+    await vi.advanceTimersByTimeAsync(600)
+    online.value = false
+    await nextTick()
+    online.value = true
+    await nextTick()
+    await vi.advanceTimersByTimeAsync(600)
+    expect(calls()).toEqual([{ roomId: A, seq: 4 }])
+    unmount()
   })
 })

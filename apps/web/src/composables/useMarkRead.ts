@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/vue-query'
 import { onScopeDispose, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import { getRoomList, patchRoom } from '../lib/cache.ts'
+import { isTransientError } from '../lib/errors.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 
 /** How often, at most, a read marker goes to the server while messages keep coming. */
@@ -10,7 +11,8 @@ const MARK_READ_EVERY_MS = 600
  * While the room is on screen, tell the server it is read up to `seq`.
  * Throttled, not debounced: a busy room still sends its marker every
  * MARK_READ_EVERY_MS. Switching to another room, leaving, or hiding the page
- * sends the marker still waiting instead of dropping it.
+ * sends the marker still waiting instead of dropping it, and a marker the
+ * server did not take is sent again.
  */
 export function useMarkRead(
   roomId: MaybeRefOrGetter<string>,
@@ -21,6 +23,23 @@ export function useMarkRead(
   let timer: ReturnType<typeof setTimeout> | undefined
   let waiting: { roomId: string; seq: number } | null = null
   const sent = new Map<string, number>()
+  /**
+   * Markers the server did not take (offline, a dropped request), newest per
+   * room. The room already shows as read here, so nothing else would send
+   * them: they go again at the next check — the connection's return, a new
+   * message, another room — or the unread count would come back with the
+   * next room list.
+   */
+  const unsent = new Map<string, number>()
+
+  function send(mark: { roomId: string; seq: number }) {
+    sent.set(mark.roomId, mark.seq)
+    callMutation('rooms.markRead', mark).catch((err: unknown) => {
+      if (sent.get(mark.roomId) === mark.seq) sent.delete(mark.roomId)
+      // A refusal that will not change (no longer a member, say) is not repeated.
+      if (isTransientError(err)) unsent.set(mark.roomId, Math.max(unsent.get(mark.roomId) ?? 0, mark.seq))
+    })
+  }
 
   /** Send the waiting marker now (if any). */
   function flush() {
@@ -28,17 +47,20 @@ export function useMarkRead(
     timer = undefined
     const mark = waiting
     waiting = null
-    if (!mark) return
-    sent.set(mark.roomId, mark.seq)
-    callMutation('rooms.markRead', mark).catch(() => sent.delete(mark.roomId))
+    if (mark) send(mark)
   }
 
   function check() {
     const id = toValue(roomId)
     // The page now shows another room: the previous room's marker goes out at once.
     if (waiting && waiting.roomId !== id) flush()
+    if (!toValue(enabled)) return
+    for (const [unsentRoom, unsentSeq] of unsent) {
+      unsent.delete(unsentRoom)
+      send({ roomId: unsentRoom, seq: unsentSeq })
+    }
     const upTo = toValue(seq)
-    if (!toValue(enabled) || upTo == null || document.visibilityState !== 'visible') return
+    if (upTo == null || document.visibilityState !== 'visible') return
     const room = getRoomList(qc)?.find((r) => r.id === id)
     if (room && room.unread === 0 && room.lastReadSeq >= upTo) return
     if ((sent.get(id) ?? -1) >= upTo && room?.unread === 0) return
