@@ -43,11 +43,12 @@ export function compressWhenLarge(req: IncomingMessage, res: ServerResponse, min
   if (req.headers['trpc-accept'] === 'application/jsonl' || /text\/event-stream/.test(req.headers.accept ?? '')) return
   const accepted = acceptedEncodings(req.headers['accept-encoding'])
   const encoding = accepted.has('br') ? 'br' : accepted.has('gzip') ? 'gzip' : null
-  const chunks: Buffer[] = []
+  // Held as written (tRPC writes Uint8Arrays): Buffer.concat copies them once, at the end.
+  const chunks: Uint8Array[] = []
   const write = res.write
   const end = res.end as End
   const hold = (chunk: unknown, enc: unknown) => {
-    if (chunk != null) chunks.push(Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array))
+    if (chunk != null) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8') : (chunk as Uint8Array))
   }
   res.write = ((chunk: unknown, enc?: unknown, cb?: unknown) => {
     hold(chunk, enc)

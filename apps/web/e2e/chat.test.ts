@@ -136,11 +136,8 @@ describe('two people chatting', () => {
       .toBe('2')
       .catch(async (err: Error) => {
         // What the server holds for Bob, to tell a read marker that never arrived from a count gone wrong.
-        const seen = await b.evaluate(async () => ({
-          visibility: document.visibilityState,
-          rooms: await (await fetch('/trpc/rooms.list')).text(),
-        }))
-        throw new Error(`${err.message}\nBob's page: ${JSON.stringify({ ...seen, marks })}\n${e2e.output()}`)
+        const rooms = await query(b, 'rooms.list')
+        throw new Error(`${err.message}\nBob's read markers: ${JSON.stringify(marks)}; his rooms on the server: ${JSON.stringify(rooms)}\n${e2e.output()}`)
       })
     expect(await roomItem(b, 'design-crit').getByTestId('room-last-message').innerText()).toBe(
       'Alice Martin: And the button colour on step 4',
