@@ -211,7 +211,7 @@ export function createApp(deps: AppDeps): App {
     {
       headersTimeout,
       requestTimeout,
-      keepAliveTimeout: config.httpKeepAliveTimeoutMs ?? 5_000,
+      keepAliveTimeout: config.httpKeepAliveTimeoutMs ?? 65_000,
       // How often Node checks the two timeouts above (its default, 30 s, would let a slowloris linger).
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
     },

@@ -73,7 +73,15 @@ const EnvSchema = z.object({
   /** Slowloris: a request's headers must arrive within this, the whole request within REQUEST_TIMEOUT. */
   HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
+  /**
+   * How long an idle HTTP connection waits for the client's next request. A
+   * chat user pauses between sends far longer than Node's 5 s, and a send on
+   * a closed connection pays a new handshake first (one round trip, two or
+   * three with TLS). Above the 60 s idle of common proxies (nginx's upstream
+   * keepalive_timeout, AWS ALB), so the proxy closes first and never sends on
+   * a connection the node is closing.
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 100),
   /** Requests (array elements count one each) per WebSocket per window; over → close 1008. */
   WS_RATE_LIMIT: int(200, 1),
   WS_RATE_WINDOW_MS: int(10_000, 100),
