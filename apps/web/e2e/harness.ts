@@ -14,6 +14,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CHROMIUM_ARGS, chromiumPath, launchChromium } from '@parley/testing'
 import {
   chromium,
   type Browser,
@@ -34,17 +35,6 @@ export const screenshotsDir = path.join(root, 'docs/screenshots')
 /** How long to wait for something a user should see. */
 export const UI_TIMEOUT = 15_000
 export const PASSWORD = 'correct horse battery'
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } }
 export const PHONE: BrowserContextOptions = {
@@ -166,7 +156,7 @@ export async function startE2E(): Promise<E2E> {
       await new Promise((r) => setTimeout(r, 100))
     }
 
-    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
+    const browser = await launchChromium()
     cleanups.push(() => browser.close())
 
     const prepare = (context: BrowserContext, page: Page) => {
@@ -186,7 +176,7 @@ export async function startE2E(): Promise<E2E> {
       const dir = mkdtempSync(path.join(tmpdir(), 'parley-e2e-'))
       cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
       const context = await chromium.launchPersistentContext(dir, {
-        executablePath,
+        executablePath: chromiumPath,
         args: CHROMIUM_ARGS,
         ...DESKTOP,
         baseURL: base,

@@ -15,7 +15,7 @@ import { createPopulation, roomSeqs, type Population } from './setup.ts'
 import {
   BENCH_NODE_ENV,
   benchRoot,
-  ensureServerBuild,
+  ensureBuild,
   forkWorkers,
   killNode,
   machineCpu,
@@ -32,6 +32,7 @@ import {
 import { summariseProfiles } from './profile.ts'
 import { InspectorProfiler } from './inspector.ts'
 import { runSocketIoReference } from './reference/socketio.ts'
+import { runBrowser, type BrowserResult } from './browser.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const nowNs = () => Number(process.hrtime.bigint())
@@ -82,7 +83,7 @@ async function main(): Promise<number> {
   const loadavgAtStart = os.loadavg()
   log(`${opt.smoke ? 'smoke' : 'full'} run → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavgAtStart.map((x) => x.toFixed(2)).join(' ')})`)
 
-  ensureServerBuild(log)
+  ensureBuild(log, { web: opt.browser > 0 })
 
   // ---- topology ----
   const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), startMongo()])
@@ -134,6 +135,13 @@ async function main(): Promise<number> {
     const meanRoomSize = memberships / pop.rooms.length
     log(`setup done in ${setupS.toFixed(1)} s: ${pop.users.length} users, ${pop.rooms.length} rooms, ${memberships} memberships, mean room size ${meanRoomSize.toFixed(1)}`)
     checkCrash('setup')
+
+    // ---- what a person sees: two people in Chromium on node A, the server otherwise quiet ----
+    let browser: BrowserResult | null = null
+    if (opt.browser > 0) {
+      browser = await runBrowser(nodes[0]!, { samples: opt.browser, backlog: opt.browserBacklog, gapMs: 250 }, log)
+      checkCrash('browser')
+    }
 
     // Each worker owns every W-th user (users alternate nodes, so each worker has users on both).
     await all((w) => ({
@@ -338,6 +346,7 @@ async function main(): Promise<number> {
       },
       steps,
       stoppedEarly,
+      browser,
       capacity,
       storm,
       integrity,

@@ -22,6 +22,10 @@ export interface Options {
   capacityPwa: boolean
   settleS: number
   storm: number
+  /** Messages timed per room in Chromium (0 skips the browser phase). */
+  browser: number
+  /** Messages that arrive live in the followed room before the browser phase times it. */
+  browserBacklog: number
   stormJitterMs: number
   stormHandshakeTimeoutMs: number
   stormRate: number
@@ -51,6 +55,8 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --capacity-room-only    subscribe them to events.room only (by default each then also gets an
                           events.user stream, as the PWA holds its connection)
   --settle S              settle time before reading RSS (5)
+  --browser N             messages timed in Chromium per room, keypress to the other person's screen (40; 0 skips)
+  --browser-backlog N     messages that arrive live in the followed room before it is timed (250)
   --storm N               reconnect-storm clients on the node that is killed (5000; 0 skips)
   --storm-jitter MS       clients reconnect after a random 0..MS delay (250)
   --storm-handshake-timeout MS
@@ -92,6 +98,8 @@ export function parseOptions(argv: string[]): Options {
       capacity: { type: 'string' },
       settle: { type: 'string' },
       storm: { type: 'string' },
+      browser: { type: 'string' },
+      'browser-backlog': { type: 'string' },
       'storm-jitter': { type: 'string' },
       'storm-handshake-timeout': { type: 'string' },
       'storm-pwa': { type: 'boolean' },
@@ -117,8 +125,8 @@ export function parseOptions(argv: string[]): Options {
     return n
   }
   const d = smoke
-    ? { steps: [400, 800], duration: 2, users: 40, smallRooms: 3, smallMin: 10, smallMax: 12, bigRooms: 1, bigSize: 25, capacity: 200, settle: 1, storm: 100, jitter: 100, stormRate: 40 }
-    : { steps: [1000, 2500, 5000, 10000, 20000, 30000, 45000, 60000, 90000], duration: 15, users: 2000, smallRooms: 200, smallMin: 10, smallMax: 20, bigRooms: 2, bigSize: 600, capacity: 15000, settle: 5, storm: 5000, jitter: 250, stormRate: 100 }
+    ? { steps: [400, 800], duration: 2, users: 40, smallRooms: 3, smallMin: 10, smallMax: 12, bigRooms: 1, bigSize: 25, capacity: 200, settle: 1, storm: 100, jitter: 100, stormRate: 40, browser: 5, browserBacklog: 30 }
+    : { steps: [1000, 2500, 5000, 10000, 20000, 30000, 45000, 60000, 90000], duration: 15, users: 2000, smallRooms: 200, smallMin: 10, smallMax: 20, bigRooms: 2, bigSize: 600, capacity: 15000, settle: 5, storm: 5000, jitter: 250, stormRate: 100, browser: 40, browserBacklog: 250 }
   const stacks = ['socketio', 'socketio-mongo'] as const
   const reference = v.reference === undefined ? null : stacks.find((x) => x === v.reference)
   if (reference === undefined) throw new Error(`--reference: unknown stack ${v.reference} (known: ${stacks.join(', ')})`)
@@ -142,6 +150,8 @@ export function parseOptions(argv: string[]): Options {
     capacityPwa: !v['capacity-room-only'],
     settleS: num(v.settle, d.settle, 'settle'),
     storm: num(v.storm, d.storm, 'storm'),
+    browser: num(v.browser, d.browser, 'browser'),
+    browserBacklog: num(v['browser-backlog'], d.browserBacklog, 'browser-backlog'),
     stormJitterMs: num(v['storm-jitter'], d.jitter, 'storm-jitter'),
     stormHandshakeTimeoutMs: num(v['storm-handshake-timeout'], 5000, 'storm-handshake-timeout'),
     stormRate: num(v['storm-rate'], d.stormRate, 'storm-rate'),

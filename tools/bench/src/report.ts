@@ -1,5 +1,6 @@
 /** The result file's shape, and its Markdown and SVG renderings. */
 import type hdr from 'hdr-histogram-js'
+import type { BrowserResult } from './browser.ts'
 import type { Integrity } from './protocol.ts'
 
 export interface Percentiles {
@@ -126,6 +127,8 @@ export interface BenchResult {
   population: { users: number; rooms: number; smallRooms: string; bigRooms: string; memberships: number; meanRoomSize: number; setupS: number }
   steps: StepResult[]
   stoppedEarly: string | null
+  /** Two people in Chromium on one node (absent from results written before it existed). */
+  browser?: BrowserResult | null
   capacity: CapacityResult | null
   storm: StormResult | null
   integrity: Integrity
@@ -177,6 +180,15 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
   L.push('')
   const i = r.integrity
   L.push(`Integrity (load steps): ${f0(i.subscriptions)} subscriptions, ${f0(i.delivered)} events delivered, lost ${i.lost}, duplicates ${i.duplicates}, out-of-order ${i.outOfOrder}, resets ${i.resets}, subscription errors ${i.subscriptionErrors}, unexpected closes ${i.unexpectedCloses}.`)
+  if (r.browser) {
+    const b = r.browser
+    const spread = (x: { p50: number; p90: number; max: number }) => `**${ms(x.p50)}** · ${ms(x.p90)} · ${ms(x.max)}`
+    L.push('', '### What a person sees (Chromium)', '')
+    L.push('| room | messages on the reader\'s screen | messages timed | Enter → on the other person\'s screen, ms (p50 · p90 · max) | Enter → the sender\'s copy confirmed, ms (p50 · p90 · max) |')
+    L.push('| --- | ---: | ---: | --- | --- |')
+    for (const room of b.rooms) L.push(`| ${room.room} | ${f0(room.messagesOnScreen)} | ${room.samples} | ${spread(room.otherScreenMs)} | ${spread(room.confirmedMs)} |`)
+    L.push('', `Two people in Chromium ${b.chromium} on ${b.node}, before the load steps (the other users connected and idle): one types a message and presses Enter, the pages time it to the message in the other person's DOM (painted in the frame after) and to the sender's copy no longer "sending". The followed room's messages arrived while the reader had it open.`)
+  }
   if (r.capacity) {
     const c = r.capacity
     L.push('')

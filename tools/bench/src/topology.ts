@@ -14,6 +14,7 @@ import { WorkerProcess } from './ipc.ts'
 export const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const repoRoot = path.resolve(benchRoot, '../..')
 export const serverMain = path.join(repoRoot, 'apps/server/dist/main.js')
+const webIndex = path.join(repoRoot, 'apps/web/dist/index.html')
 /** `--import` this to run TypeScript in a child process. */
 export const tsxLoader = import.meta.resolve('tsx')
 
@@ -35,14 +36,16 @@ export function forkWorkers<C extends object>(file: string, n: number) {
 }
 
 /** Builds the server (and the web app it serves) unless Turborepo's cache says dist is current: never bench a stale build. */
-export function ensureServerBuild(log: (s: string) => void): void {
-  log('building @parley/server (cached when unchanged) …')
-  const r = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@parley/server', '--output-logs=errors-only'], {
+/** The production build the nodes run: the server, and the PWA it serves when the browser phase runs. */
+export function ensureBuild(log: (s: string) => void, { web }: { web: boolean }): void {
+  const packages = web ? ['@parley/server', '@parley/web'] : ['@parley/server']
+  log(`building ${packages.join(' and ')} (cached when unchanged) …`)
+  const r = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', ...packages.map((p) => `--filter=${p}`), '--output-logs=errors-only'], {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
   })
-  if (r.status !== 0 || !existsSync(serverMain)) throw new Error('building @parley/server failed (pnpm turbo run build --filter=@parley/server)')
+  if (r.status !== 0 || !existsSync(serverMain) || (web && !existsSync(webIndex))) throw new Error(`building ${packages.join(' and ')} failed (pnpm turbo run build ${packages.map((p) => `--filter=${p}`).join(' ')})`)
 }
 
 export function freePort(): Promise<number> {

@@ -1,6 +1,7 @@
 /**
  * `pnpm bench --smoke` end to end, as CI runs it: real redis-server, embedded
- * MongoDB, two production-build nodes, load generators, a reconnect storm.
+ * MongoDB, two production-build nodes, load generators, two people in
+ * Chromium, a reconnect storm.
  * The benchmark must never rot, and must never lose, repeat or reorder.
  */
 import { spawn } from 'node:child_process'
@@ -38,6 +39,14 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   const clean = { lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0, subscriptionErrors: 0, unexpectedCloses: 0 }
   expect(result.integrity).toMatchObject(clean)
   expect(result.integrity.delivered).toBeGreaterThan(0)
+
+  // Two people in Chromium: every timed message reached the other screen and was confirmed to its sender.
+  expect(result.browser?.rooms.map((r) => r.samples)).toEqual([5, 5])
+  for (const room of result.browser!.rooms) {
+    for (const spread of [room.otherScreenMs, room.confirmedMs]) expect(spread.p50).toBeGreaterThan(0)
+  }
+  // The followed room's backlog arrived live and is on the reader's screen.
+  expect(result.browser!.rooms[1]!.messagesOnScreen).toBeGreaterThanOrEqual(30)
 
   expect(result.capacity?.subscribed).toBe(result.capacity?.requested)
   // The PWA-shaped measurement: every connection also got its events.user stream.
