@@ -3,7 +3,7 @@
  * composer (desktop and phone), and away from a room clear of the page's
  * heading and controls; the members drawer on a phone closes on
  * Escape and on a tap outside it; a long topic opens on a tap; a touch screen
- * shows no keyboard hints.
+ * shows no keyboard hints; the composer grows and shrinks with its lines.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -137,5 +137,38 @@ describe('layout', () => {
     expect(await page.getByTestId('composer').evaluate((el) => el === document.activeElement)).toBe(
       false,
     )
+  })
+  it('the composer grows with its lines up to a limit, shrinks with them, and is one line again after a send', async () => {
+    const { page } = await e2e.signUp('Gwen Lines')
+    await createRoom(page, 'composer-room')
+    const composer = page.getByTestId('composer')
+    const height = async () => (await composer.boundingBox())!.height
+    const oneLine = await height()
+
+    await composer.click()
+    await composer.pressSequentially('first line')
+    expect(await height()).toBe(oneLine)
+    for (const line of ['second line', 'third line']) {
+      await composer.press('Shift+Enter')
+      await composer.pressSequentially(line)
+    }
+    const threeLines = await height()
+    expect(threeLines).toBeGreaterThan(oneLine * 1.8)
+
+    // Taking a line away takes its height away.
+    await composer.press('Shift+Home')
+    await composer.press('Backspace')
+    await composer.press('Backspace')
+    await expect.poll(height).toBeLessThan(threeLines)
+    expect(await height()).toBeGreaterThan(oneLine)
+
+    // A long paste stops at the limit and scrolls inside.
+    await composer.fill(Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n'))
+    await expect.poll(height).toBeGreaterThan(threeLines)
+    expect(await height()).toBeLessThanOrEqual(202)
+
+    await composer.press('Enter')
+    await page.getByTestId('message-body').filter({ hasText: 'line 29' }).waitFor()
+    await expect.poll(height).toBe(oneLine)
   })
 })

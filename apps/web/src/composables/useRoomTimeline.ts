@@ -2,12 +2,13 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { computed, ref, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import type { Message } from '@parley/schemas'
 import { getTimeline, timelineInput, timelineKey, updateTimeline } from '../lib/cache.ts'
-import { plain } from '../lib/plain.ts'
 import { mergeLatest, prependOlder, type Timeline } from '../lib/timeline.ts'
 import { callQuery, useTrpcQuery } from '../lib/trpc-query.ts'
-import { KEEP_PER_ROOM, loadMessages, saveMessages } from '../offline/db.ts'
+import { createTimelineSaver, loadMessages } from '../offline/db.ts'
 
 export const PAGE_SIZE = 50
+
+const saveTimeline = createTimelineSaver()
 
 /**
  * A room's history: the latest page from `messages.list` (merged with what is
@@ -52,7 +53,7 @@ export function useRoomTimeline(roomId: MaybeRefOrGetter<string>) {
     const list = t?.messages ?? []
     if (!list.length || t?.fromCache) return
     clearTimeout(saveTimer)
-    saveTimer = setTimeout(() => void saveMessages(id, plain(list.slice(-KEEP_PER_ROOM))), 400)
+    saveTimer = setTimeout(() => void saveTimeline(id, list), 400)
   })
 
   /** Fetch the page before the oldest loaded message; resolves to how many arrived. */

@@ -1,7 +1,9 @@
 /**
  * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
- * everything else over HTTP batches (`httpBatchLink`, so auth calls can set
- * cookies). The socket authenticates with the session cookie when it opens,
+ * queries and mutations over HTTP (so auth calls can set cookies). Queries go
+ * in batches (a page's first queries share a request); a mutation goes at
+ * once (`httpLink`): a batch waits for the next task, behind whatever the
+ * page is drawing, and the outbox sends one at a time anyway. The socket authenticates with the session cookie when it opens,
  * so after sign-in or sign-out `reconnectTrpc()` replaces it; `generation`
  * ticks so live subscriptions resubscribe on the new one.
  */
@@ -10,6 +12,7 @@ import {
   createWSClient,
   getUntypedClient,
   httpBatchLink,
+  httpLink,
   splitLink,
   wsLink,
   type TRPCClient,
@@ -59,7 +62,11 @@ function connect(): Connection {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: ws }),
-        false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
+        false: splitLink({
+          condition: (op) => op.type === 'mutation',
+          true: httpLink({ url: '/trpc' }),
+          false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
+        }),
       }),
     ],
   })

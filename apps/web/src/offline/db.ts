@@ -5,6 +5,7 @@
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
 import type { Message, RoomListItem } from '@parley/schemas'
+import { plain } from '../lib/plain.ts'
 
 /** Messages kept per room. */
 export const KEEP_PER_ROOM = 200
@@ -131,6 +132,22 @@ export async function saveMessages(roomId: string, messages: Message[]): Promise
     }
   }
   await tx.done
+}
+
+/**
+ * Saves the newest KEEP_PER_ROOM messages of a room's timeline, writing only
+ * those not saved before. A timeline keeps the same object for a message that
+ * did not change (new lists share them), so a new message in a busy room
+ * costs one write, not a copy and a write of the room's whole list.
+ */
+export function createTimelineSaver() {
+  const saved = new WeakSet<Message>()
+  return async function saveTimeline(roomId: string, messages: readonly Message[]): Promise<void> {
+    const unsaved = messages.slice(-KEEP_PER_ROOM).filter((m) => !saved.has(m))
+    if (!unsaved.length) return
+    await saveMessages(roomId, plain(unsaved))
+    for (const m of unsaved) saved.add(m)
+  }
 }
 
 /** The room's cached messages, ascending seq. */

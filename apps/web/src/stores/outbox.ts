@@ -77,9 +77,11 @@ export const useOutboxStore = defineStore('outbox', () => {
       ? items.value.filter((i) => i.status === 'pending' && supersedes(item, i))
       : []
     const gone = new Set(stale.map((i) => i.clientId))
+    // The write starts before the queue changes: it then runs while the page
+    // draws the item (in a long room, tens of ms), instead of after it.
+    const stored = persist(item)
     items.value = [...items.value.filter((i) => !gone.has(i.clientId)), item]
-    await Promise.all(stale.map((i) => deleteOutbox(i.clientId)))
-    await persist(item)
+    await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
     void flush()
   }
 
