@@ -28,15 +28,16 @@ export interface AppConfig {
   shutdownTimeoutMs: number
   /** Built PWA to serve; omitted → API only. */
   webDist?: string
-  /** Slowloris guards (Node's http server timeouts). */
-  httpHeadersTimeoutMs?: number
-  httpRequestTimeoutMs?: number
-  httpKeepAliveTimeoutMs?: number
+  // Defaults and the reasons for them are in env.ts, the one place they are set.
+  /** Slowloris guards and idle keep-alive (Node's http server timeouts). */
+  httpHeadersTimeoutMs: number
+  httpRequestTimeoutMs: number
+  httpKeepAliveTimeoutMs: number
   /** WebSocket keep-alive: ping after this much quiet, drop if nothing comes back in pongWaitMs. */
-  wsPingMs?: number
-  wsPongWaitMs?: number
+  wsPingMs: number
+  wsPongWaitMs: number
   /** Live subscriptions per WebSocket (TOO_MANY_REQUESTS past it). */
-  wsMaxSubscriptions?: number
+  wsMaxSubscriptions: number
   /** Kernel accept queue length (LISTEN_BACKLOG; its default and why are in env.ts). */
   listenBacklog: number
   /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
@@ -115,7 +116,7 @@ export function createApp(deps: AppDeps): App {
     userHub,
     log,
     metrics: metrics.api,
-    maxSubscriptionsPerConnection: config.wsMaxSubscriptions ?? 100,
+    maxSubscriptionsPerConnection: config.wsMaxSubscriptions,
     inflight: {
       begin() {
         inflight++
@@ -205,13 +206,13 @@ export function createApp(deps: AppDeps): App {
     sendJson(res, 404, { error: 'Not found' })
   }
 
-  const headersTimeout = config.httpHeadersTimeoutMs ?? 10_000
-  const requestTimeout = Math.max(config.httpRequestTimeoutMs ?? 30_000, headersTimeout)
+  const headersTimeout = config.httpHeadersTimeoutMs
+  const requestTimeout = Math.max(config.httpRequestTimeoutMs, headersTimeout)
   const server = http.createServer(
     {
       headersTimeout,
       requestTimeout,
-      keepAliveTimeout: config.httpKeepAliveTimeoutMs ?? 65_000,
+      keepAliveTimeout: config.httpKeepAliveTimeoutMs,
       // How often Node checks the two timeouts above (its default, 30 s, would let a slowloris linger).
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
@@ -288,7 +289,7 @@ export function createApp(deps: AppDeps): App {
     wss,
     router: appRouter,
     createContext,
-    keepAlive: { enabled: true, pingMs: config.wsPingMs ?? 30_000, pongWaitMs: config.wsPongWaitMs ?? 5_000 },
+    keepAlive: { enabled: true, pingMs: config.wsPingMs, pongWaitMs: config.wsPongWaitMs },
     onError({ error, path }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path }, 'procedure failed')
     },
