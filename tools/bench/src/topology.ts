@@ -35,8 +35,11 @@ export function forkWorkers<C extends object>(file: string, n: number) {
   return { workers, all }
 }
 
-/** Builds the server (and the web app it serves) unless Turborepo's cache says dist is current: never bench a stale build. */
-/** The production build the nodes run: the server, and the PWA it serves when the browser phase runs. */
+/**
+ * Builds what the nodes run — the server, and the PWA it serves when the
+ * browser phase runs — unless Turborepo's cache says dist is current: never
+ * bench a stale build.
+ */
 export function ensureBuild(log: (s: string) => void, { web }: { web: boolean }): void {
   const packages = web ? ['@parley/server', '@parley/web'] : ['@parley/server']
   log(`building ${packages.join(' and ')} (cached when unchanged) …`)

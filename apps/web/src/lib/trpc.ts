@@ -3,9 +3,11 @@
  * queries and mutations over HTTP (so auth calls can set cookies). Queries go
  * in batches (a page's first queries share a request); a mutation goes at
  * once (`httpLink`): a batch waits for the next task, behind whatever the
- * page is drawing, and the outbox sends one at a time anyway. The socket authenticates with the session cookie when it opens,
- * so after sign-in or sign-out `reconnectTrpc()` replaces it; `generation`
- * ticks so live subscriptions resubscribe on the new one.
+ * page is drawing, and the outbox sends one at a time anyway.
+ *
+ * The socket authenticates with the session cookie when it opens, so after
+ * sign-in or sign-out `reconnectTrpc()` replaces it; `generation` ticks so
+ * live subscriptions resubscribe on the new one.
  */
 import {
   createTRPCClient,
