@@ -14,7 +14,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CHROMIUM_ARGS, chromiumPath, launchChromium } from '@parley/testing'
+import { CHROMIUM_ARGS, chromiumPath, launchChromium, trpcInPage } from '@parley/testing/chromium'
 import {
   chromium,
   type Browser,
@@ -302,40 +302,14 @@ export function bodies(page: Page): Promise<string[]> {
   return page.getByTestId('message-body').allInnerTexts()
 }
 
-/** One tRPC call over HTTP from inside the page, so it carries the page's session cookie. */
-function callOverHttp<T>(
-  page: Page,
-  kind: 'query' | 'mutation',
-  path: string,
-  input: unknown,
-): Promise<T> {
-  return page.evaluate(
-    async ({ kind, path, input }) => {
-      const res =
-        kind === 'query'
-          ? await fetch(
-              `/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
-            )
-          : await fetch(`/trpc/${path}`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(input),
-            })
-      if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
-      return ((await res.json()) as { result: { data: unknown } }).result.data
-    },
-    { kind, path, input },
-  ) as Promise<T>
-}
-
 /** A tRPC query over HTTP with the page's session cookie: what the server has. */
 export function query<T>(page: Page, path: string, input?: unknown): Promise<T> {
-  return callOverHttp<T>(page, 'query', path, input)
+  return trpcInPage<T>(page, 'query', path, input)
 }
 
 /** A tRPC mutation over HTTP with the page's session cookie: another person acting, without their UI. */
 function mutate<T = unknown>(page: Page, path: string, input: unknown): Promise<T> {
-  return callOverHttp<T>(page, 'mutation', path, input)
+  return trpcInPage<T>(page, 'mutation', path, input)
 }
 
 /** The moderator on `by` removes the user signed in on `who` from the room (rooms.kick), as if from another device. */
@@ -357,18 +331,8 @@ export async function storedBodies(page: Page, roomId: string): Promise<string[]
 // ---------------------------------------------------------------------------
 // Offline prerequisites (wait for conditions, never for time)
 
-/**
- * Makes the service worker control the page. The app registers it with
- * `registerType: 'prompt'` (no clients.claim), so the load that installed it
- * stays uncontrolled: reload once in that case.
- */
-export async function waitForServiceWorker(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready
-  })
-  if (!(await page.evaluate(() => !!navigator.serviceWorker.controller))) await page.reload()
-  await page.waitForFunction(() => !!navigator.serviceWorker.controller)
-}
+/** Makes the service worker control the page (a reload when the load that installed it is not controlled). */
+export { waitForServiceWorker } from '@parley/testing/chromium'
 
 /**
  * Waits until the app's IndexedDB cache holds the room list (with `lastBody`

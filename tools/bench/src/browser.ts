@@ -11,7 +11,7 @@
  * server, the latency a person feels rather than a load figure.
  */
 import { randomUUID } from 'node:crypto'
-import { launchChromium } from '@parley/testing'
+import { launchChromium, trpcInPage, waitForServiceWorker } from '@parley/testing/chromium'
 import type { Browser, Page } from 'playwright-core'
 
 export interface Spread {
@@ -60,17 +60,7 @@ function spread(xs: number[]): Spread {
   return { p50: at(0.5), p90: at(0.9), max: s.at(-1) ?? NaN }
 }
 
-/** A tRPC mutation from inside the page, with its session cookie (what the app itself does over HTTP). */
-function mutate<T>(page: Page, path: string, input: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ path, input }) => {
-      const res = await fetch(`/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) })
-      if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
-      return ((await res.json()) as { result: { data: unknown } }).result.data
-    },
-    { path, input },
-  ) as Promise<T>
-}
+const mutate = <T>(page: Page, path: string, input: unknown) => trpcInPage<T>(page, 'mutation', path, input)
 
 /** A person with the app open and its service worker in control (as after their first visit). */
 async function person(browser: Browser, base: string, name: string): Promise<{ page: Page; username: string }> {
@@ -80,8 +70,7 @@ async function person(browser: Browser, base: string, name: string): Promise<{ p
   await page.goto('/')
   const username = `bench_${name.toLowerCase()}_${randomUUID().slice(0, 8)}`
   await mutate(page, 'auth.register', { username, password: PASSWORD, displayName: name })
-  await page.evaluate(() => navigator.serviceWorker?.ready)
-  if (!(await page.evaluate(() => !!navigator.serviceWorker?.controller))) await page.reload()
+  await waitForServiceWorker(page)
   return { page, username }
 }
 
