@@ -1,9 +1,10 @@
 /**
  * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
- * queries and mutations over HTTP (so auth calls can set cookies). Queries go
- * in batches (a page's first queries share a request); a mutation goes at
- * once (`httpLink`): a batch waits for the next task, behind whatever the
- * page is drawing, and the outbox sends one at a time anyway.
+ * everything else over HTTP batches (`httpBatchLink`, so auth calls can set
+ * cookies). Unbatched mutations (`httpLink`, tried on 12-03 to save a task
+ * per send) made a send just after Chromium's emulated loss of network reach
+ * the server in about one browser-test run in eight, batched in none
+ * (docs/performance-log.md).
  *
  * The socket authenticates with the session cookie when it opens, so after
  * sign-in or sign-out `reconnectTrpc()` replaces it; `generation` ticks so
@@ -14,7 +15,6 @@ import {
   createWSClient,
   getUntypedClient,
   httpBatchLink,
-  httpLink,
   splitLink,
   wsLink,
   type TRPCClient,
@@ -64,11 +64,7 @@ function connect(): Connection {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: ws }),
-        false: splitLink({
-          condition: (op) => op.type === 'mutation',
-          true: httpLink({ url: '/trpc' }),
-          false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
-        }),
+        false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
       }),
     ],
   })
