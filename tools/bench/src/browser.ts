@@ -29,6 +29,13 @@ export interface BrowserRoomResult {
   otherScreenMs: Spread
   /** Enter pressed → the sender's own copy confirmed by the server. */
   confirmedMs: Spread
+  /** Each page's main thread per timed message (Chromium's own counters): all its tasks, and layout and style within them. */
+  mainThreadMs: { writer: MainThread; reader: MainThread }
+}
+
+export interface MainThread {
+  tasks: number
+  layoutAndStyle: number
 }
 
 export interface BrowserResult {
@@ -104,6 +111,9 @@ function watch(page: Page): Promise<void> {
       seen.shown[m[0]] ??= at
       if (item.getAttribute('data-pending') === 'false') seen.confirmed[m[0]] ??= at
     }
+    // The bench awaits a token without polling the page (polling would itself run a task every frame).
+    const waiters = []
+    window.__benchWait = (kind, t) => seen[kind][t] !== undefined ? true : new Promise((resolve) => waiters.push({ kind, t, resolve }))
     new MutationObserver((records) => {
       const at = now()
       for (const r of records) {
@@ -114,6 +124,12 @@ function watch(page: Page): Promise<void> {
           else for (const item of n.querySelectorAll(ITEM)) note(item, at)
         }
       }
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        const w = waiters[i]
+        if (seen[w.kind][w.t] === undefined) continue
+        waiters.splice(i, 1)
+        w.resolve(true)
+      }
     }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-pending'] })
   })()`)
 }
@@ -121,8 +137,41 @@ function watch(page: Page): Promise<void> {
 type Seen = { pressed: Record<string, number>; shown: Record<string, number>; confirmed: Record<string, number> }
 const seenIn = (page: Page) => page.evaluate(() => (window as unknown as { __benchSeen: Seen }).__benchSeen)
 
+/** Resolves when the page's observer has seen `token` (`kind`: shown or confirmed). */
+async function seen(page: Page, kind: keyof Seen, token: string): Promise<void> {
+  type BenchWindow = { __benchWait: (kind: keyof Seen, t: string) => true | Promise<true> }
+  const wait = page.evaluate(([k, t]) => (window as unknown as BenchWindow).__benchWait(k, t), [kind, token] as const)
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`browser: ${token} not ${kind} within 15 s`)), 15_000)
+  })
+  try {
+    await Promise.race([wait, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Chromium's cumulative main-thread counters for a page (seconds). */
+async function mainThreadOf(page: Page): Promise<() => Promise<MainThread>> {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Performance.enable')
+  const read = async () => {
+    const { metrics } = await cdp.send('Performance.getMetrics')
+    const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]))
+    return { tasks: m.TaskDuration ?? NaN, layoutAndStyle: (m.LayoutDuration ?? NaN) + (m.RecalcStyleDuration ?? NaN) }
+  }
+  const start = await read()
+  /** Milliseconds since the start. */
+  return async () => {
+    const now = await read()
+    return { tasks: (now.tasks - start.tasks) * 1000, layoutAndStyle: (now.layoutAndStyle - start.layoutAndStyle) * 1000 }
+  }
+}
+
 async function timeRoom(writer: Page, reader: Page, roomIndex: number, room: string, opt: BrowserOptions): Promise<BrowserRoomResult> {
   await Promise.all([watch(writer), watch(reader)])
+  const [writerThread, readerThread] = await Promise.all([mainThreadOf(writer), mainThreadOf(reader)])
   const composer = writer.getByTestId('composer')
   const tokens: string[] = []
   for (let i = 0; i < opt.samples; i++) {
@@ -130,10 +179,12 @@ async function timeRoom(writer: Page, reader: Page, roomIndex: number, room: str
     tokens.push(token)
     await composer.fill(`${token} how does the new layout look on your phone?`)
     await composer.press('Enter')
-    await reader.waitForFunction((t) => !!(window as unknown as { __benchSeen: Seen }).__benchSeen.shown[t], token, { timeout: 15_000 })
-    await writer.waitForFunction((t) => !!(window as unknown as { __benchSeen: Seen }).__benchSeen.confirmed[t], token, { timeout: 15_000 })
+    await seen(reader, 'shown', token)
+    await seen(writer, 'confirmed', token)
     await sleep(opt.gapMs)
   }
+  const perMessage = (t: MainThread) => ({ tasks: t.tasks / tokens.length, layoutAndStyle: t.layoutAndStyle / tokens.length })
+  const mainThreadMs = { writer: perMessage(await writerThread()), reader: perMessage(await readerThread()) }
   const [wrote, read] = await Promise.all([seenIn(writer), seenIn(reader)])
   const missing = tokens.filter((t) => wrote.pressed[t] === undefined)
   if (missing.length) throw new Error(`browser: the keypress of ${missing.length} timed messages was not seen (${missing[0]})`)
@@ -143,6 +194,7 @@ async function timeRoom(writer: Page, reader: Page, roomIndex: number, room: str
     samples: tokens.length,
     otherScreenMs: spread(tokens.map((t) => read.shown[t]! - wrote.pressed[t]!)),
     confirmedMs: spread(tokens.map((t) => wrote.confirmed[t]! - wrote.pressed[t]!)),
+    mainThreadMs,
   }
 }
 

@@ -184,10 +184,14 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     const b = r.browser
     const spread = (x: { p50: number; p90: number; max: number }) => `**${ms(x.p50)}** · ${ms(x.p90)} · ${ms(x.max)}`
     L.push('', '### What a person sees (Chromium)', '')
-    L.push('| room | messages on the reader\'s screen | messages timed | Enter → on the other person\'s screen, ms (p50 · p90 · max) | Enter → the sender\'s copy confirmed, ms (p50 · p90 · max) |')
-    L.push('| --- | ---: | ---: | --- | --- |')
-    for (const room of b.rooms) L.push(`| ${room.room} | ${f0(room.messagesOnScreen)} | ${room.samples} | ${spread(room.otherScreenMs)} | ${spread(room.confirmedMs)} |`)
-    L.push('', `Two people in Chromium ${b.chromium} on ${b.node}, before the load steps (the other users connected and idle): one types a message and presses Enter, the pages time it to the message in the other person's DOM (painted in the frame after) and to the sender's copy no longer "sending". The followed room's messages arrived while the reader had it open.`)
+    const thread = (t: { tasks: number; layoutAndStyle: number }) => `${ms(t.tasks)} (${ms(t.layoutAndStyle)})`
+    L.push('| room | messages on the reader\'s screen | messages timed | Enter → on the other person\'s screen, ms (p50 · p90 · max) | Enter → the sender\'s copy confirmed, ms (p50 · p90 · max) | main thread per message, ms: writer · reader (of which layout and style) |')
+    L.push('| --- | ---: | ---: | --- | --- | --- |')
+    for (const room of b.rooms) {
+      const t = room.mainThreadMs
+      L.push(`| ${room.room} | ${f0(room.messagesOnScreen)} | ${room.samples} | ${spread(room.otherScreenMs)} | ${spread(room.confirmedMs)} | ${thread(t.writer)} · ${thread(t.reader)} |`)
+    }
+    L.push('', `Two people in Chromium ${b.chromium} on ${b.node}, before the load steps (the other users connected and idle): one types a message and presses Enter, the pages time it to the message in the other person's DOM (painted in the frame after) and to the sender's copy no longer "sending". The followed room's messages arrived while the reader had it open. Main thread: Chromium's own task and layout counters for each page over the timed messages, divided by their number (the writer's include typing the message in).`)
   }
   if (r.capacity) {
     const c = r.capacity

@@ -44,6 +44,11 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.browser?.rooms.map((r) => r.samples)).toEqual([5, 5])
   for (const room of result.browser!.rooms) {
     for (const spread of [room.otherScreenMs, room.confirmedMs]) expect(spread.p50).toBeGreaterThan(0)
+    // Chromium's counters were read: rendering a message is work on both pages.
+    for (const t of [room.mainThreadMs.writer, room.mainThreadMs.reader]) {
+      expect(t.layoutAndStyle).toBeGreaterThan(0)
+      expect(t.tasks).toBeGreaterThan(t.layoutAndStyle)
+    }
   }
   // The followed room's backlog arrived live and is on the reader's screen.
   expect(result.browser!.rooms[1]!.messagesOnScreen).toBeGreaterThanOrEqual(30)
