@@ -3,11 +3,14 @@
  * composer (desktop and phone), and away from a room clear of the page's
  * heading and controls; the members drawer on a phone closes on
  * Escape and on a tap outside it; a long topic opens on a tap; a touch screen
- * shows no keyboard hints; the composer grows and shrinks with its lines.
+ * shows no keyboard hints; the composer grows and shrinks with its lines;
+ * the message list sits by the composer, follows new messages and holds
+ * still while someone reads back.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, invite, PHONE, removeFromRoom, startE2E, type E2E } from './harness.ts'
+import { trpcInPage } from '@parley/testing/chromium'
+import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, startE2E, type E2E } from './harness.ts'
 
 let e2e: E2E
 beforeAll(async () => {
@@ -170,5 +173,50 @@ describe('layout', () => {
     await composer.press('Enter')
     await page.getByTestId('message-body').filter({ hasText: 'line 29' }).waitFor()
     await expect.poll(height).toBe(oneLine)
+  })
+
+  it('the message list sits by the composer, follows new messages, and holds still while someone reads back', async () => {
+    const alice = await e2e.signUp('Alice Scroll')
+    const bob = await e2e.signUp('Bob Scroll')
+    const roomId = await createRoom(alice.page, 'scroll-room')
+    await invite(alice.page, bob.username)
+    await openRoom(bob.page, 'scroll-room')
+    const list = bob.page.getByTestId('message-list')
+    /** Alice sends from another device (not her UI): `bodies` in order. */
+    const send = async (...bodies: string[]) => {
+      for (const body of bodies) {
+        await trpcInPage(alice.page, 'mutation', 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
+      }
+      await message(bob.page, bodies.at(-1)!).waitFor()
+    }
+    const distanceFromBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+    const bottomOf = async (l: Locator) => {
+      const box = (await l.boundingBox())!
+      return box.y + box.height
+    }
+
+    // A short conversation sits at the bottom, next to the composer, like any chat.
+    await send('first words', 'second words')
+    const composerTop = (await bob.page.getByTestId('composer').boundingBox())!.y
+    expect(composerTop - (await bottomOf(message(bob.page, 'second words')))).toBeLessThan(80)
+
+    // A long one follows the newest message while Bob is at the bottom.
+    const many = Array.from({ length: 40 }, (_, i) => `line ${i} of the conversation`)
+    await send(...many)
+    await expect.poll(distanceFromBottom).toBeLessThan(2)
+    await expect.poll(() => message(bob.page, 'line 39 of').isVisible()).toBe(true)
+
+    // Bob reads back: a new message does not move what he is looking at.
+    await list.evaluate((el) => el.scrollTo({ top: 400 }))
+    const reading = message(bob.page, 'line 10 of')
+    const before = (await reading.boundingBox())!.y
+    await send('while you were reading')
+    expect((await reading.boundingBox())!.y).toBe(before)
+    expect(await distanceFromBottom()).toBeGreaterThan(200)
+
+    // Back at the bottom, it follows again.
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }))
+    await send('caught up')
+    await expect.poll(distanceFromBottom).toBeLessThan(2)
   })
 })
