@@ -4,6 +4,12 @@ const GROUP_MS = 5 * 60_000
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 const day = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'short', day: 'numeric' })
+const dayOfYear = new Intl.DateTimeFormat(undefined, {
+  weekday: 'long',
+  month: 'short',
+  day: 'numeric',
+  year: 'numeric',
+})
 const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 
 export const formatTime = (iso: string) => time.format(new Date(iso))
@@ -15,7 +21,7 @@ export function formatDay(iso: string, now = new Date()): string {
   const diff = Math.round((startOf(now) - startOf(d)) / 86_400_000)
   if (diff === 0) return 'Today'
   if (diff === 1) return 'Yesterday'
-  return day.format(d)
+  return (d.getFullYear() === now.getFullYear() ? day : dayOfYear).format(d)
 }
 
 /** Short relative stamp for the room list: 14:05, Mon, 12 Mar. */
@@ -29,17 +35,25 @@ export function formatShort(iso: string, now = new Date()): string {
   return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })
 }
 
-/** Consecutive messages by one author within 5 minutes form a group. */
+// The list asks these of every message on screen at each update: compare
+// calendar days by their numbers, not by formatting labels.
+const sameDay = (a: Date, b: Date) =>
+  a.getDate() === b.getDate() &&
+  a.getMonth() === b.getMonth() &&
+  a.getFullYear() === b.getFullYear()
+
+/** Consecutive messages by one author within 5 minutes, on one day, form a group. */
 export function startsGroup(prev: Message | undefined, m: Message): boolean {
   if (!prev) return true
   if (prev.author.id !== m.author.id) return true
   if (prev.deleted !== m.deleted) return true
-  if (new Date(m.createdAt).getTime() - new Date(prev.createdAt).getTime() > GROUP_MS) return true
-  return formatDay(prev.createdAt) !== formatDay(m.createdAt)
+  const [a, b] = [new Date(prev.createdAt), new Date(m.createdAt)]
+  return b.getTime() - a.getTime() > GROUP_MS || !sameDay(a, b)
 }
 
+/** The first message of a calendar day (local time) gets the day's separator. */
 export function startsDay(prev: Message | undefined, m: Message): boolean {
-  return !prev || formatDay(prev.createdAt) !== formatDay(m.createdAt)
+  return !prev || !sameDay(new Date(prev.createdAt), new Date(m.createdAt))
 }
 
 export function initials(name: string): string {

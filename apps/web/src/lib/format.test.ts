@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest'
+import { message, user } from '../test/factories.ts'
+import { formatDay, startsDay, startsGroup } from './format.ts'
+
+/** Local time, so the checks hold in any time zone the tests run in. */
+const at = (y: number, month: number, d: number, h: number, min: number) =>
+  new Date(y, month - 1, d, h, min).toISOString()
+const alice = user()
+const bob = user()
+
+describe('the message list’s groups and day separators', () => {
+  it('one author’s messages within five minutes form a group; another author, a gap or a deletion starts one', () => {
+    const first = message({ author: alice, createdAt: at(2026, 3, 2, 10, 0) })
+    expect(startsGroup(undefined, first)).toBe(true)
+    expect(startsGroup(first, message({ author: alice, createdAt: at(2026, 3, 2, 10, 4) }))).toBe(
+      false,
+    )
+    expect(startsGroup(first, message({ author: bob, createdAt: at(2026, 3, 2, 10, 1) }))).toBe(
+      true,
+    )
+    expect(startsGroup(first, message({ author: alice, createdAt: at(2026, 3, 2, 10, 6) }))).toBe(
+      true,
+    )
+    expect(
+      startsGroup(
+        first,
+        message({ author: alice, createdAt: at(2026, 3, 2, 10, 1), deleted: true }),
+      ),
+    ).toBe(true)
+  })
+
+  it('local midnight starts a day and a group, even a minute apart', () => {
+    const late = message({ author: alice, createdAt: at(2026, 3, 1, 23, 59) })
+    const early = message({ author: alice, createdAt: at(2026, 3, 2, 0, 0) })
+    expect(startsDay(late, early)).toBe(true)
+    expect(startsGroup(late, early)).toBe(true)
+    expect(startsDay(undefined, late)).toBe(true)
+    expect(startsDay(early, message({ createdAt: at(2026, 3, 2, 18, 30) }))).toBe(false)
+  })
+
+  it('the same date in another year is another day (both were a Sunday, 1 March)', () => {
+    const before = message({ createdAt: at(2020, 3, 1, 9, 0) })
+    expect(startsDay(before, message({ createdAt: at(2026, 3, 1, 9, 0) }))).toBe(true)
+    // …and its separator says which year.
+    const now = new Date(2026, 11, 3, 12, 0)
+    expect(formatDay(before.createdAt, now)).toContain('2020')
+    expect(formatDay(at(2026, 3, 1, 9, 0), now)).not.toContain('2026')
+    expect(formatDay(at(2026, 12, 2, 9, 0), now)).toBe('Yesterday')
+  })
+})
