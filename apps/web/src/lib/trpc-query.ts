@@ -101,6 +101,11 @@ export function useTrpcQuery<P extends QueryPath>(
       return options.merge ? options.merge(qc.getQueryData<Output<P>>(queryKey), fresh) : fresh
     },
     enabled: () => toValue(options.enabled ?? true),
+    // The cache's data is replaced, never changed in place (setQueryData with
+    // new objects), so Vue need not wrap it in deep reactive and readonly
+    // proxies: with 200 messages on screen, every update of the list read each
+    // message's fields through two of them.
+    shallow: true,
     ...(options.staleTime !== undefined && { staleTime: options.staleTime }),
     ...(options.refetchOnMount !== undefined && { refetchOnMount: options.refetchOnMount }),
   })
