@@ -2,7 +2,8 @@
  * Keyboard and focus: the first Tab reaches a skip link; opening a room (from
  * the sidebar, or by creating it) puts the keyboard in its composer on a
  * desktop, and on a phone only on the room's heading (no keyboard popping up
- * unasked).
+ * unasked); a message's tool bar, out of sight until wanted, is still reached
+ * by Tab and screen readers.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -60,6 +61,20 @@ describe('keyboard', () => {
     await page.keyboard.type('sent without touching the mouse')
     await page.keyboard.press('Enter')
     await message(page, 'sent without touching the mouse').waitFor()
+
+    // A message's tool bar is out of sight until the message is hovered or
+    // focused, yet screen readers find its buttons and Tab reaches them.
+    const sent = message(page, 'sent without touching the mouse')
+    const react = sent.getByRole('button', { name: 'Add reaction' })
+    const bar = react.locator('xpath=..')
+    expect((await bar.boundingBox())!.width).toBeLessThanOrEqual(1)
+    expect(await page.getByRole('button', { name: 'Edit message' }).count()).toBe(1)
+    await sent.focus()
+    await page.keyboard.press('Tab')
+    expect(await focused(page)).toBe('react-button')
+    expect((await bar.boundingBox())!.width).toBeGreaterThan(60)
+    await page.keyboard.press('Enter')
+    await page.getByRole('menu', { name: 'Add a reaction' }).waitFor()
 
     // In a room the skip link lands in the message box, wherever the focus was.
     await page.getByTestId('members-toggle').focus()
