@@ -209,7 +209,6 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     bus.publish(userChannel(userId), msg)
   }
 
-  /** Safety net for lost bus messages: re-check every watched session in one query. */
   /**
    * The safety net for revocations missed on the bus: every watched session
    * still live? A few at a time — one query naming thousands of sessions held
