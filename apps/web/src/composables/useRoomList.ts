@@ -3,7 +3,6 @@ import { computed, watch } from 'vue'
 import type { RoomListItem } from '@parley/schemas'
 import { getRoomList, roomListKey } from '../lib/cache.ts'
 import { useTrpcQuery } from '../lib/trpc-query.ts'
-import { plain } from '../lib/plain.ts'
 import { loadRooms, saveRooms } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
 
@@ -30,7 +29,7 @@ export function useRoomList() {
   watch(query.data, (rooms) => {
     if (!rooms) return
     clearTimeout(saveTimer)
-    saveTimer = setTimeout(() => void saveRooms(plain(rooms)), 300)
+    saveTimer = setTimeout(() => void saveRooms(rooms), 300)
   })
 
   const rooms = computed<RoomListItem[]>(() => query.data.value ?? [])

@@ -104,7 +104,8 @@ export function useTrpcQuery<P extends QueryPath>(
     // The cache's data is replaced, never changed in place (setQueryData with
     // new objects), so Vue need not wrap it in deep reactive and readonly
     // proxies: with 200 messages on screen, every update of the list read each
-    // message's fields through two of them.
+    // message's fields through two of them. Left raw, it also goes to
+    // IndexedDB as it is (structured clone cannot copy a proxy).
     shallow: true,
     ...(options.staleTime !== undefined && { staleTime: options.staleTime }),
     ...(options.refetchOnMount !== undefined && { refetchOnMount: options.refetchOnMount }),

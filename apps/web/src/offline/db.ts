@@ -5,7 +5,6 @@
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
 import type { Message, RoomListItem } from '@parley/schemas'
-import { plain } from '../lib/plain.ts'
 
 /** Messages kept per room. */
 export const KEEP_PER_ROOM = 200
@@ -145,7 +144,7 @@ export function createTimelineSaver() {
   return async function saveTimeline(roomId: string, messages: readonly Message[]): Promise<void> {
     const unsaved = messages.slice(-KEEP_PER_ROOM).filter((m) => !saved.has(m))
     if (!unsaved.length) return
-    await saveMessages(roomId, plain(unsaved))
+    await saveMessages(roomId, unsaved)
     for (const m of unsaved) saved.add(m)
   }
 }
