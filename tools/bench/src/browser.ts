@@ -138,7 +138,7 @@ type Seen = { pressed: Record<string, number>; shown: Record<string, number>; co
 const seenIn = (page: Page) => page.evaluate(() => (window as unknown as { __benchSeen: Seen }).__benchSeen)
 
 /** Resolves when the page's observer has seen `token` (`kind`: shown or confirmed). */
-async function seen(page: Page, kind: keyof Seen, token: string): Promise<void> {
+async function waitUntilSeen(page: Page, kind: keyof Seen, token: string): Promise<void> {
   type BenchWindow = { __benchWait: (kind: keyof Seen, t: string) => true | Promise<true> }
   const wait = page.evaluate(([k, t]) => (window as unknown as BenchWindow).__benchWait(k, t), [kind, token] as const)
   let timer: NodeJS.Timeout | undefined
@@ -179,8 +179,8 @@ async function timeRoom(writer: Page, reader: Page, roomIndex: number, room: str
     tokens.push(token)
     await composer.fill(`${token} how does the new layout look on your phone?`)
     await composer.press('Enter')
-    await seen(reader, 'shown', token)
-    await seen(writer, 'confirmed', token)
+    await waitUntilSeen(reader, 'shown', token)
+    await waitUntilSeen(writer, 'confirmed', token)
     await sleep(opt.gapMs)
   }
   const perMessage = (t: MainThread) => ({ tasks: t.tasks / tokens.length, layoutAndStyle: t.layoutAndStyle / tokens.length })
