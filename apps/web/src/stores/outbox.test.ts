@@ -100,7 +100,7 @@ afterEach(async () => {
 })
 
 describe('outbox store', () => {
-  it('stores an item before sending it', async () => {
+  it('an item is in the store while its send is on the wire', async () => {
     let storedWhenSending: unknown[] = []
     send.mockImplementation(async () => {
       storedWhenSending = await loadOutbox()
@@ -113,6 +113,34 @@ describe('outbox store', () => {
       { clientId: item.clientId, body: 'hello', roomId: ROOM },
     ])
     expect(item.clientId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('sends what the device could not store, and says it will not outlive the app', async () => {
+    const put = IDBObjectStore.prototype.put
+    const full = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
+      if (this.name === 'outbox')
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+      return put.apply(this, args)
+    })
+    try {
+      const sent = acceptAll()
+      const outbox = useOutboxStore()
+      await outbox.enqueue(ROOM, 'still goes out')
+      await outbox.flush()
+      expect(sent.map((m) => m.body)).toEqual(['still goes out'])
+      expect(outbox.items).toEqual([])
+      expect(toasts.value.map((t) => [t.kind, t.text])).toEqual([
+        [
+          'error',
+          'Could not save this on your device: it will still be sent, if the app stays open until then',
+        ],
+      ])
+    } finally {
+      full.mockRestore()
+    }
   })
 
   it('waits while offline, then sends in order once, and empties the store', async () => {

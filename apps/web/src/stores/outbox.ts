@@ -21,6 +21,9 @@ import {
 const RETRY_MIN_MS = 2_000
 const RETRY_MAX_MS = 30_000
 
+const NOT_STORED =
+  'Could not save this on your device: it will still be sent, if the app stays open until then'
+
 const REFUSED: Record<OutboxAction['kind'], string> = {
   edit: 'Could not edit the message',
   delete: 'Could not delete the message',
@@ -30,7 +33,7 @@ const REFUSED: Record<OutboxAction['kind'], string> = {
 /**
  * Everything the user does to messages, on its way out: sends, edits, deletes
  * and reactions in one queue, in the order they were done. Each is written to
- * IndexedDB before anything is sent, then sent one at a time. A retry after a
+ * IndexedDB as it is sent, and the queue is sent one at a time. A retry after a
  * lost answer or a reload is harmless: `messages.send` is idempotent on
  * `clientId`, an edit or delete repeated changes nothing, and a reaction
  * carries its final state (`on`), not a toggle.
@@ -79,10 +82,15 @@ export const useOutboxStore = defineStore('outbox', () => {
     const gone = new Set(stale.map((i) => i.clientId))
     // The write starts before the queue changes: it then runs while the page
     // draws the item (in a long room, tens of ms), instead of after it.
-    const stored = persist(item)
+    const stored = persist(item).catch(() => toast(NOT_STORED, 'error'))
     items.value = [...items.value.filter((i) => !gone.has(i.clientId)), item]
-    await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
+    // Sent while it is being stored, not after it: the stored copy matters
+    // only until the server has the item, and a send that beats the write
+    // loses nothing (the item leaves the store by a delete queued after the
+    // write, and IndexedDB runs the two in order). A send leaves ~5 ms sooner
+    // (docs/performance.md), and one the device cannot store still goes out.
     void flush()
+    await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
   }
 
   async function enqueue(roomId: string, body: string): Promise<OutboxItem> {
