@@ -1,7 +1,9 @@
 /**
  * Offline: a cold start with no network comes from the service worker and
  * IndexedDB; messages written offline wait in a persistent outbox and are
- * delivered once, in order, when the network returns.
+ * delivered once, in order, when the network returns. Online, a send goes
+ * over the open WebSocket, and one whose socket drops before the answer is
+ * sent again and delivered once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -20,6 +22,10 @@ import {
 } from './harness.ts'
 
 let e2e: E2E
+
+/** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
+const frames = (text: string): { id?: unknown }[] =>
+  text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []
 
 beforeAll(async () => {
   e2e = await startE2E()
@@ -147,5 +153,67 @@ describe('offline', () => {
     await message(a, 'offline two').waitFor()
     expect(await bodies(a)).toEqual(expected)
     expect(await storedBodies(a, roomId)).toEqual(expected)
+  })
+  it('a send goes over the open socket; one whose socket drops before the answer is sent again and delivered once', async () => {
+    const alice = await e2e.signUp('Alice Socket')
+    const bob = await e2e.signUp('Bob Socket')
+    const a = alice.page
+    const roomId = await createRoom(a, 'socket-sends', { private: true })
+    await invite(a, bob.username)
+    await openRoom(bob.page, 'socket-sends')
+
+    // Watch Alice's socket from here on: her sends on it, and the answer to the next one held back.
+    let dropNextAnswer = false
+    const sendsOnSocket: string[] = []
+    await alice.context.routeWebSocket(/\/trpc$/, (page) => {
+      const server = page.connectToServer()
+      const pendingIds = new Set<unknown>()
+      page.onMessage((frame) => {
+        const text = frame.toString()
+        if (text.includes('"messages.send"')) {
+          sendsOnSocket.push(text)
+          if (dropNextAnswer) {
+            dropNextAnswer = false
+            for (const req of frames(text)) pendingIds.add(req.id)
+          }
+        }
+        server.send(frame)
+      })
+      server.onMessage((frame) => {
+        // The server has the message; the page never hears so, and its socket drops.
+        if (frames(frame.toString()).some((r) => pendingIds.has(r.id))) {
+          pendingIds.clear()
+          page.close({ code: 4000, reason: 'dropped by the test' })
+          return
+        }
+        page.send(frame)
+      })
+    })
+    const httpSends: string[] = []
+    a.on('request', (r) => {
+      if (r.url().includes('messages.send')) httpSends.push(r.url())
+    })
+    await a.reload()
+    await a.getByTestId('composer').waitFor()
+    await expect.poll(() => a.getByTestId('connection-banner').count()).toBe(0)
+
+    await say(a, 'over the socket')
+    await message(bob.page, 'over the socket').waitFor()
+    expect(sendsOnSocket).toHaveLength(1)
+    expect(httpSends).toEqual([])
+
+    dropNextAnswer = true
+    await say(a, 'answer lost')
+    await message(bob.page, 'answer lost').waitFor()
+    // The outbox never heard back, so it sends again with the same clientId
+    // (over the new socket, or HTTP while there is none): the server keeps one.
+    await expect
+      .poll(() => sendsOnSocket.length + httpSends.length, { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(3)
+    await expect.poll(() => a.locator('[data-pending="true"]').count()).toBe(0)
+    const expected = ['over the socket', 'answer lost']
+    await expect.poll(() => bodies(bob.page)).toEqual(expected)
+    await expect.poll(() => bodies(a)).toEqual(expected)
+    expect(await storedBodies(bob.page, roomId)).toEqual(expected)
   })
 })

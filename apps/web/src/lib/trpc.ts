@@ -1,9 +1,15 @@
 /**
  * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
- * everything else over HTTP batches (`httpBatchLink`, so auth calls can set
- * cookies). Unbatched mutations (`httpLink`, tried on 12-03 to save a task
- * per send) made a send just after Chromium's emulated loss of network reach
- * the server in about one browser-test run in eight, batched in none
+ * and so are the outbox's sends, edits and reactions while that socket is
+ * open and the browser online: the socket's session was checked when it opened, so a send skips
+ * the session read and the HTTP round trip (docs/performance.md). A request
+ * the socket drops comes back as a network error, which the outbox retries
+ * with the same `clientId`. Everything else goes over HTTP batches
+ * (`httpBatchLink`, so auth calls can set cookies), and so does a mutation
+ * while the socket is down, so that it fails at once and the outbox says it
+ * waits. Unbatched mutations (`httpLink`, tried on 12-03 to save a task per
+ * send) made a send just after Chromium's emulated loss of network reach the
+ * server in about one browser-test run in eight, batched in none
  * (docs/performance-log.md).
  *
  * The socket authenticates with the session cookie when it opens, so after
@@ -51,18 +57,38 @@ interface Connection {
   client: TRPCClient<AppRouter>
 }
 
+/**
+ * The outbox's rate-limited mutations (stores/outbox.ts), over the socket
+ * while it is open: sends and edits (SEND_RATE_LIMIT, 30 per 10 s) and
+ * reactions (60) stop a flush with a 429 long before the socket's own
+ * request limit (WS_RATE_LIMIT, 200 per 10 s; over it the socket is
+ * closed). Deletes have no limit of their own, so hundreds queued offline
+ * would cross it: they go over HTTP.
+ */
+const SOCKET_MUTATIONS = new Set(['messages.send', 'messages.edit', 'messages.react'])
+
 function connect(): Connection {
+  let open = false
   const ws = createWSClient({
     url: socketUrl,
     retryDelayMs: reconnectDelay,
     keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
-    onOpen: () => listeners.forEach((l) => l.open()),
-    onClose: (cause) => listeners.forEach((l) => l.close(cause?.code)),
+    onOpen: () => {
+      open = true
+      listeners.forEach((l) => l.open())
+    },
+    onClose: (cause) => {
+      open = false
+      listeners.forEach((l) => l.close(cause?.code))
+    },
   })
+  const overSocket = (op: { type: string; path: string }) =>
+    op.type === 'subscription' ||
+    (open && navigator.onLine && op.type === 'mutation' && SOCKET_MUTATIONS.has(op.path))
   const client = createTRPCClient<AppRouter>({
     links: [
       splitLink({
-        condition: (op) => op.type === 'subscription',
+        condition: overSocket,
         true: wsLink({ client: ws }),
         false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
       }),
