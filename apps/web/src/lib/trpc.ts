@@ -1,10 +1,10 @@
 /**
  * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
  * and so are the outbox's sends, edits and reactions while that socket is
- * open and the browser online: the socket's session was checked when it opened, so a send skips
- * the session read and the HTTP round trip (docs/performance.md). A request
- * the socket drops comes back as a network error, which the outbox retries
- * with the same `clientId`. Everything else goes over HTTP batches
+ * open and the browser online: the socket's session was checked when it
+ * opened, so a send skips the session read and the HTTP round trip
+ * (docs/performance.md). A request the socket drops comes back as a network
+ * error, which the outbox retries with the same `clientId`. Everything else goes over HTTP batches
  * (`httpBatchLink`, so auth calls can set cookies), and so does a mutation
  * while the socket is down, so that it fails at once and the outbox says it
  * waits. Unbatched mutations (`httpLink`, tried on 12-03 to save a task per
