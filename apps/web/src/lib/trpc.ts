@@ -4,10 +4,10 @@
  * open and the browser online: the socket's session was checked when it
  * opened, so a send skips the session read and the HTTP round trip
  * (docs/performance.md). A request the socket drops comes back as a network
- * error, which the outbox retries with the same `clientId`. Everything else goes over HTTP batches
- * (`httpBatchLink`, so auth calls can set cookies), and so does a mutation
- * while the socket is down, so that it fails at once and the outbox says it
- * waits. Unbatched mutations (`httpLink`, tried on 12-03 to save a task per
+ * error, which the outbox retries with the same `clientId`. Everything else
+ * goes over HTTP batches (`httpBatchLink`, so auth calls can set cookies), and
+ * so does a mutation while the socket is down, so that it fails at once and
+ * the outbox says it waits. Unbatched mutations (`httpLink`, tried on 12-03 to save a task per
  * send) made a send just after Chromium's emulated loss of network reach the
  * server in about one browser-test run in eight, batched in none
  * (docs/performance-log.md).
@@ -68,23 +68,19 @@ interface Connection {
 const SOCKET_MUTATIONS = new Set(['messages.send', 'messages.edit', 'messages.react'])
 
 function connect(): Connection {
-  let open = false
   const ws = createWSClient({
     url: socketUrl,
     retryDelayMs: reconnectDelay,
     keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
-    onOpen: () => {
-      open = true
-      listeners.forEach((l) => l.open())
-    },
-    onClose: (cause) => {
-      open = false
-      listeners.forEach((l) => l.close(cause?.code))
-    },
+    onOpen: () => listeners.forEach((l) => l.open()),
+    onClose: (cause) => listeners.forEach((l) => l.close(cause?.code)),
   })
   const overSocket = (op: { type: string; path: string }) =>
     op.type === 'subscription' ||
-    (open && navigator.onLine && op.type === 'mutation' && SOCKET_MUTATIONS.has(op.path))
+    (op.type === 'mutation' &&
+      SOCKET_MUTATIONS.has(op.path) &&
+      navigator.onLine &&
+      ws.connection?.state === 'open')
   const client = createTRPCClient<AppRouter>({
     links: [
       splitLink({
