@@ -1,6 +1,6 @@
 /** The result file's shape, and its Markdown and SVG renderings. */
 import type hdr from 'hdr-histogram-js'
-import type { BrowserResult } from './browser.ts'
+import type { BrowserResult, MainThread } from './browser.ts'
 import type { Integrity } from './protocol.ts'
 
 export interface Percentiles {
@@ -184,7 +184,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     const b = r.browser
     const spread = (x: { p50: number; p90: number; max: number }) => `**${ms(x.p50)}** · ${ms(x.p90)} · ${ms(x.max)}`
     L.push('', '### What a person sees (Chromium)', '')
-    const thread = (t: { tasks: number; layoutAndStyle: number }) => `${ms(t.tasks)} (${ms(t.layoutAndStyle)})`
+    const thread = (t: MainThread) => `${ms(t.tasks)} (${ms(t.layoutAndStyle)})`
     L.push('| room | messages on the reader\'s screen | messages timed | Enter → on the other person\'s screen, ms (p50 · p90 · max) | Enter → the sender\'s copy confirmed, ms (p50 · p90 · max) | main thread per message, ms: writer · reader (of which layout and style) |')
     L.push('| --- | ---: | ---: | --- | --- | --- |')
     for (const room of b.rooms) {
