@@ -114,6 +114,7 @@ describe('two people in a room', () => {
     await admin.trpc.rooms.kick.mutate({ roomId: room.id, userId: member.user.id })
     await kicked.until((e) => e.some((x) => x.type === 'member.left' && x.userId === member.user.id))
     expect(code(await send(member, room.id, 'still here?').catch((e: unknown) => e))).toBe('FORBIDDEN')
+    expect(code(await member.trpc.rooms.markRead.mutate({ roomId: room.id, seq: 1 }).catch((e: unknown) => e))).toBe('FORBIDDEN')
     expect((await member.trpc.rooms.list.query()).find((r) => r.id === room.id)).toBeUndefined()
     // Only the author may edit, but moderators may delete.
     const m = await send(owner, room.id, 'owner speaks')

@@ -70,3 +70,26 @@ it('counts each room up to its own bound, and nothing for rooms with no messages
   ])
   expect(await messages.unreadCounts(me, [])).toEqual([])
 })
+
+it('a read marker at the end of the log is one write; short of it, the count comes back', async () => {
+  const { rooms, messages, events } = database.repos
+  const owner = person('marker-owner')
+  const me = person('marker-me')
+  const meId = new ObjectId(me.id)
+  const room = await rooms.create({ name: 'marker', visibility: 'public', owner })
+  await rooms.addMember(room, me, 'member')
+  const seqs = []
+  for (let k = 0; k < 3; k++) seqs.push((await messages.send({ roomId: room._id, author: owner, clientId: `mk${k}`, body: 'x' })).message.seq)
+  const latest = await events.latestSeq(room._id)
+
+  commands.length = 0
+  expect(await rooms.markRead(room._id, meId, seqs[0]!, latest)).toEqual({ lastReadSeq: seqs[0], unread: 2 })
+  expect(commands).toEqual(['findAndModify', 'aggregate', 'aggregate'])
+
+  commands.length = 0
+  expect(await rooms.markRead(room._id, meId, latest, latest)).toEqual({ lastReadSeq: latest, unread: 0 })
+  expect(commands).toEqual(['findAndModify'])
+  // The room list agrees, and an older marker (a stale tab) leaves it read.
+  expect(await rooms.markRead(room._id, meId, seqs[1]!, latest)).toEqual({ lastReadSeq: latest, unread: 0 })
+  expect((await rooms.listForUser(meId)).map((r) => r.unread)).toEqual([0])
+})

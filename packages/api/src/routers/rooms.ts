@@ -15,7 +15,7 @@ import {
   type Member,
   type RoomListItem,
 } from '@parley/schemas'
-import { limitUser, loadRoom, publishRoomEvent, publishUserEvent, requireMember, requireRole } from '../access.ts'
+import { limitUser, loadRoom, publishRoomEvent, publishUserEvent, requireMember, requireMemberCached, requireRole } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
@@ -104,7 +104,9 @@ export const roomsRouter = router({
   }),
 
   markRead: protectedProcedure.input(MarkReadInput).mutation(async ({ ctx, input }) => {
-    const { room } = await requireMember(ctx, input.roomId)
+    // Every reader of a busy room sends these: a hot path, like messages.send.
+    // A member removed meanwhile is refused by the write itself (NOT_FOUND).
+    const { room } = await requireMemberCached(ctx, input.roomId)
     // A marker past the end of the log would hide messages that have not been written yet.
     const latest = await ctx.deps.database.repos.events.latestSeq(room._id)
     const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, Math.min(input.seq, latest), latest)

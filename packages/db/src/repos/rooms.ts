@@ -190,11 +190,14 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
    * Moves the member's read marker forward to `seq`; the unread count returned
    * is as of `throughSeq` (the log's latest when the caller looked), so that
    * messages written meanwhile are counted once, by whoever hears of them.
+   * A marker at `throughSeq` (a reader at the bottom of the room: the common
+   * case, sent by every reader of a busy room) leaves nothing to count.
    */
   async function markRead(roomId: ObjectId, userId: ObjectId, seq: number, throughSeq?: number) {
     const member = await c.members.findOneAndUpdate({ roomId, userId }, { $max: { lastReadSeq: seq } }, { returnDocument: 'after' })
     if (!member) return null
-    return { lastReadSeq: member.lastReadSeq, unread: await messages.unreadCount(roomId, userId, member.lastReadSeq, throughSeq) }
+    const readToTheEnd = throughSeq !== undefined && member.lastReadSeq >= throughSeq
+    return { lastReadSeq: member.lastReadSeq, unread: readToTheEnd ? 0 : await messages.unreadCount(roomId, userId, member.lastReadSeq, throughSeq) }
   }
 
   async function invite(roomId: ObjectId, userId: ObjectId, invitedBy: ObjectId) {
