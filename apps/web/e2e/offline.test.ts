@@ -3,7 +3,8 @@
  * IndexedDB; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
- * sent again and delivered once.
+ * sent again and delivered once; so do read markers and typing, and a
+ * marker the socket drops is sent again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -12,6 +13,7 @@ import {
   invite,
   message,
   openRoom,
+  query,
   roomItem,
   say,
   startE2E,
@@ -215,5 +217,77 @@ describe('offline', () => {
     await expect.poll(() => bodies(bob.page)).toEqual(expected)
     await expect.poll(() => bodies(a)).toEqual(expected)
     expect(await storedBodies(bob.page, roomId)).toEqual(expected)
+  })
+
+  it('read markers and typing go over the open socket; a marker whose socket drops is sent again', async () => {
+    const alice = await e2e.signUp('Alice Marker')
+    const bob = await e2e.signUp('Bob Marker')
+    const a = alice.page
+    const b = bob.page
+    const roomId = await createRoom(a, 'socket-marks', { private: true })
+    await invite(a, bob.username)
+
+    // Bob's socket from here on: what he sends on it, and the next read marker lost with the socket.
+    let dropNextMark = false
+    const onSocket: string[] = []
+    await bob.context.routeWebSocket(/\/trpc$/, (page) => {
+      const server = page.connectToServer()
+      page.onMessage((frame) => {
+        const text = frame.toString()
+        onSocket.push(text)
+        if (dropNextMark && text.includes('"rooms.markRead"')) {
+          // The server never hears of it, and the page's socket drops.
+          dropNextMark = false
+          page.close({ code: 4000, reason: 'dropped by the test' })
+          return
+        }
+        server.send(frame)
+      })
+      server.onMessage((frame) => page.send(frame))
+    })
+    const overHttp: string[] = []
+    b.on('request', (r) => {
+      if (/rooms\.markRead|typing\.start/.test(r.url())) overHttp.push(r.url())
+    })
+    const sentOnSocket = (path: string) => onSocket.filter((f) => f.includes(`"${path}"`)).length
+    const bobsUnread = () =>
+      query<{ id: string; unread: number }[]>(b, 'rooms.list').then(
+        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
+      )
+    await b.reload()
+    await openRoom(b, 'socket-marks')
+    await b.getByTestId('composer').waitFor()
+    await expect.poll(() => b.getByTestId('connection-banner').count()).toBe(0)
+
+    // Bob types: Alice sees it, and it went over his socket.
+    await b.getByTestId('composer').pressSequentially('hm', { delay: 20 })
+    await expect
+      .poll(() =>
+        a
+          .getByTestId('typing-indicator')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('Bob Marker is typing…')
+    expect(sentOnSocket('typing.start')).toBe(1)
+
+    // Alice writes while Bob has the room open: his read marker reaches the server over the socket.
+    await say(a, 'first')
+    await message(b, 'first').waitFor()
+    await expect.poll(bobsUnread).toBe(0)
+    expect(sentOnSocket('rooms.markRead')).toBeGreaterThanOrEqual(1)
+    expect(overHttp).toEqual([])
+
+    // The next marker is lost with the socket: Bob's page already shows the room as read,
+    // so only the marker sent again when the socket is back brings the server's count to 0.
+    const marksBefore = sentOnSocket('rooms.markRead')
+    dropNextMark = true
+    await say(a, 'second')
+    await message(b, 'second').waitFor()
+    await expect
+      .poll(() => sentOnSocket('rooms.markRead'), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(marksBefore + 2)
+    await expect.poll(bobsUnread).toBe(0)
+    expect(overHttp).toEqual([])
   })
 })

@@ -1,10 +1,11 @@
 /**
  * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
- * and so are the outbox's sends, edits and reactions while that socket is
- * open and the browser online: the socket's session was checked when it
- * opened, so a send skips the session read and the HTTP round trip
- * (docs/performance.md). A request the socket drops comes back as a network
- * error, which the outbox retries with the same `clientId`. Everything else
+ * and so are the outbox's sends, edits and reactions, read markers and
+ * typing while that socket is open and the browser online: the socket's
+ * session was checked when it opened, so each skips the session read and the
+ * HTTP round trip (docs/performance.md). A request the socket drops comes
+ * back as a network error, which the outbox retries with the same
+ * `clientId` and useMarkRead sends again. Everything else
  * goes over HTTP batches (`httpBatchLink`, so auth calls can set cookies), and
  * so does a mutation while the socket is down, so that it fails at once and
  * the outbox says it waits. Unbatched mutations (`httpLink`, tried on 12-03 to save a task per
@@ -58,29 +59,49 @@ interface Connection {
 }
 
 /**
- * The outbox's rate-limited mutations (stores/outbox.ts), over the socket
- * while it is open: sends and edits (SEND_RATE_LIMIT, 30 per 10 s) and
- * reactions (60) stop a flush with a 429 long before the socket's own
- * request limit (WS_RATE_LIMIT, 200 per 10 s; over it the socket is
- * closed). Deletes have no limit of their own, so hundreds queued offline
- * would cross it: they go over HTTP.
+ * The mutations that go over the socket while it is open. Each is bounded
+ * well under the socket's own request limit (WS_RATE_LIMIT, 200 per 10 s;
+ * over it the socket is closed): sends and edits (SEND_RATE_LIMIT, 30 per
+ * 10 s) and reactions (60) stop an outbox flush with a 429; typing goes out
+ * at most every 3 s (useRoomActions); a read marker at most every 600 ms
+ * for the room on screen, plus one per room left (useMarkRead). Read markers
+ * matter most: every reader of a busy room sends them, and over HTTP each
+ * cost the node about twice the CPU (a session and a user read first;
+ * docs/performance.md, "Read markers").
+ * Deletes have no limit of their own, so hundreds queued offline would
+ * cross the socket's: they go over HTTP.
  */
-const SOCKET_MUTATIONS = new Set(['messages.send', 'messages.edit', 'messages.react'])
+const SOCKET_MUTATIONS = new Set([
+  'messages.send',
+  'messages.edit',
+  'messages.react',
+  'rooms.markRead',
+  'typing.start',
+])
 
 function connect(): Connection {
+  // Our own flag, not `ws.connection.state`: tRPC makes a reopened socket its
+  // active one only after `onOpen` has run, so its state still says closed to
+  // what the open wakes up (the outbox's flush, read markers sent again), and
+  // they would go over HTTP. Sent to wsLink in that gap, a request waits for
+  // the socket tRPC is opening.
+  let open = false
   const ws = createWSClient({
     url: socketUrl,
     retryDelayMs: reconnectDelay,
     keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
-    onOpen: () => listeners.forEach((l) => l.open()),
-    onClose: (cause) => listeners.forEach((l) => l.close(cause?.code)),
+    onOpen: () => {
+      open = true
+      listeners.forEach((l) => l.open())
+    },
+    onClose: (cause) => {
+      open = false
+      listeners.forEach((l) => l.close(cause?.code))
+    },
   })
   const overSocket = (op: { type: string; path: string }) =>
     op.type === 'subscription' ||
-    (op.type === 'mutation' &&
-      SOCKET_MUTATIONS.has(op.path) &&
-      navigator.onLine &&
-      ws.connection?.state === 'open')
+    (op.type === 'mutation' && SOCKET_MUTATIONS.has(op.path) && navigator.onLine && open)
   const client = createTRPCClient<AppRouter>({
     links: [
       splitLink({
