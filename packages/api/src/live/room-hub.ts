@@ -445,6 +445,15 @@ export function createRoomHub(options: RoomHubOptions) {
       catchUp(room, sub, lastEventId).catch((err: unknown) => finish(room, sub, err))
       return { close: () => remove(room, sub) }
     },
+    /**
+     * The newest seq this node has delivered in the room, or null while it is
+     * not attached here. Every event up to it is in the log; later ones may be
+     * too (on their way over the bus).
+     */
+    deliveredThrough(roomId: string): number | null {
+      const room = rooms.get(roomId)
+      return room && !room.detached && room.last >= 0 ? room.last : null
+    },
     close(): void {
       stopResync()
       for (const room of [...rooms.values()]) detach(room)

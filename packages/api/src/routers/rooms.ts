@@ -108,7 +108,10 @@ export const roomsRouter = router({
     // A member removed meanwhile is refused by the write itself (NOT_FOUND).
     const { room } = await requireMemberCached(ctx, input.roomId)
     // A marker past the end of the log would hide messages that have not been written yet.
-    const latest = await ctx.deps.database.repos.events.latestSeq(room._id)
+    // Within what this node has delivered in the room (the usual marker: the reader got its
+    // seq from here), the log is known to reach that far: no need to read its end.
+    const delivered = ctx.deps.roomHub.deliveredThrough(input.roomId)
+    const latest = delivered !== null && input.seq <= delivered ? delivered : await ctx.deps.database.repos.events.latestSeq(room._id)
     const result = await ctx.deps.database.repos.rooms.markRead(room._id, ctx.user._id, Math.min(input.seq, latest), latest)
     if (!result) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
     publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.activity', roomId: input.roomId, seq: latest, unread: result.unread, lastMessage: null })
