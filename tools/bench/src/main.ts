@@ -153,6 +153,7 @@ async function main(): Promise<number> {
         users: pop.users.filter((u) => u.i % opt.workers === w),
         localAddress: `127.0.0.${10 + w}`,
         bodyBytes: opt.bodyBytes,
+        readMarkers: opt.readMarkers,
       },
     }))
 
@@ -216,6 +217,7 @@ async function main(): Promise<number> {
         errors,
         msgsSentPerSec: sum((s) => s.sent) / opt.durationS,
         acceptedPerSec: sum((s) => s.acked) / windowS,
+        ...(opt.readMarkers ? { markersPerSec: sum((s) => s.markers) / windowS } : {}),
         expectedDeliveries: expected,
         delivered,
         deliveriesPerSec: delivered / windowS,
@@ -247,6 +249,7 @@ async function main(): Promise<number> {
       log(
         `step ${step}/${opt.steps.length} target ${Math.round(target)} deliv/s (${Math.round(msgRate)} msg/s): ` +
           `${Math.round(r.acceptedPerSec)} msg/s accepted, ${Math.round(r.deliveriesPerSec)} deliv/s, ` +
+          (r.markersPerSec === undefined ? '' : `${Math.round(r.markersPerSec)} read markers/s, `) +
           `p50 ${r.latencyMs.p50.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} p99.9 ${r.latencyMs.p999.toFixed(1)} max ${r.latencyMs.max.toFixed(0)} ms, ` +
           `ack p99 ${r.ackMs.p99.toFixed(1)} ms, errors ${errN}, ${delivered}/${expected} delivered, node CPU ${r.cpu.nodesPer1kDeliveries.toFixed(3)} s/1k, machine ${Math.round(r.cpu.machineBusyPct)}%; ` +
           `worst ms per second: ${(r.worstMsBySecond ?? []).map((v) => Math.round(v)).join(' ')}`,

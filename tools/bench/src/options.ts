@@ -30,6 +30,8 @@ export interface Options {
   stormHandshakeTimeoutMs: number
   stormRate: number
   stormPwa: boolean
+  /** Each user marks its first room read as the PWA does (at most every 5 s while events arrive). */
+  readMarkers: boolean
   out: string
   name: string
   cpuProf: boolean
@@ -51,6 +53,9 @@ export const USAGE = `usage: pnpm bench [--smoke] [options]
   --workers N             load-generator processes (2)
   --body-bytes N          message body length (100)
   --max-p99 MS            stop after a step whose p99 is above this (2000)
+  --read-markers          each user also marks its first room read, as the PWA does for the room on
+                          screen: rooms.markRead with the newest seq, at most every 5 s while
+                          events arrive (on in --smoke; off by default so runs stay comparable)
   --capacity N            subscribed connections opened on one node (15000; 0 skips)
   --capacity-room-only    subscribe them to events.room only (by default each then also gets an
                           events.user stream, as the PWA holds its connection)
@@ -103,6 +108,7 @@ export function parseOptions(argv: string[]): Options {
       'storm-jitter': { type: 'string' },
       'storm-handshake-timeout': { type: 'string' },
       'storm-pwa': { type: 'boolean' },
+      'read-markers': { type: 'boolean' },
       'storm-rate': { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string' },
@@ -156,6 +162,7 @@ export function parseOptions(argv: string[]): Options {
     stormHandshakeTimeoutMs: num(v['storm-handshake-timeout'], 5000, 'storm-handshake-timeout'),
     stormRate: num(v['storm-rate'], d.stormRate, 'storm-rate'),
     stormPwa: !!v['storm-pwa'] || smoke,
+    readMarkers: !!v['read-markers'] || smoke,
     out: v.out ?? '',
     name: v.name ?? (reference ? `reference-${reference}${smoke ? '-smoke' : ''}` : smoke ? 'smoke' : 'latest'),
     cpuProf: v['cpu-prof'] ?? false,

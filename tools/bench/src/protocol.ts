@@ -29,6 +29,8 @@ export interface WorkerInit {
   /** Source address for this worker's sockets (a distinct 127.0.0.x gives each worker its own ephemeral-port range). */
   localAddress: string
   bodyBytes: number
+  /** --read-markers: each user marks its first room read as the PWA does for the room on screen. */
+  readMarkers: boolean
 }
 
 export type Command =
@@ -70,6 +72,8 @@ export interface StepStats {
   lastDeliveryNs: number
   /** Worst send→receive latency (µs) per second of intended send time (hrtime seconds → µs). */
   worstBySecond: Record<number, number>
+  /** Read markers the server took while this step ran or drained (--read-markers). */
+  markers: number
   latency: string
   ack: string
 }

@@ -54,7 +54,7 @@ export class Recorder {
     if (step === this.lastStep && this.lastState) return this.lastState
     let s = this.steps.get(step)
     if (!s) {
-      s = { sent: 0, acked: 0, errors: {}, outstanding: 0, expected: 0, delivered: 0, crossNode: 0, lastDeliveryNs: 0, worstBySecond: {}, latency: new LatencyCounts(), ack: new LatencyCounts() }
+      s = { sent: 0, acked: 0, errors: {}, outstanding: 0, expected: 0, delivered: 0, crossNode: 0, lastDeliveryNs: 0, worstBySecond: {}, markers: 0, latency: new LatencyCounts(), ack: new LatencyCounts() }
       this.steps.set(step, s)
     }
     this.lastStep = step

@@ -35,6 +35,8 @@ export interface StepResult {
   errors: Record<string, number>
   msgsSentPerSec: number
   acceptedPerSec: number
+  /** --read-markers: rooms.markRead calls the server took per second. */
+  markersPerSec?: number
   expectedDeliveries: number
   delivered: number
   deliveriesPerSec: number
@@ -170,6 +172,9 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     L.push(
       `| ${s.step} | ${f0(s.targetDeliveriesPerSec)} | ${f0(s.msgsSentPerSec)} | ${f0(s.acceptedPerSec)} | **${f0(s.deliveriesPerSec)}** | ${f0(s.crossNodeShare * 100)}% | ${ms(s.latencyMs.p50)} | **${ms(s.latencyMs.p99)}** | ${ms(s.latencyMs.p999)} | ${ms(s.latencyMs.max)} | ${ms(s.ackMs.p50)} | ${ms(s.ackMs.p99)} | ${errs} | ${f2(s.cpu.nodesPer1kDeliveries)} | ${coresUsed(s.cpu)} | ${f0(s.cpu.machineBusyPct)}% |`,
     )
+  }
+  if (r.steps.some((s) => s.markersPerSec !== undefined)) {
+    L.push('', `Read markers (\`--read-markers\`: each user marks its first room read as the PWA does, at most every 5 s), taken per second: ${r.steps.map((s) => `step ${s.step} ${f0(s.markersPerSec ?? 0)}`).join(' · ')}.`)
   }
   if (r.stoppedEarly) L.push('', `Stopped early: ${r.stoppedEarly}.`)
   if (r.steps.some((s) => s.worstMsBySecond?.length)) {

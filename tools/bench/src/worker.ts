@@ -12,6 +12,10 @@
  * - integrity: per (recipient, room) subscription, the seqs seen: a gap is
  *   remembered, a later fill counts as out-of-order, a repeat as a duplicate,
  *   and at the end anything missing or short of the room's final seq as lost.
+ *
+ * With --read-markers each user also marks its first room read, as the PWA
+ * does for the room on screen (useMarkRead): the newest seq it has, at most
+ * every 5 s (± 25 %) while events arrive, on the same socket.
  */
 import { Conn, errorCode, pool } from './conn.ts'
 import type { Command, Integrity, StepStats, StormStatus, UserSpec, WorkerInit } from './protocol.ts'
@@ -31,13 +35,18 @@ let capConns: { conn: Conn; room: number }[] = []
 let unexpectedCloses = 0
 let subscriptionErrors = 0
 let clientSeq = 0
+/** The step running (or the last one): read markers are counted against it. */
+let currentStep = 0
 const maxAckedSeq: number[] = []
 let padding = ''
 
-function subscribeTrack(conn: Conn, t: Track, roomId: string, lastEventId: number | undefined, onStarted: () => void): void {
+function subscribeTrack(conn: Conn, t: Track, roomId: string, lastEventId: number | undefined, onStarted: () => void, afterEvent?: () => void): void {
   conn.subscribe('events.room', lastEventId === undefined ? { roomId } : { roomId, lastEventId: String(lastEventId) }, {
     onStarted,
-    onData: (m) => rec.onEvent(t, m),
+    onData: (m) => {
+      rec.onEvent(t, m)
+      afterEvent?.()
+    },
     onError: () => {
       t.errored = true
       subscriptionErrors++
@@ -75,6 +84,31 @@ function sendOne(step: number, conn: Conn, room: number, node: number, intended:
   }
 }
 
+/** The PWA's wait before a read marker (apps/web/src/composables/useMarkRead.ts): 5 s ± 25 %; keep the two equal. */
+const markReadDelay = () => 5000 * (0.75 + Math.random() * 0.5)
+
+/** A reader with `t`'s room on screen: after an event, its newest seq goes to the server within markReadDelay(). */
+function readMarker(conn: Conn, t: Track, roomId: string): () => void {
+  let timer: NodeJS.Timeout | null = null
+  let sentSeq = t.last
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = null
+      if (t.last <= sentSeq) return
+      sentSeq = t.last
+      const s = stepState(currentStep)
+      const ok = conn.mutate('rooms.markRead', { roomId, seq: t.last }, (ok, data) => {
+        if (ok) s.markers++
+        else {
+          const code = `markRead ${errorCode(data)}`
+          s.errors[code] = (s.errors[code] ?? 0) + 1
+        }
+      })
+      if (!ok) s.errors['markRead NOT_OPEN'] = (s.errors['markRead NOT_OPEN'] ?? 0) + 1
+    }, markReadDelay())
+  }
+}
+
 type Pick = () => { conn: Conn; room: number; node: number; expected: number } | null
 
 /** What the open loop fires: one message from whoever `pick` chooses, stamped with its scheduled time. */
@@ -97,11 +131,12 @@ async function connectMain(startSeqs: number[]): Promise<void> {
     mainConns.set(u.i, conn)
     await Promise.all(
       u.rooms.map(
-        (r) =>
+        (r, k) =>
           new Promise<void>((resolve) => {
             const t = newTrack(r, u.node, startSeqs[r]!)
             mainTracks.push(t)
-            subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve)
+            const onScreen = init.readMarkers && k === 0
+            subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve, onScreen ? readMarker(conn, t, init.rooms[r]!.id) : undefined)
           }),
       ),
     )
@@ -135,6 +170,7 @@ function stepStats(step: number, histograms = true): StepStats {
     crossNode: s.crossNode,
     lastDeliveryNs: s.lastDeliveryNs,
     worstBySecond: s.worstBySecond,
+    markers: s.markers,
     latency: histograms ? s.latency.encode() : '',
     ack: histograms ? s.ack.encode() : '',
   }
@@ -312,6 +348,7 @@ async function handle(req: Command): Promise<unknown> {
       await connectMain(req.startSeqs)
       return { connections: mainConns.size, subscriptions: mainTracks.length }
     case 'step': {
+      currentStep = req.step
       const { done } = openLoop(req.rate, req.durationMs, pickAndSend(req.step, mainPicker()))
       await done
       return null

@@ -36,6 +36,8 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
     expect(s.cpu.intervalS).toBeGreaterThan(0)
     for (const seconds of [s.cpu.nodesSeconds, s.cpu.loadgenSeconds, s.cpu.mongoSeconds]) expect(seconds).toBeGreaterThan(0)
   }
+  // Readers marked their room read as the PWA does, and the server took every marker (a refused one is a failure above).
+  expect(result.steps.reduce((n, s) => n + (s.markersPerSec ?? 0), 0)).toBeGreaterThan(0)
   const clean = { lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0, subscriptionErrors: 0, unexpectedCloses: 0 }
   expect(result.integrity).toMatchObject(clean)
   expect(result.integrity.delivered).toBeGreaterThan(0)
@@ -68,4 +70,5 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.storm!.mongoRoundTrips).toBeGreaterThan(0)
 
   for (const f of ['smoke.json', 'smoke.md', 'smoke-p99.svg']) expect(readFileSync(path.join(out, f), 'utf8').length).toBeGreaterThan(100)
+  expect(readFileSync(path.join(out, 'smoke.md'), 'utf8')).toContain('Read markers')
 })
