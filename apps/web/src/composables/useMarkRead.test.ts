@@ -6,7 +6,7 @@ import { createApp, defineComponent, nextTick, ref } from 'vue'
 import { roomListKey } from '../lib/cache.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
-import { useMarkRead } from './useMarkRead.ts'
+import { MARK_READ_EVERY_MS, useMarkRead } from './useMarkRead.ts'
 
 vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
   ...(await importOriginal<typeof TrpcQuery>()),
@@ -50,8 +50,13 @@ const calls = () => markRead.mock.calls.map(([, input]) => input as { roomId: st
 beforeEach(() => {
   vi.useFakeTimers()
   markRead.mockClear()
+  // The middle of the wait's random spread, unless a test says otherwise.
+  vi.spyOn(Math, 'random').mockReturnValue(0.5)
 })
-afterEach(() => vi.useRealTimers())
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
 
 describe('useMarkRead', () => {
   it('marks the open room read locally at once and on the server after a short wait', async () => {
@@ -61,21 +66,38 @@ describe('useMarkRead', () => {
       lastReadSeq: 5,
     })
     expect(markRead).not.toHaveBeenCalled()
-    await vi.advanceTimersByTimeAsync(600)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     expect(calls()).toEqual([{ roomId: A, seq: 5 }])
     unmount()
   })
 
-  it('still sends while messages keep arriving faster than the wait (throttle, not debounce)', async () => {
-    const { seq, unmount } = mount({ roomId: A, seq: 2 })
-    for (let s = 3; s <= 12; s++) {
+  it('in a busy room, sends a marker every 5 s, not one per message (throttle, not debounce)', async () => {
+    // Four messages a second for 12 s: the server hears of the reader twice, with the newest seq each time.
+    const { seq, unmount } = mount({ roomId: A, seq: 1 })
+    for (let s = 2; s <= 49; s++) {
       seq.value = s
       await nextTick()
-      await vi.advanceTimersByTimeAsync(200)
+      await vi.advanceTimersByTimeAsync(250)
     }
-    expect(calls().length).toBeGreaterThanOrEqual(3)
-    expect(calls().at(-1)!.seq).toBeGreaterThanOrEqual(10)
+    expect(calls().map((c) => c.seq)).toEqual([21, 41])
     unmount()
+  })
+
+  it('readers of the same message send their markers spread over a few seconds, not in one instant', async () => {
+    vi.mocked(Math.random).mockReturnValueOnce(0).mockReturnValueOnce(0.999)
+    const first = mount({ roomId: A, seq: 3 })
+    const second = mount({ roomId: A, seq: 3 })
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS * 0.75)
+    expect(calls()).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS * 0.4)
+    expect(calls()).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS * 0.1)
+    expect(calls()).toEqual([
+      { roomId: A, seq: 3 },
+      { roomId: A, seq: 3 },
+    ])
+    first.unmount()
+    second.unmount()
   })
 
   it('switching to another room sends the previous room’s waiting marker instead of dropping it', async () => {
@@ -84,7 +106,7 @@ describe('useMarkRead', () => {
     seq.value = 1
     await nextTick()
     expect(calls()).toEqual([{ roomId: A, seq: 7 }])
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS * 2)
     expect(calls()).toEqual([{ roomId: A, seq: 7 }])
     unmount()
   })
@@ -98,7 +120,7 @@ describe('useMarkRead', () => {
   it('a marker the server did not take goes again when the connection is back, though no message came since', async () => {
     markRead.mockRejectedValueOnce(new TypeError('Failed to fetch'))
     const { roomId, seq, online, qc, unmount } = mount({ roomId: A, seq: 6 })
-    await vi.advanceTimersByTimeAsync(600)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     expect(calls()).toEqual([{ roomId: A, seq: 6 }])
     // Still read here: the room does not light up again while it waits.
     expect(qc.getQueryData<RoomListItem[]>(roomListKey())![0]).toMatchObject({ unread: 0, lastReadSeq: 6 })
@@ -110,7 +132,7 @@ describe('useMarkRead', () => {
     expect(calls()).toHaveLength(1)
     online.value = true
     await nextTick()
-    await vi.advanceTimersByTimeAsync(600)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     expect(calls()).toEqual([
       { roomId: A, seq: 6 },
       { roomId: A, seq: 6 },
@@ -121,7 +143,7 @@ describe('useMarkRead', () => {
     await nextTick()
     online.value = true
     await nextTick()
-    await vi.advanceTimersByTimeAsync(600)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     expect(calls()).toHaveLength(2)
     unmount()
   })
@@ -129,12 +151,12 @@ describe('useMarkRead', () => {
   it('a refusal that will not change (no longer a member) is not repeated', async () => {
     markRead.mockRejectedValueOnce(new TRPCClientError('Room not found', { result: { error: { data: { code: 'NOT_FOUND' } } } } as never))
     const { online, unmount } = mount({ roomId: A, seq: 4 })
-    await vi.advanceTimersByTimeAsync(600)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     online.value = false
     await nextTick()
     online.value = true
     await nextTick()
-    await vi.advanceTimersByTimeAsync(600)
+    await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     expect(calls()).toEqual([{ roomId: A, seq: 4 }])
     unmount()
   })

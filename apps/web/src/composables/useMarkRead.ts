@@ -4,8 +4,23 @@ import { getRoomList, patchRoom } from '../lib/cache.ts'
 import { isTransientError } from '../lib/errors.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 
-/** How often, at most, a read marker goes to the server while messages keep coming. */
-const MARK_READ_EVERY_MS = 600
+/**
+ * How often, at most, a read marker goes to the server while messages keep
+ * coming. Every reader of a busy room sends them: at 600 ms they outnumbered
+ * the room's messages several times over and saturated the server long
+ * before the messages did (docs/performance.md, "Read markers"). What
+ * waits is not lost: leaving the room, switching rooms or hiding the page
+ * sends it at once, and this device shows the room as read meanwhile.
+ */
+export const MARK_READ_EVERY_MS = 5000
+
+/**
+ * The wait before a marker, ±25 % at random: every reader of a room gets its
+ * message at the same moment, and with one fixed wait all their markers
+ * reached the server in the same instant (a burst that held up the room's
+ * next messages).
+ */
+export const markReadDelay = () => MARK_READ_EVERY_MS * (0.75 + Math.random() * 0.5)
 
 /**
  * While the room is on screen, tell the server it is read up to `seq`.
@@ -66,7 +81,7 @@ export function useMarkRead(
     if ((sent.get(id) ?? -1) >= upTo && room?.unread === 0) return
     patchRoom(qc, id, (r) => ({ unread: 0, lastReadSeq: Math.max(r.lastReadSeq, upTo) }))
     waiting = { roomId: id, seq: Math.max(waiting?.seq ?? 0, upTo) }
-    timer ??= setTimeout(flush, MARK_READ_EVERY_MS)
+    timer ??= setTimeout(flush, markReadDelay())
   }
 
   watch(() => [toValue(roomId), toValue(seq), toValue(enabled)], check, { immediate: true })

@@ -63,7 +63,7 @@ interface Connection {
  * well under the socket's own request limit (WS_RATE_LIMIT, 200 per 10 s;
  * over it the socket is closed): sends and edits (SEND_RATE_LIMIT, 30 per
  * 10 s) and reactions (60) stop an outbox flush with a 429; typing goes out
- * at most every 3 s (useRoomActions); a read marker at most every 600 ms
+ * at most every 3 s (useRoomActions); a read marker at most every 5 s
  * for the room on screen, plus one per room left (useMarkRead). Read markers
  * matter most: every reader of a busy room sends them, and over HTTP each
  * cost the node about twice the CPU (a session and a user read first;
