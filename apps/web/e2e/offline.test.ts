@@ -6,6 +6,7 @@
  * sent again and delivered once; so do read markers and typing, and a
  * marker the socket drops is sent again.
  */
+import type { WebSocketRoute } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
@@ -290,5 +291,42 @@ describe('offline', () => {
       .toBeGreaterThanOrEqual(marksBefore + 2)
     await expect.poll(bobsUnread).toBe(0)
     expect(overHttp).toEqual([])
+  })
+
+  it('a server that moves the page to a new socket (a graceful restart) leaves it online, sending over the new one', async () => {
+    const { page, context } = await e2e.signUp('Rhea Restart')
+    const roomId = await createRoom(page, 'restarts')
+    const sockets: { toPage: WebSocketRoute; closed: boolean; sends: number }[] = []
+    await context.routeWebSocket(/\/trpc$/, (ws) => {
+      const socket = { toPage: ws, closed: false, sends: 0 }
+      sockets.push(socket)
+      const server = ws.connectToServer()
+      ws.onMessage((frame) => {
+        if (frame.toString().includes('"messages.send"')) socket.sends++
+        server.send(frame)
+      })
+      server.onMessage((frame) => ws.send(frame))
+      ws.onClose(() => {
+        socket.closed = true
+        server.close()
+      })
+    })
+    await page.reload()
+    await page.waitForURL(`**/rooms/${roomId}`)
+    await page.getByTestId('composer').waitFor()
+    await expect.poll(() => sockets.length).toBe(1)
+    await expect.poll(() => page.getByTestId('connection-banner').count()).toBe(0)
+
+    // What a node sends every client as it shuts down: tRPC's client opens a new socket, then retires this one.
+    sockets[0]!.toPage.send(JSON.stringify({ id: null, method: 'reconnect' }))
+    await expect.poll(() => sockets.length).toBe(2)
+    await expect.poll(() => sockets[0]!.closed).toBe(true)
+    // Still online: no banner, and a message goes over the new socket.
+    await page.waitForTimeout(300)
+    expect(await page.getByTestId('connection-banner').count()).toBe(0)
+    await say(page, 'after the restart')
+    await message(page, 'after the restart').waitFor()
+    await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
+    expect(sockets.map((s) => s.sends)).toEqual([0, 1])
   })
 })

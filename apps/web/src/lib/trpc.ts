@@ -95,6 +95,10 @@ function connect(): Connection {
       listeners.forEach((l) => l.open())
     },
     onClose: (cause) => {
+      // tRPC reports every socket's close, also the one it retires after moving
+      // to a new socket (a server's graceful restart asks for that): with the
+      // new one open, nothing was lost.
+      if (ws.connection?.state === 'open') return
       open = false
       listeners.forEach((l) => l.close(cause?.code))
     },
