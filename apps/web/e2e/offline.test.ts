@@ -6,7 +6,7 @@
  * sent again and delivered once; so do read markers and typing, and a
  * marker the socket drops is sent again.
  */
-import type { WebSocketRoute } from 'playwright-core'
+import type { BrowserContext, WebSocketRoute } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
@@ -29,6 +29,52 @@ let e2e: E2E
 /** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
 const frames = (text: string): { id?: unknown }[] =>
   text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []
+
+/** One of the page's tRPC sockets, relayed through the test. */
+interface Relayed {
+  toPage: WebSocketRoute
+  /** Every frame the page sent on it, held back or not. */
+  sent: string[]
+  closed: boolean
+}
+
+/**
+ * Relays every tRPC socket the context opens from here on to the server and
+ * back, recording what the page sends. A hook returning false holds a frame
+ * back (the hook may close the page's socket instead). Returns the sockets,
+ * oldest first.
+ */
+async function relaySockets(
+  context: BrowserContext,
+  hooks: {
+    fromPage?: (text: string, socket: Relayed) => boolean
+    fromServer?: (text: string, socket: Relayed) => boolean
+  } = {},
+): Promise<Relayed[]> {
+  const sockets: Relayed[] = []
+  await context.routeWebSocket(/\/trpc$/, (toPage) => {
+    const socket: Relayed = { toPage, sent: [], closed: false }
+    sockets.push(socket)
+    const server = toPage.connectToServer()
+    toPage.onMessage((frame) => {
+      const text = frame.toString()
+      socket.sent.push(text)
+      if (hooks.fromPage?.(text, socket) !== false) server.send(frame)
+    })
+    server.onMessage((frame) => {
+      if (hooks.fromServer?.(frame.toString(), socket) !== false) toPage.send(frame)
+    })
+    toPage.onClose(() => {
+      socket.closed = true
+      server.close()
+    })
+  })
+  return sockets
+}
+
+/** How many frames the page sent over its sockets naming the procedure `path`. */
+const sentOver = (sockets: Relayed[], path: string) =>
+  sockets.flatMap((s) => s.sent).filter((f) => f.includes(`"${path}"`)).length
 
 beforeAll(async () => {
   e2e = await startE2E()
@@ -167,31 +213,24 @@ describe('offline', () => {
 
     // Watch Alice's socket from here on: her sends on it, and the answer to the next one held back.
     let dropNextAnswer = false
-    const sendsOnSocket: string[] = []
-    await alice.context.routeWebSocket(/\/trpc$/, (page) => {
-      const server = page.connectToServer()
-      const pendingIds = new Set<unknown>()
-      page.onMessage((frame) => {
-        const text = frame.toString()
-        if (text.includes('"messages.send"')) {
-          sendsOnSocket.push(text)
-          if (dropNextAnswer) {
-            dropNextAnswer = false
-            for (const req of frames(text)) pendingIds.add(req.id)
-          }
+    const pendingIds = new Set<unknown>()
+    const sockets = await relaySockets(alice.context, {
+      fromPage(text) {
+        if (dropNextAnswer && text.includes('"messages.send"')) {
+          dropNextAnswer = false
+          for (const req of frames(text)) pendingIds.add(req.id)
         }
-        server.send(frame)
-      })
-      server.onMessage((frame) => {
+        return true
+      },
+      fromServer(text, socket) {
+        if (!frames(text).some((r) => pendingIds.has(r.id))) return true
         // The server has the message; the page never hears so, and its socket drops.
-        if (frames(frame.toString()).some((r) => pendingIds.has(r.id))) {
-          pendingIds.clear()
-          page.close({ code: 4000, reason: 'dropped by the test' })
-          return
-        }
-        page.send(frame)
-      })
+        pendingIds.clear()
+        socket.toPage.close({ code: 4000, reason: 'dropped by the test' })
+        return false
+      },
     })
+    const sendsOnSocket = () => sentOver(sockets, 'messages.send')
     const httpSends: string[] = []
     a.on('request', (r) => {
       if (r.url().includes('messages.send')) httpSends.push(r.url())
@@ -202,7 +241,7 @@ describe('offline', () => {
 
     await say(a, 'over the socket')
     await message(bob.page, 'over the socket').waitFor()
-    expect(sendsOnSocket).toHaveLength(1)
+    expect(sendsOnSocket()).toBe(1)
     expect(httpSends).toEqual([])
 
     dropNextAnswer = true
@@ -211,7 +250,7 @@ describe('offline', () => {
     // The outbox never heard back, so it sends again with the same clientId
     // (over the new socket, or HTTP while there is none): the server keeps one.
     await expect
-      .poll(() => sendsOnSocket.length + httpSends.length, { timeout: 20_000 })
+      .poll(() => sendsOnSocket() + httpSends.length, { timeout: 20_000 })
       .toBeGreaterThanOrEqual(3)
     await expect.poll(() => a.locator('[data-pending="true"]').count()).toBe(0)
     const expected = ['over the socket', 'answer lost']
@@ -230,27 +269,20 @@ describe('offline', () => {
 
     // Bob's socket from here on: what he sends on it, and the next read marker lost with the socket.
     let dropNextMark = false
-    const onSocket: string[] = []
-    await bob.context.routeWebSocket(/\/trpc$/, (page) => {
-      const server = page.connectToServer()
-      page.onMessage((frame) => {
-        const text = frame.toString()
-        onSocket.push(text)
-        if (dropNextMark && text.includes('"rooms.markRead"')) {
-          // The server never hears of it, and the page's socket drops.
-          dropNextMark = false
-          page.close({ code: 4000, reason: 'dropped by the test' })
-          return
-        }
-        server.send(frame)
-      })
-      server.onMessage((frame) => page.send(frame))
+    const sockets = await relaySockets(bob.context, {
+      fromPage(text, socket) {
+        if (!dropNextMark || !text.includes('"rooms.markRead"')) return true
+        // The server never hears of it, and the page's socket drops.
+        dropNextMark = false
+        socket.toPage.close({ code: 4000, reason: 'dropped by the test' })
+        return false
+      },
     })
     const overHttp: string[] = []
     b.on('request', (r) => {
       if (/rooms\.markRead|typing\.start/.test(r.url())) overHttp.push(r.url())
     })
-    const sentOnSocket = (path: string) => onSocket.filter((f) => f.includes(`"${path}"`)).length
+    const sentOnSocket = (path: string) => sentOver(sockets, path)
     const bobsUnread = () =>
       query<{ id: string; unread: number }[]>(b, 'rooms.list').then(
         (rooms) => rooms.find((r) => r.id === roomId)?.unread,
@@ -296,21 +328,7 @@ describe('offline', () => {
   it('a server that moves the page to a new socket (a graceful restart) leaves it online, sending over the new one', async () => {
     const { page, context } = await e2e.signUp('Rhea Restart')
     const roomId = await createRoom(page, 'restarts')
-    const sockets: { toPage: WebSocketRoute; closed: boolean; sends: number }[] = []
-    await context.routeWebSocket(/\/trpc$/, (ws) => {
-      const socket = { toPage: ws, closed: false, sends: 0 }
-      sockets.push(socket)
-      const server = ws.connectToServer()
-      ws.onMessage((frame) => {
-        if (frame.toString().includes('"messages.send"')) socket.sends++
-        server.send(frame)
-      })
-      server.onMessage((frame) => ws.send(frame))
-      ws.onClose(() => {
-        socket.closed = true
-        server.close()
-      })
-    })
+    const sockets = await relaySockets(context)
     await page.reload()
     await page.waitForURL(`**/rooms/${roomId}`)
     await page.getByTestId('composer').waitFor()
@@ -327,6 +345,6 @@ describe('offline', () => {
     await say(page, 'after the restart')
     await message(page, 'after the restart').waitFor()
     await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
-    expect(sockets.map((s) => s.sends)).toEqual([0, 1])
+    expect(sockets.map((s) => sentOver([s], 'messages.send'))).toEqual([0, 1])
   })
 })
