@@ -44,3 +44,20 @@ export function rawRequest(url: string, headers: Record<string, string> = {}, me
     req.end()
   })
 }
+
+/** Sum of every sample of `name` whose labels contain all of `labels`. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0
+  let found = false
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line)
+    if (!m || m[1] !== name) continue
+    const set = m[2] ?? ''
+    if (!Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) continue
+    sum += Number(m[3])
+    found = true
+  }
+  if (!found) throw new Error(`no sample of ${name} ${JSON.stringify(labels)}`)
+  return sum
+}

@@ -1,7 +1,7 @@
 /** /metrics exposes the series operators need, and they move when messages flow. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './factory.ts'
-import { send, watchRoom } from './helpers.ts'
+import { metricValue as value, send, watchRoom } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -14,23 +14,6 @@ async function scrape(): Promise<string> {
   expect(res.status).toBe(200)
   expect(res.headers.get('content-type')).toMatch(/text\/plain/)
   return res.text()
-}
-
-/** Sum of every sample of `name` whose labels contain all of `labels`. */
-function value(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0
-  let found = false
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line)
-    if (!m || m[1] !== name) continue
-    const set = m[2] ?? ''
-    if (!Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) continue
-    sum += Number(m[3])
-    found = true
-  }
-  if (!found) throw new Error(`no sample of ${name} ${JSON.stringify(labels)}`)
-  return sum
 }
 
 describe('/metrics', () => {
