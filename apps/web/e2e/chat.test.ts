@@ -16,6 +16,7 @@ import {
   say,
   signIn,
   startE2E,
+  typingText,
   type E2E,
   type User,
 } from './harness.ts'
@@ -68,14 +69,7 @@ describe('two people chatting', () => {
 
     // Bob types: Alice sees who is typing. Then Bob → Alice, live.
     await b.getByTestId('composer').pressSequentially('Looks gr', { delay: 20 })
-    await expect
-      .poll(() =>
-        a
-          .getByTestId('typing-indicator')
-          .innerText()
-          .catch(() => ''),
-      )
-      .toBe('Bob Chen is typing…')
+    await expect.poll(() => typingText(a)).toBe('Bob Chen is typing…')
     await b.getByTestId('composer').fill('Looks great — love the shorter signup')
     await b.getByTestId('composer').press('Enter')
     await message(a, 'shorter signup').waitFor()

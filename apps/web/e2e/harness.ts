@@ -275,6 +275,30 @@ export async function invite(page: Page, username: string): Promise<void> {
   await page.getByTestId('invite-username').waitFor({ state: 'detached' })
 }
 
+/**
+ * Two people who sign up; the first creates the private room `room` and
+ * invites the second (whose page does not open it).
+ */
+export async function twoInPrivateRoom(
+  e2e: E2E,
+  room: string,
+  [first, second]: [string, string],
+): Promise<{ alice: User; bob: User; roomId: string }> {
+  const alice = await e2e.signUp(first)
+  const bob = await e2e.signUp(second)
+  const roomId = await createRoom(alice.page, room, { private: true })
+  await invite(alice.page, bob.username)
+  return { alice, bob, roomId }
+}
+
+/** What the typing line under the room says ('' when nobody is typing). */
+export function typingText(page: Page): Promise<string> {
+  return page
+    .getByTestId('typing-indicator')
+    .innerText()
+    .catch(() => '')
+}
+
 /** Types a message in the composer and sends it with Enter. */
 export async function say(page: Page, text: string): Promise<void> {
   const composer = page.getByTestId('composer')

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
-  invite,
   message,
   openRoom,
   query,
   roomItem,
   say,
   startE2E,
+  twoInPrivateRoom,
   waitForSavedRoom,
   waitForServiceWorker,
   type E2E,
@@ -44,13 +44,12 @@ const reactionsOf = (page: Page, text: string) =>
 
 describe('offline actions', () => {
   it('an edit, a delete and a reaction made offline show at once, marked waiting, survive a reload, and reach the other person', async () => {
-    const alice = await e2e.signUp('Alice Martin')
-    const bob = await e2e.signUp('Bob Chen')
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'design-crit', [
+      'Alice Martin',
+      'Bob Chen',
+    ])
     const a = alice.page
     const b = bob.page
-
-    const roomId = await createRoom(a, 'design-crit', { private: true })
-    await invite(a, bob.username)
     await openRoom(b, 'design-crit')
     await say(a, 'Draft is up')
     await say(a, 'wrong link, ignore')

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
-  invite,
   message,
   openRoom,
   query,
@@ -19,6 +18,8 @@ import {
   say,
   startE2E,
   storedBodies,
+  twoInPrivateRoom,
+  typingText,
   waitForSavedRoom,
   waitForServiceWorker,
   type E2E,
@@ -132,13 +133,12 @@ describe('offline', () => {
   })
 
   it('outbox: two messages written offline survive a reload and are delivered once, in order', async () => {
-    const alice = await e2e.signUp('Alice Martin')
-    const bob = await e2e.signUp('Bob Chen')
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'standup', [
+      'Alice Martin',
+      'Bob Chen',
+    ])
     const a = alice.page
     const b = bob.page
-
-    const roomId = await createRoom(a, 'standup', { private: true })
-    await invite(a, bob.username)
     await openRoom(b, 'standup')
     await say(a, 'Before the tunnel')
     await message(b, 'Before the tunnel').waitFor()
@@ -204,11 +204,11 @@ describe('offline', () => {
     expect(await storedBodies(a, roomId)).toEqual(expected)
   })
   it('a send goes over the open socket; one whose socket drops before the answer is sent again and delivered once', async () => {
-    const alice = await e2e.signUp('Alice Socket')
-    const bob = await e2e.signUp('Bob Socket')
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'socket-sends', [
+      'Alice Socket',
+      'Bob Socket',
+    ])
     const a = alice.page
-    const roomId = await createRoom(a, 'socket-sends', { private: true })
-    await invite(a, bob.username)
     await openRoom(bob.page, 'socket-sends')
 
     // Watch Alice's socket from here on: her sends on it, and the answer to the next one held back.
@@ -260,12 +260,12 @@ describe('offline', () => {
   })
 
   it('read markers and typing go over the open socket; a marker whose socket drops is sent again', async () => {
-    const alice = await e2e.signUp('Alice Marker')
-    const bob = await e2e.signUp('Bob Marker')
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'socket-marks', [
+      'Alice Marker',
+      'Bob Marker',
+    ])
     const a = alice.page
     const b = bob.page
-    const roomId = await createRoom(a, 'socket-marks', { private: true })
-    await invite(a, bob.username)
 
     // Bob's socket from here on: what he sends on it, and the next read marker lost with the socket.
     let dropNextMark = false
@@ -294,14 +294,7 @@ describe('offline', () => {
 
     // Bob types: Alice sees it, and it went over his socket.
     await b.getByTestId('composer').pressSequentially('hm', { delay: 20 })
-    await expect
-      .poll(() =>
-        a
-          .getByTestId('typing-indicator')
-          .innerText()
-          .catch(() => ''),
-      )
-      .toBe('Bob Marker is typing…')
+    await expect.poll(() => typingText(a)).toBe('Bob Marker is typing…')
     expect(sentOnSocket('typing.start')).toBe(1)
 
     // Alice writes while Bob has the room open: his read marker reaches the server over the socket.
