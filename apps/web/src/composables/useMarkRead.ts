@@ -20,7 +20,7 @@ export const MARK_READ_EVERY_MS = 5000
  * reached the server in the same instant (a burst that held up the room's
  * next messages).
  */
-export const markReadDelay = () => MARK_READ_EVERY_MS * (0.75 + Math.random() * 0.5)
+const markReadDelay = () => MARK_READ_EVERY_MS * (0.75 + Math.random() * 0.5)
 
 /**
  * While the room is on screen, tell the server it is read up to `seq`.
