@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   TYPING_RATE_WINDOW_MS: int(10_000, 1),
   MEMBERSHIP_CACHE_MS: int(30_000, 0),
   USER_STREAM_LOADS: int(16, 1),
+  /** Unread counts stop here: a count of this or more means at least this many (the app shows 99+). */
+  UNREAD_COUNT_LIMIT: int(1000, 100),
   PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
   ARGON2_MEMORY_KIB: int(19456, 1024),
   ARGON2_TIME_COST: int(2, 1),

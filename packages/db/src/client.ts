@@ -40,9 +40,11 @@ export interface ConnectOptions {
   onOperation?: (waitedMs: number, heldMs: number) => void
   /** Turns command monitoring on and names every command sent: for tests that count the queries a feature makes. */
   onCommand?: (name: string) => void
+  /** Where unread counts stop (default DEFAULT_UNREAD_COUNT_LIMIT): see messages.unreadCounts. */
+  unreadCountLimit?: number
 }
 
-export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand }: ConnectOptions): Promise<Database> {
+export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit }: ConnectOptions): Promise<Database> {
   const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
   if (onOperation) timeOperations(client, onOperation)
   if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName))
@@ -62,7 +64,7 @@ export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperati
     client,
     db,
     collections,
-    repos: createRepositories(collections),
+    repos: createRepositories(collections, { unreadCountLimit }),
     async ping() {
       try {
         await db.command({ ping: 1 }, { timeoutMS: 2000 })

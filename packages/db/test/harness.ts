@@ -4,15 +4,15 @@
  * packages' tests that need the database import it as `@parley/db/testing`.
  */
 import { startTestMongo } from '@parley/testing'
-import { connectDatabase, type Database } from '../src/index.ts'
+import { connectDatabase, type ConnectOptions, type Database } from '../src/index.ts'
 
 /** A fresh database; `drop()` deletes it and closes the client (and the embedded server). */
 export type TestDatabase = Database & { drop(): Promise<void> }
 
 /** `onCommand` sees the name of every command sent (to count the queries a feature makes). */
-export async function openTestDatabase(onCommand?: (name: string) => void): Promise<TestDatabase> {
+export async function openTestDatabase(onCommand?: (name: string) => void, options: Pick<ConnectOptions, 'unreadCountLimit'> = {}): Promise<TestDatabase> {
   const mongo = await startTestMongo()
-  const database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, ...(onCommand ? { onCommand } : {}) })
+  const database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, ...options, ...(onCommand ? { onCommand } : {}) })
   return Object.assign(database, {
     async drop() {
       await database.db.dropDatabase()

@@ -93,3 +93,47 @@ it('a read marker at the end of the log is one write; short of it, the count com
   expect(await rooms.markRead(room._id, meId, seqs[1]!, latest)).toEqual({ lastReadSeq: latest, unread: 0 })
   expect((await rooms.listForUser(meId)).map((r) => r.unread)).toEqual([0])
 })
+
+it('stops counting at the limit, reading a window of twice the limit: exact below it, at least the limit past it', async () => {
+  const limited = await openTestDatabase((name) => commands.push(name), { unreadCountLimit: 5 })
+  try {
+    const { rooms, messages } = limited.repos
+    const owner = person('limit-owner')
+    const me = person('limit-me')
+    const meId = new ObjectId(me.id)
+    const send = (roomId: ObjectId, author: typeof owner, k: number) => messages.send({ roomId, author, clientId: `l${k}`, body: 'x' })
+    // A long absence: 30 messages by someone else.
+    const away = await rooms.create({ name: 'limit-away', visibility: 'public', owner })
+    await rooms.addMember(away, me, 'member')
+    const awaySeqs = []
+    for (let k = 0; k < 30; k++) awaySeqs.push((await send(away._id, owner, k)).message.seq)
+    // Few by others among many of one's own (from another device): windows run on until the log ends.
+    const talky = await rooms.create({ name: 'limit-talky', visibility: 'public', owner })
+    const theirs = []
+    for (let k = 0; k < 44; k++) {
+      const sent = await send(talky._id, k % 11 === 0 ? owner : me, k)
+      if (k % 11 === 0) theirs.push(sent.message)
+    }
+    await messages.remove((await messages.get(new ObjectId(theirs[3]!.id)))!) // deleted, three windows in
+    const [a, b] = [away, talky].map((room) => ({ roomId: room._id, afterSeq: 0 }))
+
+    commands.length = 0
+    const [awayCount, talkyCount] = await messages.unreadCounts(meId, [a!, b!])
+    // The backlog was read one window of ten events far, not to its end.
+    expect(awayCount!.unread).toBeGreaterThanOrEqual(5)
+    expect(awayCount!.unread).toBeLessThanOrEqual(10)
+    expect(awayCount!.through).toBeLessThan(awaySeqs.at(-1)!)
+    expect(talkyCount).toEqual({ unread: 3, through: await limited.repos.events.latestSeq(talky._id) })
+    // Both rooms shared the first window's two queries; the talky room took four more windows alone.
+    expect(commands.filter((c) => c === 'aggregate')).toHaveLength(10)
+
+    // A read marker behind the window is counted the same way, and the room list agrees.
+    const marked = await rooms.markRead(away._id, meId, awaySeqs[2]!, awaySeqs.at(-1))
+    expect(marked!.unread).toBeGreaterThanOrEqual(5)
+    expect(marked!.unread).toBeLessThanOrEqual(10)
+    expect(await rooms.markRead(away._id, meId, awaySeqs[26]!, awaySeqs.at(-1))).toEqual({ lastReadSeq: awaySeqs[26], unread: 3 })
+    expect((await rooms.listForUser(meId)).find((r) => r.id === away._id.toHexString())!.unread).toBe(3)
+  } finally {
+    await limited.drop()
+  }
+})

@@ -25,6 +25,14 @@ export interface UnreadCount {
   through: number
 }
 
+/** Unread counts stop here (see unreadCounts). */
+export const DEFAULT_UNREAD_COUNT_LIMIT = 1000
+
+export interface MessagesOptions {
+  /** Where counting unread messages stops: a count of this or more means at least this many. */
+  unreadCountLimit?: number
+}
+
 /** Rooms counted per query (an `$or` branch each); a user in more rooms takes more queries. */
 const UNREAD_ROOMS_PER_QUERY = 100
 
@@ -42,7 +50,7 @@ type CreatedEvent = EventDoc & { data: Extract<RoomEvent, { type: 'message.creat
  * its event and this state where there is one. (Databases written before this
  * had a state document for every message; reads find those the same way.)
  */
-export function createMessages(c: Collections, log: EventLog) {
+export function createMessages(c: Collections, log: EventLog, { unreadCountLimit = DEFAULT_UNREAD_COUNT_LIMIT }: MessagesOptions = {}) {
   const CREATED = 'message.created'
 
   function docFromMessage(m: Message, authorId: ObjectId): MessageDoc {
@@ -198,28 +206,53 @@ export function createMessages(c: Collections, log: EventLog) {
    * in thirty rooms reconnecting costs two round trips, not sixty. One entry
    * per room; the counts come back in the order asked, each with the seq it
    * is as of (`through`), so a live count can add only the messages after it.
+   *
+   * Counting reads every event in the range, so a long absence from a busy
+   * room would cost its whole backlog at every load. Each room's range is read
+   * a window of `2 × unreadCountLimit` events at a time, and counting stops
+   * once it reaches the limit: below it a count is exact; at or above it, it
+   * means "at least that many" (the app shows 99+ from 100), as of the window
+   * it stopped at.
    */
   async function unreadCounts(userId: ObjectId, ranges: readonly UnreadRange[]): Promise<UnreadCount[]> {
-    const counts = new Map<string, UnreadCount>()
-    for (let i = 0; i < ranges.length; i += UNREAD_ROOMS_PER_QUERY) {
-      const $or = ranges.slice(i, i + UNREAD_ROOMS_PER_QUERY).map((r) => ({ roomId: r.roomId, seq: r.throughSeq === undefined ? { $gt: r.afterSeq } : { $gt: r.afterSeq, $lte: r.throughSeq } }))
-      const [sent, deleted] = await Promise.all([
-        // Every event of the ranges: messages by others are counted, and the newest seq read is the count's cut.
-        c.events
-          .aggregate<{ _id: ObjectId; n: number; through: number }>([
-            { $match: { $or } },
-            { $group: { _id: '$roomId', n: { $sum: { $cond: [{ $and: [{ $eq: ['$data.type', CREATED] }, { $ne: ['$authorId', userId] }] }, 1, 0] } }, through: { $max: '$seq' } } },
-          ])
-          .toArray(),
-        c.messages.aggregate<{ _id: ObjectId; n: number }>([{ $match: { $or, authorId: { $ne: userId }, deleted: true } }, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray(),
-      ])
-      for (const { _id, n, through } of sent) counts.set(_id.toHexString(), { unread: n, through })
-      for (const { _id, n } of deleted) {
-        const count = counts.get(_id.toHexString())
-        if (count) count.unread -= n
+    const window = 2 * unreadCountLimit
+    const counts: UnreadCount[] = ranges.map((r) => ({ unread: 0, through: r.afterSeq }))
+    let counting = ranges.map((_, i) => i)
+    while (counting.length > 0) {
+      const more: number[] = []
+      for (let i = 0; i < counting.length; i += UNREAD_ROOMS_PER_QUERY) {
+        const part = counting.slice(i, i + UNREAD_ROOMS_PER_QUERY).map((index) => {
+          const { roomId, throughSeq } = ranges[index]!
+          const from = counts[index]!.through
+          return { index, roomId, from, to: throughSeq === undefined ? from + window : Math.min(throughSeq, from + window), last: throughSeq }
+        })
+        const $or = part.map((r) => ({ roomId: r.roomId, seq: { $gt: r.from, $lte: r.to } }))
+        const [sent, deleted] = await Promise.all([
+          // Every event of the ranges: messages by others are counted, and the newest seq read is the count's cut.
+          c.events
+            .aggregate<{ _id: ObjectId; n: number; through: number }>([
+              { $match: { $or } },
+              { $group: { _id: '$roomId', n: { $sum: { $cond: [{ $and: [{ $eq: ['$data.type', CREATED] }, { $ne: ['$authorId', userId] }] }, 1, 0] } }, through: { $max: '$seq' } } },
+            ])
+            .toArray(),
+          c.messages.aggregate<{ _id: ObjectId; n: number }>([{ $match: { $or, authorId: { $ne: userId }, deleted: true } }, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray(),
+        ])
+        const sentIn = new Map(sent.map((s) => [s._id.toHexString(), s]))
+        const deletedIn = new Map(deleted.map((d) => [d._id.toHexString(), d.n]))
+        for (const r of part) {
+          const key = r.roomId.toHexString()
+          const found = sentIn.get(key)
+          if (!found) continue
+          const count = counts[r.index]!
+          count.unread += found.n - (deletedIn.get(key) ?? 0)
+          count.through = found.through
+          // Seqs are dense: a window read to its end may have more after it.
+          if (found.through === r.to && r.to !== r.last && count.unread < unreadCountLimit) more.push(r.index)
+        }
       }
+      counting = more
     }
-    return ranges.map((r) => counts.get(r.roomId.toHexString()) ?? { unread: 0, through: r.afterSeq })
+    return counts
   }
 
   async function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number, throughSeq?: number): Promise<number> {
