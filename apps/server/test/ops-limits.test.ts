@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { createWsGuard } from '../src/ws-guard.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { send, watchRoom } from './helpers.ts'
+import { metricValue, send, watchRoom } from './helpers.ts'
 
 let server: TestServer
 let alice: ApiClient
@@ -200,8 +200,8 @@ describe('subscriptions per connection', () => {
 
     // The metric counts live subscriptions and refusals.
     const metrics = await (await fetch(`${roomy.url}/metrics`)).text()
-    expect(metrics).toMatch(/parley_subscriptions\{procedure="events.room",node="[^"]+"\} 100/)
-    expect(metrics).toMatch(/parley_limit_hits_total\{limit="ws_subscriptions",node="[^"]+"\} 100/)
+    expect(metricValue(metrics, 'parley_subscriptions', { procedure: 'events.room' })).toBe(100)
+    expect(metricValue(metrics, 'parley_limit_hits_total', { limit: 'ws_subscriptions' })).toBe(100)
 
     // Another user on the same node keeps chatting.
     const watch = watchRoom(b, room)
@@ -212,7 +212,7 @@ describe('subscriptions per connection', () => {
 
     ws.close()
     await new Promise((r) => ws.once('close', r))
-    await expect.poll(async () => (await (await fetch(`${roomy.url}/metrics`)).text()).match(/parley_subscriptions\{procedure="events.room",node="[^"]+"\} (\d+)/)?.[1], { timeout: 10_000 }).toBe('0')
+    await expect.poll(async () => metricValue(await (await fetch(`${roomy.url}/metrics`)).text(), 'parley_subscriptions', { procedure: 'events.room' }), { timeout: 10_000 }).toBe(0)
   })
 })
 
