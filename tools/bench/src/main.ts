@@ -572,22 +572,32 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   const cores = coresBetween(cpuAtKill, cpuOf(survivor))
   const mongoRoundTrips = (await roundTrips()) - roundTripsAtKill
   // --storm-pwa: until the survivor has loaded the users of the events.user streams reopened on it.
+  const sumS = (f: (s: StormStatus) => number) => st.reduce((a, s) => a + f(s), 0)
+  const lastS = (f: (s: StormStatus) => number, count: (s: StormStatus) => number) => (sumS(count) >= total ? (Math.max(...st.map(f)) - killedAtNs) / 1e9 : null)
   let userStreamsLoadedS: number | null = null
+  let roomListsLoadedS: number | null = null
+  let roomListErrors: Record<string, number> = {}
   if (opt.stormPwa) {
-    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(250)) {
+    // A scrape walks every handle of the node (prom-client's default metrics): not too often, or it is the load.
+    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(1000)) {
       if ((await userStreamsStarting(survivor)) === 0) {
         userStreamsLoadedS = Number(nowNs() - killedAtNs) / 1e9
         break
       }
     }
     log(`storm: events.user streams all started ${userStreamsLoadedS?.toFixed(2) ?? 'not'} s after the kill`)
+    for (const until = Date.now() + 60_000; Date.now() < until && sumS((s) => s.roomListsLoaded) < total; await sleep(250)) st = await all<StormStatus>({ t: 'stormStatus' })
+    roomListsLoadedS = lastS((s) => s.lastRoomListNs, (s) => s.roomListsLoaded)
+    roomListErrors = st.reduce<Record<string, number>>((all, s) => {
+      for (const [code, n] of Object.entries(s.roomListErrors)) all[code] = (all[code] ?? 0) + n
+      return all
+    }, {})
+    log(`storm: room lists (rooms.list over HTTP) all answered ${roomListsLoadedS?.toFixed(2) ?? 'not'} s after the kill; failed and retried: ${JSON.stringify(roomListErrors)}`)
   }
   if (profiler) {
     await profiler.stop(path.join(profDir!, `${survivor.id}-storm.cpuprofile`))
     profiler.close()
   }
-  const sumS = (f: (s: StormStatus) => number) => st.reduce((a, s) => a + f(s), 0)
-  const lastS = (f: (s: StormStatus) => number, count: (s: StormStatus) => number) => (sumS(count) >= total ? (Math.max(...st.map(f)) - killedAtNs) / 1e9 : null)
   await sleep(2000)
   const sendStats = await all<StepStats>({ t: 'stormStopSend' })
   // Drain, then check every client against the rooms' final seqs.
@@ -616,7 +626,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     reconnectFailures: sumS((s) => s.reconnectFailures),
     reclosed: sumS((s) => s.reclosed),
     unansweredResumes: sumS((s) => s.unansweredResumes),
-    pwa: opt.stormPwa ? { userStreamsStartedS: userStreamsLoadedS, userStreamErrors: sumS((s) => s.userStreamErrors) } : null,
+    pwa: opt.stormPwa ? { userStreamsStartedS: userStreamsLoadedS, userStreamErrors: sumS((s) => s.userStreamErrors), roomListsLoadedS, roomListErrors } : null,
     messagesDuringStorm: sendStats.reduce((a, s) => a + s.acked, 0),
     cores,
     mongoRoundTrips,
@@ -631,6 +641,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   if (r.caughtUp < total) failures.push(`storm: only ${r.caughtUp}/${total} clients resumed within 60 s`)
   if (integrityBad(integrity)) failures.push(`storm: lost ${integrity.lost}, duplicates ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}, ahead of final seq ${integrity.ahead}`)
   if (sendErrors) failures.push(`storm: ${sendErrors} send errors`)
+  if (r.pwa && r.pwa.roomListsLoadedS === null) failures.push(`storm: not every client had its room list again within 60 s`)
   return r
 }
 

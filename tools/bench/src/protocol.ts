@@ -108,4 +108,10 @@ export interface StormStatus {
   unansweredResumes: number
   /** --storm-pwa: events.user requests answered with an error. */
   userStreamErrors: number
+  /** --storm-pwa: clients whose room list (`rooms.list` over HTTP, refetched on reconnect as the PWA does) was answered since the kill. */
+  roomListsLoaded: number
+  /** hrtime ns of the last client's first room list since the kill (0 if none yet). */
+  lastRoomListNs: number
+  /** --storm-pwa: `rooms.list` requests that failed (the client tried again), by tRPC error code or network error. */
+  roomListErrors: Record<string, number>
 }

@@ -102,7 +102,14 @@ export interface StormResult {
   reclosed: number
   unansweredResumes: number
   /** --storm-pwa: when the survivor had started every reopened events.user stream (its user loaded), seconds after the kill. */
-  pwa?: null | { userStreamsStartedS: number | null; userStreamErrors: number }
+  pwa?: null | {
+    userStreamsStartedS: number | null
+    userStreamErrors: number
+    /** When every client had its room list again (`rooms.list` over HTTP, refetched on reconnect as the PWA does), seconds after the kill; absent in runs before it was measured. */
+    roomListsLoadedS?: number | null
+    /** By tRPC error code (or network error). */
+    roomListErrors?: Record<string, number>
+  }
   messagesDuringStorm: number
   /** Cores used from the kill until every client caught up (absent in results written before it was recorded). */
   cores?: { node: number; loadgen: number; mongo: number; redis: number; machineBusyPct: number }
@@ -232,7 +239,10 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     L.push(`Failed handshakes (retried; ${s.handshakeTimeoutMs === 0 ? 'clients never give up on one' : `a client gives up on one after ${f1((s.handshakeTimeoutMs ?? 5000) / 1000)} s`}): ${s.reconnectFailures}; sockets to ${s.failoverNode} closed again: ${s.reclosed}; resumes never answered within 10 s (socket dropped, retried): ${s.unansweredResumes}; subscriptions ahead of the room's final seq: ${s.integrity.ahead}.${s.cores ? ` Cores used from the kill until all caught up: ${s.failoverNode} ${f2(s.cores.node)} · load generators ${f2(s.cores.loadgen)} · MongoDB ${f2(s.cores.mongo)} · Redis ${f2(s.cores.redis)}; machine ${f0(s.cores.machineBusyPct)} % busy.` : ''}${s.mongoRoundTrips !== undefined ? ` MongoDB round trips by ${s.failoverNode} meanwhile: ${f0(s.mongoRoundTrips)}.` : ''}`)
     L.push('')
     L.push(`Clients reconnect to ${s.failoverNode} after a random 0–${s.jitterMs} ms delay and resume \`events.room\` with \`lastEventId\`; ${s.sendRate} msg/s keep arriving through ${s.failoverNode} throughout. "Caught up" = resubscribed and holding every event acknowledged before the kill.`)
-    if (s.pwa) L.push('', `As the PWA, each client also reopened its \`events.user\` stream: all started (users' rooms and unread counts loaded) ${s.pwa.userStreamsStartedS === null ? 'not within 60 s' : `${f2(s.pwa.userStreamsStartedS)} s after the kill`}; ${s.pwa.userStreamErrors} refused.`)
+    if (s.pwa) {
+      const lists = s.pwa.roomListsLoadedS === undefined ? '' : ` and refetched its room list (\`rooms.list\` over HTTP): all answered ${s.pwa.roomListsLoadedS === null ? 'not within 60 s' : `${f2(s.pwa.roomListsLoadedS)} s after the kill`}, ${failedLists(s.pwa.roomListErrors ?? {})}`
+      L.push('', `As the PWA, each client also reopened its \`events.user\` stream: all started (users' rooms and unread counts loaded) ${s.pwa.userStreamsStartedS === null ? 'not within 60 s' : `${f2(s.pwa.userStreamsStartedS)} s after the kill`}; ${s.pwa.userStreamErrors} refused${lists}.`)
+    }
   }
   L.push('')
   L.push('### Targets')
@@ -305,4 +315,10 @@ function niceCeil(v: number): number {
   const p = Math.pow(10, Math.floor(Math.log10(v)))
   for (const k of [1, 2, 2.5, 5, 10]) if (k * p >= v) return k * p
   return 10 * p
+}
+
+function failedLists(errors: Record<string, number>): string {
+  const all = Object.entries(errors)
+  if (all.length === 0) return 'none failed'
+  return `failed and retried: ${all.map(([code, n]) => `${n} × ${code}`).join(', ')}`
 }

@@ -21,7 +21,8 @@ export class TrpcHttpError extends Error {
 export async function trpcCall<T>(baseUrl: string, path: string, input: unknown, cookie: string | null, kind: 'query' | 'mutation'): Promise<{ data: T; cookie: string | null }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (cookie) headers.cookie = cookie
-  const url = kind === 'query' ? `${baseUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}` : `${baseUrl}/trpc/${path}`
+  const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
+  const url = kind === 'query' ? `${baseUrl}/trpc/${path}${query}` : `${baseUrl}/trpc/${path}`
   const res = await fetch(url, kind === 'query' ? { headers } : { method: 'POST', headers, body: JSON.stringify(input) })
   const body = (await res.json()) as { result?: { data: T }; error?: { message: string; data?: { code?: string } } }
   if (body.error || !body.result) throw new TrpcHttpError(path, body.error?.data?.code ?? String(res.status), body.error?.message ?? '')

@@ -22,6 +22,7 @@ import type { Command, Integrity, StepStats, StormStatus, UserSpec, WorkerInit }
 import { newTrack, nowNs, Recorder, type Track } from './recorder.ts'
 import { lostSeqs } from './tracker.ts'
 import { serveCommands } from './ipc.ts'
+import { TrpcHttpError, trpcCall } from './setup.ts'
 import { openLoop } from './open-loop.ts'
 
 let init!: WorkerInit
@@ -238,6 +239,9 @@ const storm: StormStatus = {
   reclosed: 0,
   unansweredResumes: 0,
   userStreamErrors: 0,
+  roomListsLoaded: 0,
+  lastRoomListNs: 0,
+  roomListErrors: {},
 }
 let stormSender: { stop: () => void } | null = null
 const RESUME_TIMEOUT_MS = 10_000
@@ -258,6 +262,22 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
   const watchUser = (conn: Conn) => {
     if (pwa) conn.subscribe('events.user', undefined, { onStarted: () => {}, onData: () => {}, onError: () => storm.userStreamErrors++, onStopped: () => {} })
   }
+  // And, as the PWA does on every reopen, the room list again (its unread counts and last messages), over HTTP.
+  const refetchRoomList = (cookie: string, loaded: { done: boolean }, attempt = 0): void => {
+    trpcCall(init.nodes[failover]!, 'rooms.list', undefined, cookie, 'query').then(
+      () => {
+        if (loaded.done) return
+        loaded.done = true
+        storm.roomListsLoaded++
+        storm.lastRoomListNs = Math.max(storm.lastRoomListNs, nowNs())
+      },
+      (err: unknown) => {
+        const code = err instanceof TrpcHttpError ? err.code : (err as Error).message
+        storm.roomListErrors[code] = (storm.roomListErrors[code] ?? 0) + 1
+        setTimeout(() => refetchRoomList(cookie, loaded, attempt + 1), Math.min(50 * 2 ** attempt, 1000))
+      },
+    )
+  }
   const memberships = init.users.flatMap((u) => u.rooms.map((r) => ({ u, r })))
   const clients = Array.from({ length: count }, (_, j) => memberships[j % memberships.length]!)
   storm.clients = count
@@ -269,6 +289,7 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
     await conn.open(60_000)
     watchUser(conn)
     await new Promise<void>((resolve) => subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve))
+    const roomList = { done: false }
     conn.onClose = () => {
       storm.closed++
       const reconnect = (attempt: number): void => {
@@ -295,6 +316,7 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
               reconnect(attempt + 1)
             }, RESUME_TIMEOUT_MS)
             watchUser(c)
+            if (pwa) refetchRoomList(u.cookie, roomList)
             // Resume from the last seq this client saw: the server replays the rest.
             subscribeTrack(c, t, init.rooms[r]!.id, t.last, () => {
               if (started) return
