@@ -40,7 +40,7 @@ export interface ConnectOptions {
   onOperation?: (waitedMs: number, heldMs: number) => void
   /** Turns command monitoring on and names every command sent: for tests that count the queries a feature makes. */
   onCommand?: (name: string) => void
-  /** Where unread counts stop (default DEFAULT_UNREAD_COUNT_LIMIT): see messages.unreadCounts. */
+  /** Where unread counts stop (default DEFAULT_UNREAD_COUNT_LIMIT): see createUnreadCounter. */
   unreadCountLimit?: number
 }
 

@@ -9,8 +9,12 @@ import { openTestDatabase, type TestDatabase } from './harness.ts'
 
 let database: TestDatabase
 let commands = 0
+const names: string[] = []
 beforeAll(async () => {
-  database = await openTestDatabase(() => void commands++)
+  database = await openTestDatabase((name) => {
+    commands++
+    names.push(name)
+  })
 })
 afterAll(() => database.drop())
 
@@ -53,7 +57,7 @@ it("lists a user's rooms with one query per room for its newest message, the sam
   const used = commands - before
   const n = list.length
   expect(n).toBe(15)
-  // Memberships, rooms, two counting aggregates, the newest message event of each room, their stored states.
+  // Memberships, rooms, the two reads that count (events, deleted messages), the newest message event of each room, their stored states.
   expect(used).toBe(n + 5)
 
   // Each item is what reading its room on its own gives.
@@ -75,4 +79,26 @@ it("lists a user's rooms with one query per room for its newest message, the sam
   expect(byName['joined later']!.seq).toBe(byName['joined later']!.lastMessage!.seq + 1)
   // Newest activity first.
   expect(list.map((r) => r.lastActivityAt)).toEqual(list.map((r) => r.lastActivityAt).sort().reverse())
+})
+
+it('a crowd listing at once (a reconnect storm: every client refetches its list) reads each room, its newest message and its recent events once for all', async () => {
+  const { rooms, messages } = database.repos
+  const owner = person('crowd-owner')
+  const crowd = Array.from({ length: 20 }, (_, i) => person(`crowd-${i}`))
+  const shared = []
+  for (let r = 0; r < 3; r++) {
+    const room = await rooms.create({ name: `crowd ${r}`, visibility: 'public', owner })
+    for (const p of crowd) await rooms.addMember(room, p, 'member')
+    await messages.send({ roomId: room._id, author: owner, clientId: `crowd-${r}`, body: `news in ${r}` })
+    shared.push(room)
+  }
+
+  names.length = 0
+  const lists = await Promise.all(crowd.map((p) => rooms.listForUser(new ObjectId(p.id))))
+  for (const list of lists) expect(list.map((r) => [r.name, r.lastMessage?.body])).toEqual(expect.arrayContaining([['crowd 0', 'news in 0'], ['crowd 1', 'news in 1'], ['crowd 2', 'news in 2']]))
+  // The memberships of all 20, the 3 rooms, the rooms' recent events and deleted messages for all the unread
+  // counts, each room's newest message event and their stored states.
+  expect(names.filter((n) => n !== 'getMore')).toEqual(Array(1 + 1 + 2 + 3 + 1).fill('find'))
+  // And each count is the user's own: all three news items are unread for everyone.
+  for (const list of lists) expect(list.map((r) => r.unread)).toEqual([1, 1, 1])
 })

@@ -5,6 +5,8 @@ import type { EventDoc, MessageDoc } from '../documents.ts'
 import type { EventLog } from './events.ts'
 import { isDuplicateKey } from '../indexes.ts'
 import { toMessage, toReactions } from './mappers.ts'
+import { batchedLookup } from '../batch.ts'
+import { createUnreadCounter, DEFAULT_UNREAD_COUNT_LIMIT } from './unread.ts'
 
 /** MongoDB's name for the primary key index. */
 const ID_INDEX = '_id_'
@@ -12,29 +14,10 @@ const ID_INDEX = '_id_'
 /** `event` is null when the send was a retry of an earlier one (nothing new to announce). */
 export type SendResult = { message: Message; event: EventDoc | null }
 
-/** A room's unread range for one member: after their read marker, up to `throughSeq` (default: the end). */
-export interface UnreadRange {
-  roomId: ObjectId
-  afterSeq: number
-  throughSeq?: number | undefined
-}
-
-/** A room's unread count, and the seq it was taken as of (the newest event it read, else the range's start or bound). */
-export interface UnreadCount {
-  unread: number
-  through: number
-}
-
-/** Unread counts stop here (see unreadCounts). */
-export const DEFAULT_UNREAD_COUNT_LIMIT = 1000
-
 export interface MessagesOptions {
   /** Where counting unread messages stops: a count of this or more means at least this many. */
   unreadCountLimit?: number
 }
-
-/** Rooms counted per query (an `$or` branch each); a user in more rooms takes more queries. */
-const UNREAD_ROOMS_PER_QUERY = 100
 
 type CreatedEvent = EventDoc & { data: Extract<RoomEvent, { type: 'message.created' }> }
 
@@ -52,6 +35,7 @@ type CreatedEvent = EventDoc & { data: Extract<RoomEvent, { type: 'message.creat
  */
 export function createMessages(c: Collections, log: EventLog, { unreadCountLimit = DEFAULT_UNREAD_COUNT_LIMIT }: MessagesOptions = {}) {
   const CREATED = 'message.created'
+  const { unreadCounts } = createUnreadCounter(c, { limit: unreadCountLimit })
 
   function docFromMessage(m: Message, authorId: ObjectId): MessageDoc {
     return {
@@ -198,79 +182,34 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
     return { event: result.event, message: toMessage(updated) }
   }
 
-  /**
-   * What the user has not read in each of their rooms: messages by others
-   * after `afterSeq` (up to `throughSeq`, if given); deleted ones do not count.
-   * Two queries (sent, deleted) for up to UNREAD_ROOMS_PER_QUERY rooms — one
-   * `$or` branch, one index range, per room — instead of two per room: a user
-   * in thirty rooms reconnecting costs two round trips, not sixty. One entry
-   * per room; the counts come back in the order asked, each with the seq it
-   * is as of (`through`), so a live count can add only the messages after it.
-   *
-   * Counting reads every event in the range, so a long absence from a busy
-   * room would cost its whole backlog at every load. Each room's range is read
-   * a window of `2 × unreadCountLimit` events at a time, and counting stops
-   * once it reaches the limit: below it a count is exact; at or above it, it
-   * means "at least that many" (the app shows 99+ from 100), as of the window
-   * it stopped at.
-   */
-  async function unreadCounts(userId: ObjectId, ranges: readonly UnreadRange[]): Promise<UnreadCount[]> {
-    const window = 2 * unreadCountLimit
-    const counts: UnreadCount[] = ranges.map((r) => ({ unread: 0, through: r.afterSeq }))
-    let counting = ranges.map((_, i) => i)
-    while (counting.length > 0) {
-      const more: number[] = []
-      for (let i = 0; i < counting.length; i += UNREAD_ROOMS_PER_QUERY) {
-        const part = counting.slice(i, i + UNREAD_ROOMS_PER_QUERY).map((index) => {
-          const { roomId, throughSeq } = ranges[index]!
-          const from = counts[index]!.through
-          return { index, roomId, from, to: throughSeq === undefined ? from + window : Math.min(throughSeq, from + window), last: throughSeq }
-        })
-        const $or = part.map((r) => ({ roomId: r.roomId, seq: { $gt: r.from, $lte: r.to } }))
-        const [sent, deleted] = await Promise.all([
-          // Every event of the ranges: messages by others are counted, and the newest seq read is the count's cut.
-          c.events
-            .aggregate<{ _id: ObjectId; n: number; through: number }>([
-              { $match: { $or } },
-              { $group: { _id: '$roomId', n: { $sum: { $cond: [{ $and: [{ $eq: ['$data.type', CREATED] }, { $ne: ['$authorId', userId] }] }, 1, 0] } }, through: { $max: '$seq' } } },
-            ])
-            .toArray(),
-          c.messages.aggregate<{ _id: ObjectId; n: number }>([{ $match: { $or, authorId: { $ne: userId }, deleted: true } }, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray(),
-        ])
-        const sentIn = new Map(sent.map((s) => [s._id.toHexString(), s]))
-        const deletedIn = new Map(deleted.map((d) => [d._id.toHexString(), d.n]))
-        for (const r of part) {
-          const key = r.roomId.toHexString()
-          const found = sentIn.get(key)
-          if (!found) continue
-          const count = counts[r.index]!
-          count.unread += found.n - (deletedIn.get(key) ?? 0)
-          count.through = found.through
-          // Seqs are dense: a window read to its end may have more after it.
-          if (found.through === r.to && r.to !== r.last && count.unread < unreadCountLimit) more.push(r.index)
-        }
-      }
-      counting = more
-    }
-    return counts
-  }
-
   async function unreadCount(roomId: ObjectId, userId: ObjectId, afterSeq: number, throughSeq?: number): Promise<number> {
     return (await unreadCounts(userId, [{ roomId, afterSeq, throughSeq }]))[0]!.unread
   }
 
   /**
-   * The newest message of each room (their previews in the room list), by
-   * room id. One indexed read per room for its newest message event, then one
-   * read for the stored state of all of them (edits, deletions).
+   * A room's newest message (its preview in the room list): one indexed read
+   * for its newest message event, then one read for the stored state of all
+   * asked about together (edits, deletions). Asked about at once — a crowd
+   * reloading its room lists after a reconnect storm asks about the same
+   * rooms — each room is read once for all of them.
    */
+  const newestMessage = batchedLookup<ObjectId, Message>({
+    key: (roomId) => roomId.toHexString(),
+    fetch: async (roomIds) => {
+      const rooms = [...new Map(roomIds.map((id) => [id.toHexString(), id])).values()]
+      const newest = await Promise.all(rooms.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
+      return current(newest.filter((e) => e !== null))
+    },
+    keyOf: (m) => m.roomId,
+  })
+
+  /** The newest message of each room, by room id (rooms with none are left out). */
   async function latestOf(roomIds: readonly ObjectId[]): Promise<Map<string, Message>> {
-    const newest = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
-    const found = await current(newest.filter((e) => e !== null))
-    return new Map(found.map((m) => [m.roomId, m]))
+    const found = await Promise.all(roomIds.map((roomId) => newestMessage(roomId)))
+    return new Map(found.filter((m) => m !== null).map((m) => [m.roomId, m]))
   }
 
-  const latest = async (roomId: ObjectId): Promise<Message | null> => (await latestOf([roomId])).get(roomId.toHexString()) ?? null
+  const latest = (roomId: ObjectId): Promise<Message | null> => newestMessage(roomId)
 
   return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf }
 }

@@ -5,7 +5,8 @@ import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
 import type { EventLog } from './events.ts'
-import type { Messages, UnreadCount } from './messages.ts'
+import type { Messages } from './messages.ts'
+import type { UnreadCount } from './unread.ts'
 import { toRoom } from './mappers.ts'
 
 function unique(ids: ObjectId[]): ObjectId[] {
@@ -142,21 +143,22 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   /**
    * The caller's rooms, newest activity first, with unread counts: a fixed
    * number of queries plus one indexed read per room (its newest message).
+   * The rooms and their newest messages are lookups shared with everyone
+   * asking at the same time (a crowd reloading its lists after a reconnect).
    */
   async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
     const memberships = await membershipsOf(userId)
     if (memberships.length === 0) return []
     const roomIds = memberships.map((m) => m.roomId)
-    const [rooms, unread, lastMessages] = await Promise.all([c.rooms.find({ _id: { $in: roomIds } }).toArray(), unreadOf(userId, memberships), messages.latestOf(roomIds)])
-    const byId = new Map(rooms.map((r) => [r._id.toHexString(), r]))
+    const [rooms, unread, lastMessages] = await Promise.all([Promise.all(roomIds.map((id) => get(id))), unreadOf(userId, memberships), messages.latestOf(roomIds)])
     const items = memberships.flatMap((m, i) => {
-      const room = byId.get(m.roomId.toHexString())
+      const room = rooms[i]
       return room ? [toListItem(room, m, unread[i]!, lastMessages.get(m.roomId.toHexString()) ?? null)] : []
     })
     return items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
   }
 
-  /** Unread counts of the memberships of one user (see messages.unreadCounts). */
+  /** Unread counts of the memberships of one user (see createUnreadCounter). */
   const unreadOf = (userId: ObjectId, memberships: MemberDoc[]) => messages.unreadCounts(userId, memberships.map((m) => ({ roomId: m.roomId, afterSeq: m.lastReadSeq })))
 
   /** Public rooms by name, newest first; cursor is the last room id of the previous page. */
