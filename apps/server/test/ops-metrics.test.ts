@@ -38,6 +38,9 @@ describe('/metrics', () => {
     expect(text).toContain('# TYPE parley_subscriptions gauge')
     expect(text).toContain('# TYPE parley_fanout_latency_seconds histogram')
     expect(text).toMatch(/parley_ws_connections\{node="[^"]+"\}/)
+    // None that walks every socket of the node at each scrape (an event-loop stall with thousands open).
+    for (const name of ['nodejs_active_handles', 'nodejs_active_resources', 'nodejs_active_requests', 'process_open_fds']) expect(() => value(text, name), name).toThrow()
+    expect(() => value(text, 'process_max_fds')).not.toThrow()
   })
 
   it('moves when messages flow to a subscriber', async () => {

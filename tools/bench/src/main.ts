@@ -459,7 +459,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     }
     // events.user streams are counted before they have loaded their user's rooms and unread counts.
     const loaded = Date.now() + 300_000
-    while (path === 'events.user' && Date.now() < loaded && (await userStreamsStarting(node)) > 0) await sleep(1000) // a scrape walks every handle: not too often
+    while (path === 'events.user' && Date.now() < loaded && (await userStreamsStarting(node)) > 0) await sleep(1000)
     return { errors, seconds: (Date.now() - t) / 1000, settled: await settledRss(node, opt.settleS) }
   }
   const { errors: subErrors, seconds: subscribeSeconds, settled: full } = await subscribe('events.room', 1)
@@ -578,8 +578,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   let roomListsLoadedS: number | null = null
   let roomListErrors: Record<string, number> = {}
   if (opt.stormPwa) {
-    // A scrape walks every handle of the node (prom-client's default metrics): not too often, or it is the load.
-    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(1000)) {
+    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(250)) {
       if ((await userStreamsStarting(survivor)) === 0) {
         userStreamsLoadedS = Number(nowNs() - killedAtNs) / 1e9
         break
