@@ -19,7 +19,7 @@ const BUSY_WINDOW_MS = 5
  */
 export type BatchOptions<K, V> = {
   key: (k: K) => string
-  /** Everything matching `keys` (extra documents are ignored). */
+  /** Everything matching `keys`, each key once (extra documents are ignored). */
   fetch: (keys: readonly K[]) => Promise<V[]>
   keyOf: (v: V) => string
   /** Defaults to BUSY_WINDOW_MS; tests widen it so a slow machine's turns still fall inside. */
@@ -54,7 +54,9 @@ function batched<K, V, R>(options: BatchOptions<K, V>, pick: (found: Map<string,
   const loader = new DataLoader<K, R, string>(
     async (keys) => {
       const found = new Map<string, V[]>()
-      for (const v of await options.fetch(keys)) {
+      // Callers asking for the same key in one batch share its documents: fetch it once.
+      const distinct = [...new Map(keys.map((k) => [options.key(k), k])).values()]
+      for (const v of await options.fetch(distinct)) {
         const k = options.keyOf(v)
         const group = found.get(k)
         if (group) group.push(v)

@@ -37,6 +37,22 @@ describe('batched point lookups', () => {
     expect(found.map((d) => d?.n ?? null)).toEqual([0, null, 3, 0])
   })
 
+  it('hand the query each key once, however many callers asked for it', async () => {
+    const { docs } = await setUp()
+    const asked: string[][] = []
+    const byN = batchedLookup<number, { n: number }>({
+      key: (n) => String(n),
+      fetch: async (ns) => {
+        asked.push(ns.map(String))
+        return docs.filter((d) => ns.includes(d.n))
+      },
+      keyOf: (d) => String(d.n),
+    })
+    const found = await Promise.all([2, 4, 2, 2].map(byN))
+    expect(asked).toEqual([['2', '4']])
+    expect(found.map((d) => d?.n)).toEqual([2, 4, 2, 2])
+  })
+
   it('under load, lookups from the next turns share the next query instead of one each', async () => {
     // A window wide enough for four turns on a loaded CI machine (the default 5 ms is not).
     const { docs, byId } = await setUp(500)

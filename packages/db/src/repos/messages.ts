@@ -196,8 +196,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
   const newestMessage = batchedLookup<ObjectId, Message>({
     key: (roomId) => roomId.toHexString(),
     fetch: async (roomIds) => {
-      const rooms = [...new Map(roomIds.map((id) => [id.toHexString(), id])).values()]
-      const newest = await Promise.all(rooms.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
+      const newest = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
       return current(newest.filter((e) => e !== null))
     },
     keyOf: (m) => m.roomId,

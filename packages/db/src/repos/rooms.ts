@@ -9,10 +9,6 @@ import type { Messages } from './messages.ts'
 import type { UnreadCount } from './unread.ts'
 import { toRoom } from './mappers.ts'
 
-function unique(ids: ObjectId[]): ObjectId[] {
-  return [...new Map(ids.map((id) => [id.toHexString(), id])).values()]
-}
-
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
@@ -49,7 +45,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
    */
   const membershipsOf = batchedGroups<ObjectId, MemberDoc>({
     key: (userId) => userId.toHexString(),
-    fetch: (userIds) => c.members.find({ userId: { $in: unique([...userIds]) } }).toArray(),
+    fetch: (userIds) => c.members.find({ userId: { $in: [...userIds] } }).toArray(),
     keyOf: (m) => m.userId.toHexString(),
   })
   // Filtering on rooms too would make the planner probe rooms × users index keys; a user is in a handful of rooms.
