@@ -40,6 +40,9 @@ interface Span {
   last: number | undefined
 }
 
+/** A stretch of a room's log to read: seqs in (from, to]. */
+type Stretch = { roomId: ObjectId; from: number; to: number }
+
 type EventRow = { roomId: ObjectId; seq: number; authorId?: ObjectId; data: { type: string } }
 type DeletedRow = { roomId: ObjectId; seq: number; authorId: ObjectId }
 
@@ -95,19 +98,13 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
   }
 
   /** The spans of each room merged where they overlap or touch: what to read, each event once. */
-  function stretchesOf(spans: readonly Span[]): { roomId: ObjectId; from: number; to: number }[] {
+  function stretchesOf(spans: readonly Span[]): Stretch[] {
     const byRoom = new Map<string, Span[]>()
-    for (const s of spans) {
-      if (s.to <= s.from) continue
-      const key = s.roomId.toHexString()
-      const list = byRoom.get(key)
-      if (list) list.push(s)
-      else byRoom.set(key, [s])
-    }
-    const stretches: { roomId: ObjectId; from: number; to: number }[] = []
+    group(byRoom, spans.filter((s) => s.to > s.from))
+    const stretches: Stretch[] = []
     for (const list of byRoom.values()) {
       list.sort((a, b) => a.from - b.from)
-      let current = { roomId: list[0]!.roomId, from: list[0]!.from, to: list[0]!.to }
+      let current: Stretch = { roomId: list[0]!.roomId, from: list[0]!.from, to: list[0]!.to }
       for (const s of list.slice(1)) {
         if (s.from <= current.to) current.to = Math.max(current.to, s.to)
         else {
@@ -121,7 +118,7 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
   }
 
   /** The events and the deleted messages of the stretches, by room, ascending seq. */
-  async function readStretches(stretches: readonly { roomId: ObjectId; from: number; to: number }[]) {
+  async function readStretches(stretches: readonly Stretch[]) {
     const events = new Map<string, EventRow[]>()
     const deleted = new Map<string, DeletedRow[]>()
     for (let i = 0; i < stretches.length; i += RANGES_PER_QUERY) {
