@@ -9,6 +9,7 @@ import {
   createRoom,
   invite,
   message,
+  mutate,
   openRoom,
   PHONE,
   query,
@@ -16,6 +17,7 @@ import {
   say,
   signIn,
   startE2E,
+  twoInPrivateRoom,
   typingText,
   type E2E,
   type User,
@@ -152,6 +154,43 @@ describe('two people chatting', () => {
     await roomItem(b, 'design-crit').waitFor()
     expect(await badge.count()).toBe(0)
     expect(await b.getByTestId('room-list-item').count()).toBe(2)
+  })
+
+  it('a long absence: the badge and the tab say 99+, also from the server’s count after a reload, and opening the room clears them', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'backlog', ['Alice Backlog', 'Bob Away'])
+    await createRoom(b.page, 'elsewhere')
+    await roomItem(b.page, 'backlog').waitFor()
+    for (let i = 0; i < 250; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, k) =>
+          mutate(a.page, 'messages.send', {
+            roomId,
+            clientId: crypto.randomUUID(),
+            body: `while you were away ${i + k}`,
+          }),
+        ),
+      )
+    }
+    const badge = roomItem(b.page, 'backlog').getByTestId('unread-badge')
+    await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('99+')
+    await expect.poll(() => b.page.title()).toBe('(99+) Parley')
+
+    // After a reload the count is the server's (rooms.list), which stops at UNREAD_COUNT_LIMIT (100 here).
+    await b.page.reload()
+    await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('99+')
+    const listed = (await query<{ id: string; unread: number }[]>(b.page, 'rooms.list')).find(
+      (r) => r.id === roomId,
+    )!
+    expect(listed.unread).toBeGreaterThanOrEqual(100)
+    expect(listed.unread).toBeLessThan(250)
+
+    await openRoom(b.page, 'backlog')
+    await expect.poll(() => badge.count()).toBe(0)
+    await expect.poll(() => b.page.title()).toBe('Parley')
   })
 
   it("counts each member once in the room's header, live and after a reload, and counts a leaver out", async () => {

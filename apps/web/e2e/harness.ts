@@ -135,6 +135,8 @@ export async function startE2E(): Promise<E2E> {
         // Every browser test signs up from 127.0.0.1.
         REGISTER_RATE_LIMIT_IP: '1000',
         ROOM_ACTION_RATE_LIMIT: '1000',
+        // The least the server allows: a long absence past it takes hundreds of messages, not thousands.
+        UNREAD_COUNT_LIMIT: '100',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -332,7 +334,7 @@ export function query<T>(page: Page, path: string, input?: unknown): Promise<T> 
 }
 
 /** A tRPC mutation over HTTP with the page's session cookie: another person acting, without their UI. */
-function mutate<T = unknown>(page: Page, path: string, input: unknown): Promise<T> {
+export function mutate<T = unknown>(page: Page, path: string, input: unknown): Promise<T> {
   return trpcInPage<T>(page, 'mutation', path, input)
 }
 
