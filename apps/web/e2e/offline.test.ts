@@ -4,7 +4,8 @@
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
  * sent again and delivered once; so do read markers and typing, and a
- * marker the socket drops is sent again.
+ * marker the socket drops is sent again; and after a drop the room list is
+ * fetched again over the new socket.
  */
 import type { BrowserContext, WebSocketRoute } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +13,7 @@ import {
   bodies,
   createRoom,
   message,
+  mutate,
   openRoom,
   query,
   roomItem,
@@ -316,6 +318,43 @@ describe('offline', () => {
       .toBeGreaterThanOrEqual(marksBefore + 2)
     await expect.poll(bobsUnread).toBe(0)
     expect(overHttp).toEqual([])
+  })
+
+  it('after its socket drops, the room list catches up over the new socket: what was missed shows in the badge', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'socket-list', [
+      'Alice List',
+      'Bob List',
+    ])
+    const b = bob.page
+    await createRoom(b, 'socket-list-elsewhere')
+    const badge = roomItem(b, 'socket-list').getByTestId('unread-badge')
+
+    // Bob's socket from here on; while he is deaf, the server's frames to him are lost.
+    let deaf = false
+    const sockets = await relaySockets(bob.context, { fromServer: () => !deaf })
+    await b.reload()
+    await roomItem(b, 'socket-list').waitFor()
+    await expect.poll(() => sockets.length).toBe(1)
+    await expect.poll(() => b.getByTestId('connection-banner').count()).toBe(0)
+    const listsOverHttp: string[] = []
+    b.on('request', (r) => {
+      if (r.url().includes('rooms.list')) listsOverHttp.push(r.url())
+    })
+
+    // Three messages Bob's page never hears of: no badge.
+    deaf = true
+    for (const body of ['one', 'two', 'three']) {
+      await mutate(alice.page, 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
+    }
+    expect(await badge.count()).toBe(0)
+
+    // His socket drops and the page opens another: the list it fetches again has them.
+    sockets[0]!.toPage.close({ code: 4000, reason: 'dropped by the test' })
+    deaf = false
+    await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('3')
+    expect(sockets.length).toBe(2)
+    expect(sentOver([sockets[1]!], 'rooms.list')).toBe(1)
+    expect(listsOverHttp).toEqual([])
   })
 
   it('a server that moves the page to a new socket (a graceful restart) leaves it online, sending over the new one', async () => {

@@ -31,7 +31,7 @@ export interface SubHandlers {
   onStopped(): void
 }
 
-type MutationHandler = (ok: boolean, data: unknown) => void
+type RequestHandler = (ok: boolean, data: unknown) => void
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024
@@ -49,7 +49,7 @@ export class Conn {
   private state: State = State.Closed
   private nextId = 1
   private readonly subs = new Map<number, SubHandlers>()
-  private readonly pending = new Map<number, MutationHandler>()
+  private readonly pending = new Map<number, RequestHandler>()
   /** Handshake response bytes so far. */
   private head: Buffer | null = null
   /** pend[0, pendLen): the start of a frame whose end has not arrived yet (a copy). */
@@ -343,11 +343,20 @@ export class Conn {
   }
 
   /** Sends a mutation; the handler runs once with the result, an error, or CONNECTION_CLOSED. Returns false if the socket is not open. */
-  mutate(path: string, input: unknown, handler: MutationHandler): boolean {
+  mutate(path: string, input: unknown, handler: RequestHandler): boolean {
+    return this.request('mutation', path, input, handler)
+  }
+
+  /** Sends a query, as `mutate` does a mutation. */
+  query(path: string, input: unknown, handler: RequestHandler): boolean {
+    return this.request('query', path, input, handler)
+  }
+
+  private request(method: 'query' | 'mutation', path: string, input: unknown, handler: RequestHandler): boolean {
     if (!this.isOpen) return false
     const id = this.nextId++
     this.pending.set(id, handler)
-    this.sendText(JSON.stringify({ id, method: 'mutation', params: { path, input } }))
+    this.sendText(JSON.stringify({ id, method, params: { path, input } }))
     return true
   }
 

@@ -591,7 +591,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
       for (const [code, n] of Object.entries(s.roomListErrors)) all[code] = (all[code] ?? 0) + n
       return all
     }, {})
-    log(`storm: room lists (rooms.list over HTTP) all answered ${roomListsLoadedS?.toFixed(2) ?? 'not'} s after the kill; failed and retried: ${JSON.stringify(roomListErrors)}`)
+    log(`storm: room lists (rooms.list over the new socket) all answered ${roomListsLoadedS?.toFixed(2) ?? 'not'} s after the kill; failed and retried: ${JSON.stringify(roomListErrors)}`)
   }
   if (profiler) {
     await profiler.stop(path.join(profDir!, `${survivor.id}-storm.cpuprofile`))

@@ -108,7 +108,7 @@ export interface StormStatus {
   unansweredResumes: number
   /** --storm-pwa: events.user requests answered with an error. */
   userStreamErrors: number
-  /** --storm-pwa: clients whose room list (`rooms.list` over HTTP, refetched on reconnect as the PWA does) was answered since the kill. */
+  /** --storm-pwa: clients whose room list (`rooms.list` over the new socket, refetched on reconnect as the PWA does; over HTTP in runs before 12-03 22:30) was answered since the kill. */
   roomListsLoaded: number
   /** hrtime ns of the last client's first room list since the kill (0 if none yet). */
   lastRoomListNs: number

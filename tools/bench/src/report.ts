@@ -105,7 +105,7 @@ export interface StormResult {
   pwa?: null | {
     userStreamsStartedS: number | null
     userStreamErrors: number
-    /** When every client had its room list again (`rooms.list` over HTTP, refetched on reconnect as the PWA does), seconds after the kill; absent in runs before it was measured. */
+    /** When every client had its room list again (`rooms.list` over the new socket, refetched on reconnect as the PWA does; over HTTP in runs before 12-03 22:30), seconds after the kill; absent in runs before it was measured. */
     roomListsLoadedS?: number | null
     /** By tRPC error code (or network error). */
     roomListErrors?: Record<string, number>
@@ -240,7 +240,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     L.push('')
     L.push(`Clients reconnect to ${s.failoverNode} after a random 0–${s.jitterMs} ms delay and resume \`events.room\` with \`lastEventId\`; ${s.sendRate} msg/s keep arriving through ${s.failoverNode} throughout. "Caught up" = resubscribed and holding every event acknowledged before the kill.`)
     if (s.pwa) {
-      const lists = s.pwa.roomListsLoadedS === undefined ? '' : ` and refetched its room list (\`rooms.list\` over HTTP): all answered ${s.pwa.roomListsLoadedS === null ? 'not within 60 s' : `${f2(s.pwa.roomListsLoadedS)} s after the kill`}, ${failedLists(s.pwa.roomListErrors ?? {})}`
+      const lists = s.pwa.roomListsLoadedS === undefined ? '' : ` and refetched its room list (\`rooms.list\` over the new socket): all answered ${s.pwa.roomListsLoadedS === null ? 'not within 60 s' : `${f2(s.pwa.roomListsLoadedS)} s after the kill`}, ${failedLists(s.pwa.roomListErrors ?? {})}`
       L.push('', `As the PWA, each client also reopened its \`events.user\` stream: all started (users' rooms and unread counts loaded) ${s.pwa.userStreamsStartedS === null ? 'not within 60 s' : `${f2(s.pwa.userStreamsStartedS)} s after the kill`}; ${s.pwa.userStreamErrors} refused${lists}.`)
     }
   }

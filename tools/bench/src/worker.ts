@@ -22,7 +22,6 @@ import type { Command, Integrity, StepStats, StormStatus, UserSpec, WorkerInit }
 import { newTrack, nowNs, Recorder, type Track } from './recorder.ts'
 import { lostSeqs } from './tracker.ts'
 import { serveCommands } from './ipc.ts'
-import { TrpcHttpError, trpcCall } from './setup.ts'
 import { openLoop } from './open-loop.ts'
 
 let init!: WorkerInit
@@ -262,21 +261,21 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
   const watchUser = (conn: Conn) => {
     if (pwa) conn.subscribe('events.user', undefined, { onStarted: () => {}, onData: () => {}, onError: () => storm.userStreamErrors++, onStopped: () => {} })
   }
-  // And, as the PWA does on every reopen, the room list again (its unread counts and last messages), over HTTP.
-  const refetchRoomList = (cookie: string, loaded: { done: boolean }, attempt = 0): void => {
-    trpcCall(init.nodes[failover]!, 'rooms.list', undefined, cookie, 'query').then(
-      () => {
+  // And, as the PWA does on every reopen, the room list again (its unread counts and last messages), over the new socket.
+  const refetchRoomList = (conn: Conn, loaded: { done: boolean }, attempt = 0): void => {
+    conn.query('rooms.list', undefined, (ok, data) => {
+      if (ok) {
         if (loaded.done) return
         loaded.done = true
         storm.roomListsLoaded++
         storm.lastRoomListNs = Math.max(storm.lastRoomListNs, nowNs())
-      },
-      (err: unknown) => {
-        const code = err instanceof TrpcHttpError ? err.code : (err as Error).message
-        storm.roomListErrors[code] = (storm.roomListErrors[code] ?? 0) + 1
-        setTimeout(() => refetchRoomList(cookie, loaded, attempt + 1), Math.min(50 * 2 ** attempt, 1000))
-      },
-    )
+        return
+      }
+      const code = errorCode(data)
+      storm.roomListErrors[code] = (storm.roomListErrors[code] ?? 0) + 1
+      // A socket that dropped asks again when the next one opens, as the PWA does.
+      if (code !== 'CONNECTION_CLOSED') setTimeout(() => refetchRoomList(conn, loaded, attempt + 1), Math.min(50 * 2 ** attempt, 1000))
+    })
   }
   const memberships = init.users.flatMap((u) => u.rooms.map((r) => ({ u, r })))
   const clients = Array.from({ length: count }, (_, j) => memberships[j % memberships.length]!)
@@ -316,7 +315,7 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
               reconnect(attempt + 1)
             }, RESUME_TIMEOUT_MS)
             watchUser(c)
-            if (pwa) refetchRoomList(u.cookie, roomList)
+            if (pwa) refetchRoomList(c, roomList)
             // Resume from the last seq this client saw: the server replays the rest.
             subscribeTrack(c, t, init.rooms[r]!.id, t.last, () => {
               if (started) return

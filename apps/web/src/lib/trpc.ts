@@ -1,11 +1,12 @@
 /**
  * The tRPC client: subscriptions over one WebSocket (`/trpc`, same origin),
  * and so are the outbox's sends, edits and reactions, read markers and
- * typing while that socket is open and the browser online: the socket's
- * session was checked when it opened, so each skips the session read and the
- * HTTP round trip (docs/performance.md). A request the socket drops comes
- * back as a network error, which the outbox retries with the same
- * `clientId` and useMarkRead sends again. Everything else
+ * typing, and the room list's refetch after a reconnect, while that socket
+ * is open and the browser online: the socket's session was checked when it
+ * opened, so each skips the session read and the HTTP round trip
+ * (docs/performance.md). A request the socket drops comes back as a network
+ * error, which the outbox retries with the same `clientId`, useMarkRead
+ * sends again and Vue Query retries. Everything else
  * goes over HTTP batches (`httpBatchLink`, so auth calls can set cookies), and
  * so does a mutation while the socket is down, so that it fails at once and
  * the outbox says it waits. Unbatched mutations (`httpLink`, tried on 12-03 to save a task per
@@ -79,6 +80,18 @@ const SOCKET_MUTATIONS = new Set([
   'typing.start',
 ])
 
+/**
+ * The queries that go over the socket while it is open. `rooms.list` is
+ * refetched on every reconnect (useUserEvents): when a node goes down, every
+ * client it held asks the surviving node for its list at once, and over
+ * HTTP each request read the session and the user again first
+ * (docs/performance.md, "The reconnect storm"). Refetches come from
+ * reconnects and rooms added, well under the socket's request limit. Other
+ * queries stay on HTTP: a page of history or a directory search is not
+ * bounded that way, and over the limit the socket is closed.
+ */
+const SOCKET_QUERIES = new Set(['rooms.list'])
+
 function connect(): Connection {
   // Our own flag, not `ws.connection.state`: tRPC makes a reopened socket its
   // active one only after `onOpen` has run, so its state still says closed to
@@ -105,7 +118,7 @@ function connect(): Connection {
   })
   const overSocket = (op: { type: string; path: string }) =>
     op.type === 'subscription' ||
-    (op.type === 'mutation' && SOCKET_MUTATIONS.has(op.path) && navigator.onLine && open)
+    ((op.type === 'mutation' ? SOCKET_MUTATIONS : SOCKET_QUERIES).has(op.path) && navigator.onLine && open)
   const client = createTRPCClient<AppRouter>({
     links: [
       splitLink({
