@@ -1,7 +1,7 @@
 /**
  * The room list (`rooms.list`, fetched again on every reconnect) reads a
- * fixed number of queries plus one per room, and agrees with reading each
- * room on its own.
+ * fixed number of queries plus one per room whose newest message the caller
+ * does not know, and agrees with reading each room on its own.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
@@ -79,6 +79,14 @@ it("lists a user's rooms with one query per room for its newest message, the sam
   expect(byName['joined later']!.seq).toBe(byName['joined later']!.lastMessage!.seq + 1)
   // Newest activity first.
   expect(list.map((r) => r.lastActivityAt)).toEqual(list.map((r) => r.lastActivityAt).sort().reverse())
+
+  // A node following the rooms knows each one's newest message as it was created (user-hub.ts):
+  // no room is read for it, and the current state of all (the edit, the deletion, the reaction) is one read.
+  const created = new Map(await Promise.all(list.map(async (r) => [r.id, (await messages.newestCreated(new ObjectId(r.id)))?.message ?? null] as const)))
+  const beforeKnown = commands
+  const told = await rooms.listForUser(meId, (roomId) => created.get(roomId))
+  expect(commands - beforeKnown).toBe(5)
+  expect(told).toEqual(list)
 })
 
 it('a crowd listing at once (a reconnect storm: every client refetches its list) reads each room, its newest message and its recent events once for all', async () => {

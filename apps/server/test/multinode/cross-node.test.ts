@@ -1,13 +1,16 @@
 /**
  * Two Parley processes sharing one MongoDB and one Redis: people on different
- * nodes are in the same conversation (messages, typing, presence), and a
- * retried send racing itself across nodes is still one message.
+ * nodes are in the same conversation (messages, typing, presence), a
+ * retried send racing itself across nodes is still one message, and a room
+ * list shows the newest message wherever it was sent.
  */
 import { randomUUID } from 'node:crypto'
 import { TRPCClientError } from '@trpc/client'
+import { Redis } from 'ioredis'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { connectDatabase, ObjectId } from '@parley/db'
 import type { Cluster, ClusterNode } from '@parley/testing'
-import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
+import { metricValue, range, send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import type { ApiClient } from '../factory.ts'
 import { useCluster, waitFor } from './support.ts'
 
@@ -135,5 +138,62 @@ describe('many nodes as one', () => {
     )
     expect(refused(await send(mallory, room.id, 'still here?').catch((e: unknown) => e))).toBe(true)
     expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages.map((m) => m.body)).toEqual(['hello'])
+  })
+  it("a room list on node B shows each room's newest message, also where B knows it from the bus and not from a read", async () => {
+    const alice = await clients.signUp(A)
+    const bob = await clients.signUp(B)
+    const room = await alice.trpc.rooms.create.mutate({ name: 'previews', visibility: 'public' })
+    await bob.trpc.rooms.join.mutate({ roomId: room.id })
+    const preview = async () => (await bob.trpc.rooms.list.query()).find((r) => r.id === room.id)?.lastMessage?.body
+    // A message persisted and never published: what a publish lost on the bus leaves behind.
+    const database = await connectDatabase({ url: cluster.mongoUrl })
+    const unpublished = async (body: string) => {
+      const author = { id: alice.user.id, username: alice.user.username, displayName: alice.user.displayName }
+      await database.repos.messages.send({ roomId: new ObjectId(room.id), author, clientId: randomUUID(), body })
+    }
+    try {
+      // Bob's user stream on B: B follows the room and hears what Alice sends on A.
+      const bobUser = watchUser(bob)
+      await bobUser.started
+      const one = await send(alice, room.id, 'one')
+      await bobUser.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === one.seq))
+      expect(await preview()).toBe('one')
+      // Its current state: an edit shows.
+      await alice.trpc.messages.edit.mutate({ messageId: one.id, body: 'one, edited' })
+      expect(await preview()).toBe('one, edited')
+
+      // In ten rooms, each with news: B lists them all in fewer MongoDB round trips than there are rooms.
+      let last = one
+      for (let i = 2; i <= 10; i++) {
+        const more = await alice.trpc.rooms.create.mutate({ name: `previews ${i}`, visibility: 'public' })
+        await bob.trpc.rooms.join.mutate({ roomId: more.id })
+        last = await send(alice, more.id, `news ${i}`)
+      }
+      await bobUser.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === last.seq && x.unread === 1))
+      const roundTrips = async () => metricValue(await (await fetch(`${B.url}/metrics`)).text(), 'parley_mongodb_operation_seconds_count')
+      const before = await roundTrips()
+      const listed = await bob.trpc.rooms.list.query()
+      const used = (await roundTrips()) - before
+      expect(listed.map((r) => r.lastMessage?.body).sort()).toEqual(['news 10', ...range(2, 9).map((i) => `news ${i}`), 'one, edited'])
+      expect(used).toBeLessThan(10)
+
+      // A node that dropped publishes says so on the bus: B reads the room's newest message again.
+      await unpublished('two')
+      const redis = new Redis(cluster.redis!.url)
+      await redis.publish('bus:resync', 'node-that-dropped').finally(() => redis.quit())
+      await waitFor('the list after the resync', async () => ((await preview()) === 'two' ? true : undefined))
+      const three = await send(alice, room.id, 'three')
+      await bobUser.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === three.seq))
+      expect(await preview()).toBe('three')
+
+      // Bob's stream closes: B no longer follows the room, so its list reads the room again.
+      bobUser.stop()
+      await waitFor('Bob offline (his last stream closed)', async () => ((await onlineOf(alice, room.id))[bob.user.id] === false ? true : undefined))
+      await unpublished('four')
+      expect(await preview()).toBe('four')
+      expect(bobUser.errors).toEqual([])
+    } finally {
+      await database.close()
+    }
   })
 })

@@ -24,13 +24,16 @@
  * - `session.revoked` for its own session (or all of the user's), after which
  *   it ends. Another session's logout does not reach it.
  *
+ * The node also knows each followed room's newest message, from the bus, so
+ * a room list here need not read it (`newestMessage`, used by rooms.list).
+ *
  * Not resumable: after a reconnect the client refetches rooms.list.
  */
 import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
 import type { Bus, PresenceChange } from '@parley/bus'
 import type { Database } from '@parley/db'
-import type { UserEvent } from '@parley/schemas'
+import type { Message, UserEvent } from '@parley/schemas'
 import { roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
 import { createFollowers } from './followers.ts'
@@ -135,20 +138,53 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
   const loads = pLimit(loadConcurrency)
   const members = createRoomMembers()
   const users = new Map<string, UserRecord>()
-  // One room followed by any number of this node's users: its bus channel and its member ids, once.
+  /**
+   * Each followed room's newest message as it was created, so that a room
+   * list on this node need not read it (rooms.list: a reconnecting crowd asks
+   * for every room's at once). It is known once a read made after
+   * subscribing is in (a message published just before the subscription
+   * could be newer than any heard), and from then on each message heard is
+   * the newest. A bus resync (messages may have been lost) makes every room
+   * unknown again until a read made after it is in, asked for by the next
+   * list that wants the room.
+   */
+  const newestByRoom = new Map<string, { seq: number; message: Message | null; known: boolean; reading: boolean }>()
+  let resyncs = 0
+  const offResync = bus.onResync(() => {
+    resyncs++
+    for (const newest of newestByRoom.values()) newest.known = false
+  })
+
+  function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
+    const was = newestByRoom.get(roomId)
+    if (!was || seq > was.seq) newestByRoom.set(roomId, { seq, message, known: known || (was?.known ?? false), reading: false })
+    else if (known) was.known = true
+  }
+
+  /** Reads a followed room's newest message; it is known if no resync came meanwhile. */
+  async function readNewest(roomId: string): Promise<void> {
+    const since = resyncs
+    const newest = await database.repos.messages.newestCreated(new ObjectId(roomId))
+    if (rooms.members(roomId)) learnNewest(roomId, newest?.seq ?? 0, newest?.message ?? null, resyncs === since)
+  }
+
+  // One room followed by any number of this node's users: its bus channel, its member ids and its newest message, once.
   const rooms = createFollowers<UserRecord>(async (roomId) => {
     const off = await bus.subscribe(roomChannel(roomId), (payload) => onRoomMessage(roomId, payload as RoomBusMessage))
     members.set(roomId, []) // joins heard while the ids load count too
-    try {
-      members.set(roomId, await database.repos.rooms.memberIds(new ObjectId(roomId)))
-    } catch (err) {
+    // Both settle before a failure is cleaned up, so neither writes after it.
+    const [ids, newest] = await Promise.allSettled([database.repos.rooms.memberIds(new ObjectId(roomId)), readNewest(roomId)])
+    if (ids.status === 'rejected' || newest.status === 'rejected') {
       members.drop(roomId)
+      newestByRoom.delete(roomId)
       off()
-      throw err
+      throw ids.status === 'rejected' ? ids.reason : (newest as PromiseRejectedResult).reason
     }
+    members.set(roomId, ids.value)
     return () => {
       off()
       members.drop(roomId)
+      newestByRoom.delete(roomId)
     }
   })
   const offPresence = bus.presence.onChange(onPresence)
@@ -159,6 +195,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     if (event.type === 'member.joined') members.joined(roomId, event.member.user.id)
     else if (event.type === 'member.left') members.left(roomId, event.userId)
     if (event.type !== 'message.created') return
+    learnNewest(roomId, event.seq, event.message)
     const followers = rooms.members(roomId)
     if (!followers) return
     const head = `{"type":"room.activity","roomId":${JSON.stringify(roomId)},"seq":${event.seq},"unread":`
@@ -316,6 +353,20 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     },
     close(): void {
       offPresence()
+      offResync()
+    },
+    /** A followed room's newest message as it was created (null: none yet); undefined when this node does not know it. */
+    newestMessage(roomId: string): Message | null | undefined {
+      const newest = newestByRoom.get(roomId)
+      if (!newest || newest.known) return newest?.message
+      if (!newest.reading) {
+        newest.reading = true
+        readNewest(roomId).then(
+          () => (newest.reading = false),
+          () => (newest.reading = false),
+        )
+      }
+      return undefined
     },
   }
 }

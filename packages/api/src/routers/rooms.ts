@@ -49,7 +49,8 @@ export const roomsRouter = router({
     return announceAdded(ctx, room, ctx.user._id)
   }),
 
-  list: protectedProcedure.query(({ ctx }) => ctx.deps.database.repos.rooms.listForUser(ctx.user._id)),
+  // The newest messages of rooms this node follows are known without a read (user-hub.ts).
+  list: protectedProcedure.query(({ ctx }) => ctx.deps.database.repos.rooms.listForUser(ctx.user._id, ctx.deps.userHub.newestMessage)),
 
   browse: protectedProcedure.input(BrowseRoomsInput).query(({ ctx, input }) => ctx.deps.database.repos.rooms.browse(input.query, input.cursor, input.limit)),
 

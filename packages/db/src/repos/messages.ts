@@ -21,6 +21,19 @@ export interface MessagesOptions {
 
 type CreatedEvent = EventDoc & { data: Extract<RoomEvent, { type: 'message.created' }> }
 
+/** A room's newest message as it was created, at its seq. */
+export interface NewestMessage {
+  seq: number
+  message: Message
+}
+
+/**
+ * What a caller already knows of rooms' newest messages, by room id, as they
+ * were created: undefined when it does not know (the room is read), null
+ * when the room has none.
+ */
+export type NewestMessages = (roomId: string) => Message | null | undefined
+
 /**
  * Messages. A send is one write: the `message.created` event, whose _id is
  * the message's id. The event log decides order and idempotency, and a
@@ -186,6 +199,8 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
     return (await unreadCounts(userId, [{ roomId, afterSeq, throughSeq }]))[0]!.unread
   }
 
+  const newestCreatedEvent = (roomId: ObjectId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>
+
   /**
    * A room's newest message (its preview in the room list): one indexed read
    * for its newest message event, then one read for the stored state of all
@@ -196,20 +211,47 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
   const newestMessage = batchedLookup<ObjectId, Message>({
     key: (roomId) => roomId.toHexString(),
     fetch: async (roomIds) => {
-      const newest = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
+      const newest = await Promise.all(roomIds.map(newestCreatedEvent))
       return current(newest.filter((e) => e !== null))
     },
     keyOf: (m) => m.roomId,
   })
 
-  /** The newest message of each room, by room id (rooms with none are left out). */
-  async function latestOf(roomIds: readonly ObjectId[]): Promise<Map<string, Message>> {
-    const found = await Promise.all(roomIds.map((roomId) => newestMessage(roomId)))
+  /** A room's newest message as it was created (no state applied), and its seq; null for a room with none. */
+  async function newestCreated(roomId: ObjectId): Promise<NewestMessage | null> {
+    const e = await newestCreatedEvent(roomId)
+    return e && { seq: e.seq, message: e.data.message }
+  }
+
+  /** The stored state of messages already known as created, asked for at once: one read for all of them. */
+  const stateOf = batchedLookup<ObjectId, MessageDoc>({
+    key: (id) => id.toHexString(),
+    fetch: (ids) => c.messages.find({ _id: { $in: [...ids] } }).toArray(),
+    keyOf: (d) => d._id.toHexString(),
+  })
+
+  /**
+   * The newest message of each room, by room id (rooms with none are left
+   * out). `known` may already know a room's newest message as it was created
+   * (null: the room has none), as a node following the room does: that room
+   * costs no read of its own, only its share of one read for the current
+   * state (edits, deletions, reactions) of all of them.
+   */
+  async function latestOf(roomIds: readonly ObjectId[], known?: NewestMessages): Promise<Map<string, Message>> {
+    const found = await Promise.all(
+      roomIds.map(async (roomId) => {
+        const told = known?.(roomId.toHexString())
+        if (told === undefined) return newestMessage(roomId)
+        if (told === null) return null
+        const state = await stateOf(new ObjectId(told.id))
+        return state ? toMessage(state) : told
+      }),
+    )
     return new Map(found.filter((m) => m !== null).map((m) => [m.roomId, m]))
   }
 
   const latest = (roomId: ObjectId): Promise<Message | null> => newestMessage(roomId)
 
-  return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf }
+  return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf, newestCreated }
 }
 export type Messages = ReturnType<typeof createMessages>

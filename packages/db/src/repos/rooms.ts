@@ -5,7 +5,7 @@ import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
 import type { EventLog } from './events.ts'
-import type { Messages } from './messages.ts'
+import type { Messages, NewestMessages } from './messages.ts'
 import type { UnreadCount } from './unread.ts'
 import { toRoom } from './mappers.ts'
 
@@ -141,12 +141,14 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
    * number of queries plus one indexed read per room (its newest message).
    * The rooms and their newest messages are lookups shared with everyone
    * asking at the same time (a crowd reloading its lists after a reconnect).
+   * A room whose newest message `known` tells (a node following the room
+   * hears each one) costs no read of its own (messages.latestOf).
    */
-  async function listForUser(userId: ObjectId): Promise<RoomListItem[]> {
+  async function listForUser(userId: ObjectId, known?: NewestMessages): Promise<RoomListItem[]> {
     const memberships = await membershipsOf(userId)
     if (memberships.length === 0) return []
     const roomIds = memberships.map((m) => m.roomId)
-    const [rooms, unread, lastMessages] = await Promise.all([Promise.all(roomIds.map((id) => get(id))), unreadOf(userId, memberships), messages.latestOf(roomIds)])
+    const [rooms, unread, lastMessages] = await Promise.all([Promise.all(roomIds.map((id) => get(id))), unreadOf(userId, memberships), messages.latestOf(roomIds, known)])
     const items = memberships.flatMap((m, i) => {
       const room = rooms[i]
       return room ? [toListItem(room, m, unread[i]!, lastMessages.get(m.roomId.toHexString()) ?? null)] : []
