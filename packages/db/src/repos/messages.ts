@@ -72,15 +72,23 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
 
   const authorOf = (e: CreatedEvent) => e.authorId ?? new ObjectId(e.data.message.author.id)
 
-  /** The messages of these events as they are now: their state documents where there are some. */
-  async function current(events: CreatedEvent[]): Promise<Message[]> {
-    if (events.length === 0) return []
-    const states = await c.messages.find({ _id: { $in: events.map((e) => new ObjectId(e.data.message.id)) } }).toArray()
-    const byId = new Map(states.map((d) => [d._id.toHexString(), d]))
-    return events.map((e) => {
-      const state = byId.get(e.data.message.id)
-      return state ? toMessage(state) : e.data.message
-    })
+  /**
+   * The stored state of changed messages, by id. Everyone asking at once
+   * shares one read: a page of history, the newest messages of a crowd's room
+   * lists.
+   */
+  const stateOf = batchedLookup<ObjectId, MessageDoc>({
+    key: (id) => id.toHexString(),
+    fetch: (ids) => c.messages.find({ _id: { $in: [...ids] } }).toArray(),
+    keyOf: (d) => d._id.toHexString(),
+  })
+
+  /** Messages as they were created, as they are now: their state documents where there are some. */
+  function current(created: readonly Message[]): Promise<Message[]> {
+    return Promise.all(created.map(async (m) => {
+      const state = await stateOf(new ObjectId(m.id))
+      return state ? toMessage(state) : m
+    }))
   }
 
   /**
@@ -130,15 +138,15 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
     // A retry: return the original as it is now (it may have been edited since).
     const original = result.duplicateOf
     if (original.data.type !== CREATED) throw new Error('idempotency key points at a non-message event')
-    const [message] = await current([original as CreatedEvent])
-    return { message: message as Message, event: null }
+    const [message] = await current([(original as CreatedEvent).data.message])
+    return { message: message!, event: null }
   }
 
   async function list(roomId: ObjectId, before: number | undefined, limit: number) {
     const filter = { roomId, 'data.type': CREATED, ...(before === undefined ? {} : { seq: { $lt: before } }) }
     const events = (await c.events.find(filter).sort({ seq: -1 }).limit(limit + 1).toArray()) as CreatedEvent[]
     const hasMore = events.length > limit
-    return { messages: await current(events.slice(0, limit).reverse()), hasMore }
+    return { messages: await current(events.slice(0, limit).reverse().map((e) => e.data.message)), hasMore }
   }
 
   /** The message's current state document; for a message never changed, one made from its event (not stored until its first change). */
@@ -199,58 +207,40 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
     return (await unreadCounts(userId, [{ roomId, afterSeq, throughSeq }]))[0]!.unread
   }
 
-  const newestCreatedEvent = (roomId: ObjectId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>
-
   /**
-   * A room's newest message (its preview in the room list): one indexed read
-   * for its newest message event, then one read for the stored state of all
-   * asked about together (edits, deletions). Asked about at once — a crowd
-   * reloading its room lists after a reconnect storm asks about the same
-   * rooms — each room is read once for all of them.
+   * A room's newest message as it was created, and its seq (null: the room has
+   * none): one indexed read per room, shared by everyone asking about it at
+   * once — a crowd reloading its room lists after a reconnect storm asks
+   * about the same rooms.
    */
-  const newestMessage = batchedLookup<ObjectId, Message>({
+  const newestCreated = batchedLookup<ObjectId, NewestMessage>({
     key: (roomId) => roomId.toHexString(),
     fetch: async (roomIds) => {
-      const newest = await Promise.all(roomIds.map(newestCreatedEvent))
-      return current(newest.filter((e) => e !== null))
+      const events = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))
+      return events.flatMap((e) => (e ? [{ seq: e.seq, message: e.data.message }] : []))
     },
-    keyOf: (m) => m.roomId,
-  })
-
-  /** A room's newest message as it was created (no state applied), and its seq; null for a room with none. */
-  async function newestCreated(roomId: ObjectId): Promise<NewestMessage | null> {
-    const e = await newestCreatedEvent(roomId)
-    return e && { seq: e.seq, message: e.data.message }
-  }
-
-  /** The stored state of messages already known as created, asked for at once: one read for all of them. */
-  const stateOf = batchedLookup<ObjectId, MessageDoc>({
-    key: (id) => id.toHexString(),
-    fetch: (ids) => c.messages.find({ _id: { $in: [...ids] } }).toArray(),
-    keyOf: (d) => d._id.toHexString(),
+    keyOf: (n) => n.message.roomId,
   })
 
   /**
-   * The newest message of each room, by room id (rooms with none are left
-   * out). `known` may already know a room's newest message as it was created
-   * (null: the room has none), as a node following the room does: that room
-   * costs no read of its own, only its share of one read for the current
-   * state (edits, deletions, reactions) of all of them.
+   * The newest message of each room (its preview in the room list), by room
+   * id; rooms with none are left out. `known` may already know a room's
+   * newest message as it was created (null: the room has none), as a node
+   * following the room does: that room costs no read of its own. Then one
+   * read for the current state (edits, deletions, reactions) of all of them.
    */
   async function latestOf(roomIds: readonly ObjectId[], known?: NewestMessages): Promise<Map<string, Message>> {
-    const found = await Promise.all(
+    const created = await Promise.all(
       roomIds.map(async (roomId) => {
         const told = known?.(roomId.toHexString())
-        if (told === undefined) return newestMessage(roomId)
-        if (told === null) return null
-        const state = await stateOf(new ObjectId(told.id))
-        return state ? toMessage(state) : told
+        return told !== undefined ? told : ((await newestCreated(roomId))?.message ?? null)
       }),
     )
-    return new Map(found.filter((m) => m !== null).map((m) => [m.roomId, m]))
+    const found = await current(created.filter((m) => m !== null))
+    return new Map(found.map((m) => [m.roomId, m]))
   }
 
-  const latest = (roomId: ObjectId): Promise<Message | null> => newestMessage(roomId)
+  const latest = async (roomId: ObjectId): Promise<Message | null> => (await latestOf([roomId])).get(roomId.toHexString()) ?? null
 
   return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf, newestCreated }
 }
