@@ -156,9 +156,13 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
   })
 
   function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
-    const was = newestByRoom.get(roomId)
-    if (!was || seq > was.seq) newestByRoom.set(roomId, { seq, message, known: known || (was?.known ?? false), reading: false })
-    else if (known) was.known = true
+    const newest = newestByRoom.get(roomId)
+    if (!newest) {
+      newestByRoom.set(roomId, { seq, message, known, reading: false })
+      return
+    }
+    if (seq > newest.seq) Object.assign(newest, { seq, message })
+    if (known) newest.known = true
   }
 
   /** Reads a followed room's newest message; it is known if no resync came meanwhile. */
