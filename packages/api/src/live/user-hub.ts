@@ -25,14 +25,17 @@
  *   it ends. Another session's logout does not reach it.
  *
  * The node also knows each followed room's newest message, from the bus, so
- * a room list here need not read it (`newestMessage`, used by rooms.list).
+ * a room list here need not read it (`newestMessagesFor`, used by rooms.list).
+ * A list asked for while its user's stream waits for its load (a crowd
+ * reconnecting) follows its rooms ahead of that load, so the crowd's lists
+ * share one read of each room's newest message instead of one each.
  *
  * Not resumable: after a reconnect the client refetches rooms.list.
  */
 import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
 import type { Bus, PresenceChange } from '@parley/bus'
-import type { Database } from '@parley/db'
+import type { Database, NewestMessages } from '@parley/db'
 import type { Message, UserEvent } from '@parley/schemas'
 import { roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
@@ -116,6 +119,12 @@ interface UserRecord {
   offChannel: (() => void) | null
   /** Its last stream closed (or loading failed): it is no longer kept. */
   gone: boolean
+  /**
+   * Rooms its room lists followed before its load did, held by a member that
+   * hears nothing and tells no one (it has no streams and counts no room),
+   * until the load follows the user's rooms itself.
+   */
+  ahead: { holder: UserRecord; rooms: Set<string> } | null
 }
 
 interface Stream {
@@ -274,6 +283,20 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       if (state) countMarkRead(state, counts[i]!.through, counts[i]!.unread)
     })
     u.counted = true
+    letGoAhead(u)
+  }
+
+  /** Follows a room for `u`'s room list ahead of its load (see UserRecord.ahead). */
+  async function followAhead(u: UserRecord, roomId: string): Promise<void> {
+    u.ahead ??= { holder: newRecord(u.userId), rooms: new Set() }
+    u.ahead.rooms.add(roomId)
+    await rooms.add(roomId, u.ahead.holder)
+  }
+
+  function letGoAhead(u: UserRecord): void {
+    if (!u.ahead) return
+    for (const roomId of u.ahead.rooms) rooms.remove(roomId, u.ahead.holder)
+    u.ahead = null
   }
 
   async function follow(u: UserRecord, roomId: string, unread: number): Promise<void> {
@@ -294,6 +317,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     if (users.get(u.userId) === u) users.delete(u.userId)
     u.offChannel?.()
     for (const roomId of u.unread.keys()) rooms.remove(roomId, u)
+    letGoAhead(u)
   }
 
   function close(s: Stream): void {
@@ -332,10 +356,28 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     }
   }
 
+  function newRecord(userId: string): UserRecord {
+    return { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false, ahead: null }
+  }
+
+  /** A followed room's newest message as it was created (null: none yet); undefined when this node does not know it. */
+  function newestMessage(roomId: string): Message | null | undefined {
+    const newest = newestByRoom.get(roomId)
+    if (!newest || newest.known) return newest?.message
+    if (!newest.reading) {
+      newest.reading = true
+      readNewest(roomId).then(
+        () => (newest.reading = false),
+        () => (newest.reading = false),
+      )
+    }
+    return undefined
+  }
+
   function recordFor(userId: string): UserRecord {
     const known = users.get(userId)
     if (known) return known
-    const u: UserRecord = { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false }
+    const u = newRecord(userId)
     // A failed load is not kept: its streams end with the error, the next stream loads again.
     u.ready = loads(() => (u.gone ? undefined : load(u))).catch((err: unknown) => {
       drop(u)
@@ -359,18 +401,18 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       offPresence()
       offResync()
     },
-    /** A followed room's newest message as it was created (null: none yet); undefined when this node does not know it. */
-    newestMessage(roomId: string): Message | null | undefined {
-      const newest = newestByRoom.get(roomId)
-      if (!newest || newest.known) return newest?.message
-      if (!newest.reading) {
-        newest.reading = true
-        readNewest(roomId).then(
-          () => (newest.reading = false),
-          () => (newest.reading = false),
-        )
+    /**
+     * What this node knows of rooms' newest messages, for `userId`'s room
+     * list. While the user's stream waits for its load, the room is followed
+     * first (the load would follow it anyway); should that fail, the list
+     * reads the room itself.
+     */
+    newestMessagesFor(userId: string): NewestMessages {
+      return async (roomId) => {
+        const u = users.get(userId)
+        if (u && !u.counted && !u.gone) await followAhead(u, roomId).catch(() => {})
+        return newestMessage(roomId)
       }
-      return undefined
     },
   }
 }

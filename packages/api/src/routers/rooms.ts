@@ -50,7 +50,7 @@ export const roomsRouter = router({
   }),
 
   // The newest messages of rooms this node follows are known without a read (user-hub.ts).
-  list: protectedProcedure.query(({ ctx }) => ctx.deps.database.repos.rooms.listForUser(ctx.user._id, ctx.deps.userHub.newestMessage)),
+  list: protectedProcedure.query(({ ctx }) => ctx.deps.database.repos.rooms.listForUser(ctx.user._id, ctx.deps.userHub.newestMessagesFor(ctx.user._id.toHexString()))),
 
   browse: protectedProcedure.input(BrowseRoomsInput).query(({ ctx, input }) => ctx.deps.database.repos.rooms.browse(input.query, input.cursor, input.limit)),
 

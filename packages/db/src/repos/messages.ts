@@ -30,9 +30,9 @@ export interface NewestMessage {
 /**
  * What a caller already knows of rooms' newest messages, by room id, as they
  * were created: undefined when it does not know (the room is read), null
- * when the room has none.
+ * when the room has none. It may first find out (a node following the room).
  */
-export type NewestMessages = (roomId: string) => Message | null | undefined
+export type NewestMessages = (roomId: string) => Message | null | undefined | Promise<Message | null | undefined>
 
 /**
  * Messages. A send is one write: the `message.created` event, whose _id is
@@ -232,7 +232,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
   async function latestOf(roomIds: readonly ObjectId[], known?: NewestMessages): Promise<Map<string, Message>> {
     const created = await Promise.all(
       roomIds.map(async (roomId) => {
-        const told = known?.(roomId.toHexString())
+        const told = await known?.(roomId.toHexString())
         return told !== undefined ? told : ((await newestCreated(roomId))?.message ?? null)
       }),
     )
