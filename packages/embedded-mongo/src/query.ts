@@ -1,8 +1,10 @@
 // Query execution: pick an index to generate candidates, then let mingo decide.
 //
 // The planner is deliberately simple and conservative. It only narrows the set
-// of candidate documents; every candidate is still tested against the full
-// filter with mingo, so a plan can never change results, only speed. An index
+// of candidate documents; every candidate is still tested against the filter
+// (a top-level `$or`'s branch plans test theirs against their own branch and
+// the fields beside the `$or`: together they hold every match), so a plan can
+// never change results, only speed. An index
 // is usable when its leading fields are bound by equality (or small $in) and,
 // optionally, the next field by a range and/or the requested sort — which is
 // exactly the "history page" shape: {roomId: X, seq: {$lt: N}} sort {seq: -1}.
@@ -155,6 +157,13 @@ function bestPlan(coll: Collection, preds: Map<string, FieldPredicate>, sort: So
 
 const MAX_OR_BRANCHES = 200
 
+/** Where a query's candidates come from: index plans (none: the whole collection). */
+interface Plans {
+  plans: Plan[] | undefined
+  /** Set when each plan reads one branch of a top-level `$or`: `branches[i]` is plan i's. */
+  branches?: Doc[]
+}
+
 /**
  * The plans whose candidates, together, hold every match. One plan for the
  * filter's top-level fields; or, for a top-level `$or` whose every branch
@@ -162,12 +171,13 @@ const MAX_OR_BRANCHES = 200
  * branch, as MongoDB's OR stage does: `{ $or: [{ roomId: A, seq: { $gt: 5 } },
  * { roomId: B, seq: { $gt: 9 } }] }` reads two index ranges, not the collection.
  */
-function choosePlans(coll: Collection, filter: Doc, sort: SortSpec): Plan[] | undefined {
+function choosePlans(coll: Collection, filter: Doc, sort: SortSpec): Plans {
   const preds = new Map<string, FieldPredicate>()
   collectPredicates(filter, preds)
   const top = bestPlan(coll, preds, sort)
+  const single = { plans: top && [top] }
   const branches = filter.$or
-  if (!Array.isArray(branches) || branches.length === 0 || branches.length > MAX_OR_BRANCHES || !branches.every(isPlainObject)) return top && [top]
+  if (!Array.isArray(branches) || branches.length === 0 || branches.length > MAX_OR_BRANCHES || !branches.every(isPlainObject)) return single
   const plans: Plan[] = []
   for (const branch of branches as Doc[]) {
     const both = new Map<string, FieldPredicate>()
@@ -175,26 +185,37 @@ function choosePlans(coll: Collection, filter: Doc, sort: SortSpec): Plan[] | un
     collectPredicates(branch, both)
     const p = bestPlan(coll, both, sort)
     // A branch no index narrows better than the top level's: one scan for all.
-    if (!p || (top && p.score <= top.score)) return top && [top]
+    if (!p || (top && p.score <= top.score)) return single
     plans.push(p)
   }
-  return plans
+  return { plans, branches: branches as Doc[] }
 }
 
 /** Documents read to answer queries (MongoDB's serverStatus metrics.queryExecutor.scannedObjects). */
 export const queryMetrics = { scannedObjects: 0 }
 
-/** Candidate documents in plan order (deduplicated for multikey indexes and several ranges or plans). */
-function* scan(coll: Collection, plans: Plan[] | undefined): Generator<Match> {
+/** A candidate document, and the plan that read it. */
+interface Candidate extends Match {
+  plan: number
+}
+
+/**
+ * Candidate documents in plan order, each once per plan (several ranges of a
+ * plan, or a multikey index, can read a document twice); once in all unless
+ * `perPlan`, where the caller deduplicates what it keeps.
+ */
+function* scan(coll: Collection, plans: Plan[] | undefined, perPlan = false): Generator<Candidate> {
   if (!plans) {
     for (const [rid, doc] of coll.docs) {
       queryMetrics.scannedObjects++
-      yield { rid, doc }
+      yield { rid, doc, plan: 0 }
     }
     return
   }
-  const seen = plans.length > 1 || plans[0]!.index.multikey || plans[0]!.ranges.length > 1 ? new Set<number>() : undefined
-  for (const plan of plans) {
+  const dedupe = plans.length > 1 || plans[0]!.index.multikey || plans[0]!.ranges.length > 1
+  let seen = dedupe ? new Set<number>() : undefined
+  for (const [i, plan] of plans.entries()) {
+    if (perPlan && dedupe) seen = new Set()
     const ranges = plan.reverse ? [...plan.ranges].reverse() : plan.ranges
     for (const [lo, hi] of ranges) {
       for (const e of plan.index.tree.range(lo, hi, plan.reverse)) {
@@ -205,10 +226,41 @@ function* scan(coll: Collection, plans: Plan[] | undefined): Generator<Match> {
         const doc = coll.docs.get(e.r)
         if (!doc) continue
         queryMetrics.scannedObjects++
-        yield { rid: e.r, doc }
+        yield { rid: e.r, doc, plan: i }
       }
     }
   }
+}
+
+/**
+ * The matches among the candidates. A candidate read by an `$or` branch's plan
+ * is tested against that branch (and the fields beside the `$or`) only, as
+ * MongoDB's OR stage does: a document matching another branch is among that
+ * branch's candidates too. Testing each against the whole `$or` cost a
+ * hundred-branch count (packages/db's unread counts) a hundred tests a
+ * document, most of this server's time in a reconnecting crowd.
+ */
+function* matching(coll: Collection, filter: Doc, query: Filter, { plans, branches }: Plans): Generator<Match> {
+  if (!branches) {
+    for (const m of scan(coll, plans)) if (query.test(m.doc)) yield m
+    return
+  }
+  const beside: Doc = { ...filter }
+  delete beside.$or
+  const tests: (Filter | undefined)[] = []
+  const kept = new Set<number>()
+  for (const m of scan(coll, plans, true)) {
+    if (kept.has(m.rid)) continue
+    const test = (tests[m.plan] ??= compileFilter(branchFilter(beside, branches[m.plan]!)))
+    if (!test.test(m.doc)) continue
+    kept.add(m.rid)
+    yield { rid: m.rid, doc: m.doc }
+  }
+}
+
+/** One `$or` branch with the fields beside the `$or`; `$and` where they share a field. */
+function branchFilter(beside: Doc, branch: Doc): Doc {
+  return Object.keys(branch).some((k) => k in beside) ? { $and: [beside, branch] } : { ...beside, ...branch }
 }
 
 /** Sort key of a document for one field: min element ascending, max element descending (MongoDB array sort). */
@@ -270,11 +322,10 @@ export function findMatches(coll: Collection | undefined, filter: Doc, opts: Fin
   const plans = choosePlans(coll, filter, sort)
   const out: Match[] = []
   // Several plans' candidates come in no overall order.
-  if (sort.length === 0 || (plans?.length === 1 && plans[0]!.providesSort)) {
+  if (sort.length === 0 || (plans.plans?.length === 1 && plans.plans[0]!.providesSort)) {
     // Streaming: stop as soon as skip + limit documents matched.
     let skipped = 0
-    for (const m of scan(coll, plans)) {
-      if (!query.test(m.doc)) continue
+    for (const m of matching(coll, filter, query, plans)) {
       if (skipped < skip) {
         skipped++
         continue
@@ -284,7 +335,7 @@ export function findMatches(coll: Collection | undefined, filter: Doc, opts: Fin
     }
     return out
   }
-  for (const m of scan(coll, plans)) if (query.test(m.doc)) out.push(m)
+  for (const m of matching(coll, filter, query, plans)) out.push(m)
   const sorted = sortMatches(out, sort)
   return sorted.slice(skip, limit > 0 ? skip + limit : undefined)
 }
@@ -295,40 +346,49 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}): Doc
   if (!isPlainObject(projection)) throw badValue('projection must be an object')
   if (Object.keys(projection).length === 0) return docs
   const simple = simpleProjection(projection)
-  if (simple) return docs.map(simple)
-  return new Query(filter).find<Doc>(docs, projection).all()
+  if (!simple) return new Query(filter).find<Doc>(docs, projection).all()
+  let general: Query | undefined
+  return docs.map((doc) => simple(doc) ?? (general ??= new Query(filter)).find<Doc>([doc], projection).all()[0]!)
 }
 
+/** Fields to include: `true` for the whole value, a subtree for a dotted path's fields. */
+type Inclusion = Map<string, true | Inclusion>
+
 /**
- * The common projections — top-level fields, all included or all excluded
- * (`{seq: 1}`, `{data: 0}`), `_id` on or off — without going through mingo's
- * aggregation pipeline. As MongoDB returns them: `_id` first, then the fields
- * in the document's order. Anything else (dotted paths, operators, mixed
- * inclusion and exclusion, only `_id`) returns undefined and goes to mingo.
+ * The common projections without going through mingo's aggregation pipeline:
+ * top-level fields, all included or all excluded (`{seq: 1}`, `{data: 0}`),
+ * `_id` on or off, and included dotted paths (`{'data.type': 1}`: packages/db's
+ * unread counts read thousands of events with it). As MongoDB returns them:
+ * `_id` first, then the fields in the document's order. Anything else
+ * (operators, excluded dotted paths, mixed inclusion and exclusion, only
+ * `_id`, a path and its parent) returns undefined and goes to mingo, and so
+ * does a document whose dotted path meets an array or a scalar (the function
+ * returns undefined for it).
  */
-function simpleProjection(projection: Doc): ((doc: Doc) => Doc) | undefined {
+function simpleProjection(projection: Doc): ((doc: Doc) => Doc | undefined) | undefined {
   let include: boolean | undefined
   let keepId = true
-  const fields = new Set<string>()
+  const fields: Inclusion = new Map()
   for (const k of Object.keys(projection)) {
     const v = projection[k]
     const on = v === 1 || v === true ? true : v === 0 || v === false ? false : undefined
-    if (on === undefined || k.startsWith('$') || k.includes('.')) return undefined
+    if (on === undefined || k.startsWith('$')) return undefined
     if (k === '_id') {
       keepId = on
       continue
     }
     if (include !== undefined && include !== on) return undefined
     include = on
-    fields.add(k)
+    const path = k.split('.')
+    if (path.length > 1 && (!on || path[0] === '_id')) return undefined
+    if (!addPath(fields, path)) return undefined
   }
   if (include === undefined) return undefined
   if (include) {
     return (doc) => {
       const out: Doc = {}
       if (keepId && doc._id !== undefined) out._id = doc._id
-      for (const k of Object.keys(doc)) if (k !== '_id' && fields.has(k) && doc[k] !== undefined) out[k] = doc[k]
-      return out
+      return pick(doc, fields, out) ? out : undefined
     }
   }
   return (doc) => {
@@ -336,4 +396,34 @@ function simpleProjection(projection: Doc): ((doc: Doc) => Doc) | undefined {
     for (const k of Object.keys(doc)) if (!fields.has(k) && (keepId || k !== '_id') && doc[k] !== undefined) out[k] = doc[k]
     return out
   }
+}
+
+/** Adds a path to the tree; false when it overlaps one already there (MongoDB's path collision). */
+function addPath(tree: Inclusion, [head, ...rest]: string[]): boolean {
+  const node = tree.get(head!)
+  if (rest.length === 0) {
+    if (node !== undefined) return false
+    tree.set(head!, true)
+    return true
+  }
+  if (node === true) return false
+  const sub: Inclusion = node ?? new Map()
+  tree.set(head!, sub)
+  return addPath(sub, rest)
+}
+
+/** Copies the included fields of `doc` into `out`, in the document's order; false when a path meets an array or a scalar. */
+function pick(doc: Doc, fields: Inclusion, out: Doc): boolean {
+  for (const k of Object.keys(doc)) {
+    const want = fields.get(k)
+    const v = doc[k]
+    if (want === undefined || v === undefined) continue
+    if (want === true) out[k] = v
+    else if (isPlainObject(v)) {
+      const sub: Doc = {}
+      if (!pick(v, want, sub)) return false
+      out[k] = sub
+    } else return false
+  }
+  return true
 }

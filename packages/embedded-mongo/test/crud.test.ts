@@ -88,8 +88,15 @@ describe('insert and find', () => {
     expect(await one({ nested: 0, _id: 0 })).toEqual({ b: 2, a: 1, list: [1, 2, 3], n: null })
     expect(await one({ missing: 1 })).toEqual({ _id: 1 })
     expect(await one({ n: 1 })).toEqual({ _id: 1, n: null })
-    // The general path: dotted fields, $slice, $elemMatch, only _id.
+    // Dotted fields: through subdocuments in the document's order, an empty one where none is there.
     expect(await one({ 'nested.y': 1 })).toEqual({ _id: 1, nested: { y: 2 } })
+    expect(Object.keys((await one({ 'nested.y': 1, 'nested.x': 1, b: 1 }))!)).toEqual(['_id', 'b', 'nested'])
+    expect(Object.keys((await one({ 'nested.y': 1, 'nested.x': 1, b: 1 }))!.nested)).toEqual(['x', 'y'])
+    expect(await one({ 'nested.z': 1, _id: 0 })).toEqual({ nested: {} })
+    expect(await one({ 'a.z': 1, 'missing.z': 1 })).toEqual({ _id: 1 })
+    expect(await one({ 'list.z': 1, a: 1 })).toEqual({ _id: 1, a: 1, list: [] })
+    await expect(one({ nested: 1, 'nested.y': 1 })).rejects.toBeInstanceOf(MongoServerError)
+    // The general path: $slice, $elemMatch, only _id.
     expect(await one({ list: { $slice: 2 } })).toMatchObject({ list: [1, 2] })
     expect(await one({ _id: 1 })).toEqual({ _id: 1 })
     await expect(one({ a: 1, b: 0 })).rejects.toBeInstanceOf(MongoServerError)

@@ -135,6 +135,10 @@ describe('index-backed queries', () => {
       [{ $or: [{ roomId: 'room2' }, { tags: 'u2' }], seq: { $lt: 6 } }, { roomId: 1, seq: 1 }, 1, 4],
       [{ $or: [{ roomId: 'room2', seq: 3 }, { v: 4 }] }, undefined, 0, 0],
       [{ roomId: { $in: ['room0', 'room4'] }, $or: [{ seq: { $gt: 57 } }, { seq: { $lt: 1 } }] }, { roomId: -1, seq: 1 }, 0, 0],
+      // Read by the first branch's plan and not matching it, matching the second: kept once.
+      [{ $or: [{ roomId: 'room1', v: { $gt: 1000 } }, { roomId: 'room1', seq: { $lt: 5 } }, { roomId: 'room1', seq: { $lt: 3 } }] }, undefined, 0, 0],
+      // A field both beside the $or and in a branch: both must hold.
+      [{ $or: [{ roomId: 'room1', seq: { $gt: 50 } }, { roomId: 'room2', seq: { $lt: 3 } }], seq: { $ne: 52 }, v: { $ne: null } }, { roomId: 1, seq: 1 }, 0, 0],
     ]
     for (const [filter, sort, skip, limit] of queries) {
       const run = (c: typeof withIx) =>
