@@ -57,6 +57,8 @@ const EnvSchema = z.object({
   USER_STREAM_LOADS: int(16, 1),
   /** Unread counts stop here: a count of this or more means at least this many (the app shows 99+). */
   UNREAD_COUNT_LIMIT: int(1000, 100),
+  /** Events of rooms' logs a node keeps so that the next unread counts read only what is new (~8 bytes each; 0 keeps none). */
+  UNREAD_CACHE_EVENTS: int(200_000, 0),
   PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
   ARGON2_MEMORY_KIB: int(19456, 1024),
   ARGON2_TIME_COST: int(2, 1),

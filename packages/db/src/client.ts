@@ -42,9 +42,11 @@ export interface ConnectOptions {
   onCommand?: (name: string) => void
   /** Where unread counts stop (default DEFAULT_UNREAD_COUNT_LIMIT): see createUnreadCounter. */
   unreadCountLimit?: number
+  /** Events of rooms' logs kept for the next unread counts (default DEFAULT_UNREAD_CACHE_EVENTS): see event-runs.ts. */
+  unreadCacheEvents?: number
 }
 
-export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit }: ConnectOptions): Promise<Database> {
+export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit, unreadCacheEvents }: ConnectOptions): Promise<Database> {
   const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
   if (onOperation) timeOperations(client, onOperation)
   if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName))
@@ -64,7 +66,7 @@ export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperati
     client,
     db,
     collections,
-    repos: createRepositories(collections, { unreadCountLimit }),
+    repos: createRepositories(collections, { unreadCountLimit, unreadCacheEvents }),
     async ping() {
       try {
         await db.command({ ping: 1 }, { timeoutMS: 2000 })

@@ -166,3 +166,53 @@ it('members asking at once share two queries, each counted from their own marker
   expect(together[2]![0]!.through).toBe(seqs[10]!.seq)
   expect(together[3]![0]!.through).toBe(elsewhere.seq)
 })
+
+it("a room's events once counted are not read again: the next counts read what was written since, exact, a seq still missing included once written", async () => {
+  const { rooms, messages, events } = database.repos
+  const owner = person('kept-owner')
+  const ann = new ObjectId()
+  const bob = new ObjectId()
+  const room = await rooms.create({ name: 'kept', visibility: 'public', owner })
+  const send = (k: number) => messages.send({ roomId: room._id, author: owner, clientId: `kept${k}`, body: 'x' })
+  const sent = []
+  for (let k = 0; k < 300; k++) sent.push((await send(k)).message)
+  // Documents that reads of the `events` collection returned (first batches and getMores).
+  let read = 0
+  const fromEvents = new Set<number>()
+  const onStart = (e: { commandName: string; command: Record<string, unknown>; requestId: number }) => {
+    if ((e.commandName === 'find' && e.command.find === 'events') || (e.commandName === 'getMore' && e.command.collection === 'events')) fromEvents.add(e.requestId)
+  }
+  const onReply = (e: { reply: unknown; requestId: number }) => {
+    if (!fromEvents.delete(e.requestId)) return
+    const { cursor } = e.reply as { cursor: { firstBatch?: unknown[]; nextBatch?: unknown[] } }
+    read += (cursor.firstBatch ?? cursor.nextBatch ?? []).length
+  }
+  database.client.on('commandStarted', onStart)
+  database.client.on('commandSucceeded', onReply)
+  try {
+    const [first] = await messages.unreadCounts(ann, [{ roomId: room._id, afterSeq: 0 }])
+    expect(first).toEqual({ unread: 300, through: sent.at(-1)!.seq })
+    expect(read).toBeGreaterThanOrEqual(300)
+
+    // Since then: three more, and one of the first ones deleted.
+    for (let k = 300; k < 303; k++) sent.push((await send(k)).message)
+    await messages.remove((await messages.get(new ObjectId(sent[10]!.id)))!)
+    const removedAt = await events.latestSeq(room._id)
+    read = 0
+    const [second] = await messages.unreadCounts(bob, [{ roomId: room._id, afterSeq: 0 }])
+    expect(second).toEqual({ unread: 302, through: removedAt })
+    expect(read).toBe(4) // the three messages and the deletion's event
+
+    // Another node's append shows seq n + 2 before n + 1 is written: counted when it is, not skipped.
+    const [template] = await database.collections.events.find({ _id: new ObjectId(sent[0]!.id) }).toArray()
+    const at = (seq: number, authorId: ObjectId, k: string) => database.collections.events.insertOne({ ...template!, _id: new ObjectId(), seq, authorId, clientId: k })
+    await at(removedAt + 2, template!.authorId!, 'late-2')
+    expect((await messages.unreadCounts(ann, [{ roomId: room._id, afterSeq: 0 }]))[0]).toEqual({ unread: 303, through: removedAt + 2 })
+    await at(removedAt + 1, bob, 'late-1') // Bob's own: not unread for him
+    expect((await messages.unreadCounts(bob, [{ roomId: room._id, afterSeq: 0 }]))[0]).toEqual({ unread: 303, through: removedAt + 2 })
+    expect((await messages.unreadCounts(ann, [{ roomId: room._id, afterSeq: 0 }]))[0]).toEqual({ unread: 304, through: removedAt + 2 })
+  } finally {
+    database.client.off('commandStarted', onStart)
+    database.client.off('commandSucceeded', onReply)
+  }
+})

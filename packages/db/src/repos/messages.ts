@@ -17,6 +17,8 @@ export type SendResult = { message: Message; event: EventDoc | null }
 export interface MessagesOptions {
   /** Where counting unread messages stops: a count of this or more means at least this many. */
   unreadCountLimit?: number
+  /** Events of rooms' logs kept for the next unread counts (see event-runs.ts). */
+  unreadCacheEvents?: number
 }
 
 type CreatedEvent = EventDoc & { data: Extract<RoomEvent, { type: 'message.created' }> }
@@ -46,9 +48,9 @@ export type NewestMessages = (roomId: string) => Message | null | undefined | Pr
  * its event and this state where there is one. (Databases written before this
  * had a state document for every message; reads find those the same way.)
  */
-export function createMessages(c: Collections, log: EventLog, { unreadCountLimit = DEFAULT_UNREAD_COUNT_LIMIT }: MessagesOptions = {}) {
+export function createMessages(c: Collections, log: EventLog, { unreadCountLimit = DEFAULT_UNREAD_COUNT_LIMIT, unreadCacheEvents }: MessagesOptions = {}) {
   const CREATED = 'message.created'
-  const { unreadCounts } = createUnreadCounter(c, { limit: unreadCountLimit })
+  const { unreadCounts } = createUnreadCounter(c, { limit: unreadCountLimit, cacheEvents: unreadCacheEvents })
 
   function docFromMessage(m: Message, authorId: ObjectId): MessageDoc {
     return {

@@ -1,6 +1,7 @@
 import type { ObjectId } from 'mongodb'
 import { batchedLookup } from '../batch.ts'
 import type { Collections } from '../client.ts'
+import { createEventRuns, type LogRow, type Run } from './event-runs.ts'
 
 /** A room's unread range for one member: after their read marker, up to `throughSeq` (default: the end). */
 export interface UnreadRange {
@@ -17,6 +18,9 @@ export interface UnreadCount {
 
 /** Unread counts stop here (see createUnreadCounter). */
 export const DEFAULT_UNREAD_COUNT_LIMIT = 1000
+
+/** Events of rooms' logs kept for the next counts (see event-runs.ts): ~8 bytes each. */
+export const DEFAULT_UNREAD_CACHE_EVENTS = 200_000
 
 /** `$or` branches (one index range each) per query; more take more queries. */
 const RANGES_PER_QUERY = 100
@@ -44,6 +48,8 @@ interface Span {
 type Stretch = { roomId: ObjectId; from: number; to: number }
 
 type EventRow = { roomId: ObjectId; seq: number; authorId?: ObjectId; data: { type: string } }
+/** A room's events within a read: the kept run's part (seqs start + 1 … end) and the rows read now (outside it). */
+type RoomEvents = { run: Run | undefined; end: number; read: LogRow[] }
 type DeletedRow = { roomId: ObjectId; seq: number; authorId: ObjectId }
 
 /**
@@ -65,9 +71,15 @@ type DeletedRow = { roomId: ObjectId; seq: number; authorId: ObjectId }
  * stops once it reaches the limit: below it a count is exact; at or above it,
  * it means "at least that many" (the app shows 99+ from 100), as of the window
  * it stopped at.
+ *
+ * The events read are kept (event-runs.ts: a room's log never changes once
+ * written), so the next counts of a room read only what was written since:
+ * a crowd's loads and lists, asked for over seconds, read each room's range
+ * once between them, not once per batch.
  */
-export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COUNT_LIMIT }: { limit?: number } = {}) {
+export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COUNT_LIMIT, cacheEvents = DEFAULT_UNREAD_CACHE_EVENTS }: { limit?: number; cacheEvents?: number } = {}) {
   const window = 2 * limit
+  const runs = createEventRuns({ maxEvents: cacheEvents, maxRun: 4 * window })
 
   async function countAll(asks: readonly Ask[]): Promise<UnreadCount[][]> {
     const counts = asks.map((a) => a.ranges.map((r) => ({ unread: 0, through: r.afterSeq })))
@@ -81,14 +93,20 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
       const { events, deleted } = await readStretches(stretchesOf(spans))
       const next: typeof open = []
       for (const s of spans) {
-        const userId = asks[s.ask]!.userId
+        const user = asks[s.ask]!.userId.toHexString()
         const count = counts[s.ask]![s.range]!
         const key = s.roomId.toHexString()
-        for (const e of within(events.get(key), s)) {
-          if (e.data.type === CREATED && !e.authorId?.equals(userId)) count.unread++
-          count.through = Math.max(count.through, e.seq)
+        const room = events.get(key)
+        const take = (seq: number, by: string | null) => {
+          if (by !== null && by !== user) count.unread++
+          count.through = Math.max(count.through, seq)
         }
-        for (const d of within(deleted.get(key), s)) if (!d.authorId.equals(userId)) count.unread--
+        if (room?.run) {
+          const { start, by } = room.run
+          for (let seq = Math.max(s.from, start) + 1; seq <= Math.min(s.to, room.end); seq++) take(seq, by[seq - start - 1] ?? null)
+        }
+        for (const e of within(room?.read, s)) take(e.seq, e.by)
+        for (const d of within(deleted.get(key), s)) if (d.authorId.toHexString() !== user) count.unread--
         // Seqs are dense: a window read to its end may have more after it.
         if (count.through === s.to && s.to !== s.last && count.unread < limit) next.push(s)
       }
@@ -117,20 +135,48 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
     return stretches
   }
 
-  /** The events and the deleted messages of the stretches, by room, ascending seq. */
+  /**
+   * The events and the deleted messages of the stretches, by room, ascending
+   * seq. Only the events outside a room's kept run are read, and what they
+   * add to it is kept.
+   */
   async function readStretches(stretches: readonly Stretch[]) {
-    const events = new Map<string, EventRow[]>()
+    const events = new Map<string, RoomEvents>()
+    const pieces: Stretch[] = []
+    for (const s of stretches) {
+      const key = s.roomId.toHexString()
+      let room = events.get(key)
+      if (!room) {
+        const run = runs.get(key)
+        room = { run, end: run ? run.start + run.by.length : 0, read: [] }
+        events.set(key, room)
+      }
+      const { run, end } = room
+      if (!run || s.from > end || s.to <= run.start) {
+        pieces.push(s)
+        continue
+      }
+      if (s.from < run.start) pieces.push({ roomId: s.roomId, from: s.from, to: run.start })
+      if (s.to > end) pieces.push({ roomId: s.roomId, from: end, to: s.to })
+    }
     const deleted = new Map<string, DeletedRow[]>()
-    for (let i = 0; i < stretches.length; i += RANGES_PER_QUERY) {
-      const $or = stretches.slice(i, i + RANGES_PER_QUERY).map((s) => ({ roomId: s.roomId, seq: { $gt: s.from, $lte: s.to } }))
+    for (let i = 0; i < Math.max(pieces.length, stretches.length); i += RANGES_PER_QUERY) {
+      const $or = (list: readonly Stretch[]) => list.slice(i, i + RANGES_PER_QUERY).map((s) => ({ roomId: s.roomId, seq: { $gt: s.from, $lte: s.to } }))
       const [e, d] = await Promise.all([
-        c.events.find({ $or }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1, 'data.type': 1 } }).toArray() as Promise<EventRow[]>,
-        c.messages.find({ $or, deleted: true }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1 } }).toArray() as Promise<DeletedRow[]>,
+        i < pieces.length
+          ? (c.events.find({ $or: $or(pieces) }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1, 'data.type': 1 } }).toArray() as Promise<EventRow[]>)
+          : [],
+        i < stretches.length ? (c.messages.find({ $or: $or(stretches), deleted: true }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1 } }).toArray() as Promise<DeletedRow[]>) : [],
       ])
-      group(events, e)
+      for (const row of e) {
+        const key = row.roomId.toHexString()
+        events.get(key)!.read.push({ seq: row.seq, by: row.data.type === CREATED ? (row.authorId?.toHexString() ?? '') : null })
+      }
       group(deleted, d)
     }
-    for (const list of [...events.values(), ...deleted.values()]) list.sort((a, b) => a.seq - b.seq)
+    for (const room of events.values()) room.read.sort((a, b) => a.seq - b.seq)
+    for (const list of deleted.values()) list.sort((a, b) => a.seq - b.seq)
+    for (const p of pieces) runs.add(p.roomId.toHexString(), p.from, [...within(events.get(p.roomId.toHexString())!.read, p)])
     return { events, deleted }
   }
 
