@@ -159,21 +159,16 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
       if (s.from < run.start) pieces.push({ roomId: s.roomId, from: s.from, to: run.start })
       if (s.to > end) pieces.push({ roomId: s.roomId, from: end, to: s.to })
     }
-    const deleted = new Map<string, DeletedRow[]>()
-    for (let i = 0; i < Math.max(pieces.length, stretches.length); i += RANGES_PER_QUERY) {
-      const $or = (list: readonly Stretch[]) => list.slice(i, i + RANGES_PER_QUERY).map((s) => ({ roomId: s.roomId, seq: { $gt: s.from, $lte: s.to } }))
-      const [e, d] = await Promise.all([
-        i < pieces.length
-          ? (c.events.find({ $or: $or(pieces) }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1, 'data.type': 1 } }).toArray() as Promise<EventRow[]>)
-          : [],
-        i < stretches.length ? (c.messages.find({ $or: $or(stretches), deleted: true }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1 } }).toArray() as Promise<DeletedRow[]>) : [],
-      ])
-      for (const row of e) {
-        const key = row.roomId.toHexString()
-        events.get(key)!.read.push({ seq: row.seq, by: row.data.type === CREATED ? (row.authorId?.toHexString() ?? '') : null })
-      }
-      group(deleted, d)
+    const [rows, gone] = await Promise.all([
+      inChunks(pieces, ($or) => c.events.find({ $or }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1, 'data.type': 1 } }).toArray() as Promise<EventRow[]>),
+      inChunks(stretches, ($or) => c.messages.find({ $or, deleted: true }, { projection: { _id: 0, roomId: 1, seq: 1, authorId: 1 } }).toArray() as Promise<DeletedRow[]>),
+    ])
+    for (const row of rows) {
+      const by = row.data.type === CREATED ? (row.authorId?.toHexString() ?? '') : null
+      events.get(row.roomId.toHexString())!.read.push({ seq: row.seq, by })
     }
+    const deleted = new Map<string, DeletedRow[]>()
+    group(deleted, gone)
     for (const room of events.values()) room.read.sort((a, b) => a.seq - b.seq)
     for (const list of deleted.values()) list.sort((a, b) => a.seq - b.seq)
     for (const p of pieces) runs.add(p.roomId.toHexString(), p.from, [...within(events.get(p.roomId.toHexString())!.read, p)])
@@ -197,6 +192,16 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
   }
 
   return { unreadCounts }
+}
+
+/** Reads the stretches `RANGES_PER_QUERY` at a time, one `$or` branch each. */
+async function inChunks<T>(stretches: readonly Stretch[], read: ($or: object[]) => Promise<T[]>): Promise<T[]> {
+  let rows: T[] = []
+  for (let i = 0; i < stretches.length; i += RANGES_PER_QUERY) {
+    const $or = stretches.slice(i, i + RANGES_PER_QUERY).map((s) => ({ roomId: s.roomId, seq: { $gt: s.from, $lte: s.to } }))
+    rows = rows.concat(await read($or))
+  }
+  return rows
 }
 
 function group<T extends { roomId: ObjectId }>(into: Map<string, T[]>, rows: readonly T[]): void {
