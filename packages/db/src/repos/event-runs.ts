@@ -108,7 +108,7 @@ export function createEventRuns({ maxEvents, maxRun }: EventRunsOptions) {
       trim(roomId)
     },
 
-    /** Events kept, over all rooms (for tests and metrics). */
+    /** Events kept, over all rooms. */
     get size(): number {
       return total
     },

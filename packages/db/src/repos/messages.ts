@@ -6,7 +6,7 @@ import type { EventLog } from './events.ts'
 import { isDuplicateKey } from '../indexes.ts'
 import { toMessage, toReactions } from './mappers.ts'
 import { batchedLookup } from '../batch.ts'
-import { createUnreadCounter, DEFAULT_UNREAD_COUNT_LIMIT } from './unread.ts'
+import { createUnreadCounter } from './unread.ts'
 
 /** MongoDB's name for the primary key index. */
 const ID_INDEX = '_id_'
@@ -48,7 +48,7 @@ export type NewestMessages = (roomId: string) => Message | null | undefined | Pr
  * its event and this state where there is one. (Databases written before this
  * had a state document for every message; reads find those the same way.)
  */
-export function createMessages(c: Collections, log: EventLog, { unreadCountLimit = DEFAULT_UNREAD_COUNT_LIMIT, unreadCacheEvents }: MessagesOptions = {}) {
+export function createMessages(c: Collections, log: EventLog, { unreadCountLimit, unreadCacheEvents }: MessagesOptions = {}) {
   const CREATED = 'message.created'
   const { unreadCounts } = createUnreadCounter(c, { limit: unreadCountLimit, cacheEvents: unreadCacheEvents })
 

@@ -83,6 +83,7 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
 
   async function countAll(asks: readonly Ask[]): Promise<UnreadCount[][]> {
     const counts = asks.map((a) => a.ranges.map((r) => ({ unread: 0, through: r.afterSeq })))
+    const users = asks.map((a) => a.userId.toHexString())
     let open = asks.flatMap((a, ask) => a.ranges.map((_, range) => ({ ask, range })))
     while (open.length > 0) {
       const spans: Span[] = open.map(({ ask, range }) => {
@@ -93,7 +94,7 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
       const { events, deleted } = await readStretches(stretchesOf(spans))
       const next: typeof open = []
       for (const s of spans) {
-        const user = asks[s.ask]!.userId.toHexString()
+        const user = users[s.ask]!
         const count = counts[s.ask]![s.range]!
         const key = s.roomId.toHexString()
         const room = events.get(key)
