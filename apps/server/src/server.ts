@@ -76,7 +76,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
   }
   const bus = createBus({ redisUrl: env.REDIS_URL, nodeId: env.NODE_ID, logger: log })
   const metrics = createMetrics(bus, env.NODE_ID)
-  const database = await connectDatabase({ url: mongoUrl, maxPoolSize: env.MONGODB_MAX_POOL_SIZE, unreadCountLimit: env.UNREAD_COUNT_LIMIT, unreadCacheEvents: env.UNREAD_CACHE_EVENTS, onOperation: metrics.mongoOperation }).catch(async (err: unknown) => {
+  const database = await connectDatabase({ url: mongoUrl, maxPoolSize: env.MONGODB_MAX_POOL_SIZE, unreadCountLimit: env.UNREAD_COUNT_LIMIT, unreadCacheEvents: env.UNREAD_CACHE_EVENTS, lookupWindowMs: env.LOOKUP_BATCH_WINDOW_MS, onOperation: metrics.mongoOperation }).catch(async (err: unknown) => {
     await bus.close()
     await embedded?.stop()
     throw err

@@ -76,6 +76,8 @@ describe('configuration', () => {
     expect(() => readEnv({ MONGODB_URL: 'postgres://x' })).toThrow(/MONGODB_URL/)
     // A mistyped connection string is named, its credentials are not.
     expect(() => readEnv({ MONGODB_URL: 'mongodb:/admin:hunter2@db:27017' })).toThrow(/MONGODB_URL="mongodb:\/\*\*\*@db:27017"/)
+    // A window of a minute would hold every busy lookup that long: refused, not taken.
+    expect(() => readEnv({ LOOKUP_BATCH_WINDOW_MS: '60000' })).toThrow(/LOOKUP_BATCH_WINDOW_MS/)
     expect(readEnv({}).PORT).toBe(3000)
   })
 

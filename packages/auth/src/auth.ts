@@ -42,7 +42,7 @@ export interface LoginLimits {
 }
 
 export interface CreateAuthOptions {
-  database: Pick<Database, 'collections'>
+  database: Pick<Database, 'collections' | 'lookupWindowMs'>
   bus: AuthBus
   /** https deployment: `__Host-` cookie name and `Secure`. */
   secureCookies: boolean
@@ -128,8 +128,8 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     opts.maxConcurrentHashes ?? 4,
     opts.maxQueuedHashes ?? 1000,
   )
-  const users = createUsersRepo(opts.database.collections)
-  const sessions = createSessionsRepo(opts.database.collections)
+  const users = createUsersRepo(opts.database.collections, { lookupWindowMs: opts.database.lookupWindowMs })
+  const sessions = createSessionsRepo(opts.database.collections, { lookupWindowMs: opts.database.lookupWindowMs })
 
   const busy = (): AuthError =>
     new AuthError('TOO_MANY_REQUESTS', 'The server is busy, try again shortly', 1000)

@@ -18,6 +18,8 @@ export interface Database {
   db: Db
   collections: Collections
   repos: Repositories
+  /** The window the repositories' lookups share (ConnectOptions); auth's own lookups take it too. */
+  lookupWindowMs?: number
   /** For /readyz. */
   ping(): Promise<boolean>
   close(): Promise<void>
@@ -44,9 +46,11 @@ export interface ConnectOptions {
   unreadCountLimit?: number
   /** Events of rooms' logs kept for the next unread counts (default DEFAULT_UNREAD_CACHE_EVENTS): see event-runs.ts. */
   unreadCacheEvents?: number
+  /** How long a busy lookup waits for others of its kind to share its query (default DEFAULT_LOOKUP_WINDOW_MS): see batch.ts. */
+  lookupWindowMs?: number
 }
 
-export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit, unreadCacheEvents }: ConnectOptions): Promise<Database> {
+export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit, unreadCacheEvents, lookupWindowMs }: ConnectOptions): Promise<Database> {
   const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
   if (onOperation) timeOperations(client, onOperation)
   if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName))
@@ -66,7 +70,8 @@ export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperati
     client,
     db,
     collections,
-    repos: createRepositories(collections, { unreadCountLimit, unreadCacheEvents }),
+    lookupWindowMs,
+    repos: createRepositories(collections, { unreadCountLimit, unreadCacheEvents, lookupWindowMs }),
     async ping() {
       try {
         await db.command({ ping: 1 }, { timeoutMS: 2000 })

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
 import { batchedGroups, batchedLookup } from '../src/batch.ts'
+import { createUsersRepo } from '../src/index.ts'
 import { openTestDatabase, type TestDatabase } from './harness.ts'
 
 // A database of our own with command monitoring, to count the queries that reach the server.
@@ -116,5 +117,54 @@ describe('memberships', () => {
     expect(bobInR2).toMatchObject({ role: 'member', userId: id(bob) })
     expect(bobInR1).toBeNull()
     expect(annInR1).toMatchObject({ role: 'owner' })
+  })
+})
+
+describe('the lookup window (LOOKUP_BATCH_WINDOW_MS)', () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
+
+  /** Three room lookups ~30 ms apart, as a crowd's handshakes trickle in: how many queries reach the server. */
+  async function roomQueries(lookupWindowMs: number): Promise<{ queries: number; names: (string | undefined)[] }> {
+    let count = 0
+    const db = await openTestDatabase((name) => name === 'find' && count++, { lookupWindowMs })
+    try {
+      const owner = person('w-owner')
+      const made = await Promise.all(['w1', 'w2', 'w3'].map((name) => db.repos.rooms.create({ name, visibility: 'public', owner })))
+      await pause(lookupWindowMs + 50) // the creates' own reads are not counted
+      count = 0
+      const found: Promise<{ name: string } | null>[] = []
+      for (const room of made) {
+        found.push(db.repos.rooms.get(room._id))
+        await pause(30)
+      }
+      const names = (await Promise.all(found)).map((r) => r?.name)
+      return { queries: count, names }
+    } finally {
+      await db.drop()
+    }
+  }
+
+  it("a wide window gathers lookups that arrive tens of ms apart into the next query; every caller still gets its own room", async () => {
+    // 500 ms: wide enough that a slow CI machine's pauses stay inside it.
+    expect(await roomQueries(500)).toEqual({ queries: 2, names: ['w1', 'w2', 'w3'] })
+  })
+
+  it('0 sends each lookup in a query of its own when nothing else was asked in its turn', async () => {
+    expect(await roomQueries(0)).toEqual({ queries: 3, names: ['w1', 'w2', 'w3'] })
+  })
+
+  it("auth's repositories take the window too (a handshake's session and user lookups)", async () => {
+    const users = createUsersRepo(database.collections, { lookupWindowMs: 500 })
+    const made = await Promise.all(['w-ann', 'w-bob', 'w-cat'].map((username) => users.insert({ username, displayName: username, passwordHash: 'x' })))
+    await pause(50)
+    const before = finds.length
+    const found: Promise<{ username: string } | null>[] = []
+    for (const u of made) {
+      found.push(users.findById(u._id.toHexString()))
+      await pause(30)
+    }
+    expect((await Promise.all(found)).map((u) => u?.username)).toEqual(['w-ann', 'w-bob', 'w-cat'])
+    expect(finds.length - before).toBe(2)
   })
 })

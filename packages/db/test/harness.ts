@@ -10,7 +10,7 @@ import { connectDatabase, type ConnectOptions, type Database } from '../src/inde
 export type TestDatabase = Database & { drop(): Promise<void> }
 
 /** `onCommand` sees the name of every command sent (to count the queries a feature makes). */
-export async function openTestDatabase(onCommand?: (name: string) => void, options: Pick<ConnectOptions, 'unreadCountLimit'> = {}): Promise<TestDatabase> {
+export async function openTestDatabase(onCommand?: (name: string) => void, options: Pick<ConnectOptions, 'unreadCountLimit' | 'lookupWindowMs'> = {}): Promise<TestDatabase> {
   const mongo = await startTestMongo()
   const database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, ...options, ...(onCommand ? { onCommand } : {}) })
   return Object.assign(database, {

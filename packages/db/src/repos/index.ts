@@ -7,7 +7,7 @@ import { createRooms } from './rooms.ts'
 export function createRepositories(collections: Collections, options: MessagesOptions = {}) {
   const events = createEventLog(collections)
   const messages = createMessages(collections, events, options)
-  const rooms = createRooms(collections, events, messages)
+  const rooms = createRooms(collections, events, messages, { lookupWindowMs: options.lookupWindowMs })
   return { events, messages, rooms }
 }
 export type Repositories = ReturnType<typeof createRepositories>

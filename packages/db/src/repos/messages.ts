@@ -5,7 +5,7 @@ import type { EventDoc, MessageDoc } from '../documents.ts'
 import type { EventLog } from './events.ts'
 import { isDuplicateKey } from '../indexes.ts'
 import { toMessage, toReactions } from './mappers.ts'
-import { batchedLookup } from '../batch.ts'
+import { batchedLookup, type LookupOptions } from '../batch.ts'
 import { createUnreadCounter } from './unread.ts'
 
 /** MongoDB's name for the primary key index. */
@@ -14,7 +14,7 @@ const ID_INDEX = '_id_'
 /** `event` is null when the send was a retry of an earlier one (nothing new to announce). */
 export type SendResult = { message: Message; event: EventDoc | null }
 
-export interface MessagesOptions {
+export interface MessagesOptions extends LookupOptions {
   /** Where counting unread messages stops: a count of this or more means at least this many. */
   unreadCountLimit?: number
   /** Events of rooms' logs kept for the next unread counts (see event-runs.ts). */
@@ -48,9 +48,9 @@ export type NewestMessages = (roomId: string) => Message | null | undefined | Pr
  * its event and this state where there is one. (Databases written before this
  * had a state document for every message; reads find those the same way.)
  */
-export function createMessages(c: Collections, log: EventLog, { unreadCountLimit, unreadCacheEvents }: MessagesOptions = {}) {
+export function createMessages(c: Collections, log: EventLog, { unreadCountLimit, unreadCacheEvents, lookupWindowMs }: MessagesOptions = {}) {
   const CREATED = 'message.created'
-  const { unreadCounts } = createUnreadCounter(c, { limit: unreadCountLimit, cacheEvents: unreadCacheEvents })
+  const { unreadCounts } = createUnreadCounter(c, { limit: unreadCountLimit, cacheEvents: unreadCacheEvents, lookupWindowMs })
 
   function docFromMessage(m: Message, authorId: ObjectId): MessageDoc {
     return {
@@ -80,6 +80,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
    * lists.
    */
   const stateOf = batchedLookup<ObjectId, MessageDoc>({
+    busyWindowMs: lookupWindowMs,
     key: (id) => id.toHexString(),
     fetch: (ids) => c.messages.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (d) => d._id.toHexString(),
@@ -216,6 +217,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
    * about the same rooms.
    */
   const newestCreated = batchedLookup<ObjectId, NewestMessage>({
+    busyWindowMs: lookupWindowMs,
     key: (roomId) => roomId.toHexString(),
     fetch: async (roomIds) => {
       const events = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb'
 import type { Message, PublicUser, Role, RoomListItem, Visibility } from '@parley/schemas'
-import { batchedGroups, batchedLookup } from '../batch.ts'
+import { batchedGroups, batchedLookup, type LookupOptions } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { EventDoc, MemberDoc, RoomDoc } from '../documents.ts'
 import { INDEX, isDuplicateKey } from '../indexes.ts'
@@ -14,7 +14,7 @@ function escapeRegex(s: string): string {
 }
 
 /** Rooms and memberships. Membership changes are room events too (member.joined / member.left). */
-export function createRooms(c: Collections, log: EventLog, messages: Messages) {
+export function createRooms(c: Collections, log: EventLog, messages: Messages, { lookupWindowMs }: LookupOptions = {}) {
   async function create(input: { name: string; topic?: string | null; visibility: Visibility; owner: PublicUser; direct?: { key: string; people: PublicUser[] } }) {
     const now = new Date()
     const room: RoomDoc = {
@@ -33,6 +33,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   }
 
   const get = batchedLookup<ObjectId, RoomDoc>({
+    busyWindowMs: lookupWindowMs,
     key: (id) => id.toHexString(),
     fetch: (ids) => c.rooms.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (r) => r._id.toHexString(),
@@ -44,6 +45,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
    * it — in a reconnect storm thousands of both arrive at once.
    */
   const membershipsOf = batchedGroups<ObjectId, MemberDoc>({
+    busyWindowMs: lookupWindowMs,
     key: (userId) => userId.toHexString(),
     fetch: (userIds) => c.members.find({ userId: { $in: [...userIds] } }).toArray(),
     keyOf: (m) => m.userId.toHexString(),
@@ -232,6 +234,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages) {
   // A node's user hub asks for a room's members when its users first follow
   // the room: when a crowd of users starts at once, their rooms share one query per turn.
   const membersOf = batchedGroups<ObjectId, Pick<MemberDoc, 'roomId' | 'userId'>>({
+    busyWindowMs: lookupWindowMs,
     key: (roomId) => roomId.toHexString(),
     fetch: (roomIds) => c.members.find({ roomId: { $in: [...roomIds] } }, { projection: { _id: 0, roomId: 1, userId: 1 } }).toArray(),
     keyOf: (m) => m.roomId.toHexString(),

@@ -1,5 +1,5 @@
 import { Binary, type ObjectId } from 'mongodb'
-import { batchedLookup } from '../batch.ts'
+import { batchedLookup, type LookupOptions } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { SessionDoc } from '../documents.ts'
 
@@ -35,9 +35,10 @@ export function secretHashBytes(session: SessionDoc): Uint8Array {
   return session.secretHash.value()
 }
 
-export function createSessionsRepo(c: Pick<Collections, 'sessions'>): SessionsRepo {
+export function createSessionsRepo(c: Pick<Collections, 'sessions'>, { lookupWindowMs }: LookupOptions = {}): SessionsRepo {
   const sessions = c.sessions
   const byId = batchedLookup<string, SessionDoc>({
+    busyWindowMs: lookupWindowMs,
     key: (id) => id,
     fetch: (ids) => sessions.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (s) => s._id,

@@ -1,5 +1,5 @@
 import type { ObjectId } from 'mongodb'
-import { batchedLookup } from '../batch.ts'
+import { batchedLookup, type LookupOptions } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import { createEventRuns, type LogRow, type Run } from './event-runs.ts'
 
@@ -77,7 +77,7 @@ type DeletedRow = { roomId: ObjectId; seq: number; authorId: ObjectId }
  * a crowd's loads and lists, asked for over seconds, read each room's range
  * once between them, not once per batch.
  */
-export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COUNT_LIMIT, cacheEvents = DEFAULT_UNREAD_CACHE_EVENTS }: { limit?: number; cacheEvents?: number } = {}) {
+export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COUNT_LIMIT, cacheEvents = DEFAULT_UNREAD_CACHE_EVENTS, lookupWindowMs }: { limit?: number; cacheEvents?: number } & LookupOptions = {}) {
   const window = 2 * limit
   const runs = createEventRuns({ maxEvents: cacheEvents, maxRun: 4 * window })
 
@@ -178,6 +178,7 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
 
   let asked = 0
   const shared = batchedLookup<Ask, { id: number; counts: UnreadCount[] }>({
+    busyWindowMs: lookupWindowMs,
     key: (a) => String(a.id),
     fetch: async (batch) => {
       const counts = await countAll(batch)

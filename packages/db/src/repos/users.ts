@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb'
-import { batchedLookup } from '../batch.ts'
+import { batchedLookup, type LookupOptions } from '../batch.ts'
 import type { Collections } from '../client.ts'
 import type { UserDoc, UserRecord } from '../documents.ts'
 
@@ -24,9 +24,10 @@ function toObjectId(id: string | ObjectId): ObjectId | null {
   return /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : null
 }
 
-export function createUsersRepo(c: Pick<Collections, 'users'>): UsersRepo {
+export function createUsersRepo(c: Pick<Collections, 'users'>, { lookupWindowMs }: LookupOptions = {}): UsersRepo {
   const users = c.users
   const byId = batchedLookup<ObjectId, UserRecord>({
+    busyWindowMs: lookupWindowMs,
     key: (id) => id.toHexString(),
     fetch: (ids) => users.find({ _id: { $in: [...ids] } }, { projection: { passwordHash: 0 } }).toArray(),
     keyOf: (u) => u._id.toHexString(),
