@@ -59,7 +59,7 @@ const EnvSchema = z.object({
   UNREAD_COUNT_LIMIT: int(1000, 100),
   /** Events of rooms' logs a node keeps so that the next unread counts read only what is new (~8 bytes each; 0 keeps none). */
   UNREAD_CACHE_EVENTS: int(200_000, 0),
-  /** Under load, how long a lookup (session, user, room, memberships, unread counts) waits for others of its kind to share its query; idle, none wait (0 = each turn's own query). */
+  /** After a lookup's query was shared by several callers (a crowd: session, user, room, memberships, unread counts), how long the next of its kind waits for others to share it; a lone lookup waits at most 5 ms, an idle one not at all. */
   LOOKUP_BATCH_WINDOW_MS: int(20, 0).pipe(z.number().max(1000)),
   PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
   ARGON2_MEMORY_KIB: int(19456, 1024),

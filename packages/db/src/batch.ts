@@ -1,26 +1,34 @@
 import DataLoader from 'dataloader'
 
 /**
- * Under load, a lookup's query leaves at most this long after the previous
- * one of the same kind, so the lookups asked for meanwhile share it. Idle, a
- * lookup goes at once (end of the current turn). A query costs the driver
- * ~200 µs of CPU here: in a reconnect storm, one query per handshake per
- * lookup was a third of the node's work. 20 ms, not 5: a storm of 5,000
- * PWA clients made ~70 % fewer round trips and caught up sooner
- * (docs/performance.md, "Lookups share a wider window"); a lookup waits only
- * when another of its kind left less than this long ago (LOOKUP_BATCH_WINDOW_MS).
+ * Under load, a lookup's query leaves at most BUSY_WINDOW_MS after the
+ * previous one of the same kind, so the lookups asked for meanwhile share it.
+ * Idle, a lookup goes at once (end of the current turn). A query costs the
+ * driver ~200 µs of CPU here: in a reconnect storm, one query per handshake
+ * per lookup was a third of the node's work.
+ */
+const BUSY_WINDOW_MS = 5
+
+/**
+ * Once a query was shared by several callers — a crowd: a reconnect storm's
+ * handshakes, loads and room lists — the next one of its kind waits this long
+ * instead (LOOKUP_BATCH_WINDOW_MS). A storm of 5,000 PWA clients then made a
+ * quarter of the round trips and caught up sooner (docs/performance.md,
+ * "Lookups share a wider window"), while a send whose membership fell out of
+ * the cache, alone in its query, still waits at most BUSY_WINDOW_MS: 20 ms
+ * for every lookup tripled the median send at 5,000 deliveries/s.
  */
 export const DEFAULT_LOOKUP_WINDOW_MS = 20
 
-/** What repositories take to size their lookups' window (see DEFAULT_LOOKUP_WINDOW_MS). */
+/** What repositories take to size their lookups' crowd window (see DEFAULT_LOOKUP_WINDOW_MS). */
 export interface LookupOptions {
   lookupWindowMs?: number
 }
 
 /**
  * Point lookups made in the same turn of the event loop — or, under load,
- * within BUSY_WINDOW_MS — go to MongoDB as one `$in` query. When thousands of
- * clients reconnect at once (a node died and its clients moved here), each
+ * within the windows above — go to MongoDB as one `$in` query. When thousands
+ * of clients reconnect at once (a node died and its clients moved here), each
  * would otherwise cost a round trip for its session, its user and its room
  * checks. Nothing is cached: every lookup reads what is in the database after
  * it was asked for.
@@ -30,8 +38,10 @@ export type BatchOptions<K, V> = {
   /** Everything matching `keys`, each key once (extra documents are ignored). */
   fetch: (keys: readonly K[]) => Promise<V[]>
   keyOf: (v: V) => string
-  /** Defaults to DEFAULT_LOOKUP_WINDOW_MS; tests widen it so a slow machine's turns still fall inside. */
+  /** Defaults to BUSY_WINDOW_MS; tests widen it so a slow machine's turns still fall inside. */
   busyWindowMs?: number
+  /** After a query shared by several callers; defaults to DEFAULT_LOOKUP_WINDOW_MS (never below busyWindowMs). */
+  crowdWindowMs?: number | undefined
 }
 
 export function batchedLookup<K, V>(options: BatchOptions<K, V>): (k: K) => Promise<V | null> {
@@ -47,10 +57,12 @@ export function batchedGroups<K, V>(options: BatchOptions<K, V>): (k: K) => Prom
 }
 
 function batched<K, V, R>(options: BatchOptions<K, V>, pick: (found: Map<string, V[]>, key: string) => R): (k: K) => Promise<R> {
-  const busyWindow = options.busyWindowMs ?? DEFAULT_LOOKUP_WINDOW_MS
+  const busyWindow = options.busyWindowMs ?? BUSY_WINDOW_MS
+  const crowdWindow = Math.max(busyWindow, options.crowdWindowMs ?? DEFAULT_LOOKUP_WINDOW_MS)
   let lastDispatch = -Infinity
+  let lastShared = false
   const schedule = (run: () => void): void => {
-    const wait = lastDispatch + busyWindow - performance.now()
+    const wait = lastDispatch + (lastShared ? crowdWindow : busyWindow) - performance.now()
     const dispatch = () => {
       lastDispatch = performance.now()
       run()
@@ -61,6 +73,7 @@ function batched<K, V, R>(options: BatchOptions<K, V>, pick: (found: Map<string,
   }
   const loader = new DataLoader<K, R, string>(
     async (keys) => {
+      lastShared = keys.length > 1
       const found = new Map<string, V[]>()
       // Callers asking for the same key in one batch share its documents: fetch it once.
       const distinct = [...new Map(keys.map((k) => [options.key(k), k])).values()]

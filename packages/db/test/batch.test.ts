@@ -120,23 +120,28 @@ describe('memberships', () => {
   })
 })
 
-describe('the lookup window (LOOKUP_BATCH_WINDOW_MS)', () => {
+describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
   const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
 
-  /** Three room lookups ~30 ms apart, as a crowd's handshakes trickle in: how many queries reach the server. */
-  async function roomQueries(lookupWindowMs: number): Promise<{ queries: number; names: (string | undefined)[] }> {
+  /**
+   * Room lookups as they reach a node: `first` of them asked in one turn,
+   * then the others one every 30 ms (a crowd's handshakes trickling in, or a
+   * few sends whose memberships fell out of the cache). Returns how many
+   * queries reached the server and what each caller got.
+   */
+  async function roomQueries(lookupWindowMs: number, first: number): Promise<{ queries: number; names: (string | undefined)[] }> {
     let count = 0
     const db = await openTestDatabase((name) => name === 'find' && count++, { lookupWindowMs })
     try {
       const owner = person('w-owner')
-      const made = await Promise.all(['w1', 'w2', 'w3'].map((name) => db.repos.rooms.create({ name, visibility: 'public', owner })))
-      await pause(lookupWindowMs + 50) // the creates' own reads are not counted
+      const made = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((name) => db.repos.rooms.create({ name, visibility: 'public', owner })))
+      await pause(Math.max(lookupWindowMs, 5) + 50) // the creates' own reads are over
       count = 0
-      const found: Promise<{ name: string } | null>[] = []
-      for (const room of made) {
-        found.push(db.repos.rooms.get(room._id))
+      const found = made.slice(0, first).map((room) => db.repos.rooms.get(room._id))
+      for (const room of made.slice(first)) {
         await pause(30)
+        found.push(db.repos.rooms.get(room._id))
       }
       const names = (await Promise.all(found)).map((r) => r?.name)
       return { queries: count, names }
@@ -145,26 +150,30 @@ describe('the lookup window (LOOKUP_BATCH_WINDOW_MS)', () => {
     }
   }
 
-  it("a wide window gathers lookups that arrive tens of ms apart into the next query; every caller still gets its own room", async () => {
+  it('after a query shared by several callers, the lookups of the next window (tens of ms) share the next one; each caller gets its own room', async () => {
     // 500 ms: wide enough that a slow CI machine's pauses stay inside it.
-    expect(await roomQueries(500)).toEqual({ queries: 2, names: ['w1', 'w2', 'w3'] })
+    expect(await roomQueries(500, 2)).toEqual({ queries: 2, names: ['w1', 'w2', 'w3', 'w4'] })
   })
 
-  it('0 sends each lookup in a query of its own when nothing else was asked in its turn', async () => {
-    expect(await roomQueries(0)).toEqual({ queries: 3, names: ['w1', 'w2', 'w3'] })
+  it('a lookup alone in its query opens no crowd window: the next, 30 ms later, goes at once', async () => {
+    expect(await roomQueries(500, 1)).toEqual({ queries: 4, names: ['w1', 'w2', 'w3', 'w4'] })
   })
 
-  it("auth's repositories take the window too (a handshake's session and user lookups)", async () => {
+  it('0 keeps the busy window of a few ms for crowds too', async () => {
+    expect(await roomQueries(0, 2)).toEqual({ queries: 3, names: ['w1', 'w2', 'w3', 'w4'] })
+  })
+
+  it("auth's repositories take the window too (a crowd's handshakes read sessions and users)", async () => {
     const users = createUsersRepo(database.collections, { lookupWindowMs: 500 })
-    const made = await Promise.all(['w-ann', 'w-bob', 'w-cat'].map((username) => users.insert({ username, displayName: username, passwordHash: 'x' })))
+    const made = await Promise.all(['w-ann', 'w-bob', 'w-cat', 'w-dan'].map((username) => users.insert({ username, displayName: username, passwordHash: 'x' })))
     await pause(50)
     const before = finds.length
-    const found: Promise<{ username: string } | null>[] = []
-    for (const u of made) {
-      found.push(users.findById(u._id.toHexString()))
+    const found = made.slice(0, 2).map((u) => users.findById(u._id.toHexString()))
+    for (const u of made.slice(2)) {
       await pause(30)
+      found.push(users.findById(u._id.toHexString()))
     }
-    expect((await Promise.all(found)).map((u) => u?.username)).toEqual(['w-ann', 'w-bob', 'w-cat'])
+    expect((await Promise.all(found)).map((u) => u?.username)).toEqual(['w-ann', 'w-bob', 'w-cat', 'w-dan'])
     expect(finds.length - before).toBe(2)
   })
 })

@@ -80,7 +80,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
    * lists.
    */
   const stateOf = batchedLookup<ObjectId, MessageDoc>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (id) => id.toHexString(),
     fetch: (ids) => c.messages.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (d) => d._id.toHexString(),
@@ -217,7 +217,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
    * about the same rooms.
    */
   const newestCreated = batchedLookup<ObjectId, NewestMessage>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (roomId) => roomId.toHexString(),
     fetch: async (roomIds) => {
       const events = await Promise.all(roomIds.map((roomId) => c.events.find({ roomId, 'data.type': CREATED }).sort({ seq: -1 }).limit(1).next() as Promise<CreatedEvent | null>))

@@ -33,7 +33,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   }
 
   const get = batchedLookup<ObjectId, RoomDoc>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (id) => id.toHexString(),
     fetch: (ids) => c.rooms.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (r) => r._id.toHexString(),
@@ -45,7 +45,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
    * it — in a reconnect storm thousands of both arrive at once.
    */
   const membershipsOf = batchedGroups<ObjectId, MemberDoc>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (userId) => userId.toHexString(),
     fetch: (userIds) => c.members.find({ userId: { $in: [...userIds] } }).toArray(),
     keyOf: (m) => m.userId.toHexString(),
@@ -234,7 +234,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   // A node's user hub asks for a room's members when its users first follow
   // the room: when a crowd of users starts at once, their rooms share one query per turn.
   const membersOf = batchedGroups<ObjectId, Pick<MemberDoc, 'roomId' | 'userId'>>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (roomId) => roomId.toHexString(),
     fetch: (roomIds) => c.members.find({ roomId: { $in: [...roomIds] } }, { projection: { _id: 0, roomId: 1, userId: 1 } }).toArray(),
     keyOf: (m) => m.roomId.toHexString(),

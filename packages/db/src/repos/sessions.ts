@@ -38,7 +38,7 @@ export function secretHashBytes(session: SessionDoc): Uint8Array {
 export function createSessionsRepo(c: Pick<Collections, 'sessions'>, { lookupWindowMs }: LookupOptions = {}): SessionsRepo {
   const sessions = c.sessions
   const byId = batchedLookup<string, SessionDoc>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (id) => id,
     fetch: (ids) => sessions.find({ _id: { $in: [...ids] } }).toArray(),
     keyOf: (s) => s._id,

@@ -178,7 +178,7 @@ export function createUnreadCounter(c: Collections, { limit = DEFAULT_UNREAD_COU
 
   let asked = 0
   const shared = batchedLookup<Ask, { id: number; counts: UnreadCount[] }>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (a) => String(a.id),
     fetch: async (batch) => {
       const counts = await countAll(batch)

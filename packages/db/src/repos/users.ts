@@ -27,7 +27,7 @@ function toObjectId(id: string | ObjectId): ObjectId | null {
 export function createUsersRepo(c: Pick<Collections, 'users'>, { lookupWindowMs }: LookupOptions = {}): UsersRepo {
   const users = c.users
   const byId = batchedLookup<ObjectId, UserRecord>({
-    busyWindowMs: lookupWindowMs,
+    crowdWindowMs: lookupWindowMs,
     key: (id) => id.toHexString(),
     fetch: (ids) => users.find({ _id: { $in: [...ids] } }, { projection: { passwordHash: 0 } }).toArray(),
     keyOf: (u) => u._id.toHexString(),
