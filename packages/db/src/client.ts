@@ -18,7 +18,7 @@ export interface Database {
   db: Db
   collections: Collections
   repos: Repositories
-  /** The window the repositories' lookups share (ConnectOptions); auth's own lookups take it too. */
+  /** The crowd window of the repositories' lookups (ConnectOptions); auth's own lookups take it too. */
   lookupWindowMs?: number
   /** For /readyz. */
   ping(): Promise<boolean>
@@ -46,7 +46,7 @@ export interface ConnectOptions {
   unreadCountLimit?: number
   /** Events of rooms' logs kept for the next unread counts (default DEFAULT_UNREAD_CACHE_EVENTS): see event-runs.ts. */
   unreadCacheEvents?: number
-  /** How long a busy lookup waits for others of its kind to share its query (default DEFAULT_LOOKUP_WINDOW_MS): see batch.ts. */
+  /** After a lookup query shared by several callers, how long the next of its kind waits for others to share it (default DEFAULT_LOOKUP_WINDOW_MS): see batch.ts. */
   lookupWindowMs?: number
 }
 
