@@ -13,6 +13,7 @@ beforeAll(async () => {
 afterAll(() => database.drop())
 
 type Doc = { _id: ObjectId; n: number }
+const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 async function setUp(busyWindowMs?: number) {
@@ -91,7 +92,6 @@ describe('batched group lookups (a room\'s members)', () => {
 describe('memberships', () => {
   it("a user's rooms and room checks asked together are one query, each answered for its own user", async () => {
     const { rooms } = database.repos
-    const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
     const [ann, bob, cat] = [person('m-ann'), person('m-bob'), person('m-cat')]
     const r1 = await rooms.create({ name: 'm1', visibility: 'public', owner: ann })
     const r2 = await rooms.create({ name: 'm2', visibility: 'public', owner: ann })
@@ -122,14 +122,22 @@ describe('memberships', () => {
 
 describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-  const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
 
   /**
-   * Room lookups as they reach a node: `first` of them asked in one turn,
+   * Lookups as they reach a node: the `first` of `ids` asked in one turn,
    * then the others one every 30 ms (a crowd's handshakes trickling in, or a
-   * few sends whose memberships fell out of the cache). Returns how many
-   * queries reached the server and what each caller got.
+   * few sends whose memberships fell out of the cache).
    */
+  async function trickle<T>(ids: readonly ObjectId[], first: number, lookup: (id: ObjectId) => Promise<T>): Promise<T[]> {
+    const found = ids.slice(0, first).map(lookup)
+    for (const id of ids.slice(first)) {
+      await pause(30)
+      found.push(lookup(id))
+    }
+    return Promise.all(found)
+  }
+
+  /** Four room lookups trickling in through a database with this window: how many queries reached the server, and what each caller got. */
   async function roomQueries(lookupWindowMs: number, first: number): Promise<{ queries: number; names: (string | undefined)[] }> {
     let count = 0
     const db = await openTestDatabase((name) => name === 'find' && count++, { lookupWindowMs })
@@ -138,13 +146,8 @@ describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
       const made = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((name) => db.repos.rooms.create({ name, visibility: 'public', owner })))
       await pause(Math.max(lookupWindowMs, 5) + 50) // the creates' own reads are over
       count = 0
-      const found = made.slice(0, first).map((room) => db.repos.rooms.get(room._id))
-      for (const room of made.slice(first)) {
-        await pause(30)
-        found.push(db.repos.rooms.get(room._id))
-      }
-      const names = (await Promise.all(found)).map((r) => r?.name)
-      return { queries: count, names }
+      const found = await trickle(made.map((room) => room._id), first, db.repos.rooms.get)
+      return { queries: count, names: found.map((r) => r?.name) }
     } finally {
       await db.drop()
     }
@@ -163,17 +166,13 @@ describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
     expect(await roomQueries(0, 2)).toEqual({ queries: 3, names: ['w1', 'w2', 'w3', 'w4'] })
   })
 
-  it("auth's repositories take the window too (a crowd's handshakes read sessions and users)", async () => {
+  it('the users repository takes the window too (auth builds it; auth.test.ts checks the wiring)', async () => {
     const users = createUsersRepo(database.collections, { lookupWindowMs: 500 })
     const made = await Promise.all(['w-ann', 'w-bob', 'w-cat', 'w-dan'].map((username) => users.insert({ username, displayName: username, passwordHash: 'x' })))
     await pause(50)
     const before = finds.length
-    const found = made.slice(0, 2).map((u) => users.findById(u._id.toHexString()))
-    for (const u of made.slice(2)) {
-      await pause(30)
-      found.push(users.findById(u._id.toHexString()))
-    }
-    expect((await Promise.all(found)).map((u) => u?.username)).toEqual(['w-ann', 'w-bob', 'w-cat', 'w-dan'])
+    const found = await trickle(made.map((u) => u._id), 2, (id) => users.findById(id.toHexString()))
+    expect(found.map((u) => u?.username)).toEqual(['w-ann', 'w-bob', 'w-cat', 'w-dan'])
     expect(finds.length - before).toBe(2)
   })
 })
