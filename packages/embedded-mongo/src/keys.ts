@@ -149,13 +149,6 @@ export function encodeValue(v: unknown): string {
   return out + '\u0000'
 }
 
-/** Compare two values in MongoDB order. */
-export function compareValues(a: unknown, b: unknown): number {
-  const ea = encodeValue(a)
-  const eb = encodeValue(b)
-  return ea < eb ? -1 : ea > eb ? 1 : 0
-}
-
 /**
  * Values reached by a dotted path, expanding arrays the way a multikey index does:
  * `a.b` on `{a: [{b: 1}, {b: 2}]}` yields [1, 2]; a missing field yields [null].

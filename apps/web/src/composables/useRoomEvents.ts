@@ -41,10 +41,6 @@ export interface UseRoomEventsReturn {
 /** The last applied seq per room, for this page's lifetime (IndexedDB holds it across reloads). */
 const seenSeq = new Map<string, number>()
 
-export function lastSeenSeq(roomId: string): number | null {
-  return seenSeq.get(roomId) ?? null
-}
-
 /**
  * `events.room` for one room: resumes from the seq stored in IndexedDB, folds
  * each event into the Vue Query cache (timeline, members, room list), stores

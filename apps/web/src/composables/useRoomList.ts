@@ -1,8 +1,8 @@
 import { useQueryClient } from '@tanstack/vue-query'
 import { computed, watch } from 'vue'
 import type { RoomListItem } from '@parley/schemas'
-import { getRoomList, roomListKey } from '../lib/cache.ts'
-import { useTrpcQuery } from '../lib/trpc-query.ts'
+import { getRoomList } from '../lib/cache.ts'
+import { setTrpcData, useTrpcQuery } from '../lib/trpc-query.ts'
 import { loadRooms, saveRooms } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
 
@@ -19,7 +19,7 @@ export function useRoomList() {
       const cached = await loadRooms()
       // Fresh data wins: only seed if the server has not answered meanwhile.
       if (cached.length && !getRoomList(qc) && session.user?.id === id) {
-        qc.setQueryData<RoomListItem[]>(roomListKey(), cached, { updatedAt: 1 })
+        setTrpcData(qc, 'rooms.list', undefined, () => cached, { updatedAt: 1 })
       }
     },
     { immediate: true },

@@ -1,13 +1,15 @@
 /**
  * Typed helpers over the Vue Query cache for the entries subscriptions and the
  * outbox write into: a room's timeline (`messages.list({ roomId })`), the room
- * list and members. All updates are immutable so components re-render.
+ * list and members. All updates are immutable so components re-render. The
+ * room list and members take their types from the router (setTrpcData); the
+ * timeline is its own shape (a page plus `fromCache`), so it names it.
  */
 import type { QueryClient } from '@tanstack/vue-query'
 import type { Member, Message, RoomListItem } from '@parley/schemas'
 import type { Input } from './contract.ts'
 import type { Timeline } from './timeline.ts'
-import { trpcKey, trpcPathKey } from './trpc-query.ts'
+import { getTrpcData, setTrpcData, trpcKey, trpcPathKey } from './trpc-query.ts'
 
 /** The timeline lives under messages.list with the bare `{ roomId }` input. */
 export const timelineInput = (roomId: string): Input<'messages.list'> => ({ roomId })
@@ -28,7 +30,7 @@ export function updateTimeline(
 export const roomListKey = () => trpcKey('rooms.list')
 
 export function getRoomList(qc: QueryClient): RoomListItem[] | undefined {
-  return qc.getQueryData<RoomListItem[]>(roomListKey())
+  return getTrpcData(qc, 'rooms.list')
 }
 
 export function sortRooms(rooms: RoomListItem[]): RoomListItem[] {
@@ -39,7 +41,7 @@ export function updateRoomList(
   qc: QueryClient,
   fn: (rooms: RoomListItem[]) => RoomListItem[],
 ): void {
-  qc.setQueryData<RoomListItem[]>(roomListKey(), (old) => (old ? fn(old) : old))
+  setTrpcData(qc, 'rooms.list', undefined, (old) => (old ? fn(old) : old))
 }
 
 export function patchRoom(
@@ -77,7 +79,7 @@ export function updateMembers(
   roomId: string,
   fn: (members: Member[]) => Member[],
 ): void {
-  qc.setQueryData<Member[]>(membersKey(roomId), (old) => (old ? fn(old) : old))
+  setTrpcData(qc, 'rooms.members', { roomId }, (old) => (old ? fn(old) : old))
 }
 
 /** Presence reaches every cached member list the user appears in. */
