@@ -8,8 +8,6 @@
  */
 import type { Bus } from '@parley/bus'
 import {
-  createSessionsRepo,
-  createUsersRepo,
   INDEX,
   isDuplicateKey,
   ObjectId,
@@ -42,7 +40,7 @@ export interface LoginLimits {
 }
 
 export interface CreateAuthOptions {
-  database: Pick<Database, 'collections' | 'lookupWindowMs'>
+  database: Pick<Database, 'repos'>
   bus: AuthBus
   /** https deployment: `__Host-` cookie name and `Secure`. */
   secureCookies: boolean
@@ -128,8 +126,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     opts.maxConcurrentHashes ?? 4,
     opts.maxQueuedHashes ?? 1000,
   )
-  const users = createUsersRepo(opts.database.collections, { lookupWindowMs: opts.database.lookupWindowMs })
-  const sessions = createSessionsRepo(opts.database.collections, { lookupWindowMs: opts.database.lookupWindowMs })
+  const { users, sessions } = opts.database.repos
 
   const busy = (): AuthError =>
     new AuthError('TOO_MANY_REQUESTS', 'The server is busy, try again shortly', 1000)

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256 } from '@oslojs/crypto/sha2'
 import { ObjectId } from '@parley/db'
+import { openTestDatabase } from '@parley/db/testing'
 import { AuthError, INVALID_CREDENTIALS, USERNAME_TAKEN, type AuthInstance } from '../src/index.ts'
 import { eventually, sleep, startHarness, uniqueName, type Harness } from './helpers.ts'
 
@@ -522,29 +523,31 @@ describe('login rate limits', () => {
 
 describe('lookups in a crowd (LOOKUP_BATCH_WINDOW_MS)', () => {
   it("validations arriving 30 ms apart after a shared read share the next session and user reads, under the database's window", async () => {
-    const tokens: string[] = []
-    for (let i = 0; i < 4; i++) tokens.push((await auth.register({ username: uniqueName('crowd'), password: 'password one' })).token)
-    // The driver's own collections, counting the finds that reach them.
+    // The finds that reach MongoDB, by collection, from a database opened with a
+    // 500-ms window: wide enough that a slow CI machine's pauses stay inside it.
     const reads = { sessions: 0, users: 0 }
-    const counted = <T extends object>(coll: T, name: keyof typeof reads): T =>
-      new Proxy(coll, {
-        get(target, prop) {
-          const v = Reflect.get(target, prop) as unknown
-          if (prop === 'find') return (...args: unknown[]) => (reads[name]++, (v as (...a: unknown[]) => unknown).apply(target, args))
-          return typeof v === 'function' ? v.bind(target) : v
-        },
-      })
-    const { collections } = h.database
-    const crowd = h.auth({
-      // 500 ms: wide enough that a slow CI machine's pauses stay inside it.
-      database: { collections: { ...collections, sessions: counted(collections.sessions, 'sessions'), users: counted(collections.users, 'users') }, lookupWindowMs: 500 },
-    })
-    const checked = tokens.slice(0, 2).map((t) => crowd.validate(t))
-    for (const t of tokens.slice(2)) {
-      await sleep(30)
-      checked.push(crowd.validate(t))
+    const database = await openTestDatabase(
+      (name, command) => {
+        const collection: unknown = command.find
+        if (name === 'find' && (collection === 'sessions' || collection === 'users')) reads[collection]++
+      },
+      { lookupWindowMs: 500 },
+    )
+    const crowd = h.auth({ database })
+    try {
+      const tokens: string[] = []
+      for (let i = 0; i < 4; i++) tokens.push((await crowd.register({ username: uniqueName('crowd'), password: 'password one' })).token)
+      reads.sessions = reads.users = 0
+      const checked = tokens.slice(0, 2).map((t) => crowd.validate(t))
+      for (const t of tokens.slice(2)) {
+        await sleep(30)
+        checked.push(crowd.validate(t))
+      }
+      expect((await Promise.all(checked)).every((v) => v !== null)).toBe(true)
+      expect(reads).toEqual({ sessions: 2, users: 2 })
+    } finally {
+      crowd.close()
+      await database.drop()
     }
-    expect((await Promise.all(checked)).every((v) => v !== null)).toBe(true)
-    expect(reads).toEqual({ sessions: 2, users: 2 })
   })
 })

@@ -1,4 +1,4 @@
-import { MongoClient, type Collection, type Db } from 'mongodb'
+import { MongoClient, type Collection, type Db, type Document } from 'mongodb'
 import type { EventDoc, InviteDoc, MemberDoc, MessageDoc, RoomDoc, SessionDoc, UserDoc } from './documents.ts'
 import { ensureIndexes } from './indexes.ts'
 import { createRepositories, type Repositories } from './repos/index.ts'
@@ -18,8 +18,6 @@ export interface Database {
   db: Db
   collections: Collections
   repos: Repositories
-  /** The crowd window of the repositories' lookups (ConnectOptions); auth's own lookups take it too. */
-  lookupWindowMs?: number
   /** For /readyz. */
   ping(): Promise<boolean>
   close(): Promise<void>
@@ -40,8 +38,8 @@ export interface ConnectOptions {
    * packages/api/bench/send-path.ts).
    */
   onOperation?: (waitedMs: number, heldMs: number) => void
-  /** Turns command monitoring on and names every command sent: for tests that count the queries a feature makes. */
-  onCommand?: (name: string) => void
+  /** Turns command monitoring on and shows every command sent (its name, and the command: `find`'s value is the collection): for tests that count the queries a feature makes. */
+  onCommand?: (name: string, command: Document) => void
   /** Where unread counts stop (default DEFAULT_UNREAD_COUNT_LIMIT): see createUnreadCounter. */
   unreadCountLimit?: number
   /** Events of rooms' logs kept for the next unread counts (default DEFAULT_UNREAD_CACHE_EVENTS): see event-runs.ts. */
@@ -53,7 +51,7 @@ export interface ConnectOptions {
 export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit, unreadCacheEvents, lookupWindowMs }: ConnectOptions): Promise<Database> {
   const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
   if (onOperation) timeOperations(client, onOperation)
-  if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName))
+  if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName, e.command))
   await client.connect()
   const db = client.db(dbName)
   const collections: Collections = {
@@ -70,7 +68,6 @@ export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperati
     client,
     db,
     collections,
-    lookupWindowMs,
     repos: createRepositories(collections, { unreadCountLimit, unreadCacheEvents, lookupWindowMs }),
     async ping() {
       try {

@@ -9,8 +9,8 @@ import { connectDatabase, type ConnectOptions, type Database } from '../src/inde
 /** A fresh database; `drop()` deletes it and closes the client (and the embedded server). */
 export type TestDatabase = Database & { drop(): Promise<void> }
 
-/** `onCommand` sees the name of every command sent (to count the queries a feature makes). */
-export async function openTestDatabase(onCommand?: (name: string) => void, options: Pick<ConnectOptions, 'unreadCountLimit' | 'lookupWindowMs'> = {}): Promise<TestDatabase> {
+/** `onCommand` sees every command sent (to count the queries a feature makes): see ConnectOptions. */
+export async function openTestDatabase(onCommand?: ConnectOptions['onCommand'], options: Pick<ConnectOptions, 'unreadCountLimit' | 'lookupWindowMs'> = {}): Promise<TestDatabase> {
   const mongo = await startTestMongo()
   const database = await connectDatabase({ url: mongo.url, dbName: mongo.dbName, ...options, ...(onCommand ? { onCommand } : {}) })
   return Object.assign(database, {

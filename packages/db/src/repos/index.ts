@@ -2,12 +2,15 @@ import type { Collections } from '../client.ts'
 import { createEventLog } from './events.ts'
 import { createMessages, type MessagesOptions } from './messages.ts'
 import { createRooms } from './rooms.ts'
+import { createSessionsRepo } from './sessions.ts'
+import { createUsersRepo } from './users.ts'
 
-/** The repositories the API uses for rooms, messages and the event log. */
+/** Every repository, built once per database so their lookups share its options: the API's rooms, messages and event log, and auth's users and sessions. */
 export function createRepositories(collections: Collections, options: MessagesOptions = {}) {
+  const lookups = { lookupWindowMs: options.lookupWindowMs }
   const events = createEventLog(collections)
   const messages = createMessages(collections, events, options)
-  const rooms = createRooms(collections, events, messages, { lookupWindowMs: options.lookupWindowMs })
-  return { events, messages, rooms }
+  const rooms = createRooms(collections, events, messages, lookups)
+  return { events, messages, rooms, users: createUsersRepo(collections, lookups), sessions: createSessionsRepo(collections, lookups) }
 }
 export type Repositories = ReturnType<typeof createRepositories>
