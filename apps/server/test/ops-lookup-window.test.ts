@@ -4,6 +4,7 @@
  * under a narrow one. Counted from the node's own /metrics (one sample per
  * driver operation), as an operator would see it.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './factory.ts'
 import { metricValue } from './helpers.ts'
@@ -20,7 +21,6 @@ const FIRST_MS = 200
 const GAP_MS = 100
 
 const mongoOperations = async (server: TestServer) => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'parley_mongodb_operation_seconds_count')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Round trips made by a crowd listing their rooms at once and LATECOMERS more trickling in after. */
 async function cost(windowMs: string): Promise<number> {

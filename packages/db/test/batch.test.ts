@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ObjectId } from 'mongodb'
 import { batchedGroups, batchedLookup } from '../src/batch.ts'
@@ -121,8 +122,6 @@ describe('memberships', () => {
 })
 
 describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
   /**
    * Lookups as they reach a node: the `first` of `ids` asked in one turn,
    * then the others one every 30 ms (a crowd's handshakes trickling in, or a
@@ -131,7 +130,7 @@ describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
   async function trickle<T>(ids: readonly ObjectId[], first: number, lookup: (id: ObjectId) => Promise<T>): Promise<T[]> {
     const found = ids.slice(0, first).map(lookup)
     for (const id of ids.slice(first)) {
-      await pause(30)
+      await sleep(30)
       found.push(lookup(id))
     }
     return Promise.all(found)
@@ -144,7 +143,7 @@ describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
     try {
       const owner = person('w-owner')
       const made = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((name) => db.repos.rooms.create({ name, visibility: 'public', owner })))
-      await pause(Math.max(lookupWindowMs, 5) + 50) // the creates' own reads are over
+      await sleep(Math.max(lookupWindowMs, 5) + 50) // the creates' own reads are over
       count = 0
       const found = await trickle(made.map((room) => room._id), first, db.repos.rooms.get)
       return { queries: count, names: found.map((r) => r?.name) }
@@ -166,10 +165,10 @@ describe('the crowd window (LOOKUP_BATCH_WINDOW_MS)', () => {
     expect(await roomQueries(0, 2)).toEqual({ queries: 3, names: ['w1', 'w2', 'w3', 'w4'] })
   })
 
-  it('the users repository takes the window too (auth builds it; auth.test.ts checks the wiring)', async () => {
+  it('the users repository takes the window too (createRepositories builds it for auth; auth.test.ts checks the wiring)', async () => {
     const users = createUsersRepo(database.collections, { lookupWindowMs: 500 })
     const made = await Promise.all(['w-ann', 'w-bob', 'w-cat', 'w-dan'].map((username) => users.insert({ username, displayName: username, passwordHash: 'x' })))
-    await pause(50)
+    await sleep(50)
     const before = finds.length
     const found = await trickle(made.map((u) => u._id), 2, (id) => users.findById(id.toHexString()))
     expect(found.map((u) => u?.username)).toEqual(['w-ann', 'w-bob', 'w-cat', 'w-dan'])
