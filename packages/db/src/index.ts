@@ -6,7 +6,6 @@
 export * from './client.ts'
 export * from './documents.ts'
 export * from './indexes.ts'
-export { DEFAULT_LOOKUP_WINDOW_MS, type LookupOptions } from './batch.ts'
 export { ObjectId } from 'mongodb'
 export * from './repos/users.ts'
 export * from './repos/sessions.ts'
