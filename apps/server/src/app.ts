@@ -40,6 +40,8 @@ export interface AppConfig {
   wsMaxSubscriptions: number
   /** Kernel accept queue length (LISTEN_BACKLOG; its default and why are in env.ts). */
   listenBacklog: number
+  /** Client connections (HTTP and WebSocket) held at once; past it new ones are closed at once (MAX_CONNECTIONS, open-files.ts). 0: no cap. */
+  maxConnections: number
   /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
   ws?: Partial<WsGuardConfig>
 }
@@ -253,6 +255,17 @@ export function createApp(deps: AppDeps): App {
 
   // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
   server.on('connection', (socket) => socket.setTimeout(headersTimeout))
+
+  // Below the open-file limit, so that the node keeps descriptors for MongoDB and Redis (open-files.ts).
+  if (config.maxConnections > 0) server.maxConnections = config.maxConnections
+  let lastDropLogged = 0
+  server.on('drop', () => {
+    metrics.limitHits.inc({ limit: 'connections' })
+    const now = Date.now()
+    if (now - lastDropLogged < 10_000) return
+    lastDropLogged = now
+    log.warn({ maxConnections: config.maxConnections }, 'connection refused: the node holds MAX_CONNECTIONS (parley_limit_hits_total{limit="connections"} counts them)')
+  })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes, perMessageDeflate: false })
   server.on('upgrade', (req: IncomingMessage, socket, head) => {

@@ -63,7 +63,7 @@ export function createMetrics(bus: Bus, nodeId: string) {
   })
   const limitHits = new Counter({
     name: 'parley_limit_hits_total',
-    help: 'Abuse limits enforced, by limit (ws_rate, ws_batch, ws_subscriptions, ws_per_ip, ws_per_user, ws_slow_consumer, ws_handshake, ws_payload)',
+    help: 'Abuse limits enforced, by limit (ws_rate, ws_batch, ws_subscriptions, ws_per_ip, ws_per_user, ws_slow_consumer, ws_handshake, ws_payload; connections: a connection refused at MAX_CONNECTIONS)',
     labelNames: ['limit'],
     registers: [registry],
   })

@@ -15,6 +15,7 @@ import { startEmbeddedMongo } from '@parley/embedded-mongo'
 import { createApp, type App } from './app.ts'
 import type { Env } from './env.ts'
 import { createMetrics } from './metrics.ts'
+import { defaultMaxConnections, openFileLimit } from './open-files.ts'
 import pkg from '../package.json' with { type: 'json' }
 
 /** What /healthz reports; bundled into dist at build time. */
@@ -96,6 +97,9 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
     loginLimits: { perUser: limits.loginPerUser, perIp: limits.loginPerIp, windowMs: limits.loginWindowMs },
     log,
   })
+  const fileLimit = openFileLimit()
+  const maxConnections = env.MAX_CONNECTIONS ?? defaultMaxConnections(fileLimit)
+  log.info({ maxConnections, openFileLimit: fileLimit }, 'connections: at most MAX_CONNECTIONS at once (0: no cap)')
   const allowedOrigins = [...env.PUBLIC_ORIGIN, ...(env.NODE_ENV === 'development' ? [env.DEV_ORIGIN] : [])]
   const app = createApp({
     database,
@@ -122,6 +126,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
       wsPongWaitMs: env.WS_PONG_WAIT_MS,
       wsMaxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,
       listenBacklog: env.LISTEN_BACKLOG,
+      maxConnections,
       ws: {
         maxPerIp: env.WS_MAX_PER_IP,
         maxPerUser: env.WS_MAX_PER_USER,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect } from '@parley/testing'
 import { readEnv } from '../src/env.ts'
+import { defaultMaxConnections, openFileLimit } from '../src/open-files.ts'
 import { startTestServer, type TestServer } from './factory.ts'
 
 let server: TestServer
@@ -71,6 +72,10 @@ describe('configuration', () => {
     expect(acceptQueue(server.url)).toBe(Math.min(4096, somaxconn))
   })
 
+  it.runIf(process.platform === 'linux')('holds at most its open-file limit less a reserve (MAX_CONNECTIONS unset), so MongoDB and Redis keep descriptors', () => {
+    expect(server.app.server.maxConnections).toBe(defaultMaxConnections(openFileLimit()))
+  })
+
   it('names the variable when a value is invalid', () => {
     expect(() => readEnv({ PORT: 'abc' })).toThrow(/PORT/)
     expect(() => readEnv({ MONGODB_URL: 'postgres://x' })).toThrow(/MONGODB_URL/)
@@ -78,6 +83,7 @@ describe('configuration', () => {
     expect(() => readEnv({ MONGODB_URL: 'mongodb:/admin:hunter2@db:27017' })).toThrow(/MONGODB_URL="mongodb:\/\*\*\*@db:27017"/)
     // A window of a minute would hold every busy lookup that long: refused, not taken.
     expect(() => readEnv({ LOOKUP_BATCH_WINDOW_MS: '60000' })).toThrow(/LOOKUP_BATCH_WINDOW_MS/)
+    expect(() => readEnv({ MAX_CONNECTIONS: '-1' })).toThrow(/MAX_CONNECTIONS/)
     expect(readEnv({}).PORT).toBe(3000)
   })
 

@@ -1,0 +1,107 @@
+/**
+ * A node holds at most MAX_CONNECTIONS client connections, below its
+ * open-file limit, so that a crowd cannot take the descriptors it needs for
+ * MongoDB and Redis. Past the cap a new connection is closed at once and
+ * counted; the people already connected keep chatting, and once connections
+ * close, new ones are accepted again.
+ */
+import net from 'node:net'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createTRPCClient, wsLink } from '@trpc/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AppRouter } from '@parley/api'
+import {
+  defaultMaxConnections,
+  openFileLimit,
+  parseOpenFileLimit,
+  RESERVED_FILES,
+} from '../src/open-files.ts'
+import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
+import { metricValue, watchRoom } from './helpers.ts'
+
+const CAP = 8
+
+let server: TestServer
+let alice: ApiClient
+let bob: ApiClient
+let roomId: string
+
+beforeAll(async () => {
+  server = await startTestServer({ MAX_CONNECTIONS: String(CAP) })
+  alice = await server.signUp()
+  bob = await server.signUp()
+  roomId = (await alice.trpc.rooms.create.mutate({ name: 'full house', visibility: 'public' })).id
+  await bob.trpc.rooms.join.mutate({ roomId })
+})
+afterAll(() => server.stop())
+
+/** Opens a TCP connection and reports whether the node closed it within `ms` without answering. */
+function openAndWatch(ms: number): Promise<{ socket: net.Socket; dropped: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1')
+    socket.on('error', () => {})
+    let answered = false
+    socket.on('data', () => (answered = true))
+    const timer = setTimeout(() => resolve({ socket, dropped: false }), ms)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve({ socket, dropped: !answered })
+    })
+  })
+}
+
+describe('MAX_CONNECTIONS', () => {
+  it('past the cap new connections are closed and counted; connected people keep chatting; freed slots are taken again', async () => {
+    // Alice sends over a WebSocket kept open (not lazy, so it does not close while idle) and Bob follows
+    // the room over his: both are open before the node fills.
+    const aliceSocket = server.client({ jar: alice.jar, lazy: false })
+    const aliceWs = createTRPCClient<AppRouter>({ links: [wsLink({ client: aliceSocket.ws })] })
+    await aliceWs.rooms.list.query()
+    const watch = watchRoom(bob, roomId)
+    await watch.started
+
+    const fillers: { socket: net.Socket; dropped: boolean }[] = []
+    for (let i = 0; i < CAP + 4; i++) fillers.push(await openAndWatch(500))
+    const kept = fillers.filter((f) => !f.dropped)
+    const dropped = fillers.length - kept.length
+    // Alice's and Bob's WebSockets hold two of the CAP slots.
+    expect(kept.length).toBeLessThanOrEqual(CAP - 2)
+    expect(dropped).toBeGreaterThanOrEqual(4)
+
+    const body = `while full ${randomUUID()}`
+    await aliceWs.messages.send.mutate({ roomId, body, clientId: randomUUID() })
+    await watch.until((items) =>
+      items.some((e) => e.type === 'message.created' && e.message.body === body),
+    )
+    watch.stop()
+
+    for (const f of kept) f.socket.destroy()
+    await sleep(100)
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metricValue(metrics, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
+    // A newcomer gets in once there is room again.
+    const carol = await server.signUp()
+    await carol.trpc.rooms.join.mutate({ roomId })
+    expect((await carol.trpc.rooms.members.query({ roomId })).length).toBe(3)
+  })
+})
+
+describe('the default cap', () => {
+  it('is the open-file limit less a reserve for MongoDB and Redis, and no cap when the limit is unknown', () => {
+    const limits =
+      'Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                20000                files\n'
+    expect(parseOpenFileLimit(limits)).toBe(20_000)
+    expect(
+      parseOpenFileLimit(limits.replace(/20000 {16}20000/, 'unlimited            unlimited')),
+    ).toBeNull()
+    expect(parseOpenFileLimit('')).toBeNull()
+    expect(defaultMaxConnections(20_000)).toBe(20_000 - RESERVED_FILES)
+    expect(defaultMaxConnections(1024)).toBe(512)
+    expect(defaultMaxConnections(null)).toBe(0)
+  })
+
+  it.runIf(process.platform === 'linux')('reads this process’s limit on Linux', () => {
+    expect(openFileLimit()).toBeGreaterThan(0)
+  })
+})
