@@ -441,7 +441,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   const opened = await all<{ open: number }>({ t: 'capOpen', node: 0, count: per })
   const openSeconds = (Date.now() - openedAt) / 1000
   const open = opened.reduce((a, o) => a + o.open, 0)
-  log(`capacity: ${open} idle connections open on ${node.id} in ${openSeconds.toFixed(1)} s`)
+  log(`capacity: ${open} idle connections open on ${node.id} in ${openSeconds.toFixed(1)} s${open < per * opt.workers ? ` (${per * opt.workers - open} of ${per * opt.workers} not opened: refused past the node's MAX_CONNECTIONS or failed)` : ''}`)
   const idle = await settledRss(node, opt.settleS)
   // 'started' is answered before the server has set the subscription up: wait for the node's gauge.
   const subscribe = async (path: 'events.room' | 'events.user', perConnection: number) => {

@@ -4,16 +4,14 @@
  * load generators) run end to end and account for every delivery, so the
  * comparison in docs/performance.md can be re-run at any time.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
 import type { ReferenceStep } from '../src/reference/socketio.ts'
 import type { RefIntegrity } from '../src/reference/socketio-worker.ts'
+import { runBench } from './run-bench.ts'
 
-const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-reference-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
@@ -21,11 +19,7 @@ test.each([
   ['socketio', false],
   ['socketio-mongo', true],
 ] as const)('pnpm bench --reference %s --smoke: every delivery measured and accounted for', { timeout: 120_000 }, async (stack, persist) => {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/main.ts', '--reference', stack, '--smoke', '--out', out], { cwd: benchRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()))
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()))
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const { code, output } = await runBench(['--reference', stack, '--smoke', '--out', out])
   expect(code, output).toBe(0)
   const result = JSON.parse(readFileSync(path.join(out, `reference-${stack}-smoke.json`), 'utf8')) as { steps: ReferenceStep[]; integrity: RefIntegrity; persisted: number | null; failures: string[] }
   expect(result.failures, output).toEqual([])

@@ -4,24 +4,18 @@
  * Chromium, a reconnect storm.
  * The benchmark must never rot, and must never lose, repeat or reorder.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
 import type { BenchResult } from '../src/report.ts'
+import { runBench } from './run-bench.ts'
 
-const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-smoke-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
 test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, storm resumes', { timeout: 120_000 }, async () => {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/main.ts', '--smoke', '--out', out], { cwd: benchRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()))
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()))
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const { code, output } = await runBench(['--smoke', '--out', out])
   const result = JSON.parse(readFileSync(path.join(out, 'smoke.json'), 'utf8')) as BenchResult
   expect(result.failures, output).toEqual([])
   expect(code, output).toBe(0)
