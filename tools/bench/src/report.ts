@@ -215,6 +215,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     L.push(
       `| ${c.node} | ${f0(c.open)} | ${f0(c.subscribed)} | ${f0(c.rssBaselineMiB)} MiB | ${f0(c.rssIdleMiB)} MiB | ${f0(c.rssSubscribedMiB)} MiB | ${f1(c.idleKiBPerConnection)} KiB | **${f1(c.subscribedKiBPerConnection)} KiB** | ${f1(c.heapSubscribedKiBPerConnection)} KiB | ${f1(c.openSeconds)} s | ${f1(c.subscribeSeconds)} s |`,
     )
+    if (c.open < c.requested) L.push('', `Asked for ${f0(c.requested)}: ${f0(c.requested - c.open)} not opened (refused past the node's \`MAX_CONNECTIONS\`, or failed).`)
     if (c.pwa) {
       L.push('')
       L.push(
