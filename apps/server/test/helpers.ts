@@ -61,3 +61,8 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   if (!found) throw new Error(`no sample of ${name} ${JSON.stringify(labels)}`)
   return sum
 }
+
+/** `name` on a node's /metrics now (its samples summed, as metricValue does). */
+export async function scrapeMetric(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels)
+}

@@ -18,7 +18,7 @@ import {
   RESERVED_FILES,
 } from '../src/open-files.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { metricValue, watchRoom } from './helpers.ts'
+import { scrapeMetric, watchRoom } from './helpers.ts'
 
 const CAP = 8
 
@@ -78,8 +78,7 @@ describe('MAX_CONNECTIONS', () => {
 
     for (const f of kept) f.socket.destroy()
     await sleep(100)
-    const metrics = await (await fetch(`${server.url}/metrics`)).text()
-    expect(metricValue(metrics, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
+    expect(await scrapeMetric(server.url, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
     // A newcomer gets in once there is room again.
     const carol = await server.signUp()
     await carol.trpc.rooms.join.mutate({ roomId })

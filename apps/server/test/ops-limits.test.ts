@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { createWsGuard } from '../src/ws-guard.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { metricValue, send, watchRoom } from './helpers.ts'
+import { metricValue, scrapeMetric, send, watchRoom } from './helpers.ts'
 
 let server: TestServer
 let alice: ApiClient
@@ -212,7 +212,7 @@ describe('subscriptions per connection', () => {
 
     ws.close()
     await new Promise((r) => ws.once('close', r))
-    await expect.poll(async () => metricValue(await (await fetch(`${roomy.url}/metrics`)).text(), 'parley_subscriptions', { procedure: 'events.room' }), { timeout: 10_000 }).toBe(0)
+    await expect.poll(() => scrapeMetric(roomy.url, 'parley_subscriptions', { procedure: 'events.room' }), { timeout: 10_000 }).toBe(0)
   })
 })
 

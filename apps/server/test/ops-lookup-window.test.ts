@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './factory.ts'
-import { metricValue } from './helpers.ts'
+import { scrapeMetric } from './helpers.ts'
 
 const CROWD = 10
 const LATECOMERS = 6
@@ -20,7 +20,7 @@ const LATECOMERS = 6
 const FIRST_MS = 200
 const GAP_MS = 100
 
-const mongoOperations = async (server: TestServer) => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'parley_mongodb_operation_seconds_count')
+const mongoOperations = (server: TestServer) => scrapeMetric(server.url, 'parley_mongodb_operation_seconds_count')
 
 /** Round trips made by a crowd listing their rooms at once and LATECOMERS more trickling in after. */
 async function cost(windowMs: string): Promise<number> {

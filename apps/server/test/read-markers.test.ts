@@ -8,7 +8,7 @@ import { createTRPCClient, wsLink } from '@trpc/client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { AppRouter } from '@parley/api'
 import { startTestServer, type TestServer } from './factory.ts'
-import { metricValue, send, watchRoom } from './helpers.ts'
+import { scrapeMetric, send, watchRoom } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -16,7 +16,7 @@ beforeAll(async () => {
 })
 afterAll(() => server.stop())
 
-const mongoRoundTrips = async () => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'parley_mongodb_operation_seconds_count')
+const mongoRoundTrips = () => scrapeMetric(server.url, 'parley_mongodb_operation_seconds_count')
 
 it('a marker at the newest message delivered is one MongoDB round trip; behind it the count comes back', async () => {
   const alice = await server.signUp()

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { connectDatabase, ObjectId } from '@parley/db'
 import type { Cluster, ClusterNode } from '@parley/testing'
-import { metricValue, range, send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
+import { range, scrapeMetric, send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import type { ApiClient } from '../factory.ts'
 import { useCluster, waitFor } from './support.ts'
 
@@ -170,7 +170,7 @@ describe('many nodes as one', () => {
         last = await send(alice, more.id, `news ${i}`)
       }
       await bobUser.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === last.seq && x.unread === 1))
-      const roundTrips = async () => metricValue(await (await fetch(`${B.url}/metrics`)).text(), 'parley_mongodb_operation_seconds_count')
+      const roundTrips = () => scrapeMetric(B.url, 'parley_mongodb_operation_seconds_count')
       const before = await roundTrips()
       const listed = await bob.trpc.rooms.list.query()
       const used = (await roundTrips()) - before
