@@ -437,11 +437,12 @@ async function userStreamsStarting(node: ParleyNode): Promise<number> {
 async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: string) => void, profDir?: string): Promise<CapacityResult> {
   const base = await settledRss(node, opt.settleS)
   const per = Math.ceil(opt.capacity / opt.workers)
+  const requested = per * opt.workers
   const openedAt = Date.now()
   const opened = await all<{ open: number }>({ t: 'capOpen', node: 0, count: per })
   const openSeconds = (Date.now() - openedAt) / 1000
   const open = opened.reduce((a, o) => a + o.open, 0)
-  log(`capacity: ${open} idle connections open on ${node.id} in ${openSeconds.toFixed(1)} s${open < per * opt.workers ? ` (${per * opt.workers - open} of ${per * opt.workers} not opened: refused past the node's MAX_CONNECTIONS or failed)` : ''}`)
+  log(`capacity: ${open} idle connections open on ${node.id} in ${openSeconds.toFixed(1)} s${open < requested ? ` (${requested - open} of ${requested} not opened: refused past the node's MAX_CONNECTIONS or failed)` : ''}`)
   const idle = await settledRss(node, opt.settleS)
   // 'started' is answered before the server has set the subscription up: wait for the node's gauge.
   const subscribe = async (path: 'events.room' | 'events.user', perConnection: number) => {
@@ -476,7 +477,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   const KiB = 1024
   const r: CapacityResult = {
     node: node.id,
-    requested: per * opt.workers,
+    requested,
     open,
     subscribed,
     subscriptionErrors: subErrors,
