@@ -16,7 +16,7 @@ import { createOriginPolicy } from './origin.ts'
 import { applySecurityHeaders } from './security-headers.ts'
 import { compressWhenLarge } from './content-coding.ts'
 import { createStaticHandler } from './static.ts'
-import { createWsGuard, type WsGuardConfig } from './ws-guard.ts'
+import { createWsGuard, DEFAULT_WS_GUARD, type WsGuardConfig } from './ws-guard.ts'
 
 export interface AppConfig {
   allowedOrigins: string[]
@@ -44,17 +44,6 @@ export interface AppConfig {
   maxConnections: number
   /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
   ws?: Partial<WsGuardConfig>
-}
-
-export const DEFAULT_WS_GUARD: WsGuardConfig = {
-  maxPerIp: 50,
-  maxPerUser: 20,
-  ratePerWindow: 200,
-  rateWindowMs: 10_000,
-  maxBatch: 50,
-  maxBufferedBytes: 4 * 1024 * 1024,
-  slowConsumerMs: 5_000,
-  handshakeTimeoutMs: 10_000,
 }
 
 export interface AppDeps extends Omit<ApiDeps, 'log' | 'metrics' | 'inflight' | 'maxSubscriptionsPerConnection' | 'membership' | 'roomHub' | 'userHub'> {

@@ -1,10 +1,16 @@
 /**
  * The only place that reads the environment. Validated once at start-up: a
  * bad value stops the process with one line naming the variable.
- * Every limit has a safe default here and a line in docs/operations.md.
+ * Every limit has a safe default and a line in docs/operations.md. A default
+ * that a package also applies (its components run without this file: tests,
+ * the bench's harnesses) is that package's constant, so the two cannot differ.
  */
 import os from 'node:os'
 import { z } from 'zod'
+import { DEFAULT_LIMITS as api } from '@parley/api'
+import { AUTH_DEFAULTS as auth, OWASP_MIN_PARAMS } from '@parley/auth'
+import { DEFAULT_LOOKUP_WINDOW_MS, DEFAULT_MAX_POOL_SIZE, DEFAULT_UNREAD_CACHE_EVENTS, DEFAULT_UNREAD_COUNT_LIMIT } from '@parley/db'
+import { DEFAULT_WS_GUARD as ws } from './ws-guard.ts'
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
 const bool = (def: boolean) =>
@@ -19,7 +25,7 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   /** Connections per node to MongoDB (overrides a maxPoolSize in MONGODB_URL). */
-  MONGODB_MAX_POOL_SIZE: int(20, 1),
+  MONGODB_MAX_POOL_SIZE: int(DEFAULT_MAX_POOL_SIZE, 1),
   DATA_DIR: z.string().min(1).default('./.data'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   NODE_ID: z.string().min(1).max(64).default(os.hostname()),
@@ -35,40 +41,40 @@ const EnvSchema = z.object({
   TRUST_PROXY: bool(false),
 
   // API limits
-  SEND_RATE_LIMIT: int(30, 1),
-  SEND_RATE_WINDOW_MS: int(10_000, 1),
-  REACT_RATE_LIMIT: int(60, 1),
-  REACT_RATE_WINDOW_MS: int(10_000, 1),
-  ROOM_ACTION_RATE_LIMIT: int(30, 1),
-  ROOM_ACTION_RATE_WINDOW_MS: int(60_000, 1),
-  REGISTER_RATE_LIMIT_IP: int(20, 1),
-  REGISTER_RATE_WINDOW_MS: int(60 * 60_000, 1),
-  MEMBERS_LIST_MAX: int(5000, 1),
-  LOGIN_RATE_LIMIT_USER: int(5, 1),
-  LOGIN_RATE_LIMIT_IP: int(30, 1),
-  LOGIN_RATE_WINDOW_MS: int(15 * 60_000, 1),
-  RESUME_MAX_EVENTS: int(500, 1),
-  ROOM_REPLAY_BUFFER: int(256, 0),
-  ROOM_GAP_WAIT_MS: int(50, 0),
-  TYPING_MS: int(5000, 100),
-  TYPING_RATE_LIMIT: int(20, 1),
-  TYPING_RATE_WINDOW_MS: int(10_000, 1),
-  MEMBERSHIP_CACHE_MS: int(30_000, 0),
-  USER_STREAM_LOADS: int(16, 1),
+  SEND_RATE_LIMIT: int(api.sendPerWindow, 1),
+  SEND_RATE_WINDOW_MS: int(api.sendWindowMs, 1),
+  REACT_RATE_LIMIT: int(api.reactPerWindow, 1),
+  REACT_RATE_WINDOW_MS: int(api.reactWindowMs, 1),
+  ROOM_ACTION_RATE_LIMIT: int(api.roomActionsPerWindow, 1),
+  ROOM_ACTION_RATE_WINDOW_MS: int(api.roomActionsWindowMs, 1),
+  REGISTER_RATE_LIMIT_IP: int(api.registerPerIp, 1),
+  REGISTER_RATE_WINDOW_MS: int(api.registerWindowMs, 1),
+  MEMBERS_LIST_MAX: int(api.membersListMax, 1),
+  LOGIN_RATE_LIMIT_USER: int(api.loginPerUser, 1),
+  LOGIN_RATE_LIMIT_IP: int(api.loginPerIp, 1),
+  LOGIN_RATE_WINDOW_MS: int(api.loginWindowMs, 1),
+  RESUME_MAX_EVENTS: int(api.resumeMaxEvents, 1),
+  ROOM_REPLAY_BUFFER: int(api.replayBufferEvents, 0),
+  ROOM_GAP_WAIT_MS: int(api.gapWaitMs, 0),
+  TYPING_MS: int(api.typingMs, 100),
+  TYPING_RATE_LIMIT: int(api.typingPerWindow, 1),
+  TYPING_RATE_WINDOW_MS: int(api.typingWindowMs, 1),
+  MEMBERSHIP_CACHE_MS: int(api.membershipCacheMs, 0),
+  USER_STREAM_LOADS: int(api.userStreamLoads, 1),
   /** Unread counts stop here: a count of this or more means at least this many (the app shows 99+). */
-  UNREAD_COUNT_LIMIT: int(1000, 100),
+  UNREAD_COUNT_LIMIT: int(DEFAULT_UNREAD_COUNT_LIMIT, 100),
   /** Events of rooms' logs a node keeps so that the next unread counts read only what is new (~8 bytes each; 0 keeps none). */
-  UNREAD_CACHE_EVENTS: int(200_000, 0),
+  UNREAD_CACHE_EVENTS: int(DEFAULT_UNREAD_CACHE_EVENTS, 0),
   /** After a lookup's query was shared by several callers (a crowd: session, user, room, memberships, unread counts), how long the next of its kind waits for others to share it; a lone lookup waits at most 5 ms, an idle one not at all. */
-  LOOKUP_BATCH_WINDOW_MS: int(20, 0).pipe(z.number().max(1000)),
-  PRESENCE_ROOM_MAX_MEMBERS: int(100, 2),
-  ARGON2_MEMORY_KIB: int(19456, 1024),
-  ARGON2_TIME_COST: int(2, 1),
-  MAX_CONCURRENT_HASHES: int(4, 1),
+  LOOKUP_BATCH_WINDOW_MS: int(DEFAULT_LOOKUP_WINDOW_MS, 0).pipe(z.number().max(1000)),
+  PRESENCE_ROOM_MAX_MEMBERS: int(api.presenceRoomMaxMembers, 2),
+  ARGON2_MEMORY_KIB: int(OWASP_MIN_PARAMS.memoryCost, 1024),
+  ARGON2_TIME_COST: int(OWASP_MIN_PARAMS.timeCost, 1),
+  MAX_CONCURRENT_HASHES: int(auth.maxConcurrentHashes, 1),
   /** Logins and sign-ups waiting for a hashing slot; beyond this they get "server busy" at once. */
-  MAX_QUEUED_HASHES: int(1000, 1),
-  SESSION_IDLE_DAYS: int(10, 1),
-  SESSION_ABSOLUTE_DAYS: int(30, 1),
+  MAX_QUEUED_HASHES: int(auth.maxQueuedHashes, 1),
+  SESSION_IDLE_DAYS: int(auth.idleTimeoutDays, 1),
+  SESSION_ABSOLUTE_DAYS: int(auth.absoluteTimeoutDays, 1),
 
   // Transport limits
   HTTP_MAX_BODY_BYTES: int(256 * 1024, 1024),
@@ -89,20 +95,20 @@ const EnvSchema = z.object({
    */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 100),
   /** Requests (array elements count one each) per WebSocket per window; over → close 1008. */
-  WS_RATE_LIMIT: int(200, 1),
-  WS_RATE_WINDOW_MS: int(10_000, 100),
+  WS_RATE_LIMIT: int(ws.ratePerWindow, 1),
+  WS_RATE_WINDOW_MS: int(ws.rateWindowMs, 100),
   /** Requests in one WebSocket batch frame; over → close 1008. */
-  WS_MAX_BATCH: int(50, 1),
+  WS_MAX_BATCH: int(ws.maxBatch, 1),
   /** Live subscriptions per WebSocket; the next one gets TOO_MANY_REQUESTS. */
   WS_MAX_SUBSCRIPTIONS: int(100, 1),
   /** Open WebSockets per client IP (upgrade refused 429) and per user (close 1008). */
-  WS_MAX_PER_IP: int(50, 1),
-  WS_MAX_PER_USER: int(20, 1),
+  WS_MAX_PER_IP: int(ws.maxPerIp, 1),
+  WS_MAX_PER_USER: int(ws.maxPerUser, 1),
   /** Slow consumer: a socket whose send buffer stays above WS_MAX_BUFFERED_BYTES for WS_SLOW_CONSUMER_MS is terminated. */
-  WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 1024),
-  WS_SLOW_CONSUMER_MS: int(5_000, 100),
+  WS_MAX_BUFFERED_BYTES: int(ws.maxBufferedBytes, 1024),
+  WS_SLOW_CONSUMER_MS: int(ws.slowConsumerMs, 100),
   /** A socket opened with ?connectionParams=1 must send them within this. */
-  WS_HANDSHAKE_TIMEOUT_MS: int(10_000, 100),
+  WS_HANDSHAKE_TIMEOUT_MS: int(ws.handshakeTimeoutMs, 100),
   /** Keep-alive: ping a quiet socket after WS_PING_MS, drop it if nothing comes back within WS_PONG_WAIT_MS. */
   WS_PING_MS: int(30_000, 100),
   WS_PONG_WAIT_MS: int(5_000, 100),
@@ -118,6 +124,9 @@ const EnvSchema = z.object({
 })
 
 export type Env = z.infer<typeof EnvSchema>
+
+/** Every variable a node reads (docs/operations.md has a row for each). */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[]
 
 export class EnvError extends Error {}
 

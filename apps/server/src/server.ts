@@ -7,7 +7,7 @@ import path from 'node:path'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
-import { DEFAULT_LIMITS, type ApiLimits } from '@parley/api'
+import type { ApiLimits } from '@parley/api'
 import { createAuth } from '@parley/auth'
 import { createBus } from '@parley/bus'
 import { connectDatabase, type Database } from '@parley/db'
@@ -40,7 +40,6 @@ function defaultWebDist(): string | undefined {
 
 export function limitsFromEnv(env: Env): ApiLimits {
   return {
-    ...DEFAULT_LIMITS,
     sendPerWindow: env.SEND_RATE_LIMIT,
     sendWindowMs: env.SEND_RATE_WINDOW_MS,
     reactPerWindow: env.REACT_RATE_LIMIT,

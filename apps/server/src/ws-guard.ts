@@ -32,6 +32,18 @@ export interface WsGuardConfig {
   handshakeTimeoutMs: number
 }
 
+/** Defaults of the WS_* variables (env.ts). */
+export const DEFAULT_WS_GUARD: WsGuardConfig = {
+  maxPerIp: 50,
+  maxPerUser: 20,
+  ratePerWindow: 200,
+  rateWindowMs: 10_000,
+  maxBatch: 50,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  slowConsumerMs: 5_000,
+  handshakeTimeoutMs: 10_000,
+}
+
 export type WsLimit = 'ws_rate' | 'ws_batch' | 'ws_per_ip' | 'ws_per_user' | 'ws_slow_consumer' | 'ws_handshake'
 
 export interface WsGuardHooks {

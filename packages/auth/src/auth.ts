@@ -46,13 +46,13 @@ export interface CreateAuthOptions {
   secureCookies: boolean
   /** Argon2id costs; default OWASP's minimum (m=19456 KiB, t=2, p=1). Tests may lower them. */
   hash?: Partial<HashParams>
-  /** Hashes computed at once; the rest queue. Default 4. */
+  /** Hashes computed at once; the rest queue. Default AUTH_DEFAULTS. */
   maxConcurrentHashes?: number
-  /** Hashes allowed to wait for a slot before register/login answer TOO_MANY_REQUESTS. Default 1000. */
+  /** Hashes allowed to wait for a slot before register/login answer TOO_MANY_REQUESTS. Default AUTH_DEFAULTS. */
   maxQueuedHashes?: number
-  /** Inactivity timeout. Default 10 days. */
+  /** Inactivity timeout. Default AUTH_DEFAULTS (10 days). */
   idleTimeoutMs?: number
-  /** Absolute lifetime. Default 30 days. */
+  /** Absolute lifetime. Default AUTH_DEFAULTS (30 days). */
   absoluteTimeoutMs?: number
   /** validate() writes the new idle deadline at most this often per session. Default min(1 h, idle / 4). */
   touchIntervalMs?: number
@@ -72,6 +72,14 @@ export const INVALID_CREDENTIALS = 'Invalid username or password'
 export const USERNAME_TAKEN = 'That username is taken'
 
 const DAY = 24 * 60 * 60_000
+
+/** Defaults of createAuth's options, and of the server's MAX_*_HASHES and SESSION_*_DAYS. */
+export const AUTH_DEFAULTS = {
+  maxConcurrentHashes: 4,
+  maxQueuedHashes: 1000,
+  idleTimeoutDays: 10,
+  absoluteTimeoutDays: 30,
+} as const
 /** setTimeout's ceiling (~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -117,14 +125,14 @@ interface Watcher {
 export function createAuth(opts: CreateAuthOptions): AuthInstance {
   const { bus, secureCookies, loginLimits } = opts
   const log: AuthLogger = opts.log ?? { info() {}, warn() {}, error() {} }
-  const idleTimeoutMs = opts.idleTimeoutMs ?? 10 * DAY
-  const absoluteTimeoutMs = opts.absoluteTimeoutMs ?? 30 * DAY
+  const idleTimeoutMs = opts.idleTimeoutMs ?? AUTH_DEFAULTS.idleTimeoutDays * DAY
+  const absoluteTimeoutMs = opts.absoluteTimeoutMs ?? AUTH_DEFAULTS.absoluteTimeoutDays * DAY
   const touchIntervalMs =
     opts.touchIntervalMs ?? Math.min(60 * 60_000, Math.floor(idleTimeoutMs / 4))
   const hasher = createPasswordHasher(
     { ...OWASP_MIN_PARAMS, ...opts.hash },
-    opts.maxConcurrentHashes ?? 4,
-    opts.maxQueuedHashes ?? 1000,
+    opts.maxConcurrentHashes ?? AUTH_DEFAULTS.maxConcurrentHashes,
+    opts.maxQueuedHashes ?? AUTH_DEFAULTS.maxQueuedHashes,
   )
   const { users, sessions } = opts.database.repos
 

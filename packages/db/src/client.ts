@@ -48,7 +48,10 @@ export interface ConnectOptions {
   lookupWindowMs?: number
 }
 
-export async function connectDatabase({ url, dbName, maxPoolSize = 20, onOperation, onCommand, unreadCountLimit, unreadCacheEvents, lookupWindowMs }: ConnectOptions): Promise<Database> {
+/** Connections each node keeps to MongoDB (MONGODB_MAX_POOL_SIZE). */
+export const DEFAULT_MAX_POOL_SIZE = 20
+
+export async function connectDatabase({ url, dbName, maxPoolSize = DEFAULT_MAX_POOL_SIZE, onOperation, onCommand, unreadCountLimit, unreadCacheEvents, lookupWindowMs }: ConnectOptions): Promise<Database> {
   const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
   if (onOperation) timeOperations(client, onOperation)
   if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName, e.command))

@@ -4,6 +4,7 @@
  * official driver — a real server, or @parley/embedded-mongo in dev and tests.
  */
 export * from './client.ts'
+export { DEFAULT_LOOKUP_WINDOW_MS } from './batch.ts'
 export * from './documents.ts'
 export * from './indexes.ts'
 export { ObjectId } from 'mongodb'
