@@ -4,7 +4,7 @@
  * Use `await using server = await startTestServer()` or call `stop()`.
  */
 import { randomBytes } from 'node:crypto'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import type { AppRouter } from '@parley/api'
 import { createClient, type ApiClient as GenericClient, type ClientOptions } from '@parley/testing'
 import { readEnv } from '../src/env.ts'
@@ -22,7 +22,8 @@ export interface TestServer extends RunningServer {
 }
 
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** `log`: a test that asserts what a node logs passes its own (the default logs nothing unless TEST_LOG_LEVEL is set). */
+export async function startTestServer(env: Record<string, string> = {}, { log }: { log?: Logger } = {}): Promise<TestServer> {
   const config = readEnv({
     NODE_ENV: 'test',
     PORT: '0',
@@ -40,7 +41,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...(process.env.MONGODB_URL ? { MONGODB_URL: process.env.MONGODB_URL } : {}),
     ...env,
   })
-  const running = await startServer(config, pino({ level: config.LOG_LEVEL }))
+  const running = await startServer(config, log ?? pino({ level: config.LOG_LEVEL }))
   const clients: ApiClient[] = []
   const server: TestServer = {
     ...running,

@@ -2,13 +2,16 @@
  * A node holds at most MAX_CONNECTIONS client connections, below its
  * open-file limit, so that a crowd cannot take the descriptors it needs for
  * MongoDB and Redis. Past the cap a new connection is closed at once and
- * counted; the people already connected keep chatting, and once connections
- * close, new ones are accepted again.
+ * counted, and the log warns of it (once, not per connection); the people
+ * already connected keep chatting, and once connections close, new ones are
+ * accepted again.
  */
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createTRPCClient, wsLink } from '@trpc/client'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppRouter } from '@parley/api'
 import {
@@ -26,9 +29,17 @@ let server: TestServer
 let alice: ApiClient
 let bob: ApiClient
 let roomId: string
+/** The node's warnings, as an operator's log collector would get them. */
+const warnings: { msg: string; maxConnections?: number }[] = []
 
 beforeAll(async () => {
-  server = await startTestServer({ MAX_CONNECTIONS: String(CAP) })
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) warnings.push(JSON.parse(line) as (typeof warnings)[number])
+      done()
+    },
+  })
+  server = await startTestServer({ MAX_CONNECTIONS: String(CAP) }, { log: pino({ level: 'warn' }, sink) })
   alice = await server.signUp()
   bob = await server.signUp()
   roomId = (await alice.trpc.rooms.create.mutate({ name: 'full house', visibility: 'public' })).id
@@ -52,7 +63,7 @@ function openAndWatch(ms: number): Promise<{ socket: net.Socket; dropped: boolea
 }
 
 describe('MAX_CONNECTIONS', () => {
-  it('past the cap new connections are closed and counted; connected people keep chatting; freed slots are taken again', async () => {
+  it('past the cap new connections are closed, counted and logged once; connected people keep chatting; freed slots are taken again', async () => {
     // Alice sends over a WebSocket kept open (not lazy, so it does not close while idle) and Bob follows
     // the room over his: both are open before the node fills.
     const aliceSocket = server.client({ jar: alice.jar, lazy: false })
@@ -79,6 +90,10 @@ describe('MAX_CONNECTIONS', () => {
     for (const f of kept) f.socket.destroy()
     await sleep(100)
     expect(await scrapeMetric(server.url, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
+    // The operator hears of it once, not once per refused connection (a crowd at the door would flood the log).
+    expect(warnings.filter((w) => w.msg.startsWith('connection refused'))).toEqual([
+      expect.objectContaining({ maxConnections: CAP }),
+    ])
     // A newcomer gets in once there is room again.
     const carol = await server.signUp()
     await carol.trpc.rooms.join.mutate({ roomId })
