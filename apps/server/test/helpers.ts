@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import type { RoomStreamEvent, UserEvent } from '@parley/schemas'
 import { collect } from '@parley/testing'
-import type { ApiClient } from './factory.ts'
+import type { ApiClient, TestServer } from './factory.ts'
+
+/** Alice's new public room with Bob in it: the start of most tests of what people in a room see. */
+export async function twoInARoom(server: TestServer, name: string) {
+  const alice = await server.signUp()
+  const bob = await server.signUp()
+  const roomId = (await alice.trpc.rooms.create.mutate({ name, visibility: 'public' })).id
+  await bob.trpc.rooms.join.mutate({ roomId })
+  return { alice, bob, roomId }
+}
 
 /** Follows a room's events as a client would. */
 export function watchRoom(client: ApiClient, roomId: string, lastEventId?: string) {

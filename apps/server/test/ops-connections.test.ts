@@ -21,7 +21,7 @@ import {
   RESERVED_FILES,
 } from '../src/open-files.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { scrapeMetric, watchRoom } from './helpers.ts'
+import { scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
 
 const CAP = 8
 
@@ -40,10 +40,7 @@ beforeAll(async () => {
     },
   })
   server = await startTestServer({ MAX_CONNECTIONS: String(CAP) }, { log: pino({ level: 'warn' }, sink) })
-  alice = await server.signUp()
-  bob = await server.signUp()
-  roomId = (await alice.trpc.rooms.create.mutate({ name: 'full house', visibility: 'public' })).id
-  await bob.trpc.rooms.join.mutate({ roomId })
+  ;({ alice, bob, roomId } = await twoInARoom(server, 'full house'))
 })
 afterAll(() => server.stop())
 

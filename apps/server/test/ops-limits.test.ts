@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { createWsGuard } from '../src/ws-guard.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { metricValue, scrapeMetric, send, watchRoom } from './helpers.ts'
+import { metricValue, scrapeMetric, send, twoInARoom, watchRoom } from './helpers.ts'
 
 let server: TestServer
 let alice: ApiClient
@@ -29,10 +29,7 @@ beforeAll(async () => {
     HTTP_REQUEST_TIMEOUT_MS: '2000',
     HTTP_MAX_BODY_BYTES: '4096',
   })
-  alice = await server.signUp()
-  bob = await server.signUp()
-  roomId = (await alice.trpc.rooms.create.mutate({ name: 'limits', visibility: 'public' })).id
-  await bob.trpc.rooms.join.mutate({ roomId })
+  ;({ alice, bob, roomId } = await twoInARoom(server, 'limits'))
 })
 afterAll(() => server.stop())
 

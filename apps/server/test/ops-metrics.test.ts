@@ -1,7 +1,7 @@
 /** /metrics exposes the series operators need, and they move when messages flow. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './factory.ts'
-import { metricValue as value, send, watchRoom } from './helpers.ts'
+import { metricValue as value, send, twoInARoom, watchRoom } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -44,10 +44,7 @@ describe('/metrics', () => {
   })
 
   it('moves when messages flow to a subscriber', async () => {
-    const alice = await server.signUp()
-    const bob = await server.signUp()
-    const roomId = (await alice.trpc.rooms.create.mutate({ name: 'metrics', visibility: 'public' })).id
-    await bob.trpc.rooms.join.mutate({ roomId })
+    const { alice, bob, roomId } = await twoInARoom(server, 'metrics')
     const watch = watchRoom(bob, roomId)
     await watch.started
 

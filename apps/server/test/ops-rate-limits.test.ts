@@ -6,7 +6,7 @@
 import { TRPCClientError } from '@trpc/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { send, watchRoom } from './helpers.ts'
+import { send, twoInARoom, watchRoom } from './helpers.ts'
 
 const code = (err: unknown) => (err instanceof TRPCClientError ? err.data?.code : String(err))
 
@@ -29,10 +29,7 @@ beforeAll(async () => {
     REGISTER_RATE_LIMIT_IP: '8',
     REGISTER_RATE_WINDOW_MS: '600000',
   })
-  alice = await server.signUp()
-  bob = await server.signUp()
-  roomId = (await alice.trpc.rooms.create.mutate({ name: 'limits', visibility: 'public' })).id
-  await bob.trpc.rooms.join.mutate({ roomId })
+  ;({ alice, bob, roomId } = await twoInARoom(server, 'limits'))
 })
 afterAll(() => server.stop())
 

@@ -8,7 +8,7 @@ import { createTRPCClient, wsLink } from '@trpc/client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { AppRouter } from '@parley/api'
 import { startTestServer, type TestServer } from './factory.ts'
-import { scrapeMetric, send, watchRoom } from './helpers.ts'
+import { scrapeMetric, send, twoInARoom, watchRoom } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -19,10 +19,7 @@ afterAll(() => server.stop())
 const mongoRoundTrips = () => scrapeMetric(server.url, 'parley_mongodb_operation_seconds_count')
 
 it('a marker at the newest message delivered is one MongoDB round trip; behind it the count comes back', async () => {
-  const alice = await server.signUp()
-  const bob = await server.signUp()
-  const roomId = (await alice.trpc.rooms.create.mutate({ name: 'markers', visibility: 'public' })).id
-  await bob.trpc.rooms.join.mutate({ roomId })
+  const { alice, bob, roomId } = await twoInARoom(server, 'markers')
   const watch = watchRoom(bob, roomId)
   await watch.started
   const sent = []

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { UserEvent } from '@parley/schemas'
 import { startTestServer, type TestServer } from './factory.ts'
-import { send, watchUser } from './helpers.ts'
+import { send, twoInARoom, watchUser } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -16,10 +16,7 @@ beforeAll(async () => {
 afterAll(() => server.stop())
 
 it('a backlog past the limit counts as at least the limit in the room list, the live count and markRead; below it, exactly', { timeout: 30_000 }, async () => {
-  const alice = await server.signUp()
-  const bob = await server.signUp()
-  const roomId = (await alice.trpc.rooms.create.mutate({ name: 'backlog', visibility: 'public' })).id
-  await bob.trpc.rooms.join.mutate({ roomId })
+  const { alice, bob, roomId } = await twoInARoom(server, 'backlog')
   const seqs: number[] = []
   for (let i = 0; i < 350; i += 50) {
     const sent = await Promise.all(Array.from({ length: 50 }, (_, k) => send(alice, roomId, `while Bob was away ${i + k}`)))
