@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import http from 'node:http'
+import { Writable } from 'node:stream'
 import type { RoomStreamEvent, UserEvent } from '@parley/schemas'
 import { collect } from '@parley/testing'
 import type { ApiClient, TestServer } from './factory.ts'
@@ -74,4 +75,20 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 /** `name` on a node's /metrics now (its samples summed, as metricValue does). */
 export async function scrapeMetric(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   return metricValue(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels)
+}
+
+/** A stream to give a logger: what it writes, as text lines and parsed (what an operator's log collector gets). */
+export function logSink() {
+  const text: string[] = []
+  const lines: Record<string, unknown>[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        text.push(line)
+        lines.push(JSON.parse(line) as Record<string, unknown>)
+      }
+      done()
+    },
+  })
+  return { stream, text, lines }
 }

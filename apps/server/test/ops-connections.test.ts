@@ -7,7 +7,6 @@
  * accepted again.
  */
 import net from 'node:net'
-import { Writable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createTRPCClient, wsLink } from '@trpc/client'
@@ -21,7 +20,7 @@ import {
   RESERVED_FILES,
 } from '../src/open-files.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
+import { logSink, scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
 
 const CAP = 8
 
@@ -29,17 +28,11 @@ let server: TestServer
 let alice: ApiClient
 let bob: ApiClient
 let roomId: string
-/** The node's warnings, as an operator's log collector would get them. */
-const warnings: { msg: string; maxConnections?: number }[] = []
+/** The node's warnings. */
+const warnings = logSink()
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) warnings.push(JSON.parse(line) as (typeof warnings)[number])
-      done()
-    },
-  })
-  server = await startTestServer({ MAX_CONNECTIONS: String(CAP) }, { log: pino({ level: 'warn' }, sink) })
+  server = await startTestServer({ MAX_CONNECTIONS: String(CAP) }, { log: pino({ level: 'warn' }, warnings.stream) })
   ;({ alice, bob, roomId } = await twoInARoom(server, 'full house'))
 })
 afterAll(() => server.stop())
@@ -88,7 +81,7 @@ describe('MAX_CONNECTIONS', () => {
     await sleep(100)
     expect(await scrapeMetric(server.url, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
     // The operator hears of it once, not once per refused connection (a crowd at the door would flood the log).
-    expect(warnings.filter((w) => w.msg.startsWith('connection refused'))).toEqual([
+    expect(warnings.lines.filter((w) => String(w.msg).startsWith('connection refused'))).toEqual([
       expect.objectContaining({ maxConnections: CAP }),
     ])
     // A newcomer gets in once there is room again.

@@ -3,8 +3,8 @@
  * the node id and the user when known — and never a password, a session
  * token, a cookie or a message body, whatever the level.
  */
-import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { AppRouter } from '@parley/api'
@@ -12,9 +12,10 @@ import { collect, createClient } from '@parley/testing'
 import { readEnv } from '../src/env.ts'
 import { createLogger } from '../src/logger.ts'
 import { startServer, type RunningServer } from '../src/server.ts'
+import { logSink } from './helpers.ts'
 
-const lines: Record<string, unknown>[] = []
-const raw: string[] = []
+const sink = logSink()
+const { lines } = sink
 let server: RunningServer
 
 beforeAll(async () => {
@@ -28,21 +29,11 @@ beforeAll(async () => {
     ARGON2_TIME_COST: '1',
     ...(process.env.MONGODB_URL ? { MONGODB_URL: process.env.MONGODB_URL } : {}),
   })
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line) continue
-        raw.push(line)
-        lines.push(JSON.parse(line) as Record<string, unknown>)
-      }
-      done()
-    },
-  })
-  server = await startServer(env, createLogger(env, sink))
+  server = await startServer(env, createLogger(env, sink.stream))
 })
 afterAll(() => server.stop())
 
-const settle = () => new Promise((r) => setTimeout(r, 100))
+const settle = () => sleep(100)
 
 describe('logs', () => {
   it('never contain the password, the session token, the cookie or a message body', async () => {
@@ -76,18 +67,17 @@ describe('logs', () => {
     await c.close()
     await settle()
 
-    const all = raw.join('\n')
+    const all = sink.text.join('\n')
     expect(all.length).toBeGreaterThan(0)
     for (const secret of [password, token, body, wsBody]) expect(all).not.toContain(secret)
     expect(all).not.toMatch(/"cookie"\s*:\s*"[^[]/i)
   })
 
   it('redact secrets even when a caller passes them to the logger by mistake', () => {
-    const out: string[] = []
-    const sink = new Writable({ write: (chunk: Buffer, _e, done) => (out.push(chunk.toString()), done()) })
-    const log = createLogger({ LOG_LEVEL: 'info', NODE_ID: 'n', NODE_ENV: 'production' }, sink)
+    const out = logSink()
+    const log = createLogger({ LOG_LEVEL: 'info', NODE_ID: 'n', NODE_ENV: 'production' }, out.stream)
     log.info({ password: 'p4ss', token: 't0k', body: 'b0dy', headers: { cookie: 'c00kie', authorization: 'Bearer x' }, input: { body: 'b0dy2' }, user: { password: 'p5' } }, 'oops')
-    const text = out.join('')
+    const text = out.text.join('\n')
     for (const secret of ['p4ss', 't0k', 'b0dy', 'c00kie', 'Bearer', 'b0dy2', 'p5']) expect(text).not.toContain(secret)
     expect(text).toContain('[redacted]')
   })
@@ -99,14 +89,14 @@ describe('logs', () => {
     const err = await probe.insertMany([{ _id: 'taken', body: text }], { ordered: false }).catch((e: unknown) => e)
     // The driver's error does carry the document, at a depth no redact path names.
     expect(JSON.stringify(err)).toContain(text)
-    const out: string[] = []
-    const sink = new Writable({ write: (chunk: Buffer, _e, done) => (out.push(chunk.toString()), done()) })
-    createLogger({ LOG_LEVEL: 'info', NODE_ID: 'n', NODE_ENV: 'production' }, sink).error({ err, path: 'messages.send' }, 'procedure failed')
-    const line = JSON.parse(out.join('')) as { err: { type: string; message: string; code: number; stack: string } }
+    const out = logSink()
+    createLogger({ LOG_LEVEL: 'info', NODE_ID: 'n', NODE_ENV: 'production' }, out.stream).error({ err, path: 'messages.send' }, 'procedure failed')
+    expect(out.lines).toHaveLength(1)
+    const line = out.lines[0] as { err: { type: string; message: string; code: number; stack: string } }
     expect(line.err).toMatchObject({ type: 'MongoBulkWriteError', code: 11000 })
     expect(line.err.message).toContain('duplicate key')
     expect(line.err.stack).toContain('MongoBulkWriteError')
-    expect(out.join('')).not.toContain(text)
+    expect(out.text.join('\n')).not.toContain(text)
   })
 
   it('write one line per HTTP request: method, path without query, status, duration, request id, node, user', async () => {
