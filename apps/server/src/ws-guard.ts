@@ -32,7 +32,7 @@ export interface WsGuardConfig {
   handshakeTimeoutMs: number
 }
 
-/** Defaults of the WS_* variables (env.ts). */
+/** What createApp enforces where its config leaves a limit out, and the WS_* variables' defaults (env.ts). */
 export const DEFAULT_WS_GUARD: WsGuardConfig = {
   maxPerIp: 50,
   maxPerUser: 20,

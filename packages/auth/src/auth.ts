@@ -80,6 +80,7 @@ export const AUTH_DEFAULTS = {
   idleTimeoutDays: 10,
   absoluteTimeoutDays: 30,
 } as const
+
 /** setTimeout's ceiling (~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1
 

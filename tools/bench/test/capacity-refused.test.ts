@@ -48,7 +48,7 @@ test(
       /capacity: \d+ idle connections open on bench-a in [\d.]+ s \(\d+ of 300 not opened/,
     )
     expect(readFileSync(path.join(out, 'capacity.md'), 'utf8')).toContain(`Asked for 300: ${300 - capacity.open} not opened`)
-  expect(result.steps[0]!.delivered).toBe(result.steps[0]!.expectedDeliveries)
+    expect(result.steps[0]!.delivered).toBe(result.steps[0]!.expectedDeliveries)
     expect(result.integrity).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0, resets: 0 })
   },
 )
