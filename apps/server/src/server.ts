@@ -12,6 +12,7 @@ import { createAuth } from '@parley/auth'
 import { createBus } from '@parley/bus'
 import { connectDatabase, type Database } from '@parley/db'
 import { startEmbeddedMongo } from '@parley/embedded-mongo'
+import { somaxconn } from './accept-queue.ts'
 import { createApp, type App } from './app.ts'
 import type { Env } from './env.ts'
 import { createMetrics } from './metrics.ts'
@@ -99,6 +100,10 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
   const fileLimit = openFileLimit()
   const maxConnections = env.MAX_CONNECTIONS ?? defaultMaxConnections(fileLimit)
   log.info({ maxConnections, openFileLimit: fileLimit }, 'connections: at most MAX_CONNECTIONS at once (0: no cap)')
+  const queueCap = somaxconn()
+  if (queueCap !== null && queueCap < env.LISTEN_BACKLOG) {
+    log.warn({ listenBacklog: env.LISTEN_BACKLOG, somaxconn: queueCap }, 'accept queue capped by net.core.somaxconn: raise it to LISTEN_BACKLOG, or a reconnect storm loses connection attempts for seconds (docs/operations.md)')
+  }
   const allowedOrigins = [...env.PUBLIC_ORIGIN, ...(env.NODE_ENV === 'development' ? [env.DEV_ORIGIN] : [])]
   const app = createApp({
     database,

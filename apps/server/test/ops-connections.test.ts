@@ -13,6 +13,7 @@ import { createTRPCClient, wsLink } from '@trpc/client'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppRouter } from '@parley/api'
+import { somaxconn } from '../src/accept-queue.ts'
 import {
   defaultMaxConnections,
   openFileLimit,
@@ -107,5 +108,19 @@ describe('the default cap', () => {
 
   it.runIf(process.platform === 'linux')('reads this process’s limit on Linux', () => {
     expect(openFileLimit()).toBeGreaterThan(0)
+  })
+})
+
+describe.runIf(process.platform === 'linux')('LISTEN_BACKLOG above net.core.somaxconn', () => {
+  const capped = (lines: Record<string, unknown>[]) => lines.filter((w) => String(w.msg).startsWith('accept queue capped by net.core.somaxconn'))
+
+  it('is silently cut by the kernel, so the node warns at start-up, naming both numbers', async () => {
+    const cap = somaxconn()!
+    const startup = logSink()
+    const node = await startTestServer({ LISTEN_BACKLOG: String(cap + 1) }, { log: pino({ level: 'warn' }, startup.stream) })
+    await node.stop()
+    expect(capped(startup.lines)).toEqual([expect.objectContaining({ listenBacklog: cap + 1, somaxconn: cap })])
+    // The default (4096) warns only where the kernel allows less.
+    expect(capped(warnings.lines)).toHaveLength(cap < 4096 ? 1 : 0)
   })
 })

@@ -18,6 +18,7 @@ import {
   ensureBuild,
   forkWorkers,
   killNode,
+  listenOverflows,
   machineCpu,
   procCpuSeconds,
   repoRoot,
@@ -552,6 +553,7 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   const cpuAtKill = cpuOf(survivor)
   const roundTrips = async () => (await scrape(survivor)).get('parley_mongodb_operation_seconds_count') ?? 0
   const roundTripsAtKill = await roundTrips()
+  const overflowsAtKill = listenOverflows()
   const killedAtNs = nowNs()
   await killNode(victim)
   log(`storm: kill -9 ${victim.id}`)
@@ -572,6 +574,8 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
   }
   const cores = coresBetween(cpuAtKill, cpuOf(survivor))
   const mongoRoundTrips = (await roundTrips()) - roundTripsAtKill
+  const overflowsNow = listenOverflows()
+  const overflows = overflowsNow === null || overflowsAtKill === null ? null : overflowsNow - overflowsAtKill
   // --storm-pwa: until the survivor has loaded the users of the events.user streams reopened on it.
   const sumS = (f: (s: StormStatus) => number) => st.reduce((a, s) => a + f(s), 0)
   const lastS = (f: (s: StormStatus) => number, count: (s: StormStatus) => number) => (sumS(count) >= total ? (Math.max(...st.map(f)) - killedAtNs) / 1e9 : null)
@@ -630,13 +634,14 @@ async function runStorm(opt: Options, nodes: ParleyNode[], pop: Population, all:
     messagesDuringStorm: sendStats.reduce((a, s) => a + s.acked, 0),
     cores,
     mongoRoundTrips,
+    listenOverflows: overflows,
     integrity,
   }
   const sendErrors = sendStats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0)
   log(
     `storm: ${r.caughtUp}/${total} caught up; all reconnected ${r.allReconnectedS?.toFixed(2) ?? '–'} s, resubscribed ${r.allResubscribedS?.toFixed(2) ?? '–'} s, caught up ${r.allCaughtUpS?.toFixed(2) ?? '–'} s; ` +
       `lost ${integrity.lost}, dup ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}; ` +
-      `cores used until caught up: ${survivor.id} ${cores.node.toFixed(2)} · load-gen ${cores.loadgen.toFixed(2)} · mongo ${cores.mongo.toFixed(2)} · redis ${cores.redis.toFixed(2)}, machine ${cores.machineBusyPct.toFixed(0)}% busy; MongoDB round trips by ${survivor.id}: ${mongoRoundTrips.toLocaleString('en-US')}`,
+      `cores used until caught up: ${survivor.id} ${cores.node.toFixed(2)} · load-gen ${cores.loadgen.toFixed(2)} · mongo ${cores.mongo.toFixed(2)} · redis ${cores.redis.toFixed(2)}, machine ${cores.machineBusyPct.toFixed(0)}% busy; MongoDB round trips by ${survivor.id}: ${mongoRoundTrips.toLocaleString('en-US')}; connection attempts dropped (accept queue full): ${overflows ?? 'unknown'}`,
   )
   if (r.caughtUp < total) failures.push(`storm: only ${r.caughtUp}/${total} clients resumed within 60 s`)
   if (integrityBad(integrity)) failures.push(`storm: lost ${integrity.lost}, duplicates ${integrity.duplicates}, out-of-order ${integrity.outOfOrder}, resets ${integrity.resets}, ahead of final seq ${integrity.ahead}`)

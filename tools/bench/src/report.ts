@@ -115,6 +115,8 @@ export interface StormResult {
   cores?: { node: number; loadgen: number; mongo: number; redis: number; machineBusyPct: number }
   /** MongoDB round trips (operations) the survivor made from the kill until every client caught up. */
   mongoRoundTrips?: number
+  /** Connection attempts the kernel dropped with an accept queue full, from the kill until every client caught up (machine-wide; null without /proc; absent in results written before it was recorded). */
+  listenOverflows?: number | null
   integrity: Integrity
 }
 
@@ -237,7 +239,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
       `| ${f0(s.clients)} | ${s.killedNode} (kill -9) | ${t(s.allReconnectedS)} | ${t(s.allResubscribedS)} | **${t(s.allCaughtUpS)}** | ${s.integrity.lost} | ${s.integrity.duplicates} | ${s.integrity.outOfOrder} | ${s.integrity.resets} | ${f0(s.messagesDuringStorm)} |`,
     )
     L.push('')
-    L.push(`Failed handshakes (retried; ${s.handshakeTimeoutMs === 0 ? 'clients never give up on one' : `a client gives up on one after ${f1((s.handshakeTimeoutMs ?? 5000) / 1000)} s`}): ${s.reconnectFailures}; sockets to ${s.failoverNode} closed again: ${s.reclosed}; resumes never answered within 10 s (socket dropped, retried): ${s.unansweredResumes}; subscriptions ahead of the room's final seq: ${s.integrity.ahead}.${s.cores ? ` Cores used from the kill until all caught up: ${s.failoverNode} ${f2(s.cores.node)} · load generators ${f2(s.cores.loadgen)} · MongoDB ${f2(s.cores.mongo)} · Redis ${f2(s.cores.redis)}; machine ${f0(s.cores.machineBusyPct)} % busy.` : ''}${s.mongoRoundTrips !== undefined ? ` MongoDB round trips by ${s.failoverNode} meanwhile: ${f0(s.mongoRoundTrips)}.` : ''}`)
+    L.push(`Failed handshakes (retried; ${s.handshakeTimeoutMs === 0 ? 'clients never give up on one' : `a client gives up on one after ${f1((s.handshakeTimeoutMs ?? 5000) / 1000)} s`}): ${s.reconnectFailures}; sockets to ${s.failoverNode} closed again: ${s.reclosed}; resumes never answered within 10 s (socket dropped, retried): ${s.unansweredResumes}; subscriptions ahead of the room's final seq: ${s.integrity.ahead}.${s.cores ? ` Cores used from the kill until all caught up: ${s.failoverNode} ${f2(s.cores.node)} · load generators ${f2(s.cores.loadgen)} · MongoDB ${f2(s.cores.mongo)} · Redis ${f2(s.cores.redis)}; machine ${f0(s.cores.machineBusyPct)} % busy.` : ''}${s.mongoRoundTrips !== undefined ? ` MongoDB round trips by ${s.failoverNode} meanwhile: ${f0(s.mongoRoundTrips)}.` : ''}${typeof s.listenOverflows === 'number' ? ` Connection attempts the kernel dropped meanwhile, the accept queue full (retried by the clients' TCP after 1, 3, 7… s): ${f0(s.listenOverflows)}.` : ''}`)
     L.push('')
     L.push(`Clients reconnect to ${s.failoverNode} after a random 0–${s.jitterMs} ms delay and resume \`events.room\` with \`lastEventId\`; ${s.sendRate} msg/s keep arriving through ${s.failoverNode} throughout. "Caught up" = resubscribed and holding every event acknowledged before the kill.`)
     if (s.pwa) {

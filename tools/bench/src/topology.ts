@@ -255,6 +255,27 @@ export function procCpuSeconds(pid: number | null | undefined): number {
   }
 }
 
+/**
+ * Connections the kernel dropped because a listener's accept queue was full
+ * (TcpExt ListenOverflows in /proc/net/netstat; machine-wide, so on this
+ * loopback topology it counts the nodes' listeners). A dropped attempt is
+ * retried by the client's TCP stack only after 1, 3, 7… s. Null without /proc.
+ */
+export function listenOverflows(netstat = readProc('/proc/net/netstat')): number | null {
+  const [names, values] = (netstat ?? '').split('\n').filter((l) => l.startsWith('TcpExt:'))
+  const i = names?.split(/\s+/).indexOf('ListenOverflows') ?? -1
+  const v = i > 0 ? Number(values?.split(/\s+/)[i]) : NaN
+  return Number.isFinite(v) ? v : null
+}
+
+function readProc(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return null
+  }
+}
+
 /** Machine-wide busy and total jiffies (from /proc/stat). */
 export function machineCpu(): { busy: number; total: number } {
   try {
