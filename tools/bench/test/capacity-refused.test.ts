@@ -4,15 +4,11 @@
  * them as not opened and measures the rest, and the load step after it
  * still delivers every message.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { afterAll, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import type { BenchResult } from '../src/report.ts'
-import { runBench } from './run-bench.ts'
+import { benchRunner } from './run-bench.ts'
 
-const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-capacity-'))
-afterAll(() => rmSync(out, { recursive: true, force: true }))
+const bench = benchRunner()
 
 test(
   'past the node’s MAX_CONNECTIONS the surplus is reported as not opened, the rest measured, nothing lost',
@@ -29,15 +25,8 @@ test(
       '0',
       '--browser',
       '0',
-      '--out',
-      out,
-      '--name',
-      'capacity',
     ]
-    const { code, output } = await runBench(args, { ...process.env, MAX_CONNECTIONS: '150' })
-    expect(code, output).toBe(0)
-    const result = JSON.parse(readFileSync(path.join(out, 'capacity.json'), 'utf8')) as BenchResult
-    expect(result.failures, output).toEqual([])
+    const { result, output, markdown } = await bench<BenchResult>('capacity', args, { ...process.env, MAX_CONNECTIONS: '150' })
     const capacity = result.capacity!
     expect(capacity.requested).toBe(300)
     // The node's 150 slots also hold the load's own sockets: fewer than 150 capacity connections, but most of them.
@@ -47,7 +36,7 @@ test(
     expect(output).toMatch(
       /capacity: \d+ idle connections open on bench-a in [\d.]+ s \(\d+ of 300 not opened/,
     )
-    expect(readFileSync(path.join(out, 'capacity.md'), 'utf8')).toContain(`Asked for 300: ${300 - capacity.open} not opened`)
+    expect(markdown).toContain(`Asked for 300: ${300 - capacity.open} not opened`)
     expect(result.steps[0]!.delivered).toBe(result.steps[0]!.expectedDeliveries)
     expect(result.integrity).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0, resets: 0 })
   },

@@ -4,25 +4,18 @@
  * load generators) run end to end and account for every delivery, so the
  * comparison in docs/performance.md can be re-run at any time.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { afterAll, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import type { ReferenceStep } from '../src/reference/socketio.ts'
 import type { RefIntegrity } from '../src/reference/socketio-worker.ts'
-import { runBench } from './run-bench.ts'
+import { benchRunner } from './run-bench.ts'
 
-const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-reference-'))
-afterAll(() => rmSync(out, { recursive: true, force: true }))
+const bench = benchRunner()
 
 test.each([
   ['socketio', false],
   ['socketio-mongo', true],
 ] as const)('pnpm bench --reference %s --smoke: every delivery measured and accounted for', { timeout: 120_000 }, async (stack, persist) => {
-  const { code, output } = await runBench(['--reference', stack, '--smoke', '--out', out])
-  expect(code, output).toBe(0)
-  const result = JSON.parse(readFileSync(path.join(out, `reference-${stack}-smoke.json`), 'utf8')) as { steps: ReferenceStep[]; integrity: RefIntegrity; persisted: number | null; failures: string[] }
-  expect(result.failures, output).toEqual([])
+  const { result, markdown } = await bench<{ steps: ReferenceStep[]; integrity: RefIntegrity; persisted: number | null; failures: string[] }>(`reference-${stack}`, ['--reference', stack, '--smoke'])
   expect(result.steps.length).toBe(2)
   for (const s of result.steps) {
     expect(s.delivered).toBeGreaterThan(0)
@@ -39,5 +32,5 @@ test.each([
   // The persisting variant wrote every message it acknowledged (counted in MongoDB after the run).
   if (persist) expect(result.persisted).toBeGreaterThan(0)
   else expect(result.persisted).toBeNull()
-  expect(readFileSync(path.join(out, `reference-${stack}-smoke.md`), 'utf8')).toContain('| step |')
+  expect(markdown).toContain('| step |')
 })

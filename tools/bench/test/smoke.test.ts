@@ -4,21 +4,14 @@
  * Chromium, a reconnect storm.
  * The benchmark must never rot, and must never lose, repeat or reorder.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { afterAll, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import type { BenchResult } from '../src/report.ts'
-import { runBench } from './run-bench.ts'
+import { benchRunner } from './run-bench.ts'
 
-const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-smoke-'))
-afterAll(() => rmSync(out, { recursive: true, force: true }))
+const bench = benchRunner()
 
 test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, storm resumes', { timeout: 120_000 }, async () => {
-  const { code, output } = await runBench(['--smoke', '--out', out])
-  const result = JSON.parse(readFileSync(path.join(out, 'smoke.json'), 'utf8')) as BenchResult
-  expect(result.failures, output).toEqual([])
-  expect(code, output).toBe(0)
+  const { result, markdown, file } = await bench<BenchResult>('smoke', ['--smoke'])
 
   expect(result.steps.length).toBe(2)
   for (const s of result.steps) {
@@ -63,6 +56,6 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   // Resuming reads the log and loading users reads their rooms: the survivor's round trips are counted.
   expect(result.storm!.mongoRoundTrips).toBeGreaterThan(0)
 
-  for (const f of ['smoke.json', 'smoke.md', 'smoke-p99.svg']) expect(readFileSync(path.join(out, f), 'utf8').length).toBeGreaterThan(100)
-  expect(readFileSync(path.join(out, 'smoke.md'), 'utf8')).toContain('Read markers')
+  for (const suffix of ['.json', '.md', '-p99.svg']) expect(file(suffix).length).toBeGreaterThan(100)
+  expect(markdown).toContain('Read markers')
 })

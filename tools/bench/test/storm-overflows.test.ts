@@ -4,16 +4,12 @@
  * later. The benchmark counts those drops (a storm slower than its CPU
  * explains shows why), and every client still catches up with nothing lost.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { afterAll, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import type { BenchResult } from '../src/report.ts'
 import { listenOverflows } from '../src/topology.ts'
-import { runBench } from './run-bench.ts'
+import { benchRunner } from './run-bench.ts'
 
-const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-overflows-'))
-afterAll(() => rmSync(out, { recursive: true, force: true }))
+const bench = benchRunner()
 
 test('reads ListenOverflows from /proc/net/netstat', () => {
   const netstat = [
@@ -31,16 +27,13 @@ test(
   'a storm into an accept queue of 32: the drops are counted and reported, every client catches up',
   { timeout: 120_000 },
   async () => {
-    const args = ['--smoke', '--capacity', '0', '--steps', '400', '--browser', '0', '--storm', '600', '--storm-jitter', '0', '--out', out, '--name', 'overflows']
-    const { code, output } = await runBench(args, { ...process.env, LISTEN_BACKLOG: '32' })
-    expect(code, output).toBe(0)
-    const result = JSON.parse(readFileSync(path.join(out, 'overflows.json'), 'utf8')) as BenchResult
-    expect(result.failures, output).toEqual([])
+    const args = ['--smoke', '--capacity', '0', '--steps', '400', '--browser', '0', '--storm', '600', '--storm-jitter', '0']
+    const { result, output, markdown } = await bench<BenchResult>('overflows', args, { ...process.env, LISTEN_BACKLOG: '32' })
     const storm = result.storm!
     expect(storm.caughtUp).toBe(600)
     expect(storm.integrity).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0, resets: 0, ahead: 0 })
     expect(storm.listenOverflows).toBeGreaterThan(0)
     expect(output).toMatch(/connection attempts dropped \(accept queue full\): [1-9]\d*/)
-    expect(readFileSync(path.join(out, 'overflows.md'), 'utf8')).toMatch(/Connection attempts the kernel dropped meanwhile, the accept queue full \(retried by the clients' TCP after 1, 3, 7… s\): [1-9]/)
+    expect(markdown).toMatch(/Connection attempts the kernel dropped meanwhile, the accept queue full \(retried by the clients' TCP after 1, 3, 7… s\): [1-9]/)
   },
 )
