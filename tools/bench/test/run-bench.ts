@@ -25,20 +25,15 @@ async function runBench(
   return { code, output }
 }
 
-/** A results folder of the test file's own, removed after its tests. */
-function resultsFolder(): string {
-  const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-test-'))
-  afterAll(() => rmSync(out, { recursive: true, force: true }))
-  return out
-}
-
 /**
  * Runs the benchmark into a results folder of the test file's own (made at
- * import), expects a clean run — no failures, exit 0 — and returns what it
- * wrote under `name`: the JSON result parsed, the Markdown, and what it printed.
+ * import, removed after its tests), expects a clean run — no failures,
+ * exit 0 — and returns what it wrote under `name`: the JSON result parsed,
+ * the Markdown, and what it printed.
  */
 export function benchRunner() {
-  const out = resultsFolder()
+  const out = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-test-'))
+  afterAll(() => rmSync(out, { recursive: true, force: true }))
   return async <R extends { failures: string[] }>(name: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
     const { code, output } = await runBench([...args, '--out', out, '--name', name], env)
     const result = JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8')) as R
