@@ -40,7 +40,7 @@ export interface AppConfig {
   wsMaxSubscriptions: number
   /** Kernel accept queue length (LISTEN_BACKLOG; its default and why are in env.ts). */
   listenBacklog: number
-  /** Client connections (HTTP and WebSocket) held at once; past it new ones are closed at once (MAX_CONNECTIONS, open-files.ts). 0: no cap. */
+  /** Client connections (HTTP and WebSocket) held at once; past it new ones are closed at once (MAX_CONNECTIONS, connection-limits.ts). 0: no cap. */
   maxConnections: number
   /** Per-connection/IP/user WebSocket limits (see ws-guard.ts). */
   ws?: Partial<WsGuardConfig>
@@ -245,7 +245,7 @@ export function createApp(deps: AppDeps): App {
   // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
   server.on('connection', (socket) => socket.setTimeout(headersTimeout))
 
-  // Below the open-file limit, so that the node keeps descriptors for MongoDB and Redis (open-files.ts).
+  // Below the open-file limit, so that the node keeps descriptors for MongoDB and Redis (connection-limits.ts).
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections
   let lastDropLogged = 0
   server.on('drop', () => {

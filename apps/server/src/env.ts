@@ -119,7 +119,7 @@ const EnvSchema = z.object({
    * TCP stack only after 1, 3, 7, 15… s (docs/performance.md).
    */
   LISTEN_BACKLOG: int(4096, 1),
-  /** Client connections (HTTP and WebSocket) a node holds at once; unset: its open-file limit less a reserve (open-files.ts). 0: no cap. */
+  /** Client connections (HTTP and WebSocket) a node holds at once; unset: its open-file limit less a reserve (connection-limits.ts). 0: no cap. */
   MAX_CONNECTIONS: z.coerce.number().int().min(0).optional(),
 })
 

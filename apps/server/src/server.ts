@@ -12,11 +12,10 @@ import { createAuth } from '@parley/auth'
 import { createBus } from '@parley/bus'
 import { connectDatabase, type Database } from '@parley/db'
 import { startEmbeddedMongo } from '@parley/embedded-mongo'
-import { somaxconn } from './accept-queue.ts'
 import { createApp, type App } from './app.ts'
+import { connectionLimits } from './connection-limits.ts'
 import type { Env } from './env.ts'
 import { createMetrics } from './metrics.ts'
-import { defaultMaxConnections, openFileLimit } from './open-files.ts'
 import pkg from '../package.json' with { type: 'json' }
 
 /** What /healthz reports; bundled into dist at build time. */
@@ -97,13 +96,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
     loginLimits: { perUser: limits.loginPerUser, perIp: limits.loginPerIp, windowMs: limits.loginWindowMs },
     log,
   })
-  const fileLimit = openFileLimit()
-  const maxConnections = env.MAX_CONNECTIONS ?? defaultMaxConnections(fileLimit)
-  log.info({ maxConnections, openFileLimit: fileLimit }, 'connections: at most MAX_CONNECTIONS at once (0: no cap)')
-  const queueCap = somaxconn()
-  if (queueCap !== null && queueCap < env.LISTEN_BACKLOG) {
-    log.warn({ listenBacklog: env.LISTEN_BACKLOG, somaxconn: queueCap }, 'accept queue capped by net.core.somaxconn: raise it to LISTEN_BACKLOG, or a reconnect storm loses connection attempts for seconds (docs/operations.md)')
-  }
+  const { maxConnections } = connectionLimits(env, log)
   const allowedOrigins = [...env.PUBLIC_ORIGIN, ...(env.NODE_ENV === 'development' ? [env.DEV_ORIGIN] : [])]
   const app = createApp({
     database,

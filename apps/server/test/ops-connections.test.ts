@@ -13,13 +13,13 @@ import { createTRPCClient, wsLink } from '@trpc/client'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppRouter } from '@parley/api'
-import { somaxconn } from '../src/accept-queue.ts'
 import {
   defaultMaxConnections,
   openFileLimit,
   parseOpenFileLimit,
   RESERVED_FILES,
-} from '../src/open-files.ts'
+  somaxconn,
+} from '../src/connection-limits.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
 import { logSink, scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
 

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect } from '@parley/testing'
 import { readEnv } from '../src/env.ts'
-import { defaultMaxConnections, openFileLimit } from '../src/open-files.ts'
+import { defaultMaxConnections, openFileLimit, somaxconn } from '../src/connection-limits.ts'
 import { startTestServer, type TestServer } from './factory.ts'
 
 let server: TestServer
@@ -68,8 +67,7 @@ describe('configuration', () => {
       if (out.error) throw out.error
       return Number(out.stdout.trim().split(/\s+/)[2])
     }
-    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
-    expect(acceptQueue(server.url)).toBe(Math.min(4096, somaxconn))
+    expect(acceptQueue(server.url)).toBe(Math.min(4096, somaxconn()!))
   })
 
   it.runIf(process.platform === 'linux')('holds at most its open-file limit less a reserve (MAX_CONNECTIONS unset), so MongoDB and Redis keep descriptors', () => {
