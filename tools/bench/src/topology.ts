@@ -242,17 +242,22 @@ export async function scrape(node: ParleyNode): Promise<Metrics> {
   return m
 }
 
+/** A /proc file's text; null where there is none (a process gone, not Linux). */
+function readProc(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return null
+  }
+}
+
 const CLK_TCK = 100
 /** user+system CPU seconds of a process, from /proc/<pid>/stat. */
 export function procCpuSeconds(pid: number | null | undefined): number {
-  if (!pid) return 0
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK
-  } catch {
-    return 0
-  }
+  const stat = pid ? readProc(`/proc/${pid}/stat`) : null
+  if (!stat) return 0
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK
 }
 
 /**
@@ -268,23 +273,12 @@ export function listenOverflows(netstat = readProc('/proc/net/netstat')): number
   return Number.isFinite(v) ? v : null
 }
 
-function readProc(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch {
-    return null
-  }
-}
-
 /** Machine-wide busy and total jiffies (from /proc/stat). */
 export function machineCpu(): { busy: number; total: number } {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
-    const v = line.trim().split(/\s+/).slice(1).map(Number)
-    const idle = (v[3] ?? 0) + (v[4] ?? 0)
-    const total = v.reduce((a, b) => a + b, 0)
-    return { busy: total - idle, total }
-  } catch {
-    return { busy: 0, total: 0 }
-  }
+  const line = readProc('/proc/stat')?.split('\n')[0]
+  if (!line) return { busy: 0, total: 0 }
+  const v = line.trim().split(/\s+/).slice(1).map(Number)
+  const idle = (v[3] ?? 0) + (v[4] ?? 0)
+  const total = v.reduce((a, b) => a + b, 0)
+  return { busy: total - idle, total }
 }
