@@ -10,7 +10,7 @@ import path from 'node:path'
 import { parseOptions, type Options } from './options.ts'
 import type { Command, Integrity, StepStats, StormStatus } from './protocol.ts'
 import { mergedLatency, waitDrained } from './step-figures.ts'
-import { renderMarkdown, saturated, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
+import { describeSource, renderMarkdown, saturated, renderSvg, type BenchResult, type CapacityResult, type StepResult, type StormResult, type Target } from './report.ts'
 import { createPopulation, roomSeqs, type Population } from './setup.ts'
 import {
   BENCH_NODE_ENV,
@@ -22,6 +22,7 @@ import {
   machineCpu,
   procCpuSeconds,
   repoRoot,
+  sourceRevision,
   scrape,
   serverMain,
   startMongo,
@@ -82,7 +83,8 @@ async function main(): Promise<number> {
   const failures: string[] = []
   const notes: string[] = []
   const loadavgAtStart = os.loadavg()
-  log(`${opt.smoke ? 'smoke' : 'full'} run → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavgAtStart.map((x) => x.toFixed(2)).join(' ')})`)
+  const source = sourceRevision()
+  log(`${opt.smoke ? 'smoke' : 'full'} run of ${describeSource(source)} → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavgAtStart.map((x) => x.toFixed(2)).join(' ')})`)
 
   ensureBuild(log, { web: opt.browser > 0 })
 
@@ -323,6 +325,7 @@ async function main(): Promise<number> {
       finishedAt: finishedAt.toISOString(),
       durationS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
       command: `pnpm bench ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trim(),
+      source,
       machine: {
         cpu: os.cpus()[0]?.model ?? 'unknown',
         cores: os.cpus().length,

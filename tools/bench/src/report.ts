@@ -133,6 +133,8 @@ export interface BenchResult {
   finishedAt: string
   durationS: number
   command: string
+  /** The commit measured (absent from results written before it was recorded; null outside a git checkout). */
+  source?: { commit: string; dirty: boolean } | null
   machine: { cpu: string; cores: number; memGiB: number; os: string; node: string; loadavgAtStart: number[] }
   topology: { nodes: number; loadGenerators: number; mongo: string; redis: string; sendTransport: string; nodeEnv: Record<string, string> }
   population: { users: number; rooms: number; smallRooms: string; bigRooms: string; memberships: number; meanRoomSize: number; setupS: number }
@@ -161,9 +163,15 @@ function coresUsed(cpu: StepResult['cpu']): string {
 /** Milliseconds as the tables show them: 3 significant digits, whole ms from 100. */
 export const ms = (n: number) => (n >= 100 ? f0(n) : n >= 10 ? f1(n) : f2(n))
 
+/** "commit 4ddd851", "commit 4ddd851 with uncommitted changes", or "an unknown commit". */
+export function describeSource(source: BenchResult['source']): string {
+  if (!source) return 'an unknown commit'
+  return `commit ${source.commit.slice(0, 7)}${source.dirty ? ' with uncommitted changes' : ''}`
+}
+
 export function renderMarkdown(r: BenchResult, chartFile: string | null): string {
   const L: string[] = []
-  L.push(`Run: ${r.startedAt} (${r.mode}, ${f0(r.durationS)} s) — \`${r.command}\``)
+  L.push(`Run: ${r.startedAt} (${r.mode}, ${f0(r.durationS)} s) — \`${r.command}\` on ${describeSource(r.source)}`)
   L.push('')
   L.push(`Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${f1(r.machine.memGiB)} GiB, ${r.machine.os}, Node ${r.machine.node}; load average at start ${r.machine.loadavgAtStart.map(f2).join(' / ')}.`)
   L.push('')

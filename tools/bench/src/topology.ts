@@ -15,6 +15,20 @@ export const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const repoRoot = path.resolve(benchRoot, '../..')
 export const serverMain = path.join(repoRoot, 'apps/server/dist/main.js')
 const webIndex = path.join(repoRoot, 'apps/web/dist/index.html')
+/**
+ * The code a run measured: the checkout's commit, and whether tracked files
+ * other than results and docs (which runs rewrite) differed from it when the
+ * run started. Null outside a git checkout. Results are compared across days;
+ * the commit is what makes a row reproducible.
+ */
+export function sourceRevision(root = repoRoot): { commit: string; dirty: boolean } | null {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' })
+  const head = git('rev-parse', 'HEAD')
+  if (head.status !== 0) return null
+  const status = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results', ':!docs')
+  return { commit: head.stdout.trim(), dirty: status.status !== 0 || status.stdout.trim() !== '' }
+}
+
 /** `--import` this to run TypeScript in a child process. */
 export const tsxLoader = import.meta.resolve('tsx')
 

@@ -6,6 +6,7 @@
  */
 import { expect, test } from 'vitest'
 import type { ReferenceStep } from '../src/reference/socketio.ts'
+import type { BenchResult } from '../src/report.ts'
 import type { RefIntegrity } from '../src/reference/socketio-worker.ts'
 import { benchRunner } from './run-bench.ts'
 
@@ -15,7 +16,7 @@ test.each([
   ['socketio', false],
   ['socketio-mongo', true],
 ] as const)('pnpm bench --reference %s --smoke: every delivery measured and accounted for', { timeout: 120_000 }, async (stack, persist) => {
-  const { result, markdown } = await bench<{ steps: ReferenceStep[]; integrity: RefIntegrity; persisted: number | null; failures: string[] }>(`reference-${stack}`, ['--reference', stack, '--smoke'])
+  const { result, markdown } = await bench<{ steps: ReferenceStep[]; integrity: RefIntegrity; persisted: number | null; failures: string[]; source: BenchResult['source'] }>(`reference-${stack}`, ['--reference', stack, '--smoke'])
   expect(result.steps.length).toBe(2)
   for (const s of result.steps) {
     expect(s.delivered).toBeGreaterThan(0)
@@ -33,4 +34,7 @@ test.each([
   if (persist) expect(result.persisted).toBeGreaterThan(0)
   else expect(result.persisted).toBeNull()
   expect(markdown).toContain('| step |')
+  // …and names the code it measured.
+  expect(result.source?.commit).toMatch(/^[0-9a-f]{40}$/)
+  expect(markdown).toContain(`on commit ${result.source!.commit.slice(0, 7)}`)
 })

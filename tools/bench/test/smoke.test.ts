@@ -4,8 +4,10 @@
  * Chromium, a reconnect storm.
  * The benchmark must never rot, and must never lose, repeat or reorder.
  */
+import { execFileSync } from 'node:child_process'
 import { expect, test } from 'vitest'
 import type { BenchResult } from '../src/report.ts'
+import { repoRoot } from '../src/topology.ts'
 import { benchRunner } from './run-bench.ts'
 
 const bench = benchRunner()
@@ -55,6 +57,11 @@ test('pnpm bench --smoke: deliveries flow, zero loss / duplicates / reordering, 
   expect(result.storm!.cores?.node).toBeGreaterThan(0)
   // Resuming reads the log and loading users reads their rooms: the survivor's round trips are counted.
   expect(result.storm!.mongoRoundTrips).toBeGreaterThan(0)
+
+  // The run names the code it measured.
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim()
+  expect(result.source?.commit).toBe(head)
+  expect(markdown).toContain(`on commit ${head.slice(0, 7)}`)
 
   for (const suffix of ['.json', '.md', '-p99.svg']) expect(file(suffix).length).toBeGreaterThan(100)
   expect(markdown).toContain('Read markers')

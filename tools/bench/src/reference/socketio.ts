@@ -17,10 +17,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { MongoClient } from 'mongodb'
 import type { Options } from '../options.ts'
-import { ms, saturated, type Percentiles } from '../report.ts'
+import { describeSource, ms, saturated, type BenchResult, type Percentiles } from '../report.ts'
 import { mergedLatency, waitDrained } from '../step-figures.ts'
 import { roomMemberLists } from '../setup.ts'
-import { benchRoot, forkWorkers, freePort, machineCpu, procCpuSeconds, repoRoot, startMongo, startRedisServer, stopChild, track, tsxLoader, type Mongo } from '../topology.ts'
+import { benchRoot, forkWorkers, freePort, machineCpu, procCpuSeconds, repoRoot, sourceRevision, startMongo, startRedisServer, stopChild, track, tsxLoader, type Mongo } from '../topology.ts'
 import type { RefCommand, RefIntegrity, RefStepStats, RefUser } from './socketio-worker.ts'
 
 const nowNs = () => Number(process.hrtime.bigint())
@@ -67,6 +67,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
   mkdirSync(outDir, { recursive: true })
   const startedAt = new Date()
   const loadavg = os.loadavg()
+  const source = sourceRevision()
   const persist = opt.reference === 'socketio-mongo'
   log(`reference run (Socket.IO + Redis adapter, ${persist ? 'one MongoDB insert per message' : 'persisting nothing'}) → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavg.map((x) => x.toFixed(2)).join(' ')})`)
 
@@ -172,6 +173,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
       kind: `reference-${opt.reference}`,
       persist,
       startedAt: startedAt.toISOString(),
+      source,
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', memGiB: os.totalmem() / 2 ** 30, node: process.version, loadavgAtStart: loadavg },
       options: opt,
       population: { users: opt.users, rooms: roomSizes.length, memberships: roomSizes.reduce((a, b) => a + b, 0), meanRoomSize },
@@ -198,11 +200,11 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
 
-export function renderReference(r: { startedAt: string; persist?: boolean; machine: { cpus: number; model: string; node: string; loadavgAtStart: number[] }; population: { users: number; rooms: number; meanRoomSize: number }; steps: ReferenceStep[]; stoppedEarly: string | null; integrity: RefIntegrity }): string {
+export function renderReference(r: { startedAt: string; source?: BenchResult['source']; persist?: boolean; machine: { cpus: number; model: string; node: string; loadavgAtStart: number[] }; population: { users: number; rooms: number; meanRoomSize: number }; steps: ReferenceStep[]; stoppedEarly: string | null; integrity: RefIntegrity }): string {
   const lines = [
     `# Reference: Socket.IO + Redis adapter, ${r.persist ? 'one MongoDB insert per message' : 'persisting nothing'}`,
     '',
-    `Run: ${r.startedAt} — \`pnpm bench --reference ${r.persist ? 'socketio-mongo' : 'socketio'}\`. Machine: ${r.machine.model}, ${r.machine.cpus} cores, Node ${r.machine.node}; load average at start ${r.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' / ')}.`,
+    `Run: ${r.startedAt} — \`pnpm bench --reference ${r.persist ? 'socketio-mongo' : 'socketio'}\` on ${describeSource(r.source)}. Machine: ${r.machine.model}, ${r.machine.cpus} cores, Node ${r.machine.node}; load average at start ${r.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' / ')}.`,
     '',
     `Population: ${fmt(r.population.users)} users (one socket each, alternating between 2 nodes), ${r.population.rooms} rooms, mean room size ${r.population.meanRoomSize.toFixed(1)}.`,
     '',
