@@ -518,6 +518,13 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     if ((m.get('parley_ws_connections') ?? 0) < 10) break
     await sleep(250)
   }
+  // What the connections held must come back (a leak would stay here), and the load steps that follow
+  // should not start with 15,000 connections' garbage in the heap: V8 grew its limits for them and
+  // collected them only later, mid-step (docs/performance.md, "Each phase starts from a collected heap").
+  const closed = await settledRss(node, opt.settleS)
+  r.heapBaselineMiB = base.heap / 2 ** 20
+  r.afterClose = { connections: closed.m.get('parley_ws_connections') ?? 0, rssMiB: closed.rss / 2 ** 20, heapMiB: closed.heap / 2 ** 20 }
+  log(`capacity: all closed on ${node.id}: RSS ${r.afterClose.rssMiB.toFixed(0)} MiB, heap ${r.afterClose.heapMiB.toFixed(0)} MiB (before they opened: ${r.rssBaselineMiB.toFixed(0)} / ${r.heapBaselineMiB.toFixed(0)} MiB)`)
   return r
 }
 

@@ -81,6 +81,9 @@ export interface CapacityResult {
   subscribeSeconds: number
   /** The same connections with an events.user stream added, as the PWA holds them (results before 2026-12-02 lack it). */
   pwa?: null | { subscriptionErrors: number; rssMiB: number; kiBPerConnection: number; heapKiBPerConnection: number; subscribeSeconds: number }
+  /** Before the connections opened, and once they had all closed (results before 2026-12-04 23:40 lack both). */
+  heapBaselineMiB?: number
+  afterClose?: { connections: number; rssMiB: number; heapMiB: number }
 }
 
 export interface StormResult {
@@ -230,6 +233,12 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
       L.push('')
       L.push(
         `As the PWA holds them (the same connections, each with an \`events.user\` stream added): RSS ${f0(c.pwa.rssMiB)} MiB, **${f1(c.pwa.kiBPerConnection)} KiB per connection** (heap ${f1(c.pwa.heapKiBPerConnection)} KiB), all started (rooms and unread counts loaded) ${f1(c.pwa.subscribeSeconds)} s after they were requested, ${f0(c.pwa.subscriptionErrors)} refused.`,
+      )
+    }
+    if (c.afterClose && c.heapBaselineMiB !== undefined) {
+      L.push('')
+      L.push(
+        `Once they had all closed (${f0(c.afterClose.connections)} left open): RSS ${f0(c.afterClose.rssMiB)} MiB, heap ${f0(c.afterClose.heapMiB)} MiB, against ${f0(c.rssBaselineMiB)} and ${f0(c.heapBaselineMiB)} MiB before they opened — what the connections held comes back. The load steps start from this collected heap.`,
       )
     }
     L.push('')
