@@ -238,7 +238,7 @@ export function renderMarkdown(r: BenchResult, chartFile: string | null): string
     if (c.afterClose && c.heapBaselineMiB !== undefined) {
       L.push('')
       L.push(
-        `Once they had all closed (${f0(c.afterClose.connections)} left open): RSS ${f0(c.afterClose.rssMiB)} MiB, heap ${f0(c.afterClose.heapMiB)} MiB, against ${f0(c.rssBaselineMiB)} and ${f0(c.heapBaselineMiB)} MiB before they opened — what the connections held comes back. The load steps start from this collected heap.`,
+        `Once they had all closed (${f0(c.afterClose.connections)} left open): RSS ${f0(c.afterClose.rssMiB)} MiB, heap ${f0(c.afterClose.heapMiB)} MiB, against ${f0(c.rssBaselineMiB)} and ${f0(c.heapBaselineMiB)} MiB before they opened (a per-connection leak would stay here). The load steps start from this collected heap.`,
       )
     }
     L.push('')

@@ -69,7 +69,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
   const loadavg = os.loadavg()
   const source = sourceRevision()
   const persist = opt.reference === 'socketio-mongo'
-  log(`reference run (Socket.IO + Redis adapter, ${persist ? 'one MongoDB insert per message' : 'persisting nothing'}) → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavg.map((x) => x.toFixed(2)).join(' ')})`)
+  log(`reference run (Socket.IO + Redis adapter, ${persist ? 'one MongoDB insert per message' : 'persisting nothing'}) of ${describeSource(source)} → ${path.relative(process.cwd(), outDir) || '.'}/${opt.name}.*  (load average ${loadavg.map((x) => x.toFixed(2)).join(' ')})`)
 
   const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), persist ? startMongo() : Promise.resolve<Mongo | null>(null)])
   const nodes = await Promise.all([0, 1].map(() => startReferenceNode(redis.url, mongo?.url)))
