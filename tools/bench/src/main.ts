@@ -487,6 +487,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     subscriptionErrors: subErrors,
     settleMs: opt.settleS * 1000,
     rssBaselineMiB: base.rss / 2 ** 20,
+    heapBaselineMiB: base.heap / 2 ** 20,
     rssIdleMiB: idle.rss / 2 ** 20,
     rssSubscribedMiB: full.rss / 2 ** 20,
     idleKiBPerConnection: (idle.rss - base.rss) / open / KiB,
@@ -522,10 +523,9 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   // should not start with 15,000 connections' garbage in the heap: V8 grew its limits for them and
   // collected them only later, mid-step (docs/performance.md, "Each phase starts from a collected heap").
   const closed = await settledRss(node, opt.settleS)
-  r.heapBaselineMiB = base.heap / 2 ** 20
-  r.afterClose = { connections: closed.m.get('parley_ws_connections') ?? 0, rssMiB: closed.rss / 2 ** 20, heapMiB: closed.heap / 2 ** 20 }
-  log(`capacity: all closed on ${node.id}: RSS ${r.afterClose.rssMiB.toFixed(0)} MiB, heap ${r.afterClose.heapMiB.toFixed(0)} MiB (before they opened: ${r.rssBaselineMiB.toFixed(0)} / ${r.heapBaselineMiB.toFixed(0)} MiB)`)
-  return r
+  const afterClose = { connections: closed.m.get('parley_ws_connections') ?? 0, rssMiB: closed.rss / 2 ** 20, heapMiB: closed.heap / 2 ** 20 }
+  log(`capacity: all closed on ${node.id}: RSS ${afterClose.rssMiB.toFixed(0)} MiB, heap ${afterClose.heapMiB.toFixed(0)} MiB (before they opened: ${r.rssBaselineMiB.toFixed(0)} / ${(base.heap / 2 ** 20).toFixed(0)} MiB)`)
+  return { ...r, afterClose }
 }
 
 interface CpuSample {
