@@ -145,6 +145,8 @@ export function createApp(deps: AppDeps): App {
   const origins = createOriginPolicy(config.allowedOrigins)
   const serveStatic = config.webDist ? createStaticHandler(config.webDist) : null
   let shuttingDown = false
+  /** Client connections (HTTP and WebSocket) open now, counted as Node counts them against MAX_CONNECTIONS. */
+  let openConnections = 0
   const requestIds = new WeakMap<IncomingMessage, string>()
 
   const trpcHttp = createHTTPHandler({
@@ -163,6 +165,8 @@ export function createApp(deps: AppDeps): App {
     if (!(await deps.database.ping())) down.mongodb = 'not answering'
     const bus = deps.bus.health()
     if (!bus.ok) down.redis = bus.detail ?? 'not connected'
+    // The probe's own connection counts: at the cap the next client would be turned away, so a load balancer should send it elsewhere.
+    if (config.maxConnections > 0 && openConnections >= config.maxConnections) down.connections = `full: ${openConnections} of MAX_CONNECTIONS (${config.maxConnections})`
     return { ok: Object.keys(down).length === 0, down }
   }
 
@@ -242,8 +246,12 @@ export function createApp(deps: AppDeps): App {
     },
   )
 
-  // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
-  server.on('connection', (socket) => socket.setTimeout(headersTimeout))
+  server.on('connection', (socket) => {
+    // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
+    socket.setTimeout(headersTimeout)
+    openConnections++
+    socket.once('close', () => openConnections--)
+  })
 
   // Below the open-file limit, so that the node keeps descriptors for MongoDB and Redis (connection-limits.ts).
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections

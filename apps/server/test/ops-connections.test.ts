@@ -4,7 +4,8 @@
  * MongoDB and Redis. Past the cap a new connection is closed at once and
  * counted, and the log warns of it (once, not per connection); the people
  * already connected keep chatting, and once connections close, new ones are
- * accepted again.
+ * accepted again. A node with no slot left says so on /readyz, so a load
+ * balancer sends newcomers elsewhere.
  */
 import net from 'node:net'
 import { randomUUID } from 'node:crypto'
@@ -38,6 +39,22 @@ beforeAll(async () => {
 })
 afterAll(() => server.stop())
 
+/** GET /readyz on a connection of its own (not a pooled one, which would hold a slot afterwards). */
+function readyz(): Promise<{ status: number; body: { ok: boolean; down: Record<string, string> } }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'))
+    let text = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => (text += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const [head = '', body = ''] = text.split('\r\n\r\n')
+      if (!head) return reject(new Error('/readyz: closed without an answer'))
+      resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) })
+    })
+  })
+}
+
 /** Opens a TCP connection and reports whether the node closed it within `ms` without answering. */
 function openAndWatch(ms: number): Promise<{ socket: net.Socket; dropped: boolean }> {
   return new Promise((resolve) => {
@@ -54,7 +71,9 @@ function openAndWatch(ms: number): Promise<{ socket: net.Socket; dropped: boolea
 }
 
 describe('MAX_CONNECTIONS', () => {
-  it('past the cap new connections are closed, counted and logged once; connected people keep chatting; freed slots are taken again', async () => {
+  it('past the cap new connections are closed, counted and logged once; connected people keep chatting; /readyz says full; freed slots are taken again', async () => {
+    expect(await readyz()).toEqual({ status: 200, body: expect.objectContaining({ ok: true, down: {} }) })
+
     // Alice sends over a WebSocket kept open (not lazy, so it does not close while idle) and Bob follows
     // the room over his: both are open before the node fills.
     const aliceSocket = server.client({ jar: alice.jar, lazy: false })
@@ -71,6 +90,11 @@ describe('MAX_CONNECTIONS', () => {
     expect(kept.length).toBeLessThanOrEqual(CAP - 2)
     expect(dropped).toBeGreaterThanOrEqual(4)
 
+    // One slot free: the probe takes it, and reports that the next client would be turned away.
+    kept.pop()!.socket.destroy()
+    await sleep(100)
+    expect(await readyz()).toEqual({ status: 503, body: expect.objectContaining({ ok: false, down: { connections: `full: ${CAP} of MAX_CONNECTIONS (${CAP})` } }) })
+
     const body = `while full ${randomUUID()}`
     await aliceWs.messages.send.mutate({ roomId, body, clientId: randomUUID() })
     await watch.until((items) =>
@@ -80,6 +104,7 @@ describe('MAX_CONNECTIONS', () => {
 
     for (const f of kept) f.socket.destroy()
     await sleep(100)
+    expect(await readyz()).toEqual({ status: 200, body: expect.objectContaining({ ok: true, down: {} }) })
     expect(await scrapeMetric(server.url, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
     // The operator hears of it once, not once per refused connection (a crowd at the door would flood the log).
     expect(warnings.lines.filter((w) => String(w.msg).startsWith('connection refused'))).toEqual([
