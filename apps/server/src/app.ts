@@ -250,11 +250,16 @@ export function createApp(deps: AppDeps): App {
     // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
     socket.setTimeout(headersTimeout)
     openConnections++
-    socket.once('close', () => openConnections--)
+    metrics.clientConnections.inc()
+    socket.once('close', () => {
+      openConnections--
+      metrics.clientConnections.dec()
+    })
   })
 
   // Below the open-file limit, so that the node keeps descriptors for MongoDB and Redis (connection-limits.ts).
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections
+  metrics.maxConnections.set(config.maxConnections)
   let lastDropLogged = 0
   server.on('drop', () => {
     metrics.limitHits.inc({ limit: 'connections' })

@@ -22,6 +22,12 @@ export function createMetrics(bus: Bus, nodeId: string) {
   for (const name of HANDLE_WALKERS) registry.removeSingleMetric(name)
   const connections = new Gauge({ name: 'parley_ws_connections', help: 'Open WebSocket connections', registers: [registry] })
   const wsOpened = new Counter({ name: 'parley_ws_connections_opened_total', help: 'WebSocket connections accepted', registers: [registry] })
+  const clientConnections = new Gauge({
+    name: 'parley_client_connections',
+    help: 'Open client connections, HTTP and WebSocket, as counted against parley_max_connections',
+    registers: [registry],
+  })
+  const maxConnections = new Gauge({ name: 'parley_max_connections', help: 'MAX_CONNECTIONS: client connections this node holds at most (0: no cap)', registers: [registry] })
   const subscriptions = new Gauge({
     name: 'parley_subscriptions',
     help: 'Active subscriptions, by procedure',
@@ -102,6 +108,8 @@ export function createMetrics(bus: Bus, nodeId: string) {
     api,
     connections,
     wsOpened,
+    clientConnections,
+    maxConnections,
     httpRequests,
     limitHits,
     /** For connectDatabase's onOperation hook. */

@@ -22,7 +22,7 @@ import {
   somaxconn,
 } from '../src/connection-limits.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { logSink, scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
+import { logSink, metricValue, scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
 
 const CAP = 8
 
@@ -39,20 +39,25 @@ beforeAll(async () => {
 })
 afterAll(() => server.stop())
 
-/** GET /readyz on a connection of its own (not a pooled one, which would hold a slot afterwards). */
-function readyz(): Promise<{ status: number; body: { ok: boolean; down: Record<string, string> } }> {
+/** A GET on a connection of its own (not a pooled one, which would hold a slot afterwards), closed after the answer. */
+function getAlone(path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1', () => socket.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'))
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
     let text = ''
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => (text += chunk))
     socket.on('error', reject)
     socket.on('close', () => {
       const [head = '', body = ''] = text.split('\r\n\r\n')
-      if (!head) return reject(new Error('/readyz: closed without an answer'))
-      resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) })
+      if (!head) return reject(new Error(`${path}: closed without an answer`))
+      resolve({ status: Number(head.split(' ')[1]), body })
     })
   })
+}
+
+async function readyz(): Promise<{ status: number; body: { ok: boolean; down: Record<string, string> } }> {
+  const { status, body } = await getAlone('/readyz')
+  return { status, body: JSON.parse(body) }
 }
 
 /** Opens a TCP connection and reports whether the node closed it within `ms` without answering. */
@@ -90,8 +95,12 @@ describe('MAX_CONNECTIONS', () => {
     expect(kept.length).toBeLessThanOrEqual(CAP - 2)
     expect(dropped).toBeGreaterThanOrEqual(4)
 
-    // One slot free: the probe takes it, and reports that the next client would be turned away.
+    // One slot free: a scrape or a probe takes it. The scrape shows how full the node is, the probe that the next client would be turned away.
     kept.pop()!.socket.destroy()
+    await sleep(100)
+    const metrics = (await getAlone('/metrics')).body
+    expect(metricValue(metrics, 'parley_client_connections')).toBe(CAP)
+    expect(metricValue(metrics, 'parley_max_connections')).toBe(CAP)
     await sleep(100)
     expect(await readyz()).toEqual({ status: 503, body: expect.objectContaining({ ok: false, down: { connections: `full: ${CAP} of MAX_CONNECTIONS (${CAP})` } }) })
 
