@@ -145,8 +145,6 @@ export function createApp(deps: AppDeps): App {
   const origins = createOriginPolicy(config.allowedOrigins)
   const serveStatic = config.webDist ? createStaticHandler(config.webDist) : null
   let shuttingDown = false
-  /** Client connections (HTTP and WebSocket) open now, counted as Node counts them against MAX_CONNECTIONS. */
-  let openConnections = 0
   const requestIds = new WeakMap<IncomingMessage, string>()
 
   const trpcHttp = createHTTPHandler({
@@ -166,7 +164,8 @@ export function createApp(deps: AppDeps): App {
     const bus = deps.bus.health()
     if (!bus.ok) down.redis = bus.detail ?? 'not connected'
     // The probe's own connection counts: at the cap the next client would be turned away, so a load balancer should send it elsewhere.
-    if (config.maxConnections > 0 && openConnections >= config.maxConnections) down.connections = `full: ${openConnections} of MAX_CONNECTIONS (${config.maxConnections})`
+    const open = await openConnections()
+    if (config.maxConnections > 0 && open >= config.maxConnections) down.connections = `full: ${open} of MAX_CONNECTIONS (${config.maxConnections})`
     return { ok: Object.keys(down).length === 0, down }
   }
 
@@ -194,6 +193,7 @@ export function createApp(deps: AppDeps): App {
     if (url.pathname === '/metrics') {
       res.setHeader('Content-Type', metrics.registry.contentType)
       res.setHeader('Cache-Control', 'no-store')
+      metrics.clientConnections.set(await openConnections())
       res.end(await metrics.registry.metrics())
       return
     }
@@ -246,16 +246,10 @@ export function createApp(deps: AppDeps): App {
     },
   )
 
-  server.on('connection', (socket) => {
-    // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
-    socket.setTimeout(headersTimeout)
-    openConnections++
-    metrics.clientConnections.inc()
-    socket.once('close', () => {
-      openConnections--
-      metrics.clientConnections.dec()
-    })
-  })
+  // Node's headersTimeout starts with the first byte: a connection that sends nothing at all is dropped after the same time.
+  server.on('connection', (socket) => socket.setTimeout(headersTimeout))
+  /** Client connections (HTTP and WebSocket) open now: Node's own count, the one it holds against server.maxConnections. */
+  const openConnections = () => new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))))
 
   // Below the open-file limit, so that the node keeps descriptors for MongoDB and Redis (connection-limits.ts).
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections

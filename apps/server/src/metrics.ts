@@ -24,7 +24,7 @@ export function createMetrics(bus: Bus, nodeId: string) {
   const wsOpened = new Counter({ name: 'parley_ws_connections_opened_total', help: 'WebSocket connections accepted', registers: [registry] })
   const clientConnections = new Gauge({
     name: 'parley_client_connections',
-    help: 'Open client connections, HTTP and WebSocket, as counted against parley_max_connections',
+    help: 'Open client connections, HTTP and WebSocket, as counted against parley_max_connections (read at each scrape)',
     registers: [registry],
   })
   const maxConnections = new Gauge({ name: 'parley_max_connections', help: 'MAX_CONNECTIONS: client connections this node holds at most (0: no cap)', registers: [registry] })

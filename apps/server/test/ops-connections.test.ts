@@ -22,7 +22,7 @@ import {
   somaxconn,
 } from '../src/connection-limits.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { logSink, metricValue, scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
+import { logSink, metricValue, rawRequest, scrapeMetric, twoInARoom, watchRoom } from './helpers.ts'
 
 const CAP = 8
 
@@ -39,25 +39,12 @@ beforeAll(async () => {
 })
 afterAll(() => server.stop())
 
-/** A GET on a connection of its own (not a pooled one, which would hold a slot afterwards), closed after the answer. */
-function getAlone(path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
-    let text = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => (text += chunk))
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const [head = '', body = ''] = text.split('\r\n\r\n')
-      if (!head) return reject(new Error(`${path}: closed without an answer`))
-      resolve({ status: Number(head.split(' ')[1]), body })
-    })
-  })
-}
+/** A GET on a connection of its own, closed after the answer (a pooled one would hold a slot afterwards). */
+const getAlone = (path: string) => rawRequest(`${server.url}${path}`, { Connection: 'close' })
 
 async function readyz(): Promise<{ status: number; body: { ok: boolean; down: Record<string, string> } }> {
   const { status, body } = await getAlone('/readyz')
-  return { status, body: JSON.parse(body) }
+  return { status, body: JSON.parse(body.toString()) }
 }
 
 /** Opens a TCP connection and reports whether the node closed it within `ms` without answering. */
@@ -98,7 +85,7 @@ describe('MAX_CONNECTIONS', () => {
     // One slot free: a scrape or a probe takes it. The scrape shows how full the node is, the probe that the next client would be turned away.
     kept.pop()!.socket.destroy()
     await sleep(100)
-    const metrics = (await getAlone('/metrics')).body
+    const metrics = (await getAlone('/metrics')).body.toString()
     expect(metricValue(metrics, 'parley_client_connections')).toBe(CAP)
     expect(metricValue(metrics, 'parley_max_connections')).toBe(CAP)
     await sleep(100)
