@@ -7,22 +7,14 @@
 import { randomUUID } from 'node:crypto'
 import { TRPCClientError } from '@trpc/client'
 import { Redis } from 'ioredis'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { connectDatabase, ObjectId } from '@parley/db'
-import type { Cluster, ClusterNode } from '@parley/testing'
 import { range, scrapeMetric, send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import type { ApiClient } from '../factory.ts'
 import { useCluster, waitFor } from './support.ts'
 
-const setup = useCluster({ nodes: 2 })
-const { clients } = setup
-let cluster: Cluster
-let A: ClusterNode
-let B: ClusterNode
-beforeAll(() => {
-  cluster = setup.cluster
-  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
-})
+const cluster = useCluster({ nodes: 2 })
+const { clients } = cluster
 
 async function onlineOf(client: ApiClient, roomId: string): Promise<Record<string, boolean>> {
   const members = await client.trpc.rooms.members.query({ roomId })
@@ -31,8 +23,8 @@ async function onlineOf(client: ApiClient, roomId: string): Promise<Record<strin
 
 describe('many nodes as one', () => {
   it('a subscriber on node B sees what a user on node A sends and types; presence spans both nodes', async () => {
-    const alice = await clients.signUp(A)
-    const bob = await clients.signUp(B)
+    const alice = await clients.signUp(cluster.A)
+    const bob = await clients.signUp(cluster.B)
     const room = await alice.trpc.rooms.create.mutate({ name: 'across', visibility: 'public' })
     await bob.trpc.rooms.join.mutate({ roomId: room.id })
 
@@ -84,9 +76,9 @@ describe('many nodes as one', () => {
   })
 
   it('the same clientId sent 50 times at once, half through each node, is one message', async () => {
-    const alice = await clients.signUp(A)
-    const aliceOnB = clients.on(B, alice.jar)
-    const watcherA = await clients.signUp(A)
+    const alice = await clients.signUp(cluster.A)
+    const aliceOnB = clients.on(cluster.B, alice.jar)
+    const watcherA = await clients.signUp(cluster.A)
     const room = await alice.trpc.rooms.create.mutate({ name: 'dupes', visibility: 'public' })
     await watcherA.trpc.rooms.join.mutate({ roomId: room.id })
     const seen = watchRoom(watcherA, room.id)
@@ -121,8 +113,8 @@ describe('many nodes as one', () => {
   })
 
   it('a member kicked through node A can no longer post through node B, where the membership was cached', async () => {
-    const owner = await clients.signUp(A)
-    const mallory = await clients.signUp(B)
+    const owner = await clients.signUp(cluster.A)
+    const mallory = await clients.signUp(cluster.B)
     const room = await owner.trpc.rooms.create.mutate({ name: 'closed door', visibility: 'private' })
     await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: mallory.user.username })
     // Node B now trusts Mallory's membership for MEMBERSHIP_CACHE_MS (30 s).
@@ -140,8 +132,8 @@ describe('many nodes as one', () => {
     expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages.map((m) => m.body)).toEqual(['hello'])
   })
   it("a room list on node B shows each room's newest message, also where B knows it from the bus and not from a read", async () => {
-    const alice = await clients.signUp(A)
-    const bob = await clients.signUp(B)
+    const alice = await clients.signUp(cluster.A)
+    const bob = await clients.signUp(cluster.B)
     const room = await alice.trpc.rooms.create.mutate({ name: 'previews', visibility: 'public' })
     await bob.trpc.rooms.join.mutate({ roomId: room.id })
     const preview = async () => (await bob.trpc.rooms.list.query()).find((r) => r.id === room.id)?.lastMessage?.body
@@ -170,7 +162,7 @@ describe('many nodes as one', () => {
         last = await send(alice, more.id, `news ${i}`)
       }
       await bobUser.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === last.seq && x.unread === 1))
-      const roundTrips = () => scrapeMetric(B.url, 'parley_mongodb_operation_seconds_count')
+      const roundTrips = () => scrapeMetric(cluster.B.url, 'parley_mongodb_operation_seconds_count')
       const before = await roundTrips()
       const listed = await bob.trpc.rooms.list.query()
       const used = (await roundTrips()) - before

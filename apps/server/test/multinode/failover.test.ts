@@ -4,25 +4,17 @@
  * last event id (what a load balancer does), and ends with every acknowledged
  * message exactly once, in order.
  */
-import { beforeAll, describe, expect, it } from 'vitest'
-import type { Cluster, ClusterNode } from '@parley/testing'
+import { describe, expect, it } from 'vitest'
 import { range, send, seqsOf, watchRoom } from '../helpers.ts'
 import { duplicates, stream, useCluster } from './support.ts'
 
-const setup = useCluster({ nodes: 2 })
-const { clients } = setup
-let cluster: Cluster
-let A: ClusterNode
-let B: ClusterNode
-beforeAll(() => {
-  cluster = setup.cluster
-  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
-})
+const cluster = useCluster({ nodes: 2 })
+const { clients } = cluster
 
 describe('failover', () => {
   it('SIGKILL of the subscriber’s node mid-stream: resuming on the other node loses and repeats nothing', async () => {
-    const sender = await clients.signUp(A)
-    const reader = await clients.signUp(B)
+    const sender = await clients.signUp(cluster.A)
+    const reader = await clients.signUp(cluster.B)
     const room = await sender.trpc.rooms.create.mutate({ name: 'failover', visibility: 'public' })
     await reader.trpc.rooms.join.mutate({ roomId: room.id })
 
@@ -33,14 +25,14 @@ describe('failover', () => {
 
     // Well into the stream, node B crashes.
     await onB.until((e) => seqsOf(e).length >= 100, 20_000)
-    await B.kill('SIGKILL')
-    expect(B.running).toBe(false)
+    await cluster.B.kill('SIGKILL')
+    expect(cluster.B.running).toBe(false)
     const ackedAtKill = s.acked.length
     const lastId = onB.lastId!
     onB.stop()
 
     // The load balancer sends the reader's reconnect to node A, with its last id.
-    const readerOnA = clients.on(A, reader.jar)
+    const readerOnA = clients.on(cluster.A, reader.jar)
     const onA = watchRoom(readerOnA, room.id, lastId)
     const acked = await s.done
     const first = acked[0]!.seq

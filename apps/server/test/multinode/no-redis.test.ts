@@ -4,24 +4,17 @@
  * typing and presence work as before. (The other server tests cover the rest
  * of the single-node behaviour in-process.)
  */
-import { beforeAll, describe, expect, it } from 'vitest'
-import type { Cluster, ClusterNode } from '@parley/testing'
+import { describe, expect, it } from 'vitest'
 import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import { readyz, useCluster, waitFor } from './support.ts'
 
-const setup = useCluster({ nodes: 1, redis: false, env: { LOG_LEVEL: 'info' } })
-const { clients } = setup
-let cluster: Cluster
-let node: ClusterNode
-beforeAll(() => {
-  cluster = setup.cluster
-  node = cluster.nodes[0]!
-})
+const cluster = useCluster({ nodes: 1, redis: false, env: { LOG_LEVEL: 'info' } })
+const { clients } = cluster
 
 describe('no Redis', () => {
   it('a node without REDIS_URL runs on the in-process bus and /readyz has no redis entry', async () => {
     expect(cluster.redis).toBeUndefined()
-    const lines = node
+    const lines = cluster.A
       .output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -29,13 +22,13 @@ describe('no Redis', () => {
       .map((l) => l.msg)
     expect(lines).toContain('bus: in-process (single node)')
     expect(lines.some((m) => /redis/i.test(m))).toBe(false)
-    const ready = await readyz(node)
+    const ready = await readyz(cluster.A)
     expect(ready.status).toBe(200)
     expect(ready.body.down).toEqual({})
     expect(JSON.stringify(ready.body)).not.toMatch(/redis/i)
 
-    const alice = await clients.signUp(node)
-    const bob = await clients.signUp(node)
+    const alice = await clients.signUp(cluster.A)
+    const bob = await clients.signUp(cluster.A)
     const room = await alice.trpc.rooms.create.mutate({ name: 'solo', visibility: 'public' })
     await bob.trpc.rooms.join.mutate({ roomId: room.id })
     const bobUser = watchUser(bob)

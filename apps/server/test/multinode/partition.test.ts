@@ -7,24 +7,18 @@
  * 30 s safety-net resync, and not only when a later message reveals the gap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Cluster, ClusterNode } from '@parley/testing'
 import { send, watchRoom } from '../helpers.ts'
 import { expectEverythingOnce, readyz, redisProxy, stream, useCluster, waitFor } from './support.ts'
 
-const setup = useCluster({ nodes: 2 })
-const { clients } = setup
-let cluster: Cluster
-let A: ClusterNode
-let B: ClusterNode
+const cluster = useCluster({ nodes: 2 })
+const { clients } = cluster
 let proxy: Awaited<ReturnType<typeof redisProxy>>
 
 beforeAll(async () => {
-  cluster = setup.cluster
-  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
   // Node A reaches Redis through a proxy the test can cut.
   proxy = await redisProxy(cluster.redis!.port)
-  await A.kill('SIGTERM')
-  await A.start({ REDIS_URL: proxy.url })
+  await cluster.A.kill('SIGTERM')
+  await cluster.A.start({ REDIS_URL: proxy.url })
 })
 afterAll(async () => {
   await proxy?.close()
@@ -32,8 +26,8 @@ afterAll(async () => {
 
 describe('one node cut off from Redis', () => {
   it('what it accepted while cut off reaches the other node’s readers within seconds of its return', async () => {
-    const sender = await clients.signUp(A)
-    const readers = [await clients.signUp(A), await clients.signUp(B)]
+    const sender = await clients.signUp(cluster.A)
+    const readers = [await clients.signUp(cluster.A), await clients.signUp(cluster.B)]
     const room = await sender.trpc.rooms.create.mutate({ name: 'partition', visibility: 'public' })
     for (const r of readers) await r.trpc.rooms.join.mutate({ roomId: room.id })
     const subs = readers.map((r) => watchRoom(r, room.id))
@@ -43,13 +37,13 @@ describe('one node cut off from Redis', () => {
     await expectEverythingOnce(subs, before)
 
     proxy.cut()
-    await waitFor('node A /readyz 503', async () => (await readyz(A)).status === 503)
-    expect((await readyz(B)).status).toBe(200)
+    await waitFor('node A /readyz 503', async () => (await readyz(cluster.A)).status === 503)
+    expect((await readyz(cluster.B)).status).toBe(200)
     // Accepted and persisted by A; A's own reader gets them; B's cannot yet.
     const during = await stream((i) => send(sender, room.id, `during ${i}`), { min: 30 }).done
 
     proxy.restore()
-    await waitFor('node A /readyz 200', async () => (await readyz(A)).status === 200, 15_000)
+    await waitFor('node A /readyz 200', async () => (await readyz(cluster.A)).status === 200, 15_000)
     // Nothing else is sent: only a catch-up triggered by A's return can deliver these.
     await expectEverythingOnce(subs, [...before, ...during], 5_000)
 

@@ -5,25 +5,17 @@
  * from MongoDB once the subscriber connection is back and confirmed.
  */
 import { Redis } from 'ioredis'
-import { beforeAll, describe, expect, it } from 'vitest'
-import type { Cluster, ClusterNode } from '@parley/testing'
+import { describe, expect, it } from 'vitest'
 import { send, watchRoom } from '../helpers.ts'
 import { countConnects, expectEverythingOnce, readyz, stream, useCluster, waitFor } from './support.ts'
 
-const setup = useCluster({ nodes: 2 })
-const { clients } = setup
-let cluster: Cluster
-let A: ClusterNode
-let B: ClusterNode
-beforeAll(() => {
-  cluster = setup.cluster
-  ;[A, B] = cluster.nodes as [ClusterNode, ClusterNode]
-})
+const cluster = useCluster({ nodes: 2 })
+const { clients } = cluster
 
 /** A room with a sender on A and one reader per node, each following the room from its current position. */
 async function setUp(name: string) {
-  const sender = await clients.signUp(A)
-  const readers = [await clients.signUp(A), await clients.signUp(B)]
+  const sender = await clients.signUp(cluster.A)
+  const readers = [await clients.signUp(cluster.A), await clients.signUp(cluster.B)]
   const room = await sender.trpc.rooms.create.mutate({ name, visibility: 'public' })
   for (const r of readers) await r.trpc.rooms.join.mutate({ roomId: room.id })
   // From the room's current position: only the sender writes from here on.
@@ -49,7 +41,7 @@ describe('Redis outage', () => {
     const ackedAtKill = s.acked.length
 
     // Both nodes notice and name Redis; sends keep being acknowledged meanwhile.
-    for (const node of [A, B]) {
+    for (const node of [cluster.A, cluster.B]) {
       const down = await waitFor(`${node.id} /readyz 503`, async () => {
         const r = await readyz(node)
         return r.status === 503 ? r.body : undefined
@@ -61,11 +53,11 @@ describe('Redis outage', () => {
     await waitFor('sends to go on during the outage', () => s.reached(before + 30), 10_000)
     enough()
     const during = await s.done
-    for (const node of [A, B]) expect((await readyz(node)).status).toBe(503)
+    for (const node of [cluster.A, cluster.B]) expect((await readyz(node)).status).toBe(503)
     expect(during.length).toBeGreaterThanOrEqual(ackedAtKill + 30)
 
     await redis.start()
-    for (const node of [A, B]) {
+    for (const node of [cluster.A, cluster.B]) {
       await waitFor(`${node.id} /readyz 200`, async () => (await readyz(node)).status === 200, 15_000)
       expect((await readyz(node)).body.down).toEqual({})
     }

@@ -183,24 +183,46 @@ export async function expectEverythingOnce(subs: Collected<RoomStreamEvent>[], a
  * clients and processes stopped after the last, node logs printed when a test
  * fails. Read `cluster` from a beforeAll registered after this call.
  */
+/**
+ * Starts a cluster for the test file and stops it (and the file's clients)
+ * after. Its parts are read through getters, valid once the file's
+ * `beforeAll` has run: `A` and `B` are the first and second node.
+ */
 export function useCluster(options: StartClusterOptions) {
-  let cluster: Cluster | undefined
+  let started: Cluster | undefined
   const clients = new Clients()
   beforeAll(async () => {
-    cluster = await startCluster(options)
+    started = await startCluster(options)
   })
   afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail' && cluster) console.error(nodeLogs(cluster.nodes))
+    if (ctx.task.result?.state === 'fail' && started) console.error(nodeLogs(started.nodes))
   })
   afterAll(async () => {
     await clients.closeAll()
-    await cluster?.stop()
+    await started?.stop()
   })
+  const cluster = (): Cluster => {
+    if (!started) throw new Error('the cluster is not started yet')
+    return started
+  }
+  const node = (i: number): ClusterNode => {
+    const n = cluster().nodes[i]
+    if (!n) throw new Error(`the cluster has no node ${i + 1}`)
+    return n
+  }
   return {
     clients,
-    get cluster(): Cluster {
-      if (!cluster) throw new Error('the cluster is not started yet')
-      return cluster
+    get A(): ClusterNode {
+      return node(0)
+    },
+    get B(): ClusterNode {
+      return node(1)
+    },
+    get redis(): Cluster['redis'] {
+      return cluster().redis
+    },
+    get mongoUrl(): string {
+      return cluster().mongoUrl
     },
   }
 }
