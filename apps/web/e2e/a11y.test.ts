@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, invite, message, openRoom, PHONE, say, startE2E, type E2E } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { createRoom, invite, message, openRoom, PHONE, say, useE2E } from './harness.ts'
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -36,13 +36,7 @@ async function violations(page: Page): Promise<Violation[]> {
   })
 }
 
-let e2e: E2E
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 describe('accessibility (axe, WCAG 2.1 AA)', () => {
   it('sign-in and sign-up, a room in light and dark, on a desktop and a phone, dialogs, the directory', async () => {

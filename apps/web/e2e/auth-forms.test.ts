@@ -5,17 +5,13 @@
  * username; a wrong password as one message for the form.
  */
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PASSWORD, PHONE, startE2E, type E2E, type User } from './harness.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { PASSWORD, PHONE, useE2E, type User } from './harness.ts'
 
-let e2e: E2E
+const e2e = useE2E()
 let alice: User
 beforeAll(async () => {
-  e2e = await startE2E()
   alice = await e2e.signUp('Alice Martin')
-})
-afterAll(async () => {
-  await e2e?.stop()
 })
 
 /** What a field tells assistive technology about itself: invalid or not, and its note. */

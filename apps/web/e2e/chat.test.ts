@@ -3,7 +3,7 @@
  * build: invite, live messages, typing, reaction, edit, delete, unread badge,
  * member counts, direct messages, moderation, the room directory (also on a phone).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
@@ -16,26 +16,21 @@ import {
   roomItem,
   say,
   signIn,
-  startE2E,
   twoInPrivateRoom,
   typingText,
-  type E2E,
+  useE2E,
   type User,
 } from './harness.ts'
 
-let e2e: E2E
+const e2e = useE2E()
 let alice: User
 let bob: User
 
 beforeAll(async () => {
-  e2e = await startE2E()
   ;[alice, bob] = await Promise.all([
     e2e.signUp('Alice Martin'),
     e2e.signUp('Bob Chen', { colorScheme: 'dark' }),
   ])
-})
-afterAll(async () => {
-  await e2e?.stop()
 })
 
 describe('two people chatting', () => {

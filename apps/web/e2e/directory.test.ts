@@ -6,16 +6,10 @@
  * each room (Join or Open) follows the rooms you are in as they change.
  */
 import { LIMITS } from '@parley/schemas/limits'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, invite, PHONE, removeFromRoom, startE2E, type E2E } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { createRoom, invite, PHONE, removeFromRoom, useE2E } from './harness.ts'
 
-let e2e: E2E
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 describe('the room directory', () => {
   it('keeps every Join/Open button on a phone screen next to a room with a very long name and topic', async () => {

@@ -4,17 +4,10 @@
  * itself reports it.
  */
 import type { Response } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startE2E, UI_TIMEOUT, type E2E } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { UI_TIMEOUT, useE2E } from './harness.ts'
 
-let e2e: E2E
-
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 describe('first load', () => {
   it("sends the app's scripts and styles compressed, less than half their size", async () => {

@@ -23,7 +23,7 @@ import {
   type Locator,
   type Page,
 } from 'playwright-core'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const serverEntry = path.join(root, 'apps/server/dist/main.js')
@@ -96,7 +96,39 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 
 let users = 0
 
-export async function startE2E(): Promise<E2E> {
+/**
+ * The server and browser for one test file: started before its tests
+ * (before the file's own beforeAll hooks, when called first) and stopped
+ * after them. Use it from the tests' bodies and hooks, not at import time.
+ */
+export function useE2E(): E2E {
+  let started: E2E | undefined
+  beforeAll(async () => {
+    started = await startE2E()
+  })
+  afterAll(async () => {
+    await started?.stop()
+  })
+  const e2e = (): E2E => {
+    if (!started) throw new Error('the browser tests have not started yet')
+    return started
+  }
+  return {
+    get base() {
+      return e2e().base
+    },
+    get browser() {
+      return e2e().browser
+    },
+    newPage: (options) => e2e().newPage(options),
+    newPersistentPage: (options) => e2e().newPersistentPage(options),
+    signUp: (displayName, options) => e2e().signUp(displayName, options),
+    output: () => e2e().output(),
+    stop: () => e2e().stop(),
+  }
+}
+
+async function startE2E(): Promise<E2E> {
   const missing = [serverEntry, ...webBuild].filter((f) => !existsSync(f))
   if (missing.length) {
     throw new Error(

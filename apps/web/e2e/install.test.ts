@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   PHONE,
   createRoom,
@@ -16,19 +16,11 @@ import {
   say,
   screenshotsDir,
   signUpIn,
-  startE2E,
+  useE2E,
   waitForServiceWorker,
-  type E2E,
 } from './harness.ts'
 
-let e2e: E2E
-
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 interface Manifest {
   name?: string

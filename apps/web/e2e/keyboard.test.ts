@@ -6,16 +6,10 @@
  * by Tab and screen readers.
  */
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, message, PHONE, roomItem, startE2E, type E2E } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { createRoom, message, PHONE, roomItem, useE2E } from './harness.ts'
 
-let e2e: E2E
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 /** What has the keyboard focus: its test id, else its tag and text. */
 function focused(page: Page): Promise<string> {

@@ -8,17 +8,11 @@
  * still while someone reads back.
  */
 import type { Locator, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, startE2E, type E2E } from './harness.ts'
+import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, useE2E } from './harness.ts'
 
-let e2e: E2E
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 type Box = { x: number; y: number; width: number; height: number }
 const overlaps = (a: Box, b: Box) =>

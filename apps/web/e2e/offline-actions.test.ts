@@ -5,7 +5,7 @@
  * quietly acting after reconnecting.
  */
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
@@ -14,21 +14,13 @@ import {
   query,
   roomItem,
   say,
-  startE2E,
   twoInPrivateRoom,
+  useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
-  type E2E,
 } from './harness.ts'
 
-let e2e: E2E
-
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
+const e2e = useE2E()
 
 const bannerState = (page: Page) =>
   page

@@ -8,7 +8,7 @@
  * fetched again over the new socket.
  */
 import type { BrowserContext, WebSocketRoute } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
@@ -18,16 +18,15 @@ import {
   query,
   roomItem,
   say,
-  startE2E,
   storedBodies,
   twoInPrivateRoom,
   typingText,
+  useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
-  type E2E,
 } from './harness.ts'
 
-let e2e: E2E
+const e2e = useE2E()
 
 /** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
 const frames = (text: string): { id?: unknown }[] =>
@@ -78,13 +77,6 @@ async function relaySockets(
 /** How many frames the page sent over its sockets naming the procedure `path`. */
 const sentOver = (sockets: Relayed[], path: string) =>
   sockets.flatMap((s) => s.sent).filter((f) => f.includes(`"${path}"`)).length
-
-beforeAll(async () => {
-  e2e = await startE2E()
-})
-afterAll(async () => {
-  await e2e?.stop()
-})
 
 describe('offline', () => {
   it('reading: a reload with no network opens from the service worker, with the saved room, and says it is offline', async () => {
