@@ -181,12 +181,8 @@ export async function expectEverythingOnce(subs: Collected<RoomStreamEvent>[], a
 /**
  * One cluster for the whole test file: started before the first test, its
  * clients and processes stopped after the last, node logs printed when a test
- * fails. Read `cluster` from a beforeAll registered after this call.
- */
-/**
- * Starts a cluster for the test file and stops it (and the file's clients)
- * after. Its parts are read through getters, valid once the file's
- * `beforeAll` has run: `A` and `B` are the first and second node.
+ * fails. Its parts are getters, to read in tests and in hooks registered
+ * after this call: `A` and `B` are the first and second node.
  */
 export function useCluster(options: StartClusterOptions) {
   let started: Cluster | undefined
