@@ -479,7 +479,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     profiler.close()
   }
   const KiB = 1024
-  const r: CapacityResult = {
+  const r = {
     node: node.id,
     requested,
     open,
@@ -505,7 +505,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
       heapKiBPerConnection: (pwa.settled.heap - base.heap) / open / KiB,
       subscribeSeconds: pwa.seconds,
     },
-  }
+  } satisfies CapacityResult
   log(
     `capacity: ${r.subscribed} subscribed on ${node.id} (subscribe ${subscribeSeconds.toFixed(1)} s, ${subErrors} errors); RSS ${r.rssBaselineMiB.toFixed(0)} → ${r.rssIdleMiB.toFixed(0)} → ${r.rssSubscribedMiB.toFixed(0)} MiB: ` +
       `${r.idleKiBPerConnection.toFixed(1)} KiB/idle conn, ${r.subscribedKiBPerConnection.toFixed(1)} KiB/subscribed conn (heap ${r.heapSubscribedKiBPerConnection.toFixed(1)} KiB)` +
@@ -524,7 +524,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   // collected them only later, mid-step (docs/performance.md, "Each phase starts from a collected heap").
   const closed = await settledRss(node, opt.settleS)
   const afterClose = { connections: closed.m.get('parley_ws_connections') ?? 0, rssMiB: closed.rss / 2 ** 20, heapMiB: closed.heap / 2 ** 20 }
-  log(`capacity: all closed on ${node.id}: RSS ${afterClose.rssMiB.toFixed(0)} MiB, heap ${afterClose.heapMiB.toFixed(0)} MiB (before they opened: ${r.rssBaselineMiB.toFixed(0)} / ${(base.heap / 2 ** 20).toFixed(0)} MiB)`)
+  log(`capacity: all closed on ${node.id}: RSS ${afterClose.rssMiB.toFixed(0)} MiB, heap ${afterClose.heapMiB.toFixed(0)} MiB (before they opened: ${r.rssBaselineMiB.toFixed(0)} / ${r.heapBaselineMiB.toFixed(0)} MiB)`)
   return { ...r, afterClose }
 }
 
