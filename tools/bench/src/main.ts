@@ -38,6 +38,8 @@ import { runBrowser, type BrowserResult } from './browser.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const nowNs = () => Number(process.hrtime.bigint())
+const KiB = 1024
+const MiB = 1024 * KiB
 const t0 = Date.now()
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`
 const log = (s: string) => process.stdout.write(`[bench ${elapsed()}] ${s}\n`)
@@ -239,9 +241,9 @@ async function main(): Promise<number> {
         },
         nodes: nodes.map((n, i) => ({
           id: n.id,
-          rssMiB: (after[i]!.get('process_resident_memory_bytes') ?? 0) / 2 ** 20,
-          heapUsedMiB: (after[i]!.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20,
-          externalMiB: (after[i]!.get('nodejs_external_memory_bytes') ?? 0) / 2 ** 20,
+          rssMiB: (after[i]!.get('process_resident_memory_bytes') ?? 0) / MiB,
+          heapUsedMiB: (after[i]!.get('nodejs_heap_size_used_bytes') ?? 0) / MiB,
+          externalMiB: (after[i]!.get('nodejs_external_memory_bytes') ?? 0) / MiB,
           eventLoopLagP99Ms: after[i]!.has('nodejs_eventloop_lag_p99_seconds') ? after[i]!.get('nodejs_eventloop_lag_p99_seconds')! * 1000 : null,
           wsConnections: after[i]!.get('parley_ws_connections') ?? 0,
           subscriptions: after[i]!.get('parley_subscriptions') ?? 0,
@@ -478,7 +480,6 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     await profiler.stop(path.join(profDir!, `${node.id}-capacity-pwa.cpuprofile`))
     profiler.close()
   }
-  const KiB = 1024
   const r = {
     node: node.id,
     requested,
@@ -486,10 +487,10 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     subscribed,
     subscriptionErrors: subErrors,
     settleMs: opt.settleS * 1000,
-    rssBaselineMiB: base.rss / 2 ** 20,
-    heapBaselineMiB: base.heap / 2 ** 20,
-    rssIdleMiB: idle.rss / 2 ** 20,
-    rssSubscribedMiB: full.rss / 2 ** 20,
+    rssBaselineMiB: base.rss / MiB,
+    heapBaselineMiB: base.heap / MiB,
+    rssIdleMiB: idle.rss / MiB,
+    rssSubscribedMiB: full.rss / MiB,
     idleKiBPerConnection: (idle.rss - base.rss) / open / KiB,
     subscribedKiBPerConnection: (full.rss - base.rss) / open / KiB,
     heapIdleKiBPerConnection: (idle.heap - base.heap) / open / KiB,
@@ -500,7 +501,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
     subscribeSeconds,
     pwa: pwa && {
       subscriptionErrors: pwa.errors,
-      rssMiB: pwa.settled.rss / 2 ** 20,
+      rssMiB: pwa.settled.rss / MiB,
       kiBPerConnection: (pwa.settled.rss - base.rss) / open / KiB,
       heapKiBPerConnection: (pwa.settled.heap - base.heap) / open / KiB,
       subscribeSeconds: pwa.seconds,
@@ -523,7 +524,7 @@ async function runCapacity(opt: Options, node: ParleyNode, all: All, log: (s: st
   // should not start with 15,000 connections' garbage in the heap: V8 grew its limits for them and
   // collected them only later, mid-step (docs/performance.md, "Each phase starts from a collected heap").
   const closed = await settledRss(node, opt.settleS)
-  const afterClose = { connections: closed.m.get('parley_ws_connections') ?? 0, rssMiB: closed.rss / 2 ** 20, heapMiB: closed.heap / 2 ** 20 }
+  const afterClose = { connections: closed.m.get('parley_ws_connections') ?? 0, rssMiB: closed.rss / MiB, heapMiB: closed.heap / MiB }
   log(`capacity: all closed on ${node.id}: RSS ${afterClose.rssMiB.toFixed(0)} MiB, heap ${afterClose.heapMiB.toFixed(0)} MiB (before they opened: ${r.rssBaselineMiB.toFixed(0)} / ${r.heapBaselineMiB.toFixed(0)} MiB)`)
   return { ...r, afterClose }
 }
