@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startTestServer, type TestServer } from './factory.ts'
-import { send } from './helpers.ts'
+import { scrapeMetric, send } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -150,6 +150,23 @@ describe('events.room on the wire', () => {
     const last = frames.filter((f) => f.result?.type === 'data').at(-1)
     expect(last?.result?.data).toMatchObject({ data: { type: 'member.left', userId: bob.user.id, reason: 'kicked' } })
     raw.ws.close()
+  })
+
+  it('a stream started under the id of one stopped before it got going still ends when the socket closes', async () => {
+    const { alice, room } = await roomWithMessage()
+    const streams = () => scrapeMetric(server.url, 'parley_room_streams')
+    const before = await streams()
+    const raw = await openRaw(alice.jar.cookie)
+    // In one frame: the first request is still checking membership when the stop and the reused id arrive.
+    raw.send([
+      { id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } },
+      { id: 1, method: 'subscription.stop' },
+      { id: 1, method: 'subscription', params: { path: 'events.room', input: { roomId: room.id } } },
+    ])
+    await raw.until(1, (fs) => fs.some((f) => f.result?.type === 'started'))
+    await expect.poll(streams).toBe(before + 1)
+    raw.ws.close()
+    await expect.poll(streams).toBe(before)
   })
 })
 

@@ -81,7 +81,8 @@ export function createStreamGateway(options: StreamGatewayOptions) {
     }
 
     function close(entry: Entry): void {
-      entries?.delete(entry.id)
+      // A stopped request's id may already belong to a newer request: only forget our own.
+      if (entries?.get(entry.id) === entry) entries.delete(entry.id)
       entry.stopped = true
       entry.stream?.close()
       entry.release?.()
