@@ -37,10 +37,11 @@ type End = (chunk?: unknown, encoding?: unknown, cb?: unknown) => ServerResponse
  * acknowledgement, the PWA's most frequent call) fits in a packet either way
  * and goes out as it is. For handlers that write a whole body and end —
  * tRPC's JSON results — not for streams (tRPC's `jsonl` batches, server-sent
- * events), which pass through untouched.
+ * events), which pass through untouched: a stream never ends, so holding it
+ * would send nothing and keep every event in memory.
  */
 export function compressWhenLarge(req: IncomingMessage, res: ServerResponse, minBytes: number): void {
-  if (req.headers['trpc-accept'] === 'application/jsonl' || /text\/event-stream/.test(req.headers.accept ?? '')) return
+  if (req.headers['trpc-accept'] === 'application/jsonl') return
   const accepted = acceptedEncodings(req.headers['accept-encoding'])
   const encoding = accepted.has('br') ? 'br' : accepted.has('gzip') ? 'gzip' : null
   // Held as written (tRPC writes Uint8Arrays): Buffer.concat copies them once, at the end.
@@ -51,6 +52,12 @@ export function compressWhenLarge(req: IncomingMessage, res: ServerResponse, min
     if (chunk != null) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8') : (chunk as Uint8Array))
   }
   res.write = ((chunk: unknown, enc?: unknown, cb?: unknown) => {
+    // tRPC answers a subscription with server-sent events whatever the request accepts: its headers say so.
+    if (chunks.length === 0 && /^text\/event-stream/.test(String(res.getHeader('Content-Type')))) {
+      res.write = write
+      res.end = end as typeof res.end
+      return write.call(res, chunk, enc as BufferEncoding, cb as () => void)
+    }
     hold(chunk, enc)
     const done = typeof enc === 'function' ? enc : cb
     if (typeof done === 'function') queueMicrotask(() => (done as () => void)())

@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from './factory.ts'
 import { rawRequest, type RawResponse } from './helpers.ts'
 
 let server: TestServer
+let alice: Awaited<ReturnType<TestServer['signUp']>>
 let cookie: string
 let roomId: string
 let longRoomId: string
@@ -22,7 +23,7 @@ const decode = (res: RawResponse) =>
 
 beforeAll(async () => {
   server = await startTestServer()
-  const alice = await server.signUp()
+  alice = await server.signUp()
   cookie = alice.jar.cookie!
   roomId = (await alice.trpc.rooms.create.mutate({ name: 'compressed', visibility: 'private' })).id
   for (let i = 0; i < 50; i++) await alice.trpc.messages.send.mutate({ roomId, clientId: `c${i}`, body: `message ${i}: the train is in a tunnel again, reading what was said` })
@@ -76,5 +77,31 @@ describe('tRPC results over HTTP', () => {
     expect(small.status).toBe(200)
     expect(small.headers['content-encoding']).toBeUndefined()
     expect(small.body.length).toBeLessThan(1024)
+  })
+})
+
+describe('subscriptions over HTTP', () => {
+  it('stream their events as they happen to a client that accepts compression but did not ask for event-stream', async () => {
+    const abort = new AbortController()
+    const input = encodeURIComponent(JSON.stringify({ roomId }))
+    // tRPC answers a subscription with server-sent events whatever the request accepts.
+    const res = await fetch(`${server.url}/trpc/events.room?input=${input}`, { headers: { cookie, accept: '*/*', 'accept-encoding': 'br, gzip' }, signal: abort.signal })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(res.headers.get('content-encoding')).toBeNull()
+    const reader = res.body!.getReader()
+    let text = ''
+    const arrived = (async () => {
+      while (!text.includes('"body":"while you watch"')) {
+        const { value, done } = await reader.read()
+        if (done) return false
+        text += new TextDecoder().decode(value)
+      }
+      return true
+    })()
+    await alice.trpc.messages.send.mutate({ roomId, clientId: 'sse-1', body: 'while you watch' })
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))
+    expect(await Promise.race([arrived, timeout])).toBe(true)
+    abort.abort()
   })
 })
