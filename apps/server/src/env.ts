@@ -55,6 +55,7 @@ const EnvSchema = z.object({
   LOGIN_RATE_WINDOW_MS: int(api.loginWindowMs, 1),
   RESUME_MAX_EVENTS: int(api.resumeMaxEvents, 1),
   ROOM_REPLAY_BUFFER: int(api.replayBufferEvents, 0),
+  STREAM_MAX_QUEUED: int(api.streamMaxQueued, 1),
   ROOM_GAP_WAIT_MS: int(api.gapWaitMs, 0),
   TYPING_MS: int(api.typingMs, 100),
   TYPING_RATE_LIMIT: int(api.typingPerWindow, 1),

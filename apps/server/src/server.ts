@@ -54,6 +54,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     loginWindowMs: env.LOGIN_RATE_WINDOW_MS,
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
     replayBufferEvents: env.ROOM_REPLAY_BUFFER,
+    streamMaxQueued: env.STREAM_MAX_QUEUED,
     gapWaitMs: env.ROOM_GAP_WAIT_MS,
     typingMs: env.TYPING_MS,
     typingPerWindow: env.TYPING_RATE_LIMIT,

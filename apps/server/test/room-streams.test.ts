@@ -170,27 +170,87 @@ describe('events.room on the wire', () => {
   })
 })
 
+/** A server-sent-event stream over HTTP, read as it arrives: what any non-WebSocket client gets. */
+async function openSse(baseUrl: string, cookie: string, path: string, input?: unknown) {
+  const abort = new AbortController()
+  const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
+  const res = await fetch(`${baseUrl}/trpc/${path}${query}`, { headers: { cookie, accept: 'text/event-stream' }, signal: abort.signal })
+  expect(res.status).toBe(200)
+  const stream = { text: '', ended: false }
+  const reader = res.body!.getReader()
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
+      if (done) return void (stream.ended = true)
+      stream.text += new TextDecoder().decode(value)
+    }
+  })()
+  return Object.assign(stream, {
+    /** The ids of the tracked events so far. */
+    ids: () => [...stream.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
+    async until(done: () => boolean, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`stream so far: ${stream.text}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    },
+    async close() {
+      abort.abort()
+      await reading
+    },
+  })
+}
+
 describe('events.room through tRPC itself (HTTP streaming, any non-WebSocket caller)', () => {
   it('serves the same stream from the same hub', async () => {
     const { alice, room, first } = await roomWithMessage()
-    const abort = new AbortController()
-    const input = encodeURIComponent(JSON.stringify({ roomId: room.id, lastEventId: String(first.seq - 1) }))
-    const res = await fetch(`${server.url}/trpc/events.room?input=${input}`, { headers: { cookie: alice.jar.cookie!, accept: 'text/event-stream' }, signal: abort.signal })
-    expect(res.status).toBe(200)
-    const reader = res.body!.getReader()
-    let text = ''
-    const seen = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read()
-        if (done) throw new Error(`stream ended before ${needle}: ${text}`)
-        text += new TextDecoder().decode(value)
-      }
-    }
-    await seen('"body":"first"')
+    const sse = await openSse(server.url, alice.jar.cookie!, 'events.room', { roomId: room.id, lastEventId: String(first.seq - 1) })
+    await sse.until(() => sse.text.includes('"body":"first"'))
     await send(alice, room.id, 'live over http')
-    await seen('"body":"live over http"')
-    expect(text).toContain(`id: ${first.seq + 1}`)
-    abort.abort()
+    await sse.until(() => sse.text.includes('"body":"live over http"'))
+    expect(sse.ids()).toEqual([first.seq, first.seq + 1])
+    await sse.close()
+  })
+
+  it('ends when its session is signed out, as a WebSocket is closed', async () => {
+    const { alice, room, first } = await roomWithMessage()
+    const sse = await openSse(server.url, alice.jar.cookie!, 'events.room', { roomId: room.id, lastEventId: String(first.seq - 1) })
+    await sse.until(() => sse.text.includes('"body":"first"'))
+    const other = await server.signUp()
+    await alice.trpc.rooms.invite.mutate({ roomId: room.id, username: other.user.username })
+    await alice.trpc.auth.logout.mutate()
+    await sse.until(() => sse.ended)
+    expect(sse.text).toContain('Session ended, sign in again')
+    expect(sse.text).toContain('"code":"UNAUTHORIZED"')
+    await send(other, room.id, 'after the sign-out')
+    expect(sse.text).not.toContain('after the sign-out')
+    await sse.close()
+  })
+
+  it('cuts off a client too far behind with TIMEOUT; it resumes from its last event id and misses nothing', async () => {
+    await using small = await startTestServer({ STREAM_MAX_QUEUED: '5' })
+    const alice = await small.signUp()
+    const room = await alice.trpc.rooms.create.mutate({ name: 'backlog', visibility: 'private' })
+    const sent = []
+    for (let i = 0; i < 12; i++) sent.push(await send(alice, room.id, `m${i}`))
+    // A resume hands the stream its whole backlog at once: more than it may hold for this client.
+    const behind = await openSse(small.url, alice.jar.cookie!, 'events.room', { roomId: room.id, lastEventId: '0' })
+    await behind.until(() => behind.ended)
+    expect(behind.text).toContain('"code":"TIMEOUT"')
+    // One handed to the waiting stream, five held for it: the next one ends it.
+    expect(behind.ids().length).toBeGreaterThan(0)
+    expect(behind.ids().length).toBeLessThanOrEqual(6)
+    // Each resume from the last id it got gets further; together they miss nothing and repeat nothing.
+    const got = behind.ids()
+    for (let round = 0; round < 5 && !got.includes(sent.at(-1)!.seq); round++) {
+      const resumed = await openSse(small.url, alice.jar.cookie!, 'events.room', { roomId: room.id, lastEventId: String(got.at(-1)) })
+      await resumed.until(() => resumed.ids().includes(sent.at(-1)!.seq) || resumed.ended)
+      got.push(...resumed.ids())
+      await resumed.close()
+    }
+    expect(got.filter((seq) => seq >= sent[0]!.seq)).toEqual(sent.map((m) => m.seq))
+    await behind.close()
   })
 })
 

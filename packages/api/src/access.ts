@@ -5,7 +5,7 @@ import type { Context } from './context.ts'
 import type { ApiLimits } from './limits.ts'
 import { RateLimitedError } from './trpc.ts'
 
-type AuthedContext = Context & { session: NonNullable<Context['session']> }
+export type AuthedContext = Context & { session: NonNullable<Context['session']> }
 
 export const roomChannel = (roomId: string) => `room:${roomId}`
 export const userChannel = (userId: string) => `user:${userId}`

@@ -20,6 +20,8 @@ export interface ApiLimits {
   loginWindowMs: number
   /** Resuming further behind than this sends one `reset` instead of replaying. */
   resumeMaxEvents: number
+  /** A stream over HTTP (server-sent events) ends once this many of its events wait for the client to read them. */
+  streamMaxQueued: number
   /** Recent events each watched room keeps in memory for resuming clients. */
   replayBufferEvents: number
   /** How long a room's event that arrives ahead of a missing one waits for it on the bus before the log is read. */
@@ -55,6 +57,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   loginPerIp: 30,
   loginWindowMs: 15 * 60_000,
   resumeMaxEvents: 500,
+  streamMaxQueued: 4096,
   replayBufferEvents: 256,
   gapWaitMs: 50,
   typingMs: 5000,

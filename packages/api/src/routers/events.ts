@@ -1,14 +1,41 @@
-import { tracked } from '@trpc/server'
+import { TRPCError, tracked } from '@trpc/server'
 import { toPublicUser } from '@parley/db'
 import { RoomEventsInput, TypingInput, type RoomStreamEvent, type UserEvent } from '@parley/schemas'
-import { limitUser, requireMemberCached, requireMemberOrNotFound, roomChannel, type RoomBusMessage } from '../access.ts'
+import { limitUser, requireMemberCached, requireMemberOrNotFound, roomChannel, type AuthedContext, type RoomBusMessage } from '../access.ts'
 import { createQueue } from '../lib/queue.ts'
 import { protectedProcedure, router } from '../trpc.ts'
 
-/** A hub's stream as a tRPC generator, for the transports the WebSocket gateway does not serve. */
-async function* generate<E>(signal: AbortSignal | undefined, open: (sink: { push(event: E): void; end(error?: unknown): void }) => { close(): void }) {
+/**
+ * A hub's stream as a tRPC generator, for the transports the WebSocket gateway
+ * does not serve (server-sent events over HTTP). What the gateway's socket does
+ * for its streams, this does for one: it ends when the session is revoked or
+ * lapses, and when the client falls `streamMaxQueued` events behind (a reader
+ * that stopped reading would otherwise hold every event in memory; it resumes
+ * from the last id it got).
+ */
+async function* generate<E>(
+  ctx: AuthedContext,
+  signal: AbortSignal | undefined,
+  open: (sink: { push(event: E): void; end(error?: unknown): void }) => { close(): void },
+) {
   const queue = createQueue<{ event: E } | { end: unknown }>(signal)
-  const stream = open({ push: (event) => queue.push({ event }), end: (error) => queue.push({ end: error }) })
+  const { streamMaxQueued } = ctx.deps.limits
+  let ended = false
+  const end = (error?: unknown) => {
+    if (ended) return
+    ended = true
+    queue.push({ end: error })
+  }
+  const stream = open({
+    push(event) {
+      if (ended) return
+      if (queue.size < streamMaxQueued) queue.push({ event })
+      else end(new TRPCError({ code: 'TIMEOUT', message: `Too far behind (${streamMaxQueued} events unread): resume from the last event id` }))
+    },
+    end,
+  })
+  const watching = ctx.deps.auth.watchRevocation(ctx.session, () => end(new TRPCError({ code: 'UNAUTHORIZED', message: 'Session ended, sign in again' })))
+  watching.catch((err: unknown) => ctx.deps.log.warn({ err }, 'revocation watch failed'))
   try {
     for (;;) {
       const item = await queue.next()
@@ -21,6 +48,7 @@ async function* generate<E>(signal: AbortSignal | undefined, open: (sink: { push
     }
   } finally {
     stream.close()
+    void watching.then((stop) => stop(), () => {})
   }
 }
 
@@ -35,7 +63,7 @@ export const eventsRouter = router({
     const { room } = await requireMemberOrNotFound(ctx, input.roomId)
     const resumeFrom = input.lastEventId == null ? null : Number(input.lastEventId)
     const me = ctx.user._id.toHexString()
-    for await (const event of generate<RoomStreamEvent>(signal, (sink) => ctx.deps.roomHub.open(room, me, resumeFrom, sink))) {
+    for await (const event of generate<RoomStreamEvent>(ctx, signal, (sink) => ctx.deps.roomHub.open(room, me, resumeFrom, sink))) {
       yield event.type === 'typing' ? event : tracked(String(event.seq), event)
     }
   }),
@@ -47,7 +75,7 @@ export const eventsRouter = router({
    * refetches rooms.list. Over WebSocket the gateway serves it, like events.room.
    */
   user: protectedProcedure.subscription(({ ctx, signal }) =>
-    generate<UserEvent>(signal, (sink) =>
+    generate<UserEvent>(ctx, signal, (sink) =>
       ctx.deps.userHub.open(ctx.user._id.toHexString(), ctx.session.session._id, { push: (json) => sink.push(JSON.parse(json) as UserEvent), end: sink.end }),
     ),
   ),
