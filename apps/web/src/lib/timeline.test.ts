@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { RoomEvent } from '@parley/schemas'
+import type { Message, RoomEvent } from '@parley/schemas'
 import { created, message } from '../test/factories.ts'
 import {
   applyRoomEvent,
@@ -71,20 +71,25 @@ describe('applyRoomEvent', () => {
     expect(list[1]).toMatchObject({ deleted: true, body: '', reactions: [] })
   })
 
-  it('replaces reactions with the event’s authoritative list', () => {
+  it('applies each reaction as a delta: two people reacting at once both count, whichever list the later event carries', () => {
     const m = message({ seq: 3 })
-    const reactions = [{ emoji: '❤️', count: 2, userIds: ['a', 'b'] }]
-    const after = applyRoomEvent([m], {
-      type: 'reaction',
-      roomId: m.roomId,
-      seq: 20,
-      messageId: m.id,
-      userId: 'b',
-      emoji: '❤️',
-      on: true,
-      reactions,
-    })
-    expect(after[0]?.reactions).toEqual(reactions)
+    const react = (seq: number, userId: string, on: boolean, reactions: Message['reactions']) =>
+      ({ type: 'reaction', roomId: m.roomId, seq, messageId: m.id, userId, emoji: '❤️', on, reactions }) as const
+    // b's write landed second but its event got the lower seq: a's event lists only a.
+    let list = applyRoomEvent([m], react(20, 'b', true, [{ emoji: '❤️', count: 2, userIds: ['a', 'b'] }]))
+    list = applyRoomEvent(list, react(21, 'a', true, [{ emoji: '❤️', count: 1, userIds: ['a'] }]))
+    expect(list[0]?.reactions).toEqual([{ emoji: '❤️', count: 2, userIds: ['b', 'a'] }])
+    // Replayed after a reconnect, nothing counts twice; taking one back leaves the other.
+    list = applyRoomEvent(list, react(20, 'b', true, []))
+    list = applyRoomEvent(list, react(22, 'b', false, []))
+    expect(list[0]?.reactions).toEqual([{ emoji: '❤️', count: 1, userIds: ['a'] }])
+  })
+
+  it('keeps the reactions it holds when a message is edited (the edit carries them as read before it)', () => {
+    const m = message({ seq: 3, reactions: [{ emoji: '👍', count: 1, userIds: ['a'] }] })
+    const edited = { ...m, body: 'edited', editedAt: '2026-12-05T07:00:00.000Z', reactions: [] }
+    const [after] = applyRoomEvent([m], { type: 'message.updated', roomId: m.roomId, seq: 30, message: edited })
+    expect(after).toMatchObject({ body: 'edited', editedAt: edited.editedAt, reactions: [{ emoji: '👍', count: 1, userIds: ['a'] }] })
   })
 
   it('ignores events about messages outside the loaded window and member events', () => {

@@ -44,15 +44,17 @@ export function applyRoomEvent(list: readonly Message[], event: RoomEvent): Mess
       if (existing) return list as Message[]
       return upsertMessages(list, [event.message])
     }
+    // Reactions change only through their own events: an edit carries them as read
+    // before the edit was written, and two reactions written at once can reach the
+    // log in either order, each listing the reactions as its own write left them.
+    // So each reaction event is applied as the delta it is (docs/api.md).
     case 'message.updated':
-      return replaceById(list, event.message.id, (m) =>
-        m.deleted ? m : { ...event.message, reactions: event.message.reactions ?? m.reactions },
-      )
+      return replaceById(list, event.message.id, (m) => (m.deleted ? m : { ...event.message, reactions: m.reactions }))
     case 'message.deleted':
       return replaceById(list, event.message.id, (m) => tombstone({ ...m, ...event.message }))
     case 'reaction':
       return replaceById(list, event.messageId, (m) =>
-        m.deleted ? m : { ...m, reactions: event.reactions },
+        m.deleted ? m : { ...m, reactions: toggleReaction(m.reactions, event.emoji, event.userId, event.on) },
       )
     default:
       return list as Message[]
