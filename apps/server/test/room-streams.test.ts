@@ -232,7 +232,7 @@ describe('events.room through tRPC itself (HTTP streaming, any non-WebSocket cal
     await using small = await startTestServer({ STREAM_MAX_QUEUED: '5' })
     const alice = await small.signUp()
     const room = await alice.trpc.rooms.create.mutate({ name: 'backlog', visibility: 'private' })
-    const sent = []
+    const sent: Awaited<ReturnType<typeof send>>[] = []
     for (let i = 0; i < 12; i++) sent.push(await send(alice, room.id, `m${i}`))
     // A resume hands the stream its whole backlog at once: more than it may hold for this client.
     const behind = await openSse(small.url, alice.jar.cookie!, 'events.room', { roomId: room.id, lastEventId: '0' })
