@@ -4,6 +4,7 @@
  * gets TOO_MANY_REQUESTS and changes nothing.
  */
 import { TRPCClientError } from '@trpc/client'
+import { ObjectId } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
 import { send, twoInARoom, watchRoom } from './helpers.ts'
@@ -26,7 +27,7 @@ beforeAll(async () => {
     REACT_RATE_WINDOW_MS: '60000',
     ROOM_ACTION_RATE_LIMIT: '4',
     ROOM_ACTION_RATE_WINDOW_MS: '60000',
-    REGISTER_RATE_LIMIT_IP: '8',
+    REGISTER_RATE_LIMIT_IP: '9',
     REGISTER_RATE_WINDOW_MS: '600000',
   })
   ;({ alice, bob, roomId } = await twoInARoom(server, 'limits'))
@@ -95,11 +96,28 @@ describe('rooms', () => {
     expect((await erin.trpc.rooms.list.query()).map((r) => (r.direct ? 'direct' : r.name)).sort()).toEqual(['direct', 'erin one', 'erin two'])
     expect(await others[2]!.trpc.rooms.list.query()).toEqual([])
   })
+
+  it('joining and leaving count too: past the limit the join is refused, and the room and its log are unchanged', async () => {
+    const frank = await server.signUp()
+    const { id: roomId } = await alice.trpc.rooms.create.mutate({ name: 'revolving door', visibility: 'public' })
+    for (let i = 0; i < 2; i++) {
+      await frank.trpc.rooms.join.mutate({ roomId })
+      await frank.trpc.rooms.join.mutate({ roomId }) // already in: nothing changes, nothing counts
+      await frank.trpc.rooms.leave.mutate({ roomId })
+    }
+    const logged = await server.database.collections.events.countDocuments({ roomId: new ObjectId(roomId) })
+    const refused = await frank.trpc.rooms.join.mutate({ roomId }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    expect((refused as Error).message).toMatch(/^Too many room changes \(retry in \d+ s\)$/)
+    expect((await alice.trpc.rooms.get.query({ roomId })).memberCount).toBe(1)
+    expect(await server.database.collections.events.countDocuments({ roomId: new ObjectId(roomId) })).toBe(logged)
+    expect(await frank.trpc.rooms.list.query()).toEqual([])
+  })
 })
 
 describe('sign-up', () => {
   it('past REGISTER_RATE_LIMIT_IP sign-ups from one address a window, the next is refused and creates no account', async () => {
-    // alice, bob, carol, dave, erin and erin's three others: 8, the window is full.
+    // alice, bob, carol, dave, erin, erin's three others and frank: 9, the window is full.
     const c = server.client()
     const username = `late_${Date.now()}`
     const refused = await c.trpc.auth.register.mutate({ username, password: 'correct horse battery' }).catch((e: unknown) => e)

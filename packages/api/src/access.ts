@@ -86,7 +86,11 @@ const USER_BUCKETS = {
   send: { perWindow: 'sendPerWindow', windowMs: 'sendWindowMs', what: 'messages' },
   react: { perWindow: 'reactPerWindow', windowMs: 'reactWindowMs', what: 'reactions' },
   typing: { perWindow: 'typingPerWindow', windowMs: 'typingWindowMs', what: 'typing signals' },
-  /** rooms.create, rooms.invite and rooms.direct: each puts a room in someone's list */
+  /**
+   * rooms.create, rooms.invite, rooms.direct, rooms.join and rooms.leave: each
+   * changes someone's room list, and a join or leave is an event in the room's
+   * log for every member (joining and leaving in a loop would flood it)
+   */
   rooms: { perWindow: 'roomActionsPerWindow', windowMs: 'roomActionsWindowMs', what: 'room changes' },
 } as const satisfies Record<string, LimitPair>
 

@@ -6,7 +6,7 @@ export interface ApiLimits {
   /** messages.react per user per window */
   reactPerWindow: number
   reactWindowMs: number
-  /** rooms.create, rooms.invite and rooms.direct per user per window (each can put a room in someone else's list) */
+  /** rooms.create, rooms.invite, rooms.direct, rooms.join and rooms.leave per user per window (each changes a room list; a join or leave is logged in the room) */
   roomActionsPerWindow: number
   roomActionsWindowMs: number
   /** auth.register per client IP per window */

@@ -64,7 +64,10 @@ export const roomsRouter = router({
       if (room && room.visibility === 'private' && !room.directKey && (await rooms.hasInvite(room._id, ctx.user._id))) return { room, member: null }
       throw err
     })
-    if (!member) publishRoomEvent(ctx, await rooms.addMember(room, toPublicUser(ctx.user), 'member'))
+    if (!member) {
+      await limitUser(ctx, 'rooms')
+      publishRoomEvent(ctx, await rooms.addMember(room, toPublicUser(ctx.user), 'member'))
+    }
     return announceAdded(ctx, room, ctx.user._id)
   }),
 
@@ -72,6 +75,7 @@ export const roomsRouter = router({
     const { rooms } = ctx.deps.database.repos
     const { room, member } = await requireMember(ctx, input.roomId)
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations cannot be left' })
+    await limitUser(ctx, 'rooms')
     // Hand the room on first: it is never left without an owner while others are in it.
     if (member.role === 'owner') publishRoomEvent(ctx, await rooms.passOwnership(room._id, ctx.user._id))
     publishRoomEvent(ctx, await rooms.removeMember(room._id, ctx.user._id, 'left'))
