@@ -22,6 +22,8 @@ export interface AppConfig {
   allowedOrigins: string[]
   https: boolean
   httpMaxBodyBytes: number
+  /** Calls in one HTTP batch request (HTTP_MAX_BATCH): a larger batch is answered 400 and none of it runs. */
+  httpMaxBatch: number
   /** tRPC results over HTTP this large or larger are compressed for clients that accept it. */
   httpCompressMinBytes: number
   wsMaxPayloadBytes: number
@@ -152,6 +154,7 @@ export function createApp(deps: AppDeps): App {
     createContext,
     basePath: '/trpc/',
     maxBodySize: config.httpMaxBodyBytes,
+    maxBatchSize: config.httpMaxBatch,
     onError({ error, path, req }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path, reqId: requestIds.get(req) }, 'procedure failed')
     },

@@ -79,6 +79,8 @@ const EnvSchema = z.object({
 
   // Transport limits
   HTTP_MAX_BODY_BYTES: int(256 * 1024, 1024),
+  /** Calls in one HTTP batch request; over → 400 and none of them runs (as WS_MAX_BATCH for a WebSocket frame). */
+  HTTP_MAX_BATCH: int(50, 1),
   /** tRPC results over HTTP at least this large go out compressed (when the client accepts it); smaller ones as they are. */
   HTTP_COMPRESS_MIN_BYTES: int(1024, 0),
   WS_MAX_PAYLOAD_BYTES: int(64 * 1024, 1024),

@@ -113,6 +113,7 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
       allowedOrigins,
       https,
       httpMaxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+      httpMaxBatch: env.HTTP_MAX_BATCH,
       httpCompressMinBytes: env.HTTP_COMPRESS_MIN_BYTES,
       wsMaxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -13,10 +13,13 @@
  *
  * Incoming messages are gated by wrapping the socket's `emit`: a frame over a
  * limit never reaches tRPC (or any other listener), and nothing after it does.
+ * Nor does any frame once the socket is closing, whoever closed it (a limit,
+ * a revoked session, shutdown): `ws` keeps delivering frames for up to 30 s
+ * while it waits for the peer's close frame, and tRPC would run them.
  */
 import type { Duplex } from 'node:stream'
 import { randomUUID } from 'node:crypto'
-import type { WebSocket } from 'ws'
+import { WebSocket } from 'ws'
 
 export const CLOSE_POLICY = 1008
 export const CLOSE_TOO_BIG = 1009
@@ -67,6 +70,8 @@ interface ConnState extends GuardedConnection {
   /** When the send buffer went over the limit (null: under it). */
   overSince: number | null
   handshakeTimer: NodeJS.Timeout | null
+  /** The socket's close event ran: nothing may be counted against it any more. */
+  gone: boolean
 }
 
 /** How many requests a text frame carries: the length of a JSON array, else 1. */
@@ -111,7 +116,7 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
 
   /** false while a frame must not reach tRPC. */
   function admitFrame(st: ConnState, data: unknown, isBinary: boolean): boolean {
-    if (st.closedFor) return false
+    if (st.closedFor || st.ws.readyState !== WebSocket.OPEN) return false
     if (st.handshakeTimer) {
       clearTimeout(st.handshakeTimer)
       st.handshakeTimer = null
@@ -163,6 +168,7 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
         count: 0,
         overSince: null,
         handshakeTimer: null,
+        gone: false,
       }
       live.add(st)
       byWs.set(ws, st)
@@ -176,6 +182,7 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
         st.handshakeTimer.unref()
       }
       ws.once('close', () => {
+        st.gone = true
         live.delete(st)
         if (st.handshakeTimer) clearTimeout(st.handshakeTimer)
         if (st.userId) dec(perUser, st.userId)
@@ -189,10 +196,13 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
 
     /**
      * The connection's user is known (its context was built). Past the per-user
-     * limit the socket is closed 1008; returns false then.
+     * limit the socket is closed 1008; returns false then, and for a socket that
+     * closed while its session was being read (its close released nothing, so
+     * counting it now would hold the slot for good).
      */
     identify(ws: WebSocket, userId: string): boolean {
       const st = byWs.get(ws)
+      if (st?.gone) return false
       if (!st || st.userId || st.closedFor) return !st?.closedFor
       const n = perUser.get(userId) ?? 0
       st.userId = userId

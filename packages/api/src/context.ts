@@ -95,21 +95,16 @@ export function clientIp(req: IncomingMessage, trustProxy = false): string {
   return forwarded || req.socket.remoteAddress || 'unknown'
 }
 
+/** After closing a revoked session's socket (4001), how long its peer has to answer the close before the socket is cut. */
+const REVOKED_CLOSE_GRACE_MS = 1000
+const WS_OPEN = 1
+
 export function createContextFactory(deps: ApiDeps) {
   return async function createContext({ req, res, info }: CreateContextOptions): Promise<Context> {
     const transport: Transport = 'writeHead' in res ? 'http' : 'ws'
     const token = deps.auth.readToken(req.headers.cookie) ?? info.connectionParams?.token ?? null
     const session = token ? await deps.auth.validate(token) : null
-    if (transport === 'ws' && session) {
-      // A revoked session must not keep streaming: close the socket; the client reconnects signed out.
-      const socket = res as WebSocket
-      // Not awaited: while Redis is down the bus waits for its SUBSCRIBE to be confirmed,
-      // and the connection should not stall on that (the watcher re-checks the database once attached).
-      const watching = deps.auth.watchRevocation(session, () => socket.close(4001, 'session revoked'))
-      watching.catch((err: unknown) => deps.log.warn({ err }, 'revocation watch failed'))
-      socket.once('close', () => void watching.then((stop) => stop(), () => {}))
-    }
-    return {
+    const ctx: Context = {
       deps,
       transport,
       req,
@@ -125,5 +120,26 @@ export function createContextFactory(deps: ApiDeps) {
       ip: clientIp(req, deps.trustProxy),
       conn: transport === 'ws' ? { subscriptions: 0 } : null,
     }
+    // A socket that closed while the session was being read has no close event left to stop a watcher with.
+    if (transport === 'ws' && session && (res as WebSocket).readyState === WS_OPEN) watchSocketSession(deps, ctx, res as WebSocket, session)
+    return ctx
   }
+}
+
+/**
+ * A revoked session must not keep streaming or calling: the context loses its
+ * session (protected procedures refuse), the socket is closed 4001 (the client
+ * reconnects signed out) and cut if the peer does not answer the close soon.
+ */
+function watchSocketSession(deps: ApiDeps, ctx: Context, socket: WebSocket, session: AuthenticatedSession): void {
+  const revoked = () => {
+    ctx.session = null
+    socket.close(4001, 'session revoked')
+    setTimeout(() => socket.terminate(), REVOKED_CLOSE_GRACE_MS).unref()
+  }
+  // Not awaited: while Redis is down the bus waits for its SUBSCRIBE to be confirmed,
+  // and the connection should not stall on that (the watcher re-checks the database once attached).
+  const watching = deps.auth.watchRevocation(session, revoked)
+  watching.catch((err: unknown) => deps.log.warn({ err }, 'revocation watch failed'))
+  socket.once('close', () => void watching.then((stop) => stop(), () => {}))
 }

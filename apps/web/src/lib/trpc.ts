@@ -124,7 +124,8 @@ function connect(): Connection {
       splitLink({
         condition: overSocket,
         true: wsLink({ client: ws }),
-        false: httpBatchLink({ url: '/trpc', maxURLLength: 2000 }),
+        // maxItems: the server answers a larger batch 400 (HTTP_MAX_BATCH, 50).
+        false: httpBatchLink({ url: '/trpc', maxURLLength: 2000, maxItems: 50 }),
       }),
     ],
   })
