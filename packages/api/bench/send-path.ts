@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   for (const room of rooms) {
     for (const user of users) {
       const member: MemberDoc = { _id: new ObjectId(), roomId: room._id, userId: user._id, role: 'member', lastReadSeq: 0, joinedAt: new Date() }
-      membership.set(room, member)
+      membership.set(room, member, membership.stamp())
       members.push(member)
     }
   }

@@ -58,8 +58,9 @@ export function requireRole(member: MemberDoc, roles: Role[]): void {
 export async function requireMemberCached(ctx: AuthedContext, roomId: string): Promise<{ room: RoomDoc; member: MemberDoc }> {
   const hit = ctx.deps.membership.get(roomId, ctx.session.user._id.toHexString())
   if (hit) return hit
+  const stamp = ctx.deps.membership.stamp()
   const access = await requireMember(ctx, roomId)
-  ctx.deps.membership.set(access.room, access.member)
+  ctx.deps.membership.set(access.room, access.member, stamp)
   return access
 }
 

@@ -19,16 +19,25 @@ const isChange = (p: unknown): p is MembershipChange =>
  * change (a kick, a leave, a new role) on MEMBERSHIP_CHANNEL — otherwise a
  * member kicked through one node could keep posting through another until
  * the entry expired. When the bus may have dropped messages (`onResync`), the
- * whole cache goes.
+ * whole cache goes. A membership read that a change overtook (the kick landed
+ * while the read was in flight) is not kept: `set` takes the `stamp()` from
+ * before the read.
  */
 export function createMembershipCache(ttlMs: number, bus: Bus, maxEntries = 100_000) {
   const entries = new Map<string, { room: RoomDoc; member: MemberDoc; expires: number }>()
   const key = (roomId: string, userId: string) => `${roomId}:${userId}`
+  /** Bumped by every change and resync: rare next to reads, so one counter for all keys is enough. */
+  let changes = 0
 
   const subscribed = bus.subscribe(MEMBERSHIP_CHANNEL, (payload) => {
-    if (isChange(payload)) entries.delete(key(payload.roomId, payload.userId))
+    if (!isChange(payload)) return
+    changes++
+    entries.delete(key(payload.roomId, payload.userId))
   })
-  const stopResync = bus.onResync(() => entries.clear())
+  const stopResync = bus.onResync(() => {
+    changes++
+    entries.clear()
+  })
 
   return {
     get(roomId: string, userId: string) {
@@ -41,13 +50,19 @@ export function createMembershipCache(ttlMs: number, bus: Bus, maxEntries = 100_
       }
       return hit
     },
-    set(room: RoomDoc, member: MemberDoc) {
-      if (ttlMs <= 0) return
+    /** Take before reading a membership; pass to `set`. */
+    stamp(): number {
+      return changes
+    },
+    /** Keeps a membership read since `stamp`, unless a change came meanwhile (it may predate it). */
+    set(room: RoomDoc, member: MemberDoc, stamp: number) {
+      if (ttlMs <= 0 || stamp !== changes) return
       if (entries.size >= maxEntries) entries.clear()
       entries.set(key(room._id.toHexString(), member.userId.toHexString()), { room, member, expires: Date.now() + ttlMs })
     },
     /** A membership changed: forget it here at once and tell every other node. */
     changed(roomId: string, userId: string) {
+      changes++
       entries.delete(key(roomId, userId))
       bus.publish(MEMBERSHIP_CHANNEL, { roomId, userId } satisfies MembershipChange)
     },
