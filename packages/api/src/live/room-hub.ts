@@ -198,23 +198,24 @@ export function createRoomHub(options: RoomHubOptions) {
     if (pending) void run(room, pending)
   }
 
-  /** Works through the queue; only one runs per room, so the room's order holds. */
+  /**
+   * Works through the queue; only one runs per room, so the room's order holds.
+   * The loop is inline so that finding the queue empty and clearing `busy`
+   * happen in one step: returning from a helper first would leave microtask
+   * turns in between in which work is queued behind a run that has ended.
+   */
   async function run(room: Room, first: Promise<void>): Promise<void> {
     room.busy = true
     try {
       await first
-      await drainQueue(room)
+      while (room.queue.length > 0 && !room.detached) {
+        const pending = handle(room, room.queue.shift()!)
+        if (pending) await pending
+      }
     } catch (err) {
       failRoom(room, err)
     } finally {
       room.busy = false
-    }
-  }
-
-  async function drainQueue(room: Room): Promise<void> {
-    while (room.queue.length > 0 && !room.detached) {
-      const pending = handle(room, room.queue.shift()!)
-      if (pending) await pending
     }
   }
 
