@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TRPCClientError } from '@trpc/client'
+import { LIMITS } from '@parley/schemas'
 import { startTestServer, type TestServer } from './factory.ts'
 import { send, watchRoom, watchUser } from './helpers.ts'
 
@@ -51,6 +52,26 @@ describe('two people in a room', () => {
     expect(history.messages[0]!.reactions).toEqual([{ emoji: '👍', count: 1, userIds: [bob.user.id] }])
     aliceSees.stop()
     bobSees.stop()
+  })
+
+  it('takes at most LIMITS.reactionsPerMessageMax different emoji on a message; the ones on it can still be added to', async () => {
+    const owner = await server.signUp()
+    const friend = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'reactions', visibility: 'public' })
+    await friend.trpc.rooms.join.mutate({ roomId: room.id })
+    const msg = await send(owner, room.id, 'react away')
+    const emojis = Array.from({ length: LIMITS.reactionsPerMessageMax }, (_, i) => `:e${i}:`)
+    for (const emoji of emojis) await owner.trpc.messages.react.mutate({ messageId: msg.id, emoji, on: true })
+    const refused = await friend.trpc.messages.react.mutate({ messageId: msg.id, emoji: ':one-too-many:', on: true }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('BAD_REQUEST')
+    expect((refused as Error).message).toBe(`A message can have at most ${LIMITS.reactionsPerMessageMax} different reactions`)
+    expect(await friend.trpc.messages.react.mutate({ messageId: msg.id, emoji: ':e0:', on: true })).toEqual({ changed: true })
+    // Taking one off makes room for another.
+    await owner.trpc.messages.react.mutate({ messageId: msg.id, emoji: ':e1:', on: false })
+    expect(await friend.trpc.messages.react.mutate({ messageId: msg.id, emoji: ':one-too-many:', on: true })).toEqual({ changed: true })
+    const [stored] = (await owner.trpc.messages.list.query({ roomId: room.id })).messages.filter((m) => m.id === msg.id)
+    expect(stored!.reactions.map((r) => r.emoji).sort()).toEqual([...emojis.filter((e) => e !== ':e1:'), ':one-too-many:'].sort())
+    expect(stored!.reactions.find((r) => r.emoji === ':e0:')!.count).toBe(2)
   })
 
   it('hides a private room from a non-member everywhere', async () => {

@@ -10,6 +10,8 @@ export const LIMITS = {
   messageBodyMax: 4000,
   clientIdMax: 64,
   emojiMax: 32,
+  /** Different emoji on one message: each reaction event carries the message's whole list to every member. */
+  reactionsPerMessageMax: 20,
   searchQueryMax: 64,
   pageSizeMax: 100,
   pageSizeDefault: 50,

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server'
 import { ObjectId, toMessage, toPublicUser } from '@parley/db'
-import { EditMessageInput, ListMessagesInput, MessageIdInput, moderates, ReactInput, SendMessageInput } from '@parley/schemas'
+import { EditMessageInput, LIMITS, ListMessagesInput, MessageIdInput, moderates, ReactInput, SendMessageInput } from '@parley/schemas'
 import { limitUser, publishRoomEvent, requireMember, requireMemberCached, requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
@@ -61,6 +61,10 @@ export const messagesRouter = router({
   react: protectedProcedure.input(ReactInput).mutation(async ({ ctx, input }) => {
     const { doc } = await loadMessage(ctx, input.messageId)
     if (doc.deleted) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The message was deleted' })
+    const emojis = Object.entries(doc.reactions ?? {}).filter(([, userIds]) => userIds.length > 0)
+    if (input.on && emojis.length >= LIMITS.reactionsPerMessageMax && !emojis.some(([emoji]) => emoji === input.emoji)) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `A message can have at most ${LIMITS.reactionsPerMessageMax} different reactions` })
+    }
     await limitUser(ctx, 'react')
     const result = await ctx.deps.database.repos.messages.react(doc, ctx.user._id.toHexString(), input.emoji, input.on)
     if (!result) return { changed: false }
