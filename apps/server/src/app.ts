@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
-import { appRouter, clientIp, createContextFactory, createMembershipCache, createRoomHub, createStreamGateway, createUserHub, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
+import { appRouter, clientIp, createContextFactory, ipLimitKey, createMembershipCache, createRoomHub, createStreamGateway, createUserHub, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
 import type { Logger } from 'pino'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createOriginPolicy } from './origin.ts'
@@ -274,7 +274,7 @@ export function createApp(deps: AppDeps): App {
     if (shuttingDown) return refuseUpgrade(socket, 503, 'Service Unavailable', 'Retry-After: 1\r\n')
     if (!origins.allowsUpgrade(req)) return refuseUpgrade(socket, 403, 'Forbidden')
     const ip = clientIp(req, deps.trustProxy)
-    if (guard.reserve(ip, socket) !== 'ok') return refuseUpgrade(socket, 429, 'Too Many Requests', 'Retry-After: 10\r\n')
+    if (guard.reserve(ipLimitKey(ip), socket) !== 'ok') return refuseUpgrade(socket, 429, 'Too Many Requests', 'Retry-After: 10\r\n')
     wss.handleUpgrade(req, socket, head, (ws) => {
       // The gateway first, so the guard (attached after it) sees every frame before it does.
       streams.attach(ws, socket)

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { appRouter, clientIp } from '@parley/api'
-import { Emoji, Id } from '@parley/schemas'
+import { appRouter, clientIp, ipLimitKey } from '@parley/api'
+import { Emoji, Id, MessageBody } from '@parley/schemas'
 import { startTestServer } from './factory.ts'
 
 interface ZodLike {
@@ -71,6 +71,13 @@ describe('procedure inputs', () => {
     expect(Emoji.safeParse('👍').success).toBe(true)
   })
 
+  it('reject message bodies that would show as an empty bubble, invisible characters included', () => {
+    for (const blank of ['', '   ', '\n\t', '\u200b', '\u200b\u200d \ufeff', '\u2800\u2800', '\u3164', '\u00ad', '\u2060']) {
+      expect(MessageBody.safeParse(blank).success, JSON.stringify(blank)).toBe(false)
+    }
+    for (const fine of ['hi', ' a ', '👍', '\u200bx', '👨\u200d👩\u200d👧', 'ㅤ한']) expect(MessageBody.safeParse(fine).success, fine).toBe(true)
+  })
+
   it('refuse operator objects and unknown keys over the wire with BAD_REQUEST', async () => {
     await using server = await startTestServer({ LOGIN_RATE_LIMIT_IP: '1000' })
     const u = await server.signUp()
@@ -100,5 +107,15 @@ describe('client IP behind a proxy', () => {
     expect(clientIp(req('6.6.6.6, 203.0.113.9'), true)).toBe('203.0.113.9')
     expect(clientIp(req('203.0.113.9'), true)).toBe('203.0.113.9')
     expect(clientIp(req('6.6.6.6, 203.0.113.9'), false)).toBe('10.0.0.2')
+  })
+
+  it('counts an IPv6 client by its /64 for per-address limits: it can take a fresh address for every request', () => {
+    const key = ipLimitKey('2001:db8:abcd:12:1111:2222:3333:4444')
+    expect(key).toBe('2001:db8:abcd:12::/64')
+    for (const same of ['2001:db8:abcd:12::1', '2001:0db8:abcd:0012:ffff::', '2001:db8:abcd:12:0:0:1.2.3.4', '2001:db8:abcd:12::9%eth0']) expect(ipLimitKey(same), same).toBe(key)
+    for (const other of ['2001:db8:abcd:13::1', '2001:db8::12:0:0:0:1', '::1']) expect(ipLimitKey(other), other).not.toBe(key)
+    expect(ipLimitKey('::1')).toBe('0:0:0:0::/64')
+    expect(ipLimitKey('203.0.113.9')).toBe('203.0.113.9')
+    expect(ipLimitKey('::ffff:203.0.113.9')).toBe('203.0.113.9')
   })
 })

@@ -99,6 +99,27 @@ export function clientIp(req: IncomingMessage, trustProxy = false): string {
 const REVOKED_CLOSE_GRACE_MS = 1000
 const WS_OPEN = 1
 
+/**
+ * What per-address limits count by: the IPv4 address, or an IPv6 address's
+ * /64 — one subscriber's network (2^64 addresses) counts as one client, as it
+ * can pick a fresh address for every request.
+ */
+export function ipLimitKey(ip: string): string {
+  const address = ip.split('%')[0]! // a zone id (fe80::1%eth0) is not part of it
+  if (!address.includes(':')) return address
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped) return mapped[1]!
+  const groupsOf = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [])
+  const [head = '', tail] = address.split('::')
+  const left = groupsOf(head)
+  const right = tail === undefined ? [] : groupsOf(tail)
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`
+}
+
 export function createContextFactory(deps: ApiDeps) {
   return async function createContext({ req, res, info }: CreateContextOptions): Promise<Context> {
     const transport: Transport = 'writeHead' in res ? 'http' : 'ws'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { LIMITS, USERNAME_PATTERN } from './limits.ts'
+import { isBlankMessage, LIMITS, USERNAME_PATTERN } from './limits.ts'
 
 /** Hex ObjectId as a string: validated before it reaches MongoDB. */
 export const Id = z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-character hex id')
@@ -58,7 +58,7 @@ export const SetRoleInput = z.object({ roomId: Id, userId: Id, role: z.enum(['ad
 export const MessageBody = z
   .string()
   .max(LIMITS.messageBodyMax)
-  .refine((s) => s.trim().length > 0, 'message is empty')
+  .refine((s) => !isBlankMessage(s), 'message is empty')
 
 export const SendMessageInput = z
   .object({ roomId: Id, clientId: z.string().min(1).max(LIMITS.clientIdMax), body: MessageBody })

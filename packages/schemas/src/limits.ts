@@ -22,3 +22,11 @@ export const LIMITS = {
  * the web app can check a name before sending it without bundling zod.
  */
 export const USERNAME_PATTERN = '[a-zA-Z0-9_.-]+'
+
+/** Characters that draw nothing: spaces, zero-width and other default-ignorable ones, the blank Braille pattern and Hangul fillers. */
+const INVISIBLE = /[\s\p{Default_Ignorable_Code_Point}\u2800]/gu
+
+/** A message body that would show as an empty bubble. Here, like USERNAME_PATTERN, so the composer can tell without zod. */
+export function isBlankMessage(body: string): boolean {
+  return body.replace(INVISIBLE, '').length === 0
+}

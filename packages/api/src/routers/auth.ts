@@ -8,7 +8,7 @@ import { AuthError, type IssuedSession } from '@parley/auth'
 import { toPublicUser } from '@parley/db'
 import { LoginInput, RegisterInput, type PublicUser } from '@parley/schemas'
 import { rateLimit } from '../access.ts'
-import type { Context } from '../context.ts'
+import { ipLimitKey, type Context } from '../context.ts'
 import { protectedProcedure, publicProcedure, RateLimitedError, router } from '../trpc.ts'
 
 /** AuthError → the tRPC error clients see (TOO_MANY_REQUESTS carries data.retryAfterMs). */
@@ -43,13 +43,13 @@ export const authRouter = router({
   register: publicProcedure.input(RegisterInput).mutation(async ({ ctx, input }) => {
     // Accounts are free: without a per-IP bound, every per-user limit is one sign-up away.
     const { registerPerIp, registerWindowMs } = ctx.deps.limits
-    await rateLimit(ctx, `register:ip:${ctx.ip}`, registerPerIp, registerWindowMs, 'sign-ups from this address')
+    await rateLimit(ctx, `register:ip:${ipLimitKey(ctx.ip)}`, registerPerIp, registerWindowMs, 'sign-ups from this address')
     const issued = await mapAuthErrors(() => ctx.deps.auth.register(input))
     return adopt(ctx, issued)
   }),
 
   login: publicProcedure.input(LoginInput).mutation(async ({ ctx, input }) => {
-    const issued = await mapAuthErrors(() => ctx.deps.auth.login(input, { ip: ctx.ip }))
+    const issued = await mapAuthErrors(() => ctx.deps.auth.login(input, { ip: ipLimitKey(ctx.ip) }))
     return adopt(ctx, issued)
   }),
 
