@@ -97,6 +97,15 @@ describe('rooms', () => {
     expect(await others[2]!.trpc.rooms.list.query()).toEqual([])
   })
 
+  it('looking up a name that does not exist counts too: names cannot be probed past the limit', async () => {
+    // bob has one room change (his join) in this window.
+    for (const name of ['nobody_1', 'nobody_2', 'nobody_3']) {
+      expect(code(await bob.trpc.rooms.invite.mutate({ roomId, username: name }).catch((e: unknown) => e))).toBe('NOT_FOUND')
+    }
+    expect(code(await bob.trpc.rooms.invite.mutate({ roomId, username: 'nobody_4' }).catch((e: unknown) => e))).toBe('TOO_MANY_REQUESTS')
+    expect(code(await bob.trpc.rooms.direct.mutate({ username: 'nobody_5' }).catch((e: unknown) => e))).toBe('TOO_MANY_REQUESTS')
+  })
+
   it('joining and leaving count too: past the limit the join is refused, and the room and its log are unchanged', async () => {
     const frank = await server.signUp()
     const { id: roomId } = await alice.trpc.rooms.create.mutate({ name: 'revolving door', visibility: 'public' })

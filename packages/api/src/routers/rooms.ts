@@ -89,8 +89,9 @@ export const roomsRouter = router({
     const { room, member } = await requireMember(ctx, input.roomId)
     if (room.directKey) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Direct conversations have two people' })
     if (room.visibility === 'private' && !moderates(member.role, false)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the owner or an admin can invite to a private room' })
-    const invitee = await findUser(ctx, input.username)
+    // Counted before the name is looked up: a miss costs as much as a hit, so names cannot be probed for free.
     await limitUser(ctx, 'rooms')
+    const invitee = await findUser(ctx, input.username)
     await rooms.invite(room._id, invitee._id, ctx.user._id)
     const event = await rooms.addMember(room, toPublicUser(invitee), 'member')
     publishRoomEvent(ctx, event)
@@ -125,9 +126,9 @@ export const roomsRouter = router({
 
   direct: protectedProcedure.input(DirectInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos
+    await limitUser(ctx, 'rooms') // before the lookup, as in invite
     const other = await findUser(ctx, input.username)
     if (other._id.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is you' })
-    await limitUser(ctx, 'rooms')
     const me = toPublicUser(ctx.user)
     const { room } = await rooms.direct(me, toPublicUser(other))
     // Both memberships are ensured on every call, so a crash between steps heals itself.
