@@ -26,6 +26,13 @@ interface OutboxBase {
 export interface OutboxSend extends OutboxBase {
   kind: 'send'
   body: string
+  /** It left the device and no answer came back: the server may have it. */
+  unanswered?: true
+  /**
+   * Deleted by the user while the server may have it: kept, out of sight,
+   * until it can be deleted there too (the outbox's sent()).
+   */
+  discarded?: true
 }
 export interface OutboxEdit extends OutboxBase {
   kind: 'edit'

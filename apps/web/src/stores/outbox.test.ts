@@ -262,6 +262,8 @@ describe('outbox store: edits, deletes and reactions', () => {
   })
   const doomed = message({ roomId: ROOM, seq: 2, body: 'oops', author: mine.author })
   const theirs = message({ roomId: ROOM, seq: 3, body: 'lunch?' })
+  /** A queued send as the list draws it: not on the server yet. */
+  const onScreen = (clientId: string) => message({ id: clientId, roomId: ROOM, seq: 0, clientId })
 
   it('wait offline in one queue with sends, survive a reload, then go out in order', async () => {
     send.mockRejectedValue(networkError())
@@ -377,7 +379,6 @@ describe('outbox store: edits, deletes and reactions', () => {
         await new Promise<void>((resolve) => (land = resolve))
         return answer(path, input)
       })
-    const onScreen = (clientId: string) => message({ id: clientId, roomId: ROOM, seq: 0, clientId })
     const outbox = useOutboxStore()
 
     hold()
@@ -403,6 +404,73 @@ describe('outbox store: edits, deletes and reactions', () => {
     expect(sent).toMatchObject({ deleted: true })
     expect(outbox.items).toEqual([])
     expect(await loadOutbox()).toEqual([])
+  })
+
+  it('a send deleted on the wire whose answer is lost is still deleted on the server, and nothing of it waits on screen', async () => {
+    showRoom()
+    let lose = () => {}
+    send.mockImplementationOnce(
+      () => new Promise((_, reject) => (lose = () => reject(networkError()))),
+    )
+    const outbox = useOutboxStore()
+    const gone = await outbox.enqueue(ROOM, 'never mind')
+    expect(outbox.items).toMatchObject([{ clientId: gone.clientId, status: 'sending' }])
+    await outbox.remove(onScreen(gone.clientId))
+    lose()
+    await outbox.flush()
+    expect(outbox.forRoom(ROOM)).toEqual([])
+
+    const calls = server()
+    outbox.kick()
+    await outbox.flush()
+    const posted = shown().find((m) => m.clientId === gone.clientId)
+    expect(calls).toEqual(['messages.send never mind', `messages.delete ${posted?.id}`])
+    expect(posted).toMatchObject({ deleted: true })
+    expect(outbox.forRoom(ROOM)).toEqual([])
+    expect(outbox.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it('a send whose answer was lost, deleted while it waits, is still deleted on the server after a reload', async () => {
+    send.mockRejectedValueOnce(networkError())
+    const first = useOutboxStore()
+    const gone = await first.enqueue(ROOM, 'never mind')
+    await first.flush()
+    expect(first.items).toMatchObject([{ clientId: gone.clientId, status: 'pending' }])
+    await first.remove(onScreen(gone.clientId))
+    expect(first.forRoom(ROOM)).toEqual([])
+
+    // "Reload": the page goes away, a fresh pinia, database reopened.
+    first.reset()
+    closeUserDb()
+    setActivePinia(createPinia())
+    await openUserDb(USER)
+    showRoom()
+    const calls = server()
+    const second = useOutboxStore()
+    await second.load()
+    expect(second.forRoom(ROOM)).toEqual([])
+    await second.flush()
+    const posted = shown().find((m) => m.clientId === gone.clientId)
+    expect(calls).toEqual(['messages.send never mind', `messages.delete ${posted?.id}`])
+    expect(posted).toMatchObject({ deleted: true })
+    expect(second.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it('a send that never left the device (offline) is just dropped when deleted', async () => {
+    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
+    try {
+      send.mockRejectedValue(networkError())
+      const outbox = useOutboxStore()
+      const draft = await outbox.enqueue(ROOM, 'draft')
+      await outbox.flush()
+      await outbox.remove(onScreen(draft.clientId))
+      expect(outbox.items).toEqual([])
+      expect(await loadOutbox()).toEqual([])
+    } finally {
+      offline.mockRestore()
+    }
   })
 
   it('a newer change replaces the queued ones it makes pointless', async () => {

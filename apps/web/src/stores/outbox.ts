@@ -2,7 +2,13 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { Message } from '@parley/schemas'
 import { bumpRoom, timelineKey, updateTimeline } from '../lib/cache.ts'
-import { errorMessage, isTransientError, retryAfterMs } from '../lib/errors.ts'
+import {
+  errorCode,
+  errorMessage,
+  isNetworkError,
+  isTransientError,
+  retryAfterMs,
+} from '../lib/errors.ts'
 import { isAction, supersedes } from '../lib/pending.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { tombstone, toggleReaction, upsertMessages } from '../lib/timeline.ts'
@@ -30,13 +36,22 @@ const REFUSED: Record<OutboxAction['kind'], string> = {
   react: 'Could not react',
 }
 
+/** Whether the server may have a send: it is on its way, or it went and no answer came back. */
+const mayBePosted = (s: OutboxSend) => s.status === 'sending' || !!s.unanswered
+
+/** A failure that says nothing about whether the server took the request. */
+const unknownOutcome = (err: unknown) =>
+  isNetworkError(err) || ['INTERNAL_SERVER_ERROR', 'TIMEOUT'].includes(errorCode(err) ?? '')
+
 /**
  * Everything the user does to messages, on its way out: sends, edits, deletes
  * and reactions in one queue, in the order they were done. Each is written to
  * IndexedDB as it is sent, and the queue is sent one at a time. A retry after a
  * lost answer or a reload is harmless: `messages.send` is idempotent on
  * `clientId`, an edit or delete repeated changes nothing, and a reaction
- * carries its final state (`on`), not a toggle.
+ * carries its final state (`on`), not a toggle. That idempotence is also how a
+ * send deleted while the server may have it is deleted there: it stays queued,
+ * out of sight, is sent again to learn its id, and a delete takes its place.
  */
 export const useOutboxStore = defineStore('outbox', () => {
   const items = ref<OutboxItem[]>([])
@@ -69,7 +84,13 @@ export const useOutboxStore = defineStore('outbox', () => {
     const stored = await loadOutbox()
     const loaded = stored
       .filter((i) => !queued(i.clientId))
-      .map((i) => (i.status === 'sending' ? { ...i, status: 'pending' as const } : i))
+      .map((i): OutboxItem => {
+        if (i.status !== 'sending') return i
+        // Stored while on the wire: the page went away before the answer came.
+        return i.kind === 'send'
+          ? { ...i, status: 'pending', unanswered: true }
+          : { ...i, status: 'pending' }
+      })
     items.value = [...items.value, ...loaded].sort((a, b) => a.order - b.order)
     lastOrder = Math.max(lastOrder, ...items.value.map((i) => i.order))
   }
@@ -99,10 +120,10 @@ export const useOutboxStore = defineStore('outbox', () => {
     return item
   }
 
-  /** The queued send of a message the server has not confirmed yet. */
+  /** The queued send of a message the server has not confirmed yet (and the user has not deleted). */
   function unsent(message: Message): OutboxSend | undefined {
     return items.value.find(
-      (i): i is OutboxSend => i.kind === 'send' && i.clientId === message.clientId,
+      (i): i is OutboxSend => i.kind === 'send' && i.clientId === message.clientId && !i.discarded,
     )
   }
 
@@ -131,8 +152,9 @@ export const useOutboxStore = defineStore('outbox', () => {
     })
   }
 
+  /** A room's queued items, as the user sees them: without the sends they deleted. */
   function forRoom(roomId: string): OutboxItem[] {
-    return items.value.filter((i) => i.roomId === roomId)
+    return items.value.filter((i) => i.roomId === roomId && !(i.kind === 'send' && i.discarded))
   }
 
   function delivered(message: Message): void {
@@ -163,8 +185,7 @@ export const useOutboxStore = defineStore('outbox', () => {
   async function sent(item: OutboxSend, message: Message): Promise<void> {
     const messageId = message.id
     let follow: OutboxAction | null = null
-    if (!queued(item.clientId))
-      follow = { kind: 'delete', messageId, ...fresh(item.roomId, item.order) }
+    if (item.discarded) follow = { kind: 'delete', messageId, ...fresh(item.roomId, item.order) }
     else if (item.body !== message.body)
       follow = { kind: 'edit', messageId, body: item.body, ...fresh(item.roomId, item.order) }
     delivered(message)
@@ -213,13 +234,16 @@ export const useOutboxStore = defineStore('outbox', () => {
 
   /**
    * The server said no for good. A send stays, failed, for the user to retry
-   * or discard; a change is dropped, which takes it off the screen, the
-   * timeline is refetched for the server's copy, and the user is told once.
+   * or discard (one they deleted is simply gone: it was not posted); a change
+   * is dropped, which takes it off the screen, the timeline is refetched for
+   * the server's copy, and the user is told once.
    */
   async function refused(item: OutboxItem, err: unknown): Promise<void> {
     if (item.kind === 'send') {
+      if (item.discarded) return done(item)
       item.status = 'failed'
       item.error = errorMessage(err)
+      delete item.unanswered
       if (queued(item.clientId)) await persist(item)
       return
     }
@@ -230,6 +254,8 @@ export const useOutboxStore = defineStore('outbox', () => {
 
   async function sendOne(item: OutboxItem): Promise<'next' | 'stop'> {
     item.status = 'sending'
+    // Offline, the browser fails a request without sending it.
+    const leaves = navigator.onLine
     try {
       await perform(item)
     } catch (err) {
@@ -237,6 +263,11 @@ export const useOutboxStore = defineStore('outbox', () => {
         item.status = 'pending'
         // Rate-limited: knocking again before the server's window reopens only spends the next try.
         retryDelay = Math.max(retryDelay, retryAfterMs(err) ?? 0)
+        if (item.kind === 'send' && !item.unanswered && leaves && unknownOutcome(err)) {
+          // Stored, so that deleting it after a reload still deletes it on the server.
+          item.unanswered = true
+          if (queued(item.clientId)) void persist(item).catch(() => {})
+        }
         return 'stop'
       }
       await refused(item, err)
@@ -289,7 +320,17 @@ export const useOutboxStore = defineStore('outbox', () => {
     await flush()
   }
 
+  /**
+   * The user no longer wants a send. It is forgotten, unless the server may
+   * have it: then it stays queued, marked and out of sight, until it can be
+   * deleted there too (forgetting it would leave it posted for everyone).
+   */
   async function discard(clientId: string): Promise<void> {
+    const item = items.value.find((i) => i.clientId === clientId)
+    if (item?.kind === 'send' && mayBePosted(item)) {
+      item.discarded = true
+      return persist(item)
+    }
     items.value = items.value.filter((i) => i.clientId !== clientId)
     await deleteOutbox(clientId)
   }

@@ -1,0 +1,124 @@
+/**
+ * A room whose history the server fails to give: the first page says so, with
+ * a Retry that loads it once the server answers again (not "No messages
+ * yet", which is what an empty room says); an older page that fails says so
+ * too, with its own Retry.
+ *
+ * The server is real; its answers to `messages.list` are replaced, in the
+ * browser's network, by the 500 a server whose database is down gives. Making
+ * the real server fail one procedure from here is not possible: the harness
+ * runs the production build as a child process with its own embedded MongoDB,
+ * and stopping either fails everything else too, the sign-in and the socket.
+ */
+import { randomUUID } from 'node:crypto'
+import type { BrowserContext, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import {
+  bodies,
+  message,
+  mutate,
+  roomItem,
+  say,
+  twoInPrivateRoom,
+  useE2E,
+  waitForServiceWorker,
+} from './harness.ts'
+
+const e2e = useE2E()
+
+type ListInput = { roomId: string; before?: number }
+
+/**
+ * Answers the `messages.list` requests that `when` picks with an
+ * INTERNAL_SERVER_ERROR until `heal()`; other procedures in the same HTTP
+ * batch, and every other request, get the server's own answer.
+ */
+async function breakHistory(context: BrowserContext, when: (input: ListInput) => boolean) {
+  let broken = true
+  let failed = 0
+  await context.route(/\/trpc\/[^?]*messages\.list/, async (route) => {
+    const url = new URL(route.request().url())
+    const paths = url.pathname.slice('/trpc/'.length).split(',')
+    const inputs = JSON.parse(url.searchParams.get('input') ?? '{}') as Record<string, ListInput>
+    const hit = paths.map((p, i) => broken && p === 'messages.list' && when(inputs[i]!))
+    if (!hit.includes(true)) return route.continue()
+    failed++
+    const answers = (await (await route.fetch()).json()) as unknown[]
+    const error = {
+      message: 'Internal server error',
+      code: -32603,
+      data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path: 'messages.list' },
+    }
+    await route.fulfill({
+      status: hit.every(Boolean) ? 500 : 207,
+      contentType: 'application/json',
+      body: JSON.stringify(answers.map((a, i) => (hit[i] ? { error } : a))),
+    })
+  })
+  return { heal: () => void (broken = false), failed: () => failed }
+}
+
+const list = (page: Page) => page.getByTestId('message-list')
+
+/**
+ * "Works offline" covers the top of the list for a few seconds once the
+ * service worker is installed: dismissed, as a user would. (A click the
+ * notice intercepts makes Playwright scroll the list, which loads the older
+ * page by itself, and the Retry button goes away unclicked.)
+ */
+async function dismissOfflineReady(page: Page): Promise<void> {
+  await waitForServiceWorker(page)
+  const notice = page.getByTestId('offline-ready')
+  if (await notice.isVisible()) await notice.getByRole('button', { name: 'OK' }).click()
+}
+
+describe('room errors', () => {
+  it('history that fails to load says so, not "No messages yet", and Retry loads it', async () => {
+    const { alice, bob } = await twoInPrivateRoom(e2e, 'incidents', ['Alice Martin', 'Bob Chen'])
+    await say(alice.page, 'The build is green again')
+    const history = await breakHistory(bob.context, () => true)
+
+    await roomItem(bob.page, 'incidents').click()
+    const failure = list(bob.page).getByRole('alert')
+    await expect
+      .poll(() => failure.innerText().catch(() => ''))
+      .toMatch(/could not load the messages/i)
+    expect(await list(bob.page).getByText('No messages yet').count()).toBe(0)
+    expect(history.failed()).toBeGreaterThan(0)
+
+    history.heal()
+    await list(bob.page).getByRole('button', { name: 'Retry' }).click()
+    await message(bob.page, 'The build is green again').waitFor()
+    await failure.waitFor({ state: 'detached' })
+    expect(await list(bob.page).getByText('No messages yet').count()).toBe(0)
+  })
+
+  it('an older page that fails to load says so, and Retry loads it', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'archive', [
+      'Alice Martin',
+      'Bob Chen',
+    ])
+    // One more than a page (50), sent as Alice's other device would.
+    const sent = Array.from({ length: 51 }, (_, i) => `note ${i + 1}`)
+    for (const body of sent)
+      await mutate(alice.page, 'messages.send', { roomId, clientId: randomUUID(), body })
+    await dismissOfflineReady(bob.page)
+    const history = await breakHistory(bob.context, (input) => input.before !== undefined)
+
+    await roomItem(bob.page, 'archive').click()
+    await message(bob.page, 'note 51').waitFor()
+    expect(await bodies(bob.page)).not.toContain('note 1')
+    // Reading back to the top asks for the page before.
+    await list(bob.page).evaluate((el) => (el.scrollTop = 0))
+    const failure = list(bob.page).getByRole('alert')
+    await expect
+      .poll(() => failure.innerText().catch(() => ''))
+      .toMatch(/could not load earlier messages/i)
+    expect(history.failed()).toBeGreaterThan(0)
+
+    history.heal()
+    await list(bob.page).getByRole('button', { name: 'Retry' }).click()
+    await expect.poll(() => bodies(bob.page)).toEqual(sent)
+    await failure.waitFor({ state: 'detached' })
+  })
+})
