@@ -2,11 +2,12 @@
  * Sign-up and sign-in say what is wrong where it is wrong: a field's problem
  * in plain words under that field (aria-invalid, aria-describedby, focus on
  * the first one), checked before anything is sent; a taken username under the
- * username; a wrong password as one message for the form.
+ * username; a wrong password as one message for the form. And a session that
+ * ends while the app is open sends it back to the sign-in form.
  */
 import type { Page } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { PASSWORD, PHONE, useE2E, type User } from './harness.ts'
+import { mutate, PASSWORD, PHONE, signIn, useE2E, type User } from './harness.ts'
 
 const e2e = useE2E()
 let alice: User
@@ -106,5 +107,27 @@ describe('sign-up and sign-in forms', () => {
       focused: true,
     })
     expect(await described(page, 'auth-password')).toMatchObject({ invalid: true, note: 'Enter your password' })
+  })
+})
+
+describe('a session that ends while the app is open', () => {
+  it('sends the app to the sign-in form even when only the socket says so', async () => {
+    const bob = await e2e.signUp('Bob Chen')
+    // The stream's `session.revoked` is dropped on its way: only the socket's close (4001) and what
+    // follows it tell the page, as when a session lapses, or its close overtakes the stream's frame.
+    await bob.page.routeWebSocket(/\/trpc$/, (ws) => {
+      const server = ws.connectToServer()
+      server.onMessage((frame) => {
+        if (!String(frame).includes('"session.revoked"')) ws.send(frame)
+      })
+    })
+    await bob.page.reload()
+    await bob.page.getByTestId('room-list').waitFor({ state: 'attached' })
+    // Bob signs out everywhere from his phone.
+    const { page: phone } = await e2e.newPage(PHONE)
+    await signIn(phone, bob.username)
+    await mutate(phone, 'auth.logoutAll', undefined)
+    await bob.page.waitForURL((url) => url.pathname === '/signin')
+    await bob.page.getByTestId('auth-username').waitFor()
   })
 })

@@ -10,6 +10,7 @@ import {
   sortRooms,
   updateRoomList,
 } from '../lib/cache.ts'
+import { errorCode } from '../lib/errors.ts'
 import { toast } from '../lib/toast.ts'
 import { untrack, useTrpcSubscription } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
@@ -70,6 +71,14 @@ export function useUserEvents(): void {
   useTrpcSubscription('events.user', undefined, {
     enabled: () => session.signedIn,
     onData: (value) => apply(untrack(value)),
+    // Refused when the socket came back without a session: it lapsed, or was
+    // revoked and the socket's close beat `session.revoked`. Ask the server.
+    onError: (err) => {
+      if (errorCode(err) !== 'UNAUTHORIZED') return
+      void session.verify().then(() => {
+        if (!session.signedIn) void router.replace({ name: 'signin' })
+      })
+    },
   })
 
   // State catches up, not events: after a reconnect, refetch what the socket may have missed.
