@@ -4,7 +4,7 @@
  * so code that works on one node keeps working on many (no Dates, class
  * instances or shared mutable objects sneaking through).
  */
-import type { Bus, BusHandler, BusStats, Presence, PresenceChange } from './types.ts'
+import type { Bus, BusHandler, BusStats, Presence, PresenceChange, ResyncCause } from './types.ts'
 import { Callbacks, HandlerRegistry } from './handlers.ts'
 import { errorMessage, type BusLogger } from './logger.ts'
 import { createMemoryRateLimiter } from './memory-rate-limiter.ts'
@@ -17,7 +17,7 @@ export interface MemoryBusOptions {
 
 export function createMemoryBus({ nodeId, logger }: MemoryBusOptions): Bus {
   const registry = new HandlerRegistry(logger)
-  const resync = new Callbacks<[]>(logger)
+  const resync = new Callbacks<[ResyncCause]>(logger)
   const changes = new Callbacks<[PresenceChange]>(logger)
   const stats: BusStats = { published: 0, received: 0, publishErrors: 0, subscribedChannels: 0 }
   let closed = false

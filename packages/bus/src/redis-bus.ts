@@ -28,7 +28,7 @@
  *  - every `resyncIntervalMs` as a safety net.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import type { Bus, BusHandler, BusHealth, BusStats, PresenceChange } from './types.ts'
+import type { Bus, BusHandler, BusHealth, BusStats, PresenceChange, ResyncCause } from './types.ts'
 import { PRESENCE_CHANNEL, RESYNC_CHANNEL, heartbeatChannel } from './channels.ts'
 import { Callbacks, HandlerRegistry } from './handlers.ts'
 import { HeartbeatMonitor } from './heartbeat.ts'
@@ -98,7 +98,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   })
 
   const registry = new HandlerRegistry(logger)
-  const resync = new Callbacks<[]>(logger)
+  const resync = new Callbacks<[ResyncCause]>(logger)
   const changes = new Callbacks<[PresenceChange]>(logger)
   const heartbeat = new HeartbeatMonitor(heartbeatMs, MISSED_HEARTBEATS)
   const stats: BusStats = { published: 0, received: 0, publishErrors: 0, subscribedChannels: 0 }
@@ -191,7 +191,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
         heartbeat.reset()
         releaseWaiters()
         noteRecovered()
-        resync.run({ reason: 'subscriber connected' })
+        resync.run({ reason: 'subscriber connected' }, 'reconnected')
       },
       noteFailure, // the connection dropped again; the next 'ready' retries
     )
@@ -200,7 +200,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   sub.on('message', (channel: string, raw: string) => {
     if (channel === hbChannel) return heartbeat.heard(raw)
     if (channel === RESYNC_CHANNEL) {
-      if (raw !== nodeId) resync.run({ reason: `node ${raw} dropped publishes` })
+      if (raw !== nodeId) resync.run({ reason: `node ${raw} dropped publishes` }, 'dropped')
       return
     }
     // A message can still arrive just after the last local handler left.
@@ -326,7 +326,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   })
   every(resyncIntervalMs, () => {
     // While disconnected a resync can't find anything new; the reconnect fires one.
-    if (subConfirmed) resync.run({ reason: 'interval' })
+    if (subConfirmed) resync.run({ reason: 'interval' }, 'interval')
   })
 
   return {

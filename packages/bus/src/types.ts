@@ -11,6 +11,9 @@
 /** Called with the payload exactly as published (already JSON-decoded for Redis). */
 export type BusHandler = (payload: unknown) => void
 
+/** Why a resync: the subscriber reconnected, another node dropped publishes, or the periodic safety net. */
+export type ResyncCause = 'reconnected' | 'dropped' | 'interval'
+
 export interface Bus {
   /** This node's id; every message is tagged with it. */
   readonly nodeId: string
@@ -31,9 +34,11 @@ export interface Bus {
   /**
    * Register a callback run when messages may have been missed: after the
    * Redis subscriber reconnected and its SUBSCRIBEs are confirmed again, after
-   * a lost heartbeat, and every `resyncIntervalMs` (~30 s) as a safety net.
+   * a lost heartbeat, when another node says it dropped publishes, and every
+   * `resyncIntervalMs` (~30 s) as a safety net. `cause` tells the safety net
+   * (nothing is known to be lost) from the others.
    */
-  onResync(handler: () => void): () => void
+  onResync(handler: (cause: ResyncCause) => void): () => void
   readonly presence: Presence
   readonly rateLimiter: RateLimiter
   /** For /readyz: ok=false while Redis is unreachable. */

@@ -104,11 +104,16 @@ describe('redis bus: two nodes on one Redis', () => {
     await a.subscribe('room:k', (p) => got.push(p))
     // When onResync fires, the SUBSCRIBE must already be confirmed on the server.
     const subscribersAtResync: Array<Promise<unknown>> = []
-    a.onResync(() => subscribersAtResync.push(redis.admin().pubsub('NUMSUB', 'room:k')))
+    const causes: string[] = []
+    a.onResync((cause) => {
+      causes.push(cause)
+      subscribersAtResync.push(redis.admin().pubsub('NUMSUB', 'room:k'))
+    })
 
     await redis.admin().call('CLIENT', 'KILL', 'TYPE', 'pubsub')
     await vi.waitFor(() => expect(subscribersAtResync.length).toBeGreaterThanOrEqual(1), { timeout: 5_000 })
     expect(await subscribersAtResync[0]).toEqual(['room:k', 1])
+    expect(causes[0]).toBe('reconnected')
     await vi.waitFor(() => expect(b.health().ok).toBe(true))
 
     b.publish('room:k', 'after')
@@ -119,7 +124,11 @@ describe('redis bus: two nodes on one Redis', () => {
     const a = await redis.node('A')
     const b = await redis.node('B')
     let resyncsAtB = 0
-    b.onResync(() => resyncsAtB++)
+    const causesAtB: string[] = []
+    b.onResync((cause) => {
+      resyncsAtB++
+      causesAtB.push(cause)
+    })
     let resyncsAtA = 0
     a.onResync(() => resyncsAtA++)
 
@@ -136,6 +145,7 @@ describe('redis bus: two nodes on one Redis', () => {
     // Said once, not once per heartbeat; and A doesn't resync because of its own hint.
     await new Promise((r) => setTimeout(r, 300))
     expect(resyncsAtB).toBe(1)
+    expect(causesAtB).toEqual(['dropped'])
     expect(resyncsAtA).toBe(0)
   })
 

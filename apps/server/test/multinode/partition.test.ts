@@ -7,7 +7,7 @@
  * 30 s safety-net resync, and not only when a later message reveals the gap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { send, watchRoom } from '../helpers.ts'
+import { send, watchRoom, watchUser } from '../helpers.ts'
 import { expectEverythingOnce, readyz, redisProxy, stream, useCluster, waitFor } from './support.ts'
 
 const cluster = useCluster({ nodes: 2 })
@@ -50,5 +50,33 @@ describe('one node cut off from Redis', () => {
     const after = await stream((i) => send(sender, room.id, `after ${i}`), { min: 20 }).done
     await expectEverythingOnce(subs, [...before, ...during, ...after])
     for (const s of subs) s.stop()
+  }, 60_000)
+
+  it('a member removed while it was cut off is told so on the other node, and hears no more of the room there', async () => {
+    const owner = await clients.signUp(cluster.A)
+    const member = await clients.signUp(cluster.B)
+    const room = await owner.trpc.rooms.create.mutate({ name: 'partition kick', visibility: 'private' })
+    const other = await owner.trpc.rooms.create.mutate({ name: 'partition other', visibility: 'public' })
+    await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: member.user.username })
+    await member.trpc.rooms.join.mutate({ roomId: other.id })
+    const events = watchUser(member)
+    await events.started
+    const first = await send(owner, room.id, 'while a member')
+    await events.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === first.seq))
+
+    proxy.cut()
+    await waitFor('node A /readyz 503', async () => (await readyz(cluster.A)).status === 503)
+    // Written by A, which cannot publish it: the member's node hears neither room.removed nor member.left.
+    await owner.trpc.rooms.kick.mutate({ roomId: room.id, userId: member.user.id })
+    proxy.restore()
+    await waitFor('node A /readyz 200', async () => (await readyz(cluster.A)).status === 200, 15_000)
+
+    await events.until((e) => e.some((x) => x.type === 'room.removed' && x.roomId === room.id), 10_000)
+    await send(owner, room.id, 'after the kick')
+    const marker = await send(owner, other.id, 'marker')
+    await events.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === marker.seq && x.roomId === other.id))
+    const leaked = events.items.filter((x) => x.type === 'room.activity' && x.roomId === room.id && x.seq > first.seq)
+    expect(leaked).toEqual([])
+    events.stop()
   }, 60_000)
 })

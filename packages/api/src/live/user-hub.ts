@@ -30,7 +30,9 @@
  * reconnecting) follows its rooms ahead of that load, so the crowd's lists
  * share one read of each room's newest message instead of one each.
  *
- * Not resumable: after a reconnect the client refetches rooms.list.
+ * Not resumable: after a reconnect the client refetches rooms.list. After
+ * the bus lost messages, each loaded user's rooms and counts are read again
+ * and what changed is told (recheck).
  */
 import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
@@ -159,9 +161,13 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
    */
   const newestByRoom = new Map<string, { seq: number; message: Message | null; known: boolean; reading: boolean }>()
   let resyncs = 0
-  const offResync = bus.onResync(() => {
+  const offResync = bus.onResync((cause) => {
     resyncs++
     for (const newest of newestByRoom.values()) newest.known = false
+    // What was lost may include a user's room.added or room.removed: each loaded user's rooms are read
+    // again — when something is known to be lost, not at every safety-net interval (two queries a user).
+    if (cause === 'interval') return
+    for (const u of users.values()) if (u.counted) loads(() => recheck(u)).catch((err: unknown) => failUser(u, err))
   })
 
   function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
@@ -284,6 +290,39 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     })
     u.counted = true
     letGoAhead(u)
+  }
+
+  /**
+   * After a bus resync: follows the rooms `u` is in now and lets go of the
+   * others — removed while the bus was down, a room's messages would keep
+   * reaching a former member's list — and corrects the counts. The client is
+   * told what changed: `room.removed`, and `room.activity` for a count that
+   * moved or a room it does not list yet (it then refetches its list).
+   */
+  async function recheck(u: UserRecord): Promise<void> {
+    if (u.gone) return
+    const userId = new ObjectId(u.userId)
+    const memberships = await database.repos.rooms.membershipsOf(userId)
+    if (u.gone) return
+    const current = new Set(memberships.map((m) => m.roomId.toHexString()))
+    for (const roomId of [...u.unread.keys()]) {
+      if (current.has(roomId)) continue
+      unfollow(u, roomId)
+      tell(u, JSON.stringify({ type: 'room.removed', roomId, reason: 'left' } satisfies UserEvent))
+    }
+    const added = new Set(memberships.map((m) => m.roomId.toHexString()).filter((roomId) => !u.unread.has(roomId)))
+    await Promise.all([...added].map((roomId) => follow(u, roomId, 0)))
+    const counts = await database.repos.rooms.unreadOf(userId, memberships)
+    memberships.forEach((m, i) => {
+      const roomId = m.roomId.toHexString()
+      const state = u.unread.get(roomId)
+      if (!state) return
+      const before = state.count
+      const { through, unread } = counts[i]!
+      if (countMarkRead(state, through, unread) && (state.count !== before || added.has(roomId))) {
+        tell(u, JSON.stringify({ type: 'room.activity', roomId, seq: through, unread: state.count, lastMessage: null } satisfies UserEvent))
+      }
+    })
   }
 
   /** Follows a room for `u`'s room list ahead of its load (see UserRecord.ahead). */
