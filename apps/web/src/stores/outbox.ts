@@ -189,11 +189,13 @@ export const useOutboxStore = defineStore('outbox', () => {
     else if (item.body !== message.body)
       follow = { kind: 'edit', messageId, body: item.body, ...fresh(item.roomId, item.order) }
     delivered(message)
-    await done(item)
     if (follow) {
-      items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
+      // Stored before the send leaves the store: a page closed in between keeps
+      // both (sent again, the send is answered with the same message), never neither.
       await persist(follow)
+      items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
     }
+    await done(item)
   }
 
   async function perform(item: OutboxItem): Promise<void> {
