@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256 } from '@oslojs/crypto/sha2'
 import { ObjectId } from '@parley/db'
+import type { ResyncCause } from '@parley/bus'
 import { openTestDatabase } from '@parley/db/testing'
 import { AuthError, INVALID_CREDENTIALS, USERNAME_TAKEN, type AuthInstance } from '../src/index.ts'
 import { eventually, sleep, startHarness, uniqueName, type Harness } from './helpers.ts'
@@ -430,7 +431,7 @@ describe('revocation', () => {
 describe('bus resync (the safety net for revocations the bus lost)', () => {
   it('re-checks every watched session, a batch at a time, and fires for those gone from the database', async () => {
     // The bus's resync signal, fired by hand here (Redis fires it on reconnects and every ~30 s).
-    const resync: (() => void)[] = []
+    const resync: ((cause: ResyncCause) => void)[] = []
     const a = h.auth({ bus: { ...h.bus, onResync: (handler) => (resync.push(handler), () => {}) } })
     const watched = await Promise.all(Array.from({ length: 250 }, () => a.register({ username: uniqueName(), password: 'password one' })))
     const fired = new Set<number>()
@@ -445,7 +446,7 @@ describe('bus resync (the safety net for revocations the bus lost)', () => {
       return find(filter as never, ...rest)
     }) as typeof find
     try {
-      for (const handler of resync) handler()
+      for (const handler of resync) handler('interval')
       await eventually(() => fired.size === gone.length, 5000, 'deleted sessions noticed')
     } finally {
       h.database.collections.sessions.find = find
