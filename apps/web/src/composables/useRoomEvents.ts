@@ -22,7 +22,7 @@ import {
 import { applyRoomEvent } from '../lib/timeline.ts'
 import { subscribe, untrack } from '../lib/trpc-query.ts'
 import { generation } from '../lib/trpc.ts'
-import { getLastSeq, resetLastSeq, setLastSeq } from '../offline/db.ts'
+import { getLastSeq, resetRoom, setLastSeq } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
 
 export interface UseRoomEventsOptions {
@@ -123,9 +123,11 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
 
   async function applyReset(event: ResetEvent): Promise<void> {
     seenSeq.set(event.roomId, event.seq)
-    await resetLastSeq(event.roomId, event.seq)
-    // Replace, don't merge: what we hold may predate the reset.
-    updateTimeline(qc, event.roomId, (t) => ({ ...t, fromCache: true }))
+    // Replace, don't merge: all we hold predates the reset, and after a reset
+    // store the same seqs are other messages. Events from here on build on
+    // nothing until the fresh page lands under them.
+    updateTimeline(qc, event.roomId, () => ({ messages: [], hasMore: true, fromCache: true }))
+    await resetRoom(event.roomId, event.seq, event.epoch).catch(() => {})
     await Promise.all([
       qc.refetchQueries({ queryKey: timelineKey(event.roomId) }),
       qc.invalidateQueries({ queryKey: membersKey(event.roomId) }),

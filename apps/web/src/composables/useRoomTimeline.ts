@@ -4,18 +4,26 @@ import type { Message } from '@parley/schemas'
 import { getTimeline, timelineInput, timelineKey, updateTimeline } from '../lib/cache.ts'
 import { mergeLatest, prependOlder, type Timeline } from '../lib/timeline.ts'
 import { callQuery, useTrpcQuery } from '../lib/trpc-query.ts'
-import { createTimelineSaver, loadMessages } from '../offline/db.ts'
+import { createTimelineSaver, loadRoomCopy } from '../offline/db.ts'
 
 export const PAGE_SIZE = 50
 
 const saveTimeline = createTimelineSaver()
+
+export interface UseRoomTimelineOptions {
+  /** Save the newest messages for offline reading. Default true; a preview of a room not joined is not kept. */
+  save?: MaybeRefOrGetter<boolean>
+}
 
 /**
  * A room's history: the latest page from `messages.list` (merged with what is
  * loaded), seeded from IndexedDB while the server has not answered, older
  * pages on demand, and the newest messages saved back for offline reading.
  */
-export function useRoomTimeline(roomId: MaybeRefOrGetter<string>) {
+export function useRoomTimeline(
+  roomId: MaybeRefOrGetter<string>,
+  options: UseRoomTimelineOptions = {},
+) {
   const qc = useQueryClient()
   const query = useTrpcQuery('messages.list', () => timelineInput(toValue(roomId)), {
     staleTime: 0,
@@ -29,11 +37,11 @@ export function useRoomTimeline(roomId: MaybeRefOrGetter<string>) {
     () => toValue(roomId),
     async (id) => {
       if (getTimeline(qc, id)) return
-      const cached = await loadMessages(id).catch(() => [])
-      if (cached.length && !getTimeline(qc, id)) {
+      const cached = await loadRoomCopy(id).catch(() => ({ messages: [], fromStart: false }))
+      if (cached.messages.length && !getTimeline(qc, id)) {
         qc.setQueryData<Timeline>(
           timelineKey(id),
-          { messages: cached, hasMore: true, fromCache: true },
+          { messages: cached.messages, hasMore: !cached.fromStart, fromCache: true },
           { updatedAt: 1 },
         )
       }
@@ -48,12 +56,17 @@ export function useRoomTimeline(roomId: MaybeRefOrGetter<string>) {
   // The whole timeline, not just its messages: a fresh page equal to a cached
   // copy that live events already completed keeps the same messages array
   // (structural sharing), and only dropping `fromCache` says it may be saved.
-  watch(timeline, (t) => {
+  watch([timeline, () => toValue(options.save ?? true)], ([t, save]) => {
     const id = toValue(roomId)
-    const list = t?.messages ?? []
-    if (!list.length || t?.fromCache) return
+    if (!t?.messages.length || t.fromCache || !save) return
     clearTimeout(saveTimer)
-    saveTimer = setTimeout(() => void saveTimeline(id, list), 400)
+    saveTimer = setTimeout(() => {
+      // As it is now: a reset since may have cleared the saved copy of what it was.
+      const now = getTimeline(qc, id)
+      if (now?.messages.length && !now.fromCache) {
+        void saveTimeline(id, now.messages, now.hasMore).catch(() => {})
+      }
+    }, 400)
   })
 
   /** Fetch the page before the oldest loaded message; resolves to how many arrived. */

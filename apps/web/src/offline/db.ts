@@ -56,10 +56,20 @@ export interface OutboxReact extends OutboxBase {
 export type OutboxAction = OutboxEdit | OutboxDelete | OutboxReact
 export type OutboxItem = OutboxSend | OutboxAction
 
+interface RoomState {
+  roomId: string
+  /** The last room event applied (absent until one is). */
+  lastSeq?: number
+  /** The saved messages run from the room's first message: nothing older on the server. */
+  fromStart?: boolean
+  /** The room log's epoch as of the last reset seen (absent before one). */
+  epoch?: string
+}
+
 interface ParleyDB extends DBSchema {
   rooms: { key: string; value: RoomListItem }
   messages: { key: [string, number]; value: Message }
-  roomState: { key: string; value: { roomId: string; lastSeq: number } }
+  roomState: { key: string; value: RoomState }
   outbox: { key: string; value: OutboxItem; indexes: { byOrder: number } }
 }
 
@@ -105,12 +115,31 @@ async function current(): Promise<UserDB | null> {
   }
 }
 
+const roomRange = (roomId: string) => IDBKeyRange.bound([roomId, -Infinity], [roomId, Infinity])
+
+/**
+ * Replaces the saved room list, and drops the saved messages and state of
+ * rooms no longer in it (left or removed while this device was away).
+ */
 export async function saveRooms(rooms: RoomListItem[]): Promise<void> {
   const db = await current()
   if (!db) return
-  const tx = db.transaction('rooms', 'readwrite')
-  await tx.store.clear()
-  await Promise.all(rooms.map((r) => tx.store.put(r)))
+  const keep = new Set(rooms.map((r) => r.id))
+  const tx = db.transaction(['rooms', 'messages', 'roomState'], 'readwrite')
+  const store = tx.objectStore('rooms')
+  await store.clear()
+  await Promise.all(rooms.map((r) => store.put(r)))
+  for (const roomId of await tx.objectStore('roomState').getAllKeys()) {
+    if (!keep.has(roomId)) await tx.objectStore('roomState').delete(roomId)
+  }
+  // One step per saved room: jump past each room's messages.
+  const messages = tx.objectStore('messages')
+  let cursor = await messages.openKeyCursor()
+  while (cursor) {
+    const [roomId] = cursor.key
+    if (!keep.has(roomId)) await messages.delete(roomRange(roomId))
+    cursor = await cursor.continue([roomId, Infinity])
+  }
   await tx.done
 }
 
@@ -120,8 +149,6 @@ export async function loadRooms(): Promise<RoomListItem[]> {
   const rooms = await db.getAll('rooms')
   return rooms.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
 }
-
-const roomRange = (roomId: string) => IDBKeyRange.bound([roomId, -Infinity], [roomId, Infinity])
 
 /** Upsert messages and keep only the latest KEEP_PER_ROOM of the room. */
 export async function saveMessages(roomId: string, messages: Message[]): Promise<void> {
@@ -141,19 +168,56 @@ export async function saveMessages(roomId: string, messages: Message[]): Promise
 }
 
 /**
- * Saves the newest KEEP_PER_ROOM messages of a room's timeline, writing only
- * those not saved before. A timeline keeps the same object for a message that
- * did not change (new lists share them), so a new message in a busy room
- * costs one write, not a copy and a write of the room's whole list.
+ * Saves the newest KEEP_PER_ROOM messages of a room's timeline as the room's
+ * whole saved copy: saved messages outside it go, so what an offline start
+ * shows is one run the server gave, without gaps or stale older messages.
+ * Writes only messages not saved before: a timeline keeps the same object for
+ * a message that did not change (new lists share them), so a new message in
+ * a busy room costs one write, not a copy and a write of the room's whole list.
+ * `hasMore` is the timeline's: false when it holds the room from its start.
  */
 export function createTimelineSaver() {
   const saved = new WeakSet<Message>()
-  return async function saveTimeline(roomId: string, messages: readonly Message[]): Promise<void> {
-    const unsaved = messages.slice(-KEEP_PER_ROOM).filter((m) => !saved.has(m))
-    if (!unsaved.length) return
-    await saveMessages(roomId, unsaved)
+  return async function saveTimeline(
+    roomId: string,
+    messages: readonly Message[],
+    hasMore = true,
+  ): Promise<void> {
+    const db = await current()
+    if (!db) return
+    const run = messages.slice(-KEEP_PER_ROOM)
+    const fromStart = !hasMore && run.length === messages.length
+    const tx = db.transaction(['messages', 'roomState'], 'readwrite')
+    const store = tx.objectStore('messages')
+    const stored = new Set<number>()
+    const inRun = new Set(run.map((m) => m.seq))
+    for (const key of await store.getAllKeys(roomRange(roomId))) {
+      if (inRun.has(key[1])) stored.add(key[1])
+      else await store.delete(key)
+    }
+    // Not saved yet, or saved and since removed (a reset, a pruned room list).
+    const unsaved = run.filter((m) => !saved.has(m) || !stored.has(m.seq))
+    await Promise.all(unsaved.map((m) => store.put(m)))
+    const state = tx.objectStore('roomState')
+    const prev = await state.get(roomId)
+    if ((prev?.fromStart ?? false) !== fromStart) await state.put({ ...prev, roomId, fromStart })
+    await tx.done
     for (const m of unsaved) saved.add(m)
   }
+}
+
+/** A room's saved copy: its messages (ascending seq), and whether they run from its first message. */
+export async function loadRoomCopy(
+  roomId: string,
+): Promise<{ messages: Message[]; fromStart: boolean }> {
+  const db = await current()
+  if (!db) return { messages: [], fromStart: false }
+  const tx = db.transaction(['messages', 'roomState'])
+  const [messages, state] = await Promise.all([
+    tx.objectStore('messages').getAll(roomRange(roomId)),
+    tx.objectStore('roomState').get(roomId),
+  ])
+  return { messages, fromStart: state?.fromStart ?? false }
 }
 
 /** The room's cached messages, ascending seq. */
@@ -185,14 +249,31 @@ export async function setLastSeq(roomId: string, seq: number): Promise<void> {
   if (!db) return
   const tx = db.transaction('roomState', 'readwrite')
   const prev = await tx.store.get(roomId)
-  if (!prev || prev.lastSeq < seq) await tx.store.put({ roomId, lastSeq: seq })
+  if ((prev?.lastSeq ?? -1) < seq) await tx.store.put({ ...prev, roomId, lastSeq: seq })
   await tx.done
 }
 
-/** Reset may move it backwards (the log was reset). */
-export async function resetLastSeq(roomId: string, seq: number): Promise<void> {
+/**
+ * A `reset` of the room's events: the seq may move backwards. Unless the log
+ * is the one the saved messages came from (same epoch: the client was just
+ * too far behind), they are dropped — the same seqs may now be other messages.
+ */
+export async function resetRoom(roomId: string, seq: number, epoch: string): Promise<void> {
   const db = await current()
-  await db?.put('roomState', { roomId, lastSeq: seq })
+  if (!db) return
+  const tx = db.transaction(['messages', 'roomState'], 'readwrite')
+  const state = tx.objectStore('roomState')
+  const prev = await state.get(roomId)
+  const sameLog = prev?.epoch === epoch
+  if (!sameLog) await tx.objectStore('messages').delete(roomRange(roomId))
+  await state.put({
+    ...prev,
+    roomId,
+    lastSeq: seq,
+    epoch,
+    fromStart: sameLog ? prev?.fromStart : false,
+  })
+  await tx.done
 }
 
 export async function loadOutbox(): Promise<OutboxItem[]> {

@@ -32,7 +32,9 @@ export const useSessionStore = defineStore('session', () => {
     void openUserDb(next.id)
   }
 
-  function dropLocal(): void {
+  /** Forget the user here: memory, the remembered user and their IndexedDB (rooms, messages, outbox). */
+  function dropLocal(): Promise<void> {
+    const id = user.value?.id
     user.value = null
     status.value = 'signedOut'
     verified.value = false
@@ -40,6 +42,7 @@ export const useSessionStore = defineStore('session', () => {
     useOutboxStore().reset()
     closeUserDb()
     queryClient.clear()
+    return id ? deleteUserDb(id).catch(() => {}) : Promise.resolve()
   }
 
   /** Ask the server who we are; keeps the cached user while the server is unreachable. */
@@ -50,7 +53,7 @@ export const useSessionStore = defineStore('session', () => {
         adopt(me.user)
         verified.value = true
       } else if (status.value !== 'signedOut') {
-        dropLocal()
+        void dropLocal() // expired or revoked while the app was closed
       }
     } catch (err) {
       if (!isNetworkError(err) || !user.value) status.value = user.value ? 'signedIn' : 'signedOut'
@@ -91,20 +94,18 @@ export const useSessionStore = defineStore('session', () => {
 
   /** Sign out here: server session, cookie, this user's IndexedDB and cache. */
   async function logout(): Promise<void> {
-    const id = user.value?.id
     try {
       await callMutation('auth.logout', undefined)
     } catch {
       // Offline: the local data still goes; the server session expires by itself.
     }
-    dropLocal()
-    if (id) await deleteUserDb(id).catch(() => {})
+    await dropLocal()
     await reconnectTrpc()
   }
 
   /** The server revoked the session (e.g. "sign out everywhere"). */
   function revoked(): void {
-    dropLocal()
+    void dropLocal()
     void reconnectTrpc()
   }
 

@@ -1,0 +1,132 @@
+/**
+ * The copy of a room saved on the device (IndexedDB) is one run of messages
+ * the server gave — no gap between a visit long ago and the latest page, no
+ * message deleted since — and, read offline, the top of the list tells the
+ * truth: the start of the conversation only when the copy holds it.
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  bodies,
+  createRoom,
+  message,
+  mutate,
+  openRoom,
+  query,
+  say,
+  useE2E,
+  waitForSavedRoom,
+  waitForServiceWorker,
+} from './harness.ts'
+import type { Page } from 'playwright-core'
+
+const e2e = useE2E()
+
+const START = 'This is the start of the conversation.'
+
+/** Someone writes `bodies` to the room from another device (not this UI). */
+async function sendElsewhere(page: Page, roomId: string, bodies: string[]): Promise<void> {
+  for (const body of bodies) {
+    await mutate(page, 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
+  }
+}
+
+const numbered = (prefix: string, from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => `${prefix} ${from + i}`)
+
+/** Reloads with no network and waits for the app to say it is offline. */
+async function reloadOffline(page: Page): Promise<void> {
+  await page.context().setOffline(true)
+  await page.reload()
+  await expect
+    .poll(() =>
+      page
+        .getByTestId('connection-banner')
+        .getAttribute('data-state')
+        .catch(() => null),
+    )
+    .toBe('offline')
+}
+
+describe('the room saved on the device', () => {
+  it('offline, the top of a room says the start only when the saved copy holds it', async () => {
+    const { page, context } = await e2e.signUp('Stella Archer')
+    const shortId = await createRoom(page, 'short-talk')
+    await say(page, 'hello there')
+    await say(page, 'all of it')
+    await waitForServiceWorker(page)
+    await message(page, 'all of it').waitFor()
+    await waitForSavedRoom(page, shortId, 2, 'all of it')
+
+    // Longer than the device keeps (the app may read older pages in as it
+    // scrolls, but it keeps the newest 200), written elsewhere and opened in
+    // a later visit: older messages stay on the server.
+    const longId = await createRoom(page, 'long-talk')
+    await createRoom(page, 'elsewhere')
+    await sendElsewhere(page, longId, numbered('Line', 1, 230))
+    await page.reload()
+    await openRoom(page, 'long-talk')
+    await message(page, 'Line 230').waitFor()
+    await waitForSavedRoom(page, longId, 50, 'Line 230')
+
+    try {
+      await reloadOffline(page)
+      await message(page, 'Line 230').waitFor()
+      expect(await page.getByText(START).count()).toBe(0)
+      expect(await page.getByTestId('older-unsaved').innerText()).toBe(
+        'Older messages need a connection.',
+      )
+
+      await openRoom(page, 'short-talk')
+      await message(page, 'all of it').waitFor()
+      await page.getByText(START).waitFor()
+      expect(await page.getByTestId('older-unsaved').count()).toBe(0)
+    } finally {
+      await context.setOffline(false)
+    }
+  })
+
+  it('a room visited long ago and opened again keeps no gap and nothing deleted since', async () => {
+    const { page, context } = await e2e.signUp('Paul Keeper')
+    const roomId = await createRoom(page, 'archive')
+    await say(page, 'Read long ago')
+    await say(page, 'Deleted while away')
+    await waitForServiceWorker(page)
+    await message(page, 'Deleted while away').waitFor()
+    await waitForSavedRoom(page, roomId, 2, 'Deleted while away')
+
+    // Away in another room while the archive moves on: a message is deleted
+    // and more than a page is written.
+    await createRoom(page, 'lobby')
+    const { messages } = await query<{ messages: { id: string; body: string }[] }>(
+      page,
+      'messages.list',
+      { roomId },
+    )
+    const gone = messages.find((m) => m.body === 'Deleted while away')!
+    await mutate(page, 'messages.delete', { messageId: gone.id })
+    const later = numbered('Later', 1, 55)
+    await sendElsewhere(page, roomId, later)
+
+    // Opened again online in a later visit: the latest page is shown and saved.
+    await page.reload()
+    await openRoom(page, 'archive')
+    await message(page, 'Later 55').waitFor()
+    await waitForSavedRoom(page, roomId, 50, 'Later 55')
+
+    try {
+      await reloadOffline(page)
+      await message(page, 'Later 55').waitFor()
+      // What the server gave in the last visit (the latest page, and the events
+      // since the visit before if they came first): not the old visit glued on
+      // top of it as if nothing came between, nor the message deleted since.
+      const shown = await bodies(page)
+      expect(shown.length).toBeGreaterThanOrEqual(50)
+      expect(shown).toEqual(later.slice(-shown.length))
+      expect(await page.getByTestId('older-unsaved').innerText()).toBe(
+        'Older messages need a connection.',
+      )
+    } finally {
+      await context.setOffline(false)
+    }
+  })
+})

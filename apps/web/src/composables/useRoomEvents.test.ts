@@ -1,0 +1,80 @@
+import 'fake-indexeddb/auto'
+import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
+import { createPinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createApp, defineComponent } from 'vue'
+import type { RoomStreamEvent } from '@parley/schemas'
+import { getTimeline, timelineKey } from '../lib/cache.ts'
+import type { Timeline } from '../lib/timeline.ts'
+import { subscribe } from '../lib/trpc-query.ts'
+import type * as TrpcQuery from '../lib/trpc-query.ts'
+import {
+  createTimelineSaver,
+  deleteUserDb,
+  getLastSeq,
+  loadMessages,
+  openUserDb,
+} from '../offline/db.ts'
+import { created, message } from '../test/factories.ts'
+import { useRoomEvents } from './useRoomEvents.ts'
+
+vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof TrpcQuery>()),
+  subscribe: vi.fn(() => () => {}),
+}))
+const subscribed = vi.mocked(subscribe)
+
+const USER = 'f'.repeat(24)
+const ROOM = '9'.repeat(24)
+
+function mount() {
+  const qc = new QueryClient()
+  const app = createApp(
+    defineComponent({
+      setup() {
+        useRoomEvents({ roomId: ROOM })
+        return () => null
+      },
+    }),
+  )
+  app.use(createPinia()).use(VueQueryPlugin, { queryClient: qc })
+  app.mount(document.createElement('div'))
+  return { qc, unmount: () => app.unmount() }
+}
+
+/** Feeds the room's stream as the server would. */
+async function stream(): Promise<(event: RoomStreamEvent) => void> {
+  await vi.waitFor(() => expect(subscribed).toHaveBeenCalled())
+  const handlers = subscribed.mock.calls.at(-1)?.[2] as { onData: (v: unknown) => void }
+  return (event) => handlers.onData(event)
+}
+
+const seqs = (t: Timeline | undefined) => t?.messages.map((m) => m.seq)
+
+beforeEach(async () => {
+  subscribed.mockClear()
+  await openUserDb(USER)
+})
+afterEach(async () => {
+  await deleteUserDb(USER)
+})
+
+describe('a reset of the room log (a reset store: seqs start again under a new epoch)', () => {
+  it('replaces the timeline outright and clears the room saved on the device', async () => {
+    const old = [60, 61, 90].map((seq) => message({ roomId: ROOM, seq, body: `old ${seq}` }))
+    await createTimelineSaver()(ROOM, old)
+    const { qc, unmount } = mount()
+    qc.setQueryData<Timeline>(timelineKey(ROOM), { messages: old, hasMore: true })
+    const send = await stream()
+
+    send({ type: 'reset', roomId: ROOM, seq: 12, epoch: 'epoch-2' })
+    // The new log's seq 13 arrives live while the fresh page is on its way.
+    send(created(message({ roomId: ROOM, seq: 13, body: 'new 13' })))
+    expect(seqs(getTimeline(qc, ROOM))).toEqual([13])
+    expect(getTimeline(qc, ROOM)?.fromCache).toBe(true)
+
+    await vi.waitFor(async () => expect(await getLastSeq(ROOM)).toBeGreaterThanOrEqual(12))
+    expect(await loadMessages(ROOM)).toEqual([])
+    unmount()
+  })
+})

@@ -1,0 +1,73 @@
+import 'fake-indexeddb/auto'
+import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createApp, defineComponent, ref } from 'vue'
+import { getTimeline } from '../lib/cache.ts'
+import { untypedTrpc } from '../lib/trpc.ts'
+import type * as Trpc from '../lib/trpc.ts'
+import { deleteUserDb, loadMessages, loadRoomCopy, openUserDb } from '../offline/db.ts'
+import { message } from '../test/factories.ts'
+import { useRoomTimeline } from './useRoomTimeline.ts'
+
+const query = vi.fn()
+vi.mock('../lib/trpc.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof Trpc>()),
+  untypedTrpc: vi.fn(),
+}))
+
+const USER = '7'.repeat(24)
+const ROOM = '8'.repeat(24)
+const page = (from: number, to: number, hasMore: boolean) => ({
+  messages: Array.from({ length: to - from + 1 }, (_, i) =>
+    message({ roomId: ROOM, seq: from + i }),
+  ),
+  hasMore,
+})
+
+function mount(save = ref(true)) {
+  const qc = new QueryClient()
+  const app = createApp(
+    defineComponent({
+      setup() {
+        useRoomTimeline(ROOM, { save })
+        return () => null
+      },
+    }),
+  )
+  app.use(VueQueryPlugin, { queryClient: qc })
+  app.mount(document.createElement('div'))
+  return { qc, unmount: () => app.unmount() }
+}
+
+beforeEach(async () => {
+  vi.mocked(untypedTrpc).mockReturnValue({ query } as never)
+  query.mockReset()
+  await openUserDb(USER)
+})
+afterEach(async () => {
+  await deleteUserDb(USER)
+})
+
+describe('useRoomTimeline: what it keeps on the device', () => {
+  it('saves a room joined, and whether the saved copy runs from its start', async () => {
+    query.mockResolvedValue(page(2, 6, false))
+    const { qc, unmount } = mount()
+    await vi.waitFor(() => expect(getTimeline(qc, ROOM)?.messages).toHaveLength(5))
+    await vi.waitFor(async () => expect(await loadMessages(ROOM)).toHaveLength(5))
+    expect((await loadRoomCopy(ROOM)).fromStart).toBe(true)
+    unmount()
+  })
+
+  it('does not save the preview of a room the user has not joined', async () => {
+    query.mockResolvedValue(page(2, 6, false))
+    const member = ref(false)
+    const { qc, unmount } = mount(member)
+    await vi.waitFor(() => expect(getTimeline(qc, ROOM)?.messages).toHaveLength(5))
+    await new Promise((r) => setTimeout(r, 600)) // past the save's 400 ms wait
+    expect(await loadMessages(ROOM)).toEqual([])
+    // Joined: now it is kept.
+    member.value = true
+    await vi.waitFor(async () => expect(await loadMessages(ROOM)).toHaveLength(5))
+    unmount()
+  })
+})
