@@ -9,7 +9,7 @@ import { addRoomToList } from '../lib/rooms.ts'
 import { toast } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
-import { useOutboxStore } from '../stores/outbox.ts'
+import { mayBePosted, useOutboxStore } from '../stores/outbox.ts'
 import { useSessionStore } from '../stores/session.ts'
 
 const TYPING_EVERY_MS = 3000
@@ -45,11 +45,14 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
   }
 
   async function remove(message: Message) {
+    const unsent = outbox.unsent(message)
     const sure = await confirmAction({
       title: 'Delete message?',
-      body: outbox.unsent(message)
-        ? "It hasn't been sent yet, so nobody else will see it."
-        : 'It will be removed for everyone in the room.',
+      body: !unsent
+        ? 'It will be removed for everyone in the room.'
+        : mayBePosted(unsent)
+          ? 'It may already have reached the room: it will be removed there too.'
+          : "It hasn't been sent yet, so nobody else will see it.",
       action: 'Delete',
     })
     if (sure) await outbox.remove(message)

@@ -37,7 +37,7 @@ const REFUSED: Record<OutboxAction['kind'], string> = {
 }
 
 /** Whether the server may have a send: it is on its way, or it went and no answer came back. */
-const mayBePosted = (s: OutboxSend) => s.status === 'sending' || !!s.unanswered
+export const mayBePosted = (s: OutboxSend) => s.status === 'sending' || !!s.unanswered
 
 /** A failure that says nothing about whether the server took the request. */
 const unknownOutcome = (err: unknown) =>
