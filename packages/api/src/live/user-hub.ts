@@ -167,7 +167,8 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     // What was lost may include a user's room.added or room.removed: each loaded user's rooms are read
     // again — when something is known to be lost, not at every safety-net interval (two queries a user).
     if (cause === 'interval') return
-    for (const u of users.values()) if (u.counted) loads(() => recheck(u)).catch((err: unknown) => failUser(u, err))
+    // A failed read leaves the user as before (ending the stream would stop it until the client reconnects).
+    for (const u of users.values()) if (u.counted) loads(() => recheck(u)).catch(() => {})
   })
 
   function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
