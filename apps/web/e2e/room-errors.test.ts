@@ -2,7 +2,8 @@
  * A room whose history the server fails to give: the first page says so, with
  * a Retry that loads it once the server answers again (not "No messages
  * yet", which is what an empty room says); an older page that fails says so
- * too, with its own Retry.
+ * too, with its own Retry; and a room list whose live stream fails to start
+ * asks for it again.
  *
  * The server is real; its answers to `messages.list` are replaced, in the
  * browser's network, by the 500 a server whose database is down gives. Making
@@ -120,5 +121,42 @@ describe('room errors', () => {
     await list(bob.page).getByRole('button', { name: 'Retry' }).click()
     await expect.poll(() => bodies(bob.page)).toEqual(sent)
     await failure.waitFor({ state: 'detached' })
+  })
+
+  it('a room list whose live stream the server fails to start asks for it again, and news still arrives', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'standup', ['Alice Martin', 'Bob Chen'])
+    // While `broken`, every `events.user` Bob's page asks for is answered with the error a server
+    // gives when it cannot load his rooms (its database briefly away); every other frame goes through.
+    let broken = true
+    let refused = 0
+    await bob.page.routeWebSocket(/\/trpc$/, (ws) => {
+      const server = ws.connectToServer()
+      ws.onMessage((frame) => {
+        type Call = { id: number; params?: { path?: string } }
+        let calls: Call | Call[]
+        try {
+          calls = JSON.parse(String(frame)) as Call | Call[]
+        } catch {
+          return server.send(frame) // PING and the like
+        }
+        const list = Array.isArray(calls) ? calls : [calls]
+        const userStream = broken ? list.find((c) => c.params?.path === 'events.user') : undefined
+        if (!userStream) return server.send(frame)
+        refused++
+        const error = { message: 'Internal server error', code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path: 'events.user' } }
+        ws.send(JSON.stringify({ id: userStream.id, error }))
+        const rest = list.filter((c) => c !== userStream)
+        if (rest.length) server.send(JSON.stringify(Array.isArray(calls) ? rest : rest[0]))
+      })
+    })
+    await bob.page.goto('/')
+    await roomItem(bob.page, 'standup').waitFor()
+    await expect.poll(() => refused).toBeGreaterThan(0)
+    // The app has settled (its start-up resubscribes are refused too) before the server recovers.
+    await new Promise((r) => setTimeout(r, 1500))
+    broken = false
+    await mutate(alice.page, 'messages.send', { roomId, clientId: randomUUID(), body: 'Standup in 5' })
+    const badge = roomItem(bob.page, 'standup').getByTestId('unread-badge')
+    await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('1')
   })
 })

@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/vue-query'
-import { watch } from 'vue'
+import { ref, watch } from 'vue'
 import { useRouter } from 'vue-router'
 import type { UserEvent } from '@parley/schemas'
 import {
@@ -68,16 +68,30 @@ export function useUserEvents(): void {
     }
   }
 
+  // A stream that failed otherwise (the server could not load the user's rooms)
+  // is asked for again after a pause, 2 s doubling to 30 s; once it starts, the
+  // room list is refetched for what it missed meanwhile.
+  const resting = ref(false)
+  let failures = 0
   useTrpcSubscription('events.user', undefined, {
-    enabled: () => session.signedIn,
+    enabled: () => session.signedIn && !resting.value,
+    onStarted: () => {
+      if (failures === 0) return
+      failures = 0
+      void qc.invalidateQueries({ queryKey: roomListKey() })
+    },
     onData: (value) => apply(untrack(value)),
-    // Refused when the socket came back without a session: it lapsed, or was
-    // revoked and the socket's close beat `session.revoked`. Ask the server.
     onError: (err) => {
-      if (errorCode(err) !== 'UNAUTHORIZED') return
-      void session.verify().then(() => {
-        if (!session.signedIn) void router.replace({ name: 'signin' })
-      })
+      // Refused when the socket came back without a session: it lapsed, or was
+      // revoked and the socket's close beat `session.revoked`. Ask the server.
+      if (errorCode(err) === 'UNAUTHORIZED') {
+        void session.verify().then(() => {
+          if (!session.signedIn) void router.replace({ name: 'signin' })
+        })
+        return
+      }
+      resting.value = true
+      setTimeout(() => (resting.value = false), Math.min(2000 * 2 ** failures++, 30_000))
     },
   })
 
