@@ -1,11 +1,12 @@
-import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
+import { QueryClient } from '@tanstack/vue-query'
 import { TRPCClientError } from '@trpc/client'
 import type { RoomListItem } from '@parley/schemas'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp, defineComponent, nextTick, ref } from 'vue'
+import { nextTick, ref } from 'vue'
 import { getRoomList, roomListKey } from '../lib/cache.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
+import { mountComposable } from '../test/mount-composable.ts'
 import { MARK_READ_EVERY_MS, useMarkRead } from './useMarkRead.ts'
 
 vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
@@ -32,17 +33,8 @@ function mount(initial: { roomId: string; seq: number }, online = ref(true)) {
   qc.setQueryData(roomListKey(), [room(A), room(B)])
   const roomId = ref(initial.roomId)
   const seq = ref<number | null>(initial.seq)
-  const app = createApp(
-    defineComponent({
-      setup() {
-        useMarkRead(roomId, seq, online)
-        return () => null
-      },
-    }),
-  )
-  app.use(VueQueryPlugin, { queryClient: qc })
-  app.mount(document.createElement('div'))
-  return { qc, roomId, seq, online, unmount: () => app.unmount() }
+  const { unmount } = mountComposable(() => useMarkRead(roomId, seq, online), qc)
+  return { qc, roomId, seq, online, unmount }
 }
 
 const calls = () => markRead.mock.calls.map(([, input]) => input as { roomId: string; seq: number })

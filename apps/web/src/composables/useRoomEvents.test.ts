@@ -1,8 +1,5 @@
 import 'fake-indexeddb/auto'
-import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
-import { createPinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp, defineComponent } from 'vue'
 import type { RoomStreamEvent } from '@parley/schemas'
 import { getTimeline, timelineKey } from '../lib/cache.ts'
 import type { Timeline } from '../lib/timeline.ts'
@@ -12,10 +9,11 @@ import {
   createTimelineSaver,
   deleteUserDb,
   getLastSeq,
-  loadMessages,
+  loadRoomCopy,
   openUserDb,
 } from '../offline/db.ts'
 import { created, message } from '../test/factories.ts'
+import { mountComposable } from '../test/mount-composable.ts'
 import { useRoomEvents } from './useRoomEvents.ts'
 
 vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
@@ -27,20 +25,7 @@ const subscribed = vi.mocked(subscribe)
 const USER = 'f'.repeat(24)
 const ROOM = '9'.repeat(24)
 
-function mount() {
-  const qc = new QueryClient()
-  const app = createApp(
-    defineComponent({
-      setup() {
-        useRoomEvents({ roomId: ROOM })
-        return () => null
-      },
-    }),
-  )
-  app.use(createPinia()).use(VueQueryPlugin, { queryClient: qc })
-  app.mount(document.createElement('div'))
-  return { qc, unmount: () => app.unmount() }
-}
+const mount = () => mountComposable(() => useRoomEvents({ roomId: ROOM }))
 
 /** Feeds the room's stream as the server would. */
 async function stream(): Promise<(event: RoomStreamEvent) => void> {
@@ -74,7 +59,7 @@ describe('a reset of the room log (a reset store: seqs start again under a new e
     expect(getTimeline(qc, ROOM)?.fromCache).toBe(true)
 
     await vi.waitFor(async () => expect(await getLastSeq(ROOM)).toBeGreaterThanOrEqual(12))
-    expect(await loadMessages(ROOM)).toEqual([])
+    expect((await loadRoomCopy(ROOM)).messages).toEqual([])
     unmount()
   })
 })

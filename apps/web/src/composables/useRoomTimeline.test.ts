@@ -1,12 +1,12 @@
 import 'fake-indexeddb/auto'
-import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp, defineComponent, ref } from 'vue'
+import { ref } from 'vue'
 import { getTimeline } from '../lib/cache.ts'
 import { untypedTrpc } from '../lib/trpc.ts'
 import type * as Trpc from '../lib/trpc.ts'
-import { deleteUserDb, loadMessages, loadRoomCopy, openUserDb } from '../offline/db.ts'
+import { deleteUserDb, loadRoomCopy, openUserDb } from '../offline/db.ts'
 import { message } from '../test/factories.ts'
+import { mountComposable } from '../test/mount-composable.ts'
 import { useRoomTimeline } from './useRoomTimeline.ts'
 
 const query = vi.fn()
@@ -24,20 +24,7 @@ const page = (from: number, to: number, hasMore: boolean) => ({
   hasMore,
 })
 
-function mount(save = ref(true)) {
-  const qc = new QueryClient()
-  const app = createApp(
-    defineComponent({
-      setup() {
-        useRoomTimeline(ROOM, { save })
-        return () => null
-      },
-    }),
-  )
-  app.use(VueQueryPlugin, { queryClient: qc })
-  app.mount(document.createElement('div'))
-  return { qc, unmount: () => app.unmount() }
-}
+const mount = (save = ref(true)) => mountComposable(() => useRoomTimeline(ROOM, { save }))
 
 beforeEach(async () => {
   vi.mocked(untypedTrpc).mockReturnValue({ query } as never)
@@ -53,7 +40,7 @@ describe('useRoomTimeline: what it keeps on the device', () => {
     query.mockResolvedValue(page(2, 6, false))
     const { qc, unmount } = mount()
     await vi.waitFor(() => expect(getTimeline(qc, ROOM)?.messages).toHaveLength(5))
-    await vi.waitFor(async () => expect(await loadMessages(ROOM)).toHaveLength(5))
+    await vi.waitFor(async () => expect((await loadRoomCopy(ROOM)).messages).toHaveLength(5))
     expect((await loadRoomCopy(ROOM)).fromStart).toBe(true)
     unmount()
   })
@@ -64,10 +51,10 @@ describe('useRoomTimeline: what it keeps on the device', () => {
     const { qc, unmount } = mount(member)
     await vi.waitFor(() => expect(getTimeline(qc, ROOM)?.messages).toHaveLength(5))
     await new Promise((r) => setTimeout(r, 600)) // past the save's 400 ms wait
-    expect(await loadMessages(ROOM)).toEqual([])
+    expect((await loadRoomCopy(ROOM)).messages).toEqual([])
     // Joined: now it is kept.
     member.value = true
-    await vi.waitFor(async () => expect(await loadMessages(ROOM)).toHaveLength(5))
+    await vi.waitFor(async () => expect((await loadRoomCopy(ROOM)).messages).toHaveLength(5))
     unmount()
   })
 })

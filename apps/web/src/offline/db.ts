@@ -220,13 +220,6 @@ export async function loadRoomCopy(
   return { messages, fromStart: state?.fromStart ?? false }
 }
 
-/** The room's cached messages, ascending seq. */
-export async function loadMessages(roomId: string): Promise<Message[]> {
-  const db = await current()
-  if (!db) return []
-  return db.getAll('messages', roomRange(roomId))
-}
-
 export async function forgetRoom(roomId: string): Promise<void> {
   const db = await current()
   if (!db) return

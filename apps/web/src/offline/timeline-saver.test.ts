@@ -8,7 +8,6 @@ import {
   createTimelineSaver,
   deleteUserDb,
   getLastSeq,
-  loadMessages,
   loadRoomCopy,
   loadRooms,
   openUserDb,
@@ -31,7 +30,7 @@ afterEach(async () => {
 })
 
 const history = (n: number) => Array.from({ length: n }, () => message({ roomId: ROOM }))
-const bodies = async () => (await loadMessages(ROOM)).map((m) => m.body)
+const bodies = async () => (await loadRoomCopy(ROOM)).messages.map((m) => m.body)
 
 describe('saving a room for offline reading', () => {
   it('writes the newest messages once; a new message or an edit then costs one write', async () => {
@@ -80,7 +79,7 @@ describe('saving a room for offline reading', () => {
 /** Messages `from`..`to` of ROOM, one per seq. */
 const run = (from: number, to: number, over: Partial<Message> = {}) =>
   Array.from({ length: to - from + 1 }, (_, i) => message({ roomId: ROOM, seq: from + i, ...over }))
-const seqs = async (roomId = ROOM) => (await loadMessages(roomId)).map((m) => m.seq)
+const seqs = async (roomId = ROOM) => (await loadRoomCopy(roomId)).messages.map((m) => m.seq)
 
 describe('the saved copy of a room is one run the server gave', () => {
   it('a latest page that does not reach what was saved replaces it: no gap, nothing stale', async () => {
@@ -104,7 +103,7 @@ describe('the saved copy of a room is one run the server gave', () => {
     expect(await seqs()).toEqual(list.map((m) => m.seq))
     list = list.map((m) => (m.seq === 360 ? { ...m, body: 'edited' } : m))
     await save(ROOM, list)
-    expect((await loadMessages(ROOM)).find((m) => m.seq === 360)?.body).toBe('edited')
+    expect((await loadRoomCopy(ROOM)).messages.find((m) => m.seq === 360)?.body).toBe('edited')
   })
 
   it('a message saved and since removed from the device is written again', async () => {
