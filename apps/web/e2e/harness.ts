@@ -370,6 +370,24 @@ export function mutate<T = unknown>(page: Page, path: string, input: unknown): P
   return trpcInPage<T>(page, 'mutation', path, input)
 }
 
+/** The user signed in on `page` writes `bodies` to the room from another device (messages.send, not this UI). */
+export async function sendElsewhere(page: Page, roomId: string, bodies: string[]): Promise<void> {
+  for (const body of bodies)
+    await mutate(page, 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
+}
+
+/** What the connection banner says: 'online', 'offline', … (null while it is not shown). */
+export function bannerState(page: Page): Promise<string | null> {
+  return page
+    .getByTestId('connection-banner')
+    .getAttribute('data-state')
+    .catch(() => null)
+}
+
+/** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
+export const wsFrames = (text: string): { id?: unknown; params?: { path?: string } }[] =>
+  text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []
+
 /** The moderator on `by` removes the user signed in on `who` from the room (rooms.kick), as if from another device. */
 export async function removeFromRoom(by: Page, roomId: string, who: Page): Promise<void> {
   const me = await query<{ user: { id: string } }>(who, 'auth.me')

@@ -7,6 +7,7 @@
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import {
+  bannerState,
   bodies,
   createRoom,
   message,
@@ -21,12 +22,6 @@ import {
 } from './harness.ts'
 
 const e2e = useE2E()
-
-const bannerState = (page: Page) =>
-  page
-    .getByTestId('connection-banner')
-    .getAttribute('data-state')
-    .catch(() => null)
 
 /** The emoji of a message's reactions, as shown. */
 const reactionsOf = (page: Page, text: string) =>

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
+  bannerState,
   bodies,
   createRoom,
   message,
@@ -13,6 +14,7 @@ import {
   openRoom,
   query,
   say,
+  sendElsewhere,
   useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
@@ -23,13 +25,6 @@ const e2e = useE2E()
 
 const START = 'This is the start of the conversation.'
 
-/** Someone writes `bodies` to the room from another device (not this UI). */
-async function sendElsewhere(page: Page, roomId: string, bodies: string[]): Promise<void> {
-  for (const body of bodies) {
-    await mutate(page, 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
-  }
-}
-
 const numbered = (prefix: string, from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => `${prefix} ${from + i}`)
 
@@ -37,14 +32,7 @@ const numbered = (prefix: string, from: number, to: number) =>
 async function reloadOffline(page: Page): Promise<void> {
   await page.context().setOffline(true)
   await page.reload()
-  await expect
-    .poll(() =>
-      page
-        .getByTestId('connection-banner')
-        .getAttribute('data-state')
-        .catch(() => null),
-    )
-    .toBe('offline')
+  await expect.poll(() => bannerState(page)).toBe('offline')
 }
 
 describe('the room saved on the device', () => {

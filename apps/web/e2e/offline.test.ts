@@ -10,27 +10,25 @@
 import type { BrowserContext, WebSocketRoute } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import {
+  bannerState,
   bodies,
   createRoom,
   message,
-  mutate,
   openRoom,
   query,
   roomItem,
   say,
+  sendElsewhere,
   storedBodies,
   twoInPrivateRoom,
   typingText,
   useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
+  wsFrames,
 } from './harness.ts'
 
 const e2e = useE2E()
-
-/** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
-const frames = (text: string): { id?: unknown }[] =>
-  text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []
 
 /** One of the page's tRPC sockets, relayed through the test. */
 interface Relayed {
@@ -99,7 +97,7 @@ describe('offline', () => {
       await page.reload()
       expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true)
       const banner = page.getByTestId('connection-banner')
-      await expect.poll(() => banner.getAttribute('data-state').catch(() => null)).toBe('offline')
+      await expect.poll(() => bannerState(page)).toBe('offline')
       expect(await banner.innerText()).toMatch(/offline/i)
       // The room list and the room's messages, from IndexedDB.
       await roomItem(page, 'field-notes').waitFor()
@@ -143,14 +141,7 @@ describe('offline', () => {
 
     await alice.context.setOffline(true)
     try {
-      await expect
-        .poll(() =>
-          a
-            .getByTestId('connection-banner')
-            .getAttribute('data-state')
-            .catch(() => null),
-        )
-        .toBe('offline')
+      await expect.poll(() => bannerState(a)).toBe('offline')
       await say(a, 'offline one')
       await say(a, 'offline two')
       const pending = a.locator('[data-testid="message-item"][data-pending="true"]')
@@ -212,12 +203,12 @@ describe('offline', () => {
       fromPage(text) {
         if (dropNextAnswer && text.includes('"messages.send"')) {
           dropNextAnswer = false
-          for (const req of frames(text)) pendingIds.add(req.id)
+          for (const req of wsFrames(text)) pendingIds.add(req.id)
         }
         return true
       },
       fromServer(text, socket) {
-        if (!frames(text).some((r) => pendingIds.has(r.id))) return true
+        if (!wsFrames(text).some((r) => pendingIds.has(r.id))) return true
         // The server has the message; the page never hears so, and its socket drops.
         pendingIds.clear()
         socket.toPage.close({ code: 4000, reason: 'dropped by the test' })
@@ -335,9 +326,7 @@ describe('offline', () => {
 
     // Three messages Bob's page never hears of: no badge.
     deaf = true
-    for (const body of ['one', 'two', 'three']) {
-      await mutate(alice.page, 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
-    }
+    await sendElsewhere(alice.page, roomId, ['one', 'two', 'three'])
     expect(await badge.count()).toBe(0)
 
     // His socket drops and the page opens another: the list it fetches again has them.

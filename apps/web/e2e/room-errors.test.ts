@@ -11,18 +11,18 @@
  * runs the production build as a child process with its own embedded MongoDB,
  * and stopping either fails everything else too, the sign-in and the socket.
  */
-import { randomUUID } from 'node:crypto'
 import type { BrowserContext, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import {
   bodies,
   message,
-  mutate,
   roomItem,
   say,
+  sendElsewhere,
   twoInPrivateRoom,
   useE2E,
   waitForServiceWorker,
+  wsFrames,
 } from './harness.ts'
 
 const e2e = useE2E()
@@ -101,8 +101,7 @@ describe('room errors', () => {
     ])
     // One more than a page (50), sent as Alice's other device would.
     const sent = Array.from({ length: 51 }, (_, i) => `note ${i + 1}`)
-    for (const body of sent)
-      await mutate(alice.page, 'messages.send', { roomId, clientId: randomUUID(), body })
+    await sendElsewhere(alice.page, roomId, sent)
     await dismissOfflineReady(bob.page)
     const history = await breakHistory(bob.context, (input) => input.before !== undefined)
 
@@ -132,21 +131,14 @@ describe('room errors', () => {
     await bob.page.routeWebSocket(/\/trpc$/, (ws) => {
       const server = ws.connectToServer()
       ws.onMessage((frame) => {
-        type Call = { id: number; params?: { path?: string } }
-        let calls: Call | Call[]
-        try {
-          calls = JSON.parse(String(frame)) as Call | Call[]
-        } catch {
-          return server.send(frame) // PING and the like
-        }
-        const list = Array.isArray(calls) ? calls : [calls]
-        const userStream = broken ? list.find((c) => c.params?.path === 'events.user') : undefined
+        const calls = wsFrames(String(frame))
+        const userStream = broken ? calls.find((c) => c.params?.path === 'events.user') : undefined
         if (!userStream) return server.send(frame)
         refused++
         const error = { message: 'Internal server error', code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path: 'events.user' } }
         ws.send(JSON.stringify({ id: userStream.id, error }))
-        const rest = list.filter((c) => c !== userStream)
-        if (rest.length) server.send(JSON.stringify(Array.isArray(calls) ? rest : rest[0]))
+        const rest = calls.filter((c) => c !== userStream)
+        if (rest.length) server.send(JSON.stringify(rest))
       })
     })
     await bob.page.goto('/')
@@ -155,7 +147,7 @@ describe('room errors', () => {
     // The app has settled (its start-up resubscribes are refused too) before the server recovers.
     await new Promise((r) => setTimeout(r, 1500))
     broken = false
-    await mutate(alice.page, 'messages.send', { roomId, clientId: randomUUID(), body: 'Standup in 5' })
+    await sendElsewhere(alice.page, roomId, ['Standup in 5'])
     const badge = roomItem(bob.page, 'standup').getByTestId('unread-badge')
     await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('1')
   })
