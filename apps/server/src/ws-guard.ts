@@ -70,8 +70,6 @@ interface ConnState extends GuardedConnection {
   /** When the send buffer went over the limit (null: under it). */
   overSince: number | null
   handshakeTimer: NodeJS.Timeout | null
-  /** The socket's close event ran: nothing may be counted against it any more. */
-  gone: boolean
 }
 
 /** How many requests a text frame carries: the length of a JSON array, else 1. */
@@ -168,7 +166,6 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
         count: 0,
         overSince: null,
         handshakeTimer: null,
-        gone: false,
       }
       live.add(st)
       byWs.set(ws, st)
@@ -182,7 +179,6 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
         st.handshakeTimer.unref()
       }
       ws.once('close', () => {
-        st.gone = true
         live.delete(st)
         if (st.handshakeTimer) clearTimeout(st.handshakeTimer)
         if (st.userId) dec(perUser, st.userId)
@@ -202,7 +198,7 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
      */
     identify(ws: WebSocket, userId: string): boolean {
       const st = byWs.get(ws)
-      if (st?.gone) return false
+      if (st && !live.has(st)) return false // its close event already ran
       if (!st || st.userId || st.closedFor) return !st?.closedFor
       const n = perUser.get(userId) ?? 0
       st.userId = userId
