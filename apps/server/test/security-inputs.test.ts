@@ -118,4 +118,20 @@ describe('client IP behind a proxy', () => {
     expect(ipLimitKey('203.0.113.9')).toBe('203.0.113.9')
     expect(ipLimitKey('::ffff:203.0.113.9')).toBe('203.0.113.9')
   })
+
+  it('sign-ups from fresh addresses of one IPv6 /64 share REGISTER_RATE_LIMIT_IP; another /64 is not held up', async () => {
+    await using server = await startTestServer({ TRUST_PROXY: 'true', REGISTER_RATE_LIMIT_IP: '2' })
+    const from = (ip: string) => server.client({ headers: { 'x-forwarded-for': ip } })
+    const register = (ip: string) =>
+      from(ip)
+        .trpc.auth.register.mutate({ username: `v6_${Math.random().toString(36).slice(2, 10)}`, password: 'correct horse battery' })
+        .then(
+          () => 'ok',
+          (e: unknown) => (e as { data?: { code?: string } }).data?.code,
+        )
+    expect(await register('2001:db8:abcd:12::1')).toBe('ok')
+    expect(await register('2001:db8:abcd:12::2')).toBe('ok')
+    expect(await register('2001:db8:abcd:12:ffff:1:2:3')).toBe('TOO_MANY_REQUESTS')
+    expect(await register('2001:db8:abcd:13::1')).toBe('ok')
+  })
 })
