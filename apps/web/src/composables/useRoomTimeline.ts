@@ -36,6 +36,7 @@ export function useRoomTimeline(
   watch(
     () => toValue(roomId),
     async (id) => {
+      olderError.value = null // the last room's
       if (getTimeline(qc, id)) return
       const cached = await loadRoomCopy(id).catch(() => ({ messages: [], fromStart: false }))
       if (cached.messages.length && !getTimeline(qc, id)) {
