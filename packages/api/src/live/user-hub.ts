@@ -32,7 +32,7 @@
  *
  * Not resumable: after a reconnect the client refetches rooms.list. After
  * the bus lost messages, each loaded user's rooms and counts are read again
- * and what changed is told (recheck).
+ * and what changed is told (syncRooms).
  */
 import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
@@ -168,7 +168,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     // again — when something is known to be lost, not at every safety-net interval (two queries a user).
     if (cause === 'interval') return
     // A failed read leaves the user as before (ending the stream would stop it until the client reconnects).
-    for (const u of users.values()) if (u.counted) loads(() => recheck(u)).catch(() => {})
+    for (const u of users.values()) if (u.counted) loads(() => (u.gone ? undefined : syncRooms(u, true))).catch(() => {})
   })
 
   function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
@@ -278,49 +278,45 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     const off = await bus.subscribe(userChannel(u.userId), (payload) => onUserMessage(u, payload as UserEvent))
     if (u.gone) return off()
     u.offChannel = off
-    const userId = new ObjectId(u.userId)
-    const memberships = await database.repos.rooms.membershipsOf(userId)
-    // Follow first, then count: a message written in between is heard, and
-    // counting each count as of its seq (like a markRead's) adds exactly the
-    // messages after it — counted first and followed after, it was lost.
-    await Promise.all(memberships.map((m) => follow(u, m.roomId.toHexString(), 0)))
-    const counts = await database.repos.rooms.unreadOf(userId, memberships)
-    memberships.forEach((m, i) => {
-      const state = u.unread.get(m.roomId.toHexString())
-      if (state) countMarkRead(state, counts[i]!.through, counts[i]!.unread)
-    })
+    await syncRooms(u, false)
     u.counted = true
     letGoAhead(u)
   }
 
   /**
-   * After a bus resync: follows the rooms `u` is in now and lets go of the
-   * others — removed while the bus was down, a room's messages would keep
-   * reaching a former member's list — and corrects the counts. The client is
-   * told what changed: `room.removed`, and `room.activity` for a count that
-   * moved or a room it does not list yet (it then refetches its list).
+   * Follows the rooms `u` is in now, lets go of the others, and counts them.
+   * At load nothing is told (the client reads its list); after a resync the
+   * client is told what changed — `room.removed` (removed while the bus was
+   * down, a room's messages would keep reaching a former member's list), and
+   * `room.activity` for a count that moved or a room it does not list yet
+   * (it then refetches its list). A room added or removed on the user's
+   * channel while the memberships are read is newer than the read: left as
+   * that event set it.
    */
-  async function recheck(u: UserRecord): Promise<void> {
-    if (u.gone) return
+  async function syncRooms(u: UserRecord, tellChanges: boolean): Promise<void> {
     const userId = new ObjectId(u.userId)
+    const before = new Set(u.unread.keys())
     const memberships = await database.repos.rooms.membershipsOf(userId)
     if (u.gone) return
     const current = new Set(memberships.map((m) => m.roomId.toHexString()))
-    for (const roomId of [...u.unread.keys()]) {
-      if (current.has(roomId)) continue
+    for (const roomId of before) {
+      if (current.has(roomId) || !u.unread.has(roomId)) continue
       unfollow(u, roomId)
-      tell(u, JSON.stringify({ type: 'room.removed', roomId, reason: 'left' } satisfies UserEvent))
+      if (tellChanges) tell(u, JSON.stringify({ type: 'room.removed', roomId, reason: 'left' } satisfies UserEvent))
     }
-    const added = new Set(memberships.map((m) => m.roomId.toHexString()).filter((roomId) => !u.unread.has(roomId)))
+    const added = new Set([...current].filter((roomId) => !before.has(roomId) && !u.unread.has(roomId)))
+    // Follow first, then count: a message written in between is heard, and
+    // counting each count as of its seq (like a markRead's) adds exactly the
+    // messages after it — counted first and followed after, it was lost.
     await Promise.all([...added].map((roomId) => follow(u, roomId, 0)))
     const counts = await database.repos.rooms.unreadOf(userId, memberships)
     memberships.forEach((m, i) => {
       const roomId = m.roomId.toHexString()
       const state = u.unread.get(roomId)
       if (!state) return
-      const before = state.count
+      const counted = state.count
       const { through, unread } = counts[i]!
-      if (countMarkRead(state, through, unread) && (state.count !== before || added.has(roomId))) {
+      if (countMarkRead(state, through, unread) && tellChanges && (state.count !== counted || added.has(roomId))) {
         tell(u, JSON.stringify({ type: 'room.activity', roomId, seq: through, unread: state.count, lastMessage: null } satisfies UserEvent))
       }
     })
