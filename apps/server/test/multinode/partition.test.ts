@@ -61,8 +61,15 @@ describe('one node cut off from Redis', () => {
     await member.trpc.rooms.join.mutate({ roomId: other.id })
     const events = watchUser(member)
     await events.started
-    const first = await send(owner, room.id, 'while a member')
-    await events.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === first.seq))
+    // The stream starts before it follows the member's rooms: send until one of the room's messages shows up.
+    const heard = (seq: number) =>
+      events.until((e) => e.some((x) => x.type === 'room.activity' && x.roomId === room.id && x.seq === seq), 300).then(
+        () => true,
+        () => false,
+      )
+    let first = await send(owner, room.id, 'while a member')
+    for (let i = 0; i < 50 && !(await heard(first.seq)); i++) first = await send(owner, room.id, `while a member ${i}`)
+    expect(await heard(first.seq)).toBe(true)
 
     proxy.cut()
     await waitFor('node A /readyz 503', async () => (await readyz(cluster.A)).status === 503)
