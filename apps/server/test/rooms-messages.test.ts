@@ -297,10 +297,13 @@ describe('two people in a room', () => {
     try {
       const u = await limited.signUp()
       const room = await u.trpc.rooms.create.mutate({ name: 'fast', visibility: 'public' })
-      for (let i = 0; i < 3; i++) await send(u, room.id, `m${i}`)
+      const sent = [] as Awaited<ReturnType<typeof send>>[]
+      for (let i = 0; i < 3; i++) sent.push(await send(u, room.id, `m${i}`))
       const err = await send(u, room.id, 'too many').catch((e: unknown) => e)
       expect(code(err)).toBe('TOO_MANY_REQUESTS')
       expect((err as TRPCClientError<never>).data).toMatchObject({ retryAfterMs: expect.any(Number) })
+      // A resend of a stored message (its answer lost) is still answered with the original, over the limit too.
+      expect(await send(u, room.id, 'm0', sent[0]!.clientId)).toEqual(sent[0])
       expect((await u.trpc.messages.list.query({ roomId: room.id })).messages).toHaveLength(3)
     } finally {
       await limited.stop()

@@ -141,8 +141,18 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
     // A retry: return the original as it is now (it may have been edited since).
     const original = result.duplicateOf
     if (original.data.type !== CREATED) throw new Error('idempotency key points at a non-message event')
-    const [message] = await current([(original as CreatedEvent).data.message])
-    return { message: message!, event: null }
+    return { message: await originalAsNow(original as CreatedEvent), event: null }
+  }
+
+  async function originalAsNow(event: CreatedEvent): Promise<Message> {
+    const [message] = await current([event.data.message])
+    return message!
+  }
+
+  /** The message `authorId` already sent to the room under `clientId`, as it is now; null if none. */
+  async function findSent(roomId: ObjectId, authorId: ObjectId, clientId: string): Promise<Message | null> {
+    const event = await c.events.findOne({ roomId, authorId, clientId })
+    return event?.data.type === CREATED ? originalAsNow(event as CreatedEvent) : null
   }
 
   async function list(roomId: ObjectId, before: number | undefined, limit: number) {
@@ -246,6 +256,6 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
 
   const latest = async (roomId: ObjectId): Promise<Message | null> => (await latestOf([roomId])).get(roomId.toHexString()) ?? null
 
-  return { send, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf, newestCreated }
+  return { send, findSent, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf, newestCreated }
 }
 export type Messages = ReturnType<typeof createMessages>
