@@ -78,7 +78,7 @@ describe('procedure inputs', () => {
     for (const fine of ['hi', ' a ', '👍', '\u200bx', '👨\u200d👩\u200d👧', 'ㅤ한']) expect(MessageBody.safeParse(fine).success, fine).toBe(true)
   })
 
-  it('refuse operator objects and unknown keys over the wire with BAD_REQUEST', async () => {
+  it('refuse operator objects, unknown keys and missing fields over the wire with BAD_REQUEST', async () => {
     await using server = await startTestServer({ LOGIN_RATE_LIMIT_IP: '1000' })
     const u = await server.signUp()
     const roomId = (await u.trpc.rooms.create.mutate({ name: 'inputs', visibility: 'public' })).id
@@ -91,6 +91,7 @@ describe('procedure inputs', () => {
       ['messages.send', { roomId, clientId: 'x', body: 'hi', author: { id: 'forged' } }],
       ['messages.react', { messageId: '0'.repeat(24), emoji: '__proto__', on: true }],
       ['rooms.kick', { roomId, userId: { $exists: true } }],
+      ['rooms.create', { name: 'no visibility given' }],
     ]
     for (const [path, input] of cases) {
       const res = await post(path, input)
@@ -98,6 +99,7 @@ describe('procedure inputs', () => {
     }
     const list = await u.trpc.messages.list.query({ roomId })
     expect(list.messages).toHaveLength(0)
+    expect((await u.trpc.rooms.list.query()).map((r) => r.name)).toEqual(['inputs'])
   })
 })
 

@@ -34,7 +34,7 @@ export const CreateRoomInput = z
   .object({
     name: z.string().trim().min(1).max(LIMITS.roomNameMax),
     topic: z.string().trim().max(LIMITS.roomTopicMax).optional(),
-    visibility: Visibility.default('public'),
+    visibility: Visibility,
   })
   .strict()
 export type CreateRoomInput = z.input<typeof CreateRoomInput>
