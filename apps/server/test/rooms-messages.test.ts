@@ -128,8 +128,11 @@ describe('two people in a room', () => {
     await admin.trpc.rooms.join.mutate({ roomId: room.id })
     await member.trpc.rooms.join.mutate({ roomId: room.id })
     await owner.trpc.rooms.setRole.mutate({ roomId: room.id, userId: admin.user.id, role: 'admin' })
-    expect(code(await member.trpc.rooms.kick.mutate({ roomId: room.id, userId: admin.user.id }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    const byMember = await member.trpc.rooms.kick.mutate({ roomId: room.id, userId: admin.user.id }).catch((e: unknown) => e)
+    expect([code(byMember), (byMember as Error).message]).toEqual(['FORBIDDEN', "Only the room's owner or an admin can do that"])
     expect(code(await admin.trpc.rooms.kick.mutate({ roomId: room.id, userId: owner.user.id }).catch((e: unknown) => e))).toBe('FORBIDDEN')
+    const self = await owner.trpc.rooms.kick.mutate({ roomId: room.id, userId: owner.user.id }).catch((e: unknown) => e)
+    expect([code(self), (self as Error).message]).toEqual(['BAD_REQUEST', "You can't remove yourself: leave the room instead"])
     const kicked = watchRoom(member, room.id)
     await kicked.started
     await admin.trpc.rooms.kick.mutate({ roomId: room.id, userId: member.user.id })
@@ -200,6 +203,8 @@ describe('two people in a room', () => {
     expect((await a.trpc.messages.list.query({ roomId: r1.id })).messages.map((m) => [m.body, m.deleted])).toEqual([['mine to keep', false]])
     expect((await a.trpc.rooms.members.query({ roomId: r1.id })).map((m) => m.role)).toEqual(['member', 'member'])
     expect(code(await a.trpc.rooms.direct.mutate({ username: 'nobody-here' }).catch((e: unknown) => e))).toBe('NOT_FOUND')
+    const withSelf = await a.trpc.rooms.direct.mutate({ username: a.user.username }).catch((e: unknown) => e)
+    expect([code(withSelf), (withSelf as Error).message]).toEqual(['BAD_REQUEST', "You can't start a direct conversation with yourself"])
   })
 
   it('browses and searches public rooms page by page', async () => {

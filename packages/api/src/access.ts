@@ -50,8 +50,10 @@ export async function requireMember(ctx: AuthedContext, roomId: string, roles?: 
   return { room, member }
 }
 
+const WHO: Record<Role, string> = { owner: "the room's owner", admin: 'an admin', member: 'a member' }
+
 export function requireRole(member: MemberDoc, roles: Role[]): void {
-  if (!roles.includes(member.role)) throw new TRPCError({ code: 'FORBIDDEN', message: `Only ${roles.join(' or ')} may do that` })
+  if (!roles.includes(member.role)) throw new TRPCError({ code: 'FORBIDDEN', message: `Only ${roles.map((r) => WHO[r]).join(' or ')} can do that` })
 }
 
 /** requireMember for hot paths: served from the membership cache when fresh. */

@@ -128,7 +128,7 @@ export const roomsRouter = router({
     const { rooms } = ctx.deps.database.repos
     await limitUser(ctx, 'rooms') // before the lookup, as in invite
     const other = await findUser(ctx, input.username)
-    if (other._id.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is you' })
+    if (other._id.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: "You can't start a direct conversation with yourself" })
     const me = toPublicUser(ctx.user)
     const { room } = await rooms.direct(me, toPublicUser(other))
     // Both memberships are ensured on every call, so a crash between steps heals itself.
@@ -148,8 +148,8 @@ export const roomsRouter = router({
     requireRole(member, ['owner', 'admin'])
     const userId = new ObjectId(input.userId)
     const target = await rooms.membership(room._id, userId)
-    if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
-    if (target.userId.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Use leave to leave' })
+    if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'That person is not in this room' })
+    if (target.userId.equals(ctx.user._id)) throw new TRPCError({ code: 'BAD_REQUEST', message: "You can't remove yourself: leave the room instead" })
     if (!mayKick(member.role, target.role)) throw new TRPCError({ code: 'FORBIDDEN', message: 'You cannot remove that member' })
     publishRoomEvent(ctx, await rooms.removeMember(room._id, userId, 'kicked'))
     publishUserEvent(ctx, input.userId, { type: 'room.removed', roomId: input.roomId, reason: 'kicked' })
@@ -163,7 +163,7 @@ export const roomsRouter = router({
     requireRole(member, ['owner'])
     const userId = new ObjectId(input.userId)
     const target = await rooms.membership(room._id, userId)
-    if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not a member' })
+    if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'That person is not in this room' })
     if (!maySetRole(member.role, target.role)) throw new TRPCError({ code: 'FORBIDDEN', message: 'The owner keeps their role' })
     publishRoomEvent(ctx, await rooms.setRole(room._id, userId, input.role))
     return { ok: true as const }
