@@ -12,7 +12,9 @@ import { AUTH_DEFAULTS as auth, OWASP_MIN_PARAMS } from '@parley/auth'
 import { DEFAULT_LOOKUP_WINDOW_MS, DEFAULT_MAX_POOL_SIZE, DEFAULT_UNREAD_CACHE_EVENTS, DEFAULT_UNREAD_COUNT_LIMIT } from '@parley/db'
 import { DEFAULT_WS_GUARD as ws } from './ws-guard.ts'
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+/** Node fires a timer set past 2^31 − 1 ms after 1 ms: no limit may go beyond it. */
+const INT_MAX = 2 ** 31 - 1
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).max(INT_MAX).default(def)
 const bool = (def: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -37,7 +39,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST: z.string().optional(),
   /** Set by `pnpm dev`: the Vite dev server origin allowed to call the API. */
-  DEV_ORIGIN: z.string().default('http://localhost:5173'),
+  DEV_ORIGIN: z.url({ protocol: /^https?$/ }).default('http://localhost:5173'),
   TRUST_PROXY: bool(false),
 
   // API limits
@@ -123,7 +125,7 @@ const EnvSchema = z.object({
    */
   LISTEN_BACKLOG: int(4096, 1),
   /** Client connections (HTTP and WebSocket) a node holds at once; unset: its open-file limit less a reserve (connection-limits.ts). 0: no cap. */
-  MAX_CONNECTIONS: z.coerce.number().int().min(0).optional(),
+  MAX_CONNECTIONS: z.coerce.number().int().min(0).max(INT_MAX).optional(),
 })
 
 export type Env = z.infer<typeof EnvSchema>
@@ -134,8 +136,8 @@ export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[]
 export class EnvError extends Error {}
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  // Empty strings count as unset, so `FOO= pnpm start` means "default".
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
+  // Blank values count as unset, so `FOO= pnpm start` means "default" (and `PORT=" "` is not port 0).
+  const cleaned = Object.fromEntries(Object.entries(source).flatMap(([k, v]) => (v?.trim() ? [[k, v.trim()]] : [])))
   const parsed = EnvSchema.safeParse(cleaned)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!

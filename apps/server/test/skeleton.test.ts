@@ -82,7 +82,12 @@ describe('configuration', () => {
     // A window of a minute would hold every busy lookup that long: refused, not taken.
     expect(() => readEnv({ LOOKUP_BATCH_WINDOW_MS: '60000' })).toThrow(/LOOKUP_BATCH_WINDOW_MS/)
     expect(() => readEnv({ MAX_CONNECTIONS: '-1' })).toThrow(/MAX_CONNECTIONS/)
+    // Past 2^31 − 1 ms Node fires a timer after 1 ms: a "never" would act at once.
+    expect(() => readEnv({ SHUTDOWN_TIMEOUT_MS: '3000000000' })).toThrow(/SHUTDOWN_TIMEOUT_MS/)
+    expect(() => readEnv({ DEV_ORIGIN: 'localhost:5173' })).toThrow(/DEV_ORIGIN/)
     expect(readEnv({}).PORT).toBe(3000)
+    // Blank is unset (not 0, which would be a random port); surrounding spaces are not part of a value.
+    expect(readEnv({ PORT: '  ', SEND_RATE_LIMIT: ' 12 ' })).toMatchObject({ PORT: 3000, SEND_RATE_LIMIT: 12 })
   })
 
   it('exits non-zero with one line naming PORT when started with PORT=abc', () => {
