@@ -92,7 +92,7 @@ async function main(): Promise<number> {
 
   // ---- topology ----
   const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), startMongo()])
-  log(`redis ${redis.url}, mongo ${mongo.url}`)
+  log(`redis ${redis.url}, mongo ${mongo.shown}`)
   const profDir = opt.cpuProf ? path.join(outDir, 'profiles', startedAt.toISOString().replace(/[:.]/g, '-')) : undefined
   if (profDir) {
     // The profile's line numbers refer to this build: keep a copy (others may rebuild dist meanwhile).

@@ -81,8 +81,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export interface Mongo {
   url: string
+  /** The url for the log: MONGODB_URL's credentials left out. */
+  shown: string
   pid: number | null
   stop(): Promise<void>
+}
+
+export function withoutCredentials(url: URL): string {
+  const u = new URL(url)
+  if (u.username || u.password) [u.username, u.password] = ['***', '']
+  return u.toString()
 }
 
 export async function startMongo(): Promise<Mongo> {
@@ -90,7 +98,7 @@ export async function startMongo(): Promise<Mongo> {
     // Use the given server, with a database of our own per run.
     const u = new URL(process.env.MONGODB_URL)
     u.pathname = `/parley_bench_${Date.now().toString(36)}`
-    return { url: u.toString(), pid: null, stop: async () => {} }
+    return { url: u.toString(), shown: withoutCredentials(u), pid: null, stop: async () => {} }
   }
   const cli = path.join(repoRoot, 'packages/embedded-mongo/src/cli.ts')
   const child = track(spawn(process.execPath, ['--import', tsxLoader, cli, '--port', '0', '--host', '127.0.0.1'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }))
@@ -111,6 +119,7 @@ export async function startMongo(): Promise<Mongo> {
   })
   return {
     url: `${url}/parley_bench`,
+    shown: `${url}/parley_bench`,
     pid: child.pid ?? null,
     stop: () => stopChild(child),
   }

@@ -73,7 +73,7 @@ export async function runSocketIoReference(opt: Options, log: (s: string) => voi
 
   const [{ redis, pid: redisPid }, mongo] = await Promise.all([startRedisServer(), persist ? startMongo() : Promise.resolve<Mongo | null>(null)])
   const nodes = await Promise.all([0, 1].map(() => startReferenceNode(redis.url, mongo?.url)))
-  log(`redis ${redis.url}${mongo ? `, mongo ${mongo.url}` : ''}; Socket.IO nodes ${nodes.map((n) => n.url).join(', ')}`)
+  log(`redis ${redis.url}${mongo ? `, mongo ${mongo.shown}` : ''}; Socket.IO nodes ${nodes.map((n) => n.url).join(', ')}`)
   const { workers, all } = forkWorkers<RefCommand>(path.join(benchRoot, 'src/reference/socketio-worker.ts'), opt.workers)
   const failures: string[] = []
   try {
