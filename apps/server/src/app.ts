@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): App {
   // Queries and mutations running now (both transports): shutdown waits for them.
   let inflight = 0
   let activeHttp = 0
-  const membership = createMembershipCache(deps.limits.membershipCacheMs, deps.bus)
+  const membership = createMembershipCache(deps.limits.membershipCacheMs, deps.bus, deps.limits.membershipCacheMaxEntries)
   const roomHub = createRoomHub({
     database: deps.database,
     bus: deps.bus,

@@ -9,7 +9,8 @@ import os from 'node:os'
 import { z } from 'zod'
 import { DEFAULT_LIMITS as api } from '@parley/api'
 import { AUTH_DEFAULTS as auth, OWASP_MIN_PARAMS } from '@parley/auth'
-import { DEFAULT_LOOKUP_WINDOW_MS, DEFAULT_MAX_POOL_SIZE, DEFAULT_UNREAD_CACHE_EVENTS, DEFAULT_UNREAD_COUNT_LIMIT } from '@parley/db'
+import { REDIS_BUS_DEFAULTS as bus } from '@parley/bus'
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_LOOKUP_WINDOW_MS, DEFAULT_MAX_POOL_SIZE, DEFAULT_UNREAD_CACHE_EVENTS, DEFAULT_UNREAD_COUNT_LIMIT } from '@parley/db'
 import { DEFAULT_WS_GUARD as ws } from './ws-guard.ts'
 
 /** Node fires a timer set past 2^31 − 1 ms after 1 ms: no limit may go beyond it. */
@@ -28,8 +29,15 @@ const EnvSchema = z.object({
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   /** Connections per node to MongoDB (overrides a maxPoolSize in MONGODB_URL). */
   MONGODB_MAX_POOL_SIZE: int(DEFAULT_MAX_POOL_SIZE, 1),
+  MONGODB_CONNECT_TIMEOUT_MS: int(DEFAULT_CONNECT_TIMEOUT_MS, 100),
   DATA_DIR: z.string().min(1).default('./.data'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  // The Redis bus (packages/bus/src/redis-bus.ts)
+  BUS_RESYNC_INTERVAL_MS: int(bus.resyncIntervalMs, 1000),
+  BUS_HEARTBEAT_MS: int(bus.heartbeatMs, 50),
+  PRESENCE_TTL_MS: int(bus.presenceTtlMs, 500),
+  BUS_SUBSCRIBE_TIMEOUT_MS: int(bus.subscribeTimeoutMs, 100),
+  REDIS_COMMAND_TIMEOUT_MS: int(bus.commandTimeoutMs, 50),
   NODE_ID: z.string().min(1).max(64).default(os.hostname()),
   PUBLIC_ORIGIN: z
     .string()
@@ -63,6 +71,7 @@ const EnvSchema = z.object({
   TYPING_RATE_LIMIT: int(api.typingPerWindow, 1),
   TYPING_RATE_WINDOW_MS: int(api.typingWindowMs, 1),
   MEMBERSHIP_CACHE_MS: int(api.membershipCacheMs, 0),
+  MEMBERSHIP_CACHE_MAX_ENTRIES: int(api.membershipCacheMaxEntries, 1),
   USER_STREAM_LOADS: int(api.userStreamLoads, 1),
   /** Unread counts stop here: a count of this or more means at least this many (the app shows 99+). */
   UNREAD_COUNT_LIMIT: int(DEFAULT_UNREAD_COUNT_LIMIT, 100),
@@ -126,6 +135,10 @@ const EnvSchema = z.object({
   LISTEN_BACKLOG: int(4096, 1),
   /** Client connections (HTTP and WebSocket) a node holds at once; unset: its open-file limit less a reserve (connection-limits.ts). 0: no cap. */
   MAX_CONNECTIONS: z.coerce.number().int().min(0).max(INT_MAX).optional(),
+}).refine((env) => env.PRESENCE_TTL_MS > 2 * env.BUS_HEARTBEAT_MS, {
+  // Each heartbeat pushes a node's users' presence forward: a shorter TTL would let live users expire between two.
+  path: ['PRESENCE_TTL_MS'],
+  message: 'must be more than twice BUS_HEARTBEAT_MS',
 })
 
 export type Env = z.infer<typeof EnvSchema>

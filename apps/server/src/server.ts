@@ -60,6 +60,7 @@ export function limitsFromEnv(env: Env): ApiLimits {
     typingPerWindow: env.TYPING_RATE_LIMIT,
     typingWindowMs: env.TYPING_RATE_WINDOW_MS,
     membershipCacheMs: env.MEMBERSHIP_CACHE_MS,
+    membershipCacheMaxEntries: env.MEMBERSHIP_CACHE_MAX_ENTRIES,
     userStreamLoads: env.USER_STREAM_LOADS,
     presenceRoomMaxMembers: env.PRESENCE_ROOM_MAX_MEMBERS,
   }
@@ -75,9 +76,20 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
   } else {
     log.info('storage: MongoDB at MONGODB_URL')
   }
-  const bus = createBus({ redisUrl: env.REDIS_URL, nodeId: env.NODE_ID, logger: log })
+  const bus = createBus({
+    redisUrl: env.REDIS_URL,
+    nodeId: env.NODE_ID,
+    logger: log,
+    timings: {
+      resyncIntervalMs: env.BUS_RESYNC_INTERVAL_MS,
+      heartbeatMs: env.BUS_HEARTBEAT_MS,
+      presenceTtlMs: env.PRESENCE_TTL_MS,
+      subscribeTimeoutMs: env.BUS_SUBSCRIBE_TIMEOUT_MS,
+      commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    },
+  })
   const metrics = createMetrics(bus, env.NODE_ID)
-  const database = await connectDatabase({ url: mongoUrl, maxPoolSize: env.MONGODB_MAX_POOL_SIZE, unreadCountLimit: env.UNREAD_COUNT_LIMIT, unreadCacheEvents: env.UNREAD_CACHE_EVENTS, lookupWindowMs: env.LOOKUP_BATCH_WINDOW_MS, onOperation: metrics.mongoOperation }).catch(async (err: unknown) => {
+  const database = await connectDatabase({ url: mongoUrl, maxPoolSize: env.MONGODB_MAX_POOL_SIZE, connectTimeoutMs: env.MONGODB_CONNECT_TIMEOUT_MS, unreadCountLimit: env.UNREAD_COUNT_LIMIT, unreadCacheEvents: env.UNREAD_CACHE_EVENTS, lookupWindowMs: env.LOOKUP_BATCH_WINDOW_MS, onOperation: metrics.mongoOperation }).catch(async (err: unknown) => {
     await bus.close()
     await embedded?.stop()
     throw err

@@ -35,6 +35,10 @@ describe('docs/operations.md, Environment', () => {
     expect(missing).toEqual([])
   })
 
+  it('has no row for a variable a node no longer reads', () => {
+    expect([...documented.keys()].filter((name) => !(ENV_VARIABLES as string[]).includes(name))).toEqual([])
+  })
+
   it('states the default a node takes for each number, switch and word', () => {
     const wrong = ENV_VARIABLES.flatMap((name) => {
       const value: unknown = defaults[name]

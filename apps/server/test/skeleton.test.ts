@@ -85,6 +85,8 @@ describe('configuration', () => {
     // Past 2^31 − 1 ms Node fires a timer after 1 ms: a "never" would act at once.
     expect(() => readEnv({ SHUTDOWN_TIMEOUT_MS: '3000000000' })).toThrow(/SHUTDOWN_TIMEOUT_MS/)
     expect(() => readEnv({ DEV_ORIGIN: 'localhost:5173' })).toThrow(/DEV_ORIGIN/)
+    // Presence pushed forward every heartbeat would lapse between two.
+    expect(() => readEnv({ BUS_HEARTBEAT_MS: '5000', PRESENCE_TTL_MS: '8000' })).toThrow(/PRESENCE_TTL_MS="8000": must be more than twice BUS_HEARTBEAT_MS/)
     expect(readEnv({}).PORT).toBe(3000)
     // Blank is unset (not 0, which would be a random port); surrounding spaces are not part of a value.
     expect(readEnv({ PORT: '  ', SEND_RATE_LIMIT: ' 12 ' })).toMatchObject({ PORT: 3000, SEND_RATE_LIMIT: 12 })

@@ -33,6 +33,8 @@ export interface ApiLimits {
   typingWindowMs: number
   /** How long a membership check may be served from cache on hot paths. */
   membershipCacheMs: number
+  /** Entries the membership cache holds at most (~1 KB each); past it the oldest go. */
+  membershipCacheMaxEntries: number
   /** events.user: users whose rooms and unread counts a node loads at once (a reconnecting crowd waits its turn). */
   userStreamLoads: number
   /**
@@ -64,6 +66,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   typingPerWindow: 20,
   typingWindowMs: 10_000,
   membershipCacheMs: 30_000,
+  membershipCacheMaxEntries: 100_000,
   userStreamLoads: 16,
   presenceRoomMaxMembers: 100,
 }

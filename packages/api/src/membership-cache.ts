@@ -1,5 +1,6 @@
 import type { Bus } from '@parley/bus'
 import type { MemberDoc, RoomDoc } from '@parley/db'
+import { DEFAULT_LIMITS } from './limits.ts'
 
 /** Cluster-wide: "this membership changed, stop trusting your copy". */
 export const MEMBERSHIP_CHANNEL = 'membership:changed'
@@ -23,7 +24,7 @@ const isChange = (p: unknown): p is MembershipChange =>
  * while the read was in flight) is not kept: `set` takes the `stamp()` from
  * before the read.
  */
-export function createMembershipCache(ttlMs: number, bus: Bus, maxEntries = 100_000) {
+export function createMembershipCache(ttlMs: number, bus: Bus, maxEntries = DEFAULT_LIMITS.membershipCacheMaxEntries) {
   const entries = new Map<string, { room: RoomDoc; member: MemberDoc; expires: number }>()
   const key = (roomId: string, userId: string) => `${roomId}:${userId}`
   /** Bumped by every change and resync: rare next to reads, so one counter for all keys is enough. */

@@ -12,15 +12,15 @@
 import type { Bus } from './types.ts'
 import type { BusLogger } from './logger.ts'
 import { createMemoryBus } from './memory-bus.ts'
-import { createRedisBus } from './redis-bus.ts'
+import { createRedisBus, type RedisBusTimings } from './redis-bus.ts'
 
 export type * from './types.ts'
 export type { BusLogger } from './logger.ts'
 export type { MemoryBusOptions } from './memory-bus.ts'
-export type { RedisBusOptions } from './redis-bus.ts'
+export type { RedisBusOptions, RedisBusTimings } from './redis-bus.ts'
 export { createMemoryBus } from './memory-bus.ts'
 export { PRESENCE_CHANNEL } from './channels.ts'
-export { createRedisBus } from './redis-bus.ts'
+export { createRedisBus, REDIS_BUS_DEFAULTS } from './redis-bus.ts'
 export { createMemoryRateLimiter } from './memory-rate-limiter.ts'
 
 export interface CreateBusOptions {
@@ -28,8 +28,10 @@ export interface CreateBusOptions {
   redisUrl?: string
   nodeId: string
   logger?: BusLogger
+  /** The Redis bus's timings (default REDIS_BUS_DEFAULTS); unused in-process. */
+  timings?: Partial<RedisBusTimings>
 }
 
-export function createBus({ redisUrl, nodeId, logger }: CreateBusOptions): Bus {
-  return redisUrl ? createRedisBus({ url: redisUrl, nodeId, logger }) : createMemoryBus({ nodeId, logger })
+export function createBus({ redisUrl, nodeId, logger, timings }: CreateBusOptions): Bus {
+  return redisUrl ? createRedisBus({ ...timings, url: redisUrl, nodeId, logger }) : createMemoryBus({ nodeId, logger })
 }

@@ -38,21 +38,33 @@ import { createRedisPresence } from './redis-presence.ts'
 import { createRedisRateLimiter } from './redis-rate-limiter.ts'
 import { createTurnBatch } from './turn-batch.ts'
 
-export interface RedisBusOptions {
+/** The Redis bus's timings (a node sets each from its environment: docs/operations.md). */
+export interface RedisBusTimings {
+  /** Safety-net resync period. */
+  resyncIntervalMs: number
+  /** Own heartbeat and presence refresh period. */
+  heartbeatMs: number
+  /** How long a connection stays online without a refresh (crashed node). */
+  presenceTtlMs: number
+  /** How long `subscribe()` waits for a subscriber that is down before resolving anyway. */
+  subscribeTimeoutMs: number
+  /** Commands (presence, rate limits) fail after this long instead of hanging. */
+  commandTimeoutMs: number
+}
+
+export const REDIS_BUS_DEFAULTS: RedisBusTimings = {
+  resyncIntervalMs: 30_000,
+  heartbeatMs: 5_000,
+  presenceTtlMs: 30_000,
+  subscribeTimeoutMs: 5_000,
+  commandTimeoutMs: 2_000,
+}
+
+export interface RedisBusOptions extends Partial<RedisBusTimings> {
   url: string
   nodeId: string
-  /** Safety-net resync period; default 30 s. */
-  resyncIntervalMs?: number
-  /** Own heartbeat and presence refresh period; default 5 s. */
-  heartbeatMs?: number
-  /** How long a connection stays online without a refresh (crashed node); default 30 s. */
-  presenceTtlMs?: number
   /** How often this node looks for expired users; default ttl/3, between 250 ms and 10 s. */
   presenceSweepMs?: number
-  /** How long `subscribe()` waits for a subscriber that is down before resolving anyway; default 5 s. */
-  subscribeTimeoutMs?: number
-  /** Commands (presence, rate limits) fail after this long instead of hanging; default 2 s. */
-  commandTimeoutMs?: number
   logger?: BusLogger
 }
 
@@ -69,11 +81,13 @@ const TRANSIENT_LOG_EVERY_MS = 60_000
 
 export function createRedisBus(options: RedisBusOptions): Bus {
   const { url, nodeId, logger } = options
-  const resyncIntervalMs = options.resyncIntervalMs ?? 30_000
-  const heartbeatMs = options.heartbeatMs ?? 5_000
-  const presenceTtlMs = options.presenceTtlMs ?? 30_000
+  const D = REDIS_BUS_DEFAULTS
+  const resyncIntervalMs = options.resyncIntervalMs ?? D.resyncIntervalMs
+  const heartbeatMs = options.heartbeatMs ?? D.heartbeatMs
+  const presenceTtlMs = options.presenceTtlMs ?? D.presenceTtlMs
+  const subscribeTimeoutMs = options.subscribeTimeoutMs ?? D.subscribeTimeoutMs
+  const commandTimeoutMs = options.commandTimeoutMs ?? D.commandTimeoutMs
   const sweepMs = options.presenceSweepMs ?? Math.min(10_000, Math.max(250, Math.round(presenceTtlMs / 3)))
-  const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000
   const hbChannel = heartbeatChannel(nodeId)
 
   const common: RedisOptions = {
@@ -82,7 +96,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     // Fail fast instead of queueing: a publish during an outage is dropped and
     // counted, a rate-limit check falls back to memory. Nothing piles up.
     enableOfflineQueue: false,
-    commandTimeout: options.commandTimeoutMs ?? 2_000,
+    commandTimeout: commandTimeoutMs,
   }
   const pub = new Redis(url, { ...common, connectionName: `bus-pub:${nodeId}`, maxRetriesPerRequest: 1 })
   const sub = pub.duplicate({

@@ -29,6 +29,8 @@ export interface ConnectOptions {
   dbName?: string
   /** Pool size per node; the embedded server is single-threaded, a real cluster likes more. */
   maxPoolSize?: number
+  /** Server selection and connection timeout (default DEFAULT_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number
   /**
    * Called when an operation gives its connection back to the pool, with how
    * long it waited for one and how long it held it (its command's round trip,
@@ -50,9 +52,11 @@ export interface ConnectOptions {
 
 /** Connections each node keeps to MongoDB (MONGODB_MAX_POOL_SIZE). */
 export const DEFAULT_MAX_POOL_SIZE = 20
+/** How long the driver looks for a server, and waits for a connection to open (MONGODB_CONNECT_TIMEOUT_MS). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
-export async function connectDatabase({ url, dbName, maxPoolSize = DEFAULT_MAX_POOL_SIZE, onOperation, onCommand, unreadCountLimit, unreadCacheEvents, lookupWindowMs }: ConnectOptions): Promise<Database> {
-  const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, monitorCommands: onCommand !== undefined })
+export async function connectDatabase({ url, dbName, maxPoolSize = DEFAULT_MAX_POOL_SIZE, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, onOperation, onCommand, unreadCountLimit, unreadCacheEvents, lookupWindowMs }: ConnectOptions): Promise<Database> {
+  const client = new MongoClient(url, { maxPoolSize, serverSelectionTimeoutMS: connectTimeoutMs, connectTimeoutMS: connectTimeoutMs, monitorCommands: onCommand !== undefined })
   if (onOperation) timeOperations(client, onOperation)
   if (onCommand) client.on('commandStarted', (e) => onCommand(e.commandName, e.command))
   await client.connect()
