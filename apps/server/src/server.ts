@@ -18,7 +18,7 @@ import type { Env } from './env.ts'
 import { createMetrics } from './metrics.ts'
 import pkg from '../package.json' with { type: 'json' }
 
-/** What /healthz reports; bundled into dist at build time. */
+/** What system.info reports; bundled into dist at build time. */
 export const VERSION = pkg.version
 
 export interface RunningServer {
