@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 
+export type Refusal = { code: 'UNSUPPORTED_MEDIA_TYPE' | 'FORBIDDEN'; httpStatus: 415 | 403; message: string }
+
 /**
  * Cross-site protection for cookie-authenticated calls. Browsers always send
  * `Origin` on WebSocket upgrades and cross-site POSTs; non-browser clients
@@ -28,16 +30,13 @@ export function createOriginPolicy(allowed: readonly string[]) {
      * Non-GET HTTP calls: JSON only (a cross-site form can send multipart or
      * text/plain without a preflight), and not from a foreign site.
      */
-    rejectsMutation(req: IncomingMessage): string | null {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-      if (type !== 'application/json') return 'Content-Type must be application/json'
+    rejectsMutation(req: IncomingMessage): Refusal | null {
       const site = req.headers['sec-fetch-site']
-      if (site && site !== 'same-origin' && site !== 'none') {
-        const origin = req.headers.origin
-        if (!origin || !isAllowedOrigin(req, origin)) return 'Cross-site request refused'
-      } else if (req.headers.origin && !isAllowedOrigin(req, req.headers.origin)) {
-        return 'Cross-site request refused'
-      }
+      const origin = req.headers.origin
+      const crossSite = site && site !== 'same-origin' && site !== 'none' ? !origin || !isAllowedOrigin(req, origin) : !!origin && !isAllowedOrigin(req, origin)
+      if (crossSite) return { code: 'FORBIDDEN', httpStatus: 403, message: 'Cross-site request refused' }
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+      if (type !== 'application/json') return { code: 'UNSUPPORTED_MEDIA_TYPE', httpStatus: 415, message: 'Content-Type must be application/json' }
       return null
     },
   }

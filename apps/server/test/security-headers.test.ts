@@ -51,13 +51,13 @@ const requests: [string, string, RequestInit?][] = [
   ['tRPC unknown procedure', '/trpc/nope.nope'],
   ['tRPC unauthorised', '/trpc/rooms.list'],
   ['tRPC bad input', '/trpc/auth.login', { method: 'POST', body: JSON.stringify({ username: { $ne: null }, password: 'x' }), headers: { 'content-type': 'application/json' } }],
-  ['refused cross-site post', '/trpc/auth.logout', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }],
+  ['refused form post', '/trpc/auth.logout', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }],
   ['body too large', '/trpc/auth.login', { method: 'POST', body: JSON.stringify({ username: 'x', password: 'y'.repeat(4000) }), headers: { 'content-type': 'application/json' } }],
   ['preflight', '/trpc/auth.login', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } }],
 ]
 
 describe('security headers', () => {
-  it('are on every response: static files, SPA fallback, 404s, probes, metrics, tRPC results and errors, 403, 413', async () => {
+  it('are on every response: static files, SPA fallback, 404s, probes, metrics, tRPC results and errors, 415, 413', async () => {
     const statuses: Record<string, number> = {}
     for (const [what, p, init] of requests) {
       const res = await fetch(plain.url + p, init)
@@ -66,7 +66,7 @@ describe('security headers', () => {
       expectSecurityHeaders(res, what)
       expect(res.headers.get('strict-transport-security'), what).toBeNull()
     }
-    expect(statuses).toMatchObject({ 'app shell': 200, 'hashed asset': 200, 'missing file': 404, 'missing asset': 404, 'refused cross-site post': 403, 'body too large': 413, 'tRPC unauthorised': 401, 'tRPC bad input': 400 })
+    expect(statuses).toMatchObject({ 'app shell': 200, 'hashed asset': 200, 'missing file': 404, 'missing asset': 404, 'refused form post': 415, 'body too large': 413, 'tRPC unauthorised': 401, 'tRPC bad input': 400 })
   })
 
   it('add HSTS when PUBLIC_ORIGIN is https', async () => {
@@ -100,5 +100,13 @@ describe('CORS is closed', () => {
     })
     expect(res.status).toBe(403)
     expect(res.headers.get('access-control-allow-origin')).toBeNull()
+    // In tRPC's error shape, so a client reports it as it does any other refusal.
+    expect(await res.json()).toMatchObject({ error: { message: 'Cross-site request refused', data: { code: 'FORBIDDEN', httpStatus: 403 } } })
+  })
+
+  it('a POST that is not JSON gets 415 in tRPC\'s error shape, saying what to send', async () => {
+    const res = await fetch(`${plain.url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ username: 'someone', password: 'whatever1' }) })
+    expect(res.status).toBe(415)
+    expect(await res.json()).toMatchObject({ error: { message: 'Content-Type must be application/json', data: { code: 'UNSUPPORTED_MEDIA_TYPE', httpStatus: 415 } } })
   })
 })
