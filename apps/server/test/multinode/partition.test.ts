@@ -79,6 +79,8 @@ describe('one node cut off from Redis', () => {
     await waitFor('node A /readyz 200', async () => (await readyz(cluster.A)).status === 200, 15_000)
 
     await events.until((e) => e.some((x) => x.type === 'room.removed' && x.roomId === room.id), 10_000)
+    // The reason comes from the room's log: the app says "you were removed", not that they left.
+    expect(events.items.find((x) => x.type === 'room.removed' && x.roomId === room.id)).toMatchObject({ reason: 'kicked' })
     await send(owner, room.id, 'after the kick')
     const marker = await send(owner, other.id, 'marker')
     await events.until((e) => e.some((x) => x.type === 'room.activity' && x.seq === marker.seq && x.roomId === other.id))

@@ -299,11 +299,9 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     const memberships = await database.repos.rooms.membershipsOf(userId)
     if (u.gone) return
     const current = new Set(memberships.map((m) => m.roomId.toHexString()))
-    for (const roomId of before) {
-      if (current.has(roomId) || !u.unread.has(roomId)) continue
-      unfollow(u, roomId)
-      if (tellChanges) tell(u, JSON.stringify({ type: 'room.removed', roomId, reason: 'left' } satisfies UserEvent))
-    }
+    const removed = [...before].filter((roomId) => !current.has(roomId) && u.unread.has(roomId))
+    for (const roomId of removed) unfollow(u, roomId)
+    const toldRemoved = tellChanges ? tellRemoved(u, removed) : undefined
     const added = new Set([...current].filter((roomId) => !before.has(roomId) && !u.unread.has(roomId)))
     // Follow first, then count: a message written in between is heard, and
     // counting each count as of its seq (like a markRead's) adds exactly the
@@ -319,6 +317,17 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       if (countMarkRead(state, through, unread) && tellChanges && (state.count !== counted || added.has(roomId))) {
         tell(u, JSON.stringify({ type: 'room.activity', roomId, seq: through, unread: state.count, lastMessage: null } satisfies UserEvent))
       }
+    })
+    await toldRemoved
+  }
+
+  /** `room.removed` for rooms a resync found gone, with the reason from the room's log (a kick shows the client's "you were removed"). */
+  async function tellRemoved(u: UserRecord, roomIds: string[]): Promise<void> {
+    const userId = new ObjectId(u.userId)
+    const reasons = await Promise.all(roomIds.map((roomId) => database.repos.rooms.leaveReason(new ObjectId(roomId), userId).catch(() => 'left' as const)))
+    roomIds.forEach((roomId, i) => {
+      // Joined again while the reason was read: the newer room.added stands.
+      if (!u.gone && !u.unread.has(roomId)) tell(u, JSON.stringify({ type: 'room.removed', roomId, reason: reasons[i]! } satisfies UserEvent))
     })
   }
 

@@ -85,6 +85,12 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
     return result.event
   }
 
+  /** Why `userId` last left the room, from its log ('left' when the log has no such event). */
+  async function leaveReason(roomId: ObjectId, userId: ObjectId): Promise<'left' | 'kicked'> {
+    const [event] = await c.events.find({ roomId, 'data.type': 'member.left', 'data.userId': userId.toHexString() }).sort({ seq: -1 }).limit(1).toArray()
+    return event?.data.type === 'member.left' ? event.data.reason : 'left'
+  }
+
   /**
    * When the owner leaves, the room passes to its longest-standing admin, else
    * its longest-standing member, so someone can still moderate it. Returns the
@@ -241,6 +247,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, passOwnership, setRole, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, setRole, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
