@@ -285,9 +285,8 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
   await pool(clients, 100, async ({ u, r }) => {
     const t = newTrack(r, node, startSeqs[r]!)
     stormTracks.push(t)
-    const conn = new Conn(init.nodes[node]!, u.cookie, init.localAddress)
+    const conn = await openRetrying(node, u.cookie)
     stormConns.push(conn)
-    await conn.open(60_000)
     watchUser(conn)
     await new Promise<void>((resolve) => subscribeTrack(conn, t, init.rooms[r]!.id, startSeqs[r], resolve))
     const roomList = { done: false }
@@ -341,14 +340,31 @@ async function stormOpen(node: number, failover: number, count: number, startSeq
   })
 }
 
+/**
+ * A storm client's first connection. An accept queue that overflows (the
+ * storm test runs with one of 32 under a busy machine) can reset it: it tries
+ * again, as a real client would, instead of failing the run.
+ */
+async function openRetrying(node: number, cookie: string): Promise<Conn> {
+  for (let attempt = 0; ; attempt++) {
+    const conn = new Conn(init.nodes[node]!, cookie, init.localAddress)
+    try {
+      await conn.open(60_000)
+      return conn
+    } catch (err) {
+      if (attempt >= 5) throw err
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)))
+    }
+  }
+}
+
 async function stormSend(node: number, rate: number): Promise<void> {
   // One sender per room this worker has storm clients in: a local member, connected to the surviving node.
   const rooms = [...new Set(stormTracks.map((t) => t.room))]
   const senders: { conn: Conn; room: number }[] = []
   await pool(rooms, 32, async (room) => {
     const u = init.users.find((x) => x.rooms.includes(room))!
-    const conn = new Conn(init.nodes[node]!, u.cookie, init.localAddress)
-    await conn.open()
+    const conn = await openRetrying(node, u.cookie)
     conn.onClose = () => unexpectedCloses++
     stormSenderConns.push(conn)
     senders.push({ conn, room })
