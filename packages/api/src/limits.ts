@@ -33,7 +33,7 @@ export interface ApiLimits {
   typingWindowMs: number
   /** How long a membership check may be served from cache on hot paths. */
   membershipCacheMs: number
-  /** Entries the membership cache holds at most (~1 KB each); past it the oldest go. */
+  /** Entries the membership cache holds at most (~1 KB each); when full it starts over empty. */
   membershipCacheMaxEntries: number
   /** events.user: users whose rooms and unread counts a node loads at once (a reconnecting crowd waits its turn). */
   userStreamLoads: number
