@@ -9,8 +9,9 @@ import type { Messages, NewestMessages } from './messages.ts'
 import type { UnreadCount } from './unread.ts'
 import { toRoom } from './mappers.ts'
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** `s` matched literally. A NUL goes as `\x00`: MongoDB refuses a pattern holding the byte itself. */
+export function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('\0', '\\x00')
 }
 
 /** Rooms and memberships. Membership changes are room events too (member.joined / member.left). */
