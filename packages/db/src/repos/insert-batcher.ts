@@ -73,10 +73,11 @@ function settleFailed<T>(batch: Pending<T>[], err: unknown): void {
   }
   const failed = new Map<number, MongoServerError>()
   for (const w of writeErrors) {
-    // The error insertOne throws for one document: message, code, keyPattern,
-    // keyValue — not `op`, the whole document, which would follow the error into logs.
-    const { keyPattern, keyValue } = (w as unknown as { err?: Document }).err ?? {}
-    failed.set(w.index, new MongoServerError({ keyPattern, keyValue, message: w.errmsg ?? 'write error', errmsg: w.errmsg, code: w.code }))
+    // Like the error insertOne throws for one document, as far as a bulk write
+    // error tells (message and code; the driver keeps no keyPattern here, so
+    // isDuplicateKey reads the index name from the message) — not `op`, the
+    // whole document, which would follow the error into logs.
+    failed.set(w.index, new MongoServerError({ message: w.errmsg ?? 'write error', errmsg: w.errmsg, code: w.code }))
   }
   batch.forEach((p, i) => {
     const e = failed.get(i)

@@ -98,8 +98,8 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
    * successor's member.updated event (null when nobody else is left).
    */
   async function passOwnership(roomId: ObjectId, from: ObjectId): Promise<EventDoc | null> {
-    // 'admin' sorts before 'member'; the owner leaving is excluded.
-    const [successor] = await c.members.find({ roomId, userId: { $ne: from } }).sort({ role: 1, joinedAt: 1 }).limit(1).toArray()
+    // 'admin' sorts before 'member'; the owner leaving is excluded. _id breaks a tie in joinedAt (MongoDB's order of equal keys is not fixed).
+    const [successor] = await c.members.find({ roomId, userId: { $ne: from } }).sort({ role: 1, joinedAt: 1, _id: 1 }).limit(1).toArray()
     if (!successor) return null
     const event = await setRole(roomId, successor.userId, 'owner')
     await c.rooms.updateOne({ _id: roomId }, { $set: { ownerId: successor.userId } })
