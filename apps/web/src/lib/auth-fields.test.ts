@@ -1,6 +1,12 @@
 import { TRPCClientError } from '@trpc/client'
 import { describe, expect, it } from 'vitest'
-import { checkFields, serverFieldErrors } from './auth-fields.ts'
+import {
+  checkFields,
+  serverFieldErrors,
+  serverUsernameProblem,
+  typedUsername,
+  usernameProblem,
+} from './auth-fields.ts'
 
 const values = (username: string, password: string) => ({ username, password, displayName: '' })
 
@@ -54,5 +60,27 @@ describe('serverFieldErrors', () => {
     expect(serverFieldErrors('signin', serverError('UNAUTHORIZED', 'Invalid username or password'))).toBeNull()
     expect(serverFieldErrors('signup', new TRPCClientError('fetch failed'))).toBeNull()
     expect(serverFieldErrors('signup', serverError('BAD_REQUEST', 'x', { extra: ['Unrecognized key'] }))).toBeNull()
+  })
+})
+
+describe('a username typed to find someone (invite, direct message)', () => {
+  it('is the name without a leading @ or spaces around', () => {
+    expect(typedUsername('  @bob ')).toBe('bob')
+    expect(typedUsername('bob')).toBe('bob')
+    expect(typedUsername('@')).toBe('')
+  })
+
+  it('is checked by the sign-up rules, in their words', () => {
+    const rule = 'Use 3–32 letters, digits, _ . or -'
+    expect(usernameProblem('bob')).toBeNull()
+    expect(usernameProblem('')).toBe(rule)
+    expect(usernameProblem('ab')).toBe(rule)
+    expect(usernameProblem('bo b')).toBe(rule)
+    expect(usernameProblem('@bob')).toBe(rule)
+    expect(usernameProblem('b'.repeat(33))).toBe(rule)
+    expect(
+      serverUsernameProblem(serverError('BAD_REQUEST', 'x', { username: ['Too small'] })),
+    ).toBe(rule)
+    expect(serverUsernameProblem(serverError('NOT_FOUND', 'No such user'))).toBeNull()
   })
 })

@@ -23,6 +23,25 @@ const RULES = {
 } as const
 
 /**
+ * A username as typed to find someone (an invite, a direct message): the app
+ * shows names as "@name", so a leading @ (and spaces around) are not part of it.
+ */
+export function typedUsername(raw: string): string {
+  return raw.trim().replace(/^@/, '')
+}
+
+/** What keeps `username` from being anyone's username, in plain words (null: nothing). */
+export function usernameProblem(username: string): string | null {
+  const fits = username.length >= LIMITS.usernameMin && username.length <= LIMITS.usernameMax
+  return fits && usernameRe.test(username) ? null : RULES.username
+}
+
+/** The server refused the username field itself (zod): its rule, in the same words. */
+export function serverUsernameProblem(err: unknown): string | null {
+  return invalidFields(err).includes('username') ? RULES.username : null
+}
+
+/**
  * Problems found before sending, by field. Maximum lengths are left to the
  * inputs' `maxlength`; sign-in only asks for something in each field (the
  * server answers the rest without telling which part was wrong).
@@ -32,8 +51,7 @@ export function checkFields(mode: AuthMode, values: AuthValues): FieldErrors {
   const signup = mode === 'signup'
   const username = values.username.trim()
   if (!username) errors.username = signup ? 'Choose a username' : 'Enter your username'
-  else if (signup && (username.length < LIMITS.usernameMin || !usernameRe.test(username)))
-    errors.username = RULES.username
+  else if (signup && usernameProblem(username)) errors.username = RULES.username
   if (!values.password) errors.password = signup ? 'Choose a password' : 'Enter your password'
   else if (signup && values.password.length < LIMITS.passwordMin)
     errors.password = `Use at least ${LIMITS.passwordMin} characters`

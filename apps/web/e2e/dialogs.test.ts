@@ -1,0 +1,96 @@
+/**
+ * The username dialogs (direct message, invite): "@bob" finds bob, as the
+ * app shows names, and a name that cannot be anyone's is refused before
+ * anything is sent, in the sign-up form's plain words (not zod's text).
+ * Every dialog, however it closes (Cancel, an answer, a success), hands the
+ * focus back to the button that opened it, not to the page's <body>.
+ */
+import type { Locator, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { createRoom, invite, message, roomItem, say, useE2E } from './harness.ts'
+
+const e2e = useE2E()
+
+/** The note under a field (its aria-describedby). */
+async function noteOf(page: Page, input: Locator): Promise<string> {
+  const id = await input.getAttribute('aria-describedby')
+  return id ? page.locator(`[id="${id}"]`).innerText() : ''
+}
+
+/** The test id of the focused element (its tag name when it has none). */
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement
+    return el?.getAttribute('data-testid') ?? el?.tagName ?? null
+  })
+
+describe('username dialogs', () => {
+  it('take "@name" with spaces around, and say what is wrong with a name before asking the server', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen')
+    const cara = await e2e.signUp('Cara Diaz')
+    const a = alice.page
+    const asked: string[] = []
+    a.on('request', (req) => {
+      const path = new URL(req.url()).pathname
+      if (/rooms\.(direct|invite)/.test(path)) asked.push(path)
+    })
+
+    await a.getByTestId('open-direct').click()
+    const direct = a.getByTestId('direct-username')
+    await direct.fill('ab')
+    await direct.press('Enter')
+    await expect.poll(() => direct.getAttribute('aria-invalid')).toBe('true')
+    expect(await noteOf(a, direct)).toBe('Use 3–32 letters, digits, _ . or -')
+    expect(await a.getByRole('dialog').innerText()).not.toMatch(/too small|expected/i)
+    expect(await direct.evaluate((el) => el === document.activeElement)).toBe(true)
+    expect(asked).toEqual([])
+
+    await direct.fill(`  @${bob.username} `)
+    expect(await direct.getAttribute('aria-invalid')).toBeNull()
+    await a.getByTestId('direct-submit').click()
+    await expect.poll(() => a.getByTestId('room-peer').innerText()).toBe(`@${bob.username}`)
+
+    await createRoom(a, 'crew', { private: true })
+    await a.getByTestId('invite-button').click()
+    await a.getByTestId('invite-username').fill(`@${cara.username}`)
+    await a.getByTestId('invite-submit').click()
+    await a.getByTestId('invite-username').waitFor({ state: 'detached' })
+    await roomItem(cara.page, 'crew').waitFor()
+  })
+})
+
+describe('closing a dialog', () => {
+  it('returns the focus to the button that opened it, however it closes', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen')
+    const a = alice.page
+    await createRoom(a, 'focus-room')
+    await say(a, 'Check the focus')
+
+    // Cancel: create a room, direct message.
+    for (const [opener, input] of [
+      ['create-room', 'room-name-input'],
+      ['open-direct', 'direct-username'],
+    ] as const) {
+      await a.getByTestId(opener).click()
+      await a.getByTestId(input).waitFor()
+      await a.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+      await a.getByTestId(input).waitFor({ state: 'detached' })
+      expect(await focused(a)).toBe(opener)
+    }
+
+    // The app's confirm dialog, answered with Cancel.
+    const mine = message(a, 'Check the focus')
+    await mine.hover()
+    await mine.getByTestId('delete-button').click()
+    const confirm = a.getByTestId('confirm-dialog')
+    await confirm.getByRole('button', { name: 'Cancel' }).click()
+    await confirm.waitFor({ state: 'detached' })
+    expect(await focused(a)).toBe('delete-button')
+
+    // An invite that succeeds closes its dialog by itself.
+    await invite(a, bob.username)
+    expect(await focused(a)).toBe('invite-button')
+  })
+})
