@@ -58,3 +58,31 @@ describe('useRoomTimeline: what it keeps on the device', () => {
     unmount()
   })
 })
+
+describe('useRoomTimeline: older history', () => {
+  it('a request for the room left behind marks the room now shown neither loading nor failed', async () => {
+    const OTHER = '9'.repeat(24)
+    let failOlder!: (err: unknown) => void
+    query.mockImplementation((_path: string, input: { roomId: string; before?: number }) =>
+      input.before !== undefined
+        ? new Promise((_resolve, reject) => (failOlder = reject))
+        : Promise.resolve(input.roomId === ROOM ? page(2, 6, true) : page(1, 3, false)),
+    )
+    const roomId = ref(ROOM)
+    let t!: ReturnType<typeof useRoomTimeline>
+    const { qc, unmount } = mountComposable(() => (t = useRoomTimeline(roomId)))
+    await vi.waitFor(() => expect(getTimeline(qc, ROOM)?.messages).toHaveLength(5))
+
+    const older = t.loadOlder()
+    expect(t.loadingOlder.value).toBe(true)
+    roomId.value = OTHER
+    await vi.waitFor(() => expect(t.messages.value).toHaveLength(3))
+    expect(t.loadingOlder.value).toBe(false)
+
+    failOlder(new Error('Internal server error'))
+    expect(await older).toBe(0)
+    expect(t.loadingOlder.value).toBe(false)
+    expect(t.olderError.value).toBeNull()
+    unmount()
+  })
+})

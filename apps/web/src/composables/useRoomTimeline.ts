@@ -32,11 +32,16 @@ export function useRoomTimeline(
   })
   const loadingOlder = ref(false)
   const olderError = ref<unknown>(null)
+  /** Which older-page request speaks for the room on screen (a switch makes any in flight stale). */
+  let olderRun = 0
 
   watch(
     () => toValue(roomId),
     async (id) => {
-      olderError.value = null // the last room's
+      // The last room's: its request may still be in flight, but this room is not loading.
+      olderRun++
+      loadingOlder.value = false
+      olderError.value = null
       if (getTimeline(qc, id)) return
       const cached = await loadRoomCopy(id).catch(() => ({ messages: [], fromStart: false }))
       if (cached.messages.length && !getTimeline(qc, id)) {
@@ -76,6 +81,7 @@ export function useRoomTimeline(
     const t = getTimeline(qc, id)
     const first = t?.messages[0]
     if (!t || !t.hasMore || !first || loadingOlder.value || t.fromCache) return 0
+    const run = ++olderRun
     loadingOlder.value = true
     olderError.value = null
     try {
@@ -84,13 +90,14 @@ export function useRoomTimeline(
         before: first.seq,
         limit: PAGE_SIZE,
       })
+      // Still that room's history, kept even if another room is shown now.
       updateTimeline(qc, id, (cur) => prependOlder(cur, page))
-      return page.messages.length
+      return run === olderRun ? page.messages.length : 0
     } catch (err) {
-      olderError.value = err
+      if (run === olderRun) olderError.value = err
       return 0
     } finally {
-      loadingOlder.value = false
+      if (run === olderRun) loadingOlder.value = false
     }
   }
 
