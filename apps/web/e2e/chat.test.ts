@@ -130,14 +130,14 @@ describe('two people chatting', () => {
       'Alice Martin: And the button colour on step 4',
     )
     expect(await roomItem(b, 'bob-notes').getByTestId('unread-badge').count()).toBe(0)
-    // The tab's title carries the total, for when Parley is behind other tabs.
-    expect(await b.title()).toBe('(2) Parley')
+    // The tab's title carries the total, for when Parley is behind other tabs, and names the room on screen.
+    expect(await b.title()).toBe('(2) bob-notes · Parley')
 
     // …and clears when he opens it, for good (the server has the read marker).
     await roomItem(b, 'design-crit').click()
     await message(b, 'step 4').waitFor()
     await expect.poll(() => badge.count()).toBe(0)
-    await expect.poll(() => b.title()).toBe('Parley')
+    await expect.poll(() => b.title()).toBe('design-crit · Parley')
     await roomItem(b, 'bob-notes').click()
     await expect.poll(() => b.getByTestId('room-title').innerText()).toBe('bob-notes')
     const unread = () =>
@@ -172,7 +172,7 @@ describe('two people chatting', () => {
     }
     const badge = roomItem(b.page, 'backlog').getByTestId('unread-badge')
     await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('99+')
-    await expect.poll(() => b.page.title()).toBe('(99+) Parley')
+    await expect.poll(() => b.page.title()).toBe('(99+) elsewhere · Parley')
 
     // After a reload the count is the server's (rooms.list), which stops at UNREAD_COUNT_LIMIT (100 here).
     await b.page.reload()
@@ -185,7 +185,7 @@ describe('two people chatting', () => {
 
     await openRoom(b.page, 'backlog')
     await expect.poll(() => badge.count()).toBe(0)
-    await expect.poll(() => b.page.title()).toBe('Parley')
+    await expect.poll(() => b.page.title()).toBe('backlog · Parley')
   })
 
   it("counts each member once in the room's header, live and after a reload, and counts a leaver out", async () => {
