@@ -2,10 +2,11 @@
  * A room whose history the server fails to give: the first page says so, with
  * a Retry that loads it once the server answers again (not "No messages
  * yet", which is what an empty room says); an older page that fails says so
- * too, with its own Retry; and a room list whose live stream fails to start
- * asks for it again.
+ * too, with its own Retry; a room list whose live stream fails to start
+ * asks for it again; a room address that is not a room id says "Room not
+ * found", and a room the server fails to give says so, with Retry.
  *
- * The server is real; its answers to `messages.list` are replaced, in the
+ * The server is real; its answers to `messages.list` (and `rooms.get`) are replaced, in the
  * browser's network, by the 500 a server whose database is down gives. Making
  * the real server fail one procedure from here is not possible: the harness
  * runs the production build as a child process with its own embedded MongoDB,
@@ -15,6 +16,7 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import {
   bodies,
+  createRoom,
   message,
   roomItem,
   say,
@@ -30,25 +32,30 @@ const e2e = useE2E()
 type ListInput = { roomId: string; before?: number }
 
 /**
- * Answers the `messages.list` requests that `when` picks with an
- * INTERNAL_SERVER_ERROR until `heal()`; other procedures in the same HTTP
- * batch, and every other request, get the server's own answer.
+ * Answers the `path` queries that `when` picks with an INTERNAL_SERVER_ERROR
+ * until `heal()`; other procedures in the same HTTP batch, and every other
+ * request, get the server's own answer.
  */
-async function breakHistory(context: BrowserContext, when: (input: ListInput) => boolean) {
+async function breakQuery<Input>(
+  context: BrowserContext,
+  path: string,
+  when: (input: Input) => boolean,
+) {
   let broken = true
   let failed = 0
-  await context.route(/\/trpc\/[^?]*messages\.list/, async (route) => {
+  const pattern = new RegExp(`/trpc/[^?]*${path.replace('.', '\\.')}`)
+  await context.route(pattern, async (route) => {
     const url = new URL(route.request().url())
     const paths = url.pathname.slice('/trpc/'.length).split(',')
-    const inputs = JSON.parse(url.searchParams.get('input') ?? '{}') as Record<string, ListInput>
-    const hit = paths.map((p, i) => broken && p === 'messages.list' && when(inputs[i]!))
+    const inputs = JSON.parse(url.searchParams.get('input') ?? '{}') as Record<string, Input>
+    const hit = paths.map((p, i) => broken && p === path && when(inputs[i]!))
     if (!hit.includes(true)) return route.continue()
     failed++
     const answers = (await (await route.fetch()).json()) as unknown[]
     const error = {
       message: 'Internal server error',
       code: -32603,
-      data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path: 'messages.list' },
+      data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path },
     }
     await route.fulfill({
       status: hit.every(Boolean) ? 500 : 207,
@@ -58,6 +65,9 @@ async function breakHistory(context: BrowserContext, when: (input: ListInput) =>
   })
   return { heal: () => void (broken = false), failed: () => failed }
 }
+
+const breakHistory = (context: BrowserContext, when: (input: ListInput) => boolean) =>
+  breakQuery(context, 'messages.list', when)
 
 const list = (page: Page) => page.getByTestId('message-list')
 
@@ -150,5 +160,31 @@ describe('room errors', () => {
     await sendElsewhere(alice.page, roomId, ['Standup in 5'])
     const badge = roomItem(bob.page, 'standup').getByTestId('unread-badge')
     await expect.poll(() => badge.innerText().catch(() => ''), { timeout: 15_000 }).toBe('1')
+  })
+
+  it('a room address that is not a room id says "Room not found", not "Loading…" forever', async () => {
+    const { page } = await e2e.signUp('Cara Diaz')
+    await page.goto('/rooms/not-an-id')
+    await page.getByRole('heading', { name: 'Room not found' }).waitFor()
+    expect(await page.getByText('Loading…').count()).toBe(0)
+  })
+
+  it('a room the server fails to give says so, and Retry opens it', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const roomId = await createRoom(alice.page, 'open-house')
+    const bob = await e2e.signUp('Bob Chen')
+    // Not a member: the room comes from rooms.get (a preview).
+    const preview = await breakQuery(bob.context, 'rooms.get', () => true)
+    await bob.page.goto(`/rooms/${roomId}`)
+    const failure = bob.page.getByRole('alert')
+    await expect
+      .poll(() => failure.innerText().catch(() => ''))
+      .toMatch(/could not load this room/i)
+    expect(preview.failed()).toBeGreaterThan(0)
+
+    preview.heal()
+    await bob.page.getByRole('button', { name: 'Retry' }).click()
+    await expect.poll(() => bob.page.getByTestId('room-title').innerText()).toBe('open-house')
+    await bob.page.getByTestId('join-room').waitFor()
   })
 })

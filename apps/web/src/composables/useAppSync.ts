@@ -8,7 +8,8 @@ import { useSessionStore } from '../stores/session.ts'
 /**
  * App-wide wiring between the stores (they never read each other): load the
  * user's outbox when they sign in, flush it whenever the connection comes
- * back, and leave signed-in screens when the session ends.
+ * back (or finish a sign-out made offline), and leave signed-in screens when
+ * the session ends.
  */
 export function useAppSync(): void {
   const session = useSessionStore()
@@ -30,7 +31,10 @@ export function useAppSync(): void {
   watch(
     () => [connection.status, connection.browserOnline] as const,
     ([status, online]) => {
-      if (session.signedIn && (status === 'online' || online)) outbox.kick()
+      if (status !== 'online' && !online) return
+      if (session.signedIn) outbox.kick()
+      // A sign-out made offline ends the server session as soon as it can.
+      else void session.finishLogout().catch(() => {})
     },
   )
 

@@ -34,3 +34,34 @@ export function forgetUser(): void {
     /* ignore */
   }
 }
+
+const LOGOUT_KEY = 'parley:logout-pending'
+
+/**
+ * A sign-out the server has not confirmed (made offline): the HttpOnly
+ * session cookie is still in the browser, and `auth.me` would sign the user
+ * straight back in with it.
+ */
+export function markLogoutPending(): void {
+  try {
+    localStorage.setItem(LOGOUT_KEY, '1')
+  } catch {
+    /* storage disabled: the server session expires by itself */
+  }
+}
+
+export function logoutPending(): boolean {
+  try {
+    return localStorage.getItem(LOGOUT_KEY) !== null
+  } catch {
+    return false
+  }
+}
+
+export function clearLogoutPending(): void {
+  try {
+    localStorage.removeItem(LOGOUT_KEY)
+  } catch {
+    /* ignore */
+  }
+}

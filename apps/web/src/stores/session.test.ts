@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto'
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { reconnectTrpc } from '../lib/trpc.ts'
-import { callQuery } from '../lib/trpc-query.ts'
+import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import type * as Trpc from '../lib/trpc.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
 import { createTimelineSaver, dbName } from '../offline/db.ts'
@@ -13,12 +13,14 @@ import { useSessionStore } from './session.ts'
 vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
   ...(await importOriginal<typeof TrpcQuery>()),
   callQuery: vi.fn(),
+  callMutation: vi.fn(),
 }))
 vi.mock('../lib/trpc.ts', async (importOriginal) => ({
   ...(await importOriginal<typeof Trpc>()),
   reconnectTrpc: vi.fn(async () => {}),
 }))
 const me = vi.mocked(callQuery)
+const mutation = vi.mocked(callMutation)
 
 const stored = async () => (await indexedDB.databases()).map((d) => d.name)
 
@@ -39,6 +41,8 @@ beforeEach(() => {
   setActivePinia(createPinia())
   localStorage.clear()
   vi.mocked(reconnectTrpc).mockClear()
+  me.mockReset()
+  mutation.mockReset()
 })
 
 describe("a session that is over takes the user's data off the device", () => {
@@ -55,5 +59,51 @@ describe("a session that is over takes the user's data off the device", () => {
     await session.verify()
     expect(session.status).toBe('signedOut')
     await vi.waitFor(async () => expect(await stored()).not.toContain(name))
+  })
+})
+
+describe('a sign-out made offline', () => {
+  const offline = () => Promise.reject(new TypeError('Failed to fetch'))
+
+  it('is finished on the server before auth.me is trusted at the next start', async () => {
+    const { session } = await signedInWithSavedRoom()
+    mutation.mockImplementation(offline)
+    await session.logout()
+    expect(session.status).toBe('signedOut')
+
+    // The next start, online: the cookie is still there and auth.me would sign the user in.
+    setActivePinia(createPinia())
+    const calls: string[] = []
+    mutation.mockImplementation(async (path) => {
+      calls.push(path)
+      return { ok: true } as never
+    })
+    me.mockImplementation(async (path) => {
+      calls.push(path)
+      // Signed out on the server only once auth.logout has gone.
+      return (calls.includes('auth.logout') ? null : { user: user() }) as never
+    })
+    const next = useSessionStore()
+    await next.start()
+    expect(calls).toEqual(['auth.logout', 'auth.me'])
+    expect(next.status).toBe('signedOut')
+
+    // Done: later starts just ask auth.me.
+    setActivePinia(createPinia())
+    calls.length = 0
+    await useSessionStore().start()
+    expect(calls).toEqual(['auth.me'])
+  })
+
+  it('still offline at the next start: signed out, without asking auth.me', async () => {
+    const { session } = await signedInWithSavedRoom()
+    mutation.mockImplementation(offline)
+    await session.logout()
+    setActivePinia(createPinia())
+    me.mockClear()
+    const next = useSessionStore()
+    await next.start()
+    expect(next.status).toBe('signedOut')
+    expect(me).not.toHaveBeenCalled()
   })
 })

@@ -6,7 +6,15 @@ import { queryClient } from '../lib/query-client.ts'
 import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import { reconnectTrpc } from '../lib/trpc.ts'
 import { closeUserDb, deleteUserDb, openUserDb } from '../offline/db.ts'
-import { forgetUser, rememberUser, rememberedUser } from '../offline/remembered-user.ts'
+import { forgetDrafts } from '../offline/drafts.ts'
+import {
+  clearLogoutPending,
+  forgetUser,
+  logoutPending,
+  markLogoutPending,
+  rememberUser,
+  rememberedUser,
+} from '../offline/remembered-user.ts'
 import { useOutboxStore } from './outbox.ts'
 
 export type SessionStatus = 'unknown' | 'signedIn' | 'signedOut'
@@ -21,6 +29,7 @@ export const useSessionStore = defineStore('session', () => {
   /** The server confirmed the session during this run (false: from cache only). */
   const verified = ref(false)
   let started: Promise<void> | null = null
+  let loggingOut: Promise<void> | null = null
 
   const signedIn = computed(() => status.value === 'signedIn')
 
@@ -32,22 +41,37 @@ export const useSessionStore = defineStore('session', () => {
     void openUserDb(next.id)
   }
 
-  /** Forget the user here: memory, the remembered user and their IndexedDB (rooms, messages, outbox). */
+  /** Forget the user here: memory, the remembered user, their drafts and IndexedDB (rooms, messages, outbox). */
   function dropLocal(): Promise<void> {
     const id = user.value?.id
     user.value = null
     status.value = 'signedOut'
     verified.value = false
     forgetUser()
+    if (id) forgetDrafts(id)
     useOutboxStore().reset()
     closeUserDb()
     queryClient.clear()
     return id ? deleteUserDb(id).catch(() => {}) : Promise.resolve()
   }
 
+  /**
+   * Ends on the server a sign-out that has not reached it yet (made offline:
+   * the cookie is still there). Throws while the server is unreachable.
+   */
+  function finishLogout(): Promise<void> {
+    if (!logoutPending()) return Promise.resolve()
+    loggingOut ??= callMutation('auth.logout', undefined)
+      .then(() => clearLogoutPending())
+      .finally(() => (loggingOut = null))
+    return loggingOut
+  }
+
   /** Ask the server who we are; keeps the cached user while the server is unreachable. */
   async function verify(): Promise<void> {
     try {
+      // Never before a pending sign-out is done: the cookie would sign the user back in.
+      await finishLogout()
       const me = await callQuery('auth.me', undefined)
       if (me) {
         adopt(me.user)
@@ -79,26 +103,33 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function login(input: LoginInput): Promise<void> {
+    // Its answer must not land after this one's cookie and clear it.
+    await finishLogout().catch(() => {})
     const { user: next } = await callMutation('auth.login', input)
+    clearLogoutPending() // the server ended the session this browser held before
     adopt(next)
     verified.value = true
     await reconnectTrpc()
   }
 
   async function register(input: RegisterInput): Promise<void> {
+    await finishLogout().catch(() => {})
     const { user: next } = await callMutation('auth.register', input)
+    clearLogoutPending()
     adopt(next)
     verified.value = true
     await reconnectTrpc()
   }
 
-  /** Sign out here: server session, cookie, this user's IndexedDB and cache. */
+  /**
+   * Sign out here: server session, cookie, this user's IndexedDB and cache.
+   * Offline, the local data still goes, and the server session is ended at
+   * the next chance (start, the connection's return, a sign-in): marked
+   * first, so a page closed meanwhile does not forget it.
+   */
   async function logout(): Promise<void> {
-    try {
-      await callMutation('auth.logout', undefined)
-    } catch {
-      // Offline: the local data still goes; the server session expires by itself.
-    }
+    markLogoutPending()
+    await finishLogout().catch(() => {})
     await dropLocal()
     await reconnectTrpc()
   }
@@ -109,7 +140,19 @@ export const useSessionStore = defineStore('session', () => {
     void reconnectTrpc()
   }
 
-  return { user, status, verified, signedIn, start, verify, login, register, logout, revoked }
+  return {
+    user,
+    status,
+    verified,
+    signedIn,
+    start,
+    verify,
+    login,
+    register,
+    logout,
+    finishLogout,
+    revoked,
+  }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSessionStore, import.meta.hot))

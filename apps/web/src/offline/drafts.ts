@@ -1,0 +1,45 @@
+/**
+ * Unsent message drafts, per room, in localStorage under the user's id: they
+ * outlive the room screen (a phone's back button, the directory) and a
+ * reload. Read and written whole each time, so two tabs do not undo each
+ * other's drafts of other rooms. Deleted at sign-out (a shared computer).
+ */
+type Drafts = Record<string, string>
+
+const key = (userId: string) => `parley:drafts:${userId}`
+
+function read(userId: string): Drafts {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(key(userId)) ?? '{}')
+    return v && typeof v === 'object' ? (v as Drafts) : {}
+  } catch {
+    return {}
+  }
+}
+
+export function loadDraft(userId: string, roomId: string): string {
+  const draft = read(userId)[roomId]
+  return typeof draft === 'string' ? draft : ''
+}
+
+/** An empty text removes the room's draft (a message sent, or the text erased). */
+export function saveDraft(userId: string, roomId: string, text: string): void {
+  const drafts = read(userId)
+  if (text) drafts[roomId] = text
+  else if (roomId in drafts) delete drafts[roomId]
+  else return
+  try {
+    if (Object.keys(drafts).length) localStorage.setItem(key(userId), JSON.stringify(drafts))
+    else localStorage.removeItem(key(userId))
+  } catch {
+    /* storage full or disabled: the draft lives as long as the screen */
+  }
+}
+
+export function forgetDrafts(userId: string): void {
+  try {
+    localStorage.removeItem(key(userId))
+  } catch {
+    /* ignore */
+  }
+}
