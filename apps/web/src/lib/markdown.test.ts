@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { renderMarkdown } from './markdown.ts'
+import { markdownText, renderMarkdown } from './markdown.ts'
 
 function dom(html: string): HTMLElement {
   const div = document.createElement('div')
@@ -56,5 +56,12 @@ describe('renderMarkdown', () => {
   it('drops markdown images (no remote loads from messages)', () => {
     const root = dom(renderMarkdown('![tracker](https://evil.example/pixel.png)'))
     expect(root.querySelector('img')).toBeNull()
+  })
+})
+
+describe('markdownText', () => {
+  it('reads markdown as one line of plain text, blocks apart, no markup or raw HTML', () => {
+    expect(markdownText('**Ship it** at `5pm`\n\n- one\n- two')).toBe('Ship it at 5pm one two')
+    expect(markdownText('a <b>tag</b> line\nbreak')).toBe('a <b>tag</b> line break')
   })
 })

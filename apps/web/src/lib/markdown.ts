@@ -68,3 +68,11 @@ export function renderMarkdown(body: string): string {
     ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#|\/)/i,
   })
 }
+
+/** A body as one line of plain text: what a screen reader is told of a new message. */
+export function markdownText(body: string): string {
+  // A space after each block and line break, or "<p>a</p><p>b</p>" reads as "ab".
+  const html = renderMarkdown(body).replace(/<\/(?:p|li|h\d|pre|blockquote|td|th)>|<br>/g, '$& ')
+  const text = new DOMParser().parseFromString(html, 'text/html').body.textContent ?? ''
+  return text.replace(/\s+/g, ' ').trim()
+}

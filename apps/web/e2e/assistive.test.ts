@@ -1,0 +1,303 @@
+/**
+ * Touch and assistive technology: on a touch screen every control is a
+ * finger's size (40 px or more each way); the members drawer keeps the
+ * keyboard inside it until it closes; screen readers hear a new message from
+ * someone else in one line, but no history on a room switch or an older page,
+ * and a search's count rather than every result again; the connection's
+ * status is said when it drops and when it comes back; the directory says
+ * when it needs a connection, and offers Retry when it fails to load.
+ */
+import type { Locator, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import {
+  bannerState,
+  bodies,
+  createRoom,
+  invite,
+  message,
+  openRoom,
+  PHONE,
+  say,
+  sendElsewhere,
+  twoInPrivateRoom,
+  useE2E,
+  waitForServiceWorker,
+  wsFrames,
+} from './harness.ts'
+
+const e2e = useE2E()
+
+/** `target` is at least 40 px wide and tall: what a finger can hit. */
+async function expectFingerSized(target: Locator, what: string): Promise<void> {
+  const { width, height } = (await target.boundingBox())!
+  // Soft: one run names every control that is too small.
+  expect.soft({ width, height }, what).toEqual({
+    width: Math.max(width, 40),
+    height: Math.max(height, 40),
+  })
+}
+
+const REFUSED = {
+  message: 'Refused',
+  code: -32600,
+  data: { code: 'BAD_REQUEST', httpStatus: 400, path: 'messages.send' },
+}
+
+/**
+ * The server refuses every message `page` sends from now on, for good (a
+ * 400), over HTTP and over the socket (which takes a reload to route).
+ */
+async function refuseSends(page: Page): Promise<void> {
+  await page.route(/\/trpc\/[^?]*messages\.send/, async (route) => {
+    const paths = new URL(route.request().url()).pathname.slice('/trpc/'.length).split(',')
+    await route.fulfill({
+      status: 400,
+      contentType: 'application/json',
+      body: JSON.stringify(paths.map(() => ({ error: REFUSED }))),
+    })
+  })
+  await page.routeWebSocket(/\/trpc$/, (ws) => {
+    const server = ws.connectToServer()
+    ws.onMessage((frame) => {
+      const calls = wsFrames(String(frame))
+      const sends = calls.filter((c) => c.params?.path === 'messages.send')
+      if (!sends.length) return server.send(frame)
+      for (const send of sends) ws.send(JSON.stringify({ id: send.id, error: REFUSED }))
+      const rest = calls.filter((c) => !sends.includes(c))
+      if (rest.length) server.send(JSON.stringify(rest))
+    })
+  })
+  await page.reload()
+  await page.getByTestId('composer').waitFor()
+}
+
+/**
+ * From now on, records what the live regions in the page's main area say:
+ * their text each time something with words is added to them (what a screen
+ * reader announces). `heard(page)` reads the record.
+ */
+async function listen(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const said: string[] = []
+    ;(window as unknown as { said: string[] }).said = said
+    const live = '[aria-live]:not([aria-live="off"]), [role="log"], [role="status"], [role="alert"]'
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const at = r.target instanceof Element ? r.target : r.target.parentElement
+        const region = at?.closest(live)
+        if (!region?.closest('main')) continue
+        const words =
+          r.type === 'characterData' || [...r.addedNodes].some((n) => n.textContent?.trim())
+        if (words) said.push(region.textContent?.trim() ?? '')
+      }
+    }).observe(document.body, { childList: true, subtree: true, characterData: true })
+  })
+}
+const heard = (page: Page) => page.evaluate(() => (window as unknown as { said: string[] }).said)
+
+describe('assistive', () => {
+  it('phone: send, reaction chips, the message toolbar, the picker and Retry/Discard are 40 px or more each way', async () => {
+    const { page } = await e2e.signUp('Tia Touch', PHONE)
+    await page.goto('/browse')
+    await page.getByRole('button', { name: 'Create room' }).click()
+    await page.getByTestId('room-name-input').fill('touch-room')
+    await page.getByTestId('create-room-submit').click()
+    await page.getByTestId('composer').fill('tap me')
+    await expectFingerSized(page.getByTestId('send-button'), 'the send button')
+    await page.getByTestId('composer').press('Enter')
+
+    const sent = message(page, 'tap me')
+    // Reactions are for what the server has.
+    await expect.poll(() => sent.getAttribute('data-pending')).toBe('false')
+    await sent.tap()
+    const react = sent.getByTestId('react-button')
+    await expectFingerSized(react, 'Add reaction')
+    await expectFingerSized(sent.getByTestId('edit-button'), 'Edit message')
+    await react.tap()
+    const option = page.getByTestId('reaction-option').first()
+    await expectFingerSized(option, 'a reaction option')
+    await option.tap()
+    const chip = sent.getByTestId('reaction')
+    await chip.waitFor()
+    await expectFingerSized(chip, 'a reaction chip')
+
+    await refuseSends(page)
+    await say(page, 'refused one')
+    const retry = message(page, 'refused one').getByTestId('outbox-retry')
+    await retry.waitFor()
+    await expectFingerSized(retry, 'Retry')
+    await expectFingerSized(message(page, 'refused one').getByTestId('outbox-discard'), 'Discard')
+  })
+  it('800 px wide: Tab stays inside the members drawer, and Escape hands the focus back to its toggle', async () => {
+    const narrow = { viewport: { width: 800, height: 900 } }
+    const [owner, guest] = await Promise.all([
+      e2e.signUp('Nina Narrow', narrow),
+      e2e.signUp('Gus Guest', narrow),
+    ])
+    const page = owner.page
+    await createRoom(page, 'drawer-tabs')
+    await invite(page, guest.username)
+    await page.getByTestId('members-toggle').click()
+    const drawer = page.getByTestId('member-list')
+    // Something to Tab between: the close button and the guest's Manage.
+    await drawer.getByTestId('member-manage').waitFor()
+
+    const focused = new Set<string>()
+    for (let i = 0; i < 15; i++) {
+      await page.keyboard.press(i % 5 === 4 ? 'Shift+Tab' : 'Tab')
+      const where = await page.evaluate(() => {
+        const el = document.activeElement
+        const inside = !!el?.closest('[data-testid="member-list"]')
+        return {
+          inside,
+          name: `${el?.tagName} ${el?.getAttribute('aria-label') ?? el?.textContent?.trim()}`,
+        }
+      })
+      expect(where.inside, `Tab ${i + 1} went to ${where.name}`).toBe(true)
+      focused.add(where.name)
+    }
+    expect(focused.size).toBeGreaterThan(1)
+
+    await page.keyboard.press('Escape')
+    await drawer.waitFor({ state: 'detached' })
+    expect(
+      await page.getByTestId('members-toggle').evaluate((el) => el === document.activeElement),
+    ).toBe(true)
+  })
+  it('a screen reader hears a new message from someone else, and nothing of a room switch or an older page', async () => {
+    const {
+      alice,
+      bob,
+      roomId: firstId,
+    } = await twoInPrivateRoom(e2e, 'quiet-one', ['Alice Martin', 'Bob Chen'])
+    const secondId = await createRoom(alice.page, 'quiet-two', { private: true })
+    await invite(alice.page, bob.username)
+    await sendElsewhere(alice.page, firstId, ['in the first room'])
+    // One more than a page (50): reading back loads an older page.
+    await sendElsewhere(
+      alice.page,
+      secondId,
+      Array.from({ length: 51 }, (_, i) => `old ${i + 1}`),
+    )
+    // "Works offline" covers the top of the list: dismissed, as a user would.
+    await waitForServiceWorker(bob.page)
+    const notice = bob.page.getByTestId('offline-ready')
+    if (await notice.isVisible()) await notice.getByRole('button', { name: 'OK' }).click()
+
+    await openRoom(bob.page, 'quiet-one')
+    await listen(bob.page)
+    await openRoom(bob.page, 'quiet-two')
+    await message(bob.page, 'old 51').waitFor()
+    expect(await bodies(bob.page)).not.toContain('old 1')
+    await bob.page.getByTestId('message-list').evaluate((el) => (el.scrollTop = 0))
+    await expect.poll(() => bodies(bob.page)).toContain('old 1')
+    expect(await heard(bob.page), 'a room switch and an older page').toEqual([])
+
+    await sendElsewhere(alice.page, secondId, ['hello **Bob**'])
+    await message(bob.page, 'hello Bob').waitFor()
+    await expect.poll(() => heard(bob.page)).toEqual(['Alice Martin: hello Bob'])
+    // Our own message is not read back to us.
+    await say(bob.page, 'hi Alice')
+    await message(bob.page, 'hi Alice').and(bob.page.locator('[data-pending="false"]')).waitFor()
+    expect(await heard(bob.page)).toEqual(['Alice Martin: hello Bob'])
+  })
+
+  it('a search in the directory is announced as a count, not as every result again', async () => {
+    const name = `lantern-${Date.now().toString(36)}`
+    const alice = await e2e.signUp('Alice Martin')
+    await createRoom(alice.page, name, { topic: 'Night walks and the lights on them' })
+    const { page } = await e2e.signUp('Bob Chen')
+    await page.goto('/browse')
+    await page.getByTestId('browse-search').waitFor()
+    await listen(page)
+    await page.getByTestId('browse-search').fill(name)
+    await page
+      .getByTestId('browse-results')
+      .getByText('Night walks and the lights on them')
+      .waitFor()
+    await expect.poll(() => heard(page)).toContain(`1 room found for “${name}”`)
+    for (const said of await heard(page)) expect(said).toMatch(/^(\d+ rooms?|No rooms) found/)
+  })
+  it('the connection status is a region that is there before the network goes, and says offline and back online', async () => {
+    const { page, context } = await e2e.signUp('Olga Online')
+    const status = page.getByTestId('connection-status')
+    expect(await status.getAttribute('role')).toBe('status')
+    // Its words, each time they change, in the same element throughout.
+    await status.evaluate((region) => {
+      const words: string[] = []
+      Object.assign(window, { region, words })
+      new MutationObserver(() => words.push(region.textContent!.trim())).observe(region, {
+        childList: true,
+        subtree: true,
+        characterData: true,
+      })
+    })
+    const words = () => page.evaluate(() => (window as unknown as { words: string[] }).words)
+
+    await context.setOffline(true)
+    await expect.poll(words).toContainEqual(expect.stringMatching(/^Offline/))
+    await context.setOffline(false)
+    await expect.poll(words).toContain('Back online')
+    expect(
+      await status.evaluate((el) => el === (window as unknown as { region: Element }).region),
+    ).toBe(true)
+  })
+  it('the directory opened offline with nothing saved says it needs a connection, not "Loading…"', async () => {
+    const { page, context } = await e2e.signUp('Otto Offline')
+    // Signing up lands in the directory: a new load forgets it.
+    await page.goto('/')
+    await page.getByTestId('room-list').waitFor()
+    await context.setOffline(true)
+    await expect.poll(() => bannerState(page)).toBe('offline')
+    await page.getByTestId('browse-link').click()
+    await page.getByRole('heading', { name: 'Browse rooms' }).waitFor()
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('offline-note')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/needs a connection/)
+    expect(await page.getByText('Loading…').count()).toBe(0)
+    // Back online it loads by itself.
+    await context.setOffline(false)
+    await page.getByTestId('offline-note').waitFor({ state: 'detached' })
+    await expect.poll(() => page.getByTestId('browse-status').innerText()).toMatch(/found/)
+  })
+
+  it('a directory that fails to load says so, and Retry loads it', async () => {
+    const name = `beacon-${Date.now().toString(36)}`
+    const alice = await e2e.signUp('Alice Martin')
+    await createRoom(alice.page, name)
+    // Signing up lands in the directory: a new load (below) forgets it.
+    const { page, context } = await e2e.signUp('Bob Chen')
+    // The server fails `rooms.browse` (500) until healed; other queries in its batch are answered.
+    let broken = true
+    await context.route(/\/trpc\/[^?]*rooms\.browse/, async (route) => {
+      const paths = new URL(route.request().url()).pathname.slice('/trpc/'.length).split(',')
+      if (!broken) return route.continue()
+      const answers = (await (await route.fetch()).json()) as unknown[]
+      const error = {
+        message: 'Internal server error',
+        code: -32603,
+        data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path: 'rooms.browse' },
+      }
+      await route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify(answers.map((a, i) => (paths[i] === 'rooms.browse' ? { error } : a))),
+      })
+    })
+    await page.goto('/')
+    await page.getByTestId('browse-link').click()
+    const failure = page.getByTestId('browse-results').getByRole('alert')
+    await expect.poll(() => failure.innerText().catch(() => '')).toMatch(/could not load/i)
+
+    broken = false
+    await page.getByTestId('browse-results').getByRole('button', { name: 'Retry' }).click()
+    await page.getByTestId('browse-search').fill(name)
+    await page.getByTestId('browse-results').getByText(name).waitFor()
+    await failure.waitFor({ state: 'detached' })
+  })
+})
