@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { collect } from '@parley/testing'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { readEnv } from '../src/env.ts'
 import { defaultMaxConnections, openFileLimit, somaxconn } from '../src/connection-limits.ts'
 import { startTestServer, type TestServer } from './factory.ts'
+import { send, watchRoom } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -19,11 +19,28 @@ describe('one port, both transports', () => {
   })
 
   it('streams a subscription over WebSocket', async () => {
-    const ticks = collect<{ time: string }>((h) => server.client().trpc.system.clock.subscribe({ intervalMs: 100 }, h as never))
-    await ticks.until((t) => t.length >= 3)
-    ticks.stop()
-    const times = ticks.items.map((t) => Date.parse(t.time))
-    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(150)
+    const alice = await server.signUp()
+    const room = await alice.trpc.rooms.create.mutate({ name: 'transport', visibility: 'private' })
+    const events = watchRoom(alice, room.id)
+    await events.started
+    const sent = await send(alice, room.id, 'over the socket')
+    await events.until((e) => e.some((x) => x.type === 'message.created' && x.message.id === sent.id))
+    events.stop()
+  })
+
+  it('gives a client without a session no stream: nothing anonymous can make the node send on a timer', async () => {
+    const anonymous = await import('ws').then(({ WebSocket }) => new WebSocket(server.wsUrl))
+    const frames: unknown[] = []
+    anonymous.on('message', (d) => frames.push(JSON.parse(String(d))))
+    await new Promise((resolve) => anonymous.once('open', resolve))
+    anonymous.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'system.clock', input: { intervalMs: 100 } } }))
+    anonymous.send(JSON.stringify({ id: 2, method: 'subscription', params: { path: 'events.user' } }))
+    await vi.waitFor(() => expect(frames).toHaveLength(2))
+    expect(frames.sort((a, b) => (a as { id: number }).id - (b as { id: number }).id)).toEqual([
+      expect.objectContaining({ id: 1, error: expect.objectContaining({ data: expect.objectContaining({ code: 'NOT_FOUND' }) }) }),
+      expect.objectContaining({ id: 2, error: expect.objectContaining({ data: expect.objectContaining({ code: 'UNAUTHORIZED' }) }) }),
+    ])
+    anonymous.close()
   })
 
   it('reports health and readiness', async () => {
