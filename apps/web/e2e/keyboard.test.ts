@@ -89,5 +89,11 @@ describe('keyboard', () => {
     await roomItem(page, 'kb-phone').tap()
     await expect.poll(() => page.getByTestId('room-title').isVisible()).toBe(true)
     await expect.poll(() => focused(page)).toBe('room-title')
+    // Opened cold (a shared link, the app reopened on its last room), the heading
+    // has the focus without a focus ring drawn round the room's name: it is not a control.
+    await page.reload()
+    await expect.poll(() => focused(page)).toBe('room-title')
+    const ring = () => page.getByTestId('room-title').evaluate((el) => getComputedStyle(el).outlineStyle)
+    expect(await ring()).toBe('none')
   })
 })
