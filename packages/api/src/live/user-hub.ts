@@ -143,6 +143,9 @@ interface RevocationMessage {
   sessionIds?: string[] | 'all'
 }
 
+/** Tries of a user's after-a-loss read past the first (1, 2, 4, 8, 16 s apart). */
+const RESYNC_RETRIES = 5
+
 export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxMembers, metrics }: UserHubOptions) {
   // A crowd reconnecting at once would otherwise put every user's queries in
   // flight together: memory for all of them, and everyone's stream late.
@@ -161,15 +164,28 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
    */
   const newestByRoom = new Map<string, { seq: number; message: Message | null; known: boolean; reading: boolean }>()
   let resyncs = 0
+  let closed = false
   const offResync = bus.onResync((cause) => {
     resyncs++
     for (const newest of newestByRoom.values()) newest.known = false
     // What was lost may include a user's room.added or room.removed: each loaded user's rooms are read
     // again — when something is known to be lost, not at every safety-net interval (two queries a user).
     if (cause === 'interval') return
-    // A failed read leaves the user as before (ending the stream would stop it until the client reconnects).
-    for (const u of users.values()) if (u.counted) loads(() => (u.gone ? undefined : syncRooms(u, true))).catch(() => {})
+    for (const u of users.values()) if (u.counted) resyncUser(u)
   })
+
+  /**
+   * Reads `u`'s rooms again after a known loss. A failed read (MongoDB away
+   * too) is tried again, backing off, rather than left until the next loss:
+   * a room they were removed from would keep reaching their list. Ending the
+   * stream instead would stop it until the client reconnects.
+   */
+  function resyncUser(u: UserRecord, attempt = 0): void {
+    loads(() => (u.gone ? undefined : syncRooms(u, true))).catch(() => {
+      if (closed || u.gone || attempt >= RESYNC_RETRIES) return
+      setTimeout(() => resyncUser(u, attempt + 1), Math.min(1000 * 2 ** attempt, 30_000)).unref()
+    })
+  }
 
   function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
     const newest = newestByRoom.get(roomId)
@@ -443,6 +459,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
       return { close: () => close(s) }
     },
     close(): void {
+      closed = true
       offPresence()
       offResync()
     },
