@@ -4,13 +4,15 @@
  * reload. Read and written whole each time, so two tabs do not undo each
  * other's drafts of other rooms. Deleted at sign-out (a shared computer).
  */
+import { readLocal, removeLocal, writeLocal } from './local-store.ts'
+
 type Drafts = Record<string, string>
 
 const key = (userId: string) => `parley:drafts:${userId}`
 
 function read(userId: string): Drafts {
   try {
-    const v: unknown = JSON.parse(localStorage.getItem(key(userId)) ?? '{}')
+    const v: unknown = JSON.parse(readLocal(key(userId)) ?? '{}')
     return v && typeof v === 'object' ? (v as Drafts) : {}
   } catch {
     return {}
@@ -28,18 +30,10 @@ export function saveDraft(userId: string, roomId: string, text: string): void {
   if (text) drafts[roomId] = text
   else if (roomId in drafts) delete drafts[roomId]
   else return
-  try {
-    if (Object.keys(drafts).length) localStorage.setItem(key(userId), JSON.stringify(drafts))
-    else localStorage.removeItem(key(userId))
-  } catch {
-    /* storage full or disabled: the draft lives as long as the screen */
-  }
+  if (Object.keys(drafts).length) writeLocal(key(userId), JSON.stringify(drafts))
+  else removeLocal(key(userId))
 }
 
 export function forgetDrafts(userId: string): void {
-  try {
-    localStorage.removeItem(key(userId))
-  } catch {
-    /* ignore */
-  }
+  removeLocal(key(userId))
 }

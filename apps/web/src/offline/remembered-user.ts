@@ -3,24 +3,19 @@
  * nothing secret) so a cold start without network opens the app signed in.
  */
 import type { PublicUser } from '@parley/schemas'
+import { readLocal, removeLocal, writeLocal } from './local-store.ts'
 
 const KEY = 'parley:user'
 
 export function rememberUser(user: PublicUser): void {
   const { id, username, displayName } = user
-  try {
-    localStorage.setItem(KEY, JSON.stringify({ id, username, displayName }))
-  } catch {
-    /* storage disabled: the app still works online */
-  }
+  writeLocal(KEY, JSON.stringify({ id, username, displayName }))
 }
 
 export function rememberedUser(): PublicUser | null {
   try {
-    const raw = localStorage.getItem(KEY)
-    if (!raw) return null
-    const v = JSON.parse(raw) as Partial<PublicUser>
-    if (typeof v.id !== 'string' || typeof v.username !== 'string') return null
+    const v = JSON.parse(readLocal(KEY) ?? 'null') as Partial<PublicUser> | null
+    if (typeof v?.id !== 'string' || typeof v.username !== 'string') return null
     return { id: v.id, username: v.username, displayName: v.displayName ?? v.username }
   } catch {
     return null
@@ -28,11 +23,7 @@ export function rememberedUser(): PublicUser | null {
 }
 
 export function forgetUser(): void {
-  try {
-    localStorage.removeItem(KEY)
-  } catch {
-    /* ignore */
-  }
+  removeLocal(KEY)
 }
 
 const LOGOUT_KEY = 'parley:logout-pending'
@@ -40,28 +31,16 @@ const LOGOUT_KEY = 'parley:logout-pending'
 /**
  * A sign-out the server has not confirmed (made offline): the HttpOnly
  * session cookie is still in the browser, and `auth.me` would sign the user
- * straight back in with it.
+ * straight back in with it. (Storage disabled: the server session expires by itself.)
  */
 export function markLogoutPending(): void {
-  try {
-    localStorage.setItem(LOGOUT_KEY, '1')
-  } catch {
-    /* storage disabled: the server session expires by itself */
-  }
+  writeLocal(LOGOUT_KEY, '1')
 }
 
 export function logoutPending(): boolean {
-  try {
-    return localStorage.getItem(LOGOUT_KEY) !== null
-  } catch {
-    return false
-  }
+  return readLocal(LOGOUT_KEY) !== null
 }
 
 export function clearLogoutPending(): void {
-  try {
-    localStorage.removeItem(LOGOUT_KEY)
-  } catch {
-    /* ignore */
-  }
+  removeLocal(LOGOUT_KEY)
 }
