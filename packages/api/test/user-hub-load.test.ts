@@ -1,12 +1,16 @@
 /**
  * A user's first stream loads their unread counts while messages keep coming:
  * a message written while the counts are read must be counted exactly once.
+ * After the bus lost messages the user's rooms are read again, and a read
+ * that fails (MongoDB briefly away too) is tried again: a member removed
+ * meanwhile must still be told.
  * Real parts: MongoDB through the driver (MONGODB_URL, else the embedded
- * server), the in-process bus.
+ * server), the in-process bus; the bus's loss and a failed read are
+ * simulated, as nothing here can cut the in-process bus or the database.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createMemoryBus } from '@parley/bus'
+import { createMemoryBus, type Bus, type ResyncCause } from '@parley/bus'
 import { ObjectId } from '@parley/db'
 import { openTestDatabase, type TestDatabase } from '@parley/db/testing'
 import { roomChannel, type RoomBusMessage } from '../src/access.ts'
@@ -22,8 +26,7 @@ afterAll(async () => {
 
 const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
 
-async function setUp(name: string) {
-  const bus = createMemoryBus({ nodeId: 'n1' })
+async function setUp(name: string, bus: Bus = createMemoryBus({ nodeId: 'n1' })) {
   const owner = person(`${name}-owner`)
   const reader = person(`${name}-reader`)
   const room = await database.repos.rooms.create({ name, visibility: 'public', owner })
@@ -35,13 +38,13 @@ async function setUp(name: string) {
   }
   let starting = 0
   const hub = createUserHub({ database, bus, loadConcurrency: 4, presenceRoomMaxMembers: 100, metrics: { userStreamsStarting: (d) => (starting += d) } })
-  const frames: { type: string; unread?: number }[] = []
+  const frames: { type: string; unread?: number; roomId?: string; reason?: string }[] = []
   /** Opens the reader's stream and waits until it has started (rooms followed, counts loaded). */
   const open = async () => {
     hub.open(reader.id, 'session', { push: (json) => frames.push(JSON.parse(json) as (typeof frames)[number]), end: () => {} })
     await expect.poll(() => starting).toBe(0)
   }
-  return { room, reader, send, open, frames }
+  return { room, reader, send, open, frames, hub }
 }
 
 /** Runs `during` around the user hub's count query (the real one still runs). */
@@ -74,5 +77,29 @@ it.each([
     expect((await database.repos.rooms.listForUser(new ObjectId(reader.id))).find((r) => r.id === room._id.toHexString())?.unread).toBe(4)
   } finally {
     restore()
+  }
+})
+
+it('a removal the bus lost reaches the member even when the first read after the loss fails', async () => {
+  const memory = createMemoryBus({ nodeId: 'n1' })
+  const resyncs: ((cause: ResyncCause) => void)[] = []
+  const bus: Bus = { ...memory, onResync: (handler) => (resyncs.push(handler), memory.onResync(handler)) }
+  const { room, reader, open, frames, hub } = await setUp('resync', bus)
+  await open()
+
+  // Kicked through a node whose publishes were lost: only the database knows.
+  await database.repos.rooms.removeMember(room._id, new ObjectId(reader.id), 'kicked')
+  // The read after the loss fails once.
+  const rooms = database.repos.rooms
+  const original = rooms.membershipsOf
+  let failures = 0
+  rooms.membershipsOf = (userId) => (failures++ === 0 ? Promise.reject(new Error('connection reset')) : original(userId))
+  try {
+    for (const handler of resyncs) handler('reconnected')
+    await expect.poll(() => frames.find((f) => f.type === 'room.removed'), { timeout: 5_000 }).toEqual({ type: 'room.removed', roomId: room._id.toHexString(), reason: 'kicked' })
+    expect(failures).toBeGreaterThanOrEqual(2)
+  } finally {
+    rooms.membershipsOf = original
+    hub.close()
   }
 })
