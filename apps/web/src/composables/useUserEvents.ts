@@ -62,8 +62,8 @@ export function useUserEvents(): void {
         setPresence(qc, event.userId, event.status === 'online')
         return
       case 'session.revoked':
+        // Signed out here: useAppSync takes the app to the sign-in form.
         session.revoked()
-        void router.replace({ name: 'signin' })
         return
     }
   }
@@ -83,11 +83,10 @@ export function useUserEvents(): void {
     onData: (value) => apply(untrack(value)),
     onError: (err) => {
       // Refused when the socket came back without a session: it lapsed, or was
-      // revoked and the socket's close beat `session.revoked`. Ask the server.
+      // revoked and the socket's close beat `session.revoked`. Ask the server
+      // (a session it says is over signs the app out, as above).
       if (errorCode(err) === 'UNAUTHORIZED') {
-        void session.verify().then(() => {
-          if (!session.signedIn) void router.replace({ name: 'signin' })
-        })
+        void session.verify()
         return
       }
       resting.value = true
