@@ -102,24 +102,18 @@ export const useSessionStore = defineStore('session', () => {
     return started
   }
 
-  async function login(input: LoginInput): Promise<void> {
-    // Its answer must not land after this one's cookie and clear it.
+  /** Sign-in and sign-up: the same steps around their mutation. */
+  async function signInWith(call: () => Promise<{ user: PublicUser }>): Promise<void> {
+    // A pending sign-out's answer must not land after this one's cookie and clear it.
     await finishLogout().catch(() => {})
-    const { user: next } = await callMutation('auth.login', input)
+    const { user: next } = await call()
     clearLogoutPending() // the server ended the session this browser held before
     adopt(next)
     verified.value = true
     await reconnectTrpc()
   }
-
-  async function register(input: RegisterInput): Promise<void> {
-    await finishLogout().catch(() => {})
-    const { user: next } = await callMutation('auth.register', input)
-    clearLogoutPending()
-    adopt(next)
-    verified.value = true
-    await reconnectTrpc()
-  }
+  const login = (input: LoginInput) => signInWith(() => callMutation('auth.login', input))
+  const register = (input: RegisterInput) => signInWith(() => callMutation('auth.register', input))
 
   /**
    * Sign out here: server session, cookie, this user's IndexedDB and cache.
