@@ -1,8 +1,8 @@
-import { createPinia } from 'pinia'
 import type { RoomListItem } from '@parley/schemas'
 import { afterEach, expect, it } from 'vitest'
-import { createApp, defineComponent, nextTick, ref } from 'vue'
+import { defineComponent, nextTick, ref } from 'vue'
 import { createMemoryHistory, createRouter } from 'vue-router'
+import { mountComposable } from '../test/mount-composable.ts'
 import { useUnreadTitle } from './useUnreadTitle.ts'
 
 const A = 'a'.repeat(24)
@@ -23,11 +23,8 @@ async function mountAt(path: string) {
     ],
   })
   const rooms = ref([room(A, 'general', 0), room(B, 'random', 3)])
-  const app = createApp(defineComponent({ setup: () => (useUnreadTitle(rooms), () => null) }))
-  app.use(createPinia()).use(router)
   await router.push(path)
-  app.mount(document.createElement('div'))
-  unmount = () => app.unmount()
+  ;({ unmount } = mountComposable(() => useUnreadTitle(rooms), undefined, [router]))
   await nextTick()
   return { router, rooms }
 }

@@ -1,12 +1,12 @@
 import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
 import { createPinia } from 'pinia'
-import { createApp, defineComponent } from 'vue'
+import { createApp, defineComponent, type Plugin } from 'vue'
 
 /**
- * Runs `setup` (a composable) inside a mounted app with Vue Query and Pinia,
- * as a component would; `qc` is the app's query cache.
+ * Runs `setup` (a composable) inside a mounted app with Vue Query and Pinia
+ * (and `plugins`, e.g. a router), as a component would; `qc` is the app's query cache.
  */
-export function mountComposable(setup: () => void, qc = new QueryClient()) {
+export function mountComposable(setup: () => void, qc = new QueryClient(), plugins: Plugin[] = []) {
   const app = createApp(
     defineComponent({
       setup() {
@@ -16,6 +16,7 @@ export function mountComposable(setup: () => void, qc = new QueryClient()) {
     }),
   )
   app.use(createPinia()).use(VueQueryPlugin, { queryClient: qc })
+  for (const plugin of plugins) app.use(plugin)
   app.mount(document.createElement('div'))
   return { qc, unmount: () => app.unmount() }
 }
