@@ -35,6 +35,12 @@ export function isTransientError(err: unknown): boolean {
   )
 }
 
+/** A failure that says nothing about whether the server took the request (it may have, and then failed or timed out). */
+export function outcomeUnknown(err: unknown): boolean {
+  const code = errorCode(err)
+  return isNetworkError(err) || code === 'INTERNAL_SERVER_ERROR' || code === 'TIMEOUT'
+}
+
 /** How long a rate-limited caller should wait (TOO_MANY_REQUESTS' `data.retryAfterMs`), if the server said. */
 export function retryAfterMs(err: unknown): number | undefined {
   const ms = dataOf(err)?.retryAfterMs

@@ -2,13 +2,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { Message } from '@parley/schemas'
 import { bumpRoom, timelineKey, updateTimeline } from '../lib/cache.ts'
-import {
-  errorCode,
-  errorMessage,
-  isNetworkError,
-  isTransientError,
-  retryAfterMs,
-} from '../lib/errors.ts'
+import { errorMessage, isTransientError, outcomeUnknown, retryAfterMs } from '../lib/errors.ts'
 import { isAction, supersedes } from '../lib/pending.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { tombstone, toggleReaction, upsertMessages } from '../lib/timeline.ts'
@@ -38,10 +32,6 @@ const REFUSED: Record<OutboxAction['kind'], string> = {
 
 /** Whether the server may have a send: it is on its way, or it went and no answer came back. */
 export const mayBePosted = (s: OutboxSend) => s.status === 'sending' || !!s.unanswered
-
-/** A failure that says nothing about whether the server took the request. */
-const unknownOutcome = (err: unknown) =>
-  isNetworkError(err) || ['INTERNAL_SERVER_ERROR', 'TIMEOUT'].includes(errorCode(err) ?? '')
 
 /**
  * Everything the user does to messages, on its way out: sends, edits, deletes
@@ -265,7 +255,7 @@ export const useOutboxStore = defineStore('outbox', () => {
         item.status = 'pending'
         // Rate-limited: knocking again before the server's window reopens only spends the next try.
         retryDelay = Math.max(retryDelay, retryAfterMs(err) ?? 0)
-        if (item.kind === 'send' && !item.unanswered && leaves && unknownOutcome(err)) {
+        if (item.kind === 'send' && !item.unanswered && leaves && outcomeUnknown(err)) {
           // Stored, so that deleting it after a reload still deletes it on the server.
           item.unanswered = true
           if (queued(item.clientId)) void persist(item).catch(() => {})
