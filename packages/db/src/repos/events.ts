@@ -68,7 +68,7 @@ export function createEventLog(c: Collections) {
         return { ok: true, event: doc }
       } catch (err) {
         if (idempotency && isDuplicateKey(err, INDEX.eventsClientId)) {
-          const original = await c.events.findOne({ roomId, authorId: idempotency.authorId, clientId: idempotency.clientId })
+          const original = await byClientId(roomId, idempotency.authorId, idempotency.clientId)
           if (original) return { ok: false, duplicateOf: original }
           continue
         }
@@ -130,6 +130,17 @@ export function createEventLog(c: Collections) {
     if ((hints.get(key) ?? 0) < seq) hints.set(key, seq)
   }
 
+  /** The event `authorId` appended to the room under `clientId` (its idempotency key), if any. */
+  function byClientId(roomId: ObjectId, authorId: ObjectId, clientId: string): Promise<EventDoc | null> {
+    return c.events.findOne({ roomId, authorId, clientId })
+  }
+
+  /** The room's newest `member.left` of `userId`, if any. */
+  async function lastLeft(roomId: ObjectId, userId: ObjectId): Promise<EventDoc | null> {
+    const [event] = await c.events.find({ roomId, 'data.type': 'member.left', 'data.userId': userId.toHexString() }).sort({ seq: -1 }).limit(1).toArray()
+    return event ?? null
+  }
+
   /** Events with seq > `after`, ascending, at most `limit`. */
   function after(roomId: ObjectId, after: number, limit: number): Promise<EventDoc[]> {
     return c.events.find({ roomId, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).toArray()
@@ -145,6 +156,6 @@ export function createEventLog(c: Collections) {
     return c.events.find({ roomId, seq: { $gt: after, $lt: before } }).sort({ seq: 1 }).toArray()
   }
 
-  return { append, observe, after, newest, between, latestSeq, latestSeqShared }
+  return { append, observe, byClientId, lastLeft, after, newest, between, latestSeq, latestSeqShared }
 }
 export type EventLog = ReturnType<typeof createEventLog>

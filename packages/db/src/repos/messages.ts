@@ -151,7 +151,7 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
 
   /** The message `authorId` already sent to the room under `clientId`, as it is now; null if none. */
   async function findSent(roomId: ObjectId, authorId: ObjectId, clientId: string): Promise<Message | null> {
-    const event = await c.events.findOne({ roomId, authorId, clientId })
+    const event = await log.byClientId(roomId, authorId, clientId)
     return event?.data.type === CREATED ? originalAsNow(event as CreatedEvent) : null
   }
 

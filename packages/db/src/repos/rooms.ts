@@ -88,7 +88,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
 
   /** Why `userId` last left the room, from its log ('left' when the log has no such event). */
   async function leaveReason(roomId: ObjectId, userId: ObjectId): Promise<'left' | 'kicked'> {
-    const [event] = await c.events.find({ roomId, 'data.type': 'member.left', 'data.userId': userId.toHexString() }).sort({ seq: -1 }).limit(1).toArray()
+    const event = await log.lastLeft(roomId, userId)
     return event?.data.type === 'member.left' ? event.data.reason : 'left'
   }
 
