@@ -20,6 +20,7 @@
 import type { Duplex } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import { WebSocket } from 'ws'
+import { closeThenCut } from '@parley/api'
 
 export const CLOSE_POLICY = 1008
 export const CLOSE_TOO_BIG = 1009
@@ -107,9 +108,7 @@ export function createWsGuard(config: WsGuardConfig, hooks: WsGuardHooks = {}) {
       st.ws.terminate()
       return
     }
-    st.ws.close(CLOSE_POLICY, reason)
-    // A client that does not answer the close handshake is cut shortly after.
-    setTimeout(() => st.ws.terminate(), 1000).unref()
+    closeThenCut(st.ws, CLOSE_POLICY, reason)
   }
 
   /** false while a frame must not reach tRPC. */

@@ -11,6 +11,7 @@ import type { ApiLimits } from './limits.ts'
 import type { RoomHub } from './live/room-hub.ts'
 import type { UserHub } from './live/user-hub.ts'
 import type { MembershipCache } from './membership-cache.ts'
+import { closeThenCut } from './ws-close.ts'
 
 export interface ApiLogger {
   info(obj: object, msg?: string): void
@@ -95,8 +96,6 @@ export function clientIp(req: IncomingMessage, trustProxy = false): string {
   return forwarded || req.socket.remoteAddress || 'unknown'
 }
 
-/** After closing a revoked session's socket (4001), how long its peer has to answer the close before the socket is cut. */
-const REVOKED_CLOSE_GRACE_MS = 1000
 const WS_OPEN = 1
 
 /**
@@ -155,8 +154,7 @@ export function createContextFactory(deps: ApiDeps) {
 function watchSocketSession(deps: ApiDeps, ctx: Context, socket: WebSocket, session: AuthenticatedSession): void {
   const revoked = () => {
     ctx.session = null
-    socket.close(4001, 'session revoked')
-    setTimeout(() => socket.terminate(), REVOKED_CLOSE_GRACE_MS).unref()
+    closeThenCut(socket, 4001, 'session revoked')
   }
   // Not awaited: while Redis is down the bus waits for its SUBSCRIBE to be confirmed,
   // and the connection should not stall on that (the watcher re-checks the database once attached).

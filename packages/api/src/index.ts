@@ -6,6 +6,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import type { AppRouter } from './root.ts'
 
 export { appRouter, type AppRouter } from './root.ts'
+export { closeThenCut } from './ws-close.ts'
 export { clientIp, ipLimitKey, createContextFactory, type ApiDeps, type ApiLogger, type ApiMetrics, type Context, type CreateContextOptions, type InflightTracker, type WsConnectionState } from './context.ts'
 export { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 export { createMembershipCache, type MembershipCache } from './membership-cache.ts'
