@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { applyWSSHandler } from '@trpc/server/adapters/ws'
+import { TRPCError } from '@trpc/server'
+import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc'
 import { appRouter, clientIp, createContextFactory, ipLimitKey, createMembershipCache, createRoomHub, createStreamGateway, createUserHub, type ApiDeps, type Context, type CreateContextOptions } from '@parley/api'
 import type { Logger } from 'pino'
@@ -183,8 +185,11 @@ export function createApp(deps: AppDeps): App {
     if (url.pathname === '/trpc' || url.pathname.startsWith('/trpc/')) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         const refusal = origins.rejectsMutation(req)
-        // tRPC's error shape, so a client reports it as any other refusal.
-        if (refusal) return sendJson(res, refusal.httpStatus, { error: { message: refusal.message, code: TRPC_ERROR_CODES_BY_KEY[refusal.code], data: { code: refusal.code, httpStatus: refusal.httpStatus } } })
+        if (refusal) {
+          // tRPC's error shape and status for the code, so a client reports it as any other refusal.
+          const httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code: refusal.code }))
+          return sendJson(res, httpStatus, { error: { message: refusal.message, code: TRPC_ERROR_CODES_BY_KEY[refusal.code], data: { code: refusal.code, httpStatus } } })
+        }
       }
       // A page of messages or the room list: several times smaller on a phone's slow link.
       compressWhenLarge(req, res, config.httpCompressMinBytes)

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 
-export type Refusal = { code: 'UNSUPPORTED_MEDIA_TYPE' | 'FORBIDDEN'; httpStatus: 415 | 403; message: string }
+export type Refusal = { code: 'UNSUPPORTED_MEDIA_TYPE' | 'FORBIDDEN'; message: string }
 
 /**
  * Cross-site protection for cookie-authenticated calls. Browsers always send
@@ -34,9 +34,9 @@ export function createOriginPolicy(allowed: readonly string[]) {
       const site = req.headers['sec-fetch-site']
       const origin = req.headers.origin
       const crossSite = site && site !== 'same-origin' && site !== 'none' ? !origin || !isAllowedOrigin(req, origin) : !!origin && !isAllowedOrigin(req, origin)
-      if (crossSite) return { code: 'FORBIDDEN', httpStatus: 403, message: 'Cross-site request refused' }
+      if (crossSite) return { code: 'FORBIDDEN', message: 'Cross-site request refused' }
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-      if (type !== 'application/json') return { code: 'UNSUPPORTED_MEDIA_TYPE', httpStatus: 415, message: 'Content-Type must be application/json' }
+      if (type !== 'application/json') return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' }
       return null
     },
   }
