@@ -121,6 +121,8 @@ interface UserRecord {
   offChannel: (() => void) | null
   /** Its last stream closed (or loading failed): it is no longer kept. */
   gone: boolean
+  /** A re-read after a bus loss waits for its turn: one that starts later covers any loss before it. */
+  resyncQueued: boolean
   /**
    * Rooms its room lists followed before its load did, held by a member that
    * hears nothing and tells no one (it has no streams and counts no room),
@@ -181,7 +183,12 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
    * stream instead would stop it until the client reconnects.
    */
   function resyncUser(u: UserRecord, attempt = 0): void {
-    loads(() => (u.gone ? undefined : syncRooms(u, true))).catch(() => {
+    if (u.resyncQueued) return
+    u.resyncQueued = true
+    loads(() => {
+      u.resyncQueued = false
+      return u.gone ? undefined : syncRooms(u, true)
+    }).catch(() => {
       if (closed || u.gone || attempt >= RESYNC_RETRIES) return
       setTimeout(() => resyncUser(u, attempt + 1), Math.min(1000 * 2 ** attempt, 30_000)).unref()
     })
@@ -418,7 +425,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
   }
 
   function newRecord(userId: string): UserRecord {
-    return { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false, ahead: null }
+    return { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false, resyncQueued: false, ahead: null }
   }
 
   /** A followed room's newest message as it was created (null: none yet); undefined when this node does not know it. */
