@@ -119,12 +119,16 @@ export const useSessionStore = defineStore('session', () => {
    * Sign out here: server session, cookie, this user's IndexedDB and cache.
    * Offline, the local data still goes, and the server session is ended at
    * the next chance (start, the connection's return, a sign-in): marked
-   * first, so a page closed meanwhile does not forget it.
+   * first, so a page closed meanwhile does not forget it. This device signs
+   * out at once, whatever the network does (a request that hangs offline
+   * kept the app signed in until it failed).
    */
   async function logout(): Promise<void> {
     markLogoutPending()
-    await finishLogout().catch(() => {})
+    const ending = finishLogout().catch(() => {})
     await dropLocal()
+    // The next socket must not open with the old cookie while the server may still take it.
+    await ending
     await reconnectTrpc()
   }
 
