@@ -41,8 +41,32 @@ const SPECS: Record<string, IndexDescription[]> = {
   messages: [{ key: { roomId: 1, seq: 1 }, name: INDEX.messagesRoomSeq, unique: true }],
 }
 
+/**
+ * Indexes earlier versions created and nothing reads now. Each still costs a
+ * write on every insert and update of its collection, so start-up drops it.
+ */
+export const RETIRED_INDEXES: Record<string, string[]> = {
+  // The room directory's first index (on lastActivityAt, which sends no longer write); replaced by INDEX.roomsBrowse.
+  rooms: ['rooms_visibility_activity'],
+}
+
+const INDEX_NOT_FOUND = 27
+
 export async function ensureIndexes(db: Db): Promise<void> {
   await Promise.all(Object.entries(SPECS).map(([coll, specs]) => db.collection(coll).createIndexes(specs)))
+  await Promise.all(
+    Object.entries(RETIRED_INDEXES).flatMap(([coll, names]) =>
+      names.map((name) =>
+        db
+          .collection(coll)
+          .dropIndex(name)
+          .catch((err: unknown) => {
+            // Already gone, as on every database created since. (The collection exists: createIndexes made it.)
+            if ((err as { code?: unknown }).code !== INDEX_NOT_FOUND) throw err
+          }),
+      ),
+    ),
+  )
 }
 
 /** True when `err` is a duplicate-key error on the index named `indexName`. */
