@@ -1,8 +1,12 @@
-/** Shared set-up for the auth tests: a real embedded MongoDB and the real in-process bus. */
+/**
+ * Shared set-up for the auth tests: the storage suites' database (real MongoDB
+ * at MONGODB_URL when set, else the embedded server) and the real in-process bus.
+ */
 import { createMemoryBus } from '@parley/bus'
 import type { Bus } from '@parley/bus'
-import { connectDatabase, type Database } from '@parley/db'
-import { startEmbeddedMongo } from '@parley/embedded-mongo'
+import type { Database } from '@parley/db'
+// @parley/db's harness wraps startTestMongo (auth does not depend on @parley/testing itself): a fresh database per suite.
+import { openTestDatabase } from '@parley/db/testing'
 import { createAuth, type AuthInstance, type CreateAuthOptions } from '../src/index.ts'
 
 export const CHEAP_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
@@ -15,14 +19,8 @@ export interface Harness {
   close(): Promise<void>
 }
 
-let dbCounter = 0
-
 export async function startHarness(): Promise<Harness> {
-  const mongo = await startEmbeddedMongo({ port: 0 })
-  const database = await connectDatabase({
-    url: mongo.url,
-    dbName: `auth_test_${process.pid}_${++dbCounter}`,
-  })
+  const database = await openTestDatabase()
   const bus = createMemoryBus({ nodeId: 'auth-test' })
   const instances: AuthInstance[] = []
   return {
@@ -43,8 +41,8 @@ export async function startHarness(): Promise<Harness> {
     async close() {
       for (const a of instances) a.close()
       await bus.close()
-      await database.close()
-      await mongo.stop()
+      // On a real server the database outlives the run: drop it (this also closes the client).
+      await database.drop()
     },
   }
 }
@@ -61,9 +59,10 @@ export async function eventually(
   timeoutMs = 3000,
   what = 'condition',
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs
+  // performance.now(), not Date.now(): tests that fake Date (expiry) wait with this too.
+  const deadline = performance.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(10)
   }
 }

@@ -12,6 +12,33 @@ import { Semaphore, SemaphoreFullError } from '../src/semaphore.ts'
 import { readSessionCookie, serializeBlankCookie, serializeSessionCookie } from '../src/cookie.ts'
 
 const TOKEN_RE = /^[a-z2-7]{24}\.[a-z2-7]{32}$/
+const BASE32 = [...'abcdefghijklmnopqrstuvwxyz234567']
+
+/** A well-formed token (drawn by fast-check, so a failure shrinks and replays). */
+const tokenArb = fc
+  .tuple(
+    fc.string({ unit: fc.constantFrom(...BASE32), minLength: 24, maxLength: 24 }),
+    fc.string({ unit: fc.constantFrom(...BASE32), minLength: 32, maxLength: 32 }),
+  )
+  .map(([id, secret]) => `${id}.${secret}`)
+/** A well-formed token, or one with a character changed, added or removed: random strings alone almost never come near one. */
+const nearTokenArb = fc.oneof(
+  tokenArb,
+  fc
+    .tuple(
+      tokenArb,
+      fc.constantFrom('change', 'add', 'remove'),
+      fc.nat(),
+      // A base32 character (a change may leave the token well-formed), one just outside the alphabet, or any.
+      fc.oneof(fc.constantFrom(...BASE32), fc.constantFrom(...'0189AZ.-_ ";='), fc.string({ minLength: 1, maxLength: 1 })),
+    )
+    .map(([token, how, n, ch]) => {
+      const i = n % (token.length + 1)
+      if (how === 'add') return token.slice(0, i) + ch + token.slice(i)
+      const j = i % token.length
+      return token.slice(0, j) + (how === 'change' ? ch : '') + token.slice(j + 1)
+    }),
+)
 
 describe('session tokens', () => {
   it('are id.secret in lower-case base32 without padding, with ≥120-bit ids and ≥128-bit secrets', () => {
@@ -69,12 +96,24 @@ describe('session tokens', () => {
     ]) {
       expect(parseSessionToken(bad)).toBeNull()
     }
+    let parsed = 0
+    let refused = 0
     fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), (s) => {
-        const parsed = parseSessionToken(s)
-        if (parsed) expect(s).toMatch(TOKEN_RE)
+      fc.property(fc.oneof(nearTokenArb, fc.string({ maxLength: 80 })), (s) => {
+        const result = parseSessionToken(s)
+        // Exactly the well-formed strings parse, into their own two halves.
+        expect(result !== null).toBe(TOKEN_RE.test(s))
+        if (result) {
+          parsed++
+          expect(`${result.id}.${result.secret}`).toBe(s)
+        } else refused++
       }),
+      // Parsing is cheap: many runs reach more of a token's one-character neighbours.
+      { numRuns: 2000 },
     )
+    // Both answers were reached: a property whose inputs never parse checks nothing.
+    expect(parsed).toBeGreaterThan(0)
+    expect(refused).toBeGreaterThan(0)
   })
 
   it('compares secrets by hash', () => {
@@ -155,12 +194,27 @@ describe('cookies', () => {
     expect(auth.readToken(`parley_session=${token}x`)).toBeNull()
     expect(auth.readToken(`parley_session=${token.toUpperCase()}`)).toBeNull()
     expect(auth.readToken(`other=${token}`)).toBeNull()
+    let read = 0
+    const headerArb = fc.oneof(
+      fc.string({ maxLength: 200 }).map((header) => ({ header, sent: null })),
+      fc
+        .tuple(fc.string({ maxLength: 40 }), nearTokenArb, fc.string({ maxLength: 40 }))
+        .map(([before, sent, after]) => ({ header: `${before}; parley_session=${sent}; ${after}`, sent })),
+    )
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), (header) => {
+      fc.property(headerArb, ({ header, sent }) => {
         const t = auth.readToken(header)
-        if (t !== null) expect(t).toMatch(TOKEN_RE)
+        if (t !== null) {
+          read++
+          expect(t).toMatch(TOKEN_RE)
+          expect(header).toContain(t)
+        }
+        // A well-formed token under the cookie's name is found whatever surrounds it.
+        if (sent !== null && TOKEN_RE.test(sent)) expect(t).toBe(sent)
       }),
     )
+    // Some headers did carry a token: a property whose inputs never yield one checks nothing.
+    expect(read).toBeGreaterThan(0)
   })
 })
 
