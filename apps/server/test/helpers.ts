@@ -3,6 +3,7 @@ import http from 'node:http'
 import { Writable } from 'node:stream'
 import type { RoomStreamEvent, UserEvent } from '@parley/schemas'
 import { collect } from '@parley/testing'
+import type { WebSocket } from 'ws'
 import type { ApiClient, TestServer } from './factory.ts'
 
 /** Alice's new public room with Bob in it: the start of most tests of what people in a room see. */
@@ -91,4 +92,21 @@ export function logSink() {
     },
   })
   return { stream, text, lines }
+}
+
+/** One call over a raw socket: its reply, or a rejection if the socket closes first. */
+export function call(ws: WebSocket, id: number, method: 'query' | 'mutation', path: string, input?: unknown): Promise<{ result?: unknown; error?: unknown }> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (raw: Buffer) => {
+      const msg = JSON.parse(raw.toString()) as { id: unknown; result?: unknown; error?: unknown }
+      if (msg.id !== id) return
+      ws.off('close', onClose)
+      ws.off('message', onMessage)
+      resolve(msg)
+    }
+    const onClose = (code: number, reason: Buffer) => reject(new Error(`closed ${code} ${reason.toString()}`))
+    ws.on('message', onMessage)
+    ws.once('close', onClose)
+    ws.send(JSON.stringify({ id, method, params: { path, input } }))
+  })
 }

@@ -9,10 +9,9 @@
  */
 import net from 'node:net'
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createTRPCClient, wsLink } from '@trpc/client'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { AppRouter } from '@parley/api'
 import {
   defaultMaxConnections,
@@ -46,6 +45,19 @@ async function readyz(): Promise<{ status: number; body: { ok: boolean; down: Re
   const { status, body } = await getAlone('/readyz')
   return { status, body: JSON.parse(body.toString()) }
 }
+
+/** Requests the node closed unanswered while the test waited for a slot: each is one more refusal it counts. */
+let turnedAway = 0
+/** `request`'s answer, retried while the node turns it away: it has no slot until it has seen a client's close. */
+const whenAdmitted = <T>(request: () => Promise<T>): Promise<T> =>
+  vi.waitFor(
+    () =>
+      request().catch((err: unknown) => {
+        turnedAway++
+        throw err
+      }),
+    { timeout: 5_000 },
+  )
 
 /** Opens a TCP connection and reports whether the node closed it within `ms` without answering. */
 function openAndWatch(ms: number): Promise<{ socket: net.Socket; dropped: boolean }> {
@@ -84,12 +96,10 @@ describe('MAX_CONNECTIONS', () => {
 
     // One slot free: a scrape or a probe takes it. The scrape shows how full the node is, the probe that the next client would be turned away.
     kept.pop()!.socket.destroy()
-    await sleep(100)
-    const metrics = (await getAlone('/metrics')).body.toString()
+    const metrics = (await whenAdmitted(() => getAlone('/metrics'))).body.toString()
     expect(metricValue(metrics, 'parley_client_connections')).toBe(CAP)
     expect(metricValue(metrics, 'parley_max_connections')).toBe(CAP)
-    await sleep(100)
-    expect(await readyz()).toEqual({ status: 503, body: expect.objectContaining({ ok: false, down: { connections: `full: ${CAP} of MAX_CONNECTIONS (${CAP})` } }) })
+    expect(await whenAdmitted(readyz)).toEqual({ status: 503, body: expect.objectContaining({ ok: false, down: { connections: `full: ${CAP} of MAX_CONNECTIONS (${CAP})` } }) })
 
     const body = `while full ${randomUUID()}`
     await aliceWs.messages.send.mutate({ roomId, body, clientId: randomUUID() })
@@ -99,9 +109,9 @@ describe('MAX_CONNECTIONS', () => {
     watch.stop()
 
     for (const f of kept) f.socket.destroy()
-    await sleep(100)
-    expect(await readyz()).toEqual({ status: 200, body: expect.objectContaining({ ok: true, down: {} }) })
-    expect(await scrapeMetric(server.url, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped)
+    // Full (503) or refused until the node has seen those closes.
+    await expect.poll(() => whenAdmitted(readyz), { timeout: 5_000 }).toEqual({ status: 200, body: expect.objectContaining({ ok: true, down: {} }) })
+    expect(await scrapeMetric(server.url, 'parley_limit_hits_total', { limit: 'connections' })).toBe(dropped + turnedAway)
     // The operator hears of it once, not once per refused connection (a crowd at the door would flood the log).
     expect(warnings.lines.filter((w) => String(w.msg).startsWith('connection refused'))).toEqual([
       expect.objectContaining({ maxConnections: CAP }),

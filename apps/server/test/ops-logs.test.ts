@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import type { AppRouter } from '@parley/api'
 import { collect, createClient } from '@parley/testing'
@@ -33,8 +33,6 @@ beforeAll(async () => {
 })
 afterAll(() => server.stop())
 
-const settle = () => sleep(100)
-
 describe('logs', () => {
   it('never contain the password, the session token, the cookie or a message body', async () => {
     const username = `logged_${randomBytes(4).toString('hex')}`
@@ -43,7 +41,7 @@ describe('logs', () => {
     const wsBody = `ws body ${randomBytes(12).toString('hex')}`
 
     const c = createClient<AppRouter>(server.url)
-    await c.trpc.auth.register.mutate({ username, password })
+    const { user } = await c.trpc.auth.register.mutate({ username, password })
     await c.trpc.auth.logout.mutate()
     await expect(c.trpc.auth.login.mutate({ username, password: `${password}-wrong` })).rejects.toThrow()
     await c.trpc.auth.login.mutate({ username, password })
@@ -65,7 +63,10 @@ describe('logs', () => {
     await watch.until((items) => items.length >= 2)
     watch.stop()
     await c.close()
-    await settle()
+    // The last lines this test causes: its two sockets' closes (the raw one's and the subscription's). Lines are
+    // written in order, so everything logged before them is in; a moment more for anything logged late.
+    await vi.waitFor(() => expect(lines.filter((l) => l.msg === 'ws close' && l.userId === user.id)).toHaveLength(2), { timeout: 5_000 })
+    await sleep(100)
 
     const all = sink.text.join('\n')
     expect(all.length).toBeGreaterThan(0)
@@ -108,14 +109,15 @@ describe('logs', () => {
     const generated = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } })
     const genId = generated.headers.get('x-request-id')
     expect(genId).toMatch(/^[0-9a-f-]{36}$/)
-    await settle()
 
+    // A line is written when the response has closed, which can be just after the client has it.
+    await vi.waitFor(() => expect(lines.find((l) => l.reqId === 'trace-me-123')).toMatchObject({ msg: 'http', node: 'log-node', method: 'GET', path: '/trpc/auth.me', status: 200, userId: user.id }), { timeout: 5_000 })
     const line = lines.find((l) => l.reqId === 'trace-me-123')
-    expect(line).toMatchObject({ msg: 'http', node: 'log-node', method: 'GET', path: '/trpc/auth.me', status: 200, userId: user.id })
     expect(typeof line!.ms).toBe('number')
     expect(JSON.stringify(line)).not.toContain('secret=zzz')
+    // The later request's line is in, so a second line for the first would be too.
+    await vi.waitFor(() => expect(lines.find((l) => l.reqId === genId)).toMatchObject({ path: '/healthz', status: 200 }), { timeout: 5_000 })
     expect(lines.filter((l) => l.reqId === 'trace-me-123')).toHaveLength(1)
-    expect(lines.find((l) => l.reqId === genId)).toMatchObject({ path: '/healthz', status: 200 })
     await c.close()
   })
 
@@ -128,9 +130,9 @@ describe('logs', () => {
     await new Promise((r) => ws.once('message', r))
     ws.close(4000, 'bye')
     await new Promise((r) => ws.once('close', r))
-    await settle()
+    // The client can see the close before the node logs it.
+    await vi.waitFor(() => expect(lines.find((l) => l.msg === 'ws close' && l.userId === user.id)).toMatchObject({ node: 'log-node', code: 4000 }), { timeout: 5_000 })
     const close = lines.find((l) => l.msg === 'ws close' && l.userId === user.id)
-    expect(close).toMatchObject({ node: 'log-node', code: 4000 })
     expect(typeof close!.ms).toBe('number')
     const open = lines.find((l) => l.msg === 'ws open' && l.connId === close!.connId)
     expect(open).toBeTruthy()

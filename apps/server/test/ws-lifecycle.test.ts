@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { readEnv } from '../src/env.ts'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
-import { range, twoInARoom } from './helpers.ts'
+import { call, range, twoInARoom } from './helpers.ts'
 
 const MAX_PER_USER = 3
 const HOUR = 60 * 60_000
@@ -34,23 +34,6 @@ function open(cookie: string): Promise<WebSocket> {
 /** Opens sockets with this cookie and cuts each as soon as it is open: before the server has read its session. */
 async function openAndCut(cookie: string, times: number): Promise<void> {
   for (let i = 0; i < times; i++) (await open(cookie)).terminate()
-}
-
-/** One call over a raw socket: its reply, or a rejection if the socket closes first. */
-function call(ws: WebSocket, id: number, method: 'query' | 'mutation', path: string, input?: unknown): Promise<{ result?: unknown; error?: unknown }> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (raw: Buffer) => {
-      const msg = JSON.parse(raw.toString()) as { id: unknown; result?: unknown; error?: unknown }
-      if (msg.id !== id) return
-      ws.off('close', onClose)
-      ws.off('message', onMessage)
-      resolve(msg)
-    }
-    const onClose = (code: number, reason: Buffer) => reject(new Error(`closed ${code} ${reason.toString()}`))
-    ws.on('message', onMessage)
-    ws.once('close', onClose)
-    ws.send(JSON.stringify({ id, method, params: { path, input } }))
-  })
 }
 
 /** The session id in a client's cookie (`name=<id>.<secret>`). */

@@ -14,8 +14,10 @@ import { createMembershipCache, type MembershipCache } from '../src/membership-c
 let database: TestDatabase
 const bus = createMemoryBus({ nodeId: 'n1' })
 let membership: MembershipCache
+/** The commands sent to the database, by name. */
+const commands: string[] = []
 beforeAll(async () => {
-  database = await openTestDatabase()
+  database = await openTestDatabase((name) => void commands.push(name))
   membership = createMembershipCache(30_000, bus)
   await membership.ready
 })
@@ -37,11 +39,15 @@ async function roomWith(member: PublicUser) {
 }
 
 describe('requireMemberCached', () => {
-  it('serves a member from the cache once read', async () => {
+  it('serves a member from the cache once read: the next check asks the database nothing', async () => {
     const mia = person('mia')
     const room = await roomWith(mia)
+    commands.length = 0
     await requireMemberCached(contextOf(mia), room._id.toHexString())
-    expect(membership.get(room._id.toHexString(), mia.id)?.member.role).toBe('member')
+    expect(commands).toContain('find')
+    commands.length = 0
+    expect((await requireMemberCached(contextOf(mia), room._id.toHexString())).member.role).toBe('member')
+    expect(commands).toEqual([])
   })
 
   it('does not keep a membership read that a kick overtook: the next send reads again and is refused', async () => {

@@ -7,10 +7,12 @@
  * 30 s safety-net resync, and not only when a later message reveals the gap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { send, watchRoom, watchUser } from '../helpers.ts'
+import { send, seqsOf, watchRoom, watchUser } from '../helpers.ts'
 import { expectEverythingOnce, readyz, redisProxy, stream, useCluster, waitFor } from './support.ts'
 
-const cluster = useCluster({ nodes: 2 })
+// The safety-net resync (30 s by default) out of the way: no node resyncs unless something tells it to, so
+// B's reader cannot get A's messages from the cut until A's return does it.
+const cluster = useCluster({ nodes: 2, env: { BUS_RESYNC_INTERVAL_MS: '600000' } })
 const { clients } = cluster
 let proxy: Awaited<ReturnType<typeof redisProxy>>
 
@@ -41,6 +43,8 @@ describe('one node cut off from Redis', () => {
     expect((await readyz(cluster.B)).status).toBe(200)
     // Accepted and persisted by A; A's own reader gets them; B's cannot yet.
     const during = await stream((i) => send(sender, room.id, `during ${i}`), { min: 30 }).done
+    // Had B's reader got any of them, the catch-up below would prove nothing.
+    expect(seqsOf(subs[1]!.items).filter((seq) => seq >= during[0]!.seq)).toEqual([])
 
     proxy.restore()
     await waitFor('node A /readyz 200', async () => (await readyz(cluster.A)).status === 200, 15_000)
