@@ -7,7 +7,7 @@
  * marker the socket drops is sent again; and after a drop the room list is
  * fetched again over the new socket.
  */
-import type { BrowserContext, WebSocketRoute } from 'playwright-core'
+import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import {
   bannerState,
@@ -41,18 +41,21 @@ interface Relayed {
 /**
  * Relays every tRPC socket the context opens from here on to the server and
  * back, recording what the page sends. A hook returning false holds a frame
- * back (the hook may close the page's socket instead). Returns the sockets,
- * oldest first.
+ * back (the hook may close the page's socket instead); while `refuse` returns
+ * true, a new socket is closed at once, as with no network. Returns the
+ * sockets, oldest first.
  */
 async function relaySockets(
   context: BrowserContext,
   hooks: {
     fromPage?: (text: string, socket: Relayed) => boolean
     fromServer?: (text: string, socket: Relayed) => boolean
+    refuse?: () => boolean
   } = {},
 ): Promise<Relayed[]> {
   const sockets: Relayed[] = []
   await context.routeWebSocket(/\/trpc$/, (toPage) => {
+    if (hooks.refuse?.()) return toPage.close({ code: 1006, reason: 'no network (the test)' })
     const socket: Relayed = { toPage, sent: [], closed: false }
     sockets.push(socket)
     const server = toPage.connectToServer()
@@ -71,6 +74,28 @@ async function relaySockets(
   })
   return sockets
 }
+
+/** How many items the outbox of the user signed in on `page` holds in IndexedDB (read-only). */
+const storedOutbox = (page: Page) =>
+  page.evaluate(async () => {
+    const raw = localStorage.getItem('parley:user')
+    const name = raw && `parley-${(JSON.parse(raw) as { id: string }).id}`
+    if (!name || !(await indexedDB.databases()).some((d) => d.name === name)) return 0
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name)
+      req.onsuccess = () => resolve(req.result)
+      req.onerror = () => reject(req.error)
+    })
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const req = db.transaction('outbox').objectStore('outbox').count()
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+    } finally {
+      db.close()
+    }
+  })
 
 /** How many frames the page sent over its sockets naming the procedure `path`. */
 const sentOver = (sockets: Relayed[], path: string) =>
@@ -242,6 +267,115 @@ describe('offline', () => {
     await expect.poll(() => bodies(bob.page)).toEqual(expected)
     await expect.poll(() => bodies(a)).toEqual(expected)
     expect(await storedBodies(bob.page, roomId)).toEqual(expected)
+  })
+
+  it('a send whose answer never came before the app was closed, deleted after it opens again offline, is deleted for the other person too', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'lost-answer', [
+      'Alice Lost',
+      'Bob Lost',
+    ])
+    const a = alice.page
+    const b = bob.page
+    await openRoom(b, 'lost-answer')
+    await say(a, 'Before the tunnel')
+    await message(b, 'Before the tunnel').waitFor()
+    await waitForServiceWorker(a)
+    await message(a, 'Before the tunnel').waitFor()
+    await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
+
+    // Alice's socket from here on: once her next send is out, nothing the
+    // server says reaches her page (the server still gets the send); while
+    // she has no network, no socket opens.
+    let deafAfterSend = false
+    let deaf = false
+    let noNetwork = false
+    const sockets = await relaySockets(alice.context, {
+      fromPage(text) {
+        if (deafAfterSend && text.includes('"messages.send"')) deaf = true
+        return true
+      },
+      fromServer: () => !deaf,
+      refuse: () => noNetwork,
+    })
+    await a.reload()
+    await message(a, 'Before the tunnel').waitFor()
+    // A frame from the page: its socket is open, so the send goes over it.
+    await expect.poll(() => sockets[0]?.sent.length ?? 0).toBeGreaterThan(0)
+
+    deafAfterSend = true
+    await say(a, 'Sent into the void')
+    await message(b, 'Sent into the void').waitFor()
+    expect(sentOver(sockets, 'messages.send')).toBe(1)
+
+    // The app is closed before the answer, and opened again with no network.
+    noNetwork = true
+    await alice.context.setOffline(true)
+    try {
+      await a.reload()
+      const mine = message(a, 'Sent into the void')
+      await mine.hover()
+      await mine.getByTestId('delete-button').click()
+      // Honest: it may well be in the room already.
+      expect(await a.getByTestId('confirm-dialog').innerText()).toContain(
+        'It may already have reached the room: it will be removed there too.',
+      )
+      await a.getByTestId('confirm-accept').click()
+      await mine.waitFor({ state: 'detached' })
+    } finally {
+      noNetwork = false
+      await alice.context.setOffline(false)
+    }
+
+    // Back online: Bob sees it go, and the server no longer shows it.
+    await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
+    await b.getByTestId('message-deleted').waitFor()
+    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    await expect.poll(() => bodies(a)).toEqual(['Before the tunnel'])
+  })
+
+  it("a message deleted offline in one tab is not sent by the user's other tab once back online", async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'two-tabs', [
+      'Alice Tabs',
+      'Bob Tabs',
+    ])
+    const a = alice.page
+    const b = bob.page
+    await openRoom(b, 'two-tabs')
+    await say(a, 'Before the tunnel')
+    await message(b, 'Before the tunnel').waitFor()
+    await waitForServiceWorker(a)
+    await message(a, 'Before the tunnel').waitFor()
+    await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
+
+    await alice.context.setOffline(true)
+    const tab = await alice.context.newPage()
+    try {
+      await expect.poll(() => bannerState(a)).toBe('offline')
+      await say(a, 'Wrong room, sorry')
+      await expect.poll(() => storedOutbox(a)).toBe(1)
+      // A second tab, opened now, reads the waiting message into its own queue.
+      await tab.goto(`/rooms/${roomId}`)
+      await message(tab, 'Wrong room').waitFor()
+
+      // Deleted in the first tab: it never left, so it is just dropped there.
+      const wrong = message(a, 'Wrong room')
+      await wrong.hover()
+      await wrong.getByTestId('delete-button').click()
+      await a.getByTestId('confirm-accept').click()
+      await wrong.waitFor({ state: 'detached' })
+      await expect.poll(() => storedOutbox(a)).toBe(0)
+    } finally {
+      await alice.context.setOffline(false)
+    }
+
+    // Both tabs are online again: the second lets go of it instead of posting it.
+    await expect
+      .poll(() => tab.locator('[data-pending="true"]').count(), { timeout: 20_000 })
+      .toBe(0)
+    expect(await message(tab, 'Wrong room').count()).toBe(0)
+    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    expect(await bodies(b)).toEqual(['Before the tunnel'])
+    await tab.close()
   })
 
   it('read markers and typing go over the open socket; a marker whose socket drops is sent again', async () => {

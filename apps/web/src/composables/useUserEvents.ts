@@ -40,7 +40,9 @@ export function useUserEvents(): void {
           seq: Math.max(r.seq, event.seq),
           unread: isActiveRoom(event.roomId) ? 0 : event.unread,
           lastMessage: event.lastMessage ?? r.lastMessage,
-          lastActivityAt: event.lastMessage?.createdAt ?? new Date().toISOString(),
+          // Without a message (the user's own read marker, a recount after the
+          // server lost events) nothing was written: the room keeps its place.
+          lastActivityAt: event.lastMessage?.createdAt ?? r.lastActivityAt,
         }))
         return
       }

@@ -3,7 +3,7 @@
  * messages of each visited room, the last seen seq per room and the outbox.
  * Written by the app (not the service worker); deleted at sign-out.
  */
-import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
 import type { Message, RoomListItem } from '@parley/schemas'
 
 /** Messages kept per room. */
@@ -150,19 +150,45 @@ export async function loadRooms(): Promise<RoomListItem[]> {
   return rooms.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
 }
 
+type MessageStore = IDBPObjectStore<ParleyDB, ['messages'], 'messages', 'readwrite'>
+
+/** Drops the room's oldest saved messages past KEEP_PER_ROOM. */
+async function trimRoom(store: MessageStore, roomId: string): Promise<void> {
+  const count = await store.count(roomRange(roomId))
+  if (count <= KEEP_PER_ROOM) return
+  let cursor = await store.openCursor(roomRange(roomId))
+  for (let excess = count - KEEP_PER_ROOM; cursor && excess > 0; excess--) {
+    await cursor.delete()
+    cursor = await cursor.continue()
+  }
+}
+
 /** Upsert messages and keep only the latest KEEP_PER_ROOM of the room. */
 export async function saveMessages(roomId: string, messages: Message[]): Promise<void> {
   const db = await current()
   if (!db) return
   const tx = db.transaction('messages', 'readwrite')
   await Promise.all(messages.map((m) => tx.store.put(m)))
-  const count = await tx.store.count(roomRange(roomId))
-  if (count > KEEP_PER_ROOM) {
-    let cursor = await tx.store.openCursor(roomRange(roomId))
-    for (let excess = count - KEEP_PER_ROOM; cursor && excess > 0; excess--) {
-      await cursor.delete()
-      cursor = await cursor.continue()
-    }
+  await trimRoom(tx.store, roomId)
+  await tx.done
+}
+
+/**
+ * Adds a message of the user's that the server took to the room's saved copy,
+ * only where it extends it: right after the newest saved message (or in
+ * place of itself). After a gap (others wrote meanwhile, or anything else
+ * took a seq) the copy is left as it is, without the message: the next save
+ * of the room's timeline brings both, and what an offline start shows stays
+ * one run, never two with the messages between missing.
+ */
+export async function appendMessage(message: Message): Promise<void> {
+  const db = await current()
+  if (!db) return
+  const tx = db.transaction('messages', 'readwrite')
+  const newest = await tx.store.openKeyCursor(roomRange(message.roomId), 'prev')
+  if (newest && newest.key[1] >= message.seq - 1) {
+    await tx.store.put(message)
+    await trimRoom(tx.store, message.roomId)
   }
   await tx.done
 }
@@ -269,6 +295,10 @@ export async function resetRoom(roomId: string, seq: number, epoch: string): Pro
   await tx.done
 }
 
+/** Queued before the outbox carried more than sends: those have no kind. */
+const withKind = (i: OutboxItem | Omit<OutboxSend, 'kind'>): OutboxItem =>
+  'kind' in i ? i : { ...i, kind: 'send' }
+
 export async function loadOutbox(): Promise<OutboxItem[]> {
   const db = await current()
   if (!db) return []
@@ -276,13 +306,36 @@ export async function loadOutbox(): Promise<OutboxItem[]> {
     'outbox',
     'byOrder',
   )
-  // Queued before the outbox carried more than sends: those have no kind.
-  return stored.map((i) => ('kind' in i ? i : { ...i, kind: 'send' }))
+  return stored.map(withKind)
 }
 
+/** One queued item as stored now: undefined when it is not, null when there is no database. */
+export async function getOutbox(clientId: string): Promise<OutboxItem | undefined | null> {
+  const db = await current()
+  if (!db) return null
+  const stored = await db.get('outbox', clientId)
+  return stored && withKind(stored)
+}
+
+/**
+ * Runs `fn` holding the signed-in user's outbox lock (Web Locks, shared by
+ * the user's tabs), so that one tab at a time sends: each has its own copy of
+ * the queue in memory. Without Web Locks it just runs `fn`.
+ */
+export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
+  if (!active || !navigator.locks) return fn()
+  return navigator.locks.request(`parley-outbox:${active.userId}`, fn)
+}
+
+/**
+ * Fails when there is no database (it could not be opened): unlike a cached
+ * copy, a queued item the device did not keep is lost with the page, and the
+ * outbox tells the user so.
+ */
 export async function putOutbox(item: OutboxItem): Promise<void> {
   const db = await current()
-  await db?.put('outbox', item)
+  if (!db) throw new Error('No database on this device')
+  await db.put('outbox', item)
 }
 
 export async function deleteOutbox(clientId: string): Promise<void> {

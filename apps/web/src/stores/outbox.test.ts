@@ -4,13 +4,25 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Message } from '@parley/schemas'
 import { message } from '../test/factories.ts'
-import { closeUserDb, deleteUserDb, loadOutbox, openUserDb, putOutbox } from '../offline/db.ts'
+import { activeRoomId } from '../composables/useActiveRoom.ts'
+import {
+  closeUserDb,
+  createTimelineSaver,
+  dbName,
+  deleteOutbox,
+  deleteUserDb,
+  loadOutbox,
+  loadRoomCopy,
+  openUserDb,
+  putOutbox,
+  type OutboxSend,
+} from '../offline/db.ts'
 import { getTimeline, timelineKey } from '../lib/cache.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { toasts } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
-import { useOutboxStore } from './outbox.ts'
+import { mayBePosted, useOutboxStore } from './outbox.ts'
 
 vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
   ...(await importOriginal<typeof TrpcQuery>()),
@@ -44,9 +56,10 @@ const rateLimited = (retryAfterMs: number) =>
 const describeItem = (i: { kind: string; body?: string; messageId?: string; emoji?: string }) =>
   [i.kind, i.body ?? i.emoji ?? i.messageId].join(' ')
 
-/** A timeline in the cache, as a room on screen has it. */
+/** The room on screen, with its timeline in the cache. */
 function showRoom(...messages: Message[]) {
   queryClient.setQueryData(timelineKey(ROOM), { messages, hasMore: false })
+  activeRoomId.value = ROOM
 }
 const shown = () => getTimeline(queryClient, ROOM)?.messages ?? []
 
@@ -91,6 +104,7 @@ beforeEach(async () => {
   setActivePinia(createPinia())
   send.mockReset()
   queryClient.clear()
+  activeRoomId.value = null
   toasts.value = []
   await openUserDb(USER)
 })
@@ -141,6 +155,34 @@ describe('outbox store', () => {
     } finally {
       full.mockRestore()
     }
+  })
+
+  it('says a message will not outlive the app when the device cannot open its database, and still sends it', async () => {
+    // A database of a newer version of the app: opening version 1 fails, as it
+    // can in private mode or with the disk full.
+    await deleteUserDb(USER)
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.open(dbName(USER), 99)
+      req.onsuccess = () => {
+        req.result.close()
+        resolve()
+      }
+      req.onerror = () => reject(req.error)
+    })
+    await expect(openUserDb(USER)).rejects.toThrow()
+
+    const sent = acceptAll()
+    const outbox = useOutboxStore()
+    await outbox.enqueue(ROOM, 'still goes out')
+    await outbox.flush()
+    expect(sent.map((m) => m.body)).toEqual(['still goes out'])
+    expect(outbox.items).toEqual([])
+    expect(toasts.value.map((t) => [t.kind, t.text])).toEqual([
+      [
+        'error',
+        'Could not save this on your device: it will still be sent, if the app stays open until then',
+      ],
+    ])
   })
 
   it('waits while offline, then sends in order once, and empties the store', async () => {
@@ -196,7 +238,9 @@ describe('outbox store', () => {
     send.mockRejectedValueOnce(networkError())
     const outbox = useOutboxStore()
     const item = await outbox.enqueue(ROOM, 'again')
-    await outbox.flush()
+    await outbox.flush() // the first try fails
+    outbox.kick()
+    await outbox.flush() // so does the second
     outbox.kick()
     await outbox.flush()
     const ids = send.mock.calls.map(([, input]) => (input as { clientId: string }).clientId)
@@ -210,14 +254,16 @@ describe('outbox store', () => {
       const sent = acceptAll()
       send.mockRejectedValueOnce(rateLimited(12_000))
       const outbox = useOutboxStore()
-      const item = await outbox.enqueue(ROOM, 'slow down') // tries at once, and is refused
-      expect(send).toHaveBeenCalledTimes(1)
+      const item = await outbox.enqueue(ROOM, 'slow down')
+      // Tried at once (once stored as on its way), and refused.
+      await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1))
       // The plain backoff would have tried at 2 s, 4 s and 8 s.
       await vi.advanceTimersByTimeAsync(11_000)
       expect(send).toHaveBeenCalledTimes(1)
       expect(outbox.items.find((i) => i.clientId === item.clientId)?.status).toBe('pending')
       await vi.advanceTimersByTimeAsync(1_500)
-      expect(sent.map((m) => m.body)).toEqual(['slow down'])
+      // (It leaves once stored as on its way: a write, not a timer.)
+      await vi.waitFor(() => expect(sent.map((m) => m.body)).toEqual(['slow down']))
     } finally {
       vi.useRealTimers()
     }
@@ -383,6 +429,7 @@ describe('outbox store: edits, deletes and reactions', () => {
 
     hold()
     const item = await outbox.enqueue(ROOM, 'first try')
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1)) // on the wire
     await outbox.enqueue(ROOM, 'later')
     await outbox.edit(onScreen(item.clientId), 'second try')
     land()
@@ -396,6 +443,7 @@ describe('outbox store: edits, deletes and reactions', () => {
 
     hold()
     const gone = await outbox.enqueue(ROOM, 'never mind')
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(4))
     await outbox.remove(onScreen(gone.clientId))
     land()
     await outbox.flush()
@@ -414,6 +462,7 @@ describe('outbox store: edits, deletes and reactions', () => {
     )
     const outbox = useOutboxStore()
     const gone = await outbox.enqueue(ROOM, 'never mind')
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1))
     expect(outbox.items).toMatchObject([{ clientId: gone.clientId, status: 'sending' }])
     await outbox.remove(onScreen(gone.clientId))
     lose()
@@ -455,6 +504,66 @@ describe('outbox store: edits, deletes and reactions', () => {
     expect(calls).toEqual(['messages.send never mind', `messages.delete ${posted?.id}`])
     expect(posted).toMatchObject({ deleted: true })
     expect(second.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it('a send the page went away from before its answer came is deleted on the server when deleted after a reload', async () => {
+    send.mockImplementationOnce(() => new Promise(() => {})) // the server has it; no answer ever comes
+    const first = useOutboxStore()
+    const gone = await first.enqueue(ROOM, 'never mind')
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1))
+
+    // "Reload" with the send still on the wire: a fresh pinia, database reopened.
+    first.reset()
+    closeUserDb()
+    setActivePinia(createPinia())
+    await openUserDb(USER)
+    showRoom()
+    const second = useOutboxStore()
+    await second.load()
+    const unsent = second.unsent(onScreen(gone.clientId))
+    // What the delete dialog goes by: "It may already have reached the room".
+    expect(unsent && mayBePosted(unsent)).toBe(true)
+    await second.remove(onScreen(gone.clientId))
+    expect(second.forRoom(ROOM)).toEqual([])
+
+    const calls = server()
+    await second.flush()
+    const posted = shown().find((m) => m.clientId === gone.clientId)
+    expect(calls).toEqual(['messages.send never mind', `messages.delete ${posted?.id}`])
+    expect(posted).toMatchObject({ deleted: true })
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it('a send the server refused for now, without taking it, is stored as not sent', async () => {
+    send.mockRejectedValueOnce(rateLimited(60_000))
+    const outbox = useOutboxStore()
+    const item = await outbox.enqueue(ROOM, 'too fast')
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1))
+    // Stored as `sending` as it left; the answer says it did not get in.
+    await vi.waitFor(async () =>
+      expect(await loadOutbox()).toMatchObject([{ clientId: item.clientId, status: 'pending' }]),
+    )
+    expect((await loadOutbox())[0]).not.toHaveProperty('unanswered')
+    outbox.reset()
+  })
+
+  it("sends nothing another of the user's tabs deleted or sent meanwhile, and a send as that tab changed it", async () => {
+    send.mockRejectedValue(networkError())
+    const outbox = useOutboxStore()
+    const gone = await outbox.enqueue(ROOM, 'wrong room')
+    const changed = await outbox.enqueue(ROOM, 'draft')
+    await outbox.flush()
+
+    // The other tab, with its own copy of the queue, deletes one and edits the other.
+    await deleteOutbox(gone.clientId)
+    await putOutbox({ ...(changed as OutboxSend), body: 'final' })
+
+    const calls = server()
+    outbox.kick()
+    await outbox.flush()
+    expect(calls).toEqual(['messages.send final'])
+    expect(outbox.items).toEqual([])
     expect(await loadOutbox()).toEqual([])
   })
 
@@ -501,5 +610,59 @@ describe('outbox store: edits, deletes and reactions', () => {
     const outbox = useOutboxStore()
     await outbox.load()
     expect(outbox.items.map(describeItem)).toEqual(['send from an older version'])
+  })
+})
+
+describe("outbox store: a sent message and its room's saved history", () => {
+  const history = [1, 2, 3].map((seq) => message({ roomId: ROOM, seq, body: `old ${seq}` }))
+  const seqsShown = () => shown().map((m) => m.seq)
+  const seqsSaved = async () => (await loadRoomCopy(ROOM)).messages.map((m) => m.seq)
+
+  /** The room visited offline and left: its saved copy, and the timeline read from it. */
+  async function visitedOffline() {
+    await createTimelineSaver()(ROOM, history)
+    queryClient.setQueryData(timelineKey(ROOM), {
+      messages: history,
+      hasMore: true,
+      fromCache: true,
+    })
+  }
+
+  /** The server takes each send at `seq`. */
+  const answerAt = (seq: number) =>
+    send.mockImplementation(async (_path, input) => message({ seq, ...(input as object) }) as never)
+
+  it('one taken after others wrote in the room (not on screen) is not glued onto the older copy', async () => {
+    await visitedOffline()
+    answerAt(10) // seqs 4–9: others' messages, never seen here
+    const outbox = useOutboxStore()
+    await outbox.enqueue(ROOM, 'mine')
+    await outbox.flush()
+    // What the room shows offline later: the run it had, not 1, 2, 3 then 10.
+    expect(await seqsSaved()).toEqual([1, 2, 3])
+    expect(seqsShown()).toEqual([1, 2, 3])
+    expect(queryClient.getQueryState(timelineKey(ROOM))?.isInvalidated).toBe(true)
+  })
+
+  it('one right after what the room had joins its timeline and its saved copy', async () => {
+    await visitedOffline()
+    answerAt(4)
+    const outbox = useOutboxStore()
+    await outbox.enqueue(ROOM, 'mine')
+    await outbox.flush()
+    expect(await seqsSaved()).toEqual([1, 2, 3, 4])
+    expect(seqsShown()).toEqual([1, 2, 3, 4])
+  })
+
+  it("in the room on screen it shows at once, gap or not (the room's events fill it in)", async () => {
+    await createTimelineSaver()(ROOM, history)
+    showRoom(...history)
+    answerAt(10)
+    const outbox = useOutboxStore()
+    await outbox.enqueue(ROOM, 'mine')
+    await outbox.flush()
+    expect(seqsShown()).toEqual([1, 2, 3, 10])
+    // The saved copy is the on-screen timeline's to write once it is one run.
+    expect(await seqsSaved()).toEqual([1, 2, 3])
   })
 })

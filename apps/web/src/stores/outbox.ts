@@ -1,7 +1,8 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { Message } from '@parley/schemas'
-import { bumpRoom, timelineKey, updateTimeline } from '../lib/cache.ts'
+import { activeRoomId } from '../composables/useActiveRoom.ts'
+import { bumpRoom, getTimeline, timelineKey, updateTimeline } from '../lib/cache.ts'
 import { errorMessage, isTransientError, outcomeUnknown, retryAfterMs } from '../lib/errors.ts'
 import { isAction, supersedes } from '../lib/pending.ts'
 import { queryClient } from '../lib/query-client.ts'
@@ -9,10 +10,13 @@ import { tombstone, toggleReaction, upsertMessages } from '../lib/timeline.ts'
 import { toast } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import {
+  appendMessage,
   deleteOutbox,
+  getOutbox,
   loadOutbox,
   putOutbox,
   saveMessages,
+  withOutboxLock,
   type OutboxAction,
   type OutboxItem,
   type OutboxSend,
@@ -36,7 +40,8 @@ export const mayBePosted = (s: OutboxSend) => s.status === 'sending' || !!s.unan
 /**
  * Everything the user does to messages, on its way out: sends, edits, deletes
  * and reactions in one queue, in the order they were done. Each is written to
- * IndexedDB as it is sent, and the queue is sent one at a time. A retry after a
+ * IndexedDB as it is sent, and the queue is sent one at a time (and by one of
+ * the user's tabs at a time, each item read again first: see reread). A retry after a
  * lost answer or a reload is harmless: `messages.send` is idempotent on
  * `clientId`, an edit or delete repeated changes nothing, and a reaction
  * carries its final state (`on`), not a toggle. That idempotence is also how a
@@ -50,8 +55,32 @@ export const useOutboxStore = defineStore('outbox', () => {
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let retryDelay = RETRY_MIN_MS
 
-  const persist = (item: OutboxItem) => putOutbox({ ...item })
+  /** Items this tab could not store: missing from the store, they were not deleted elsewhere. */
+  const unstored = new Set<string>()
+  /** Writes per item by this tab: one during a reread is newer than what it read. */
+  const writes = new Map<string, number>()
+  const persist = (item: OutboxItem) => {
+    writes.set(item.clientId, (writes.get(item.clientId) ?? 0) + 1)
+    return putOutbox({ ...item }).then(
+      () => void unstored.delete(item.clientId),
+      (err: unknown) => {
+        unstored.add(item.clientId)
+        throw err
+      },
+    )
+  }
+  /**
+   * A queued item's stored copy brought up to date. A failure is not the
+   * user's to hear again (add() told them when the item could not be stored),
+   * and must not fail what the queue does with the item in memory.
+   */
+  const restore = (item: OutboxItem) => persist(item).catch(() => {})
   const queued = (clientId: string) => items.value.some((i) => i.clientId === clientId)
+  function forget(clientId: string): void {
+    items.value = items.value.filter((i) => i.clientId !== clientId)
+    unstored.delete(clientId)
+    writes.delete(clientId)
+  }
 
   function nextOrder(): number {
     lastOrder = Math.max(Date.now(), lastOrder + 1)
@@ -69,18 +98,22 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
   }
 
-  /** Read the signed-in user's outbox (after a reload nothing is mid-send any more). */
+  /**
+   * A stored item as this tab takes it. One stored while on the wire whose
+   * tab is not sending (after a reload, or read under the outbox lock): that
+   * page went away before the answer came.
+   */
+  function revive(i: OutboxItem): OutboxItem {
+    if (i.status !== 'sending') return i
+    return i.kind === 'send'
+      ? { ...i, status: 'pending', unanswered: true }
+      : { ...i, status: 'pending' }
+  }
+
+  /** Read the signed-in user's outbox. */
   async function load(): Promise<void> {
     const stored = await loadOutbox()
-    const loaded = stored
-      .filter((i) => !queued(i.clientId))
-      .map((i): OutboxItem => {
-        if (i.status !== 'sending') return i
-        // Stored while on the wire: the page went away before the answer came.
-        return i.kind === 'send'
-          ? { ...i, status: 'pending', unanswered: true }
-          : { ...i, status: 'pending' }
-      })
+    const loaded = stored.filter((i) => !queued(i.clientId)).map(revive)
     items.value = [...items.value, ...loaded].sort((a, b) => a.order - b.order)
     lastOrder = Math.max(lastOrder, ...items.value.map((i) => i.order))
   }
@@ -95,11 +128,11 @@ export const useOutboxStore = defineStore('outbox', () => {
     // draws the item (in a long room, tens of ms), instead of after it.
     const stored = persist(item).catch(() => toast(NOT_STORED, 'error'))
     items.value = [...items.value.filter((i) => !gone.has(i.clientId)), item]
-    // Sent while it is being stored, not after it: the stored copy matters
-    // only until the server has the item, and a send that beats the write
-    // loses nothing (the item leaves the store by a delete queued after the
-    // write, and IndexedDB runs the two in order). A send leaves ~5 ms sooner
-    // (docs/performance.md), and one the device cannot store still goes out.
+    // Not waited for here: the stored copy matters only until the server has
+    // the item, and a change that beats the write loses nothing (the item
+    // leaves the store by a delete queued after the write, and IndexedDB runs
+    // the two in order). An item the device cannot store still goes out. A
+    // send does wait, in sendOne, for its copy marked `sending`.
     void flush()
     await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
   }
@@ -123,7 +156,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     // Not on the server yet: the send carries the new text (if it is already
     // on the wire, an edit follows it; see sent()).
     send.body = body
-    await persist(send)
+    await restore(send)
   }
 
   async function remove(message: Message): Promise<void> {
@@ -147,13 +180,27 @@ export const useOutboxStore = defineStore('outbox', () => {
     return items.value.filter((i) => i.roomId === roomId && !(i.kind === 'send' && i.discarded))
   }
 
+  /**
+   * A sent message goes into its room's timeline now (its event may come
+   * later), where it does not leave a gap: in the room on screen (its events
+   * fill in anything before it), or where the timeline reaches the seq just
+   * before it. A timeline from an earlier visit or from the device, with
+   * others' messages since missing, is marked stale instead, and is read
+   * again when the room is opened. The saved copy takes it on the same terms.
+   */
   function delivered(message: Message): void {
-    updateTimeline(queryClient, message.roomId, (t) => ({
-      ...t,
-      messages: upsertMessages(t.messages, [message]),
-    }))
+    const { roomId, seq } = message
+    const newest = getTimeline(queryClient, roomId)?.messages.at(-1)?.seq ?? -Infinity
+    if (activeRoomId.value === roomId || newest >= seq - 1) {
+      updateTimeline(queryClient, roomId, (t) => ({
+        ...t,
+        messages: upsertMessages(t.messages, [message]),
+      }))
+    } else {
+      void queryClient.invalidateQueries({ queryKey: timelineKey(roomId) })
+    }
     bumpRoom(queryClient, message)
-    void saveMessages(message.roomId, [message])
+    void appendMessage(message).catch(() => {})
   }
 
   /** A change the server took goes into the cache (and the saved copy) now: its event may come later. */
@@ -167,7 +214,7 @@ export const useOutboxStore = defineStore('outbox', () => {
   }
 
   async function done(item: OutboxItem): Promise<void> {
-    items.value = items.value.filter((i) => i.clientId !== item.clientId)
+    forget(item.clientId)
     await deleteOutbox(item.clientId)
   }
 
@@ -182,7 +229,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     if (follow) {
       // Stored before the send leaves the store: a page closed in between keeps
       // both (sent again, the send is answered with the same message), never neither.
-      await persist(follow)
+      await restore(follow)
       items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
     }
     await done(item)
@@ -236,7 +283,7 @@ export const useOutboxStore = defineStore('outbox', () => {
       item.status = 'failed'
       item.error = errorMessage(err)
       delete item.unanswered
-      if (queued(item.clientId)) await persist(item)
+      if (queued(item.clientId)) await restore(item)
       return
     }
     await done(item)
@@ -248,6 +295,13 @@ export const useOutboxStore = defineStore('outbox', () => {
     item.status = 'sending'
     // Offline, the browser fails a request without sending it.
     const leaves = navigator.onLine
+    // A send about to leave is stored as `sending` first, and waited for: if
+    // the page goes away before the answer, load() then knows the server may
+    // have it, so deleting it after a reload deletes it there too instead of
+    // only here. (The delete of the stored item once the answer comes is a
+    // later IndexedDB transaction on the same store, so it runs after this.)
+    const marked = item.kind === 'send' && leaves && !item.unanswered
+    if (marked) await restore(item)
     try {
       await perform(item)
     } catch (err) {
@@ -255,16 +309,43 @@ export const useOutboxStore = defineStore('outbox', () => {
         item.status = 'pending'
         // Rate-limited: knocking again before the server's window reopens only spends the next try.
         retryDelay = Math.max(retryDelay, retryAfterMs(err) ?? 0)
-        if (item.kind === 'send' && !item.unanswered && leaves && outcomeUnknown(err)) {
-          // Stored, so that deleting it after a reload still deletes it on the server.
-          item.unanswered = true
-          if (queued(item.clientId)) void persist(item).catch(() => {})
+        if (marked) {
+          // The stored copy now says what is known: it may be posted (no
+          // answer came), or it was not (the server answered and did not take it).
+          if (outcomeUnknown(err)) item.unanswered = true
+          if (queued(item.clientId)) void restore(item)
         }
         return 'stop'
       }
       await refused(item, err)
     }
     return 'next'
+  }
+
+  /**
+   * Brings a queued item up to its stored copy before it is sent: another of
+   * the user's tabs, with its own copy of the queue, may have sent, deleted
+   * or changed it since this tab read it. Gone from the store, it leaves this
+   * queue too. False when it is no longer this tab's to send.
+   */
+  async function reread(item: OutboxItem): Promise<boolean> {
+    const before = writes.get(item.clientId)
+    const stored = await getOutbox(item.clientId)
+    if (!queued(item.clientId)) return false
+    // This copy is newer than the stored one: changed here meanwhile, or not
+    // stored by this tab (no database, a write that failed).
+    const newer = writes.get(item.clientId) !== before || unstored.has(item.clientId)
+    if (newer || stored === null) return item.status === 'pending'
+    if (!stored) {
+      forget(item.clientId)
+      return false
+    }
+    // Changed in place: the queue, and the screen, hold this object.
+    const fresh = revive(stored)
+    const mine = item as unknown as Record<string, unknown>
+    for (const key of Object.keys(mine)) if (!(key in fresh)) delete mine[key]
+    Object.assign(item, fresh)
+    return item.status === 'pending'
   }
 
   async function run(): Promise<void> {
@@ -274,6 +355,7 @@ export const useOutboxStore = defineStore('outbox', () => {
         retryDelay = RETRY_MIN_MS
         return
       }
+      if (!(await reread(next))) continue
       // A transient failure stops the queue so later items never overtake it.
       if ((await sendOne(next)) === 'stop') {
         scheduleRetry()
@@ -292,7 +374,8 @@ export const useOutboxStore = defineStore('outbox', () => {
   function flush(): Promise<void> {
     if (!flushing) {
       clearTimeout(retryTimer)
-      flushing = run().finally(() => (flushing = null))
+      // Under the lock: of the user's tabs, one sends at a time (see reread).
+      flushing = withOutboxLock(run).finally(() => (flushing = null))
     }
     return flushing
   }
@@ -308,7 +391,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     if (!item || item.status !== 'failed') return
     item.status = 'pending'
     delete item.error
-    await persist(item)
+    await restore(item)
     await flush()
   }
 
@@ -321,9 +404,9 @@ export const useOutboxStore = defineStore('outbox', () => {
     const item = items.value.find((i) => i.clientId === clientId)
     if (item?.kind === 'send' && mayBePosted(item)) {
       item.discarded = true
-      return persist(item)
+      return restore(item)
     }
-    items.value = items.value.filter((i) => i.clientId !== clientId)
+    forget(clientId)
     await deleteOutbox(clientId)
   }
 
@@ -331,6 +414,8 @@ export const useOutboxStore = defineStore('outbox', () => {
   function reset(): void {
     clearTimeout(retryTimer)
     items.value = []
+    unstored.clear()
+    writes.clear()
     lastOrder = 0
   }
 

@@ -1,0 +1,66 @@
+import { QueryClient } from '@tanstack/vue-query'
+import type { RoomListItem, UserEvent } from '@parley/schemas'
+import { afterEach, beforeEach, expect, it, vi } from 'vitest'
+import { defineComponent } from 'vue'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { getRoomList, roomListKey } from '../lib/cache.ts'
+import { useTrpcSubscription } from '../lib/trpc-query.ts'
+import type * as TrpcQuery from '../lib/trpc-query.ts'
+import { message } from '../test/factories.ts'
+import { mountComposable } from '../test/mount-composable.ts'
+import { useUserEvents } from './useUserEvents.ts'
+
+vi.mock('../lib/trpc-query.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof TrpcQuery>()),
+  useTrpcSubscription: vi.fn(),
+}))
+const subscribed = vi.mocked(useTrpcSubscription)
+
+const A = 'a'.repeat(24)
+const B = 'b'.repeat(24)
+const room = (id: string, name: string, lastActivityAt: string) =>
+  ({
+    id,
+    name,
+    seq: 5,
+    unread: 0,
+    lastReadSeq: 5,
+    lastActivityAt,
+    lastMessage: null,
+  }) as unknown as RoomListItem
+
+let unmount = () => {}
+beforeEach(() => subscribed.mockClear())
+afterEach(() => unmount())
+
+/** The room list as shown, and a feed of `events.user` as the server sends it. */
+function mount(rooms: RoomListItem[]) {
+  const qc = new QueryClient()
+  qc.setQueryData(roomListKey(), rooms)
+  const page = defineComponent({ render: () => null })
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [{ path: '/', name: 'home', component: page }],
+  })
+  ;({ unmount } = mountComposable(() => useUserEvents(), qc, [router]))
+  const handlers = subscribed.mock.calls.at(-1)?.[2] as { onData: (v: unknown) => void }
+  return {
+    names: () => getRoomList(qc)?.map((r) => r.name),
+    send: (event: UserEvent) => handlers.onData(event),
+  }
+}
+
+it('reading a room (its read marker comes back without a message) does not move it up the room list', () => {
+  const { names, send } = mount([
+    room(B, 'news', '2026-01-02T00:00:00.000Z'),
+    room(A, 'general', '2026-01-01T00:00:00.000Z'),
+  ])
+  // What rooms.markRead publishes to the reader's own streams.
+  send({ type: 'room.activity', roomId: A, seq: 5, unread: 0, lastMessage: null })
+  expect(names()).toEqual(['news', 'general'])
+
+  // A new message in it does.
+  const latest = message({ roomId: A, seq: 6, createdAt: '2026-01-03T00:00:00.000Z' })
+  send({ type: 'room.activity', roomId: A, seq: 6, unread: 1, lastMessage: latest })
+  expect(names()).toEqual(['general', 'news'])
+})
