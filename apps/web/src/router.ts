@@ -1,4 +1,5 @@
 import { createRouter, createWebHistory } from 'vue-router'
+import { reloadOnStaleBuild } from './lib/stale-build.ts'
 import { useSessionStore } from './stores/session.ts'
 
 declare module 'vue-router' {
@@ -45,6 +46,7 @@ export function createAppRouter() {
     }
     return true
   })
+  reloadOnStaleBuild(router)
 
   return router
 }
