@@ -30,6 +30,24 @@ import {
 
 const e2e = useE2E()
 
+/**
+ * Alice and Bob in a private room, both on it, Alice's "Before the tunnel"
+ * delivered to Bob and saved on Alice's device, her service worker in control:
+ * ready for Alice to lose the network.
+ */
+async function beforeTheTunnel(room: string, names: [string, string]) {
+  const { alice, bob, roomId } = await twoInPrivateRoom(e2e, room, names)
+  const a = alice.page
+  const b = bob.page
+  await openRoom(b, room)
+  await say(a, 'Before the tunnel')
+  await message(b, 'Before the tunnel').waitFor()
+  await waitForServiceWorker(a)
+  await message(a, 'Before the tunnel').waitFor()
+  await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
+  return { alice, roomId, a, b }
+}
+
 /** One of the page's tRPC sockets, relayed through the test. */
 interface Relayed {
   toPage: WebSocketRoute
@@ -150,19 +168,7 @@ describe('offline', () => {
   })
 
   it('outbox: two messages written offline survive a reload and are delivered once, in order', async () => {
-    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'standup', [
-      'Alice Martin',
-      'Bob Chen',
-    ])
-    const a = alice.page
-    const b = bob.page
-    await openRoom(b, 'standup')
-    await say(a, 'Before the tunnel')
-    await message(b, 'Before the tunnel').waitFor()
-
-    await waitForServiceWorker(a)
-    await message(a, 'Before the tunnel').waitFor()
-    await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
+    const { alice, roomId, a, b } = await beforeTheTunnel('standup', ['Alice Martin', 'Bob Chen'])
 
     await alice.context.setOffline(true)
     try {
@@ -270,18 +276,7 @@ describe('offline', () => {
   })
 
   it('a send whose answer never came before the app was closed, deleted after it opens again offline, is deleted for the other person too', async () => {
-    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'lost-answer', [
-      'Alice Lost',
-      'Bob Lost',
-    ])
-    const a = alice.page
-    const b = bob.page
-    await openRoom(b, 'lost-answer')
-    await say(a, 'Before the tunnel')
-    await message(b, 'Before the tunnel').waitFor()
-    await waitForServiceWorker(a)
-    await message(a, 'Before the tunnel').waitFor()
-    await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
+    const { alice, roomId, a, b } = await beforeTheTunnel('lost-answer', ['Alice Lost', 'Bob Lost'])
 
     // Alice's socket from here on: once her next send is out, nothing the
     // server says reaches her page (the server still gets the send); while
@@ -334,18 +329,7 @@ describe('offline', () => {
   })
 
   it("a message deleted offline in one tab is not sent by the user's other tab once back online", async () => {
-    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'two-tabs', [
-      'Alice Tabs',
-      'Bob Tabs',
-    ])
-    const a = alice.page
-    const b = bob.page
-    await openRoom(b, 'two-tabs')
-    await say(a, 'Before the tunnel')
-    await message(b, 'Before the tunnel').waitFor()
-    await waitForServiceWorker(a)
-    await message(a, 'Before the tunnel').waitFor()
-    await waitForSavedRoom(a, roomId, 1, 'Before the tunnel')
+    const { alice, roomId, a, b } = await beforeTheTunnel('two-tabs', ['Alice Tabs', 'Bob Tabs'])
 
     await alice.context.setOffline(true)
     const tab = await alice.context.newPage()

@@ -113,6 +113,20 @@ afterEach(async () => {
   await deleteUserDb(USER)
 })
 
+
+/** A message the device could not store: still sent, and the user told it will not outlive the app. */
+async function expectSentUnsaved(): Promise<void> {
+  const sent = acceptAll()
+  const outbox = useOutboxStore()
+  await outbox.enqueue(ROOM, 'still goes out')
+  await outbox.flush()
+  expect(sent.map((m) => m.body)).toEqual(['still goes out'])
+  expect(outbox.items).toEqual([])
+  expect(toasts.value.map((t) => [t.kind, t.text])).toEqual([
+    ['error', 'Could not save this on your device: it will still be sent, if the app stays open until then'],
+  ])
+}
+
 describe('outbox store', () => {
   it('an item is in the store while its send is on the wire', async () => {
     let storedWhenSending: unknown[] = []
@@ -140,18 +154,7 @@ describe('outbox store', () => {
       return put.apply(this, args)
     })
     try {
-      const sent = acceptAll()
-      const outbox = useOutboxStore()
-      await outbox.enqueue(ROOM, 'still goes out')
-      await outbox.flush()
-      expect(sent.map((m) => m.body)).toEqual(['still goes out'])
-      expect(outbox.items).toEqual([])
-      expect(toasts.value.map((t) => [t.kind, t.text])).toEqual([
-        [
-          'error',
-          'Could not save this on your device: it will still be sent, if the app stays open until then',
-        ],
-      ])
+      await expectSentUnsaved()
     } finally {
       full.mockRestore()
     }
@@ -171,18 +174,7 @@ describe('outbox store', () => {
     })
     await expect(openUserDb(USER)).rejects.toThrow()
 
-    const sent = acceptAll()
-    const outbox = useOutboxStore()
-    await outbox.enqueue(ROOM, 'still goes out')
-    await outbox.flush()
-    expect(sent.map((m) => m.body)).toEqual(['still goes out'])
-    expect(outbox.items).toEqual([])
-    expect(toasts.value.map((t) => [t.kind, t.text])).toEqual([
-      [
-        'error',
-        'Could not save this on your device: it will still be sent, if the app stays open until then',
-      ],
-    ])
+    await expectSentUnsaved()
   })
 
   it('waits while offline, then sends in order once, and empties the store', async () => {
