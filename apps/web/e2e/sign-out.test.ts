@@ -5,7 +5,7 @@
  * reached (its cookie stayed in the browser and would sign the user back in).
  */
 import { describe, expect, it } from 'vitest'
-import { bannerState, createRoom, message, query, storedBodies, useE2E } from './harness.ts'
+import { bannerState, createRoom, message, query, signUpIn, storedBodies, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -73,5 +73,49 @@ describe('sign-out offline', () => {
     await other.context.addCookies(cookies)
     await other.page.goto('/signin')
     expect(await query(other.page, 'auth.me')).toBeNull()
+  })
+})
+
+describe('another tab', () => {
+  it('counts what another tab has waiting offline before signing out', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const roomId = await createRoom(alice.page, 'two-tabs')
+    const tab = await alice.context.newPage()
+    await tab.goto(`/rooms/${roomId}`)
+    await tab.getByTestId('composer').waitFor()
+
+    await alice.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(tab)).toBe('offline')
+      await tab.getByTestId('composer').fill('Written in the other tab')
+      await tab.getByTestId('composer').press('Enter')
+      await expect.poll(() => message(tab, 'Written in the other tab').getAttribute('data-pending')).toBe('true')
+
+      // This tab has nothing of its own waiting; the other tab's message is on this device all the same.
+      await alice.page.getByTestId('sign-out').click()
+      const dialog = alice.page.getByTestId('confirm-dialog')
+      await dialog.waitFor()
+      expect(await dialog.innerText()).toContain("1 message hasn't been sent yet.")
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
+    } finally {
+      await alice.context.setOffline(false)
+    }
+  })
+
+  it('signing out and someone else in there, this tab follows: it shows the new user, not the old one or a sign-in form', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    await createRoom(alice.page, 'alice-only')
+    const tab = await alice.context.newPage()
+    await tab.goto('/')
+    await tab.getByTestId('room-list').waitFor({ state: 'attached' })
+
+    await tab.getByTestId('sign-out').click()
+    await tab.waitForURL((url) => url.pathname === '/signin')
+    await signUpIn(tab, `bea${Date.now().toString(36).slice(-6)}`, 'Bea Ortiz')
+
+    const me = alice.page.locator('.me strong')
+    await expect.poll(() => me.innerText().catch(() => ''), { timeout: 15_000 }).toBe('Bea Ortiz')
+    // Nothing of Alice's is left on it.
+    expect(await alice.page.getByTestId('room-list').innerText()).not.toContain('alice-only')
   })
 })

@@ -26,6 +26,17 @@ export function forgetUser(): void {
   removeLocal(KEY)
 }
 
+/**
+ * Calls `onChange` when another tab changes who is remembered (signs out, or
+ * signs someone in): the change this tab's own writes make is not reported.
+ */
+export function onRememberedUserChange(onChange: (user: PublicUser | null) => void): void {
+  window.addEventListener('storage', (e) => {
+    // A null key: the whole of localStorage was cleared.
+    if (e.key === KEY || e.key === null) onChange(rememberedUser())
+  })
+}
+
 const LOGOUT_KEY = 'parley:logout-pending'
 
 /**

@@ -110,6 +110,15 @@ export const useOutboxStore = defineStore('outbox', () => {
       : { ...i, status: 'pending' }
   }
 
+  /**
+   * Everything waiting to go from this device: this tab's queue and what the
+   * user's other tabs have stored (each tab holds its own copy in memory).
+   */
+  async function waiting(): Promise<OutboxItem[]> {
+    const stored = await loadOutbox().catch((): OutboxItem[] => [])
+    return [...items.value, ...stored.filter((i) => !queued(i.clientId))]
+  }
+
   /** Read the signed-in user's outbox. */
   async function load(): Promise<void> {
     const stored = await loadOutbox()
@@ -421,6 +430,7 @@ export const useOutboxStore = defineStore('outbox', () => {
 
   return {
     items,
+    waiting,
     load,
     enqueue,
     edit,

@@ -12,6 +12,7 @@ import {
   forgetUser,
   logoutPending,
   markLogoutPending,
+  onRememberedUserChange,
   rememberUser,
   rememberedUser,
 } from '../offline/remembered-user.ts'
@@ -90,6 +91,12 @@ export const useSessionStore = defineStore('session', () => {
    */
   function start(): Promise<void> {
     if (!started) {
+      // Another tab signed out, or signed someone else in. This tab's
+      // memory (outbox, cached rooms) is the old user's, and its socket, if it
+      // missed the sign-out, reopens with the new cookie: start afresh.
+      onRememberedUserChange((next) => {
+        if (next?.id !== user.value?.id) window.location.reload()
+      })
       const cached = rememberedUser()
       if (cached) {
         adopt(cached)
