@@ -304,13 +304,15 @@ export const useOutboxStore = defineStore('outbox', () => {
     item.status = 'sending'
     // Offline, the browser fails a request without sending it.
     const leaves = navigator.onLine
-    // A send about to leave is stored as `sending` first, and waited for: if
-    // the page goes away before the answer, load() then knows the server may
-    // have it, so deleting it after a reload deletes it there too instead of
-    // only here. (The delete of the stored item once the answer comes is a
-    // later IndexedDB transaction on the same store, so it runs after this.)
+    // A send about to leave is stored as `sending`: if the page goes away
+    // before the answer, load() then knows the server may have it, so
+    // deleting it after a reload deletes it there too instead of only here.
+    // Not waited for: the write is on disk in a few ms, an answer can take
+    // seconds, and waiting put ~10 ms on a new room's first message (the
+    // bench's browser phase, p50). The delete of the stored item once the
+    // answer comes is a later IndexedDB transaction, so it runs after this.
     const marked = item.kind === 'send' && leaves && !item.unanswered
-    if (marked) await restore(item)
+    if (marked) void restore(item)
     try {
       await perform(item)
     } catch (err) {
