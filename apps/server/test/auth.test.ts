@@ -4,6 +4,7 @@
  * from Set-Cookie, sent back as Cookie) and over WebSocket (cookie on the
  * upgrade, or connectionParams.token).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createTRPCClient,
@@ -23,7 +24,6 @@ let server: TestServer
 const cleanups: Array<() => unknown> = []
 let counter = 0
 const uniqueName = (prefix = 'a'): string => `${prefix}${process.pid}_${++counter}`
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 beforeAll(async () => {
   // The whole file logs in from 127.0.0.1: keep the per-IP limit out of the way (it has its own unit test).
@@ -178,17 +178,6 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     p,
     sleep(ms).then(() => Promise.reject(new Error(`${what}: nothing within ${ms} ms`))),
   ])
-}
-
-/** Waits (up to 5 s) until `done()` holds. */
-function until(done: () => boolean, what: string): Promise<void> {
-  return within(
-    (async () => {
-      while (!done()) await sleep(20)
-    })(),
-    5000,
-    what,
-  )
 }
 
 const countUsers = () => server.database.collections.users.countDocuments({})
@@ -480,7 +469,7 @@ describe('over WebSocket', () => {
     await a.trpc.auth.logout.mutate()
     // The server closes the socket (4001); on reconnect the revoked cookie no longer authenticates.
     // "Within seconds": each wait gives up after 5 s.
-    await until(() => ws.closes.includes(4001), 'socket close')
+    await expect.poll(() => ws.closes, { timeout: 5000, interval: 20, message: 'socket close' }).toContain(4001)
     const how = await within(sub.ended, 5000, 'subscription end')
     expect(['error:UNAUTHORIZED', 'complete']).toContain(how)
   })
@@ -495,11 +484,13 @@ describe('over WebSocket', () => {
     const onPhone = watch((h) => wsPhone.trpc.events.user.subscribe(undefined, h))
     await within(Promise.all([onLaptop.started, onPhone.started]), 5000, 'subscriptions start')
     await phone.trpc.auth.logout.mutate()
-    await until(() => wsPhone.closes.includes(4001), 'phone socket close')
+    await expect.poll(() => wsPhone.closes, { timeout: 5000, interval: 20, message: 'phone socket close' }).toContain(4001)
     // The laptop's stream still carries news: a room created now is announced on it.
     const room = await laptop.trpc.rooms.create.mutate({ name: 'still signed in', visibility: 'private' })
     const types = () => onLaptop.data.map((d) => (d as { type: string }).type)
-    await until(() => onLaptop.data.some((d) => (d as { type: string; room?: { id: string } }).room?.id === room.id), 'room.added on the laptop')
+    await expect
+      .poll(() => onLaptop.data.some((d) => (d as { type: string; room?: { id: string } }).room?.id === room.id), { timeout: 5000, interval: 20, message: 'room.added on the laptop' })
+      .toBe(true)
     expect(types()).not.toContain('session.revoked')
     expect(wsLaptop.closes).toEqual([])
     expect(await Promise.race([onLaptop.ended, sleep(100).then(() => 'still running')])).toBe('still running')
@@ -518,7 +509,7 @@ describe('over WebSocket', () => {
     )
     await within(Promise.all(subs.map((s) => s.started)), 5000, 'subscriptions start')
     await a.trpc.auth.logoutAll.mutate()
-    await until(() => ws1.closes.includes(4001) && ws2.closes.includes(4001), 'sockets close')
+    await expect.poll(() => [ws1.closes.includes(4001), ws2.closes.includes(4001)], { timeout: 5000, interval: 20, message: 'sockets close' }).toEqual([true, true])
     await sleep(200)
     expect(wsOther.closes).toEqual([])
     expect(await wsOther.trpc.auth.me.query()).not.toBeNull()

@@ -6,6 +6,7 @@
  * there after a pause, and still be closed in the end.
  */
 import net from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './factory.ts'
 
@@ -62,8 +63,6 @@ class Connection {
   }
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 describe('keep-alive on the defaults', () => {
   let server: TestServer
   beforeAll(async () => {
@@ -75,7 +74,7 @@ describe('keep-alive on the defaults', () => {
     const connection = new Connection(server.port)
     try {
       expect(await connection.get()).toEqual({ status: 200, keepAlive: 'timeout=65' })
-      await pause(6_500)
+      await sleep(6_500)
       expect(connection.endedAt).toBeUndefined()
       expect(await connection.get()).toMatchObject({ status: 200 })
     } finally {

@@ -6,7 +6,8 @@
  * that the generator tRPC would run (every other transport) serves the same
  * streams.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { startTestServer, type TestServer } from './factory.ts'
 import { scrapeMetric, send } from './helpers.ts'
@@ -188,12 +189,14 @@ async function openSse(baseUrl: string, cookie: string, path: string, input?: un
   return Object.assign(stream, {
     /** The ids of the tracked events so far. */
     ids: () => [...stream.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
-    async until(done: () => boolean, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs
-      while (!done()) {
-        if (Date.now() > deadline) throw new Error(`stream so far: ${stream.text}`)
-        await new Promise((r) => setTimeout(r, 20))
-      }
+    /** Waits until `done()` holds; the failure shows the stream so far. */
+    until(done: () => boolean, timeoutMs = 5000): Promise<void> {
+      return vi.waitFor(
+        () => {
+          if (!done()) throw new Error(`stream so far: ${stream.text}`)
+        },
+        { timeout: timeoutMs, interval: 20 },
+      )
     },
     async close() {
       abort.abort()
@@ -306,11 +309,11 @@ describe('events.user through tRPC itself (HTTP streaming)', () => {
     // Started is sent before the stream follows the rooms: send until one shows up.
     for (let i = 0; i < 50 && !text.includes('"type":"room.added"'); i++) {
       await alice.trpc.rooms.create.mutate({ name: `http ${i}`, visibility: 'private' })
-      await new Promise((r) => setTimeout(r, 100))
+      await sleep(100)
     }
     expect(text).toContain('"type":"room.added"')
     await send(alice, room.id, 'activity over http')
-    for (let i = 0; i < 50 && !text.includes('"body":"activity over http"'); i++) await new Promise((r) => setTimeout(r, 50))
+    await expect.poll(() => text, { timeout: 2500, interval: 50 }).toContain('"body":"activity over http"')
     expect(text).toContain('"type":"room.activity"')
     expect(text).toContain('"body":"activity over http"')
     abort.abort()

@@ -6,6 +6,7 @@
  */
 import net from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { readEnv } from '../src/env.ts'
@@ -20,8 +21,6 @@ beforeAll(async () => {
   server = await startTestServer({ WS_MAX_PER_USER: String(MAX_PER_USER) })
 })
 afterAll(() => server.stop())
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function open(cookie: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {

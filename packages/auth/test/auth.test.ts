@@ -2,13 +2,14 @@
  * createAuth against MongoDB (the real one at MONGODB_URL, else the embedded
  * server) and the real in-process bus.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { sha256 } from '@oslojs/crypto/sha2'
 import { ObjectId } from '@parley/db'
 import type { ResyncCause } from '@parley/bus'
 import { openTestDatabase } from '@parley/db/testing'
 import { AuthError, INVALID_CREDENTIALS, USERNAME_TAKEN, type AuthInstance } from '../src/index.ts'
-import { eventually, sleep, startHarness, uniqueName, type Harness } from './helpers.ts'
+import { eventually, startHarness, uniqueName, type Harness } from './helpers.ts'
 
 const TOKEN_RE = /^[a-z2-7]{24}\.[a-z2-7]{32}$/
 const IP = { ip: '192.0.2.1' }

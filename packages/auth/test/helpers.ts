@@ -2,6 +2,7 @@
  * Shared set-up for the auth tests: the storage suites' database (real MongoDB
  * at MONGODB_URL when set, else the embedded server) and the real in-process bus.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createMemoryBus } from '@parley/bus'
 import type { Bus } from '@parley/bus'
 import type { Database } from '@parley/db'
@@ -51,9 +52,12 @@ let nameCounter = 0
 /** A fresh valid username. */
 export const uniqueName = (prefix = 'u'): string => `${prefix}${process.pid}_${++nameCounter}`
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-/** Waits until `check` returns true (polling), or fails after `timeoutMs`. */
+/**
+ * Waits until `check` returns true (polling), or fails after `timeoutMs`.
+ * Not vi.waitFor / expect.poll: while any timer is faked (the expiry tests fake
+ * only Date) they advance the fake clock by their interval on every retry, so
+ * the deadline a test waits for keeps moving away from it.
+ */
 export async function eventually(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 3000,

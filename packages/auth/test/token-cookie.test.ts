@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { sha256 } from '@oslojs/crypto/sha2'
@@ -234,7 +235,7 @@ describe('Semaphore', () => {
                 .run(async () => {
                   active++
                   peak = Math.max(peak, active)
-                  await new Promise((r) => setTimeout(r, d))
+                  await sleep(d)
                   active--
                   if (i % 7 === 3) throw new Error('boom')
                   return i

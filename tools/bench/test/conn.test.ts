@@ -34,13 +34,8 @@ async function wsServer() {
   }
 }
 
-const until = async (ok: () => boolean, ms = 2000) => {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
+/** How long (and how often) expect.poll waits for the other end. */
+const POLL = { timeout: 2000, interval: 5 }
 
 function recorder() {
   const log: string[] = []
@@ -68,7 +63,7 @@ describe('Conn over a real WebSocket server', () => {
 
     const r = recorder()
     const id = conn.subscribe('events.room', { roomId: 'r', lastEventId: '4' }, r.handlers)
-    await until(() => s.received.length === 1)
+    await expect.poll(() => s.received.length, POLL).toBe(1)
     expect(JSON.parse(s.received[0]!)).toEqual({ id, method: 'subscription', params: { path: 'events.room', input: { roomId: 'r', lastEventId: '4' } } })
 
     s.ws.send(JSON.stringify({ id, result: { type: 'started' } }))
@@ -76,27 +71,27 @@ describe('Conn over a real WebSocket server', () => {
     s.ws.send(JSON.stringify({ id, result: { type: 'data', id: '6', data: { id: '6', data: event(6, '1:2000:1:') } } }))
     s.ws.send(JSON.stringify({ id, result: { type: 'data', data: { type: 'typing', roomId: 'r', user: { id: 'x' } } } }))
     s.ws.send('PING')
-    await until(() => r.log.length === 4 && s.received.length === 2)
+    await expect.poll(() => [r.log.length, s.received.length], POLL).toEqual([4, 2])
     expect(r.log).toEqual(['started', 'data 5 message.created 1:1000:0', 'data 6 message.created 1:2000:1', 'data - typing'])
     expect(s.received[1]).toBe('PONG')
 
     const replies: [boolean, unknown][] = []
     expect(conn.mutate('messages.send', { body: 'é' }, (ok, data) => replies.push([ok, data]))).toBe(true)
     expect(conn.mutate('messages.send', { body: 'x'.repeat(70_000) }, (ok, data) => replies.push([ok, data]))).toBe(true)
-    await until(() => s.received.length === 4)
+    await expect.poll(() => s.received.length, POLL).toBe(4)
     const [m1, m2] = s.received.slice(2).map((t) => JSON.parse(t) as { id: number; params: { input: { body: string } } })
     expect(m1!.params.input.body).toBe('é')
     expect(m2!.params.input.body.length).toBe(70_000)
     s.ws.send(JSON.stringify({ id: m1!.id, result: { type: 'data', data: { seq: 7 } } }))
     s.ws.send(JSON.stringify({ id: m2!.id, error: { message: 'slow down', data: { code: 'TOO_MANY_REQUESTS' } } }))
-    await until(() => replies.length === 2)
+    await expect.poll(() => replies.length, POLL).toBe(2)
     expect(replies).toEqual([
       [true, { seq: 7 }],
       [false, { message: 'slow down', data: { code: 'TOO_MANY_REQUESTS' } }],
     ])
 
     s.ws.send(JSON.stringify({ id, error: { message: 'gone' } }))
-    await until(() => r.log.length === 5)
+    await expect.poll(() => r.log.length, POLL).toBe(5)
     expect(r.log[4]).toBe('error gone')
     conn.close()
   })
@@ -117,7 +112,7 @@ describe('Conn over a real WebSocket server', () => {
     s.ws.send(frame.slice(10, 40), { fin: false })
     s.ws.send(frame.slice(40), { fin: true })
     const pong = new Promise<string>((resolve) => s.ws.once('pong', (d) => resolve(d.toString())))
-    await until(() => r.log.length === 2)
+    await expect.poll(() => r.log.length, POLL).toBe(2)
     expect(r.log).toEqual(['data 1 message.created 1:5:0', 'data 2 message.created 1:6:1'])
     expect(await pong).toBe('hi')
     conn.close()
@@ -133,7 +128,7 @@ describe('Conn over a real WebSocket server', () => {
     const replies: unknown[] = []
     conn.mutate('x', {}, (ok, data) => replies.push([ok, data]))
     const closed = new Promise<number>((resolve) => (conn.onClose = resolve))
-    await until(() => s.received.length === 2)
+    await expect.poll(() => s.received.length, POLL).toBe(2)
     s.ws.close(4001, 'bye')
     expect(await closed).toBe(4001)
     expect(replies).toEqual([[false, { code: 'CONNECTION_CLOSED' }]])
@@ -151,7 +146,7 @@ describe('Conn over a real WebSocket server', () => {
     const r = recorder()
     conn.subscribe('events.room', {}, r.handlers)
     conn.close()
-    await until(() => r.log.length === 1)
+    await expect.poll(() => r.log.length, POLL).toBe(1)
     expect(r.log).toEqual(['stopped'])
     expect(closes).toBe(0)
   })

@@ -1,6 +1,7 @@
 /** Shared bits of the multi-node tests: typed clients against a cluster's nodes. */
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AppRouter } from '@parley/api'
 import { createClient, startCluster, type Cluster, type ClusterNode, type Collected, type CookieJar, type StartClusterOptions } from '@parley/testing'
 import type { RoomStreamEvent } from '@parley/schemas'
@@ -56,6 +57,11 @@ export async function readyz(node: ClusterNode): Promise<{ status: number; body:
   return { status: res.status, body: (await res.json()) as { ok: boolean; down: Record<string, string> } }
 }
 
+/**
+ * Polls `probe` until it returns a value (not undefined or false) and returns it; fails after `timeoutMs`,
+ * or at once when the probe throws (Stream.reached relies on that). Not vi.waitFor, which retries a throwing
+ * callback until the timeout, nor vi.waitUntil, whose timeout error does not say what was awaited.
+ */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -65,8 +71,6 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await sleep(everyMs)
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** True when `seqs` has no value twice. */
 export const duplicates = (seqs: number[]): number[] => seqs.filter((s, i) => seqs.indexOf(s) !== i)
