@@ -279,17 +279,18 @@ describe('offline', () => {
     const { alice, roomId, a, b } = await beforeTheTunnel('lost-answer', ['Alice Lost', 'Bob Lost'])
 
     // Alice's socket from here on: once her next send is out, nothing the
-    // server says reaches her page (the server still gets the send); while
-    // she has no network, no socket opens.
+    // server says reaches her page over that socket (the server still gets
+    // the send; a later page's socket is heard again); while she has no
+    // network, no socket opens.
     let deafAfterSend = false
-    let deaf = false
+    let deaf: Relayed | undefined
     let noNetwork = false
     const sockets = await relaySockets(alice.context, {
-      fromPage(text) {
-        if (deafAfterSend && text.includes('"messages.send"')) deaf = true
+      fromPage(text, socket) {
+        if (deafAfterSend && text.includes('"messages.send"')) deaf ??= socket
         return true
       },
-      fromServer: () => !deaf,
+      fromServer: (_text, socket) => socket !== deaf,
       refuse: () => noNetwork,
     })
     await a.reload()
