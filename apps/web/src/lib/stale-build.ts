@@ -1,4 +1,5 @@
 import type { Router } from 'vue-router'
+import { readLocal, writeLocal } from '../offline/local-store.ts'
 import { toast } from './toast.ts'
 
 /** Chromium's, Firefox's and Safari's words for a page chunk that did not load, and Vite's for its CSS. */
@@ -17,24 +18,13 @@ export function reloadOnStaleBuild(router: Router): void {
   router.onError((err: unknown, to) => {
     if (!(err instanceof Error) || !CHUNK_FAILED.test(err.message)) return
     if (!navigator.onLine) return toast('That page opens once you are back online.', 'error')
-    if (Date.now() - readReloadedAt() < RELOAD_GRACE_MS) return toast('Parley could not load that page. Reload to try again.', 'error')
-    writeReloadedAt()
-    window.location.assign(to.fullPath)
+    const now = String(Date.now())
+    const reloadedAt = Number(readLocal(RELOADED_AT, 'sessionStorage') ?? 0)
+    if (Date.now() - reloadedAt >= RELOAD_GRACE_MS) {
+      writeLocal(RELOADED_AT, now, 'sessionStorage')
+      // Only with the mark kept (storage can be refused): without it the page could reload for ever.
+      if (readLocal(RELOADED_AT, 'sessionStorage') === now) return window.location.assign(to.fullPath)
+    }
+    toast('Parley could not load that page. Reload to try again.', 'error')
   })
-}
-
-// sessionStorage can be refused (storage blocked): then every stale click reloads, as if none had.
-function readReloadedAt(): number {
-  try {
-    return Number(sessionStorage.getItem(RELOADED_AT) ?? 0)
-  } catch {
-    return 0
-  }
-}
-function writeReloadedAt(): void {
-  try {
-    sessionStorage.setItem(RELOADED_AT, String(Date.now()))
-  } catch {
-    /* see readReloadedAt */
-  }
 }

@@ -1,18 +1,21 @@
 /**
- * localStorage that never throws: disabled storage (a private window, a
+ * Web storage that never throws: disabled storage (a private window, a
  * policy) or a full one costs what it would keep, never the caller's work.
+ * localStorage unless told otherwise; sessionStorage keeps a mark per tab.
  */
-export function readLocal(key: string): string | null {
+type Area = 'localStorage' | 'sessionStorage'
+
+export function readLocal(key: string, area: Area = 'localStorage'): string | null {
   try {
-    return localStorage.getItem(key)
+    return window[area].getItem(key)
   } catch {
     return null
   }
 }
 
-export function writeLocal(key: string, value: string): void {
+export function writeLocal(key: string, value: string, area: Area = 'localStorage'): void {
   try {
-    localStorage.setItem(key, value)
+    window[area].setItem(key, value)
   } catch {
     /* disabled or full: kept as long as the page is open, at most */
   }
