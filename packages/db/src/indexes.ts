@@ -45,7 +45,7 @@ const SPECS: Record<string, IndexDescription[]> = {
  * Indexes earlier versions created and nothing reads now. Each still costs a
  * write on every insert and update of its collection, so start-up drops it.
  */
-export const RETIRED_INDEXES: Record<string, string[]> = {
+const RETIRED_INDEXES: Record<string, string[]> = {
   // The room directory's first index (on lastActivityAt, which sends no longer write); replaced by INDEX.roomsBrowse.
   rooms: ['rooms_visibility_activity'],
 }
