@@ -115,14 +115,17 @@ export const useOutboxStore = defineStore('outbox', () => {
    * user's other tabs have stored (each tab holds its own copy in memory).
    */
   async function waiting(): Promise<OutboxItem[]> {
-    const stored = await loadOutbox().catch((): OutboxItem[] => [])
-    return [...items.value, ...stored.filter((i) => !queued(i.clientId))]
+    return [...items.value, ...(await storedElsewhere().catch((): OutboxItem[] => []))]
+  }
+
+  /** What the store holds that this tab's queue does not (another tab's, or from before a reload). */
+  async function storedElsewhere(): Promise<OutboxItem[]> {
+    return (await loadOutbox()).filter((i) => !queued(i.clientId))
   }
 
   /** Read the signed-in user's outbox. */
   async function load(): Promise<void> {
-    const stored = await loadOutbox()
-    const loaded = stored.filter((i) => !queued(i.clientId)).map(revive)
+    const loaded = (await storedElsewhere()).map(revive)
     items.value = [...items.value, ...loaded].sort((a, b) => a.order - b.order)
     lastOrder = Math.max(lastOrder, ...items.value.map((i) => i.order))
   }
