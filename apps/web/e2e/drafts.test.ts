@@ -6,7 +6,18 @@
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { createRoom, PHONE, roomItem, say, signIn, useE2E } from './harness.ts'
+import {
+  bannerState,
+  createRoom,
+  message,
+  PHONE,
+  roomItem,
+  say,
+  signIn,
+  useE2E,
+  waitForSavedRoom,
+  waitForServiceWorker,
+} from './harness.ts'
 
 const e2e = useE2E()
 
@@ -17,6 +28,24 @@ async function reopen(page: Page, name: string): Promise<void> {
   await roomItem(page, name).click()
   await expect.poll(() => page.getByTestId('room-title').innerText()).toBe(name)
   await page.getByTestId('composer').waitFor()
+}
+
+/**
+ * Holds the outbox's store in a transaction of its own until the page goes,
+ * as a slow device would: the app's writes to it wait.
+ */
+async function holdOutbox(): Promise<void> {
+  const name = (await indexedDB.databases()).find((d) => d.name?.startsWith('parley-'))?.name
+  if (!name) throw new Error('no Parley database on this page')
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(name)
+    open.onsuccess = () => resolve(open.result)
+    open.onerror = () => reject(open.error)
+  })
+  const store = db.transaction('outbox', 'readwrite').objectStore('outbox')
+  // A transaction with a request outstanding stays open.
+  const spin = () => void (store.count().onsuccess = spin)
+  spin()
 }
 
 describe('drafts', () => {
@@ -72,5 +101,29 @@ describe('drafts', () => {
     await signIn(page, user.username)
     await reopen(page, 'first')
     expect(await composerText(page)).toBe('')
+  })
+
+  it('a message sent offline as the app is closed is not lost: its draft stays until the device holds it', async () => {
+    const { page, context } = await e2e.signUp('Finn Drafts')
+    const roomId = await createRoom(page, 'late')
+    await waitForServiceWorker(page)
+    await waitForSavedRoom(page, roomId, 0) // what an offline start shows
+    await context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      await page.evaluate(holdOutbox)
+      await page.getByTestId('composer').fill('Last words before the tunnel')
+      await page.getByTestId('composer').press('Enter')
+      await message(page, 'Last words before the tunnel').waitFor()
+      expect(await composerText(page)).toBe('')
+      await page.close() // before the device has stored it
+
+      const again = await context.newPage()
+      await again.goto('/') // offline: from the service worker
+      await reopen(again, 'late')
+      expect(await composerText(again)).toBe('Last words before the tunnel')
+    } finally {
+      await context.setOffline(false)
+    }
   })
 })

@@ -25,8 +25,9 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
   const session = useSessionStore()
   const router = useRouter()
 
-  function send(body: string) {
-    void outbox.enqueue(toValue(roomId), body)
+  /** Settles once the device holds the message (or could not: the outbox says so). */
+  function send(body: string): Promise<unknown> {
+    return outbox.enqueue(toValue(roomId), body)
   }
 
   let lastTyping = 0
