@@ -3,7 +3,9 @@
  * IndexedDB; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
- * sent again and delivered once; so do read markers and typing, and a
+ * sent again and delivered once; a message deleted in one of the user's
+ * tabs while another has it on the wire is deleted on the server after it
+ * lands; read markers and typing go over the socket too, and a
  * marker the socket drops is sent again; and after a drop the room list is
  * fetched again over the new socket.
  */
@@ -51,20 +53,21 @@ async function beforeTheTunnel(room: string, names: [string, string]) {
 /** One of the page's tRPC sockets, relayed through the test. */
 interface Relayed {
   toPage: WebSocketRoute
+  toServer: WebSocketRoute
   /** Every frame the page sent on it, held back or not. */
   sent: string[]
   closed: boolean
 }
 
 /**
- * Relays every tRPC socket the context opens from here on to the server and
- * back, recording what the page sends. A hook returning false holds a frame
- * back (the hook may close the page's socket instead); while `refuse` returns
- * true, a new socket is closed at once, as with no network. Returns the
- * sockets, oldest first.
+ * Relays every tRPC socket the context (or page) opens from here on to the
+ * server and back, recording what the page sends. A hook returning false holds
+ * a frame back (the hook may close the page's socket, or send the frame later);
+ * while `refuse` returns true, a new socket is closed at once, as with no
+ * network. Returns the sockets, oldest first.
  */
 async function relaySockets(
-  context: BrowserContext,
+  context: Pick<BrowserContext, 'routeWebSocket'>,
   hooks: {
     fromPage?: (text: string, socket: Relayed) => boolean
     fromServer?: (text: string, socket: Relayed) => boolean
@@ -74,9 +77,9 @@ async function relaySockets(
   const sockets: Relayed[] = []
   await context.routeWebSocket(/\/trpc$/, (toPage) => {
     if (hooks.refuse?.()) return toPage.close({ code: 1006, reason: 'no network (the test)' })
-    const socket: Relayed = { toPage, sent: [], closed: false }
-    sockets.push(socket)
     const server = toPage.connectToServer()
+    const socket: Relayed = { toPage, toServer: server, sent: [], closed: false }
+    sockets.push(socket)
     toPage.onMessage((frame) => {
       const text = frame.toString()
       socket.sent.push(text)
@@ -360,6 +363,74 @@ describe('offline', () => {
     expect(await message(tab, 'Wrong room').count()).toBe(0)
     expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
     expect(await bodies(b)).toEqual(['Before the tunnel'])
+    await tab.close()
+  })
+
+  it("a message one tab is sending, deleted in the user's other tab (whose copy says it never left), is deleted for the other person too", async () => {
+    const { alice, roomId, a, b } = await beforeTheTunnel('slow-link', ['Alice Slow', 'Bob Slow'])
+
+    /** A send from either tab, held on its way to the server: a slow link. */
+    const held: { page: Page; go: () => void }[] = []
+    let slow = true
+    let noNetwork = false
+    const sockets: Relayed[] = []
+    const slowSends = async (page: Page) => {
+      const relayed = await relaySockets(page, {
+        fromPage(text, socket) {
+          if (!slow || !text.includes('"messages.send"')) return true
+          held.push({ page, go: () => socket.toServer.send(text) })
+          return false
+        },
+        refuse: () => noNetwork,
+      })
+      await page.route('**/trpc/messages.send**', (route) => {
+        // Routed requests skip the emulated offline: fail them as it would.
+        if (noNetwork) void route.abort('internetdisconnected')
+        else if (slow) held.push({ page, go: () => void route.continue() })
+        else void route.continue()
+      })
+      return relayed
+    }
+    sockets.push(...(await slowSends(a)))
+    await a.reload() // its socket now goes through the test
+    await message(a, 'Before the tunnel').waitFor()
+    const tab = await alice.context.newPage()
+    await slowSends(tab)
+
+    // No network: the open socket goes too (emulated offline leaves it open).
+    noNetwork = true
+    for (const s of sockets) if (!s.closed) s.toPage.close({ code: 4000, reason: 'no network' })
+    await alice.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(a)).toBe('offline')
+      await say(a, 'Not for this room')
+      await expect.poll(() => storedOutbox(a)).toBe(1)
+      // A second tab, opened now, reads the waiting message into its own queue.
+      await tab.goto(`/rooms/${roomId}`)
+      await message(tab, 'Not for this room').waitFor()
+      expect(held).toEqual([])
+    } finally {
+      noNetwork = false
+      await alice.context.setOffline(false)
+    }
+
+    // Back online, one of the tabs sends it; in the other, Alice deletes it.
+    await expect.poll(() => held.length, { timeout: 20_000 }).toBe(1)
+    const other = held[0]!.page === a ? tab : a
+    const doomed = message(other, 'Not for this room')
+    await doomed.hover()
+    await doomed.getByTestId('delete-button').click()
+    await other.getByTestId('confirm-accept').click()
+    await doomed.waitFor({ state: 'detached' })
+
+    // The send arrives after all, and the delete follows it.
+    slow = false
+    held[0]!.go()
+    await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
+    await b.getByTestId('message-deleted').waitFor()
+    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    for (const page of [a, tab]) await expect.poll(() => bodies(page)).toEqual(['Before the tunnel'])
+    expect(await storedOutbox(a)).toBe(0)
     await tab.close()
   })
 

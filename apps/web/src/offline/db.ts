@@ -330,12 +330,64 @@ export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
 /**
  * Fails when there is no database (it could not be opened): unlike a cached
  * copy, a queued item the device did not keep is lost with the page, and the
- * outbox tells the user so.
+ * outbox tells the user so. A send another tab marked deleted stays marked:
+ * this tab's copy may be older than the mark.
  */
 export async function putOutbox(item: OutboxItem): Promise<void> {
   const db = await current()
   if (!db) throw new Error('No database on this device')
-  await db.put('outbox', item)
+  const tx = db.transaction('outbox', 'readwrite')
+  const stored = await tx.store.get(item.clientId)
+  const marked = item.kind === 'send' && stored && 'discarded' in stored && stored.discarded
+  await tx.store.put(marked ? { ...item, discarded: true } : item)
+  await tx.done
+}
+
+/**
+ * A send the user deleted, as the store has it now, read and changed in one
+ * transaction (another tab may be sending it): one that left the device
+ * (`sending`, or unanswered) is marked, for its sender to delete on the
+ * server; one that did not is deleted. Undefined when it is not stored (sent
+ * or deleted by another tab, or never stored here); null without a database.
+ */
+export async function discardOutbox(
+  clientId: string,
+): Promise<'marked' | 'deleted' | undefined | null> {
+  const db = await current()
+  if (!db) return null
+  const tx = db.transaction('outbox', 'readwrite')
+  const stored = await tx.store.get(clientId)
+  if (!stored) return undefined
+  const send = withKind(stored)
+  const left = send.kind === 'send' && (send.status === 'sending' || !!send.unanswered)
+  if (left) await tx.store.put({ ...send, discarded: true })
+  else await tx.store.delete(clientId)
+  await tx.done
+  return left ? 'marked' : 'deleted'
+}
+
+/**
+ * Takes a send the server has answered out of the store, putting in its
+ * place what `follow` makes of the stored copy (an edit or delete made to it
+ * meanwhile, here or in another tab), in one transaction: a change cannot
+ * land between the read and the write, and a page closed in between keeps
+ * the send (sent again, it is answered with the same message) or the
+ * follow-up, never neither. `follow` gets undefined when the send is no
+ * longer stored, null without a database (then nothing is written).
+ */
+export async function settleOutbox<T extends OutboxItem | null>(
+  clientId: string,
+  follow: (stored: OutboxItem | undefined | null) => T,
+): Promise<T> {
+  const db = await current()
+  if (!db) return follow(null)
+  const tx = db.transaction('outbox', 'readwrite')
+  const stored = await tx.store.get(clientId)
+  const next = follow(stored && withKind(stored))
+  if (next) await tx.store.put(next)
+  await tx.store.delete(clientId)
+  await tx.done
+  return next
 }
 
 export async function deleteOutbox(clientId: string): Promise<void> {

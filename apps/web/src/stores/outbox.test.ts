@@ -11,6 +11,7 @@ import {
   dbName,
   deleteOutbox,
   deleteUserDb,
+  getOutbox,
   loadOutbox,
   loadRoomCopy,
   openUserDb,
@@ -556,6 +557,96 @@ describe('outbox store: edits, deletes and reactions', () => {
     await outbox.flush()
     expect(calls).toEqual(['messages.send final'])
     expect(outbox.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  /**
+   * A message queued offline, read by a second tab (with its own copy of the
+   * queue, saying it never left), then sent by the first tab with its answer
+   * held back until `land()`.
+   */
+  async function onTheWireInAnotherTab() {
+    showRoom()
+    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
+    send.mockRejectedValue(networkError())
+    const sender = useOutboxStore()
+    const item = await sender.enqueue(ROOM, 'wrong room')
+    await sender.flush()
+    offline.mockRestore()
+    const other = useOutboxStore(createPinia())
+    await other.load()
+    expect(other.unsent(onScreen(item.clientId))).toMatchObject({ status: 'pending' })
+
+    const calls = server()
+    const answerOf = send.getMockImplementation()!
+    let answered = (_lost: boolean) => {}
+    send.mockImplementationOnce(async (path, input) => {
+      const lost = await new Promise<boolean>((resolve) => (answered = resolve))
+      const answer = await answerOf(path, input) // taken either way
+      if (lost) throw networkError()
+      return answer
+    })
+    sender.kick()
+    await vi.waitFor(async () =>
+      expect(await getOutbox(item.clientId)).toMatchObject({ status: 'sending' }),
+    )
+    return {
+      sender,
+      other,
+      item,
+      calls,
+      land: () => answered(false),
+      lose: () => answered(true),
+    }
+  }
+
+  it("a send another of the user's tabs has on the wire, deleted here from an older copy, is deleted on the server once answered", async () => {
+    const { sender, other, item, calls, land } = await onTheWireInAnotherTab()
+    await other.remove(onScreen(item.clientId))
+    expect(other.forRoom(ROOM)).toEqual([])
+
+    land()
+    await sender.flush()
+    const posted = shown().find((m) => m.clientId === item.clientId)
+    expect(calls).toEqual(['messages.send wrong room', `messages.delete ${posted?.id}`])
+    expect(posted).toMatchObject({ deleted: true })
+    expect(await loadOutbox()).toEqual([])
+    await other.flush() // its copy is let go, not sent
+    expect(calls).toHaveLength(2)
+    expect(other.items).toEqual([])
+  })
+
+  it("a send another of the user's tabs has on the wire, deleted here, is deleted on the server even when its answer is lost", async () => {
+    const { sender, other, item, calls, lose } = await onTheWireInAnotherTab()
+    await other.remove(onScreen(item.clientId))
+    lose()
+    await sender.flush()
+    expect(await getOutbox(item.clientId)).toMatchObject({ unanswered: true, discarded: true })
+
+    sender.kick()
+    await sender.flush()
+    const posted = shown().find((m) => m.clientId === item.clientId)
+    expect(calls).toEqual([
+      'messages.send wrong room',
+      'messages.send wrong room',
+      `messages.delete ${posted?.id}`,
+    ])
+    expect(posted).toMatchObject({ deleted: true })
+    expect(await loadOutbox()).toEqual([])
+  })
+
+  it("a send another of the user's tabs has already posted, deleted here from an older copy, is deleted on the server", async () => {
+    const { sender, other, item, calls, land } = await onTheWireInAnotherTab()
+    land()
+    await sender.flush()
+    const posted = shown().find((m) => m.clientId === item.clientId)
+    expect(posted).toMatchObject({ body: 'wrong room', deleted: false })
+
+    await other.remove(onScreen(item.clientId))
+    await other.flush()
+    expect(calls).toEqual(['messages.send wrong room', `messages.delete ${posted?.id}`])
+    expect(shown().find((m) => m.clientId === item.clientId)).toMatchObject({ deleted: true })
+    expect(other.items).toEqual([])
     expect(await loadOutbox()).toEqual([])
   })
 

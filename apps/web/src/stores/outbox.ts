@@ -12,10 +12,12 @@ import { callMutation } from '../lib/trpc-query.ts'
 import {
   appendMessage,
   deleteOutbox,
+  discardOutbox,
   getOutbox,
   loadOutbox,
   putOutbox,
   saveMessages,
+  settleOutbox,
   withOutboxLock,
   type OutboxAction,
   type OutboxItem,
@@ -230,21 +232,32 @@ export const useOutboxStore = defineStore('outbox', () => {
     await deleteOutbox(item.clientId)
   }
 
-  /** A send went through; if it was deleted or edited meanwhile, that change takes its place. */
+  /**
+   * A send went through; if it was deleted or edited meanwhile, here or in
+   * another of the user's tabs (the stored copy has their changes: see
+   * discard()), that change takes its place.
+   */
   async function sent(item: OutboxSend, message: Message): Promise<void> {
     const messageId = message.id
-    let follow: OutboxAction | null = null
-    if (item.discarded) follow = { kind: 'delete', messageId, ...fresh(item.roomId, item.order) }
-    else if (item.body !== message.body)
-      follow = { kind: 'edit', messageId, body: item.body, ...fresh(item.roomId, item.order) }
-    delivered(message)
-    if (follow) {
-      // Stored before the send leaves the store: a page closed in between keeps
-      // both (sent again, the send is answered with the same message), never neither.
-      await restore(follow)
-      items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
+    const storedHere = !unstored.has(item.clientId)
+    const followUp = (stored: OutboxItem | undefined | null): OutboxAction | null => {
+      const now = stored?.kind === 'send' && storedHere ? stored : item
+      if (item.discarded || now.discarded)
+        return { kind: 'delete', messageId, ...fresh(item.roomId, item.order) }
+      if (now.body !== message.body)
+        return { kind: 'edit', messageId, body: now.body, ...fresh(item.roomId, item.order) }
+      return null
     }
-    await done(item)
+    delivered(message)
+    // The follow-up replaces the send in the store in one step (settleOutbox).
+    const follow = await settleOutbox(item.clientId, followUp).catch(async () => {
+      const f = followUp(null)
+      if (f) await restore(f)
+      await deleteOutbox(item.clientId).catch(() => {})
+      return f
+    })
+    forget(item.clientId)
+    if (follow) items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
   }
 
   async function perform(item: OutboxItem): Promise<void> {
@@ -413,6 +426,9 @@ export const useOutboxStore = defineStore('outbox', () => {
    * The user no longer wants a send. It is forgotten, unless the server may
    * have it: then it stays queued, marked and out of sight, until it can be
    * deleted there too (forgetting it would leave it posted for everyone).
+   * This tab's copy may say it never left while another of the user's tabs
+   * has it on the wire, or has sent it: the stored copy decides
+   * (discardOutbox), and a message already posted is deleted by its id.
    */
   async function discard(clientId: string): Promise<void> {
     const item = items.value.find((i) => i.clientId === clientId)
@@ -420,8 +436,22 @@ export const useOutboxStore = defineStore('outbox', () => {
       item.discarded = true
       return restore(item)
     }
-    forget(clientId)
-    await deleteOutbox(clientId)
+    const storedHere = !unstored.has(clientId)
+    forget(clientId) // at once: this tab's queue must not send it meanwhile
+    const stored = await discardOutbox(clientId).catch(() => null)
+    if (!item) return
+    if (stored === 'marked' && item.kind === 'send') {
+      // On the wire from another tab, or sent without an answer: queued again,
+      // out of sight, for whichever tab sends it next to delete it on the server.
+      const kept: OutboxSend = { ...item, discarded: true }
+      items.value = [...items.value, kept].sort((a, b) => a.order - b.order)
+      return
+    }
+    if (stored !== undefined || !storedHere) return
+    const posted = getTimeline(queryClient, item.roomId)?.messages.find(
+      (m) => m.clientId === clientId && !m.deleted,
+    )
+    if (posted) await add({ kind: 'delete', messageId: posted.id, ...fresh(item.roomId) })
   }
 
   /** Forget everything in memory (sign-out; the database itself is deleted). */
