@@ -3,7 +3,9 @@
  * IndexedDB; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
- * sent again and delivered once; a message deleted in one of the user's
+ * sent again and delivered once; one whose message came back but whose
+ * answer did not, deleted offline, shows as being deleted until it is; a
+ * message deleted in one of the user's
  * tabs while another has it on the wire is deleted on the server after it
  * lands; read markers and typing go over the socket too, and a
  * marker the socket drops is sent again; and after a drop the room list is
@@ -330,6 +332,65 @@ describe('offline', () => {
     await b.getByTestId('message-deleted').waitFor()
     expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
     await expect.poll(() => bodies(a)).toEqual(['Before the tunnel'])
+  })
+
+  it('a send whose message came back but whose answer did not, deleted offline, shows as being deleted and is deleted once online', async () => {
+    const { alice, roomId, a, b } = await beforeTheTunnel('half-heard', ['Alice Half', 'Bob Half'])
+
+    // Alice's socket from here on: the answer to her next send is held back
+    // (the room's events are not); while she has no network, no socket opens.
+    let dropAnswer = false
+    const answerIds = new Set<unknown>()
+    let noNetwork = false
+    const sockets = await relaySockets(alice.context, {
+      fromPage(text) {
+        if (dropAnswer && text.includes('"messages.send"')) {
+          dropAnswer = false
+          for (const req of wsFrames(text)) answerIds.add(req.id)
+        }
+        return true
+      },
+      fromServer: (text) => !wsFrames(text).some((r) => answerIds.has(r.id)),
+      refuse: () => noNetwork,
+    })
+    await a.reload()
+    await message(a, 'Before the tunnel').waitFor()
+    await expect.poll(() => sockets[0]?.sent.length ?? 0).toBeGreaterThan(0)
+
+    dropAnswer = true
+    await say(a, 'Heard but not answered')
+    await message(b, 'Heard but not answered').waitFor()
+    // On Alice's screen the message is the room's (its event came); the send still waits for its answer.
+    await expect.poll(() => a.locator('[data-pending="true"]').count()).toBe(0)
+    expect(await storedOutbox(a)).toBe(1)
+
+    noNetwork = true
+    for (const s of sockets) if (!s.closed) s.toPage.close({ code: 4000, reason: 'no network' })
+    await alice.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(a)).toBe('offline')
+      const mine = message(a, 'Heard but not answered')
+      await mine.hover()
+      await mine.getByTestId('delete-button').click()
+      expect(await a.getByTestId('confirm-dialog').innerText()).toContain(
+        'It may already have reached the room: it will be removed there too.',
+      )
+      await a.getByTestId('confirm-accept').click()
+      // Shown as a delete on its way, not as a message still posted.
+      await mine.waitFor({ state: 'detached' })
+      expect(await a.getByTestId('message-status').allInnerTexts()).toEqual([
+        'Waiting for connection — will delete it automatically',
+      ])
+    } finally {
+      noNetwork = false
+      await alice.context.setOffline(false)
+    }
+
+    await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
+    await b.getByTestId('message-deleted').waitFor()
+    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    await expect.poll(() => a.getByTestId('message-status').count()).toBe(0)
+    expect(await bodies(a)).toEqual(['Before the tunnel'])
   })
 
   it("a message deleted offline in one tab is not sent by the user's other tab once back online", async () => {

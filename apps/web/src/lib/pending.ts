@@ -8,7 +8,7 @@
  * IndexedDB), and dropping a refused change is its rollback.
  */
 import type { Message } from '@parley/schemas'
-import type { OutboxAction, OutboxItem } from '../offline/db.ts'
+import type { OutboxAction, OutboxDelete, OutboxItem, OutboxSend } from '../offline/db.ts'
 import { tombstone, toggleReaction } from './timeline.ts'
 
 export const isAction = (item: OutboxItem): item is OutboxAction => item.kind !== 'send'
@@ -34,6 +34,26 @@ export function withPending(
   const byMessage = new Map<string, OutboxAction[]>()
   for (const a of actions) byMessage.set(a.messageId, [...(byMessage.get(a.messageId) ?? []), a])
   return messages.map((m) => byMessage.get(m.id)?.reduce(apply, m) ?? m)
+}
+
+/**
+ * The deletes that sends the user deleted while the server may have them
+ * wait on (the outbox's discard()): a message of theirs already in the
+ * timeline (its event came, its answer did not) shows as being deleted, as
+ * any message with a delete on its way does.
+ */
+export function discardedDeletes(
+  messages: readonly Message[],
+  discarded: readonly OutboxSend[],
+): OutboxDelete[] {
+  if (!discarded.length) return []
+  const sends = new Map(discarded.map((s) => [s.clientId, s]))
+  return messages.flatMap((m): OutboxDelete[] => {
+    const send = sends.get(m.clientId)
+    if (!send) return []
+    const { clientId, roomId, order, createdAt } = send
+    return [{ kind: 'delete', messageId: m.id, clientId, roomId, order, createdAt, status: 'pending' }]
+  })
 }
 
 const WEIGHT = { react: 0, edit: 1, delete: 2 } as const

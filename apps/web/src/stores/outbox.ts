@@ -194,6 +194,13 @@ export const useOutboxStore = defineStore('outbox', () => {
     return items.value.filter((i) => i.roomId === roomId && !(i.kind === 'send' && i.discarded))
   }
 
+  /** A room's sends the user deleted while the server may have them: their messages wait on that delete. */
+  function discardedIn(roomId: string): OutboxSend[] {
+    return items.value.filter(
+      (i): i is OutboxSend => i.kind === 'send' && !!i.discarded && i.roomId === roomId,
+    )
+  }
+
   /**
    * A sent message goes into its room's timeline now (its event may come
    * later), where it does not leave a gap: in the room on screen (its events
@@ -473,6 +480,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     react,
     unsent,
     forRoom,
+    discardedIn,
     flush,
     kick,
     retry,
