@@ -81,4 +81,26 @@ describe('a tab whose build the server has replaced', () => {
     expect(dropped()).toBeGreaterThanOrEqual(2)
     expect(new URL(page.url()).pathname).toBe('/browse')
   })
+
+  it('says it could not load the page, without reloading, where the browser refuses to keep the mark', async () => {
+    const { context, page } = await atHome('Dan Evans')
+    // Storage refused (full, or a locked-down profile): a reload could not
+    // tell it had already tried, and would go on reloading.
+    await context.addInitScript(() => {
+      const setItem = Storage.prototype.setItem
+      Storage.prototype.setItem = function (key: string, value: string) {
+        if (key.startsWith('parley:stale-build')) throw new DOMException('refused', 'QuotaExceededError')
+        setItem.call(this, key, value)
+      }
+    })
+    await page.reload()
+    await page.getByRole('heading', { name: 'Pick a conversation' }).waitFor()
+    const loads = documentLoads(page)
+    const dropped = await dropBrowseChunk(context, () => true)
+    await page.getByTestId('browse-link').click()
+    await expect.poll(() => toastText(page)).toEqual(['Parley could not load that page. Reload to try again.'])
+    expect(dropped()).toBeGreaterThan(0)
+    expect(loads()).toBe(0)
+    expect(new URL(page.url()).pathname).toBe('/')
+  })
 })
