@@ -52,7 +52,9 @@ export function discardedDeletes(
     const send = sends.get(m.clientId)
     if (!send) return []
     const { clientId, roomId, order, createdAt } = send
-    return [{ kind: 'delete', messageId: m.id, clientId, roomId, order, createdAt, status: 'pending' }]
+    return [
+      { kind: 'delete', messageId: m.id, clientId, roomId, order, createdAt, status: 'pending' },
+    ]
   })
 }
 

@@ -163,13 +163,18 @@ async function trimRoom(store: MessageStore, roomId: string): Promise<void> {
   }
 }
 
-/** Upsert messages and keep only the latest KEEP_PER_ROOM of the room. */
-export async function saveMessages(roomId: string, messages: Message[]): Promise<void> {
+/**
+ * Newer versions (edited, deleted, reacted to) of messages the saved copies
+ * hold. One a copy does not hold is not added: it may be older than the copy
+ * (the timeline had read an older page), and the copy must stay one run.
+ */
+export async function updateSavedMessages(messages: Message[]): Promise<void> {
   const db = await current()
   if (!db) return
   const tx = db.transaction('messages', 'readwrite')
-  await Promise.all(messages.map((m) => tx.store.put(m)))
-  await trimRoom(tx.store, roomId)
+  for (const m of messages) {
+    if (await tx.store.getKey([m.roomId, m.seq])) await tx.store.put(m)
+  }
   await tx.done
 }
 

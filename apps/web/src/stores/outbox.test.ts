@@ -737,6 +737,24 @@ describe("outbox store: a sent message and its room's saved history", () => {
     expect(seqsShown()).toEqual([1, 2, 3, 4])
   })
 
+  it('a change the server took is saved where the saved copy has the message, and adds no older one to it', async () => {
+    const all = [1, 2, 3, 4, 5].map((seq) => message({ roomId: ROOM, seq, body: `old ${seq}` }))
+    await createTimelineSaver()(ROOM, all.slice(2))
+    showRoom(...all) // an older page read since
+    server()
+    const outbox = useOutboxStore()
+    await outbox.edit(all[0]!, 'first, fixed')
+    await outbox.edit(all[3]!, 'fourth, fixed')
+    await outbox.flush()
+    expect(shown().map((m) => m.body)).toEqual(['first, fixed', 'old 2', 'old 3', 'fourth, fixed', 'old 5'])
+    const saved = (await loadRoomCopy(ROOM)).messages
+    expect(saved.map((m) => [m.seq, m.body])).toEqual([
+      [3, 'old 3'],
+      [4, 'fourth, fixed'],
+      [5, 'old 5'],
+    ])
+  })
+
   it("in the room on screen it shows at once, gap or not (the room's events fill it in)", async () => {
     await createTimelineSaver()(ROOM, history)
     showRoom(...history)

@@ -16,8 +16,8 @@ import {
   getOutbox,
   loadOutbox,
   putOutbox,
-  saveMessages,
   settleOutbox,
+  updateSavedMessages,
   withOutboxLock,
   type OutboxAction,
   type OutboxItem,
@@ -231,7 +231,7 @@ export const useOutboxStore = defineStore('outbox', () => {
       ...t,
       messages: t.messages.map((m) => (m.id === messageId ? (changed = fn(m)) : m)),
     }))
-    if (changed) void saveMessages(roomId, [changed])
+    if (changed) void updateSavedMessages([changed])
   }
 
   async function done(item: OutboxItem): Promise<void> {
