@@ -124,6 +124,26 @@ const storedOutbox = (page: Page) =>
 const sentOver = (sockets: Relayed[], path: string) =>
   sockets.flatMap((s) => s.sent).filter((f) => f.includes(`"${path}"`)).length
 
+/**
+ * Deletes the message on the page's screen through its button and the app's
+ * dialog, and waits until it has gone; returns what the dialog said.
+ */
+async function deleteOnScreen(page: Page, text: string): Promise<string> {
+  const item = message(page, text)
+  await item.hover()
+  await item.getByTestId('delete-button').click()
+  const said = await page.getByTestId('confirm-dialog').innerText()
+  await page.getByTestId('confirm-accept').click()
+  await item.waitFor({ state: 'detached' })
+  return said
+}
+
+/** Cuts the network: the context goes offline, and the sockets relayed through the test close (emulated offline leaves them open). */
+async function cutNetwork(context: BrowserContext, sockets: Relayed[]): Promise<void> {
+  for (const s of sockets) if (!s.closed) s.toPage.close({ code: 4000, reason: 'no network' })
+  await context.setOffline(true)
+}
+
 describe('offline', () => {
   it('reading: a reload with no network opens from the service worker, with the saved room, and says it is offline', async () => {
     const { page, context } = await e2e.signUp('Olivia Park')
@@ -313,15 +333,10 @@ describe('offline', () => {
     await alice.context.setOffline(true)
     try {
       await a.reload()
-      const mine = message(a, 'Sent into the void')
-      await mine.hover()
-      await mine.getByTestId('delete-button').click()
       // Honest: it may well be in the room already.
-      expect(await a.getByTestId('confirm-dialog').innerText()).toContain(
+      expect(await deleteOnScreen(a, 'Sent into the void')).toContain(
         'It may already have reached the room: it will be removed there too.',
       )
-      await a.getByTestId('confirm-accept').click()
-      await mine.waitFor({ state: 'detached' })
     } finally {
       noNetwork = false
       await alice.context.setOffline(false)
@@ -365,19 +380,13 @@ describe('offline', () => {
     expect(await storedOutbox(a)).toBe(1)
 
     noNetwork = true
-    for (const s of sockets) if (!s.closed) s.toPage.close({ code: 4000, reason: 'no network' })
-    await alice.context.setOffline(true)
+    await cutNetwork(alice.context, sockets)
     try {
       await expect.poll(() => bannerState(a)).toBe('offline')
-      const mine = message(a, 'Heard but not answered')
-      await mine.hover()
-      await mine.getByTestId('delete-button').click()
-      expect(await a.getByTestId('confirm-dialog').innerText()).toContain(
+      expect(await deleteOnScreen(a, 'Heard but not answered')).toContain(
         'It may already have reached the room: it will be removed there too.',
       )
-      await a.getByTestId('confirm-accept').click()
       // Shown as a delete on its way, not as a message still posted.
-      await mine.waitFor({ state: 'detached' })
       expect(await a.getByTestId('message-status').allInnerTexts()).toEqual([
         'Waiting for connection — will delete it automatically',
       ])
@@ -407,11 +416,7 @@ describe('offline', () => {
       await message(tab, 'Wrong room').waitFor()
 
       // Deleted in the first tab: it never left, so it is just dropped there.
-      const wrong = message(a, 'Wrong room')
-      await wrong.hover()
-      await wrong.getByTestId('delete-button').click()
-      await a.getByTestId('confirm-accept').click()
-      await wrong.waitFor({ state: 'detached' })
+      await deleteOnScreen(a, 'Wrong room')
       await expect.poll(() => storedOutbox(a)).toBe(0)
     } finally {
       await alice.context.setOffline(false)
@@ -458,10 +463,8 @@ describe('offline', () => {
     const tab = await alice.context.newPage()
     await slowSends(tab)
 
-    // No network: the open socket goes too (emulated offline leaves it open).
     noNetwork = true
-    for (const s of sockets) if (!s.closed) s.toPage.close({ code: 4000, reason: 'no network' })
-    await alice.context.setOffline(true)
+    await cutNetwork(alice.context, sockets)
     try {
       await expect.poll(() => bannerState(a)).toBe('offline')
       await say(a, 'Not for this room')
@@ -478,11 +481,7 @@ describe('offline', () => {
     // Back online, one of the tabs sends it; in the other, Alice deletes it.
     await expect.poll(() => held.length, { timeout: 20_000 }).toBe(1)
     const other = held[0]!.page === a ? tab : a
-    const doomed = message(other, 'Not for this room')
-    await doomed.hover()
-    await doomed.getByTestId('delete-button').click()
-    await other.getByTestId('confirm-accept').click()
-    await doomed.waitFor({ state: 'detached' })
+    await deleteOnScreen(other, 'Not for this room')
 
     // The send arrives after all, and the delete follows it.
     slow = false
