@@ -333,18 +333,21 @@ export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
 }
 
 /**
- * Fails when there is no database (it could not be opened): unlike a cached
- * copy, a queued item the device did not keep is lost with the page, and the
- * outbox tells the user so. A send another tab marked deleted stays marked:
- * this tab's copy may be older than the mark.
+ * Stores a queued item; with `changes`, an item already stored takes only
+ * those (the writer's copy may be older than the stored one: another tab
+ * may have it on the wire, stored as `sending`). A send another tab marked
+ * deleted stays marked. Fails when there is no database (it could not be
+ * opened): unlike a cached copy, a queued item the device did not keep is
+ * lost with the page, and the outbox tells the user so.
  */
-export async function putOutbox(item: OutboxItem): Promise<void> {
+export async function putOutbox(item: OutboxItem, changes?: Partial<OutboxSend>): Promise<void> {
   const db = await current()
   if (!db) throw new Error('No database on this device')
   const tx = db.transaction('outbox', 'readwrite')
   const stored = await tx.store.get(item.clientId)
-  const marked = item.kind === 'send' && stored && 'discarded' in stored && stored.discarded
-  await tx.store.put(marked ? { ...item, discarded: true } : item)
+  const next = stored && changes ? ({ ...withKind(stored), ...changes } as OutboxItem) : item
+  const marked = next.kind === 'send' && stored && 'discarded' in stored && stored.discarded
+  await tx.store.put(marked ? { ...next, discarded: true } : next)
   await tx.done
 }
 

@@ -635,6 +635,21 @@ describe('outbox store: edits, deletes and reactions', () => {
     expect(await loadOutbox()).toEqual([])
   })
 
+  it("a send another of the user's tabs has on the wire, edited here from an older copy, is edited on the server and stays known to have left", async () => {
+    const { sender, other, item, calls, land } = await onTheWireInAnotherTab()
+    await other.edit(onScreen(item.clientId), 'right room')
+    // Were the sending page to go now, the app opened again knows the server may have it.
+    const reopened = useOutboxStore(createPinia())
+    await reopened.load()
+    expect(mayBePosted(reopened.unsent(onScreen(item.clientId))!)).toBe(true)
+
+    land()
+    await sender.flush()
+    expect(calls).toEqual(['messages.send wrong room', 'messages.edit right room'])
+    expect(shown().find((m) => m.clientId === item.clientId)).toMatchObject({ body: 'right room' })
+    expect(await loadOutbox()).toEqual([])
+  })
+
   it("a send another of the user's tabs has already posted, deleted here from an older copy, is deleted on the server", async () => {
     const { sender, other, item, calls, land } = await onTheWireInAnotherTab()
     land()

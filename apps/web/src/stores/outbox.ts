@@ -61,9 +61,9 @@ export const useOutboxStore = defineStore('outbox', () => {
   const unstored = new Set<string>()
   /** Writes per item by this tab: one during a reread is newer than what it read. */
   const writes = new Map<string, number>()
-  const persist = (item: OutboxItem) => {
+  const persist = (item: OutboxItem, changes?: Partial<OutboxSend>) => {
     writes.set(item.clientId, (writes.get(item.clientId) ?? 0) + 1)
-    return putOutbox({ ...item }).then(
+    return putOutbox({ ...item }, changes).then(
       () => void unstored.delete(item.clientId),
       (err: unknown) => {
         unstored.add(item.clientId)
@@ -76,7 +76,8 @@ export const useOutboxStore = defineStore('outbox', () => {
    * user's to hear again (add() told them when the item could not be stored),
    * and must not fail what the queue does with the item in memory.
    */
-  const restore = (item: OutboxItem) => persist(item).catch(() => {})
+  const restore = (item: OutboxItem, changes?: Partial<OutboxSend>) =>
+    persist(item, changes).catch(() => {})
   const queued = (clientId: string) => items.value.some((i) => i.clientId === clientId)
   function forget(clientId: string): void {
     items.value = items.value.filter((i) => i.clientId !== clientId)
@@ -170,7 +171,8 @@ export const useOutboxStore = defineStore('outbox', () => {
     // Not on the server yet: the send carries the new text (if it is already
     // on the wire, an edit follows it; see sent()).
     send.body = body
-    await restore(send)
+    // Only the text: another tab may have it on the wire, stored as `sending`.
+    await restore(send, { body })
   }
 
   async function remove(message: Message): Promise<void> {
@@ -441,7 +443,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     const item = items.value.find((i) => i.clientId === clientId)
     if (item?.kind === 'send' && mayBePosted(item)) {
       item.discarded = true
-      return restore(item)
+      return restore(item, { discarded: true })
     }
     const storedHere = !unstored.has(clientId)
     forget(clientId) // at once: this tab's queue must not send it meanwhile
