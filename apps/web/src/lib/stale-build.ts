@@ -20,7 +20,7 @@ export function reloadOnStaleBuild(router: Router): void {
     if (!navigator.onLine) return toast('That page opens once you are back online.', 'error')
     const now = String(Date.now())
     const reloadedAt = Number(readLocal(RELOADED_AT, 'sessionStorage') ?? 0)
-    if (Date.now() - reloadedAt >= RELOAD_GRACE_MS) {
+    if (Number(now) - reloadedAt >= RELOAD_GRACE_MS) {
       writeLocal(RELOADED_AT, now, 'sessionStorage')
       // Only with the mark kept (storage can be refused): without it the page could reload for ever.
       if (readLocal(RELOADED_AT, 'sessionStorage') === now) return window.location.assign(to.fullPath)

@@ -341,14 +341,26 @@ export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
  * lost with the page, and the outbox tells the user so.
  */
 export async function putOutbox(item: OutboxItem, changes?: Partial<OutboxSend>): Promise<void> {
-  const db = await current()
-  if (!db) throw new Error('No database on this device')
-  const tx = db.transaction('outbox', 'readwrite')
-  const stored = await tx.store.get(item.clientId)
-  const next = stored && changes ? ({ ...withKind(stored), ...changes } as OutboxItem) : item
-  const marked = next.kind === 'send' && stored && 'discarded' in stored && stored.discarded
+  const update = await outboxUpdate(item.clientId)
+  if (!update) throw new Error('No database on this device')
+  const { tx, stored } = update
+  const next = stored && changes ? ({ ...stored, ...changes } as OutboxItem) : item
+  const marked = next.kind === 'send' && stored?.kind === 'send' && stored.discarded
   await tx.store.put(marked ? { ...next, discarded: true } : next)
   await tx.done
+}
+
+/**
+ * One queued item as stored now, read in a read-write transaction for the
+ * caller to change it in: another tab's change cannot land between the read
+ * and the write. Null when there is no database.
+ */
+async function outboxUpdate(clientId: string) {
+  const db = await current()
+  if (!db) return null
+  const tx = db.transaction('outbox', 'readwrite')
+  const stored = await tx.store.get(clientId)
+  return { tx, stored: stored && withKind(stored) }
 }
 
 /**
@@ -361,14 +373,12 @@ export async function putOutbox(item: OutboxItem, changes?: Partial<OutboxSend>)
 export async function discardOutbox(
   clientId: string,
 ): Promise<'marked' | 'deleted' | undefined | null> {
-  const db = await current()
-  if (!db) return null
-  const tx = db.transaction('outbox', 'readwrite')
-  const stored = await tx.store.get(clientId)
+  const update = await outboxUpdate(clientId)
+  if (!update) return null
+  const { tx, stored } = update
   if (!stored) return undefined
-  const send = withKind(stored)
-  const left = send.kind === 'send' && (send.status === 'sending' || !!send.unanswered)
-  if (left) await tx.store.put({ ...send, discarded: true })
+  const left = stored.kind === 'send' && (stored.status === 'sending' || !!stored.unanswered)
+  if (left) await tx.store.put({ ...stored, discarded: true })
   else await tx.store.delete(clientId)
   await tx.done
   return left ? 'marked' : 'deleted'
@@ -387,11 +397,10 @@ export async function settleOutbox<T extends OutboxItem | null>(
   clientId: string,
   follow: (stored: OutboxItem | undefined | null) => T,
 ): Promise<T> {
-  const db = await current()
-  if (!db) return follow(null)
-  const tx = db.transaction('outbox', 'readwrite')
-  const stored = await tx.store.get(clientId)
-  const next = follow(stored && withKind(stored))
+  const update = await outboxUpdate(clientId)
+  if (!update) return follow(null)
+  const { tx, stored } = update
+  const next = follow(stored)
   if (next) await tx.store.put(next)
   await tx.store.delete(clientId)
   await tx.done

@@ -79,6 +79,10 @@ export const useOutboxStore = defineStore('outbox', () => {
   const restore = (item: OutboxItem, changes?: Partial<OutboxSend>) =>
     persist(item, changes).catch(() => {})
   const queued = (clientId: string) => items.value.some((i) => i.clientId === clientId)
+  /** Into the queue at its place in the order things were done. */
+  function insert(...added: OutboxItem[]): void {
+    items.value = [...items.value, ...added].sort((a, b) => a.order - b.order)
+  }
   function forget(clientId: string): void {
     items.value = items.value.filter((i) => i.clientId !== clientId)
     unstored.delete(clientId)
@@ -128,8 +132,7 @@ export const useOutboxStore = defineStore('outbox', () => {
 
   /** Read the signed-in user's outbox. */
   async function load(): Promise<void> {
-    const loaded = (await storedElsewhere()).map(revive)
-    items.value = [...items.value, ...loaded].sort((a, b) => a.order - b.order)
+    insert(...(await storedElsewhere()).map(revive))
     lastOrder = Math.max(lastOrder, ...items.value.map((i) => i.order))
   }
 
@@ -146,8 +149,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     // Not waited for here: the stored copy matters only until the server has
     // the item, and a change that beats the write loses nothing (the item
     // leaves the store by a delete queued after the write, and IndexedDB runs
-    // the two in order). An item the device cannot store still goes out. A
-    // send does wait, in sendOne, for its copy marked `sending`.
+    // the two in order). An item the device cannot store still goes out.
     void flush()
     await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
   }
@@ -266,7 +268,7 @@ export const useOutboxStore = defineStore('outbox', () => {
       return f
     })
     forget(item.clientId)
-    if (follow) items.value = [...items.value, follow].sort((a, b) => a.order - b.order)
+    if (follow) insert(follow)
   }
 
   async function perform(item: OutboxItem): Promise<void> {
@@ -452,8 +454,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     if (stored === 'marked' && item.kind === 'send') {
       // On the wire from another tab, or sent without an answer: queued again,
       // out of sight, for whichever tab sends it next to delete it on the server.
-      const kept: OutboxSend = { ...item, discarded: true }
-      items.value = [...items.value, kept].sort((a, b) => a.order - b.order)
+      insert({ ...item, discarded: true })
       return
     }
     if (stored !== undefined || !storedHere) return
