@@ -144,6 +144,13 @@ async function cutNetwork(context: BrowserContext, sockets: Relayed[]): Promise<
   await context.setOffline(true)
 }
 
+/** Bob's page and the server have only "Before the tunnel" again: the message was deleted (Bob sees where). */
+async function deletedForBob(b: Page, roomId: string): Promise<void> {
+  await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
+  await b.getByTestId('message-deleted').waitFor()
+  expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+}
+
 describe('offline', () => {
   it('reading: a reload with no network opens from the service worker, with the saved room, and says it is offline', async () => {
     const { page, context } = await e2e.signUp('Olivia Park')
@@ -343,9 +350,7 @@ describe('offline', () => {
     }
 
     // Back online: Bob sees it go, and the server no longer shows it.
-    await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
-    await b.getByTestId('message-deleted').waitFor()
-    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    await deletedForBob(b, roomId)
     await expect.poll(() => bodies(a)).toEqual(['Before the tunnel'])
   })
 
@@ -395,9 +400,7 @@ describe('offline', () => {
       await alice.context.setOffline(false)
     }
 
-    await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
-    await b.getByTestId('message-deleted').waitFor()
-    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    await deletedForBob(b, roomId)
     await expect.poll(() => a.getByTestId('message-status').count()).toBe(0)
     expect(await bodies(a)).toEqual(['Before the tunnel'])
   })
@@ -486,9 +489,7 @@ describe('offline', () => {
     // The send arrives after all, and the delete follows it.
     slow = false
     held[0]!.go()
-    await expect.poll(() => bodies(b), { timeout: 20_000 }).toEqual(['Before the tunnel'])
-    await b.getByTestId('message-deleted').waitFor()
-    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
+    await deletedForBob(b, roomId)
     for (const page of [a, tab]) await expect.poll(() => bodies(page)).toEqual(['Before the tunnel'])
     expect(await storedOutbox(a)).toBe(0)
     await tab.close()

@@ -128,6 +128,20 @@ async function expectSentUnsaved(): Promise<void> {
   ])
 }
 
+/**
+ * "Reload": the page goes away (`before`'s timers with it); a fresh pinia and
+ * the database reopened give a new store, loaded from what was stored.
+ */
+async function reload(before?: ReturnType<typeof useOutboxStore>) {
+  before?.reset()
+  closeUserDb()
+  setActivePinia(createPinia())
+  await openUserDb(USER)
+  const store = useOutboxStore()
+  await store.load()
+  return store
+}
+
 describe('outbox store', () => {
   it('an item is in the store while its send is on the wire', async () => {
     let storedWhenSending: unknown[] = []
@@ -210,13 +224,8 @@ describe('outbox store', () => {
     const b = await first.enqueue(ROOM, 'second')
     await first.flush()
 
-    // "Reload": fresh pinia, database reopened.
-    closeUserDb()
-    setActivePinia(createPinia())
-    await openUserDb(USER)
+    const second = await reload()
     const sent = acceptAll()
-    const second = useOutboxStore()
-    await second.load()
     expect(second.items.map((i) => i.clientId)).toEqual([a.clientId, b.clientId])
     await second.flush()
     expect(sent).toEqual([
@@ -315,11 +324,7 @@ describe('outbox store: edits, deletes and reactions', () => {
     await first.flush()
     expect(first.items.every((i) => i.status === 'pending')).toBe(true)
 
-    closeUserDb()
-    setActivePinia(createPinia())
-    await openUserDb(USER)
-    const second = useOutboxStore()
-    await second.load()
+    const second = await reload()
     const queue = ['send before', 'edit fixed', `delete ${doomed.id}`, 'react 👍', 'send after']
     expect(second.items.map(describeItem)).toEqual(queue)
 
@@ -482,15 +487,9 @@ describe('outbox store: edits, deletes and reactions', () => {
     await first.remove(onScreen(gone.clientId))
     expect(first.forRoom(ROOM)).toEqual([])
 
-    // "Reload": the page goes away, a fresh pinia, database reopened.
-    first.reset()
-    closeUserDb()
-    setActivePinia(createPinia())
-    await openUserDb(USER)
+    const second = await reload(first)
     showRoom()
     const calls = server()
-    const second = useOutboxStore()
-    await second.load()
     expect(second.forRoom(ROOM)).toEqual([])
     await second.flush()
     const posted = shown().find((m) => m.clientId === gone.clientId)
@@ -506,14 +505,9 @@ describe('outbox store: edits, deletes and reactions', () => {
     const gone = await first.enqueue(ROOM, 'never mind')
     await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1))
 
-    // "Reload" with the send still on the wire: a fresh pinia, database reopened.
-    first.reset()
-    closeUserDb()
-    setActivePinia(createPinia())
-    await openUserDb(USER)
+    // "Reload" with the send still on the wire.
+    const second = await reload(first)
     showRoom()
-    const second = useOutboxStore()
-    await second.load()
     const unsent = second.unsent(onScreen(gone.clientId))
     // What the delete dialog goes by: "It may already have reached the room".
     expect(unsent && mayBePosted(unsent)).toBe(true)
