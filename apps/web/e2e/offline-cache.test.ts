@@ -2,17 +2,21 @@
  * The copy of a room saved on the device (IndexedDB) is one run of messages
  * the server gave — no gap between a visit long ago and the latest page, no
  * message deleted since — and, read offline, the top of the list tells the
- * truth: the start of the conversation only when the copy holds it.
+ * truth: the start of the conversation only when the copy holds it. The room
+ * list an offline start shows is the one the app last showed, even when it
+ * was closed or put away the moment after a change.
  */
 import { describe, expect, it } from 'vitest'
 import {
   bannerState,
   bodies,
   createRoom,
+  invite,
   message,
   mutate,
   openRoom,
   query,
+  roomItem,
   say,
   sendElsewhere,
   useE2E,
@@ -113,6 +117,41 @@ describe('the room saved on the device', () => {
       expect(await page.getByTestId('older-unsaved').innerText()).toBe(
         'Older messages need a connection.',
       )
+    } finally {
+      await context.setOffline(false)
+    }
+  })
+})
+
+describe('the room list saved on the device', () => {
+  it('an offline start lists what the app last showed: a room added and news that came just before it was put away', async () => {
+    const { page, context, username } = await e2e.signUp('Rita Late')
+    const ownId = await createRoom(page, 'own-room')
+    await waitForServiceWorker(page)
+    await waitForSavedRoom(page, ownId, 0)
+
+    const host = await e2e.signUp('Hank Host')
+    const hostRoomId = await createRoom(host.page, 'just-in-time', { private: true })
+    await invite(host.page, username)
+    await roomItem(page, 'just-in-time').waitFor()
+    await sendElsewhere(host.page, hostRoomId, ['Fresh news'])
+    await roomItem(page, 'just-in-time').filter({ hasText: 'Fresh news' }).waitFor()
+    // What a phone's browser does as the app is put away; it may then end it without warning.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })
+      document.dispatchEvent(new Event('visibilitychange'))
+    })
+    await page.close()
+
+    try {
+      await context.setOffline(true)
+      const again = await context.newPage()
+      await again.goto('/') // from the service worker
+      await expect.poll(() => bannerState(again)).toBe('offline')
+      await roomItem(again, 'own-room').waitFor()
+      await expect
+        .poll(() => roomItem(again, 'just-in-time').getByTestId('room-last-message').innerText())
+        .toContain('Fresh news')
     } finally {
       await context.setOffline(false)
     }

@@ -1,10 +1,19 @@
 import { useQueryClient } from '@tanstack/vue-query'
-import { computed, watch } from 'vue'
+import { computed, onScopeDispose, watch } from 'vue'
 import type { RoomListItem } from '@parley/schemas'
 import { getRoomList } from '../lib/cache.ts'
 import { setTrpcData, useTrpcQuery } from '../lib/trpc-query.ts'
 import { loadRooms, saveRooms } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
+
+const SAVE_SETTLE_MS = 300
+
+/** The same rooms, in any order (activity reorders the list). */
+function sameRooms(a: RoomListItem[], b: RoomListItem[] | undefined): boolean {
+  if (!b || a.length !== b.length) return false
+  const ids = new Set(b.map((r) => r.id))
+  return a.every((r) => ids.has(r.id))
+}
 
 /** The caller's rooms: the server's list, seeded from IndexedDB until it answers, saved back on change. */
 export function useRoomList() {
@@ -25,11 +34,33 @@ export function useRoomList() {
     { immediate: true },
   )
 
+  // The next offline start shows what was saved last. Activity changes the list
+  // often, so a change is saved once it settles; but a room added or removed is
+  // saved at once, and anything unsaved when the page is hidden (a phone may end
+  // a backgrounded app without warning) or closed.
+  let unsaved: RoomListItem[] | undefined
   let saveTimer: ReturnType<typeof setTimeout> | undefined
-  watch(query.data, (rooms) => {
-    if (!rooms) return
+  function save() {
     clearTimeout(saveTimer)
-    saveTimer = setTimeout(() => void saveRooms(rooms), 300)
+    if (unsaved) void saveRooms(unsaved)
+    unsaved = undefined
+  }
+  watch(query.data, (rooms, before) => {
+    if (!rooms) return
+    unsaved = rooms
+    if (!sameRooms(rooms, before)) return save()
+    clearTimeout(saveTimer)
+    saveTimer = setTimeout(save, SAVE_SETTLE_MS)
+  })
+  const onVisibility = () => document.visibilityState === 'hidden' && save()
+  document.addEventListener('visibilitychange', onVisibility)
+  window.addEventListener('pagehide', save)
+  onScopeDispose(() => {
+    // At sign-out the list is not written to the database being deleted.
+    if (session.signedIn) save()
+    else clearTimeout(saveTimer)
+    document.removeEventListener('visibilitychange', onVisibility)
+    window.removeEventListener('pagehide', save)
   })
 
   const rooms = computed<RoomListItem[]>(() => query.data.value ?? [])
