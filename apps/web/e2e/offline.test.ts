@@ -4,10 +4,9 @@
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
  * sent again and delivered once; one whose message came back but whose
- * answer did not, deleted offline, shows as being deleted until it is; a
- * message deleted in one of the user's
- * tabs while another has it on the wire is deleted on the server after it
- * lands; read markers and typing go over the socket too, and a
+ * answer did not, deleted offline, shows as being deleted until it is; the
+ * user's tabs show the same outbox, and a message deleted in one of them
+ * while another has it on the wire is deleted on the server after it lands; read markers and typing go over the socket too, and a
  * marker the socket drops is sent again; and after a drop the room list is
  * fetched again over the new socket.
  */
@@ -405,7 +404,7 @@ describe('offline', () => {
     expect(await bodies(a)).toEqual(['Before the tunnel'])
   })
 
-  it("a message deleted offline in one tab is not sent by the user's other tab once back online", async () => {
+  it("the user's tabs show the same outbox: written offline in one, it waits in the other; deleted in one, it goes from both and is never sent", async () => {
     const { alice, roomId, a, b } = await beforeTheTunnel('two-tabs', ['Alice Tabs', 'Bob Tabs'])
 
     await alice.context.setOffline(true)
@@ -418,24 +417,32 @@ describe('offline', () => {
       await tab.goto(`/rooms/${roomId}`)
       await message(tab, 'Wrong room').waitFor()
 
-      // Deleted in the first tab: it never left, so it is just dropped there.
+      // Written in the second tab: the first shows it waiting too, without a reload.
+      await say(tab, 'From the second tab')
+      await message(a, 'From the second tab').waitFor()
+      expect(await message(a, 'From the second tab').getAttribute('data-pending')).toBe('true')
+
+      // Deleted in the first tab: it never left, so it is dropped, from the second tab too.
       await deleteOnScreen(a, 'Wrong room')
-      await expect.poll(() => storedOutbox(a)).toBe(0)
+      await expect.poll(() => storedOutbox(a)).toBe(1)
+      await message(tab, 'Wrong room').waitFor({ state: 'detached' })
     } finally {
       await alice.context.setOffline(false)
     }
 
-    // Both tabs are online again: the second lets go of it instead of posting it.
+    // Both tabs are online again: what is left is sent once, the deleted one never.
     await expect
-      .poll(() => tab.locator('[data-pending="true"]').count(), { timeout: 20_000 })
-      .toBe(0)
-    expect(await message(tab, 'Wrong room').count()).toBe(0)
-    expect(await storedBodies(b, roomId)).toEqual(['Before the tunnel'])
-    expect(await bodies(b)).toEqual(['Before the tunnel'])
+      .poll(() => storedBodies(b, roomId), { timeout: 20_000 })
+      .toEqual(['Before the tunnel', 'From the second tab'])
+    await expect.poll(() => bodies(b)).toEqual(['Before the tunnel', 'From the second tab'])
+    for (const page of [a, tab]) {
+      await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
+      expect(await message(page, 'Wrong room').count()).toBe(0)
+    }
     await tab.close()
   })
 
-  it("a message one tab is sending, deleted in the user's other tab (whose copy says it never left), is deleted for the other person too", async () => {
+  it("a message one tab is sending, deleted in the user's other tab, is deleted for the other person too", async () => {
     const { alice, roomId, a, b } = await beforeTheTunnel('slow-link', ['Alice Slow', 'Bob Slow'])
 
     /** A send from either tab, held on its way to the server: a slow link. */

@@ -79,9 +79,30 @@ export const dbName = (userId: string) => `parley-${userId}`
 
 let active: { userId: string; db: Promise<UserDB> } | null = null
 
+/**
+ * The user's tabs tell each other when the stored outbox changes (each holds
+ * its own copy of the queue in memory: the outbox store's follow()).
+ */
+let outboxChannel: BroadcastChannel | null = null
+const outboxListeners = new Set<() => void>()
+
+/** Calls `fn` when another of the user's tabs changed the stored outbox. */
+export function onOutboxChanged(fn: () => void): () => void {
+  outboxListeners.add(fn)
+  return () => outboxListeners.delete(fn)
+}
+
+function announceOutboxChange(): void {
+  outboxChannel?.postMessage('changed')
+}
+
 export function openUserDb(userId: string): Promise<UserDB> {
   if (active?.userId === userId) return active.db
   closeUserDb()
+  if (typeof BroadcastChannel !== 'undefined') {
+    outboxChannel = new BroadcastChannel(`parley-outbox:${userId}`)
+    outboxChannel.onmessage = () => outboxListeners.forEach((fn) => fn())
+  }
   const db = openDB<ParleyDB>(dbName(userId), 1, {
     upgrade(db) {
       db.createObjectStore('rooms', { keyPath: 'id' })
@@ -97,6 +118,8 @@ export function openUserDb(userId: string): Promise<UserDB> {
 export function closeUserDb(): void {
   const old = active
   active = null
+  outboxChannel?.close()
+  outboxChannel = null
   void old?.db.then((db) => db.close()).catch(() => {})
 }
 
@@ -348,6 +371,7 @@ export async function putOutbox(item: OutboxItem, changes?: Partial<OutboxSend>)
   const marked = next.kind === 'send' && stored?.kind === 'send' && stored.discarded
   await tx.store.put(marked ? { ...next, discarded: true } : next)
   await tx.done
+  announceOutboxChange()
 }
 
 /**
@@ -381,6 +405,7 @@ export async function discardOutbox(
   if (left) await tx.store.put({ ...stored, discarded: true })
   else await tx.store.delete(clientId)
   await tx.done
+  announceOutboxChange()
   return left ? 'marked' : 'deleted'
 }
 
@@ -404,10 +429,13 @@ export async function settleOutbox<T extends OutboxItem | null>(
   if (next) await tx.store.put(next)
   await tx.store.delete(clientId)
   await tx.done
+  announceOutboxChange()
   return next
 }
 
 export async function deleteOutbox(clientId: string): Promise<void> {
   const db = await current()
-  await db?.delete('outbox', clientId)
+  if (!db) return
+  await db.delete('outbox', clientId)
+  announceOutboxChange()
 }

@@ -674,6 +674,49 @@ describe('outbox store: edits, deletes and reactions', () => {
     }
   })
 
+  it("follows the user's other tab once told the store changed: what was queued and deleted there shows so here", async () => {
+    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
+    try {
+      send.mockRejectedValue(networkError())
+      const here = useOutboxStore()
+      await here.enqueue(ROOM, 'kept')
+      const deletedThere = await here.enqueue(ROOM, 'deleted there')
+      const there = useOutboxStore(createPinia())
+      await there.load()
+      const queuedThere = await there.enqueue(ROOM, 'queued there')
+      await there.remove(onScreen(deletedThere.clientId))
+      expect(here.forRoom(ROOM).map(describeItem)).toEqual(['send kept', 'send deleted there'])
+
+      await here.follow() // what the other tab's note that the store changed sets off
+      expect(here.forRoom(ROOM).map(describeItem)).toEqual(['send kept', 'send queued there'])
+      expect(here.unsent(onScreen(queuedThere.clientId))).toMatchObject({ status: 'pending' })
+    } finally {
+      offline.mockRestore()
+    }
+  })
+
+  it("a send the user's other tab had refused shows failed here, and once discarded there it goes from here too", async () => {
+    send.mockRejectedValue(networkError())
+    const here = useOutboxStore()
+    const item = await here.enqueue(ROOM, 'too long')
+    await here.flush()
+    const there = useOutboxStore(createPinia())
+    await there.load()
+    send.mockRejectedValue(badRequest())
+    there.kick()
+    await there.flush()
+    expect(there.items).toMatchObject([{ clientId: item.clientId, status: 'failed' }])
+
+    await here.follow()
+    expect(here.items).toMatchObject([
+      { clientId: item.clientId, status: 'failed', error: 'body too long' },
+    ])
+    await there.discard(item.clientId)
+    await here.follow()
+    expect(here.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
+  })
+
   it('a newer change replaces the queued ones it makes pointless', async () => {
     send.mockRejectedValue(networkError())
     const outbox = useOutboxStore()

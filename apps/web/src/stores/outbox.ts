@@ -15,6 +15,7 @@ import {
   discardOutbox,
   getOutbox,
   loadOutbox,
+  onOutboxChanged,
   putOutbox,
   settleOutbox,
   updateSavedMessages,
@@ -26,6 +27,8 @@ import {
 
 const RETRY_MIN_MS = 2_000
 const RETRY_MAX_MS = 30_000
+/** How long this tab lets another tab's changes to the stored queue gather before it reads them. */
+const FOLLOW_AFTER_MS = 50
 
 const NOT_STORED =
   'Could not save this on your device: it will still be sent, if the app stays open until then'
@@ -61,9 +64,17 @@ export const useOutboxStore = defineStore('outbox', () => {
   const unstored = new Set<string>()
   /** Writes per item by this tab: one during a reread is newer than what it read. */
   const writes = new Map<string, number>()
+  /** This tab's changes to the store: started, and not yet done (see follow). */
+  let storeChanges = 0
+  let storeChanging = 0
+  function changeStore<T>(change: Promise<T>): Promise<T> {
+    storeChanges++
+    storeChanging++
+    return change.finally(() => storeChanging--)
+  }
   const persist = (item: OutboxItem, changes?: Partial<OutboxSend>) => {
     writes.set(item.clientId, (writes.get(item.clientId) ?? 0) + 1)
-    return putOutbox({ ...item }, changes).then(
+    return changeStore(putOutbox({ ...item }, changes)).then(
       () => void unstored.delete(item.clientId),
       (err: unknown) => {
         unstored.add(item.clientId)
@@ -79,9 +90,10 @@ export const useOutboxStore = defineStore('outbox', () => {
   const restore = (item: OutboxItem, changes?: Partial<OutboxSend>) =>
     persist(item, changes).catch(() => {})
   const queued = (clientId: string) => items.value.some((i) => i.clientId === clientId)
-  /** Into the queue at its place in the order things were done. */
+  /** Into the queue at its place in the order things were done (once: load and follow may both read it). */
   function insert(...added: OutboxItem[]): void {
-    items.value = [...items.value, ...added].sort((a, b) => a.order - b.order)
+    const fresh = added.filter((i) => !queued(i.clientId))
+    items.value = [...items.value, ...fresh].sort((a, b) => a.order - b.order)
   }
   function forget(clientId: string): void {
     items.value = items.value.filter((i) => i.clientId !== clientId)
@@ -151,7 +163,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     // leaves the store by a delete queued after the write, and IndexedDB runs
     // the two in order). An item the device cannot store still goes out.
     void flush()
-    await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
+    await Promise.all([stored, ...stale.map((i) => changeStore(deleteOutbox(i.clientId)))])
   }
 
   async function enqueue(roomId: string, body: string): Promise<OutboxItem> {
@@ -240,7 +252,7 @@ export const useOutboxStore = defineStore('outbox', () => {
 
   async function done(item: OutboxItem): Promise<void> {
     forget(item.clientId)
-    await deleteOutbox(item.clientId)
+    await changeStore(deleteOutbox(item.clientId))
   }
 
   /**
@@ -261,10 +273,10 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
     delivered(message)
     // The follow-up replaces the send in the store in one step (settleOutbox).
-    const follow = await settleOutbox(item.clientId, followUp).catch(async () => {
+    const follow = await changeStore(settleOutbox(item.clientId, followUp)).catch(async () => {
       const f = followUp(null)
       if (f) await restore(f)
-      await deleteOutbox(item.clientId).catch(() => {})
+      await changeStore(deleteOutbox(item.clientId)).catch(() => {})
       return f
     })
     forget(item.clientId)
@@ -378,13 +390,54 @@ export const useOutboxStore = defineStore('outbox', () => {
       forget(item.clientId)
       return false
     }
-    // Changed in place: the queue, and the screen, hold this object.
+    takeStored(item, stored)
+    return item.status === 'pending'
+  }
+
+  /** A queued item becomes its stored copy, in place: the queue, and the screen, hold this object. */
+  function takeStored(item: OutboxItem, stored: OutboxItem): void {
     const fresh = revive(stored)
     const mine = item as unknown as Record<string, unknown>
     for (const key of Object.keys(mine)) if (!(key in fresh)) delete mine[key]
     Object.assign(item, fresh)
-    return item.status === 'pending'
   }
+
+  /**
+   * Another of the user's tabs changed the stored queue: this tab's copy
+   * follows it, so every tab shows the same — a message queued there shows
+   * waiting here, one sent, deleted or refused there shows so here. Items
+   * this tab is sending, or could not store, keep this tab's copy; and a read
+   * that overlapped a change by this tab is not trusted (it may predate it):
+   * it is read again later. Without a database the store reads empty, but
+   * then every item is one this tab could not store.
+   */
+  async function follow(): Promise<void> {
+    if (storeChanging) return followLater()
+    const before = storeChanges
+    const stored = await loadOutbox().catch(() => null)
+    if (!stored) return
+    if (storeChanging || storeChanges !== before) return followLater()
+    const byId = new Map(stored.map((i) => [i.clientId, i]))
+    for (const item of items.value) {
+      if (item.status === 'sending' || unstored.has(item.clientId)) continue
+      const now = byId.get(item.clientId)
+      if (now) takeStored(item, now)
+      else forget(item.clientId)
+    }
+    const added = stored.filter((i) => !queued(i.clientId)).map(revive)
+    insert(...added)
+    lastOrder = Math.max(lastOrder, ...added.map((i) => i.order))
+    // Queued by a tab that may be gone before it sends them: under the lock,
+    // this tab sends what is still stored once it is its turn.
+    if (added.some((i) => i.status === 'pending') && navigator.onLine) void flush()
+  }
+
+  let followTimer: ReturnType<typeof setTimeout> | undefined
+  function followLater(): void {
+    clearTimeout(followTimer)
+    followTimer = setTimeout(() => void follow(), FOLLOW_AFTER_MS)
+  }
+  onOutboxChanged(followLater)
 
   async function run(): Promise<void> {
     for (;;) {
@@ -449,7 +502,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
     const storedHere = !unstored.has(clientId)
     forget(clientId) // at once: this tab's queue must not send it meanwhile
-    const stored = await discardOutbox(clientId).catch(() => null)
+    const stored = await changeStore(discardOutbox(clientId)).catch(() => null)
     if (!item) return
     if (stored === 'marked' && item.kind === 'send') {
       // On the wire from another tab, or sent without an answer: queued again,
@@ -467,6 +520,7 @@ export const useOutboxStore = defineStore('outbox', () => {
   /** Forget everything in memory (sign-out; the database itself is deleted). */
   function reset(): void {
     clearTimeout(retryTimer)
+    clearTimeout(followTimer)
     items.value = []
     unstored.clear()
     writes.clear()
@@ -485,6 +539,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     forRoom,
     discardedIn,
     flush,
+    follow,
     kick,
     retry,
     discard,
