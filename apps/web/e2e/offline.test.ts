@@ -7,8 +7,9 @@
  * answer did not, deleted offline, shows as being deleted until it is; the
  * user's tabs show the same outbox, and a message deleted in one of them
  * while another has it on the wire is deleted on the server after it lands; read markers and typing go over the socket too, and a
- * marker the socket drops is sent again; and after a drop the room list is
- * fetched again over the new socket.
+ * marker the socket drops is sent again; after a drop the room list is
+ * fetched again over the new socket; and an app opened offline connects
+ * within seconds of the network coming back, however long it was gone.
  */
 import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -500,6 +501,26 @@ describe('offline', () => {
     for (const page of [a, tab]) await expect.poll(() => bodies(page)).toEqual(['Before the tunnel'])
     expect(await storedOutbox(a)).toBe(0)
     await tab.close()
+  })
+
+  it('opened offline and back online after long enough for a long backoff, the live connection is back within seconds', async () => {
+    const { page, context } = await e2e.signUp('Tess Tunnel')
+    await createRoom(page, 'tunnel')
+    await waitForServiceWorker(page)
+    let tries = 0
+    page.on('websocket', () => tries++)
+
+    await context.setOffline(true)
+    try {
+      await page.reload() // from the service worker; each try to open the socket fails
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      // Five tries failed: backed off as if the server were down, the next would wait 6.4–9.6 s more.
+      await expect.poll(() => tries, { timeout: 20_000 }).toBeGreaterThanOrEqual(5)
+    } finally {
+      await context.setOffline(false)
+    }
+    // The banner goes once the socket is open (a count: bannerState waits for a banner to show).
+    await expect.poll(() => page.getByTestId('connection-banner').count()).toBe(0)
   })
 
   it('read markers and typing go over the open socket; a marker whose socket drops is sent again', async () => {
