@@ -96,6 +96,14 @@ export async function startServer(env: Env, log: Logger): Promise<RunningServer>
   })
   log.info(env.REDIS_URL ? 'bus: Redis pub/sub' : 'bus: in-process (single node)')
   const limits = limitsFromEnv(env)
+  // Allowed (a stream cut off resumes, and gets further each time), but a
+  // resume that far behind is handed more at once than the stream may hold.
+  if (env.STREAM_MAX_QUEUED < env.RESUME_MAX_EVENTS) {
+    log.warn(
+      { streamMaxQueued: env.STREAM_MAX_QUEUED, resumeMaxEvents: env.RESUME_MAX_EVENTS },
+      'STREAM_MAX_QUEUED is below RESUME_MAX_EVENTS: an HTTP stream resuming that far behind is cut off with TIMEOUT and must resume several times (docs/operations.md)',
+    )
+  }
   const https = env.PUBLIC_ORIGIN.some((o) => o.startsWith('https:'))
   const auth = createAuth({
     database,

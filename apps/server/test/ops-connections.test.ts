@@ -153,5 +153,7 @@ describe.runIf(process.platform === 'linux')('LISTEN_BACKLOG above net.core.soma
     expect(capped(startup.lines)).toEqual([expect.objectContaining({ listenBacklog: cap + 1, somaxconn: cap })])
     // The default (4096) warns only where the kernel allows less.
     expect(capped(warnings.lines)).toHaveLength(cap < 4096 ? 1 : 0)
+    // Nor do the defaults of STREAM_MAX_QUEUED and RESUME_MAX_EVENTS (4096 and 500) warn.
+    expect(warnings.lines.filter((w) => String(w.msg).startsWith('STREAM_MAX_QUEUED'))).toEqual([])
   })
 })

@@ -7,10 +7,11 @@
  * streams.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { startTestServer, type TestServer } from './factory.ts'
-import { scrapeMetric, send } from './helpers.ts'
+import { logSink, scrapeMetric, send } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
@@ -228,7 +229,12 @@ describe('events.room through tRPC itself (HTTP streaming, any non-WebSocket cal
   })
 
   it('cuts off a client too far behind with TIMEOUT; it resumes from its last event id and misses nothing', async () => {
-    await using small = await startTestServer({ STREAM_MAX_QUEUED: '5' })
+    const startup = logSink()
+    await using small = await startTestServer({ STREAM_MAX_QUEUED: '5' }, { log: pino({ level: 'warn' }, startup.stream) })
+    // Below RESUME_MAX_EVENTS: allowed, with a warning naming both.
+    expect(startup.lines.filter((l) => String(l.msg).startsWith('STREAM_MAX_QUEUED is below RESUME_MAX_EVENTS'))).toEqual([
+      expect.objectContaining({ streamMaxQueued: 5, resumeMaxEvents: 500 }),
+    ])
     const alice = await small.signUp()
     const room = await alice.trpc.rooms.create.mutate({ name: 'backlog', visibility: 'private' })
     const sent: Awaited<ReturnType<typeof send>>[] = []
