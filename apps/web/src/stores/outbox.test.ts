@@ -695,6 +695,22 @@ describe('outbox store: edits, deletes and reactions', () => {
     }
   })
 
+  it("does not trust a read of the store that overlapped this tab's own change: a send deleted meanwhile does not come back", async () => {
+    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
+    try {
+      send.mockRejectedValue(networkError())
+      const here = useOutboxStore()
+      const item = await here.enqueue(ROOM, 'never mind')
+      const reading = here.follow() // another tab's note: the read starts…
+      await here.discard(item.clientId) // …and this tab deletes the send before it ends
+      await reading
+      expect(here.items).toEqual([])
+      here.reset()
+    } finally {
+      offline.mockRestore()
+    }
+  })
+
   it("a send the user's other tab had refused shows failed here, and once discarded there it goes from here too", async () => {
     send.mockRejectedValue(networkError())
     const here = useOutboxStore()
