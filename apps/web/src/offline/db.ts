@@ -92,8 +92,27 @@ export function onOutboxChanged(fn: () => void): () => void {
   return () => outboxListeners.delete(fn)
 }
 
-function announceOutboxChange(): void {
-  outboxChannel?.postMessage('changed')
+/** This tab's changes to the stored outbox: begun, and not yet done. */
+const outboxChanges = { begun: 0, running: 0 }
+
+/** A snapshot of this tab's changes to the stored outbox: a read overlapped one when they differ, or one was running. */
+export const outboxChangesHere = () => ({ ...outboxChanges })
+
+/**
+ * Every change to the stored outbox goes through here: counted (from the
+ * call on, so a read started later knows it may predate it) and, once done,
+ * announced to the user's other tabs.
+ */
+async function changeOutbox<T>(change: () => Promise<T>): Promise<T> {
+  outboxChanges.begun++
+  outboxChanges.running++
+  try {
+    const result = await change()
+    outboxChannel?.postMessage('changed')
+    return result
+  } finally {
+    outboxChanges.running--
+  }
 }
 
 export function openUserDb(userId: string): Promise<UserDB> {
@@ -363,15 +382,16 @@ export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
  * opened): unlike a cached copy, a queued item the device did not keep is
  * lost with the page, and the outbox tells the user so.
  */
-export async function putOutbox(item: OutboxItem, changes?: Partial<OutboxSend>): Promise<void> {
-  const update = await outboxUpdate(item.clientId)
-  if (!update) throw new Error('No database on this device')
-  const { tx, stored } = update
-  const next = stored && changes ? ({ ...stored, ...changes } as OutboxItem) : item
-  const marked = next.kind === 'send' && stored?.kind === 'send' && stored.discarded
-  await tx.store.put(marked ? { ...next, discarded: true } : next)
-  await tx.done
-  announceOutboxChange()
+export function putOutbox(item: OutboxItem, changes?: Partial<OutboxSend>): Promise<void> {
+  return changeOutbox(async () => {
+    const update = await outboxUpdate(item.clientId)
+    if (!update) throw new Error('No database on this device')
+    const { tx, stored } = update
+    const next = stored && changes ? ({ ...stored, ...changes } as OutboxItem) : item
+    const marked = next.kind === 'send' && stored?.kind === 'send' && stored.discarded
+    await tx.store.put(marked ? { ...next, discarded: true } : next)
+    await tx.done
+  })
 }
 
 /**
@@ -394,19 +414,18 @@ async function outboxUpdate(clientId: string) {
  * server; one that did not is deleted. Undefined when it is not stored (sent
  * or deleted by another tab, or never stored here); null without a database.
  */
-export async function discardOutbox(
-  clientId: string,
-): Promise<'marked' | 'deleted' | undefined | null> {
-  const update = await outboxUpdate(clientId)
-  if (!update) return null
-  const { tx, stored } = update
-  if (!stored) return undefined
-  const left = stored.kind === 'send' && (stored.status === 'sending' || !!stored.unanswered)
-  if (left) await tx.store.put({ ...stored, discarded: true })
-  else await tx.store.delete(clientId)
-  await tx.done
-  announceOutboxChange()
-  return left ? 'marked' : 'deleted'
+export function discardOutbox(clientId: string): Promise<'marked' | 'deleted' | undefined | null> {
+  return changeOutbox(async () => {
+    const update = await outboxUpdate(clientId)
+    if (!update) return null
+    const { tx, stored } = update
+    if (!stored) return undefined
+    const left = stored.kind === 'send' && (stored.status === 'sending' || !!stored.unanswered)
+    if (left) await tx.store.put({ ...stored, discarded: true })
+    else await tx.store.delete(clientId)
+    await tx.done
+    return left ? 'marked' : 'deleted'
+  })
 }
 
 /**
@@ -418,24 +437,24 @@ export async function discardOutbox(
  * follow-up, never neither. `follow` gets undefined when the send is no
  * longer stored, null without a database (then nothing is written).
  */
-export async function settleOutbox<T extends OutboxItem | null>(
+export function settleOutbox<T extends OutboxItem | null>(
   clientId: string,
   follow: (stored: OutboxItem | undefined | null) => T,
 ): Promise<T> {
-  const update = await outboxUpdate(clientId)
-  if (!update) return follow(null)
-  const { tx, stored } = update
-  const next = follow(stored)
-  if (next) await tx.store.put(next)
-  await tx.store.delete(clientId)
-  await tx.done
-  announceOutboxChange()
-  return next
+  return changeOutbox(async () => {
+    const update = await outboxUpdate(clientId)
+    if (!update) return follow(null)
+    const { tx, stored } = update
+    const next = follow(stored)
+    if (next) await tx.store.put(next)
+    await tx.store.delete(clientId)
+    await tx.done
+    return next
+  })
 }
 
-export async function deleteOutbox(clientId: string): Promise<void> {
-  const db = await current()
-  if (!db) return
-  await db.delete('outbox', clientId)
-  announceOutboxChange()
+export function deleteOutbox(clientId: string): Promise<void> {
+  return changeOutbox(async () => {
+    await (await current())?.delete('outbox', clientId)
+  })
 }

@@ -16,6 +16,7 @@ import {
   getOutbox,
   loadOutbox,
   onOutboxChanged,
+  outboxChangesHere,
   putOutbox,
   settleOutbox,
   updateSavedMessages,
@@ -64,17 +65,9 @@ export const useOutboxStore = defineStore('outbox', () => {
   const unstored = new Set<string>()
   /** Writes per item by this tab: one during a reread is newer than what it read. */
   const writes = new Map<string, number>()
-  /** This tab's changes to the store: started, and not yet done (see follow). */
-  let storeChanges = 0
-  let storeChanging = 0
-  function changeStore<T>(change: Promise<T>): Promise<T> {
-    storeChanges++
-    storeChanging++
-    return change.finally(() => storeChanging--)
-  }
   const persist = (item: OutboxItem, changes?: Partial<OutboxSend>) => {
     writes.set(item.clientId, (writes.get(item.clientId) ?? 0) + 1)
-    return changeStore(putOutbox({ ...item }, changes)).then(
+    return putOutbox({ ...item }, changes).then(
       () => void unstored.delete(item.clientId),
       (err: unknown) => {
         unstored.add(item.clientId)
@@ -90,10 +83,14 @@ export const useOutboxStore = defineStore('outbox', () => {
   const restore = (item: OutboxItem, changes?: Partial<OutboxSend>) =>
     persist(item, changes).catch(() => {})
   const queued = (clientId: string) => items.value.some((i) => i.clientId === clientId)
-  /** Into the queue at its place in the order things were done (once: load and follow may both read it). */
+  /**
+   * Into the queue at its place in the order things were done (once: load
+   * and follow may both read it); what is queued next goes after it.
+   */
   function insert(...added: OutboxItem[]): void {
     const fresh = added.filter((i) => !queued(i.clientId))
     items.value = [...items.value, ...fresh].sort((a, b) => a.order - b.order)
+    lastOrder = Math.max(lastOrder, ...fresh.map((i) => i.order))
   }
   function forget(clientId: string): void {
     items.value = items.value.filter((i) => i.clientId !== clientId)
@@ -145,7 +142,6 @@ export const useOutboxStore = defineStore('outbox', () => {
   /** Read the signed-in user's outbox. */
   async function load(): Promise<void> {
     insert(...(await storedElsewhere()).map(revive))
-    lastOrder = Math.max(lastOrder, ...items.value.map((i) => i.order))
   }
 
   /** Queue an item (dropping the queued changes it makes pointless), store it, send. */
@@ -163,7 +159,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     // leaves the store by a delete queued after the write, and IndexedDB runs
     // the two in order). An item the device cannot store still goes out.
     void flush()
-    await Promise.all([stored, ...stale.map((i) => changeStore(deleteOutbox(i.clientId)))])
+    await Promise.all([stored, ...stale.map((i) => deleteOutbox(i.clientId))])
   }
 
   async function enqueue(roomId: string, body: string): Promise<OutboxItem> {
@@ -252,7 +248,7 @@ export const useOutboxStore = defineStore('outbox', () => {
 
   async function done(item: OutboxItem): Promise<void> {
     forget(item.clientId)
-    await changeStore(deleteOutbox(item.clientId))
+    await deleteOutbox(item.clientId)
   }
 
   /**
@@ -273,10 +269,10 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
     delivered(message)
     // The follow-up replaces the send in the store in one step (settleOutbox).
-    const follow = await changeStore(settleOutbox(item.clientId, followUp)).catch(async () => {
+    const follow = await settleOutbox(item.clientId, followUp).catch(async () => {
       const f = followUp(null)
       if (f) await restore(f)
-      await changeStore(deleteOutbox(item.clientId)).catch(() => {})
+      await deleteOutbox(item.clientId).catch(() => {})
       return f
     })
     forget(item.clientId)
@@ -412,11 +408,12 @@ export const useOutboxStore = defineStore('outbox', () => {
    * then every item is one this tab could not store.
    */
   async function follow(): Promise<void> {
-    if (storeChanging) return followLater()
-    const before = storeChanges
+    const before = outboxChangesHere()
+    if (before.running) return followLater()
     const stored = await loadOutbox().catch(() => null)
     if (!stored) return
-    if (storeChanging || storeChanges !== before) return followLater()
+    const after = outboxChangesHere()
+    if (after.running || after.begun !== before.begun) return followLater()
     const byId = new Map(stored.map((i) => [i.clientId, i]))
     for (const item of items.value) {
       if (item.status === 'sending' || unstored.has(item.clientId)) continue
@@ -426,7 +423,6 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
     const added = stored.filter((i) => !queued(i.clientId)).map(revive)
     insert(...added)
-    lastOrder = Math.max(lastOrder, ...added.map((i) => i.order))
     // Queued by a tab that may be gone before it sends them: under the lock,
     // this tab sends what is still stored once it is its turn.
     if (added.some((i) => i.status === 'pending') && navigator.onLine) void flush()
@@ -502,7 +498,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
     const storedHere = !unstored.has(clientId)
     forget(clientId) // at once: this tab's queue must not send it meanwhile
-    const stored = await changeStore(discardOutbox(clientId)).catch(() => null)
+    const stored = await discardOutbox(clientId).catch(() => null)
     if (!item) return
     if (stored === 'marked' && item.kind === 'send') {
       // On the wire from another tab, or sent without an answer: queued again,
