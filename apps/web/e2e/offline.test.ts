@@ -98,6 +98,17 @@ async function relaySockets(
   return sockets
 }
 
+/**
+ * Reloads the page so that its socket goes through the relay (routes apply
+ * to sockets opened after them), and waits until that socket is open: a
+ * frame from the page. A send then goes over it.
+ */
+async function reloadThroughRelay(page: Page, sockets: Relayed[]): Promise<void> {
+  await page.reload()
+  await message(page, 'Before the tunnel').waitFor()
+  await expect.poll(() => sockets[0]?.sent.length ?? 0).toBeGreaterThan(0)
+}
+
 /** How many items the outbox of the user signed in on `page` holds in IndexedDB (read-only). */
 const storedOutbox = (page: Page) =>
   page.evaluate(async () => {
@@ -325,10 +336,7 @@ describe('offline', () => {
       fromServer: (_text, socket) => socket !== deaf,
       refuse: () => noNetwork,
     })
-    await a.reload()
-    await message(a, 'Before the tunnel').waitFor()
-    // A frame from the page: its socket is open, so the send goes over it.
-    await expect.poll(() => sockets[0]?.sent.length ?? 0).toBeGreaterThan(0)
+    await reloadThroughRelay(a, sockets)
 
     deafAfterSend = true
     await say(a, 'Sent into the void')
@@ -373,9 +381,7 @@ describe('offline', () => {
       fromServer: (text) => !wsFrames(text).some((r) => answerIds.has(r.id)),
       refuse: () => noNetwork,
     })
-    await a.reload()
-    await message(a, 'Before the tunnel').waitFor()
-    await expect.poll(() => sockets[0]?.sent.length ?? 0).toBeGreaterThan(0)
+    await reloadThroughRelay(a, sockets)
 
     dropAnswer = true
     await say(a, 'Heard but not answered')

@@ -47,6 +47,14 @@ afterEach(async () => {
 
 const LATER = '2026-01-02T00:00:00.000Z'
 
+/** The list on screen, room B added (saved at once), then news in room A, waiting to settle. */
+async function withUnsavedActivity() {
+  const list = mount()
+  await list.show([room(B), room(A)])
+  await list.show([room(A, LATER), room(B)])
+  return list
+}
+
 describe('useRoomList saving the list for an offline start', () => {
   it('saves a room added or removed at once: the app may be closed the next moment', async () => {
     const list = mount()
@@ -69,18 +77,14 @@ describe('useRoomList saving the list for an offline start', () => {
   })
 
   it('saves what is unsaved as soon as the page is hidden (a phone may end it without warning)', async () => {
-    const list = mount()
-    await list.show([room(B), room(A)])
-    await list.show([room(A, LATER), room(B)])
+    const list = await withUnsavedActivity()
     hidePage()
     expect((await saved())[A]).toBe(LATER)
     list.unmount()
   })
 
   it('at sign-out, does not write the list into the database being deleted', async () => {
-    const list = mount()
-    await list.show([room(B), room(A)])
-    await list.show([room(A, LATER), room(B)])
+    const list = await withUnsavedActivity()
     list.unmount() // signed out: the app shell goes
     await vi.advanceTimersByTimeAsync(300)
     expect((await saved())[A]).toBe(room(A).lastActivityAt)

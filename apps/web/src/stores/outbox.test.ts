@@ -111,8 +111,12 @@ beforeEach(async () => {
 })
 
 afterEach(async () => {
+  vi.restoreAllMocks()
   await deleteUserDb(USER)
 })
+
+/** The device has no network: until the test ends, or the returned spy is restored. */
+const goOffline = () => vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
 
 
 /** A message the device could not store: still sent, and the user told it will not outlive the app. */
@@ -561,7 +565,7 @@ describe('outbox store: edits, deletes and reactions', () => {
    */
   async function onTheWireInAnotherTab() {
     showRoom()
-    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
+    const offline = goOffline()
     send.mockRejectedValue(networkError())
     const sender = useOutboxStore()
     const item = await sender.enqueue(ROOM, 'wrong room')
@@ -660,55 +664,43 @@ describe('outbox store: edits, deletes and reactions', () => {
   })
 
   it('a send that never left the device (offline) is just dropped when deleted', async () => {
-    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
-    try {
-      send.mockRejectedValue(networkError())
-      const outbox = useOutboxStore()
-      const draft = await outbox.enqueue(ROOM, 'draft')
-      await outbox.flush()
-      await outbox.remove(onScreen(draft.clientId))
-      expect(outbox.items).toEqual([])
-      expect(await loadOutbox()).toEqual([])
-    } finally {
-      offline.mockRestore()
-    }
+    goOffline()
+    send.mockRejectedValue(networkError())
+    const outbox = useOutboxStore()
+    const draft = await outbox.enqueue(ROOM, 'draft')
+    await outbox.flush()
+    await outbox.remove(onScreen(draft.clientId))
+    expect(outbox.items).toEqual([])
+    expect(await loadOutbox()).toEqual([])
   })
 
   it("follows the user's other tab once told the store changed: what was queued and deleted there shows so here", async () => {
-    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
-    try {
-      send.mockRejectedValue(networkError())
-      const here = useOutboxStore()
-      await here.enqueue(ROOM, 'kept')
-      const deletedThere = await here.enqueue(ROOM, 'deleted there')
-      const there = useOutboxStore(createPinia())
-      await there.load()
-      const queuedThere = await there.enqueue(ROOM, 'queued there')
-      await there.remove(onScreen(deletedThere.clientId))
-      expect(here.forRoom(ROOM).map(describeItem)).toEqual(['send kept', 'send deleted there'])
+    goOffline()
+    send.mockRejectedValue(networkError())
+    const here = useOutboxStore()
+    await here.enqueue(ROOM, 'kept')
+    const deletedThere = await here.enqueue(ROOM, 'deleted there')
+    const there = useOutboxStore(createPinia())
+    await there.load()
+    const queuedThere = await there.enqueue(ROOM, 'queued there')
+    await there.remove(onScreen(deletedThere.clientId))
+    expect(here.forRoom(ROOM).map(describeItem)).toEqual(['send kept', 'send deleted there'])
 
-      await here.follow() // what the other tab's note that the store changed sets off
-      expect(here.forRoom(ROOM).map(describeItem)).toEqual(['send kept', 'send queued there'])
-      expect(here.unsent(onScreen(queuedThere.clientId))).toMatchObject({ status: 'pending' })
-    } finally {
-      offline.mockRestore()
-    }
+    await here.follow() // what the other tab's note that the store changed sets off
+    expect(here.forRoom(ROOM).map(describeItem)).toEqual(['send kept', 'send queued there'])
+    expect(here.unsent(onScreen(queuedThere.clientId))).toMatchObject({ status: 'pending' })
   })
 
   it("does not trust a read of the store that overlapped this tab's own change: a send deleted meanwhile does not come back", async () => {
-    const offline = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false)
-    try {
-      send.mockRejectedValue(networkError())
-      const here = useOutboxStore()
-      const item = await here.enqueue(ROOM, 'never mind')
-      const reading = here.follow() // another tab's note: the read starts…
-      await here.discard(item.clientId) // …and this tab deletes the send before it ends
-      await reading
-      expect(here.items).toEqual([])
-      here.reset()
-    } finally {
-      offline.mockRestore()
-    }
+    goOffline()
+    send.mockRejectedValue(networkError())
+    const here = useOutboxStore()
+    const item = await here.enqueue(ROOM, 'never mind')
+    const reading = here.follow() // another tab's note: the read starts…
+    await here.discard(item.clientId) // …and this tab deletes the send before it ends
+    await reading
+    expect(here.items).toEqual([])
+    here.reset()
   })
 
   it("a send the user's other tab had refused shows failed here, and once discarded there it goes from here too", async () => {
