@@ -2,8 +2,8 @@
  * A user's first stream loads their unread counts while messages keep coming:
  * a message written while the counts are read must be counted exactly once.
  * After the bus lost messages the user's rooms are read again, and a read
- * that fails (MongoDB briefly away too) is tried again: a member removed
- * meanwhile must still be told.
+ * that fails (MongoDB away too) is tried again until it succeeds: a member
+ * removed meanwhile must still be told. A user gone is not read again.
  * Real parts: MongoDB through the driver (MONGODB_URL, else the embedded
  * server), the in-process bus; the bus's loss and a failed read are
  * simulated, as nothing here can cut the in-process bus or the database.
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 const person = (name: string) => ({ id: new ObjectId().toHexString(), username: name, displayName: name })
 
-async function setUp(name: string, bus: Bus = createMemoryBus({ nodeId: 'n1' })) {
+async function setUp(name: string, bus: Bus = createMemoryBus({ nodeId: 'n1' }), resyncRetryMs?: { first: number; max: number }) {
   const owner = person(`${name}-owner`)
   const reader = person(`${name}-reader`)
   const room = await database.repos.rooms.create({ name, visibility: 'public', owner })
@@ -37,12 +37,13 @@ async function setUp(name: string, bus: Bus = createMemoryBus({ nodeId: 'n1' }))
     bus.publish(roomChannel(room._id.toHexString()), { event: event!.data, at: Date.now() } satisfies RoomBusMessage)
   }
   let starting = 0
-  const hub = createUserHub({ database, bus, loadConcurrency: 4, presenceRoomMaxMembers: 100, metrics: { userStreamsStarting: (d) => (starting += d) } })
+  const hub = createUserHub({ database, bus, loadConcurrency: 4, presenceRoomMaxMembers: 100, metrics: { userStreamsStarting: (d) => (starting += d) }, resyncRetryMs })
   const frames: { type: string; unread?: number; roomId?: string; reason?: string }[] = []
   /** Opens the reader's stream and waits until it has started (rooms followed, counts loaded). */
   const open = async () => {
-    hub.open(reader.id, 'session', { push: (json) => frames.push(JSON.parse(json) as (typeof frames)[number]), end: () => {} })
+    const stream = hub.open(reader.id, 'session', { push: (json) => frames.push(JSON.parse(json) as (typeof frames)[number]), end: () => {} })
     await expect.poll(() => starting).toBe(0)
+    return stream
   }
   return { room, reader, send, open, frames, hub }
 }
@@ -80,26 +81,69 @@ it.each([
   }
 })
 
-it('a removal the bus lost reaches the member even when the first read after the loss fails', async () => {
+/** A hub whose bus loss the test announces (`lose()`), with the reader kicked meanwhile through a node whose publishes were lost. */
+async function afterALoss(name: string, resyncRetryMs?: { first: number; max: number }) {
   const memory = createMemoryBus({ nodeId: 'n1' })
   const resyncs: ((cause: ResyncCause) => void)[] = []
   const bus: Bus = { ...memory, onResync: (handler) => (resyncs.push(handler), memory.onResync(handler)) }
-  const { room, reader, open, frames, hub } = await setUp('resync', bus)
-  await open()
+  const hub = await setUp(name, bus, resyncRetryMs)
+  const stream = await hub.open()
+  // Only the database knows.
+  await database.repos.rooms.removeMember(hub.room._id, new ObjectId(hub.reader.id), 'kicked')
+  const lose = () => {
+    for (const handler of resyncs) handler('reconnected')
+  }
+  return { ...hub, stream, lose }
+}
 
-  // Kicked through a node whose publishes were lost: only the database knows.
-  await database.repos.rooms.removeMember(room._id, new ObjectId(reader.id), 'kicked')
-  // The read after the loss fails once.
+/** Makes the hub's reads of memberships fail while `failing()` says so; counts the tries. */
+function failMembershipReads(failing: (tries: number) => boolean) {
   const rooms = database.repos.rooms
   const original = rooms.membershipsOf
-  let failures = 0
-  rooms.membershipsOf = (userId) => (failures++ === 0 ? Promise.reject(new Error('connection reset')) : original(userId))
+  const reads = { tries: 0, restore: () => (rooms.membershipsOf = original) }
+  rooms.membershipsOf = (userId) => (failing(++reads.tries) ? Promise.reject(new Error('connection reset')) : original(userId))
+  return reads
+}
+
+it('a removal the bus lost reaches the member even when the first read after the loss fails', async () => {
+  const { room, frames, hub, lose } = await afterALoss('resync')
+  const reads = failMembershipReads((tries) => tries === 1)
   try {
-    for (const handler of resyncs) handler('reconnected')
+    lose()
     await expect.poll(() => frames.find((f) => f.type === 'room.removed'), { timeout: 5_000 }).toEqual({ type: 'room.removed', roomId: room._id.toHexString(), reason: 'kicked' })
-    expect(failures).toBeGreaterThanOrEqual(2)
+    expect(reads.tries).toBeGreaterThanOrEqual(2)
   } finally {
-    rooms.membershipsOf = original
+    reads.restore()
+    hub.close()
+  }
+})
+
+it('…and when MongoDB stays away longer than the first few tries: the read is tried until it succeeds', async () => {
+  // Tries 10, 20, 40, 40 … ms apart (1 s doubling to 30 s in production): the ninth succeeds.
+  const { room, frames, hub, lose } = await afterALoss('resync-long', { first: 10, max: 40 })
+  const reads = failMembershipReads((tries) => tries <= 8)
+  try {
+    lose()
+    await expect.poll(() => frames.find((f) => f.type === 'room.removed'), { timeout: 5_000 }).toEqual({ type: 'room.removed', roomId: room._id.toHexString(), reason: 'kicked' })
+    expect(reads.tries).toBe(9)
+  } finally {
+    reads.restore()
+    hub.close()
+  }
+})
+
+it('a user whose streams all closed is not read again, however long MongoDB stays away', async () => {
+  const { hub, stream, lose } = await afterALoss('resync-gone', { first: 10, max: 10 })
+  const reads = failMembershipReads(() => true)
+  try {
+    lose()
+    await expect.poll(() => reads.tries).toBeGreaterThanOrEqual(2)
+    stream.close()
+    const after = reads.tries
+    await new Promise((resolve) => setTimeout(resolve, 200)) // twenty tries' worth
+    expect(reads.tries - after).toBeLessThanOrEqual(1) // one already under way may still land
+  } finally {
+    reads.restore()
     hub.close()
   }
 })

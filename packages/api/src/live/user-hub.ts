@@ -66,6 +66,8 @@ export interface UserHubOptions {
   /** Presence travels through rooms of at most this many members (PRESENCE_ROOM_MAX_MEMBERS). */
   presenceRoomMaxMembers: number
   metrics?: Pick<ApiMetrics, 'userStreamsStarting'>
+  /** After-a-loss reads that fail are tried again this long apart, doubling up to `max` (tests shorten it). */
+  resyncRetryMs?: { first: number; max: number }
 }
 
 /**
@@ -123,6 +125,9 @@ interface UserRecord {
   gone: boolean
   /** A re-read after a bus loss waits for its turn: one that starts later covers any loss before it. */
   resyncQueued: boolean
+  /** After-a-loss reads failed in a row, and the timer of the next try (one per user, however many losses). */
+  resyncFailures: number
+  resyncRetry: ReturnType<typeof setTimeout> | null
   /**
    * Rooms its room lists followed before its load did, held by a member that
    * hears nothing and tells no one (it has no streams and counts no room),
@@ -145,10 +150,14 @@ interface RevocationMessage {
   sessionIds?: string[] | 'all'
 }
 
-/** Tries of a user's after-a-loss read past the first (1, 2, 4, 8, 16 s apart). */
-const RESYNC_RETRIES = 5
-
-export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxMembers, metrics }: UserHubOptions) {
+export function createUserHub({
+  database,
+  bus,
+  loadConcurrency,
+  presenceRoomMaxMembers,
+  metrics,
+  resyncRetryMs = { first: 1000, max: 30_000 },
+}: UserHubOptions) {
   // A crowd reconnecting at once would otherwise put every user's queries in
   // flight together: memory for all of them, and everyone's stream late.
   const loads = pLimit(loadConcurrency)
@@ -178,20 +187,31 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
 
   /**
    * Reads `u`'s rooms again after a known loss. A failed read (MongoDB away
-   * too) is tried again, backing off, rather than left until the next loss:
-   * a room they were removed from would keep reaching their list. Ending the
-   * stream instead would stop it until the client reconnects.
+   * too) is tried again, 1, 2, 4 … s later and then every 30 s, until one
+   * succeeds or the user's streams close: a room they were removed from
+   * would otherwise keep reaching their list for as long as the stream
+   * lasts. Ending the stream instead would stop it until the client
+   * reconnects. Another loss while a try waits starts it at once (Redis back
+   * may mean MongoDB is back too); the user still has one try at a time.
    */
-  function resyncUser(u: UserRecord, attempt = 0): void {
+  function resyncUser(u: UserRecord): void {
+    if (u.resyncRetry) clearTimeout(u.resyncRetry)
+    u.resyncRetry = null
     if (u.resyncQueued) return
     u.resyncQueued = true
     loads(() => {
       u.resyncQueued = false
       return u.gone ? undefined : syncRooms(u, true)
-    }).catch(() => {
-      if (closed || u.gone || attempt >= RESYNC_RETRIES) return
-      setTimeout(() => resyncUser(u, attempt + 1), Math.min(1000 * 2 ** attempt, 30_000)).unref()
-    })
+    }).then(
+      () => (u.resyncFailures = 0),
+      () => {
+        u.resyncFailures++
+        if (closed || u.gone || u.resyncQueued || u.resyncRetry) return // a newer try is on its way
+        const delay = Math.min(resyncRetryMs.first * 2 ** (u.resyncFailures - 1), resyncRetryMs.max)
+        u.resyncRetry = setTimeout(() => resyncUser(u), delay)
+        u.resyncRetry.unref?.()
+      },
+    )
   }
 
   function learnNewest(roomId: string, seq: number, message: Message | null, known = false): void {
@@ -384,6 +404,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     u.gone = true
     if (users.get(u.userId) === u) users.delete(u.userId)
     u.offChannel?.()
+    if (u.resyncRetry) clearTimeout(u.resyncRetry)
     for (const roomId of u.unread.keys()) rooms.remove(roomId, u)
     letGoAhead(u)
   }
@@ -425,7 +446,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
   }
 
   function newRecord(userId: string): UserRecord {
-    return { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false, resyncQueued: false, ahead: null }
+    return { userId, streams: new Set(), unread: new Map(), ready: Promise.resolve(), counted: false, offChannel: null, gone: false, resyncQueued: false, resyncFailures: 0, resyncRetry: null, ahead: null }
   }
 
   /** A followed room's newest message as it was created (null: none yet); undefined when this node does not know it. */
@@ -467,6 +488,7 @@ export function createUserHub({ database, bus, loadConcurrency, presenceRoomMaxM
     },
     close(): void {
       closed = true
+      for (const u of users.values()) if (u.resyncRetry) clearTimeout(u.resyncRetry)
       offPresence()
       offResync()
     },
