@@ -376,12 +376,12 @@ export async function sendElsewhere(page: Page, roomId: string, bodies: string[]
     await mutate(page, 'messages.send', { roomId, clientId: crypto.randomUUID(), body })
 }
 
-/** What the connection banner says: 'online', 'offline', … (null while it is not shown). */
-export function bannerState(page: Page): Promise<string | null> {
-  return page
-    .getByTestId('connection-banner')
-    .getAttribute('data-state')
-    .catch(() => null)
+/** What the connection banner says: 'online', 'offline', … (null while it is not shown, at once: poll for one to show). */
+export async function bannerState(page: Page): Promise<string | null> {
+  const banner = page.getByTestId('connection-banner')
+  // getAttribute alone waits (up to the test's action timeout) for a banner to show.
+  if ((await banner.count()) === 0) return null
+  return banner.getAttribute('data-state', { timeout: 1_000 }).catch(() => null)
 }
 
 /** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */

@@ -296,7 +296,7 @@ describe('offline', () => {
     })
     await a.reload()
     await a.getByTestId('composer').waitFor()
-    await expect.poll(() => a.getByTestId('connection-banner').count()).toBe(0)
+    await expect.poll(() => bannerState(a)).toBeNull()
 
     await say(a, 'over the socket')
     await message(bob.page, 'over the socket').waitFor()
@@ -525,8 +525,8 @@ describe('offline', () => {
     } finally {
       await context.setOffline(false)
     }
-    // The banner goes once the socket is open (a count: bannerState waits for a banner to show).
-    await expect.poll(() => page.getByTestId('connection-banner').count()).toBe(0)
+    // The banner goes once the socket is open.
+    await expect.poll(() => bannerState(page)).toBeNull()
   })
 
   it('read markers and typing go over the open socket; a marker whose socket drops is sent again', async () => {
@@ -560,7 +560,7 @@ describe('offline', () => {
     await b.reload()
     await openRoom(b, 'socket-marks')
     await b.getByTestId('composer').waitFor()
-    await expect.poll(() => b.getByTestId('connection-banner').count()).toBe(0)
+    await expect.poll(() => bannerState(b)).toBeNull()
 
     // Bob types: Alice sees it, and it went over his socket.
     await b.getByTestId('composer').pressSequentially('hm', { delay: 20 })
@@ -603,7 +603,7 @@ describe('offline', () => {
     await b.reload()
     await roomItem(b, 'socket-list').waitFor()
     await expect.poll(() => sockets.length).toBe(1)
-    await expect.poll(() => b.getByTestId('connection-banner').count()).toBe(0)
+    await expect.poll(() => bannerState(b)).toBeNull()
     const listsOverHttp: string[] = []
     b.on('request', (r) => {
       if (r.url().includes('rooms.list')) listsOverHttp.push(r.url())
@@ -631,7 +631,7 @@ describe('offline', () => {
     await page.waitForURL(`**/rooms/${roomId}`)
     await page.getByTestId('composer').waitFor()
     await expect.poll(() => sockets.length).toBe(1)
-    await expect.poll(() => page.getByTestId('connection-banner').count()).toBe(0)
+    await expect.poll(() => bannerState(page)).toBeNull()
 
     // From here on, a banner is noticed however briefly it shows.
     await page.evaluate(() => {
