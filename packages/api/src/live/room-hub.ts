@@ -326,6 +326,7 @@ export function createRoomHub(options: RoomHubOptions) {
   /** The room's next event: to every live subscriber, serialised once. */
   function deliver(room: Room, event: RoomEvent, at: number): void {
     room.last = event.seq
+    if (event.type === 'member.left') confirmIfPast(room, event.userId, event.seq)
     const json = JSON.stringify(event)
     if (replayBufferEvents > 0) {
       room.recent.push({ seq: event.seq, event, json })
@@ -373,6 +374,8 @@ export function createRoomHub(options: RoomHubOptions) {
       return
     }
     sub.last = lastEventId
+    // Resumed at or past its own member.left, which only a crafted lastEventId can be (see confirmMember).
+    if (leftAtOrBefore(room, sub.userId, lastEventId)) confirmMember(room, sub)
     if (lastEventId > room.last) {
       // Ahead of what this node delivered: fine if the log has it (our bus copy is late), else the log was reset.
       const latest = await log.latestSeq(room.oid)
@@ -423,6 +426,14 @@ export function createRoomHub(options: RoomHubOptions) {
    * deletes the membership before it appends member.left, so one read after
    * placing settles it: gone → the stream ends as for a non-member; still a
    * member → any later removal reaches the stream as its member.left.
+   *
+   * A resumed subscriber skips what its lastEventId covers. An honest client
+   * never holds an id at or past its own member.left (its stream ended
+   * there, and the next start is refused), but a crafted one could name it
+   * in the moment between the caller's check and the removal. So a resume
+   * at or past a member.left of its user that this node holds (recent
+   * events), or one delivered here later, is read the same way: a read only
+   * for a user who left the room recently, or came back.
    */
   function confirmMember(room: Room, sub: Subscriber): void {
     database.repos.rooms.membership(room.oid, new ObjectId(sub.userId)).then(
@@ -431,6 +442,20 @@ export function createRoomHub(options: RoomHubOptions) {
       },
       (err: unknown) => finish(room, sub, err),
     )
+  }
+
+  /** Whether the room's recent events hold `userId`'s member.left at or before `seq`. */
+  function leftAtOrBefore(room: Room, userId: string, seq: number): boolean {
+    for (const r of room.recent) {
+      if (r.seq > seq) return false
+      if (r.event.type === 'member.left' && r.event.userId === userId) return true
+    }
+    return false
+  }
+
+  /** Subscribers of the removed user already past their member.left (resumed there) would never get it. */
+  function confirmIfPast(room: Room, userId: string, seq: number): void {
+    for (const sub of room.subscribers) if (sub.userId === userId && sub.last >= seq) confirmMember(room, sub)
   }
 
   return {
