@@ -19,7 +19,7 @@ import { createOriginPolicy } from './origin.ts'
 import { applySecurityHeaders } from './security-headers.ts'
 import { compressWhenLarge } from './content-coding.ts'
 import { createStaticHandler } from './static.ts'
-import { createWsGuard, DEFAULT_WS_GUARD, type WsGuardConfig } from './ws-guard.ts'
+import { CLOSE_TOO_BIG, createWsGuard, DEFAULT_WS_GUARD, type WsGuardConfig } from './ws-guard.ts'
 
 export interface AppConfig {
   allowedOrigins: string[]
@@ -297,7 +297,7 @@ export function createApp(deps: AppDeps): App {
     log.info({ connId, ip: conn?.ip }, 'ws open')
     ws.once('close', (code) => {
       metrics.connections.dec()
-      if (code === 1009) metrics.limitHits.inc({ limit: 'ws_payload' })
+      if (code === CLOSE_TOO_BIG) metrics.limitHits.inc({ limit: 'ws_payload' })
       log.info(
         { connId, userId: conn?.userId ?? undefined, code, ms: conn ? Date.now() - conn.openedAt : undefined, limit: conn?.closedFor ?? undefined },
         'ws close',
