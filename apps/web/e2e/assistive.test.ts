@@ -16,6 +16,7 @@ import {
   invite,
   message,
   openRoom,
+  PASSWORD,
   PHONE,
   say,
   sendElsewhere,
@@ -242,6 +243,46 @@ describe('assistive', () => {
       await status.evaluate((el) => el === (window as unknown as { region: Element }).region),
     ).toBe(true)
   })
+  it('signing in and out replaces the socket without a word: no "Reconnecting…" banner, nothing said', async () => {
+    const { page } = await e2e.newPage()
+    // Each socket the page opens, and whether the server has answered on it.
+    const sockets: { answered: boolean }[] = []
+    page.on('websocket', (ws) => {
+      const socket = { answered: false }
+      sockets.push(socket)
+      ws.on('framereceived', () => (socket.answered = true))
+    })
+    await page.goto('/signup')
+    // Everything the banner and the status region show from here on.
+    await page.evaluate(() => {
+      const seen: string[] = []
+      Object.assign(window, { seen })
+      new MutationObserver(() => {
+        const banner = document.querySelector('[data-testid="connection-banner"]')
+        const said = document
+          .querySelector('[data-testid="connection-status"]')
+          ?.textContent?.trim()
+        if (banner) seen.push(`banner: ${banner.textContent!.trim()}`)
+        if (said) seen.push(`said: ${said}`)
+      }).observe(document.body, { childList: true, subtree: true, characterData: true })
+    })
+    const seen = () => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+
+    await page.getByTestId('auth-username').fill(`quiet${Date.now().toString(36)}`)
+    await page.getByTestId('auth-display-name').fill('Quinn Quiet')
+    await page.getByTestId('auth-password').fill(PASSWORD)
+    await page.getByTestId('auth-submit').click()
+    await page.getByTestId('room-list').waitFor({ state: 'attached' })
+    // The signed-in socket is open and answering (its events.user stream started).
+    await expect.poll(() => sockets[1]?.answered).toBe(true)
+    expect(await seen()).toEqual([])
+
+    await page.getByTestId('sign-out').click()
+    await page.getByTestId('auth-username').waitFor()
+    await expect.poll(() => sockets.length).toBe(3)
+    expect(await seen()).toEqual([])
+  })
+
   it('the directory opened offline with nothing saved says it needs a connection, not "Loading…"', async () => {
     const { page, context } = await e2e.signUp('Otto Offline')
     // Signing up lands in the directory: a new load forgets it.

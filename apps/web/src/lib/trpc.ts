@@ -67,6 +67,8 @@ function socketUrl(): string {
 interface Connection {
   ws: ReturnType<typeof createWSClient>
   client: TRPCClient<AppRouter>
+  /** Marks the socket as closed on purpose (reconnectTrpc): its close is not a dropped connection. */
+  retire(): void
 }
 
 /**
@@ -109,6 +111,7 @@ function connect(): Connection {
   // they would go over HTTP. Sent to wsLink in that gap, a request waits for
   // the socket tRPC is opening.
   let open = false
+  let retired = false
   const ws = createWSClient({
     url: socketUrl,
     retryDelayMs: reconnectDelay,
@@ -123,6 +126,10 @@ function connect(): Connection {
       // new one open, nothing was lost.
       if (ws.connection?.state === 'open') return
       open = false
+      // Replaced after a sign-in or sign-out: the new socket's open (or its
+      // failure) tells. Told, the app flashed "Reconnecting…" and a screen
+      // reader said "Back online" at every sign-in.
+      if (retired) return
       listeners.forEach((l) => l.close(cause?.code))
     },
   })
@@ -139,7 +146,7 @@ function connect(): Connection {
       }),
     ],
   })
-  return { ws, client }
+  return { ws, client, retire: () => (retired = true) }
 }
 
 let current: Connection | null = null
@@ -161,6 +168,7 @@ export function untypedTrpc() {
 /** Replace the socket so its session matches the cookie (after sign-in / sign-out). */
 export async function reconnectTrpc(): Promise<void> {
   const old = current
+  old?.retire()
   current = null
   generation.value++
   // Let subscriptions unsubscribe from the old socket before it closes.
