@@ -192,7 +192,7 @@ export function createUserHub({
    * would otherwise keep reaching their list for as long as the stream
    * lasts. Ending the stream instead would stop it until the client
    * reconnects. Another loss while a try waits starts it at once (Redis back
-   * may mean MongoDB is back too); the user still has one try at a time.
+   * may mean MongoDB is back too); a user has at most one try waiting.
    */
   function resyncUser(u: UserRecord): void {
     if (u.resyncRetry) clearTimeout(u.resyncRetry)
