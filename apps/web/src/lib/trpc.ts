@@ -165,10 +165,19 @@ export function untypedTrpc() {
   return getUntypedClient(trpc())
 }
 
+/**
+ * The socket is about to close on purpose: signing out ends its session,
+ * and the server closes the sockets of an ended session. That close, and
+ * the one reconnectTrpc makes, is not a dropped connection.
+ */
+export function retireSocket(): void {
+  current?.retire()
+}
+
 /** Replace the socket so its session matches the cookie (after sign-in / sign-out). */
 export async function reconnectTrpc(): Promise<void> {
   const old = current
-  old?.retire()
+  retireSocket()
   current = null
   generation.value++
   // Let subscriptions unsubscribe from the old socket before it closes.

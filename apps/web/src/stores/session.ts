@@ -4,7 +4,7 @@ import type { LoginInput, PublicUser, RegisterInput } from '@parley/schemas'
 import { isNetworkError } from '../lib/errors.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { callMutation, callQuery } from '../lib/trpc-query.ts'
-import { reconnectTrpc } from '../lib/trpc.ts'
+import { reconnectTrpc, retireSocket } from '../lib/trpc.ts'
 import { closeUserDb, deleteUserDb, openUserDb } from '../offline/db.ts'
 import { forgetDrafts } from '../offline/drafts.ts'
 import {
@@ -132,6 +132,7 @@ export const useSessionStore = defineStore('session', () => {
    */
   async function logout(): Promise<void> {
     markLogoutPending()
+    retireSocket() // the server closes it as the session ends; it is replaced below
     const ending = finishLogout().catch(() => {})
     await dropLocal()
     // The next socket must not open with the old cookie while the server may still take it.
