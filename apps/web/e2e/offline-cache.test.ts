@@ -45,6 +45,9 @@ describe('the room saved on the device', () => {
     const shortId = await createRoom(page, 'short-talk')
     await say(page, 'hello there')
     await say(page, 'all of it')
+    // Answered before the worker's reload: a send in flight across it once did not show after it
+    // within 15 s (CI, under load; not understood yet, see the stop-46 note on issue 9).
+    await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
     await waitForServiceWorker(page)
     await message(page, 'all of it').waitFor()
     await waitForSavedRoom(page, shortId, 2, 'all of it')
@@ -82,6 +85,9 @@ describe('the room saved on the device', () => {
     const roomId = await createRoom(page, 'archive')
     await say(page, 'Read long ago')
     await say(page, 'Deleted while away')
+    // Answered before the worker's reload: a send in flight across it once did not show after it
+    // within 15 s (CI, under load; not understood yet, see the stop-46 note on issue 9).
+    await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
     await waitForServiceWorker(page)
     await message(page, 'Deleted while away').waitFor()
     await waitForSavedRoom(page, roomId, 2, 'Deleted while away')
