@@ -150,10 +150,7 @@ describe('a session that ends by itself', () => {
     const page = alice.page
     const roomId = await createRoom(page, 'night-train')
     await say(page, 'Before the tunnel')
-    // Delivered before the worker's reload, shown after it, saved: as the offline tests do.
-    await expect.poll(() => storedBodies(page, roomId)).toEqual(['Before the tunnel'])
     await waitForServiceWorker(page)
-    await message(page, 'Before the tunnel').waitFor()
     await waitForSavedRoom(page, roomId, 1, 'Before the tunnel')
     const { user } = await query<{ user: { id: string } }>(page, 'auth.me')
     const cookies = await alice.context.cookies()
