@@ -384,6 +384,11 @@ export async function bannerState(page: Page): Promise<string | null> {
   return banner.getAttribute('data-state', { timeout: 1_000 }).catch(() => null)
 }
 
+/** How many messages on the page wait for the server's answer (written offline, or on their way). */
+export function pendingCount(page: Page): Promise<number> {
+  return page.locator('[data-pending="true"]').count()
+}
+
 /** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
 export const wsFrames = (text: string): { id?: unknown; params?: { path?: string } }[] =>
   text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []

@@ -19,6 +19,7 @@ import {
   createRoom,
   message,
   openRoom,
+  pendingCount,
   query,
   roomItem,
   say,
@@ -244,7 +245,7 @@ describe('offline', () => {
     }
 
     // Back online: delivered, in order, once — on Alice's screen, on Bob's (live), on the server.
-    await expect.poll(() => a.locator('[data-pending="true"]').count(), { timeout: 20_000 }).toBe(0)
+    await expect.poll(() => pendingCount(a), { timeout: 20_000 }).toBe(0)
     await message(b, 'offline two').waitFor({ timeout: 20_000 })
     const expected = ['Before the tunnel', 'offline one', 'offline two']
     await expect.poll(() => bodies(b)).toEqual(expected)
@@ -311,7 +312,7 @@ describe('offline', () => {
     await expect
       .poll(() => sendsOnSocket() + httpSends.length, { timeout: 20_000 })
       .toBeGreaterThanOrEqual(3)
-    await expect.poll(() => a.locator('[data-pending="true"]').count()).toBe(0)
+    await expect.poll(() => pendingCount(a)).toBe(0)
     const expected = ['over the socket', 'answer lost']
     await expect.poll(() => bodies(bob.page)).toEqual(expected)
     await expect.poll(() => bodies(a)).toEqual(expected)
@@ -387,7 +388,7 @@ describe('offline', () => {
     await say(a, 'Heard but not answered')
     await message(b, 'Heard but not answered').waitFor()
     // On Alice's screen the message is the room's (its event came); the send still waits for its answer.
-    await expect.poll(() => a.locator('[data-pending="true"]').count()).toBe(0)
+    await expect.poll(() => pendingCount(a)).toBe(0)
     expect(await storedOutbox(a)).toBe(1)
 
     noNetwork = true
@@ -443,7 +444,7 @@ describe('offline', () => {
       .toEqual(['Before the tunnel', 'From the second tab'])
     await expect.poll(() => bodies(b)).toEqual(['Before the tunnel', 'From the second tab'])
     for (const page of [a, tab]) {
-      await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
+      await expect.poll(() => pendingCount(page)).toBe(0)
       expect(await message(page, 'Wrong room').count()).toBe(0)
     }
     await tab.close()
@@ -648,7 +649,7 @@ describe('offline', () => {
     // Still online: a message goes over the new socket, and no banner showed meanwhile.
     await say(page, 'after the restart')
     await message(page, 'after the restart').waitFor()
-    await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
+    await expect.poll(() => pendingCount(page)).toBe(0)
     expect(await page.evaluate(() => (window as unknown as { bannerShown: boolean }).bannerShown)).toBe(false)
     expect(sockets.map((s) => sentOver([s], 'messages.send'))).toEqual([0, 1])
   })

@@ -5,7 +5,16 @@
  * reached (its cookie stayed in the browser and would sign the user back in).
  */
 import { describe, expect, it } from 'vitest'
-import { bannerState, createRoom, message, query, signUpIn, storedBodies, useE2E } from './harness.ts'
+import {
+  bannerState,
+  createRoom,
+  message,
+  pendingCount,
+  query,
+  signUpIn,
+  storedBodies,
+  useE2E,
+} from './harness.ts'
 
 const e2e = useE2E()
 
@@ -41,7 +50,7 @@ describe('sign-out', () => {
     }
 
     await expect
-      .poll(() => page.locator('[data-pending="true"]').count(), { timeout: 20_000 })
+      .poll(() => pendingCount(page), { timeout: 20_000 })
       .toBe(0)
     expect(await storedBodies(page, roomId)).toEqual(['Written on the train'])
   })
