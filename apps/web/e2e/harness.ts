@@ -389,6 +389,26 @@ export function pendingCount(page: Page): Promise<number> {
   return page.locator('[data-pending="true"]').count()
 }
 
+/**
+ * Holds one of the app's IndexedDB stores ('outbox', 'rooms', …) in a
+ * transaction of its own until the page goes, as a slow or busy device
+ * would: the app's writes to it wait (and its sends, which read their item
+ * from the outbox first). Run in the page: `page.evaluate(holdStore, 'outbox')`.
+ */
+export async function holdStore(name: string): Promise<void> {
+  const dbName = (await indexedDB.databases()).find((d) => d.name?.startsWith('parley-'))?.name
+  if (!dbName) throw new Error('no Parley database on this page')
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(dbName)
+    open.onsuccess = () => resolve(open.result)
+    open.onerror = () => reject(open.error)
+  })
+  const store = db.transaction(name, 'readwrite').objectStore(name)
+  // A transaction with a request outstanding stays open.
+  const spin = () => void (store.count().onsuccess = spin)
+  spin()
+}
+
 /** The tRPC messages in a WebSocket frame (one or a batch; none in a keep-alive PING/PONG). */
 export const wsFrames = (text: string): { id?: unknown; params?: { path?: string } }[] =>
   text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []

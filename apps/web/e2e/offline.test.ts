@@ -3,7 +3,8 @@
  * IndexedDB; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
- * sent again and delivered once; one whose message came back but whose
+ * sent again and delivered once, as is one sent right before a reload, before
+ * the device stored it; one whose message came back but whose
  * answer did not, deleted offline, shows as being deleted until it is; the
  * user's tabs show the same outbox, and a message deleted in one of them
  * while another has it on the wire is deleted on the server after it lands; read markers and typing go over the socket too, and a
@@ -17,6 +18,7 @@ import {
   bannerState,
   bodies,
   createRoom,
+  holdStore,
   message,
   openRoom,
   pendingCount,
@@ -317,6 +319,30 @@ describe('offline', () => {
     await expect.poll(() => bodies(bob.page)).toEqual(expected)
     await expect.poll(() => bodies(a)).toEqual(expected)
     expect(await storedBodies(bob.page, roomId)).toEqual(expected)
+  })
+
+  it('a message sent right before a reload, before the device has stored it, is sent once after the reload', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'reload-send', [
+      'Alice Reload',
+      'Bob Reload',
+    ])
+    const a = alice.page
+    await openRoom(bob.page, 'reload-send')
+    // A busy device: the outbox's IndexedDB write (and so the send) is not
+    // done when the page goes.
+    await a.evaluate(holdStore, 'outbox')
+    await a.getByTestId('composer').fill('Right before the reload')
+    await a.getByTestId('composer').press('Enter')
+    await message(a, 'Right before the reload').waitFor()
+    await a.reload()
+
+    await message(bob.page, 'Right before the reload').waitFor()
+    await expect.poll(() => pendingCount(a)).toBe(0)
+    const expected = ['Right before the reload']
+    await expect.poll(() => bodies(a)).toEqual(expected)
+    expect(await bodies(bob.page)).toEqual(expected)
+    expect(await storedBodies(bob.page, roomId)).toEqual(expected)
+    expect(await a.getByTestId('composer').inputValue()).toBe('')
   })
 
   it('a send whose answer never came before the app was closed, deleted after it opens again offline, is deleted for the other person too', async () => {

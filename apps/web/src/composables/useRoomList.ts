@@ -37,30 +37,32 @@ export function useRoomList() {
   // The next offline start shows what was saved last. Activity changes the list
   // often, so a change is saved once it settles; but a room added or removed is
   // saved at once, and anything unsaved when the page is hidden (a phone may end
-  // a backgrounded app without warning) or closed.
+  // a backgrounded app without warning, before the write lands: then it is
+  // kept in localStorage until it has) or closed.
   let unsaved: RoomListItem[] | undefined
   let saveTimer: ReturnType<typeof setTimeout> | undefined
-  function save() {
+  function save(pageMayEnd = false) {
     clearTimeout(saveTimer)
-    if (unsaved) void saveRooms(unsaved)
+    if (unsaved) void saveRooms(unsaved, { pageMayEnd })
     unsaved = undefined
   }
+  const saveBeforeTheEnd = () => save(true)
   watch(query.data, (rooms, before) => {
     if (!rooms) return
     unsaved = rooms
     if (!sameRooms(rooms, before)) return save()
     clearTimeout(saveTimer)
-    saveTimer = setTimeout(save, SAVE_SETTLE_MS)
+    saveTimer = setTimeout(() => save(), SAVE_SETTLE_MS)
   })
-  const onVisibility = () => document.visibilityState === 'hidden' && save()
+  const onVisibility = () => document.visibilityState === 'hidden' && saveBeforeTheEnd()
   document.addEventListener('visibilitychange', onVisibility)
-  window.addEventListener('pagehide', save)
+  window.addEventListener('pagehide', saveBeforeTheEnd)
   onScopeDispose(() => {
     // At sign-out the list is not written to the database being deleted.
     if (session.signedIn) save()
     else clearTimeout(saveTimer)
     document.removeEventListener('visibilitychange', onVisibility)
-    window.removeEventListener('pagehide', save)
+    window.removeEventListener('pagehide', saveBeforeTheEnd)
   })
 
   const rooms = computed<RoomListItem[]>(() => query.data.value ?? [])

@@ -1,10 +1,19 @@
 /**
  * IndexedDB cache of one signed-in user (`parley-<userId>`): rooms, the latest
  * messages of each visited room, the last seen seq per room and the outbox.
- * Written by the app (not the service worker); deleted at sign-out.
+ * Written by the app (not the service worker); deleted at sign-out. A write
+ * the page may not live to finish is kept in localStorage until it lands
+ * (unstored.ts), and stored when the database is next opened.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
 import type { Message, RoomListItem } from '@parley/schemas'
+import {
+  dropUnstored,
+  forgetUnstored,
+  keepUntilStored,
+  leftUnstored,
+  type Unstored,
+} from './unstored.ts'
 
 /** Messages kept per room. */
 export const KEEP_PER_ROOM = 200
@@ -77,6 +86,12 @@ export type UserDB = IDBPDatabase<ParleyDB>
 
 export const dbName = (userId: string) => `parley-${userId}`
 
+/** The user's writes kept in localStorage until IndexedDB has them (unstored.ts). */
+const unstoredPrefix = (userId: string) => `parley:unstored:${userId}:`
+const unstoredOutbox = (userId: string, clientId = '') =>
+  `${unstoredPrefix(userId)}outbox:${clientId}`
+const unstoredRooms = (userId: string) => `${unstoredPrefix(userId)}rooms`
+
 let active: { userId: string; db: Promise<UserDB> } | null = null
 
 /**
@@ -122,6 +137,7 @@ export function openUserDb(userId: string): Promise<UserDB> {
     outboxChannel = new BroadcastChannel(`parley-outbox:${userId}`)
     outboxChannel.onmessage = () => outboxListeners.forEach((fn) => fn())
   }
+  const channel = outboxChannel
   const db = openDB<ParleyDB>(dbName(userId), 1, {
     upgrade(db) {
       db.createObjectStore('rooms', { keyPath: 'id' })
@@ -129,10 +145,47 @@ export function openUserDb(userId: string): Promise<UserDB> {
       db.createObjectStore('roomState', { keyPath: 'roomId' })
       db.createObjectStore('outbox', { keyPath: 'clientId' }).createIndex('byOrder', 'order')
     },
+  }).then(async (db) => {
+    // Before anyone reads them: what a page that went away left unstored is
+    // stored, and the user's other tabs are told of outbox items, as after
+    // any change to the stored outbox.
+    const added = await storeLeftUnstored(db, userId).catch(() => 0)
+    if (added) channel?.postMessage('changed')
+    return db
   })
   active = { userId, db }
   return db
 }
+
+/**
+ * Stores what pages that went away left in localStorage (unstored.ts): the
+ * room list they last saved, and outbox items, each only where the store
+ * does not hold it (one it holds may have changed since, and its copy there
+ * is the newer). Resolves to how many outbox items it added.
+ */
+async function storeLeftUnstored(db: UserDB, userId: string): Promise<number> {
+  const left = leftUnstored(unstoredPrefix(userId))
+  if (!left.length) return 0
+  const rooms = left.find((u) => u.key === unstoredRooms(userId))
+  if (Array.isArray(rooms?.value)) await writeRooms(db, rooms.value as RoomListItem[])
+  const items = left.filter(isOutboxItem(userId))
+  const tx = db.transaction('outbox', 'readwrite')
+  let added = 0
+  for (const { value: item } of items) {
+    if (await tx.store.getKey(item.clientId)) continue
+    await tx.store.put(item)
+    added++
+  }
+  await tx.done
+  for (const { drop } of left) drop()
+  return added
+}
+
+const isOutboxItem =
+  (userId: string) =>
+  (u: Unstored): u is Unstored & { value: OutboxItem } =>
+    u.key.startsWith(unstoredOutbox(userId)) &&
+    typeof (u.value as Partial<OutboxItem> | null)?.clientId === 'string'
 
 export function closeUserDb(): void {
   const old = active
@@ -144,6 +197,7 @@ export function closeUserDb(): void {
 
 export async function deleteUserDb(userId: string): Promise<void> {
   if (active?.userId === userId) closeUserDb()
+  forgetUnstored(unstoredPrefix(userId))
   await deleteDB(dbName(userId))
 }
 
@@ -161,11 +215,24 @@ const roomRange = (roomId: string) => IDBKeyRange.bound([roomId, -Infinity], [ro
 
 /**
  * Replaces the saved room list, and drops the saved messages and state of
- * rooms no longer in it (left or removed while this device was away).
+ * rooms no longer in it (left or removed while this device was away). When
+ * the page may end before the write lands (it is being hidden or closed),
+ * `pageMayEnd` keeps the list in localStorage until it has.
  */
-export async function saveRooms(rooms: RoomListItem[]): Promise<void> {
-  const db = await current()
-  if (!db) return
+export async function saveRooms(
+  rooms: RoomListItem[],
+  { pageMayEnd = false }: { pageMayEnd?: boolean } = {},
+): Promise<void> {
+  const kept = pageMayEnd && active ? keepUntilStored(unstoredRooms(active.userId), rooms) : null
+  try {
+    const db = await current()
+    if (db) await writeRooms(db, rooms)
+  } finally {
+    kept?.()
+  }
+}
+
+async function writeRooms(db: UserDB, rooms: RoomListItem[]): Promise<void> {
   const keep = new Set(rooms.map((r) => r.id))
   const tx = db.transaction(['rooms', 'messages', 'roomState'], 'readwrite')
   const store = tx.objectStore('rooms')
@@ -375,6 +442,15 @@ export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
 }
 
 /**
+ * Stores a new queued item. Until IndexedDB has it, it is kept in
+ * localStorage too (unstored.ts), so a page gone within those ms loses nothing.
+ */
+export function addOutbox(item: OutboxItem): Promise<void> {
+  const stored = active ? keepUntilStored(unstoredOutbox(active.userId, item.clientId), item) : null
+  return putOutbox(item).finally(() => stored?.())
+}
+
+/**
  * Stores a queued item; with `changes`, an item already stored takes only
  * those (the writer's copy may be older than the stored one: another tab
  * may have it on the wire, stored as `sending`). A send another tab marked
@@ -413,8 +489,11 @@ async function outboxUpdate(clientId: string) {
  * (`sending`, or unanswered) is marked, for its sender to delete on the
  * server; one that did not is deleted. Undefined when it is not stored (sent
  * or deleted by another tab, or never stored here); null without a database.
+ * One still on its way into the store leaves localStorage at once
+ * (unstored.ts): a page gone before the write must not bring it back.
  */
 export function discardOutbox(clientId: string): Promise<'marked' | 'deleted' | undefined | null> {
+  if (active) dropUnstored(unstoredOutbox(active.userId, clientId))
   return changeOutbox(async () => {
     const update = await outboxUpdate(clientId)
     if (!update) return null

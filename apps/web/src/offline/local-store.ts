@@ -21,6 +21,15 @@ export function writeLocal(key: string, value: string, area: Area = 'localStorag
   }
 }
 
+/** The localStorage keys that start with `prefix`. */
+export function localKeys(prefix: string): string[] {
+  try {
+    return Object.keys(localStorage).filter((k) => k.startsWith(prefix))
+  } catch {
+    return []
+  }
+}
+
 export function removeLocal(key: string): void {
   try {
     localStorage.removeItem(key)

@@ -10,6 +10,7 @@ import { tombstone, toggleReaction, upsertMessages } from '../lib/timeline.ts'
 import { toast } from '../lib/toast.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import {
+  addOutbox,
   appendMessage,
   deleteOutbox,
   discardOutbox,
@@ -65,9 +66,10 @@ export const useOutboxStore = defineStore('outbox', () => {
   const unstored = new Set<string>()
   /** Writes per item by this tab: one during a reread is newer than what it read. */
   const writes = new Map<string, number>()
-  const persist = (item: OutboxItem, changes?: Partial<OutboxSend>) => {
+  /** Counts a write of the item by this tab, and keeps whether the device holds it. */
+  const track = (item: OutboxItem, write: Promise<void>) => {
     writes.set(item.clientId, (writes.get(item.clientId) ?? 0) + 1)
-    return putOutbox({ ...item }, changes).then(
+    return write.then(
       () => void unstored.delete(item.clientId),
       (err: unknown) => {
         unstored.add(item.clientId)
@@ -75,6 +77,8 @@ export const useOutboxStore = defineStore('outbox', () => {
       },
     )
   }
+  const persist = (item: OutboxItem, changes?: Partial<OutboxSend>) =>
+    track(item, putOutbox({ ...item }, changes))
   /**
    * A queued item's stored copy brought up to date. A failure is not the
    * user's to hear again (add() told them when the item could not be stored),
@@ -152,7 +156,7 @@ export const useOutboxStore = defineStore('outbox', () => {
     const gone = new Set(stale.map((i) => i.clientId))
     // The write starts before the queue changes: it then runs while the page
     // draws the item (in a long room, tens of ms), instead of after it.
-    const stored = persist(item).catch(() => toast(NOT_STORED, 'error'))
+    const stored = track(item, addOutbox({ ...item })).catch(() => toast(NOT_STORED, 'error'))
     items.value = [...items.value.filter((i) => !gone.has(i.clientId)), item]
     // Not waited for here: the stored copy matters only until the server has
     // the item, and a change that beats the write loses nothing (the item

@@ -1,0 +1,44 @@
+/**
+ * Writes on their way into IndexedDB, kept in localStorage until they land.
+ * An IndexedDB write takes a few ms (more on a busy phone), and a page that
+ * goes away meanwhile takes it with it: a reload or a closed tab right after
+ * Enter, a phone ending an app it has just put away. localStorage is written
+ * before the call returns, so the next start of the app stores what it finds
+ * here (db.ts, `openUserDb`). One key per value: two tabs never rewrite each
+ * other's entries.
+ */
+import { localKeys, readLocal, removeLocal, writeLocal } from './local-store.ts'
+
+/** Keeps `value` under `key` until the returned function is called (its write settled). */
+export function keepUntilStored(key: string, value: unknown): () => void {
+  writeLocal(key, JSON.stringify(value))
+  return () => removeLocal(key)
+}
+
+export interface Unstored {
+  key: string
+  value: unknown
+  /** Takes it out of localStorage (stored, or not wanted). */
+  drop: () => void
+}
+
+/** What pages that went away left under keys starting with `prefix`; an unreadable entry is dropped. */
+export function leftUnstored(prefix: string): Unstored[] {
+  return localKeys(prefix).flatMap((key) => {
+    const drop = () => removeLocal(key)
+    try {
+      return [{ key, value: JSON.parse(readLocal(key) ?? '') as unknown, drop }]
+    } catch {
+      drop()
+      return []
+    }
+  })
+}
+
+/** One kept value that is no longer wanted (its item was deleted, say). */
+export const dropUnstored = (key: string): void => removeLocal(key)
+
+/** Everything kept under keys starting with `prefix` (sign-out). */
+export function forgetUnstored(prefix: string): void {
+  for (const key of localKeys(prefix)) removeLocal(key)
+}
