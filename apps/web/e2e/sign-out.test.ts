@@ -3,17 +3,26 @@
  * are deleted with the rest of the device's data), and Cancel keeps them;
  * signed out offline, the session still ends on the server once it can be
  * reached (its cookie stayed in the browser and would sign the user back in).
+ * A session that ends by itself (expired, or ended elsewhere while the device
+ * was offline) keeps what was waiting for the same user's next sign-in here,
+ * and deletes it when someone else signs in.
  */
 import { describe, expect, it } from 'vitest'
 import {
   bannerState,
   createRoom,
   message,
+  mutate,
+  PASSWORD,
   pendingCount,
   query,
+  say,
+  signIn,
   signUpIn,
   storedBodies,
   useE2E,
+  waitForSavedRoom,
+  waitForServiceWorker,
 } from './harness.ts'
 
 const e2e = useE2E()
@@ -98,7 +107,9 @@ describe('another tab', () => {
       await expect.poll(() => bannerState(tab)).toBe('offline')
       await tab.getByTestId('composer').fill('Written in the other tab')
       await tab.getByTestId('composer').press('Enter')
-      await expect.poll(() => message(tab, 'Written in the other tab').getAttribute('data-pending')).toBe('true')
+      await expect
+        .poll(() => message(tab, 'Written in the other tab').getAttribute('data-pending'))
+        .toBe('true')
 
       // This tab has nothing of its own waiting; the other tab's message is on this device all the same.
       await alice.page.getByTestId('sign-out').click()
@@ -126,5 +137,85 @@ describe('another tab', () => {
     await expect.poll(() => me.innerText().catch(() => ''), { timeout: 15_000 }).toBe('Bea Ortiz')
     // Nothing of Alice's is left on it.
     expect(await alice.page.getByTestId('room-list').innerText()).not.toContain('alice-only')
+  })
+})
+
+describe('a session that ends by itself', () => {
+  /**
+   * Alice writes a message offline (the app opened from the service worker:
+   * no socket), her session ends on the server meanwhile (as when it
+   * expires: her device hears nothing of it), and the device comes back.
+   */
+  async function endedWithAMessageWaiting(name: string) {
+    const alice = await e2e.signUp(name)
+    const page = alice.page
+    const roomId = await createRoom(page, 'night-train')
+    await say(page, 'Before the tunnel')
+    // Delivered before the worker's reload, shown after it, saved: as the offline tests do.
+    await expect.poll(() => storedBodies(page, roomId)).toEqual(['Before the tunnel'])
+    await waitForServiceWorker(page)
+    await message(page, 'Before the tunnel').waitFor()
+    await waitForSavedRoom(page, roomId, 1, 'Before the tunnel')
+    const { user } = await query<{ user: { id: string } }>(page, 'auth.me')
+    const cookies = await alice.context.cookies()
+
+    await alice.context.setOffline(true)
+    try {
+      await page.reload()
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      const composer = page.getByTestId('composer')
+      await composer.fill('Written as the session ran out')
+      await composer.press('Enter')
+      await expect
+        .poll(() => message(page, 'Written as the session ran out').getAttribute('data-pending'))
+        .toBe('true')
+      await composer.fill('A draft for later')
+
+      const elsewhere = await e2e.newPage()
+      await elsewhere.context.addCookies(cookies)
+      await elsewhere.page.goto('/signin')
+      await mutate(elsewhere.page, 'auth.logout', undefined)
+      await elsewhere.context.close()
+    } finally {
+      await alice.context.setOffline(false)
+    }
+    // Back online, the app learns the session is over: the sign-in form, saying what waits.
+    await page.getByTestId('kept-notice').waitFor()
+    return { alice, page, roomId, aliceId: user.id }
+  }
+
+  it('keeps what was waiting: the same user signed in again, the message is sent once and the draft is back', async () => {
+    const { alice, page, roomId } = await endedWithAMessageWaiting('Alice Lapsed')
+    expect(await page.getByTestId('kept-notice').innerText()).toContain(alice.username)
+    expect(await page.getByTestId('auth-username').inputValue()).toBe(alice.username)
+    expect(await storedBodies(page, roomId).catch(() => null)).toBeNull() // signed out: refused
+
+    await page.getByTestId('auth-password').fill(PASSWORD)
+    await page.getByTestId('auth-submit').click()
+    await page.getByTestId('room-list').waitFor({ state: 'attached' })
+    await expect
+      .poll(() => storedBodies(page, roomId))
+      .toEqual(['Before the tunnel', 'Written as the session ran out'])
+    await page.goto(`/rooms/${roomId}`)
+    await expect.poll(() => page.getByTestId('composer').inputValue()).toBe('A draft for later')
+    expect(await page.getByTestId('kept-notice').count()).toBe(0)
+  })
+
+  it('someone else signing in on the device deletes it: never sent, nothing of it left here', async () => {
+    const { alice, page, roomId, aliceId } = await endedWithAMessageWaiting('Alice Shared')
+    const bob = await e2e.signUp('Bob Borrower')
+    await signIn(page, bob.username)
+    await expect
+      .poll(() => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name)))
+      .not.toContain(`parley-${aliceId}`)
+    // Nor in localStorage: her drafts, anything kept there on its way into IndexedDB.
+    expect(
+      await page.evaluate((id) => Object.keys(localStorage).filter((k) => k.includes(id)), aliceId),
+    ).toEqual([])
+
+    // Alice, on another device, sees only what she sent before.
+    const other = await e2e.newPage()
+    await signIn(other.page, alice.username)
+    expect(await storedBodies(other.page, roomId)).toEqual(['Before the tunnel'])
   })
 })

@@ -1,8 +1,9 @@
 /**
  * IndexedDB cache of one signed-in user (`parley-<userId>`): rooms, the latest
  * messages of each visited room, the last seen seq per room and the outbox.
- * Written by the app (not the service worker); deleted at sign-out. A write
- * the page may not live to finish is kept in localStorage until it lands
+ * Written by the app (not the service worker); deleted at sign-out. When the
+ * session ends by itself, only the outbox stays (session.ts). A write the
+ * page may not live to finish is kept in localStorage until it lands
  * (unstored.ts), and stored when the database is next opened.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
@@ -193,6 +194,24 @@ export function closeUserDb(): void {
   outboxChannel?.close()
   outboxChannel = null
   void old?.db.then((db) => db.close()).catch(() => {})
+}
+
+/**
+ * Deletes what the open database holds of the user's rooms (the list, their
+ * messages, positions) and keeps their outbox: what they wrote and had not
+ * sent yet is kept for their next sign-in here when the session ends.
+ */
+export async function forgetRooms(): Promise<void> {
+  if (active) dropUnstored(unstoredRooms(active.userId))
+  const db = await current()
+  if (!db) return
+  const tx = db.transaction(['rooms', 'messages', 'roomState'], 'readwrite')
+  await Promise.all([
+    tx.objectStore('rooms').clear(),
+    tx.objectStore('messages').clear(),
+    tx.objectStore('roomState').clear(),
+    tx.done,
+  ])
 }
 
 export async function deleteUserDb(userId: string): Promise<void> {

@@ -2,7 +2,8 @@
  * Unsent message drafts, per room, in localStorage under the user's id: they
  * outlive the room screen (a phone's back button, the directory) and a
  * reload. Read and written whole each time, so two tabs do not undo each
- * other's drafts of other rooms. Deleted at sign-out (a shared computer).
+ * other's drafts of other rooms. Deleted at sign-out (a shared computer);
+ * kept when the session ends by itself, until the next sign-in here.
  */
 import { readLocal, removeLocal, writeLocal } from './local-store.ts'
 
@@ -32,6 +33,10 @@ export function saveDraft(userId: string, roomId: string, text: string): void {
   else return
   if (Object.keys(drafts).length) writeLocal(key(userId), JSON.stringify(drafts))
   else removeLocal(key(userId))
+}
+
+export function hasDrafts(userId: string): boolean {
+  return Object.keys(read(userId)).length > 0
 }
 
 export function forgetDrafts(userId: string): void {

@@ -7,20 +7,22 @@ import { readLocal, removeLocal, writeLocal } from './local-store.ts'
 
 const KEY = 'parley:user'
 
-export function rememberUser(user: PublicUser): void {
-  const { id, username, displayName } = user
-  writeLocal(KEY, JSON.stringify({ id, username, displayName }))
+function writeUser(key: string, { id, username, displayName }: PublicUser): void {
+  writeLocal(key, JSON.stringify({ id, username, displayName }))
 }
 
-export function rememberedUser(): PublicUser | null {
+function readUser(key: string): PublicUser | null {
   try {
-    const v = JSON.parse(readLocal(KEY) ?? 'null') as Partial<PublicUser> | null
+    const v = JSON.parse(readLocal(key) ?? 'null') as Partial<PublicUser> | null
     if (typeof v?.id !== 'string' || typeof v.username !== 'string') return null
     return { id: v.id, username: v.username, displayName: v.displayName ?? v.username }
   } catch {
     return null
   }
 }
+
+export const rememberUser = (user: PublicUser): void => writeUser(KEY, user)
+export const rememberedUser = (): PublicUser | null => readUser(KEY)
 
 export function forgetUser(): void {
   removeLocal(KEY)
@@ -55,3 +57,14 @@ export function logoutPending(): boolean {
 export function clearLogoutPending(): void {
   removeLocal(LOGOUT_KEY)
 }
+
+const KEPT_KEY = 'parley:kept'
+
+/**
+ * A user whose session ended (expired, or ended elsewhere while this device
+ * was offline) with messages or drafts waiting here: kept for their next
+ * sign-in on this device, deleted if someone else signs in.
+ */
+export const keepFor = (user: PublicUser): void => writeUser(KEPT_KEY, user)
+export const keptFor = (): PublicUser | null => readUser(KEPT_KEY)
+export const forgetKept = (): void => removeLocal(KEPT_KEY)

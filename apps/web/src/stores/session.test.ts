@@ -5,7 +5,16 @@ import { reconnectTrpc } from '../lib/trpc.ts'
 import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import type * as Trpc from '../lib/trpc.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
-import { createTimelineSaver, dbName } from '../offline/db.ts'
+import {
+  closeUserDb,
+  createTimelineSaver,
+  dbName,
+  loadOutbox,
+  loadRoomCopy,
+  openUserDb,
+  putOutbox,
+} from '../offline/db.ts'
+import { loadDraft, saveDraft } from '../offline/drafts.ts'
 import { rememberUser } from '../offline/remembered-user.ts'
 import { message, user } from '../test/factories.ts'
 import { useSessionStore } from './session.ts'
@@ -59,6 +68,56 @@ describe("a session that is over takes the user's data off the device", () => {
     await session.verify()
     expect(session.status).toBe('signedOut')
     await vi.waitFor(async () => expect(await stored()).not.toContain(name))
+  })
+})
+
+describe('a session that ended by itself with something waiting keeps it for the same user', () => {
+  /** Signed in with a saved room, a message waiting in the outbox and a draft, and the server says the session is over. */
+  async function endedWithAMessageWaiting() {
+    const { session, name } = await signedInWithSavedRoom()
+    const u = session.user!
+    await putOutbox({
+      kind: 'send',
+      clientId: 'c1',
+      roomId: 'a'.repeat(24),
+      order: 1,
+      createdAt: new Date().toISOString(),
+      status: 'pending',
+      body: 'waiting',
+    })
+    saveDraft(u.id, 'a'.repeat(24), 'a draft')
+    me.mockResolvedValue(null as never)
+    await session.verify()
+    return { session, name, u }
+  }
+
+  it('the sign-in form is shown, and the outbox and draft stay on the device while the rooms go', async () => {
+    const { session, name, u } = await endedWithAMessageWaiting()
+    expect(session.status).toBe('signedOut')
+    expect(session.kept?.id).toBe(u.id)
+    expect(await stored()).toContain(name)
+    await openUserDb(u.id)
+    expect((await loadOutbox()).map((i) => i.clientId)).toEqual(['c1'])
+    closeUserDb()
+    expect(loadDraft(u.id, 'a'.repeat(24))).toBe('a draft')
+
+    // The same user signs in: nothing was lost, and nothing of the old rooms is left.
+    mutation.mockResolvedValue({ user: u } as never)
+    await session.login({ username: u.username, password: 'correct horse battery' })
+    expect(session.kept).toBeNull()
+    expect((await loadOutbox()).map((i) => i.clientId)).toEqual(['c1'])
+    expect((await loadRoomCopy('a'.repeat(24))).messages).toEqual([])
+    expect(loadDraft(u.id, 'a'.repeat(24))).toBe('a draft')
+  })
+
+  it('someone else signing in deletes it', async () => {
+    const { session, name, u } = await endedWithAMessageWaiting()
+    const other = user()
+    mutation.mockResolvedValue({ user: other } as never)
+    await session.login({ username: other.username, password: 'correct horse battery' })
+    expect(session.kept).toBeNull()
+    await vi.waitFor(async () => expect(await stored()).not.toContain(name))
+    expect(loadDraft(u.id, 'a'.repeat(24))).toBe('')
   })
 })
 

@@ -5,11 +5,14 @@ import { isNetworkError } from '../lib/errors.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import { reconnectTrpc, retireSocket } from '../lib/trpc.ts'
-import { closeUserDb, deleteUserDb, openUserDb } from '../offline/db.ts'
-import { forgetDrafts } from '../offline/drafts.ts'
+import { closeUserDb, deleteUserDb, forgetRooms, openUserDb } from '../offline/db.ts'
+import { forgetDrafts, hasDrafts } from '../offline/drafts.ts'
 import {
   clearLogoutPending,
+  forgetKept,
   forgetUser,
+  keepFor,
+  keptFor,
   logoutPending,
   markLogoutPending,
   onRememberedUserChange,
@@ -32,28 +35,63 @@ export const useSessionStore = defineStore('session', () => {
   let started: Promise<void> | null = null
   let loggingOut: Promise<void> | null = null
 
+  /** Whose unsent messages and drafts wait on this device for their next sign-in (their session ended). */
+  const kept = ref<PublicUser | null>(keptFor())
+
   const signedIn = computed(() => status.value === 'signedIn')
 
   function adopt(next: PublicUser): void {
     if (user.value && user.value.id !== next.id) closeUserDb()
+    // Someone else signing in here: what was kept for the last user goes (a shared device).
+    const waiting = keptFor()
+    if (waiting && waiting.id !== next.id) {
+      forgetDrafts(waiting.id)
+      void deleteUserDb(waiting.id).catch(() => {})
+    }
+    forgetKept()
+    kept.value = null
     user.value = next
     status.value = 'signedIn'
     rememberUser(next)
     void openUserDb(next.id)
   }
 
-  /** Forget the user here: memory, the remembered user, their drafts and IndexedDB (rooms, messages, outbox). */
-  function dropLocal(): Promise<void> {
-    const id = user.value?.id
+  /** Signs this tab out: memory, the remembered user, the open database. */
+  function leave(): void {
     user.value = null
     status.value = 'signedOut'
     verified.value = false
     forgetUser()
-    if (id) forgetDrafts(id)
     useOutboxStore().reset()
     closeUserDb()
     queryClient.clear()
+  }
+
+  /** Forget the user here: memory, the remembered user, their drafts and IndexedDB (rooms, messages, outbox). */
+  function dropLocal(): Promise<void> {
+    const id = user.value?.id
+    leave()
+    if (id) forgetDrafts(id)
     return id ? deleteUserDb(id).catch(() => {}) : Promise.resolve()
+  }
+
+  /**
+   * The server says the session is over, and the user did not sign out: it
+   * expired, or was ended elsewhere while this device was offline. What they
+   * wrote and had not sent (outbox, drafts) is theirs: it stays, for their
+   * next sign-in here, which sends it; their rooms and messages go, as at
+   * sign-out. With nothing waiting, everything goes.
+   */
+  async function lapse(): Promise<void> {
+    const who = user.value
+    if (!who) return dropLocal()
+    const waiting = (await useOutboxStore().waiting()).length > 0 || hasDrafts(who.id)
+    if (user.value !== who) return // signed in or out meanwhile
+    if (!waiting) return dropLocal()
+    await forgetRooms().catch(() => {})
+    keepFor(who)
+    kept.value = who
+    leave()
   }
 
   /**
@@ -78,7 +116,7 @@ export const useSessionStore = defineStore('session', () => {
         adopt(me.user)
         verified.value = true
       } else if (status.value !== 'signedOut') {
-        void dropLocal() // expired or revoked while the app was closed
+        await lapse() // expired, or ended while the app was closed or offline
       }
     } catch (err) {
       if (!isNetworkError(err) || !user.value) status.value = user.value ? 'signedIn' : 'signedOut'
@@ -148,6 +186,7 @@ export const useSessionStore = defineStore('session', () => {
 
   return {
     user,
+    kept,
     status,
     verified,
     signedIn,
