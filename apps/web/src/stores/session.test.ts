@@ -10,12 +10,14 @@ import {
   createTimelineSaver,
   dbName,
   loadOutbox,
+  loadRooms,
   loadRoomCopy,
   openUserDb,
   putOutbox,
 } from '../offline/db.ts'
 import { loadDraft, saveDraft } from '../offline/drafts.ts'
 import { rememberUser } from '../offline/remembered-user.ts'
+import { keepUntilStored } from '../offline/unstored.ts'
 import { message, user } from '../test/factories.ts'
 import { useSessionStore } from './session.ts'
 
@@ -86,6 +88,8 @@ describe('a session that ended by itself with something waiting keeps it for the
       body: 'waiting',
     })
     saveDraft(u.id, 'a'.repeat(24), 'a draft')
+    // The room list a page put away left in localStorage, its IndexedDB write cut short.
+    keepUntilStored(`parley:unstored:${u.id}:rooms`, [{ id: 'a'.repeat(24), name: 'kept?' }])
     me.mockResolvedValue(null as never)
     await session.verify()
     return { session, name, u }
@@ -107,6 +111,7 @@ describe('a session that ended by itself with something waiting keeps it for the
     expect(session.kept).toBeNull()
     expect((await loadOutbox()).map((i) => i.clientId)).toEqual(['c1'])
     expect((await loadRoomCopy('a'.repeat(24))).messages).toEqual([])
+    expect(await loadRooms()).toEqual([])
     expect(loadDraft(u.id, 'a'.repeat(24))).toBe('a draft')
   })
 
