@@ -58,9 +58,7 @@ describe('sign-out', () => {
       await alice.context.setOffline(false)
     }
 
-    await expect
-      .poll(() => pendingCount(page), { timeout: 20_000 })
-      .toBe(0)
+    await expect.poll(() => pendingCount(page), { timeout: 20_000 }).toBe(0)
     expect(await storedBodies(page, roomId)).toEqual(['Written on the train'])
   })
 })
