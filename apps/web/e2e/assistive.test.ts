@@ -15,11 +15,13 @@ import {
   createRoom,
   invite,
   message,
+  mutate,
   openRoom,
   PASSWORD,
   PHONE,
   say,
   sendElsewhere,
+  signIn,
   twoInPrivateRoom,
   useE2E,
   waitForServiceWorker,
@@ -27,6 +29,25 @@ import {
 } from './harness.ts'
 
 const e2e = useE2E()
+
+/**
+ * Records everything the connection banner and the status region show on
+ * the page from now on (until it navigates); resolves to a function that
+ * reads the record.
+ */
+async function connectionWords(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const seen: string[] = []
+    Object.assign(window, { seen })
+    new MutationObserver(() => {
+      const banner = document.querySelector('[data-testid="connection-banner"]')
+      const said = document.querySelector('[data-testid="connection-status"]')?.textContent?.trim()
+      if (banner) seen.push(`banner: ${banner.textContent!.trim()}`)
+      if (said) seen.push(`said: ${said}`)
+    }).observe(document.body, { childList: true, subtree: true, characterData: true })
+  })
+  return () => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+}
 
 /** `target` is at least 40 px wide and tall: what a finger can hit. */
 async function expectFingerSized(target: Locator, what: string): Promise<void> {
@@ -253,20 +274,7 @@ describe('assistive', () => {
       ws.on('framereceived', () => (socket.answered = true))
     })
     await page.goto('/signup')
-    // Everything the banner and the status region show from here on.
-    await page.evaluate(() => {
-      const seen: string[] = []
-      Object.assign(window, { seen })
-      new MutationObserver(() => {
-        const banner = document.querySelector('[data-testid="connection-banner"]')
-        const said = document
-          .querySelector('[data-testid="connection-status"]')
-          ?.textContent?.trim()
-        if (banner) seen.push(`banner: ${banner.textContent!.trim()}`)
-        if (said) seen.push(`said: ${said}`)
-      }).observe(document.body, { childList: true, subtree: true, characterData: true })
-    })
-    const seen = () => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+    const seen = await connectionWords(page)
 
     await page.getByTestId('auth-username').fill(`quiet${Date.now().toString(36)}`)
     await page.getByTestId('auth-display-name').fill('Quinn Quiet')
@@ -294,6 +302,26 @@ describe('assistive', () => {
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(sockets.length).toBeGreaterThanOrEqual(3)
     expect(await seen()).toEqual([])
+  })
+
+  it('signed out everywhere from another device: the sign-in form, without "Reconnecting…" or a word', async () => {
+    const alice = await e2e.signUp('Sam Everywhere')
+    const { page } = alice
+    await page.goto('/') // the room list, its socket open and answering
+    await page.getByTestId('room-list').waitFor({ state: 'attached' })
+    await expect.poll(() => bannerState(page)).toBeNull()
+    const seen = await connectionWords(page)
+
+    const other = await e2e.newPage()
+    await signIn(other.page, alice.username)
+    await mutate(other.page, 'auth.logoutAll', undefined)
+
+    await page.getByTestId('auth-username').waitFor()
+    // The server closed the socket as it ended the session (4001); a dropped
+    // socket would show "Reconnecting…" until it is back, within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(await seen()).toEqual([])
+    expect(await bannerState(page)).toBeNull()
   })
 
   it('the directory opened offline with nothing saved says it needs a connection, not "Loading…"', async () => {

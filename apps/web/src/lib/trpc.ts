@@ -104,6 +104,9 @@ const SOCKET_MUTATIONS = new Set([
  */
 const SOCKET_QUERIES = new Set(['rooms.list'])
 
+/** The close code of a socket whose session the server ended (packages/api, context.ts). */
+const SESSION_ENDED = 4001
+
 function connect(): Connection {
   // Our own flag, not `ws.connection.state`: tRPC makes a reopened socket its
   // active one only after `onOpen` has run, so its state still says closed to
@@ -128,8 +131,10 @@ function connect(): Connection {
       open = false
       // Replaced after a sign-in or sign-out: the new socket's open (or its
       // failure) tells. Told, the app flashed "Reconnecting…" and a screen
-      // reader said "Back online" at every sign-in.
-      if (retired) return
+      // reader said "Back online" at every sign-in. Closed by the server as
+      // it ended the socket's session ("sign out everywhere"): the app is
+      // being signed out, not cut off, and tRPC reopens the socket signed out.
+      if (retired || cause?.code === SESSION_ENDED) return
       listeners.forEach((l) => l.close(cause?.code))
     },
   })
