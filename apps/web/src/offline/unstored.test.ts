@@ -135,6 +135,16 @@ describe('the room list saved as the page may end', () => {
     expect((await loadRooms())[0]?.lastMessage?.body).toBe('Later news')
   })
 
+  it('saved again while the first write is on its way, the newer list stays kept until its own write lands', async () => {
+    const first = saveRooms([listed(ROOM, 'News')], { pageMayEnd: true })
+    const newer = [listed(ROOM, 'Newer news')]
+    const second = saveRooms(newer, { pageMayEnd: true })
+    await first
+    expect(localStorage.getItem(roomsKey(USER))).toBe(JSON.stringify(newer))
+    await second
+    expect(kept()).toEqual([])
+  })
+
   it('left behind by a page that went before its write landed, is what the next start reads', async () => {
     await saveRooms([listed(ROOM, 'Old news')])
     leftBehind(roomsKey(USER), [listed(ROOM, 'Fresh news'), listed(OTHER, 'A room just added')])

@@ -9,10 +9,17 @@
  */
 import { localKeys, readLocal, removeLocal, writeLocal } from './local-store.ts'
 
-/** Keeps `value` under `key` until the returned function is called (its write settled). */
+/**
+ * Keeps `value` under `key` until the returned function is called (its
+ * write settled), unless a later value has taken the key meanwhile: its own
+ * write may still be on its way.
+ */
 export function keepUntilStored(key: string, value: unknown): () => void {
-  writeLocal(key, JSON.stringify(value))
-  return () => removeLocal(key)
+  const json = JSON.stringify(value)
+  writeLocal(key, json)
+  return () => {
+    if (readLocal(key) === json) removeLocal(key)
+  }
 }
 
 export interface Unstored {
