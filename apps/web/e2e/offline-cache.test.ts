@@ -44,8 +44,8 @@ async function reloadOffline(page: Page): Promise<void> {
 /**
  * The page's sends answered, the service worker in control, and the room
  * saved with `count` messages up to `lastBody`: ready for an offline start.
- * Answered first: a send in flight across the worker's reload once did not
- * show after it within 15 s (CI, under load; cause not found yet).
+ * Answered first, so that the set-up is not about a send in flight across
+ * the worker's reload (offline.test.ts has its own test for that).
  */
 async function savedForOffline(page: Page, roomId: string, count: number, lastBody: string) {
   await expect.poll(() => pendingCount(page)).toBe(0)

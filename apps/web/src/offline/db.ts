@@ -8,13 +8,7 @@
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
 import type { Message, RoomListItem } from '@parley/schemas'
-import {
-  dropUnstored,
-  forgetUnstored,
-  keepUntilStored,
-  leftUnstored,
-  type Unstored,
-} from './unstored.ts'
+import { dropUnstored, forgetUnstored, keepUntilStored, leftUnstored } from './unstored.ts'
 
 /** Messages kept per room. */
 export const KEEP_PER_ROOM = 200
@@ -169,10 +163,15 @@ async function storeLeftUnstored(db: UserDB, userId: string): Promise<number> {
   if (!left.length) return 0
   const rooms = left.find((u) => u.key === unstoredRooms(userId))
   if (Array.isArray(rooms?.value)) await writeRooms(db, rooms.value as RoomListItem[])
-  const items = left.filter(isOutboxItem(userId))
+  const items = left.flatMap(({ key, value }) => {
+    const item = value as Partial<OutboxItem> | null
+    return key.startsWith(unstoredOutbox(userId)) && typeof item?.clientId === 'string'
+      ? [item as OutboxItem]
+      : []
+  })
   const tx = db.transaction('outbox', 'readwrite')
   let added = 0
-  for (const { value: item } of items) {
+  for (const item of items) {
     if (await tx.store.getKey(item.clientId)) continue
     await tx.store.put(item)
     added++
@@ -181,12 +180,6 @@ async function storeLeftUnstored(db: UserDB, userId: string): Promise<number> {
   for (const { drop } of left) drop()
   return added
 }
-
-const isOutboxItem =
-  (userId: string) =>
-  (u: Unstored): u is Unstored & { value: OutboxItem } =>
-    u.key.startsWith(unstoredOutbox(userId)) &&
-    typeof (u.value as Partial<OutboxItem> | null)?.clientId === 'string'
 
 export function closeUserDb(): void {
   const old = active
@@ -242,12 +235,12 @@ export async function saveRooms(
   rooms: RoomListItem[],
   { pageMayEnd = false }: { pageMayEnd?: boolean } = {},
 ): Promise<void> {
-  const kept = pageMayEnd && active ? keepUntilStored(unstoredRooms(active.userId), rooms) : null
+  const landed = pageMayEnd && active ? keepUntilStored(unstoredRooms(active.userId), rooms) : null
   try {
     const db = await current()
     if (db) await writeRooms(db, rooms)
   } finally {
-    kept?.()
+    landed?.()
   }
 }
 
@@ -465,8 +458,8 @@ export function withOutboxLock(fn: () => Promise<void>): Promise<void> {
  * localStorage too (unstored.ts), so a page gone within those ms loses nothing.
  */
 export function addOutbox(item: OutboxItem): Promise<void> {
-  const stored = active ? keepUntilStored(unstoredOutbox(active.userId, item.clientId), item) : null
-  return putOutbox(item).finally(() => stored?.())
+  const landed = active ? keepUntilStored(unstoredOutbox(active.userId, item.clientId), item) : null
+  return putOutbox(item).finally(() => landed?.())
 }
 
 /**

@@ -22,7 +22,7 @@ export function keepUntilStored(key: string, value: unknown): () => void {
   }
 }
 
-export interface Unstored {
+interface Unstored {
   key: string
   value: unknown
   /** Takes it out of localStorage (stored, or not wanted). */
