@@ -13,7 +13,7 @@ import {
   saveRooms,
   type OutboxSend,
 } from './db.ts'
-import { keepUntilStored } from './unstored.ts'
+import { keepUntilStored, leftUnstored } from './unstored.ts'
 
 const USER = 'e'.repeat(24)
 const OTHER = 'f'.repeat(24)
@@ -143,6 +143,15 @@ describe('the room list saved as the page may end', () => {
     expect(localStorage.getItem(roomsKey(USER))).toBe(JSON.stringify(newer))
     await second
     expect(kept()).toEqual([])
+  })
+
+  it('kept again by another tab while this start stores the one it found, stays kept for that tab', () => {
+    leftBehind(roomsKey(USER), [listed(ROOM, 'Found at the start')])
+    const [found] = leftUnstored(roomsKey(USER))
+    const newer = [listed(ROOM, 'Kept by the other tab as it is hidden')]
+    leftBehind(roomsKey(USER), newer)
+    found!.drop()
+    expect(localStorage.getItem(roomsKey(USER))).toBe(JSON.stringify(newer))
   })
 
   it('left behind by a page that went before its write landed, is what the next start reads', async () => {

@@ -25,16 +25,19 @@ export function keepUntilStored(key: string, value: unknown): () => void {
 interface Unstored {
   key: string
   value: unknown
-  /** Takes it out of localStorage (stored, or not wanted). */
+  /** Takes it out of localStorage (stored, or not wanted), unless another tab has kept a later value there since. */
   drop: () => void
 }
 
 /** What pages that went away left under keys starting with `prefix`; an unreadable entry is dropped. */
 export function leftUnstored(prefix: string): Unstored[] {
   return localKeys(prefix).flatMap((key) => {
-    const drop = () => removeLocal(key)
+    const json = readLocal(key)
+    const drop = () => {
+      if (readLocal(key) === json) removeLocal(key)
+    }
     try {
-      return [{ key, value: JSON.parse(readLocal(key) ?? '') as unknown, drop }]
+      return [{ key, value: JSON.parse(json ?? '') as unknown, drop }]
     } catch {
       drop()
       return []
