@@ -90,6 +90,23 @@ describe('sign-out offline', () => {
     await other.page.goto('/signin')
     expect(await query(other.page, 'auth.me')).toBeNull()
   })
+
+  it('reaches the sign-in form before the service worker has stored the app (a first visit, or no worker allowed)', async () => {
+    // Blocked here; on a first visit the worker may still be installing as the connection goes.
+    const bob = await e2e.signUp('Bob Chen', { serviceWorkers: 'block' })
+    const page = bob.page
+
+    await bob.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      await page.getByTestId('sign-out').click()
+      await page.getByTestId('auth-username').waitFor()
+      expect(new URL(page.url()).pathname).toBe('/signin')
+      expect(await page.getByTestId('room-list').count()).toBe(0)
+    } finally {
+      await bob.context.setOffline(false)
+    }
+  })
 })
 
 describe('another tab', () => {

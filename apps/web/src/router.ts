@@ -1,5 +1,9 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import { reloadOnStaleBuild } from './lib/stale-build.ts'
+// Part of the app's first script, not a page chunk: signing out offline must
+// reach it before the service worker has stored the app (a first visit, or a
+// browser that allows no worker), when a chunk could not be fetched.
+import SignInPage from './pages/SignInPage.vue'
 import { useSessionStore } from './stores/session.ts'
 
 declare module 'vue-router' {
@@ -16,7 +20,7 @@ export function createAppRouter() {
       {
         path: '/signin',
         name: 'signin',
-        component: () => import('./pages/SignInPage.vue'),
+        component: SignInPage,
         meta: { guest: true },
       },
       {
