@@ -23,4 +23,22 @@ describe('toast', () => {
     vi.advanceTimersByTime(4000)
     expect(toasts.value).toEqual([])
   })
+
+  it('the same notice again while it shows is one notice, shown for its full time from the last', () => {
+    toast('That page opens once you are back online.', 'error', 4000)
+    vi.advanceTimersByTime(3000)
+    toast('That page opens once you are back online.', 'error', 4000)
+    toast('Sent', 'info')
+    expect(toasts.value.map((t) => t.text)).toEqual([
+      'That page opens once you are back online.',
+      'Sent',
+    ])
+    vi.advanceTimersByTime(3000) // past the first one's time, not the second's
+    expect(toasts.value.map((t) => t.text)).toEqual([
+      'That page opens once you are back online.',
+      'Sent',
+    ])
+    vi.advanceTimersByTime(1000)
+    expect(toasts.value).toEqual([])
+  })
 })
