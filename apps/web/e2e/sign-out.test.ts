@@ -91,18 +91,24 @@ describe('sign-out offline', () => {
     expect(await query(other.page, 'auth.me')).toBeNull()
   })
 
-  it('reaches the sign-in form before the service worker has stored the app (a first visit, or no worker allowed)', async () => {
+  it('reaches the sign-in form before the service worker has stored the app (a first visit, or no worker allowed), which says it needs the connection', async () => {
     // Blocked here; on a first visit the worker may still be installing as the connection goes.
     const bob = await e2e.signUp('Bob Chen', { serviceWorkers: 'block' })
     const page = bob.page
+    const banner = page.getByTestId('connection-banner')
+    const said = () => page.getByTestId('connection-status').textContent()
 
     await bob.context.setOffline(true)
     try {
       await expect.poll(() => bannerState(page)).toBe('offline')
+      expect(await banner.innerText()).toBe('Offline — showing saved messages')
       await page.getByTestId('sign-out').click()
       await page.getByTestId('auth-username').waitFor()
       expect(new URL(page.url()).pathname).toBe('/signin')
       expect(await page.getByTestId('room-list').count()).toBe(0)
+      // Signed out, nothing saved is shown; the form needs the server. Seen and heard.
+      expect(await banner.innerText()).toBe('Offline — signing in needs a connection')
+      expect((await said())?.trim()).toBe('Offline — signing in needs a connection')
     } finally {
       await bob.context.setOffline(false)
     }
