@@ -17,9 +17,12 @@ import { localKeys, readLocal, removeLocal, writeLocal } from './local-store.ts'
 export function keepUntilStored(key: string, value: unknown): () => void {
   const json = JSON.stringify(value)
   writeLocal(key, json)
-  return () => {
-    if (readLocal(key) === json) removeLocal(key)
-  }
+  return () => removeUnchanged(key, json)
+}
+
+/** Removes `key` if it still holds `json`: a later value's own write may still be on its way. */
+function removeUnchanged(key: string, json: string | null): void {
+  if (readLocal(key) === json) removeLocal(key)
 }
 
 interface Unstored {
@@ -33,9 +36,7 @@ interface Unstored {
 export function leftUnstored(prefix: string): Unstored[] {
   return localKeys(prefix).flatMap((key) => {
     const json = readLocal(key)
-    const drop = () => {
-      if (readLocal(key) === json) removeLocal(key)
-    }
+    const drop = () => removeUnchanged(key, json)
     try {
       return [{ key, value: JSON.parse(json ?? '') as unknown, drop }]
     } catch {
