@@ -30,23 +30,26 @@ import {
 
 const e2e = useE2E()
 
+/** In the page: records everything the connection banner and the status region show. */
+function recordConnectionWords(): void {
+  const seen: string[] = []
+  Object.assign(window, { seen })
+  new MutationObserver(() => {
+    const banner = document.querySelector('[data-testid="connection-banner"]')
+    const said = document.querySelector('[data-testid="connection-status"]')?.textContent?.trim()
+    if (banner) seen.push(`banner: ${banner.textContent!.trim()}`)
+    if (said) seen.push(`said: ${said}`)
+  }).observe(document, { childList: true, subtree: true, characterData: true })
+}
+const recorded = (page: Page) => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+
 /**
- * Records everything the connection banner and the status region show on
- * the page from now on (until it navigates); resolves to a function that
- * reads the record.
+ * Records what the connection banner and the status region show on the page
+ * from now on (until it navigates); resolves to a function that reads it.
  */
 async function connectionWords(page: Page): Promise<() => Promise<string[]>> {
-  await page.evaluate(() => {
-    const seen: string[] = []
-    Object.assign(window, { seen })
-    new MutationObserver(() => {
-      const banner = document.querySelector('[data-testid="connection-banner"]')
-      const said = document.querySelector('[data-testid="connection-status"]')?.textContent?.trim()
-      if (banner) seen.push(`banner: ${banner.textContent!.trim()}`)
-      if (said) seen.push(`said: ${said}`)
-    }).observe(document.body, { childList: true, subtree: true, characterData: true })
-  })
-  return () => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+  await page.evaluate(recordConnectionWords)
+  return () => recorded(page)
 }
 
 /** `target` is at least 40 px wide and tall: what a finger can hit. */
@@ -324,6 +327,46 @@ describe('assistive', () => {
     expect(await bannerState(page)).toBeNull()
   })
 
+  it("an offline start says one thing, for what it shows: never the other state's words first", async () => {
+    // Signed in: the saved messages.
+    const bob = await e2e.signUp('Bob Chen')
+    await waitForServiceWorker(bob.page)
+    await bob.context.addInitScript(recordConnectionWords)
+    await bob.context.setOffline(true)
+    try {
+      await bob.page.reload()
+      await bob.page.getByTestId('room-list').waitFor({ state: 'attached' })
+      await expect.poll(() => bannerState(bob.page)).toBe('offline')
+      expect(new Set(await recorded(bob.page))).toEqual(
+        new Set([
+          'banner: Offline — showing saved messages',
+          'said: Offline — showing saved messages',
+        ]),
+      )
+    } finally {
+      await bob.context.setOffline(false)
+    }
+
+    // Signed out: the sign-in form, which needs the server.
+    const { context, page } = await e2e.newPage()
+    await page.goto('/signin')
+    await waitForServiceWorker(page)
+    await context.addInitScript(recordConnectionWords)
+    await context.setOffline(true)
+    try {
+      await page.reload()
+      await page.getByTestId('auth-username').waitFor()
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      expect(new Set(await recorded(page))).toEqual(
+        new Set([
+          'banner: Offline — signing in needs a connection',
+          'said: Offline — signing in needs a connection',
+        ]),
+      )
+    } finally {
+      await context.setOffline(false)
+    }
+  })
   it('the directory opened offline with nothing saved says it needs a connection, not "Loading…"', async () => {
     const { page, context } = await e2e.signUp('Otto Offline')
     // Signing up lands in the directory: a new load forgets it.
