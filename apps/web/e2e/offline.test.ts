@@ -22,6 +22,7 @@ import {
   message,
   openRoom,
   pendingCount,
+  PHONE,
   query,
   roomItem,
   say,
@@ -166,6 +167,25 @@ async function deletedForBob(b: Page, roomId: string): Promise<void> {
 }
 
 describe('offline', () => {
+  it('before the service worker has stored the app, a phone goes back from a room to its room list offline', async () => {
+    // Blocked here; on a first visit the worker may still be installing as the connection goes.
+    const { page, context } = await e2e.signUp('Pia Quinn', { ...PHONE, serviceWorkers: 'block' })
+    // From the directory a new user lands on: the room list (home) has not been shown yet.
+    await page.getByRole('button', { name: 'Create room' }).click()
+    await page.getByTestId('room-name-input').fill('first-room')
+    await page.getByTestId('create-room-submit').click()
+    await page.getByTestId('composer').waitFor()
+    await context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      await page.getByLabel('Back to rooms').click()
+      await roomItem(page, 'first-room').waitFor()
+      expect(new URL(page.url()).pathname).toBe('/')
+    } finally {
+      await context.setOffline(false)
+    }
+  })
+
   it('reading: a reload with no network opens from the service worker, with the saved room, and says it is offline', async () => {
     const { page, context } = await e2e.signUp('Olivia Park')
     const roomId = await createRoom(page, 'field-notes', { topic: 'Notes from the road' })

@@ -1,8 +1,10 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import { reloadOnStaleBuild } from './lib/stale-build.ts'
-// Part of the app's first script, not a page chunk: signing out offline must
-// reach it before the service worker has stored the app (a first visit, or a
-// browser that allows no worker), when a chunk could not be fetched.
+// Part of the app's first script, not page chunks: they must open offline
+// before the service worker has stored the app (a first visit, or a browser
+// that allows no worker), when a chunk could not be fetched: the sign-in form
+// a sign-out goes to, and home, which on a phone is the room list.
+import HomePage from './pages/HomePage.vue'
 import SignInPage from './pages/SignInPage.vue'
 import { useSessionStore } from './stores/session.ts'
 
@@ -29,7 +31,7 @@ export function createAppRouter() {
         component: () => import('./pages/SignUpPage.vue'),
         meta: { guest: true },
       },
-      { path: '/', name: 'home', component: () => import('./pages/HomePage.vue') },
+      { path: '/', name: 'home', component: HomePage },
       { path: '/browse', name: 'browse', component: () => import('./pages/BrowsePage.vue') },
       {
         path: '/rooms/:roomId',
