@@ -9,7 +9,8 @@
  * user's tabs show the same outbox, and a message deleted in one of them
  * while another has it on the wire is deleted on the server after it lands; read markers and typing go over the socket too, and a
  * marker the socket drops is sent again; after a drop the room list is
- * fetched again over the new socket; and an app opened offline connects
+ * fetched again over the new socket, and the member list shows who came or
+ * went meanwhile; and an app opened offline connects
  * within seconds of the network coming back, however long it was gone.
  */
 import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core'
@@ -668,6 +669,43 @@ describe('offline', () => {
     expect(sockets.length).toBe(2)
     expect(sentOver([sockets[1]!], 'rooms.list')).toBe(1)
     expect(listsOverHttp).toEqual([])
+  })
+
+  it('after its socket drops, the member list catches up: someone who left meanwhile no longer shows online', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'socket-members', [
+      'Alice Members',
+      'Bob Members',
+    ])
+    const a = alice.page
+    const { user: bobUser } = await query<{ user: { id: string } }>(bob.page, 'auth.me')
+    const bobInList = a.locator(`[data-testid="member-item"][data-user-id="${bobUser.id}"]`)
+
+    // Alice's socket from here on; while she is deaf, the server's frames to her are lost.
+    let deaf = false
+    const lost: string[] = []
+    const sockets = await relaySockets(alice.context, {
+      fromServer: (text) => (deaf ? (lost.push(text), false) : true),
+    })
+    await a.goto(`/rooms/${roomId}`)
+    await expect.poll(() => sockets.length).toBe(1)
+    await expect.poll(() => bobInList.getAttribute('data-online')).toBe('true')
+
+    // Bob closes Parley; the news of it reaches Alice's socket and is lost there.
+    deaf = true
+    await bob.context.close()
+    const bobOffline = (text: string) =>
+      text.includes('"presence"') && text.includes(bobUser.id) && text.includes('"offline"')
+    await expect.poll(() => lost.some(bobOffline)).toBe(true)
+    expect(await bobInList.getAttribute('data-online')).toBe('true')
+
+    // Her socket drops and the page opens another: the list it fetches again has him offline.
+    sockets[0]!.toPage.close({ code: 4000, reason: 'dropped by the test' })
+    deaf = false
+    await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2)
+    await expect
+      .poll(() => bobInList.getAttribute('data-online'), { timeout: 15_000 })
+      .toBe('false')
+    expect(await a.getByTestId('member-list').innerText()).toContain('1 online')
   })
 
   it('a server that moves the page to a new socket (a graceful restart) leaves it online, sending over the new one', async () => {

@@ -3,6 +3,7 @@ import { ref, watch } from 'vue'
 import { useRouter } from 'vue-router'
 import type { UserEvent } from '@parley/schemas'
 import {
+  allMembersKey,
   getRoomList,
   patchRoom,
   roomListKey,
@@ -21,13 +22,20 @@ import { activeRoomId, isActiveRoom } from './useActiveRoom.ts'
 /**
  * `events.user`: keeps the room list live (unread, last message, rooms
  * added/removed) and presence in member lists. Not resumable, so after every
- * reconnect `rooms.list` is refetched instead.
+ * reconnect `rooms.list` and the member lists are refetched instead.
  */
 export function useUserEvents(): void {
   const session = useSessionStore()
   const connection = useConnectionStore()
   const qc = useQueryClient()
   const router = useRouter()
+
+  /** What the stream may have missed while it was down: refetched (open) or marked stale (closed). */
+  function catchUp(): void {
+    void qc.invalidateQueries({ queryKey: roomListKey() })
+    // Presence is news, not state: someone who came or went meanwhile shows so only after a refetch.
+    void qc.invalidateQueries({ queryKey: allMembersKey() })
+  }
 
   function apply(event: UserEvent): void {
     switch (event.type) {
@@ -72,7 +80,7 @@ export function useUserEvents(): void {
 
   // A stream that failed otherwise (the server could not load the user's rooms)
   // is asked for again after a pause, 2 s doubling to 30 s; once it starts, the
-  // room list is refetched for what it missed meanwhile.
+  // room list and member lists are refetched for what it missed meanwhile.
   const resting = ref(false)
   let failures = 0
   useTrpcSubscription('events.user', undefined, {
@@ -80,7 +88,7 @@ export function useUserEvents(): void {
     onStarted: () => {
       if (failures === 0) return
       failures = 0
-      void qc.invalidateQueries({ queryKey: roomListKey() })
+      catchUp()
     },
     onData: (value) => apply(untrack(value)),
     onError: (err) => {
@@ -100,9 +108,7 @@ export function useUserEvents(): void {
   watch(
     () => connection.opens,
     (n) => {
-      if (n > 1 && session.signedIn) {
-        void qc.invalidateQueries({ queryKey: roomListKey() })
-      }
+      if (n > 1 && session.signedIn) catchUp()
     },
   )
 }

@@ -73,6 +73,8 @@ export function bumpRoom(qc: QueryClient, message: Message): void {
 }
 
 export const membersKey = (roomId: string) => trpcKey('rooms.members', { roomId })
+/** Every cached member list, whatever the room. */
+export const allMembersKey = () => trpcPathKey('rooms.members')
 
 export function updateMembers(
   qc: QueryClient,
@@ -84,7 +86,7 @@ export function updateMembers(
 
 /** Presence reaches every cached member list the user appears in. */
 export function setPresence(qc: QueryClient, userId: string, online: boolean): void {
-  qc.setQueriesData<Member[]>({ queryKey: trpcPathKey('rooms.members') }, (old) =>
+  qc.setQueriesData<Member[]>({ queryKey: allMembersKey() }, (old) =>
     old?.some((m) => m.user.id === userId && m.online !== online)
       ? old.map((m) => (m.user.id === userId ? { ...m, online } : m))
       : old,
