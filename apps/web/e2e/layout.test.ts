@@ -2,7 +2,9 @@
  * What sits on top of what: notices clear of the room's title and of the
  * composer (desktop and phone), and away from a room clear of the page's
  * heading and controls; the members drawer on a phone closes on
- * Escape and on a tap outside it; a long topic opens on a tap; a touch screen
+ * Escape and on a tap outside it; a long topic opens on a tap; the reaction
+ * picker of the latest message opens whole, above it, and a click or tap
+ * elsewhere closes it; a touch screen
  * shows no keyboard hints; the composer grows and shrinks with its lines;
  * the message list sits by the composer, follows new messages and holds
  * still while someone reads back.
@@ -135,6 +137,67 @@ describe('layout', () => {
       false,
     )
   })
+  it('the reaction picker of the latest message opens whole, inside the message list, on a desktop and a phone, and closes on a click or tap elsewhere', async () => {
+    const alice = await e2e.signUp('Alice Picker')
+    const bob = await e2e.signUp('Bob Picker', PHONE)
+    const roomId = await createRoom(alice.page, 'picker-room')
+    await invite(alice.page, bob.username)
+    await bob.page.goto(`/rooms/${roomId}`)
+    await bob.page.getByTestId('composer').waitFor()
+    for (const text of ['The first one', 'The latest one']) {
+      await alice.page.getByTestId('composer').fill(text)
+      await alice.page.getByTestId('composer').press('Enter')
+      await message(bob.page, text).waitFor()
+    }
+
+    const opens = async (page: Page, latest: Locator, reach: (l: Locator) => Promise<void>) => {
+      await reach(latest)
+      await latest.getByTestId('react-button').click()
+      const picker = latest.getByRole('menu', { name: 'Add a reaction' })
+      await picker.waitFor()
+      const box = (await picker.boundingBox())!
+      const list = (await page.getByTestId('message-list').boundingBox())!
+      expect(box.y, 'the picker starts inside the list').toBeGreaterThanOrEqual(list.y)
+      expect(box.y + box.height, 'the picker ends inside the list').toBeLessThanOrEqual(
+        list.y + list.height,
+      )
+      // Over the message's neighbours or its margins, not over its words (to the px: layout rounds).
+      const words = (await latest.getByTestId('message-body').boundingBox())!
+      const clear = box.y + box.height <= words.y + 1 || box.y >= words.y + words.height - 1
+      expect(
+        clear,
+        `the picker ${JSON.stringify(box)} covers the words ${JSON.stringify(words)}`,
+      ).toBe(true)
+      await picker.getByRole('menuitem', { name: 'React with 🎉' }).click()
+      await latest.getByTestId('reaction').filter({ hasText: '🎉' }).waitFor()
+    }
+    await opens(alice.page, message(alice.page, 'The latest one'), (m) => m.hover())
+    await opens(bob.page, message(bob.page, 'The latest one'), (m) => m.tap())
+
+    // A click or a tap anywhere else closes it, as Escape does (an open picker hangs over the
+    // next message's tools); so does moving the focus away.
+    const pickers = (page: Page) => page.getByRole('menu', { name: 'Add a reaction' })
+    const first = message(alice.page, 'The first one')
+    await first.hover()
+    await first.getByTestId('react-button').click()
+    await pickers(alice.page).waitFor()
+    const latest = message(alice.page, 'The latest one')
+    await latest.getByTestId('message-body').click({ position: { x: 5, y: 5 } })
+    await expect.poll(() => pickers(alice.page).count()).toBe(0)
+    await latest.hover()
+    await latest.getByTestId('react-button').click()
+    await pickers(alice.page).waitFor()
+    await alice.page.getByTestId('composer').focus()
+    await expect.poll(() => pickers(alice.page).count()).toBe(0)
+
+    const mine = message(bob.page, 'The first one')
+    await mine.tap()
+    await mine.getByTestId('react-button').tap()
+    await pickers(bob.page).waitFor()
+    await message(bob.page, 'The latest one').tap({ position: { x: 10, y: 5 } })
+    await expect.poll(() => pickers(bob.page).count()).toBe(0)
+  })
+
   it('the composer grows with its lines up to a limit, shrinks with them, and is one line again after a send', async () => {
     const { page } = await e2e.signUp('Gwen Lines')
     await createRoom(page, 'composer-room')
