@@ -7,7 +7,8 @@
  * elsewhere closes it; a touch screen
  * shows no keyboard hints; the composer grows and shrinks with its lines;
  * the message list sits by the composer, follows new messages and holds
- * still while someone reads back.
+ * still while someone reads back, with a button below that counts what came
+ * meanwhile and takes them down to it.
  */
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -232,7 +233,7 @@ describe('layout', () => {
     await expect.poll(height).toBe(oneLine)
   })
 
-  it('the message list sits by the composer, follows new messages, and holds still while someone reads back', async () => {
+  it('the message list sits by the composer, follows new messages, and holds still while someone reads back, telling them what came below', async () => {
     const alice = await e2e.signUp('Alice Scroll')
     const bob = await e2e.signUp('Bob Scroll')
     const roomId = await createRoom(alice.page, 'scroll-room')
@@ -271,9 +272,29 @@ describe('layout', () => {
     expect((await reading.boundingBox())!.y).toBe(before)
     expect(await distanceFromBottom()).toBeGreaterThan(200)
 
-    // Back at the bottom, it follows again.
+    // He is told what came, at the bottom of the list, without it moving; the button takes him there.
+    const below = bob.page.getByTestId('new-below')
+    await expect.poll(() => below.innerText().catch(() => '')).toBe('1 new message')
+    await send('and another')
+    await expect.poll(() => below.innerText().catch(() => '')).toBe('2 new messages')
+    expect((await reading.boundingBox())!.y).toBe(before)
+    const shown = (await below.boundingBox())!
+    const listBox = (await list.boundingBox())!
+    expect(shown.y + shown.height).toBeLessThanOrEqual(listBox.y + listBox.height)
+    expect(shown.y + shown.height).toBeGreaterThan(listBox.y + listBox.height - 80)
+    await below.click()
+    await expect.poll(distanceFromBottom).toBeLessThan(2)
+    expect(await message(bob.page, 'and another').isVisible()).toBe(true)
+    await below.waitFor({ state: 'detached' })
+
+    // Back at the bottom, it follows again, with nothing to tell.
+    await list.evaluate((el) => el.scrollTo({ top: 400 }))
+    await send('once more')
+    await expect.poll(() => below.innerText().catch(() => '')).toBe('1 new message')
     await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }))
+    await below.waitFor({ state: 'detached' })
     await send('caught up')
     await expect.poll(distanceFromBottom).toBeLessThan(2)
+    expect(await below.count()).toBe(0)
   })
 })
