@@ -1,8 +1,10 @@
 /**
  * Two people, two browser contexts, chatting through the UI of the production
  * build: invite, live messages, typing, reaction, edit, delete, unread badge,
- * member counts, direct messages, moderation, the room directory (also on a phone).
+ * member counts, the "New" line a room opens at, direct messages, moderation,
+ * the room directory (also on a phone).
  */
+import type { Locator, Page } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
@@ -15,6 +17,7 @@ import {
   query,
   roomItem,
   say,
+  sendElsewhere,
   signIn,
   twoInPrivateRoom,
   typingText,
@@ -23,6 +26,17 @@ import {
 } from './harness.ts'
 
 const e2e = useE2E()
+
+/** The message (or line) before the row with `testId`, its own words, and the one after. */
+function rowsAround(page: Page, testId: string): Promise<string[]> {
+  return page.getByTestId(testId).evaluate((row) => {
+    const words = (el: Element | null) =>
+      el?.querySelector('[data-testid="message-body"]')?.textContent?.trim() ??
+      el?.textContent?.trim() ??
+      ''
+    return [words(row.previousElementSibling), words(row), words(row.nextElementSibling)]
+  })
+}
 let alice: User
 let bob: User
 
@@ -186,6 +200,61 @@ describe('two people chatting', () => {
     await openRoom(b.page, 'backlog')
     await expect.poll(() => badge.count()).toBe(0)
     await expect.poll(() => b.page.title()).toBe('backlog · Parley')
+  })
+
+  it('opening a room with unread messages: a "New" line before the first, and the room opens at it when they fill more than the screen', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'catch-up', ['Alice Catchup', 'Bob Catchup'])
+    await createRoom(b.page, 'catch-up-elsewhere')
+    await openRoom(b.page, 'catch-up')
+    const line = b.page.getByTestId('new-divider')
+    const list = b.page.getByTestId('message-list')
+    const onScreen = async (l: Locator) => {
+      const box = (await l.boundingBox())!
+      const view = (await list.boundingBox())!
+      return box.y >= view.y && box.y + box.height <= view.y + view.height
+    }
+    // Nothing new when he opened it, nor as messages come while he reads.
+    await sendElsewhere(a.page, roomId, ['read as it came', 'while he is here'])
+    await message(b.page, 'while he is here').waitFor()
+    expect(await line.count()).toBe(0)
+
+    // Away, three come: the line sits before the first, and the room opens at its bottom.
+    await openRoom(b.page, 'catch-up-elsewhere')
+    await sendElsewhere(a.page, roomId, ['new one', 'new two', 'new three'])
+    await expect
+      .poll(() => roomItem(b.page, 'catch-up').getByTestId('unread-badge').innerText().catch(() => ''))
+      .toBe('3')
+    await openRoom(b.page, 'catch-up')
+    await line.waitFor()
+    expect(await rowsAround(b.page, 'new-divider')).toEqual(['while he is here', 'New', 'new one'])
+    expect(await onScreen(message(b.page, 'new three'))).toBe(true)
+
+    // Opened again, all is read: no line. Away again, more than a screen's worth comes.
+    await openRoom(b.page, 'catch-up-elsewhere')
+    await openRoom(b.page, 'catch-up')
+    await message(b.page, 'new three').waitFor()
+    expect(await line.count()).toBe(0)
+    await openRoom(b.page, 'catch-up-elsewhere')
+    const many = Array.from({ length: 40 }, (_, i) => `backlog ${i}`)
+    await sendElsewhere(a.page, roomId, many)
+    await expect
+      .poll(() => roomItem(b.page, 'catch-up').getByTestId('unread-badge').innerText().catch(() => ''))
+      .toBe('40')
+    await openRoom(b.page, 'catch-up')
+    await line.waitFor()
+    // He starts reading where he left off: the line and the first new message on screen, not the last.
+    await expect.poll(() => onScreen(message(b.page, 'backlog 0'))).toBe(true)
+    expect(await onScreen(line)).toBe(true)
+    expect(await onScreen(message(b.page, 'backlog 39'))).toBe(false)
+    expect(await rowsAround(b.page, 'new-divider')).toEqual(['new three', 'New', 'backlog 0'])
+    // Under the line, who wrote it shows again, though the same person wrote the one above.
+    expect(await message(b.page, 'backlog 0').getByTestId('message-author').innerText()).toBe(
+      'Alice Catchup',
+    )
   })
 
   it("counts each member once in the room's header, live and after a reload, and counts a leaver out", async () => {
