@@ -202,7 +202,7 @@ describe('two people chatting', () => {
     await expect.poll(() => b.page.title()).toBe('backlog · Parley')
   })
 
-  it('opening a room with unread messages: a "New" line before the first, and the room opens at it when they fill more than the screen', async () => {
+  it('opening a room with unread messages: a "New" line before the first, and the room opens at it when they fill more than the screen (not when more than a page came)', async () => {
     const {
       alice: a,
       bob: b,
@@ -255,6 +255,23 @@ describe('two people chatting', () => {
     expect(await message(b.page, 'backlog 0').getByTestId('message-author').innerText()).toBe(
       'Alice Catchup',
     )
+
+    // In a room he has not opened here, more than a page (50) came: where they start is not
+    // loaded, so no line claims a place, and the room opens at the newest, as before.
+    const floodId = await createRoom(a.page, 'catch-up-flood', { private: true })
+    await invite(a.page, b.username)
+    await sendElsewhere(
+      a.page,
+      floodId,
+      Array.from({ length: 60 }, (_, i) => `flood ${i}`),
+    )
+    await expect
+      .poll(() => roomItem(b.page, 'catch-up-flood').getByTestId('unread-badge').innerText().catch(() => ''))
+      .toBe('60')
+    await openRoom(b.page, 'catch-up-flood')
+    await expect.poll(() => onScreen(message(b.page, 'flood 59'))).toBe(true)
+    expect(await bodies(b.page)).not.toContain('flood 0')
+    expect(await line.count()).toBe(0)
   })
 
   it("counts each member once in the room's header, live and after a reload, and counts a leaver out", async () => {
