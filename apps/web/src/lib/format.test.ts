@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { message, user } from '../test/factories.ts'
-import { formatDay, startsDay, startsGroup } from './format.ts'
+import { formatDay, formatTime, startsDay, startsGroup } from './format.ts'
 
 /** Local time, so the checks hold in any time zone the tests run in. */
 const at = (y: number, month: number, d: number, h: number, min: number) =>
@@ -46,5 +46,18 @@ describe('the message list’s groups and day separators', () => {
     expect(formatDay(before.createdAt, now)).toContain('2020')
     expect(formatDay(at(2026, 3, 1, 9, 0), now)).not.toContain('2026')
     expect(formatDay(at(2026, 12, 2, 9, 0), now)).toBe('Yesterday')
+  })
+})
+
+describe('message times', () => {
+  it('read as the locale writes a time: no padded hour where the clock has none', () => {
+    const morning = at(2026, 3, 2, 5, 7)
+    const evening = at(2026, 3, 2, 17, 7)
+    // ICU spaces "AM" with a narrow no-break space; what matters is the hour.
+    const plain = (s: string) => s.replace(/\s/g, ' ')
+    expect(plain(formatTime(morning, 'en-US'))).toBe('5:07 AM')
+    expect(plain(formatTime(evening, 'en-US'))).toBe('5:07 PM')
+    expect(formatTime(morning, 'en-GB')).toBe('05:07')
+    expect(formatTime(evening, 'de-DE')).toBe('17:07')
   })
 })

@@ -2,7 +2,10 @@ import type { Message } from '@parley/schemas'
 
 const GROUP_MS = 5 * 60_000
 
-const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+// The locale's own short time ("5:07 PM" in the US, "17:07" in Britain); a
+// forced two-digit hour showed "05:07 AM", in every row and its spoken label.
+const TIME: Intl.DateTimeFormatOptions = { timeStyle: 'short' }
+const time = new Intl.DateTimeFormat(undefined, TIME)
 const day = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'short', day: 'numeric' })
 const dayOfYear = new Intl.DateTimeFormat(undefined, {
   weekday: 'long',
@@ -12,7 +15,9 @@ const dayOfYear = new Intl.DateTimeFormat(undefined, {
 })
 const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 
-export const formatTime = (iso: string) => time.format(new Date(iso))
+/** `locales` is the browser's unless given (tests pin one). */
+export const formatTime = (iso: string, locales?: string) =>
+  (locales ? new Intl.DateTimeFormat(locales, TIME) : time).format(new Date(iso))
 export const formatFull = (iso: string) => full.format(new Date(iso))
 
 export function formatDay(iso: string, now = new Date()): string {
