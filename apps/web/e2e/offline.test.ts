@@ -708,6 +708,38 @@ describe('offline', () => {
     expect(await a.getByTestId('member-list').innerText()).toContain('1 online')
   })
 
+  it('offline, the member list says who is in the room, not who is online: that may change unseen', async () => {
+    const { alice, bob } = await twoInPrivateRoom(e2e, 'presence-offline', [
+      'Alice Presence',
+      'Bob Presence',
+    ])
+    const a = alice.page
+    const { user: bobUser } = await query<{ user: { id: string } }>(bob.page, 'auth.me')
+    const list = a.getByTestId('member-list')
+    const heading = () => list.locator('h2').innerText()
+    const bobInList = list.locator(`[data-testid="member-item"][data-user-id="${bobUser.id}"]`)
+    await expect.poll(() => bobInList.getAttribute('data-online')).toBe('true')
+    expect(await heading()).toMatch(/2 online$/)
+
+    await alice.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(a)).toBe('offline')
+      // Nobody green, nobody grey, nothing said: the count of members only.
+      await expect.poll(() => bobInList.getAttribute('data-online')).toBe('unknown')
+      expect(await heading()).toMatch(/^Members\s+2$/)
+      expect(await list.locator('.dot').count()).toBe(0)
+      expect(await list.textContent()).not.toMatch(/online|offline/)
+      // Meanwhile Bob closes Parley, which she cannot hear.
+      await bob.context.close()
+    } finally {
+      await alice.context.setOffline(false)
+    }
+    await expect
+      .poll(() => bobInList.getAttribute('data-online'), { timeout: 15_000 })
+      .toBe('false')
+    expect(await heading()).toMatch(/1 online$/)
+  })
+
   it('a server that moves the page to a new socket (a graceful restart) leaves it online, sending over the new one', async () => {
     const { page, context } = await e2e.signUp('Rhea Restart')
     const roomId = await createRoom(page, 'restarts')
