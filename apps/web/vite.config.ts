@@ -42,6 +42,9 @@ export default defineConfig({
         navigateFallbackDenylist: [/^\/trpc/, /^\/healthz/, /^\/readyz/, /^\/metrics/],
         // API responses are never cached here: offline data comes from IndexedDB.
         runtimeCaching: [],
+        // …and API calls do not go through the worker at all where the browser
+        // allows (public/sw-routes.js).
+        importScripts: ['sw-routes.js'],
         cleanupOutdatedCaches: true,
       },
       devOptions: { enabled: false },

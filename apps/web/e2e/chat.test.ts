@@ -22,6 +22,7 @@ import {
   twoInPrivateRoom,
   typingText,
   useE2E,
+  waitForServiceWorker,
   type User,
 } from './harness.ts'
 
@@ -272,6 +273,37 @@ describe('two people chatting', () => {
     await expect.poll(() => onScreen(message(b.page, 'flood 59'))).toBe(true)
     expect(await bodies(b.page)).not.toContain('flood 0')
     expect(await line.count()).toBe(0)
+  })
+
+  it('messages read a moment before the page is reloaded or left stay read: the marker waiting goes as the page does', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'read-then-go', ['Alice Leaving', 'Bob Leaving'])
+    const unreadOnServer = () =>
+      query<{ id: string; unread: number }[]>(b.page, 'rooms.list').then(
+        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
+      )
+    // Through the service worker as well: Chromium lost about half of the
+    // `keepalive` requests it passed on from a page going away (public/sw-routes.js).
+    await waitForServiceWorker(b.page)
+    for (let n = 1; n <= 6; n++) {
+      const reload = n % 2 === 1
+      await openRoom(b.page, 'read-then-go')
+      await sendElsewhere(a.page, roomId, [`news ${n}`, `more news ${n}`])
+      await message(b.page, `more news ${n}`).waitFor()
+      // Shown as read here at once; the server hears of it within 5 s, or as the page goes.
+      await (reload ? b.page.reload() : b.page.goto('/browse'))
+      // Reloaded, the room is open again: its own marker waits at least 3.75 s, so
+      // in the first 3 s only the one sent as the page went can reach the server.
+      await expect
+        .poll(unreadOnServer, {
+          timeout: 3_000,
+          message: `after ${reload ? 'a reload' : 'a page load elsewhere'} (${n})`,
+        })
+        .toBe(0)
+    }
   })
 
   it("counts each member once in the room's header, live and after a reload, and counts a leaver out", async () => {

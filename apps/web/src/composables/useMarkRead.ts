@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { onScopeDispose, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import { getRoomList, patchRoom } from '../lib/cache.ts'
 import { isTransientError } from '../lib/errors.ts'
-import { callMutation } from '../lib/trpc-query.ts'
+import { callMutation, callMutationAsPageGoes } from '../lib/trpc-query.ts'
 
 /**
  * How often, at most, a read marker goes to the server while messages keep
@@ -47,23 +47,33 @@ export function useMarkRead(
    */
   const unsent = new Map<string, number>()
 
-  function send(mark: { roomId: string; seq: number }) {
+  function send(mark: { roomId: string; seq: number }, leavingPage = false) {
     sent.set(mark.roomId, mark.seq)
-    callMutation('rooms.markRead', mark).catch((err: unknown) => {
+    const sending = leavingPage
+      ? callMutationAsPageGoes('rooms.markRead', mark)
+      : callMutation('rooms.markRead', mark)
+    sending.catch((err: unknown) => {
       if (sent.get(mark.roomId) === mark.seq) sent.delete(mark.roomId)
       // A refusal that will not change (no longer a member, say) is not repeated.
-      if (isTransientError(err)) unsent.set(mark.roomId, Math.max(unsent.get(mark.roomId) ?? 0, mark.seq))
+      if (isTransientError(err))
+        unsent.set(mark.roomId, Math.max(unsent.get(mark.roomId) ?? 0, mark.seq))
     })
   }
 
-  /** Send the waiting marker now (if any). */
-  function flush() {
+  /**
+   * Send the waiting marker now (if any). As the page is hidden or goes away
+   * (a reload, a link followed, the tab closed) it goes so as to outlive the
+   * page: sent the usual way, a reload a moment after reading lost it, and
+   * the room came back unread.
+   */
+  function flush(leavingPage = false) {
     clearTimeout(timer)
     timer = undefined
     const mark = waiting
     waiting = null
-    if (mark) send(mark)
+    if (mark) send(mark, leavingPage)
   }
+  const flushLeaving = () => flush(true)
 
   function check() {
     const id = toValue(roomId)
@@ -81,16 +91,16 @@ export function useMarkRead(
     if ((sent.get(id) ?? -1) >= upTo && room?.unread === 0) return
     patchRoom(qc, id, (r) => ({ unread: 0, lastReadSeq: Math.max(r.lastReadSeq, upTo) }))
     waiting = { roomId: id, seq: Math.max(waiting?.seq ?? 0, upTo) }
-    timer ??= setTimeout(flush, markReadDelay())
+    timer ??= setTimeout(() => flush(), markReadDelay())
   }
 
   watch(() => [toValue(roomId), toValue(seq), toValue(enabled)], check, { immediate: true })
-  const onVisibility = () => (document.visibilityState === 'visible' ? check() : flush())
+  const onVisibility = () => (document.visibilityState === 'visible' ? check() : flushLeaving())
   document.addEventListener('visibilitychange', onVisibility)
-  window.addEventListener('pagehide', flush)
+  window.addEventListener('pagehide', flushLeaving)
   onScopeDispose(() => {
     flush()
     document.removeEventListener('visibilitychange', onVisibility)
-    window.removeEventListener('pagehide', flush)
+    window.removeEventListener('pagehide', flushLeaving)
   })
 }
