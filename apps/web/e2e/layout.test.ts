@@ -233,6 +233,24 @@ describe('layout', () => {
     await expect.poll(height).toBe(oneLine)
   })
 
+  it('on a small phone, a long room name leaves the composer one line: its placeholder is cut short, not wrapped and cut in half', async () => {
+    const { page } = await e2e.signUp('Lena Longname', { ...PHONE, viewport: { width: 320, height: 640 } })
+    // A new user lands on the directory, which has its own create button.
+    await page.getByRole('button', { name: 'Create room' }).click()
+    const name = 'a-really-long-room-name-that-goes-on-and-on-forever'
+    await page.getByTestId('room-name-input').fill(name)
+    await page.getByTestId('create-room-submit').click()
+    const composer = page.getByTestId('composer')
+    await composer.waitFor()
+    expect(await composer.getAttribute('placeholder')).toBe('Message a-really-long-room-name…')
+    // Nothing of it below the box's one line, even where the short form is wider than the box.
+    const [below, oneLine] = await composer.evaluate((t) => [t.scrollHeight - t.clientHeight, t.clientHeight])
+    expect(below).toBeLessThanOrEqual(0)
+    expect(oneLine).toBeLessThan(40)
+    // The name is whole where it is heard.
+    expect(await composer.getAttribute('aria-label')).toBe(`Message ${name}`)
+  })
+
   it('the message list sits by the composer, follows new messages, and holds still while someone reads back, telling them what came below', async () => {
     const alice = await e2e.signUp('Alice Scroll')
     const bob = await e2e.signUp('Bob Scroll')
