@@ -233,8 +233,8 @@ describe('layout', () => {
     await expect.poll(height).toBe(oneLine)
   })
 
-  it('on a small phone, a long room name leaves the composer one line: its placeholder is cut short, not wrapped and cut in half', async () => {
-    const { page } = await e2e.signUp('Lena Longname', { ...PHONE, viewport: { width: 320, height: 640 } })
+  it('on a small phone, long names fit: the composer stays one line (its placeholder cut short, not wrapped and cut in half), and a message\'s time stays whole beside a long author name', async () => {
+    const { page } = await e2e.signUp('Lena With A Remarkably Long Display Name', { ...PHONE, viewport: { width: 320, height: 640 } })
     // A new user lands on the directory, which has its own create button.
     await page.getByRole('button', { name: 'Create room' }).click()
     const name = 'a-really-long-room-name-that-goes-on-and-on-forever'
@@ -249,6 +249,22 @@ describe('layout', () => {
     expect(oneLine).toBeLessThan(40)
     // The name is whole where it is heard.
     expect(await composer.getAttribute('aria-label')).toBe(`Message ${name}`)
+
+    // Her name takes more than a line beside the time; the time keeps one ("7:42 AM", not "7:42" over "AM").
+    await composer.fill('Hello')
+    await composer.press('Enter')
+    // Once the server has it: the row the page shows until then is replaced.
+    const sent = page.locator('[data-testid="message-item"][data-pending="false"]', { hasText: 'Hello' })
+    await sent.waitFor()
+    const meta = sent.locator('.meta')
+    const lines = (el: Locator) =>
+      el.evaluate((node) => {
+        const range = document.createRange()
+        range.selectNodeContents(node)
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size
+      })
+    expect(await lines(meta.getByTestId('message-author'))).toBeGreaterThan(1)
+    expect(await lines(meta.locator('time'))).toBe(1)
   })
 
   it('the message list sits by the composer, follows new messages, and holds still while someone reads back, telling them what came below', async () => {
