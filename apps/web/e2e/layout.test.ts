@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, useE2E } from './harness.ts'
+import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -233,8 +233,11 @@ describe('layout', () => {
     await expect.poll(height).toBe(oneLine)
   })
 
-  it('on a small phone, long names fit: the composer stays one line (its placeholder cut short, not wrapped and cut in half), and a message\'s time stays whole beside a long author name', async () => {
-    const { page } = await e2e.signUp('Lena With A Remarkably Long Display Name', { ...PHONE, viewport: { width: 320, height: 640 } })
+  it("on a small phone, long names fit: the composer stays one line (its placeholder cut short, not wrapped and cut in half), and a message's time stays whole beside a long author name", async () => {
+    const { page } = await e2e.signUp('Lena With A Remarkably Long Display Name', {
+      ...PHONE,
+      viewport: { width: 320, height: 640 },
+    })
     // A new user lands on the directory, which has its own create button.
     await page.getByRole('button', { name: 'Create room' }).click()
     const name = 'a-really-long-room-name-that-goes-on-and-on-forever'
@@ -244,7 +247,10 @@ describe('layout', () => {
     await composer.waitFor()
     expect(await composer.getAttribute('placeholder')).toBe('Message a-really-long-room-name…')
     // Nothing of it below the box's one line, even where the short form is wider than the box.
-    const [below, oneLine] = await composer.evaluate((t) => [t.scrollHeight - t.clientHeight, t.clientHeight])
+    const [below, oneLine] = await composer.evaluate((t) => [
+      t.scrollHeight - t.clientHeight,
+      t.clientHeight,
+    ])
     expect(below).toBeLessThanOrEqual(0)
     expect(oneLine).toBeLessThan(40)
     // The name is whole where it is heard.
@@ -254,7 +260,9 @@ describe('layout', () => {
     await composer.fill('Hello')
     await composer.press('Enter')
     // Once the server has it: the row the page shows until then is replaced.
-    const sent = page.locator('[data-testid="message-item"][data-pending="false"]', { hasText: 'Hello' })
+    const sent = page.locator('[data-testid="message-item"][data-pending="false"]', {
+      hasText: 'Hello',
+    })
     await sent.waitFor()
     const meta = sent.locator('.meta')
     const lines = (el: Locator) =>
@@ -265,6 +273,72 @@ describe('layout', () => {
       })
     expect(await lines(meta.getByTestId('message-author'))).toBeGreaterThan(1)
     expect(await lines(meta.locator('time'))).toBe(1)
+  })
+
+  it('a room left while reading back opens again where the reader was, on a desktop and a phone; left at the bottom, at its newest', async () => {
+    for (const [who, options] of [
+      ['Rita Desk', {}],
+      ['Rita Phone', PHONE],
+    ] as const) {
+      const { page } = await e2e.signUp(who, options)
+      const phone = options === PHONE
+      // A phone's new user lands on the directory; on a desktop the sidebar has the button.
+      const create = async (name: string) => {
+        if (phone) {
+          await page.getByRole('button', { name: 'Create room' }).click()
+          await page.getByTestId('room-name-input').fill(name)
+          await page.getByTestId('create-room-submit').click()
+          await page.getByTestId('composer').waitFor()
+          return new URL(page.url()).pathname.split('/').pop()!
+        }
+        return createRoom(page, name)
+      }
+      // On a phone through the room list, which the room's page leaves for.
+      const open = async (name: string) => {
+        if (!phone) return openRoom(page, name)
+        await page.getByLabel('Back to rooms').click()
+        await roomItem(page, name).click()
+        await expect.poll(() => page.getByTestId('room-title').innerText()).toBe(name)
+      }
+      await create('elsewhere')
+      if (phone) await page.goto('/browse')
+      const roomId = await create('long-read')
+      await sendElsewhere(
+        page,
+        roomId,
+        Array.from({ length: 60 }, (_, i) => `entry ${i} of the week`),
+      )
+      await message(page, 'entry 59 of').waitFor()
+      const list = page.getByTestId('message-list')
+      const topOf = async (text: string) => (await message(page, text).boundingBox())!.y
+      const listTop = (await list.boundingBox())!.y
+
+      // Reading back: entry 20 a little below the list's top.
+      await list.evaluate((el) => {
+        const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
+          r.textContent?.includes('entry 20 of'),
+        )!
+        el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
+      })
+      // (To the px: scroll positions round.)
+      const inPlace = () => topOf('entry 20 of').then((y) => Math.abs(y - (listTop + 30)) <= 2)
+      await expect.poll(inPlace).toBe(true)
+      await open('elsewhere')
+      await open('long-read')
+      await expect.poll(inPlace, { message: who }).toBe(true)
+      const listBox = (await list.boundingBox())!
+      expect(await topOf('entry 59 of'), 'the newest is below the screen').toBeGreaterThan(
+        listBox.y + listBox.height,
+      )
+
+      // At the bottom when left: it opens at its newest again.
+      await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
+      await open('elsewhere')
+      await open('long-read')
+      await expect
+        .poll(() => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
+        .toBeLessThan(2)
+    }
   })
 
   it('the message list sits by the composer, follows new messages, and holds still while someone reads back, telling them what came below', async () => {
