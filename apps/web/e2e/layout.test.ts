@@ -314,14 +314,17 @@ describe('layout', () => {
       const listTop = (await list.boundingBox())!.y
 
       // Reading back: entry 20 a little below the list's top.
-      await list.evaluate((el) => {
-        const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
-          r.textContent?.includes('entry 20 of'),
-        )!
-        el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
-      })
+      const readBack = () =>
+        list.evaluate((el) => {
+          const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
+            r.textContent?.includes('entry 20 of'),
+          )!
+          el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
+        })
       // (To the px: scroll positions round.)
       const inPlace = () => topOf('entry 20 of').then((y) => Math.abs(y - (listTop + 30)) <= 2)
+      const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+      await readBack()
       await expect.poll(inPlace).toBe(true)
       await open('elsewhere')
       await open('long-read')
@@ -331,13 +334,35 @@ describe('layout', () => {
         listBox.y + listBox.height,
       )
 
+      if (!phone) {
+        // Someone writes while she is away: back in the room, still where she was, she is told.
+        const other = await e2e.signUp('Otto Other')
+        await invite(page, other.username)
+        await readBack()
+        await expect.poll(inPlace).toBe(true)
+        await open('elsewhere')
+        await sendElsewhere(other.page, roomId, ['while you were away', 'and more'])
+        await expect
+          .poll(() =>
+            roomItem(page, 'long-read')
+              .getByTestId('unread-badge')
+              .innerText()
+              .catch(() => ''),
+          )
+          .toBe('2')
+        await open('long-read')
+        await expect.poll(inPlace).toBe(true)
+        const below = page.getByTestId('new-below')
+        await expect.poll(() => below.innerText().catch(() => '')).toBe('2 new messages')
+        await below.click()
+        await expect.poll(atBottom).toBeLessThan(2)
+      }
+
       // At the bottom when left: it opens at its newest again.
       await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
       await open('elsewhere')
       await open('long-read')
-      await expect
-        .poll(() => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
-        .toBeLessThan(2)
+      await expect.poll(atBottom).toBeLessThan(2)
     }
   })
 
