@@ -702,10 +702,15 @@ describe('offline', () => {
     sockets[0]!.toPage.close({ code: 4000, reason: 'dropped by the test' })
     deaf = false
     await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2)
+    // Both together, and as they settle: once, in a CI run, the list showed him offline and
+    // then online again for a moment (the cause is not found; see the note, stop 50).
+    const bobAndHeading = async () => [
+      await bobInList.getAttribute('data-online'),
+      await a.getByTestId('member-list').locator('h2').innerText(),
+    ]
     await expect
-      .poll(() => bobInList.getAttribute('data-online'), { timeout: 15_000 })
-      .toBe('false')
-    expect(await a.getByTestId('member-list').innerText()).toContain('1 online')
+      .poll(bobAndHeading, { timeout: 15_000 })
+      .toEqual(['false', expect.stringMatching(/1 online$/)])
   })
 
   it('offline, the member list says who is in the room, not who is online: that may change unseen', async () => {
