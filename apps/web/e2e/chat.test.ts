@@ -21,6 +21,7 @@ import {
   signIn,
   twoInPrivateRoom,
   typingText,
+  unreadBadge,
   useE2E,
   waitForServiceWorker,
   type User,
@@ -227,7 +228,7 @@ describe('two people chatting', () => {
     await openRoom(b.page, 'catch-up-elsewhere')
     await sendElsewhere(a.page, roomId, ['new one', 'new two', 'new three'])
     await expect
-      .poll(() => roomItem(b.page, 'catch-up').getByTestId('unread-badge').innerText().catch(() => ''))
+      .poll(() => unreadBadge(b.page, 'catch-up'))
       .toBe('3')
     await openRoom(b.page, 'catch-up')
     await line.waitFor()
@@ -243,7 +244,7 @@ describe('two people chatting', () => {
     const many = Array.from({ length: 40 }, (_, i) => `backlog ${i}`)
     await sendElsewhere(a.page, roomId, many)
     await expect
-      .poll(() => roomItem(b.page, 'catch-up').getByTestId('unread-badge').innerText().catch(() => ''))
+      .poll(() => unreadBadge(b.page, 'catch-up'))
       .toBe('40')
     await openRoom(b.page, 'catch-up')
     await line.waitFor()
@@ -267,7 +268,7 @@ describe('two people chatting', () => {
       Array.from({ length: 60 }, (_, i) => `flood ${i}`),
     )
     await expect
-      .poll(() => roomItem(b.page, 'catch-up-flood').getByTestId('unread-badge').innerText().catch(() => ''))
+      .poll(() => unreadBadge(b.page, 'catch-up-flood'))
       .toBe('60')
     await openRoom(b.page, 'catch-up-flood')
     await expect.poll(() => onScreen(message(b.page, 'flood 59'))).toBe(true)

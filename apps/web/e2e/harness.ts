@@ -355,6 +355,14 @@ export function roomItem(page: Page, name: string): Locator {
     .filter({ has: page.getByTestId('room-name').getByText(name, { exact: true }) })
 }
 
+/** What the unread badge of the room called `name` says in the sidebar ('' while there is none). */
+export function unreadBadge(page: Page, name: string): Promise<string> {
+  return roomItem(page, name)
+    .getByTestId('unread-badge')
+    .innerText()
+    .catch(() => '')
+}
+
 /** Bodies of the messages on screen, top to bottom. */
 export function bodies(page: Page): Promise<string[]> {
   return page.getByTestId('message-body').allInnerTexts()

@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, useE2E } from './harness.ts'
+import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -342,14 +342,7 @@ describe('layout', () => {
         await expect.poll(inPlace).toBe(true)
         await open('elsewhere')
         await sendElsewhere(other.page, roomId, ['while you were away', 'and more'])
-        await expect
-          .poll(() =>
-            roomItem(page, 'long-read')
-              .getByTestId('unread-badge')
-              .innerText()
-              .catch(() => ''),
-          )
-          .toBe('2')
+        await expect.poll(() => unreadBadge(page, 'long-read')).toBe('2')
         await open('long-read')
         await expect.poll(inPlace).toBe(true)
         const below = page.getByTestId('new-below')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { message, user } from '../test/factories.ts'
-import { formatDay, formatTime, startsDay, startsGroup } from './format.ts'
+import { formatDay, formatTime, shorten, startsDay, startsGroup } from './format.ts'
 
 /** Local time, so the checks hold in any time zone the tests run in. */
 const at = (y: number, month: number, d: number, h: number, min: number) =>
@@ -59,5 +59,13 @@ describe('message times', () => {
     expect(plain(formatTime(evening, 'en-US'))).toBe('5:07 PM')
     expect(formatTime(morning, 'en-GB')).toBe('05:07')
     expect(formatTime(evening, 'de-DE')).toBe('17:07')
+  })
+})
+
+describe('shorten', () => {
+  it('cuts to the limit with an ellipsis, counting an emoji as one character', () => {
+    expect(shorten('design-review', 13)).toBe('design-review')
+    expect(shorten('design-review', 7)).toBe('design…')
+    expect(shorten('🎉🎉🎉🎉', 3)).toBe('🎉🎉…')
   })
 })

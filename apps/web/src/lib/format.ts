@@ -84,5 +84,11 @@ export function preview(body: string, max = 80): string {
     .replace(/[*_~`>#]/g, '')
     .replace(/\s+/g, ' ')
     .trim()
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+  return shorten(text, max)
+}
+
+/** `text` cut to at most `max` characters (code points, so no emoji is split), the last being "…". */
+export function shorten(text: string, max: number): string {
+  const chars = [...text]
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text
 }
