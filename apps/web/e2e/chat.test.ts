@@ -23,6 +23,7 @@ import {
   typingText,
   unreadBadge,
   useE2E,
+  waitForSavedRoom,
   waitForServiceWorker,
   type User,
 } from './harness.ts'
@@ -274,6 +275,38 @@ describe('two people chatting', () => {
     await expect.poll(() => onScreen(message(b.page, 'flood 59'))).toBe(true)
     expect(await bodies(b.page)).not.toContain('flood 0')
     expect(await line.count()).toBe(0)
+  })
+
+  it('a room opened from its address after time away (a reload, a tab the phone put away) has its "New" line, though the copy on the device said all was read', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'cold-start', ['Alice Cold', 'Bob Cold'])
+    const unreadOnServer = () =>
+      query<{ id: string; unread: number }[]>(b.page, 'rooms.list').then(
+        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
+      )
+    await openRoom(b.page, 'cold-start')
+    await sendElsewhere(a.page, roomId, ['read before he went'])
+    await message(b.page, 'read before he went').waitFor()
+    // Read, here and on the server, and saved so on his device.
+    await waitForSavedRoom(b.page, roomId, 1, 'read before he went')
+    await expect.poll(unreadOnServer, { timeout: 10_000 }).toBe(0)
+
+    // He goes; two come meanwhile; he opens the room's address again.
+    await b.page.goto('about:blank')
+    await sendElsewhere(a.page, roomId, ['while away 1', 'while away 2'])
+    await b.page.goto(`/rooms/${roomId}`)
+    await message(b.page, 'while away 2').waitFor()
+    await b.page.getByTestId('new-divider').waitFor()
+    expect(await rowsAround(b.page, 'new-divider')).toEqual([
+      'read before he went',
+      'New',
+      'while away 1',
+    ])
+    // And it was read as he saw it.
+    await expect.poll(unreadOnServer, { timeout: 10_000 }).toBe(0)
   })
 
   it('messages read a moment before the page is reloaded or left stay read: the marker waiting goes as the page does', async () => {

@@ -1,4 +1,5 @@
-import { QueryClient } from '@tanstack/vue-query'
+import { QueryClient, type Query, type QueryKey } from '@tanstack/vue-query'
+import { ref } from 'vue'
 import { errorCode, isNetworkError } from './errors.ts'
 
 /** The app's one QueryClient (stores reach the cache through it too). */
@@ -19,3 +20,25 @@ export const queryClient = new QueryClient({
     },
   },
 })
+
+/**
+ * The queries the server has answered in this page's life. Data put in the
+ * cache by hand does not count (the copy of the room list saved on the device,
+ * a patch from an event): TanStack stamps it as new all the same, so its
+ * `dataUpdatedAt` cannot tell the device's copy from the server's answer.
+ */
+const answered = new WeakSet<Query>()
+const answers = ref(0)
+queryClient.getQueryCache().subscribe((event) => {
+  if (event.type !== 'updated' || event.action.type !== 'success' || event.action.manual) return
+  if (answered.has(event.query)) return
+  answered.add(event.query)
+  answers.value++
+})
+
+/** Whether the server has answered the query under `queryKey` since the page loaded (reactive). */
+export function answeredByServer(queryKey: QueryKey): boolean {
+  void answers.value
+  const query = queryClient.getQueryCache().find({ queryKey, exact: true })
+  return !!query && answered.has(query)
+}
