@@ -123,10 +123,7 @@ const heard = (page: Page) => page.evaluate(() => (window as unknown as { said: 
 describe('assistive', () => {
   it('phone: send, reaction chips, the message toolbar, the picker and Retry/Discard are 40 px or more each way', async () => {
     const { page } = await e2e.signUp('Tia Touch', PHONE)
-    await page.goto('/browse')
-    await page.getByRole('button', { name: 'Create room' }).click()
-    await page.getByTestId('room-name-input').fill('touch-room')
-    await page.getByTestId('create-room-submit').click()
+    await createRoom(page, 'touch-room')
     await page.getByTestId('composer').fill('tap me')
     await expectFingerSized(page.getByTestId('send-button'), 'the send button')
     await page.getByTestId('composer').press('Enter')

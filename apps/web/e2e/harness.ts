@@ -260,13 +260,23 @@ export async function signIn(page: Page, username: string): Promise<void> {
   await page.getByTestId('room-list').waitFor({ state: 'attached' })
 }
 
-/** Creates a room through the dialog; resolves to its id once its view is open. */
+/**
+ * Creates a room through the dialog; resolves to its id once its view is open.
+ * From the sidebar's button, or where the sidebar is not on screen (a phone,
+ * whose new user lands on the directory) from the directory's.
+ */
 export async function createRoom(
   page: Page,
   name: string,
   options: { topic?: string; private?: boolean } = {},
 ): Promise<string> {
-  await page.getByTestId('create-room').click()
+  const inSidebar = page.getByTestId('create-room')
+  if (await inSidebar.isVisible()) {
+    await inSidebar.click()
+  } else {
+    if (new URL(page.url()).pathname !== '/browse') await page.goto('/browse')
+    await page.getByRole('button', { name: 'Create room' }).click()
+  }
   await page.getByTestId('room-name-input').fill(name)
   if (options.topic) await page.getByTestId('room-topic-input').fill(options.topic)
   if (options.private) await page.getByTestId('visibility-private').check()

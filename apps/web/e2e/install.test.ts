@@ -149,11 +149,8 @@ describe('notices', () => {
       await route.continue()
     })
     await signUpIn(page, `notice${Date.now().toString(36).slice(-6)}`, 'Nora Field')
-    await page.getByRole('button', { name: 'Create room' }).click()
-    await page.getByTestId('room-name-input').fill('quiet-car')
-    await page.getByTestId('create-room-submit').click()
+    await createRoom(page, 'quiet-car')
     const composer = page.getByTestId('composer')
-    await composer.waitFor()
     releaseWorker()
 
     const notice = page.getByTestId('offline-ready')

@@ -38,16 +38,6 @@ async function expectClear(page: Page, notice: Locator): Promise<void> {
 const LONG_TOPIC =
   'Planning for the next quarter: goals, owners, the retrospective of the last one, and everything else that needs a home until the offsite in March'
 
-/** A new room made through the directory's button (a phone's way; the sidebar is another screen). */
-async function createFromDirectory(page: Page, name: string, topic?: string): Promise<void> {
-  await page.goto('/browse')
-  await page.getByRole('button', { name: 'Create room' }).click()
-  await page.getByTestId('room-name-input').fill(name)
-  if (topic) await page.getByTestId('room-topic-input').fill(topic)
-  await page.getByTestId('create-room-submit').click()
-  await page.getByTestId('composer').waitFor()
-}
-
 describe('layout', () => {
   it('a notice shows below the room header, clear of its title and the composer, on a desktop and a phone', async () => {
     const [alice, bob] = await Promise.all([
@@ -63,7 +53,7 @@ describe('layout', () => {
     const offlineReady = alice.page.getByTestId('offline-ready')
     if (await offlineReady.isVisible()) await expectClear(alice.page, offlineReady)
 
-    await createFromDirectory(bob.page, 'notice-phone', 'Where notices go on a phone')
+    await createRoom(bob.page, 'notice-phone', { topic: 'Where notices go on a phone' })
     await invite(bob.page, alice.username)
     const onPhone = bob.page.getByRole('status').filter({ hasText: 'Invited' })
     await onPhone.waitFor()
@@ -97,7 +87,7 @@ describe('layout', () => {
 
   it('phone: the members drawer closes on Escape and on a tap outside it, back to its toggle; a long topic opens on a tap', async () => {
     const { page } = await e2e.signUp('Pia Drawer', PHONE)
-    await createFromDirectory(page, 'drawer-room', LONG_TOPIC)
+    await createRoom(page, 'drawer-room', { topic: LONG_TOPIC })
     const toggle = page.getByTestId('members-toggle')
     const members = page.getByTestId('member-list')
 
@@ -238,13 +228,9 @@ describe('layout', () => {
       ...PHONE,
       viewport: { width: 320, height: 640 },
     })
-    // A new user lands on the directory, which has its own create button.
-    await page.getByRole('button', { name: 'Create room' }).click()
     const name = 'a-really-long-room-name-that-goes-on-and-on-forever'
-    await page.getByTestId('room-name-input').fill(name)
-    await page.getByTestId('create-room-submit').click()
+    await createRoom(page, name)
     const composer = page.getByTestId('composer')
-    await composer.waitFor()
     expect(await composer.getAttribute('placeholder')).toBe('Message a-really-long-room-name…')
     // Nothing of it below the box's one line, even where the short form is wider than the box.
     const [below, oneLine] = await composer.evaluate((t) => [
@@ -282,17 +268,6 @@ describe('layout', () => {
     ] as const) {
       const { page } = await e2e.signUp(who, options)
       const phone = options === PHONE
-      // A phone's new user lands on the directory; on a desktop the sidebar has the button.
-      const create = async (name: string) => {
-        if (phone) {
-          await page.getByRole('button', { name: 'Create room' }).click()
-          await page.getByTestId('room-name-input').fill(name)
-          await page.getByTestId('create-room-submit').click()
-          await page.getByTestId('composer').waitFor()
-          return new URL(page.url()).pathname.split('/').pop()!
-        }
-        return createRoom(page, name)
-      }
       // On a phone through the room list, which the room's page leaves for.
       const open = async (name: string) => {
         if (!phone) return openRoom(page, name)
@@ -300,9 +275,8 @@ describe('layout', () => {
         await roomItem(page, name).click()
         await expect.poll(() => page.getByTestId('room-title').innerText()).toBe(name)
       }
-      await create('elsewhere')
-      if (phone) await page.goto('/browse')
-      const roomId = await create('long-read')
+      await createRoom(page, 'elsewhere')
+      const roomId = await createRoom(page, 'long-read')
       await sendElsewhere(
         page,
         roomId,

@@ -172,10 +172,7 @@ describe('offline', () => {
     // Blocked here; on a first visit the worker may still be installing as the connection goes.
     const { page, context } = await e2e.signUp('Pia Quinn', { ...PHONE, serviceWorkers: 'block' })
     // From the directory a new user lands on: the room list (home) has not been shown yet.
-    await page.getByRole('button', { name: 'Create room' }).click()
-    await page.getByTestId('room-name-input').fill('first-room')
-    await page.getByTestId('create-room-submit').click()
-    await page.getByTestId('composer').waitFor()
+    await createRoom(page, 'first-room')
     await context.setOffline(true)
     try {
       await expect.poll(() => bannerState(page)).toBe('offline')
