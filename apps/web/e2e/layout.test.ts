@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, useE2E } from './harness.ts'
+import { bannerState, createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -331,6 +331,49 @@ describe('layout', () => {
       await open('long-read')
       await expect.poll(atBottom).toBeLessThan(2)
     }
+  })
+
+  it('a reload (or a phone loading again a tab it put away) opens the room where the reader was; left at the bottom, at its newest', async () => {
+    const { page } = await e2e.signUp('Rhea Reload', PHONE)
+    const roomId = await createRoom(page, 'reload-read')
+    await sendElsewhere(
+      page,
+      roomId,
+      Array.from({ length: 60 }, (_, i) => `line ${i} of the minutes`),
+    )
+    await message(page, 'line 59 of').waitFor()
+    const list = page.getByTestId('message-list')
+    const listTop = (await list.boundingBox())!.y
+    // Reading back: line 20 a little below the list's top (to the px: scroll positions round).
+    await list.evaluate((el) => {
+      const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
+        r.textContent?.includes('line 20 of'),
+      )!
+      el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
+    })
+    const inPlace = async () =>
+      Math.abs((await message(page, 'line 20 of').boundingBox())!.y - (listTop + 30)) <= 2
+    const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+    await expect.poll(inPlace).toBe(true)
+
+    await page.reload()
+    await message(page, 'line 20 of').waitFor()
+    await expect.poll(inPlace).toBe(true)
+    const listBox = (await list.boundingBox())!
+    expect(await message(page, 'line 59 of').boundingBox().then((b) => b!.y)).toBeGreaterThan(
+      listBox.y + listBox.height,
+    )
+    // And stays there as the rest of the room's history and catch-up come in.
+    await expect.poll(() => bannerState(page)).toBeNull()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(await inPlace()).toBe(true)
+
+    // At the bottom when reloaded: it opens at its newest.
+    await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
+    await expect.poll(atBottom).toBeLessThan(2)
+    await page.reload()
+    await message(page, 'line 59 of').waitFor()
+    await expect.poll(atBottom).toBeLessThan(2)
   })
 
   it('the message list sits by the composer, follows new messages, and holds still while someone reads back, telling them what came below', async () => {

@@ -30,9 +30,9 @@ export function localKeys(prefix: string): string[] {
   }
 }
 
-export function removeLocal(key: string): void {
+export function removeLocal(key: string, area: Area = 'localStorage'): void {
   try {
-    localStorage.removeItem(key)
+    window[area].removeItem(key)
   } catch {
     /* nothing stored to remove */
   }

@@ -7,6 +7,7 @@ import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import { reconnectTrpc, retireSocket } from '../lib/trpc.ts'
 import { closeUserDb, deleteUserDb, forgetRooms, openUserDb } from '../offline/db.ts'
 import { forgetDrafts, hasDrafts } from '../offline/drafts.ts'
+import { forgetReadingPlaces } from '../offline/reading-places.ts'
 import {
   clearLogoutPending,
   forgetKept,
@@ -62,6 +63,7 @@ export const useSessionStore = defineStore('session', () => {
     status.value = 'signedOut'
     verified.value = false
     forgetUser()
+    forgetReadingPlaces()
     useOutboxStore().reset()
     closeUserDb()
     queryClient.clear()
