@@ -22,23 +22,22 @@ export const queryClient = new QueryClient({
 })
 
 /**
- * The queries the server has answered in this page's life. Data put in the
+ * When the server last answered each query (Date.now()). Data put in the
  * cache by hand does not count (the copy of the room list saved on the device,
  * a patch from an event): TanStack stamps it as new all the same, so its
  * `dataUpdatedAt` cannot tell the device's copy from the server's answer.
  */
-const answered = new WeakSet<Query>()
+const answered = new WeakMap<Query, number>()
 const answers = ref(0)
 queryClient.getQueryCache().subscribe((event) => {
   if (event.type !== 'updated' || event.action.type !== 'success' || event.action.manual) return
-  if (answered.has(event.query)) return
-  answered.add(event.query)
+  answered.set(event.query, Date.now())
   answers.value++
 })
 
-/** Whether the server has answered the query under `queryKey` since the page loaded (reactive). */
-export function answeredByServer(queryKey: QueryKey): boolean {
+/** When the server last answered the query under `queryKey` in this page's life, if it has (reactive). */
+export function answeredAt(queryKey: QueryKey): number | undefined {
   void answers.value
   const query = queryClient.getQueryCache().find({ queryKey, exact: true })
-  return !!query && answered.has(query)
+  return query && answered.get(query)
 }

@@ -12,6 +12,8 @@ export const useConnectionStore = defineStore('connection', () => {
   /** Ticks on every (re)open: watchers refetch state that events cannot replay. */
   const opens = ref(0)
   const lastCloseCode = ref<number | undefined>()
+  /** When an open socket last closed (Date.now()): news sent meanwhile was lost. */
+  const droppedAt = ref<number | null>(null)
 
   onConnectionChange({
     open() {
@@ -20,6 +22,7 @@ export const useConnectionStore = defineStore('connection', () => {
       opens.value++
     },
     close(code) {
+      if (socket.value === 'open') droppedAt.value = Date.now()
       socket.value = 'closed'
       lastCloseCode.value = code
     },
@@ -38,7 +41,7 @@ export const useConnectionStore = defineStore('connection', () => {
   })
   const online = computed(() => status.value === 'online')
 
-  return { browserOnline, socket, everOpened, opens, lastCloseCode, status, online }
+  return { browserOnline, socket, everOpened, opens, lastCloseCode, droppedAt, status, online }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useConnectionStore, import.meta.hot))
