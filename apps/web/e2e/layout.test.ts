@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { bannerState, createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, useE2E } from './harness.ts'
+import { bannerState, createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, useE2E, wsFrames } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -333,7 +333,7 @@ describe('layout', () => {
     }
   })
 
-  it('a reload (or a phone loading again a tab it put away) opens the room where the reader was; left at the bottom, at its newest', async () => {
+  it('a reload (or a phone loading again a tab it put away) opens the room where the reader was, telling her what came meanwhile; left at the bottom, at its newest', async () => {
     const { page } = await e2e.signUp('Rhea Reload', PHONE)
     const roomId = await createRoom(page, 'reload-read')
     await sendElsewhere(
@@ -343,8 +343,8 @@ describe('layout', () => {
     )
     await message(page, 'line 59 of').waitFor()
     const list = page.getByTestId('message-list')
-    const listTop = (await list.boundingBox())!.y
-    // Reading back: line 20 a little below the list's top (to the px: scroll positions round).
+    // Reading back: line 20 a little below the list's top (to the px: scroll positions round;
+    // from the list's top wherever it is: a connection banner moves it down).
     await list.evaluate((el) => {
       const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
         r.textContent?.includes('line 20 of'),
@@ -352,7 +352,9 @@ describe('layout', () => {
       el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
     })
     const inPlace = async () =>
-      Math.abs((await message(page, 'line 20 of').boundingBox())!.y - (listTop + 30)) <= 2
+      Math.abs(
+        (await message(page, 'line 20 of').boundingBox())!.y - (await list.boundingBox())!.y - 30,
+      ) <= 2
     const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
     await expect.poll(inPlace).toBe(true)
 
@@ -368,12 +370,88 @@ describe('layout', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000))
     expect(await inPlace()).toBe(true)
 
+    // She goes, and someone writes meanwhile: back where she was, she is told.
+    const other = await e2e.signUp('Otto Reload')
+    await invite(page, other.username)
+    await expect.poll(inPlace).toBe(true)
+    await page.goto('about:blank')
+    await sendElsewhere(other.page, roomId, ['while you were out', 'and more'])
+    // Her room list (and with it her read marker) comes after the room's messages are on
+    // screen: held until then, over HTTP or the socket, whichever asks for it.
+    const onScreen = () => message(page, 'line 20 of').waitFor()
+    let listAnswered = false
+    await page.route(/rooms\.list/, async (route) => {
+      await onScreen()
+      await route.continue()
+      listAnswered = true
+    })
+    await page.routeWebSocket(/\/trpc$/, (toPage) => {
+      const toServer = toPage.connectToServer()
+      const listIds = new Set<unknown>()
+      toPage.onMessage((frame) => {
+        for (const req of wsFrames(frame.toString()))
+          if (req.params?.path === 'rooms.list') listIds.add(req.id)
+        toServer.send(frame)
+      })
+      toServer.onMessage(async (frame) => {
+        if (!wsFrames(frame.toString()).some((res) => listIds.has(res.id)))
+          return toPage.send(frame)
+        await onScreen()
+        toPage.send(frame)
+        listAnswered = true
+      })
+    })
+    await page.goto(`/rooms/${roomId}`)
+    await message(page, 'line 20 of').waitFor()
+    await expect.poll(inPlace).toBe(true)
+    await expect.poll(() => listAnswered).toBe(true)
+    const below = page.getByTestId('new-below')
+    await expect.poll(() => below.innerText().catch(() => '')).toBe('2 new messages')
+    await below.click()
+    await expect.poll(atBottom).toBeLessThan(2)
+
     // At the bottom when reloaded: it opens at its newest.
     await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
     await expect.poll(atBottom).toBeLessThan(2)
     await page.reload()
     await message(page, 'line 59 of').waitFor()
     await expect.poll(atBottom).toBeLessThan(2)
+  })
+
+  it('reading back far up, the place holds as a new message at the bottom sends the oldest rows out of the page', async () => {
+    const { page } = await e2e.signUp('Wes Window')
+    const roomId = await createRoom(page, 'window-room')
+    // 249: the list keeps 200 to 249 of the newest in the page (new ones join 50 at a time
+    // before the oldest leave), so the next message takes the oldest 50 out.
+    await sendElsewhere(
+      page,
+      roomId,
+      Array.from({ length: 249 }, (_, i) => `row ${i} of the log`),
+    )
+    await message(page, 'row 248 of').waitFor()
+    const list = page.getByTestId('message-list')
+    // Up to the start, a page of history at a time.
+    while (!(await message(page, 'row 0 of').count())) {
+      const before = await page.getByTestId('message-item').count()
+      await list.evaluate((el) => (el.scrollTop = 0))
+      await expect.poll(() => page.getByTestId('message-item').count()).toBeGreaterThan(before)
+    }
+    await list.evaluate((el) => {
+      const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
+        r.textContent?.includes('row 150 of'),
+      )!
+      el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
+    })
+    const inPlace = async () =>
+      Math.abs(
+        (await message(page, 'row 150 of').boundingBox())!.y - (await list.boundingBox())!.y - 30,
+      ) <= 2
+    await expect.poll(inPlace).toBe(true)
+
+    await sendElsewhere(page, roomId, ['row 249, the one that tips it'])
+    await message(page, 'the one that tips it').waitFor({ state: 'attached' })
+    expect(await message(page, 'row 0 of').count(), 'the oldest left the page').toBe(0)
+    expect(await inPlace()).toBe(true)
   })
 
   it('the message list sits by the composer, follows new messages, and holds still while someone reads back, telling them what came below', async () => {
