@@ -22,6 +22,7 @@ import {
   twoInPrivateRoom,
   typingText,
   unreadBadge,
+  unreadOnServer,
   useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
@@ -157,11 +158,7 @@ describe('two people chatting', () => {
     await expect.poll(() => b.title()).toBe('design-crit · Parley')
     await roomItem(b, 'bob-notes').click()
     await expect.poll(() => b.getByTestId('room-title').innerText()).toBe('bob-notes')
-    const unread = () =>
-      query<{ id: string; unread: number }[]>(b, 'rooms.list').then(
-        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
-      )
-    await expect.poll(unread).toBe(0)
+    await expect.poll(() => unreadOnServer(b, roomId)).toBe(0)
     await b.reload()
     await roomItem(b, 'design-crit').waitFor()
     expect(await badge.count()).toBe(0)
@@ -283,16 +280,13 @@ describe('two people chatting', () => {
       bob: b,
       roomId,
     } = await twoInPrivateRoom(e2e, 'cold-start', ['Alice Cold', 'Bob Cold'])
-    const unreadOnServer = () =>
-      query<{ id: string; unread: number }[]>(b.page, 'rooms.list').then(
-        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
-      )
+    const unread = () => unreadOnServer(b.page, roomId)
     await openRoom(b.page, 'cold-start')
     await sendElsewhere(a.page, roomId, ['read before he went'])
     await message(b.page, 'read before he went').waitFor()
     // Read, here and on the server, and saved so on his device.
     await waitForSavedRoom(b.page, roomId, 1, 'read before he went')
-    await expect.poll(unreadOnServer, { timeout: 10_000 }).toBe(0)
+    await expect.poll(unread, { timeout: 10_000 }).toBe(0)
 
     // He goes; two come meanwhile; he opens the room's address again.
     await b.page.goto('about:blank')
@@ -306,7 +300,7 @@ describe('two people chatting', () => {
       'while away 1',
     ])
     // And it was read as he saw it.
-    await expect.poll(unreadOnServer, { timeout: 10_000 }).toBe(0)
+    await expect.poll(unread, { timeout: 10_000 }).toBe(0)
   })
 
   it('messages read a moment before the page is reloaded or left stay read: the marker waiting goes as the page does', async () => {
@@ -315,10 +309,7 @@ describe('two people chatting', () => {
       bob: b,
       roomId,
     } = await twoInPrivateRoom(e2e, 'read-then-go', ['Alice Leaving', 'Bob Leaving'])
-    const unreadOnServer = () =>
-      query<{ id: string; unread: number }[]>(b.page, 'rooms.list').then(
-        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
-      )
+    const unread = () => unreadOnServer(b.page, roomId)
     // Through the service worker as well: Chromium lost about half of the
     // `keepalive` requests it passed on from a page going away (public/sw-routes.js).
     await waitForServiceWorker(b.page)
@@ -332,7 +323,7 @@ describe('two people chatting', () => {
       // Reloaded, the room is open again: its own marker waits at least 3.75 s, so
       // in the first 3 s only the one sent as the page went can reach the server.
       await expect
-        .poll(unreadOnServer, {
+        .poll(unread, {
           timeout: 3_000,
           message: `after ${reload ? 'a reload' : 'a page load elsewhere'} (${n})`,
         })

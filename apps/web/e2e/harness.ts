@@ -388,6 +388,13 @@ export function mutate<T = unknown>(page: Page, path: string, input: unknown): P
   return trpcInPage<T>(page, 'mutation', path, input)
 }
 
+/** The server's unread count of `roomId` for the user signed in on `page`. */
+export function unreadOnServer(page: Page, roomId: string): Promise<number | undefined> {
+  return query<{ id: string; unread: number }[]>(page, 'rooms.list').then(
+    (rooms) => rooms.find((r) => r.id === roomId)?.unread,
+  )
+}
+
 /** The user signed in on `page` writes `bodies` to the room from another device (messages.send, not this UI). */
 export async function sendElsewhere(page: Page, roomId: string, bodies: string[]): Promise<void> {
   for (const body of bodies)

@@ -35,6 +35,32 @@ async function expectClear(page: Page, notice: Locator): Promise<void> {
   expect(n.x + n.width).toBeLessThanOrEqual(page.viewportSize()!.width)
 }
 
+/** Reading back: scrolls the message list until the message with `text` starts `offset` px below its top. */
+function readBackTo(page: Page, text: string, offset = 30): Promise<void> {
+  return page.getByTestId('message-list').evaluate(
+    (el, [text, offset]) => {
+      const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
+        r.textContent?.includes(text),
+      )!
+      el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - offset
+    },
+    [text, offset] as const,
+  )
+}
+
+/**
+ * Whether the message with `text` starts `offset` px below the message list's
+ * top, to the px (scroll positions round), wherever the list is (a connection
+ * banner moves it down).
+ */
+async function isAt(page: Page, text: string, offset = 30): Promise<boolean> {
+  const [row, list] = await Promise.all([
+    message(page, text).boundingBox(),
+    page.getByTestId('message-list').boundingBox(),
+  ])
+  return Math.abs(row!.y - list!.y - offset) <= 2
+}
+
 const LONG_TOPIC =
   'Planning for the next quarter: goals, owners, the retrospective of the last one, and everything else that needs a home until the offsite in March'
 
@@ -285,18 +311,10 @@ describe('layout', () => {
       await message(page, 'entry 59 of').waitFor()
       const list = page.getByTestId('message-list')
       const topOf = async (text: string) => (await message(page, text).boundingBox())!.y
-      const listTop = (await list.boundingBox())!.y
 
       // Reading back: entry 20 a little below the list's top.
-      const readBack = () =>
-        list.evaluate((el) => {
-          const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
-            r.textContent?.includes('entry 20 of'),
-          )!
-          el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
-        })
-      // (To the px: scroll positions round.)
-      const inPlace = () => topOf('entry 20 of').then((y) => Math.abs(y - (listTop + 30)) <= 2)
+      const readBack = () => readBackTo(page, 'entry 20 of')
+      const inPlace = () => isAt(page, 'entry 20 of')
       const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
       await readBack()
       await expect.poll(inPlace).toBe(true)
@@ -343,18 +361,9 @@ describe('layout', () => {
     )
     await message(page, 'line 59 of').waitFor()
     const list = page.getByTestId('message-list')
-    // Reading back: line 20 a little below the list's top (to the px: scroll positions round;
-    // from the list's top wherever it is: a connection banner moves it down).
-    await list.evaluate((el) => {
-      const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
-        r.textContent?.includes('line 20 of'),
-      )!
-      el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
-    })
-    const inPlace = async () =>
-      Math.abs(
-        (await message(page, 'line 20 of').boundingBox())!.y - (await list.boundingBox())!.y - 30,
-      ) <= 2
+    // Reading back: line 20 a little below the list's top.
+    await readBackTo(page, 'line 20 of')
+    const inPlace = () => isAt(page, 'line 20 of')
     const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
     await expect.poll(inPlace).toBe(true)
 
@@ -436,16 +445,8 @@ describe('layout', () => {
       await list.evaluate((el) => (el.scrollTop = 0))
       await expect.poll(() => page.getByTestId('message-item').count()).toBeGreaterThan(before)
     }
-    await list.evaluate((el) => {
-      const row = [...el.querySelectorAll('[data-testid="message-item"]')].find((r) =>
-        r.textContent?.includes('row 150 of'),
-      )!
-      el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - 30
-    })
-    const inPlace = async () =>
-      Math.abs(
-        (await message(page, 'row 150 of').boundingBox())!.y - (await list.boundingBox())!.y - 30,
-      ) <= 2
+    await readBackTo(page, 'row 150 of')
+    const inPlace = () => isAt(page, 'row 150 of')
     await expect.poll(inPlace).toBe(true)
 
     await sendElsewhere(page, roomId, ['row 249, the one that tips it'])

@@ -31,6 +31,7 @@ import {
   storedBodies,
   twoInPrivateRoom,
   typingText,
+  unreadOnServer,
   useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
@@ -598,10 +599,7 @@ describe('offline', () => {
       if (/rooms\.markRead|typing\.start/.test(r.url())) overHttp.push(r.url())
     })
     const sentOnSocket = (path: string) => sentOver(sockets, path)
-    const bobsUnread = () =>
-      query<{ id: string; unread: number }[]>(b, 'rooms.list').then(
-        (rooms) => rooms.find((r) => r.id === roomId)?.unread,
-      )
+    const bobsUnread = () => unreadOnServer(b, roomId)
     await b.reload()
     await openRoom(b, 'socket-marks')
     await b.getByTestId('composer').waitFor()
