@@ -99,10 +99,19 @@ export function createStaticHandler(root: string) {
     res.statusCode = 200
     if (served.encoding) res.setHeader('Content-Encoding', served.encoding)
     res.setHeader('Content-Length', served.info.size)
-    if (req.method === 'HEAD') return res.end(), true
-    // A file replaced or removed mid-read (a deploy) ends this response, not the process.
-    createReadStream(served.file)
+    if (req.method === 'HEAD' || served.info.size === 0) return res.end(), true
+    // Exactly the bytes announced, whatever a deploy does to the file meanwhile.
+    // Rewritten in place and longer, read to its end it sent more: on a
+    // kept-alive connection the client read the rest as the next response (a
+    // parse error). Shorter, or removed mid-read: the response is cut off, not
+    // left waiting for bytes that will never come, and never ends the process.
+    let sent = 0
+    createReadStream(served.file, { end: served.info.size - 1 })
+      .on('data', (chunk) => (sent += chunk.length))
       .on('error', () => res.destroy())
+      .on('end', () => {
+        if (sent < served.info.size) res.destroy()
+      })
       .pipe(res)
     return true
   }

@@ -5,7 +5,15 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -110,6 +118,70 @@ describe('static files', () => {
     const deployed = await get('/', { ...br, 'if-none-match': etag })
     expect(deployed.status).toBe(200)
     expect(brotliDecompressSync(deployed.body).toString()).toBe(shell('Parley, new build'))
+  })
+
+  it("hold to the length they announced while a deploy rewrites them in place: the connection's next answer is not the rest of the file", async () => {
+    const big = path.join(dist, 'big-5e6f.bin')
+    writeFileSync(big, randomBytes(16 * 1024 * 1024))
+    // One kept-alive connection for both requests, as a browser's.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const first = await new Promise<{ received: number; announced: number }>(
+        (resolve, reject) => {
+          http
+            .get(server.url + '/big-5e6f.bin', { agent }, (res) => {
+              let received = 0
+              res.on('data', (chunk: Buffer) => {
+                // The file grows while the server is still reading it.
+                if (received === 0) appendFileSync(big, randomBytes(1024 * 1024))
+                received += chunk.length
+              })
+              res.on('end', () =>
+                resolve({ received, announced: Number(res.headers['content-length']) }),
+              )
+              res.on('error', reject)
+            })
+            .on('error', reject)
+        },
+      )
+      expect(first.received).toBe(first.announced)
+      expect(first.announced).toBe(16 * 1024 * 1024)
+      const next = await new Promise<number>((resolve, reject) => {
+        http
+          .get(server.url + '/healthz', { agent }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          })
+          .on('error', reject)
+      })
+      expect(next).toBe(200)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('cut a response off where a deploy shortens the file mid-read, rather than leave the client waiting for the rest', async () => {
+    const big = path.join(dist, 'big-7a8b.bin')
+    writeFileSync(big, randomBytes(16 * 1024 * 1024))
+    // Kept alive, as a browser's: nothing but the server closing it says the response ended short.
+    const agent = new http.Agent({ keepAlive: true })
+    const cut = await new Promise<{ received: number; complete: boolean }>((resolve) => {
+      http
+        .get(server.url + '/big-7a8b.bin', { agent }, (res) => {
+          let received = 0
+          res.on('data', (chunk: Buffer) => {
+            // Rewritten in place, a sixteenth of the size, while the server is still reading it.
+            if (received === 0) writeFileSync(big, randomBytes(1024 * 1024))
+            received += chunk.length
+          })
+          res.on('error', () => {})
+          res.on('close', () => resolve({ received, complete: res.complete }))
+        })
+        .on('error', () => resolve({ received: 0, complete: false }))
+    })
+    agent.destroy()
+    expect(cut.complete).toBe(false)
+    expect(cut.received).toBeLessThan(16 * 1024 * 1024)
   })
 
   it('answer HEAD with the length of what GET would send, and no body', async () => {
