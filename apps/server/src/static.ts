@@ -105,12 +105,11 @@ export function createStaticHandler(root: string) {
     // kept-alive connection the client read the rest as the next response (a
     // parse error). Shorter, or removed mid-read: the response is cut off, not
     // left waiting for bytes that will never come, and never ends the process.
-    let sent = 0
-    createReadStream(served.file, { end: served.info.size - 1 })
-      .on('data', (chunk) => (sent += chunk.length))
+    const reading = createReadStream(served.file, { end: served.info.size - 1 })
+    reading
       .on('error', () => res.destroy())
       .on('end', () => {
-        if (sent < served.info.size) res.destroy()
+        if (reading.bytesRead < served.info.size) res.destroy()
       })
       .pipe(res)
     return true

@@ -41,6 +41,41 @@ function shell(title: string): string {
 
 const get = (p: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(server.url + p, headers, method)
 
+/**
+ * GETs a new 16 MB file `name` over `agent`, calling `rewrite` on it as the
+ * first bytes arrive (a deploy while it is sent). Resolves once the response is
+ * over, however it ended (`complete` says whether it was whole); a broken
+ * connection rejects.
+ */
+function getWhileRewritten(
+  name: string,
+  agent: http.Agent,
+  rewrite: (file: string) => void,
+): Promise<{ received: number; announced: number; complete: boolean }> {
+  const file = path.join(dist, name)
+  writeFileSync(file, randomBytes(16 * 1024 * 1024))
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${server.url}/${name}`, { agent }, (res) => {
+        let received = 0
+        res.on('data', (chunk: Buffer) => {
+          if (received === 0) rewrite(file)
+          received += chunk.length
+        })
+        // A response cut off errors too: `complete` tells.
+        res.on('error', () => {})
+        res.on('close', () =>
+          resolve({
+            received,
+            announced: Number(res.headers['content-length']),
+            complete: res.complete,
+          }),
+        )
+      })
+      .on('error', reject)
+  })
+}
+
 beforeAll(async () => {
   dist = mkdtempSync(path.join(tmpdir(), 'parley-dist-'))
   mkdirSync(path.join(dist, 'assets'))
@@ -121,29 +156,14 @@ describe('static files', () => {
   })
 
   it("hold to the length they announced while a deploy rewrites them in place: the connection's next answer is not the rest of the file", async () => {
-    const big = path.join(dist, 'big-5e6f.bin')
-    writeFileSync(big, randomBytes(16 * 1024 * 1024))
     // One kept-alive connection for both requests, as a browser's.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     try {
-      const first = await new Promise<{ received: number; announced: number }>(
-        (resolve, reject) => {
-          http
-            .get(server.url + '/big-5e6f.bin', { agent }, (res) => {
-              let received = 0
-              res.on('data', (chunk: Buffer) => {
-                // The file grows while the server is still reading it.
-                if (received === 0) appendFileSync(big, randomBytes(1024 * 1024))
-                received += chunk.length
-              })
-              res.on('end', () =>
-                resolve({ received, announced: Number(res.headers['content-length']) }),
-              )
-              res.on('error', reject)
-            })
-            .on('error', reject)
-        },
+      // The file grows while the server is still reading it.
+      const first = await getWhileRewritten('big-5e6f.bin', agent, (file) =>
+        appendFileSync(file, randomBytes(1024 * 1024)),
       )
+      expect(first.complete).toBe(true)
       expect(first.received).toBe(first.announced)
       expect(first.announced).toBe(16 * 1024 * 1024)
       const next = await new Promise<number>((resolve, reject) => {
@@ -161,27 +181,18 @@ describe('static files', () => {
   })
 
   it('cut a response off where a deploy shortens the file mid-read, rather than leave the client waiting for the rest', async () => {
-    const big = path.join(dist, 'big-7a8b.bin')
-    writeFileSync(big, randomBytes(16 * 1024 * 1024))
     // Kept alive, as a browser's: nothing but the server closing it says the response ended short.
     const agent = new http.Agent({ keepAlive: true })
-    const cut = await new Promise<{ received: number; complete: boolean }>((resolve) => {
-      http
-        .get(server.url + '/big-7a8b.bin', { agent }, (res) => {
-          let received = 0
-          res.on('data', (chunk: Buffer) => {
-            // Rewritten in place, a sixteenth of the size, while the server is still reading it.
-            if (received === 0) writeFileSync(big, randomBytes(1024 * 1024))
-            received += chunk.length
-          })
-          res.on('error', () => {})
-          res.on('close', () => resolve({ received, complete: res.complete }))
-        })
-        .on('error', () => resolve({ received: 0, complete: false }))
-    })
-    agent.destroy()
-    expect(cut.complete).toBe(false)
-    expect(cut.received).toBeLessThan(16 * 1024 * 1024)
+    try {
+      // Rewritten in place, a sixteenth of the size, while the server is still reading it.
+      const cut = await getWhileRewritten('big-7a8b.bin', agent, (file) =>
+        writeFileSync(file, randomBytes(1024 * 1024)),
+      )
+      expect(cut.complete).toBe(false)
+      expect(cut.received).toBeLessThan(16 * 1024 * 1024)
+    } finally {
+      agent.destroy()
+    }
   })
 
   it('answer HEAD with the length of what GET would send, and no body', async () => {
