@@ -61,6 +61,13 @@ async function isAt(page: Page, text: string, offset = 30): Promise<boolean> {
   return Math.abs(row!.y - list!.y - offset) <= 2
 }
 
+/** How far the message list is scrolled up from its bottom, in px. */
+function fromBottom(page: Page): Promise<number> {
+  return page
+    .getByTestId('message-list')
+    .evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+}
+
 const LONG_TOPIC =
   'Planning for the next quarter: goals, owners, the retrospective of the last one, and everything else that needs a home until the offsite in March'
 
@@ -315,7 +322,7 @@ describe('layout', () => {
       // Reading back: entry 20 a little below the list's top.
       const readBack = () => readBackTo(page, 'entry 20 of')
       const inPlace = () => isAt(page, 'entry 20 of')
-      const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+      const atBottom = () => fromBottom(page)
       await readBack()
       await expect.poll(inPlace).toBe(true)
       await open('elsewhere')
@@ -364,7 +371,7 @@ describe('layout', () => {
     // Reading back: line 20 a little below the list's top.
     await readBackTo(page, 'line 20 of')
     const inPlace = () => isAt(page, 'line 20 of')
-    const atBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+    const atBottom = () => fromBottom(page)
     await expect.poll(inPlace).toBe(true)
 
     await page.reload()
@@ -469,7 +476,7 @@ describe('layout', () => {
       }
       await message(bob.page, bodies.at(-1)!).waitFor()
     }
-    const distanceFromBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+    const distanceFromBottom = () => fromBottom(bob.page)
     const bottomOf = async (l: Locator) => {
       const box = (await l.boundingBox())!
       return box.y + box.height

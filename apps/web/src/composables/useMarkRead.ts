@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { onScopeDispose, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import { getRoomList, patchRoom } from '../lib/cache.ts'
 import { isTransientError } from '../lib/errors.ts'
+import { onPageMayEnd } from '../lib/page-lifecycle.ts'
 import { callMutation, callMutationAsPageGoes } from '../lib/trpc-query.ts'
 
 /**
@@ -95,12 +96,12 @@ export function useMarkRead(
   }
 
   watch(() => [toValue(roomId), toValue(seq), toValue(enabled)], check, { immediate: true })
-  const onVisibility = () => (document.visibilityState === 'visible' ? check() : flushLeaving())
-  document.addEventListener('visibilitychange', onVisibility)
-  window.addEventListener('pagehide', flushLeaving)
+  const stopFlushingAtTheEnd = onPageMayEnd(flushLeaving)
+  const onVisible = () => document.visibilityState === 'visible' && check()
+  document.addEventListener('visibilitychange', onVisible)
   onScopeDispose(() => {
     flush()
-    document.removeEventListener('visibilitychange', onVisibility)
-    window.removeEventListener('pagehide', flushLeaving)
+    stopFlushingAtTheEnd()
+    document.removeEventListener('visibilitychange', onVisible)
   })
 }

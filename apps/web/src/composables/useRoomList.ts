@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { computed, onScopeDispose, watch } from 'vue'
 import type { RoomListItem } from '@parley/schemas'
 import { getRoomList } from '../lib/cache.ts'
+import { onPageMayEnd } from '../lib/page-lifecycle.ts'
 import { setTrpcData, useTrpcQuery } from '../lib/trpc-query.ts'
 import { loadRooms, saveRooms } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
@@ -46,7 +47,6 @@ export function useRoomList() {
     if (unsaved) void saveRooms(unsaved, { pageMayEnd })
     unsaved = undefined
   }
-  const saveBeforeTheEnd = () => save(true)
   watch(query.data, (rooms, before) => {
     if (!rooms) return
     unsaved = rooms
@@ -54,15 +54,12 @@ export function useRoomList() {
     clearTimeout(saveTimer)
     saveTimer = setTimeout(() => save(), SAVE_SETTLE_MS)
   })
-  const onVisibility = () => document.visibilityState === 'hidden' && saveBeforeTheEnd()
-  document.addEventListener('visibilitychange', onVisibility)
-  window.addEventListener('pagehide', saveBeforeTheEnd)
+  const stopSavingAtTheEnd = onPageMayEnd(() => save(true))
   onScopeDispose(() => {
     // At sign-out the list is not written to the database being deleted.
     if (session.signedIn) save()
     else clearTimeout(saveTimer)
-    document.removeEventListener('visibilitychange', onVisibility)
-    window.removeEventListener('pagehide', saveBeforeTheEnd)
+    stopSavingAtTheEnd()
   })
 
   const rooms = computed<RoomListItem[]>(() => query.data.value ?? [])

@@ -1,3 +1,4 @@
+import { onPageMayEnd } from '../lib/page-lifecycle.ts'
 import { readLocal, removeLocal, writeLocal } from './local-store.ts'
 
 /** A message near the top of a room's list, and how far below the list's top it was. */
@@ -36,10 +37,7 @@ export const readingPlaces = load()
 function save(): void {
   writeLocal(KEY, JSON.stringify([...readingPlaces]), 'sessionStorage')
 }
-window.addEventListener('pagehide', save)
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'hidden') save()
-})
+onPageMayEnd(save)
 
 /** Signed out: the next user of this tab starts at each room's newest. */
 export function forgetReadingPlaces(): void {
