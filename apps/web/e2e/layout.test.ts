@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { bannerState, createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, useE2E, wsFrames } from './harness.ts'
+import { bannerState, createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom, wsFrames } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -432,6 +432,68 @@ describe('layout', () => {
     await page.reload()
     await message(page, 'line 59 of').waitFor()
     await expect.poll(atBottom).toBeLessThan(2)
+  })
+
+  it('on a slow network, a reader who scrolls up the copy on the device stays where they scrolled as the room comes in: no jump to the "New" line', async () => {
+    const { page } = await e2e.signUp('Tess Train')
+    const other = await e2e.signUp('Ollie Train')
+    const roomId = await createRoom(page, 'slow-train')
+    await invite(page, other.username)
+    const read = Array.from({ length: 60 }, (_, i) => `read ${i} on the platform`)
+    await sendElsewhere(page, roomId, read)
+    await message(page, 'read 59 on').waitFor()
+    await waitForSavedRoom(page, roomId, 60, 'read 59 on the platform')
+    await expect.poll(() => unreadOnServer(page, roomId), { timeout: 10_000 }).toBe(0)
+
+    // She goes; ten long ones come meanwhile, more than the list shows.
+    await page.goto('about:blank')
+    const news = Array.from(
+      { length: 10 },
+      (_, i) =>
+        `news ${i} from the line: ${'signal failure at the junction, expect delays; '.repeat(8)}`,
+    )
+    await sendElsewhere(other.page, roomId, news)
+    // The train's network: nothing the server says reaches her until it is let through.
+    let letThrough!: () => void
+    const through = new Promise<void>((resolve) => (letThrough = resolve))
+    await page.route(/\/trpc\//, async (route) => {
+      await through
+      await route.continue()
+    })
+    await page.routeWebSocket(/\/trpc$/, (toPage) => {
+      toPage.connectToServer().onMessage(async (frame) => {
+        await through
+        toPage.send(frame)
+      })
+    })
+    await page.goto(`/rooms/${roomId}`)
+    await message(page, 'read 59 on').waitFor()
+    // She scrolls up what her device kept, with the wheel.
+    const list = page.getByTestId('message-list')
+    const box = (await list.boundingBox())!
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+    await page.mouse.wheel(0, -200)
+    await expect.poll(() => fromBottom(page)).toBeGreaterThan(150)
+    const reading = await list.evaluate((el) => {
+      const top = el.getBoundingClientRect().top
+      const row = [...el.querySelectorAll('[data-testid="message-item"]')].find(
+        (r) => r.getBoundingClientRect().top >= top,
+      )!
+      return {
+        text: row.textContent!.match(/read \d+ on/)![0],
+        offset: row.getBoundingClientRect().top - top,
+      }
+    })
+
+    letThrough()
+    await message(page, 'news 9 from').waitFor({ state: 'attached' })
+    await page.getByTestId('new-divider').waitFor({ state: 'attached' })
+    // What came is below her, counted on the button; what she reads has not moved.
+    const below = page.getByTestId('new-below')
+    await expect.poll(() => below.innerText().catch(() => '')).toBe('10 new messages')
+    expect(await isAt(page, reading.text, reading.offset)).toBe(true)
+    await below.click()
+    await expect.poll(() => fromBottom(page)).toBeLessThan(2)
   })
 
   it('reading back far up, the place holds as a new message at the bottom sends the oldest rows out of the page', async () => {
