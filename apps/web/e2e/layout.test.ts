@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { bannerState, createRoom, invite, message, openRoom, PHONE, removeFromRoom, roomItem, sendElsewhere, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom, wsFrames } from './harness.ts'
+import { bannerState, createRoom, invite, message, mutate, openRoom, PHONE, query, removeFromRoom, roomItem, sendElsewhere, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom, wsFrames } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -434,19 +434,27 @@ describe('layout', () => {
     await expect.poll(atBottom).toBeLessThan(2)
   })
 
-  it('on a slow network, a reader who scrolls up the copy on the device stays where they scrolled as the room comes in: no jump to the "New" line', async () => {
+  it('on a slow network, a reader who scrolls up the copy on the device stays on the row she reads as the room comes in: no jump to the "New" line, and no rows gone from under her', async () => {
     const { page } = await e2e.signUp('Tess Train')
     const other = await e2e.signUp('Ollie Train')
     const roomId = await createRoom(page, 'slow-train')
     await invite(page, other.username)
     const read = Array.from({ length: 60 }, (_, i) => `read ${i} on the platform`)
-    await sendElsewhere(page, roomId, read)
+    await sendElsewhere(other.page, roomId, read)
     await message(page, 'read 59 on').waitFor()
     await waitForSavedRoom(page, roomId, 60, 'read 59 on the platform')
     await expect.poll(() => unreadOnServer(page, roomId), { timeout: 10_000 }).toBe(0)
 
-    // She goes; ten long ones come meanwhile, more than the list shows.
+    // She goes; ten long ones come meanwhile, more than the list shows, and an
+    // old one (older than the server's newest page) is edited.
     await page.goto('about:blank')
+    const { messages } = await query<{ messages: { id: string; body: string }[] }>(
+      other.page,
+      'messages.list',
+      { roomId, limit: 100 },
+    )
+    const old = messages.find((m) => m.body === 'read 18 on the platform')!
+    await mutate(other.page, 'messages.edit', { messageId: old.id, body: 'read 18 on platform 2' })
     const news = Array.from(
       { length: 10 },
       (_, i) =>
@@ -456,42 +464,59 @@ describe('layout', () => {
     // The train's network: nothing the server says reaches her until it is let through.
     let letThrough!: () => void
     const through = new Promise<void>((resolve) => (letThrough = resolve))
+    let historyIn = false
     await page.route(/\/trpc\//, async (route) => {
       await through
       await route.continue()
+      if (route.request().url().includes('messages.list')) historyIn = true
     })
     await page.routeWebSocket(/\/trpc$/, (toPage) => {
-      toPage.connectToServer().onMessage(async (frame) => {
+      const toServer = toPage.connectToServer()
+      const historyIds = new Set<unknown>()
+      toPage.onMessage((frame) => {
+        for (const req of wsFrames(frame.toString()))
+          if (req.params?.path === 'messages.list') historyIds.add(req.id)
+        toServer.send(frame)
+      })
+      toServer.onMessage(async (frame) => {
         await through
         toPage.send(frame)
+        if (wsFrames(frame.toString()).some((res) => historyIds.has(res.id))) historyIn = true
       })
     })
     await page.goto(`/rooms/${roomId}`)
     await message(page, 'read 59 on').waitFor()
-    // She scrolls up what her device kept, with the wheel.
+    // She scrolls far up what her device kept, with the wheel: older than the
+    // server's newest page (read 20 on), which has yet to come.
     const list = page.getByTestId('message-list')
     const box = (await list.boundingBox())!
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
-    await page.mouse.wheel(0, -200)
-    await expect.poll(() => fromBottom(page)).toBeGreaterThan(150)
+    await page.mouse.wheel(0, -1000)
+    await expect.poll(() => fromBottom(page)).toBeGreaterThan(900)
     const reading = await list.evaluate((el) => {
       const top = el.getBoundingClientRect().top
       const row = [...el.querySelectorAll('[data-testid="message-item"]')].find(
         (r) => r.getBoundingClientRect().top >= top,
       )!
       return {
-        text: row.textContent!.match(/read \d+ on/)![0],
+        n: Number(row.textContent!.match(/read (\d+) on/)![1]),
         offset: row.getBoundingClientRect().top - top,
       }
     })
+    expect(reading.n).toBeLessThan(20)
 
     letThrough()
+    await expect.poll(() => historyIn).toBe(true)
     await message(page, 'news 9 from').waitFor({ state: 'attached' })
     await page.getByTestId('new-divider').waitFor({ state: 'attached' })
-    // What came is below her, counted on the button; what she reads has not moved.
+    // What came is below her, counted on the button; what she reads has not
+    // moved, and the rows around it are still there.
     const below = page.getByTestId('new-below')
     await expect.poll(() => below.innerText().catch(() => '')).toBe('10 new messages')
-    expect(await isAt(page, reading.text, reading.offset)).toBe(true)
+    expect(await isAt(page, `read ${reading.n} on`, reading.offset)).toBe(true)
+    expect(await message(page, 'read 0 on').count()).toBe(1)
+    // Kept from the device, brought up to date by the room's events.
+    expect(await message(page, 'read 18 on platform 2').count()).toBe(1)
     await below.click()
     await expect.poll(() => fromBottom(page)).toBeLessThan(2)
   })

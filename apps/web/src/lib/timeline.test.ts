@@ -120,7 +120,7 @@ describe('timeline pages', () => {
     expect(out[1]?.body).toBe('new')
   })
 
-  it('mergeLatest replaces a cache seeded from IndexedDB (fresh data wins)', () => {
+  it("mergeLatest over a copy seeded from IndexedDB: fresh data wins, and the copy's older messages stay where the page overlaps it", () => {
     const cached = {
       messages: [message({ seq: 1 }), message({ seq: 2, body: 'stale' })],
       hasMore: true,
@@ -131,9 +131,29 @@ describe('timeline pages', () => {
       hasMore: true,
     }
     const out = mergeLatest(cached, fresh)
-    expect(seqs(out.messages)).toEqual([2, 3])
-    expect(out.messages[0]?.body).toBe('fresh')
+    // Someone may be reading seq 1 on a slow network: it does not vanish under them.
+    expect(seqs(out.messages)).toEqual([1, 2, 3])
+    expect(out.messages[1]?.body).toBe('fresh')
+    expect(out.hasMore).toBe(true)
     expect(out.fromCache).toBeUndefined()
+    // From the room's start, the copy says so still.
+    expect(mergeLatest({ ...cached, hasMore: false }, fresh).hasMore).toBe(false)
+  })
+
+  it('mergeLatest drops the copy where the page holds other messages at the same seqs (the log was replaced), or it lies across a gap', () => {
+    const cached = {
+      messages: [1, 2, 3].map((seq) => message({ seq })),
+      hasMore: true,
+      fromCache: true,
+    }
+    const otherLog = {
+      messages: [3, 4].map((seq) => message({ seq, id: `f${'0'.repeat(21)}${seq}0` })),
+      hasMore: true,
+    }
+    expect(seqs(mergeLatest(cached, otherLog).messages)).toEqual([3, 4])
+    expect(mergeLatest(cached, otherLog).messages[0]?.id).toBe(otherLog.messages[0]?.id)
+    const afterGap = { messages: [5, 6].map((seq) => message({ seq })), hasMore: true }
+    expect(seqs(mergeLatest(cached, afterGap).messages)).toEqual([5, 6])
   })
 
   it('mergeLatest keeps live messages newer than the page over a cache seeded from IndexedDB', () => {

@@ -10,7 +10,7 @@ export interface Timeline {
   messages: Message[]
   /** Older messages exist on the server. */
   hasMore: boolean
-  /** Seeded from IndexedDB: the next fresh page replaces it instead of merging. */
+  /** Seeded from IndexedDB: not yet confirmed by the server (older pages wait for it). */
   fromCache?: boolean
 }
 
@@ -62,20 +62,29 @@ export function applyRoomEvent(list: readonly Message[], event: RoomEvent): Mess
 }
 
 /**
- * A fresh latest page. Fresh data wins: a cache seeded from IndexedDB is
- * replaced; loaded older messages are kept only when the page overlaps them;
- * messages newer than the page (from live events meanwhile) are kept.
+ * A fresh latest page. Fresh data wins for what it holds; messages newer than
+ * the page (from live events meanwhile) are kept, and so are older ones where
+ * the page overlaps them: loaded older pages, and a copy seeded from IndexedDB
+ * that someone may be reading on a slow network (its rows would vanish under
+ * them). The room's resumed events bring the copy's older messages up to date
+ * (`getLastSeq` resumes from the copy's newest message at the latest). Across
+ * a gap, or where the page holds other messages at the same seqs (the room's
+ * log was replaced), the older ones go.
  */
 export function mergeLatest(existing: Timeline | undefined, fresh: Timeline): Timeline {
   const last = fresh.messages.at(-1)?.seq ?? 0
   // Live events can land while the page is in flight, even on a cache seeded
   // from IndexedDB: whatever is newer than the page stays.
   const newer = existing ? existing.messages.filter((m) => m.seq > last) : []
-  if (!existing || existing.fromCache || fresh.messages.length === 0) {
+  if (!existing || fresh.messages.length === 0) {
     return { messages: [...fresh.messages, ...newer], hasMore: fresh.hasMore }
   }
   const first = (fresh.messages[0] as Message).seq
-  const overlaps = existing.messages.some((m) => m.seq >= first && m.seq <= last)
+  const inPage = new Map(fresh.messages.map((m) => [m.seq, m.id]))
+  const held = existing.messages.filter((m) => m.seq >= first && m.seq <= last)
+  const overlaps =
+    held.some((m) => inPage.get(m.seq) === m.id) &&
+    held.every((m) => (inPage.get(m.seq) ?? m.id) === m.id)
   const older = fresh.hasMore && overlaps ? existing.messages.filter((m) => m.seq < first) : []
   return {
     messages: [...older, ...fresh.messages, ...newer],

@@ -382,10 +382,24 @@ export async function forgetRoom(roomId: string): Promise<void> {
   await tx.done
 }
 
+/**
+ * Where the room's events resume after a reload: the last event applied, or
+ * the saved copy's newest message if that is older. The copy is written a
+ * little after the events that changed it (and a page may end between), so
+ * an edit or delete of an older message may be applied and counted here but
+ * not in the copy: replayed from there, it reaches the copy's messages too
+ * (replays change nothing twice: lib/timeline.ts).
+ */
 export async function getLastSeq(roomId: string): Promise<number | null> {
   const db = await current()
   if (!db) return null
-  return (await db.get('roomState', roomId))?.lastSeq ?? null
+  const tx = db.transaction(['roomState', 'messages'])
+  const [state, newest] = await Promise.all([
+    tx.objectStore('roomState').get(roomId),
+    tx.objectStore('messages').openKeyCursor(roomRange(roomId), 'prev'),
+  ])
+  const last = state?.lastSeq ?? null
+  return newest && last != null ? Math.min(last, newest.key[1]) : last
 }
 
 /** Only ever moves forward. */

@@ -133,6 +133,22 @@ describe('the saved copy of a room is one run the server gave', () => {
   })
 })
 
+describe("where a room's events resume after a reload", () => {
+  it("from the last event applied, or the saved copy's newest message where the copy was written before it", async () => {
+    await setLastSeq(ROOM, 12)
+    // Nothing saved of the room (a preview): the last event.
+    expect(await getLastSeq(ROOM)).toBe(12)
+    const save = createTimelineSaver()
+    await save(ROOM, run(1, 30))
+    await setLastSeq(ROOM, 30)
+    expect(await getLastSeq(ROOM)).toBe(30)
+    // An edit of seq 5 (event 31) applied and counted, and the page ended
+    // before the copy was written again: replayed from 30, the edit reaches it.
+    await setLastSeq(ROOM, 31)
+    expect(await getLastSeq(ROOM)).toBe(30)
+  })
+})
+
 describe("a reset of the room's events", () => {
   it('drops the saved messages when the log is not the one they came from', async () => {
     const save = createTimelineSaver()
@@ -141,10 +157,12 @@ describe("a reset of the room's events", () => {
     await resetRoom(ROOM, 600, 'epoch-1')
     expect(await seqs()).toEqual([])
     await save(ROOM, run(1, 40))
-    // Too far behind in the same log: the messages stay.
+    // Too far behind in the same log: the messages stay, and events resume
+    // from the newest of them (what changed them since is replayed, or the
+    // server resets the room again).
     await resetRoom(ROOM, 640, 'epoch-1')
     expect(await seqs()).toHaveLength(40)
-    expect(await getLastSeq(ROOM)).toBe(640)
+    expect(await getLastSeq(ROOM)).toBe(40)
     // A reset store: seqs start again, under a new epoch.
     await resetRoom(ROOM, 12, 'epoch-2')
     expect(await seqs()).toEqual([])
