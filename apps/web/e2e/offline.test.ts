@@ -1,6 +1,7 @@
 /**
  * Offline: a cold start with no network comes from the service worker and
- * IndexedDB; messages written offline wait in a persistent outbox and are
+ * IndexedDB, and a slow first connection says "Connecting…" over the saved
+ * room; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
  * sent again and delivered once, as is one sent right before a reload, before
@@ -230,6 +231,38 @@ describe('offline', () => {
     }
     // Back online, the banner goes away.
     await page.getByTestId('connection-banner').waitFor({ state: 'detached' })
+  })
+
+  it('a slow first connection (a train): the saved room shows, and after 2 s the banner says "Connecting…" until the socket opens', async () => {
+    const { page } = await e2e.signUp('Cora Connect')
+    const roomId = await createRoom(page, 'slow-start')
+    await say(page, 'Saved before the train')
+    await message(page, 'Saved before the train').waitFor()
+    await waitForSavedRoom(page, roomId, 1, 'Saved before the train')
+    // The network is up, but the socket takes its time to open (and HTTP answers too).
+    let letThrough!: () => void
+    const through = new Promise<void>((resolve) => (letThrough = resolve))
+    await page.route(/\/trpc\//, async (route) => {
+      await through
+      await route.continue()
+    })
+    await page.routeWebSocket(/\/trpc$/, async (ws) => {
+      await through
+      ws.connectToServer()
+    })
+    await page.reload()
+    await message(page, 'Saved before the train').waitFor()
+    const status = page.getByTestId('connection-status')
+    await expect.poll(() => bannerState(page)).toBe('connecting')
+    expect(await page.getByTestId('connection-banner').innerText()).toBe('Connecting…')
+    expect(await status.innerText()).toBe('Connecting…')
+
+    letThrough()
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached' })
+    await expect.poll(() => status.innerText()).toBe('Connected')
+    // And it is live: a message from elsewhere arrives.
+    await sendElsewhere(page, roomId, ['Signal again'])
+    await message(page, 'Signal again').waitFor()
   })
 
   it('outbox: two messages written offline survive a reload and are delivered once, in order', async () => {
