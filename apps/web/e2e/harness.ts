@@ -438,6 +438,45 @@ export async function holdStore(name: string): Promise<void> {
 export const wsFrames = (text: string): { id?: unknown; params?: { path?: string } }[] =>
   text.startsWith('{') || text.startsWith('[') ? [JSON.parse(text)].flat() : []
 
+/**
+ * A slow network between `page` and the server, for what the page loads from
+ * now on: what the server says, over HTTP and the tRPC socket, waits until
+ * `until()` settles (called for each answer held), in order: every answer, or
+ * only those to calls of `paths`. Returns the paths whose answers have since
+ * reached the page.
+ */
+export async function holdAnswers(
+  page: Page,
+  until: () => Promise<unknown>,
+  paths?: string[],
+): Promise<Set<string>> {
+  const answered = new Set<string>()
+  const held = (called: string[]) => !paths || called.some((path) => paths.includes(path))
+  await page.route(/\/trpc\//, async (route) => {
+    // A batch names its calls in its path: /trpc/rooms.list,auth.me
+    const called = new URL(route.request().url()).pathname.slice('/trpc/'.length).split(',')
+    if (held(called)) await until()
+    await route.continue()
+    for (const path of called) answered.add(path)
+  })
+  await page.routeWebSocket(/\/trpc$/, (toPage) => {
+    const toServer = toPage.connectToServer()
+    const pathOf = new Map<unknown, string>()
+    toPage.onMessage((frame) => {
+      for (const call of wsFrames(frame.toString()))
+        if (call.params?.path) pathOf.set(call.id, call.params.path)
+      toServer.send(frame)
+    })
+    toServer.onMessage(async (frame) => {
+      const called = wsFrames(frame.toString()).flatMap((res) => pathOf.get(res.id) ?? [])
+      if (held(called)) await until()
+      toPage.send(frame)
+      for (const path of called) answered.add(path)
+    })
+  })
+  return answered
+}
+
 /** The moderator on `by` removes the user signed in on `who` from the room (rooms.kick), as if from another device. */
 export async function removeFromRoom(by: Page, roomId: string, who: Page): Promise<void> {
   const me = await query<{ user: { id: string } }>(who, 'auth.me')

@@ -13,7 +13,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { bannerState, createRoom, invite, message, mutate, openRoom, PHONE, query, removeFromRoom, roomItem, sendElsewhere, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom, wsFrames } from './harness.ts'
+import { bannerState, createRoom, holdAnswers, invite, message, mutate, openRoom, PHONE, query, removeFromRoom, roomItem, sendElsewhere, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -394,33 +394,13 @@ describe('layout', () => {
     await sendElsewhere(other.page, roomId, ['while you were out', 'and more'])
     // Her room list (and with it her read marker) comes after the room's messages are on
     // screen: held until then, over HTTP or the socket, whichever asks for it.
-    const onScreen = () => message(page, 'line 20 of').waitFor()
-    let listAnswered = false
-    await page.route(/rooms\.list/, async (route) => {
-      await onScreen()
-      await route.continue()
-      listAnswered = true
-    })
-    await page.routeWebSocket(/\/trpc$/, (toPage) => {
-      const toServer = toPage.connectToServer()
-      const listIds = new Set<unknown>()
-      toPage.onMessage((frame) => {
-        for (const req of wsFrames(frame.toString()))
-          if (req.params?.path === 'rooms.list') listIds.add(req.id)
-        toServer.send(frame)
-      })
-      toServer.onMessage(async (frame) => {
-        if (!wsFrames(frame.toString()).some((res) => listIds.has(res.id)))
-          return toPage.send(frame)
-        await onScreen()
-        toPage.send(frame)
-        listAnswered = true
-      })
-    })
+    const answered = await holdAnswers(page, () => message(page, 'line 20 of').waitFor(), [
+      'rooms.list',
+    ])
     await page.goto(`/rooms/${roomId}`)
     await message(page, 'line 20 of').waitFor()
     await expect.poll(inPlace).toBe(true)
-    await expect.poll(() => listAnswered).toBe(true)
+    await expect.poll(() => answered.has('rooms.list')).toBe(true)
     const below = page.getByTestId('new-below')
     await expect.poll(() => below.innerText().catch(() => '')).toBe('2 new messages')
     await below.click()
@@ -464,26 +444,7 @@ describe('layout', () => {
     // The train's network: nothing the server says reaches her until it is let through.
     let letThrough!: () => void
     const through = new Promise<void>((resolve) => (letThrough = resolve))
-    let historyIn = false
-    await page.route(/\/trpc\//, async (route) => {
-      await through
-      await route.continue()
-      if (route.request().url().includes('messages.list')) historyIn = true
-    })
-    await page.routeWebSocket(/\/trpc$/, (toPage) => {
-      const toServer = toPage.connectToServer()
-      const historyIds = new Set<unknown>()
-      toPage.onMessage((frame) => {
-        for (const req of wsFrames(frame.toString()))
-          if (req.params?.path === 'messages.list') historyIds.add(req.id)
-        toServer.send(frame)
-      })
-      toServer.onMessage(async (frame) => {
-        await through
-        toPage.send(frame)
-        if (wsFrames(frame.toString()).some((res) => historyIds.has(res.id))) historyIn = true
-      })
-    })
+    const answered = await holdAnswers(page, () => through)
     await page.goto(`/rooms/${roomId}`)
     await message(page, 'read 59 on').waitFor()
     // She scrolls far up what her device kept, with the wheel: older than the
@@ -506,7 +467,7 @@ describe('layout', () => {
     expect(reading.n).toBeLessThan(20)
 
     letThrough()
-    await expect.poll(() => historyIn).toBe(true)
+    await expect.poll(() => answered.has('messages.list')).toBe(true)
     await message(page, 'news 9 from').waitFor({ state: 'attached' })
     await page.getByTestId('new-divider').waitFor({ state: 'attached' })
     // What came is below her, counted on the button; what she reads has not
