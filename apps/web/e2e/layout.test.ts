@@ -374,6 +374,17 @@ describe('layout', () => {
     const atBottom = () => fromBottom(page)
     await expect.poll(inPlace).toBe(true)
 
+    // A phone puts the tab away (it may then discard it without another word):
+    // the place is kept in the tab's storage then, not only as the page goes.
+    const kept = () => page.evaluate(() => sessionStorage.getItem('parley:reading-places'))
+    expect(await kept()).toBeNull()
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })
+      document.dispatchEvent(new Event('visibilitychange'))
+    })
+    expect(await kept()).toContain(roomId)
+
+    // Loaded again, it opens there.
     await page.reload()
     await message(page, 'line 20 of').waitFor()
     await expect.poll(inPlace).toBe(true)
