@@ -5,6 +5,7 @@
  * truth: the start of the conversation only when the copy holds it. The room
  * list an offline start shows is the one the app last showed, even when it
  * was put away and ended the moment after a change, before IndexedDB had it.
+ * A room the device has not saved says so offline, and loads once it can.
  */
 import { describe, expect, it } from 'vitest'
 import {
@@ -168,5 +169,35 @@ describe('the room list saved on the device', () => {
     } finally {
       await context.setOffline(false)
     }
+  })
+
+  it('a room the device has not saved, opened with no network, says so rather than that it failed, and loads by itself once the network is back', async () => {
+    const alice = await e2e.signUp('Alma Saved')
+    const bob = await e2e.signUp('Boris Unsaved')
+    const roomId = await createRoom(alice.page, 'not-on-the-phone')
+    await invite(alice.page, bob.username)
+    await say(alice.page, 'Read me when you can')
+    const page = bob.page
+    await roomItem(page, 'not-on-the-phone').waitFor()
+    await waitForServiceWorker(page)
+    let failed = 0
+    page.on('requestfailed', (r) => void (r.url().includes('messages.list') && failed++))
+
+    // On the train: the app opened at the room, which it never showed here.
+    await page.context().setOffline(true)
+    try {
+      await page.goto(`/rooms/${roomId}`)
+      await page.getByText("This room isn't saved on this device yet.").waitFor()
+      // Its first try and both retries have failed, and the page has drawn since.
+      await expect.poll(() => failed).toBe(3)
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
+      expect(await page.getByText("This room isn't saved on this device yet.").isVisible()).toBe(true)
+      expect(await page.getByText('Could not load the messages').count()).toBe(0)
+    } finally {
+      await page.context().setOffline(false)
+    }
+    // No Retry to press: the room comes as the connection does.
+    await message(page, 'Read me when you can').waitFor()
+    expect(await bodies(page)).toEqual(['Read me when you can'])
   })
 })

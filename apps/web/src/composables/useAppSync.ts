@@ -1,5 +1,7 @@
+import { useQueryClient } from '@tanstack/vue-query'
 import { watch } from 'vue'
 import { useRouter } from 'vue-router'
+import { isNetworkError } from '../lib/errors.ts'
 import { openUserDb } from '../offline/db.ts'
 import { useConnectionStore } from '../stores/connection.ts'
 import { useOutboxStore } from '../stores/outbox.ts'
@@ -8,14 +10,16 @@ import { useSessionStore } from '../stores/session.ts'
 /**
  * App-wide wiring between the stores (they never read each other): load the
  * user's outbox when they sign in, flush it whenever the connection comes
- * back (or finish a sign-out made offline), and leave signed-in screens when
- * the session ends.
+ * back (or finish a sign-out made offline), ask again what could not reach
+ * the server once the socket opens, and leave signed-in screens when the
+ * session ends.
  */
 export function useAppSync(): void {
   const session = useSessionStore()
   const connection = useConnectionStore()
   const outbox = useOutboxStore()
   const router = useRouter()
+  const qc = useQueryClient()
 
   watch(
     () => session.user?.id,
@@ -36,6 +40,18 @@ export function useAppSync(): void {
       // A sign-out made offline ends the server session as soon as it can.
       else void session.finishLogout().catch(() => {})
     },
+  )
+
+  // A query that failed for want of a connection (its retries spent) stays
+  // failed: a room the device had not saved, opened on a train, still said
+  // "Could not load the messages" long after the network came back.
+  watch(
+    () => connection.opens,
+    () =>
+      void qc.refetchQueries({
+        type: 'active',
+        predicate: (q) => q.state.status === 'error' && isNetworkError(q.state.error),
+      }),
   )
 
   watch(
