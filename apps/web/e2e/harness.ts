@@ -24,6 +24,7 @@ import {
   type Page,
 } from 'playwright-core'
 import { afterAll, beforeAll, expect } from 'vitest'
+import { startLink, type Link } from './link.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const serverEntry = path.join(root, 'apps/server/dist/main.js')
@@ -64,6 +65,8 @@ export interface E2E {
   newPersistentPage(
     options?: BrowserContextOptions,
   ): Promise<{ context: BrowserContext; page: Page }>
+  /** The same server through a network a test can take into a tunnel (`link.ts`): pages loaded from `link.base`. */
+  link: Link
   /** A new context whose user signs up through the UI. */
   signUp(displayName: string, options?: BrowserContextOptions): Promise<User>
   /** Server output and page errors so far (for failure messages). */
@@ -120,6 +123,9 @@ export function useE2E(): E2E {
     get browser() {
       return e2e().browser
     },
+    get link() {
+      return e2e().link
+    },
     newPage: (options) => e2e().newPage(options),
     newPersistentPage: (options) => e2e().newPersistentPage(options),
     signUp: (displayName, options) => e2e().signUp(displayName, options),
@@ -150,6 +156,8 @@ async function startE2E(): Promise<E2E> {
   try {
     const port = await freePort()
     const base = `http://localhost:${port}`
+    const link = await startLink(port, await freePort())
+    cleanups.push(() => link.close())
     const server = spawn(process.execPath, [serverEntry], {
       cwd: root,
       env: {
@@ -158,7 +166,7 @@ async function startE2E(): Promise<E2E> {
         HOST: '127.0.0.1',
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',
-        PUBLIC_ORIGIN: base,
+        PUBLIC_ORIGIN: `${base},${link.base}`,
         ARGON2_MEMORY_KIB: '1024',
         ARGON2_TIME_COST: '1',
         SEND_RATE_LIMIT: '10000',
@@ -227,7 +235,7 @@ async function startE2E(): Promise<E2E> {
       return { username, displayName, context, page }
     }
 
-    return { base, browser, newPage, newPersistentPage, signUp, output: () => log, stop }
+    return { base, browser, link, newPage, newPersistentPage, signUp, output: () => log, stop }
   } catch (err) {
     await stop()
     throw err

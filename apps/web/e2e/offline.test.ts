@@ -1,7 +1,8 @@
 /**
  * Offline: a cold start with no network comes from the service worker and
  * IndexedDB, and a slow first connection says "Connecting…" over the saved
- * room; messages written offline wait in a persistent outbox and are
+ * room; a try to reconnect whose handshake is lost (a tunnel) is given up
+ * after 20 s for the next; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
  * sent again and delivered once, as is one sent right before a reload, before
@@ -263,6 +264,30 @@ describe('offline', () => {
     // And it is live: a message from elsewhere arrives.
     await sendElsewhere(page, roomId, ['Signal again'])
     await message(page, 'Signal again').waitFor()
+  })
+
+  it('in a tunnel: a try to reconnect whose handshake never comes back is given up after 20 s, and the next try brings the room back', async () => {
+    const { link } = e2e
+    const { page } = await e2e.signUp('Tia Tunnel', { baseURL: link.base })
+    const roomId = await createRoom(page, 'tunnel')
+    await say(page, 'Before the tunnel')
+    await expect.poll(() => pendingCount(page)).toBe(0)
+
+    // Into the tunnel: the socket is dropped, and the handshake of the next try is lost.
+    link.holdHandshakes(true)
+    try {
+      link.cutSockets()
+      await expect.poll(() => bannerState(page)).toBe('reconnecting')
+      await expect.poll(() => link.held()).toBe(1)
+      await sendElsewhere(page, roomId, ['Said in the tunnel'])
+    } finally {
+      // Out of it: new tries pass; the one already made stays lost.
+      link.holdHandshakes(false)
+    }
+    // Chromium alone would wait 240 s for that handshake.
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 30_000 })
+    expect(link.held()).toBe(1)
+    await expect.poll(() => bodies(page)).toEqual(['Before the tunnel', 'Said in the tunnel'])
   })
 
   it('outbox: two messages written offline survive a reload and are delivered once, in order', async () => {

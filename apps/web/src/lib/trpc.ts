@@ -59,6 +59,30 @@ export function reconnectDelay(attempt: number): number {
   return Math.round(base * (0.8 + Math.random() * 0.4))
 }
 
+/**
+ * How long a socket may take to open before the try is given up and the
+ * next one made (the usual backoff, above). Chromium gives an opening
+ * handshake 240 s: a try made in a tunnel, whose packets were lost, could
+ * hold "Reconnecting…" for minutes after the signal came back. 20 s, the
+ * default of Firefox (`network.websocket.timeout.open`) and of Socket.IO's
+ * client, leaves a slow link (2G, a satellite) time to finish a handshake.
+ */
+export const OPEN_TIMEOUT_MS = 20_000
+
+/** The browser's WebSocket, failed if it has not opened within OPEN_TIMEOUT_MS. */
+class SocketWithOpenTimeout extends WebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols)
+    // Closing a socket that has not opened fails it: `error`, then `close`
+    // (1006), which tRPC takes as a failed try.
+    const timer = setTimeout(() => {
+      if (this.readyState === WebSocket.CONNECTING) this.close()
+    }, OPEN_TIMEOUT_MS)
+    this.addEventListener('open', () => clearTimeout(timer))
+    this.addEventListener('close', () => clearTimeout(timer))
+  }
+}
+
 function socketUrl(): string {
   const { protocol, host } = window.location
   return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}/trpc`
@@ -117,6 +141,7 @@ function connect(): Connection {
   let retired = false
   const ws = createWSClient({
     url: socketUrl,
+    WebSocket: SocketWithOpenTimeout,
     retryDelayMs: reconnectDelay,
     keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
     onOpen: () => {
