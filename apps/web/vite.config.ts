@@ -46,6 +46,12 @@ export default defineConfig({
         // allows (public/sw-routes.js).
         importScripts: ['sw-routes.js'],
         cleanupOutdatedCaches: true,
+        // A first visit's page is not the worker's until it claims it: "works
+        // offline" was said, but a page not yet opened (its chunk) could not
+        // open offline before a reload. Updates still wait for the prompt
+        // (no skipWaiting); the pages of the old worker move to the new one
+        // as it activates, as they did without this.
+        clientsClaim: true,
       },
       devOptions: { enabled: false },
     }),

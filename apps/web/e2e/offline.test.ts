@@ -1,6 +1,7 @@
 /**
  * Offline: a cold start with no network comes from the service worker and
- * IndexedDB, and a slow first connection says "Connecting…" over the saved
+ * IndexedDB (and a first visit, once it says it works offline, opens a
+ * page it had not loaded yet with no network), and a slow first connection says "Connecting…" over the saved
  * room; a try to reconnect whose handshake is lost (a tunnel) is given up
  * after 20 s for the next; messages written offline wait in a persistent outbox and are
  * delivered once, in order, when the network returns. Online, a send goes
@@ -264,6 +265,30 @@ describe('offline', () => {
     // And it is live: a message from elsewhere arrives.
     await sendElsewhere(page, roomId, ['Signal again'])
     await message(page, 'Signal again').waitFor()
+  })
+
+  it('a first visit: once it says it works offline it does, without a reload: a room not opened yet opens with no network', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'first-visit', ['Ana First', 'Ben First'])
+    await say(alice.page, 'Welcome aboard')
+    const b = bob.page
+    await roomItem(b, 'first-visit').waitFor()
+    // Said once the worker has taken the page it was installed from: its page chunks now come from the device.
+    await b.getByTestId('offline-ready').waitFor()
+    // Not from Chromium's HTTP cache, which may hold them from the worker's
+    // install but can drop them at any time (Playwright's routing turns it off).
+    await bob.context.route('**/assets/**', (route) => route.continue())
+
+    await bob.context.setOffline(true)
+    try {
+      await roomItem(b, 'first-visit').click()
+      await b.waitForURL(`**/rooms/${roomId}`)
+      await expect.poll(() => b.getByTestId('room-title').innerText()).toBe('first-visit')
+      await b.getByTestId('composer').waitFor()
+      expect(await b.getByText('That page opens once you are back online.').count()).toBe(0)
+    } finally {
+      await bob.context.setOffline(false)
+    }
+    await message(b, 'Welcome aboard').waitFor()
   })
 
   it('in a tunnel: a try to reconnect whose handshake never comes back is given up after 20 s, and the next try brings the room back', async () => {
