@@ -508,6 +508,63 @@ export async function storedBodies(page: Page, roomId: string): Promise<string[]
 export { waitForServiceWorker } from '@parley/testing/chromium'
 
 /**
+ * What the app's IndexedDB cache holds for a room: whether it is in the room
+ * list (and its last message there), how many messages are saved, and
+ * whether they run from the room's start (an empty room saved as such).
+ */
+export function savedRoom(
+  page: Page,
+  roomId: string,
+): Promise<{ room: boolean; messages: number; lastBody: string | null; fromStart: boolean }> {
+  return page.evaluate(async (roomId) => {
+    const none = { room: false, messages: 0, lastBody: null as string | null, fromStart: false }
+    const raw = localStorage.getItem('parley:user')
+    if (!raw) return none
+    const name = `parley-${(JSON.parse(raw) as { id: string }).id}`
+    if (!(await indexedDB.databases()).some((d) => d.name === name)) return none
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name)
+      req.onsuccess = () => resolve(req.result)
+      req.onerror = () => reject(req.error)
+    })
+    try {
+      if (!db.objectStoreNames.contains('messages')) return none
+      const tx = db.transaction(['rooms', 'messages', 'roomState'])
+      const get = <T>(req: IDBRequest<T>) =>
+        new Promise<T>((resolve, reject) => {
+          req.onsuccess = () => resolve(req.result)
+          req.onerror = () => reject(req.error)
+        })
+      const [room, messages, state] = await Promise.all([
+        get(
+          tx.objectStore('rooms').get(roomId) as IDBRequest<
+            { lastMessage?: { body: string } | null } | undefined
+          >,
+        ),
+        get(
+          tx
+            .objectStore('messages')
+            .count(IDBKeyRange.bound([roomId, -Infinity], [roomId, Infinity])),
+        ),
+        get(
+          tx.objectStore('roomState').get(roomId) as IDBRequest<
+            { fromStart?: boolean } | undefined
+          >,
+        ),
+      ])
+      return {
+        room: !!room,
+        messages,
+        lastBody: room?.lastMessage?.body ?? null,
+        fromStart: state?.fromStart ?? false,
+      }
+    } finally {
+      db.close()
+    }
+  }, roomId)
+}
+
+/**
  * Waits until the app's IndexedDB cache holds the room list (with `lastBody`
  * as the room's last message, when given) and at least
  * `count` messages of `roomId` (what an offline start reads). Read-only: it
@@ -520,43 +577,7 @@ export async function waitForSavedRoom(
   lastBody?: string,
 ): Promise<void> {
   // Polled from Node: an async predicate in page.waitForFunction was seen to pass too early.
-  const saved = () =>
-    page.evaluate(async (roomId) => {
-      const none = { room: false, messages: 0, lastBody: null as string | null }
-      const raw = localStorage.getItem('parley:user')
-      if (!raw) return none
-      const name = `parley-${(JSON.parse(raw) as { id: string }).id}`
-      if (!(await indexedDB.databases()).some((d) => d.name === name)) return none
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open(name)
-        req.onsuccess = () => resolve(req.result)
-        req.onerror = () => reject(req.error)
-      })
-      try {
-        if (!db.objectStoreNames.contains('messages')) return none
-        const tx = db.transaction(['rooms', 'messages'])
-        const get = <T>(req: IDBRequest<T>) =>
-          new Promise<T>((resolve, reject) => {
-            req.onsuccess = () => resolve(req.result)
-            req.onerror = () => reject(req.error)
-          })
-        const [room, messages] = await Promise.all([
-          get(
-            tx.objectStore('rooms').get(roomId) as IDBRequest<
-              { lastMessage?: { body: string } | null } | undefined
-            >,
-          ),
-          get(
-            tx
-              .objectStore('messages')
-              .count(IDBKeyRange.bound([roomId, -Infinity], [roomId, Infinity])),
-          ),
-        ])
-        return { room: !!room, messages, lastBody: room?.lastMessage?.body ?? null }
-      } finally {
-        db.close()
-      }
-    }, roomId)
+  const saved = () => savedRoom(page, roomId)
   // On a timeout the failure shows what was saved.
   await expect
     .poll(saved, { timeout: UI_TIMEOUT, interval: 100 })

@@ -16,6 +16,8 @@ export interface Link {
   held(): number
   /** Resets the WebSockets open through the link, as a network that drops them. */
   cutSockets(): void
+  /** While on, the server cannot be reached: every connection through the link is reset, the open ones and each new one. */
+  setDown(on: boolean): void
   close(): Promise<void>
 }
 
@@ -23,14 +25,16 @@ const UPGRADE = /^upgrade:\s*websocket/im
 
 export async function startLink(serverPort: number, port: number): Promise<Link> {
   let holding = false
+  let down = false
   const held = new Set<Socket>()
   let heldCount = 0
   const sockets = new Set<Socket>()
   const all = new Set<Socket>()
   const server = createServer((client) => {
+    client.on('error', () => client.destroy())
+    if (down) return client.resetAndDestroy()
     all.add(client)
     client.on('close', () => all.delete(client))
-    client.on('error', () => client.destroy())
     // A request's headers arrive in its first packet on loopback.
     client.once('data', (first) => {
       const upgrade = UPGRADE.test(first.toString('latin1'))
@@ -59,6 +63,10 @@ export async function startLink(serverPort: number, port: number): Promise<Link>
     holdHandshakes: (on) => void (holding = on),
     held: () => heldCount,
     cutSockets: () => sockets.forEach((s) => s.resetAndDestroy()),
+    setDown: (on) => {
+      down = on
+      if (on) all.forEach((s) => s.resetAndDestroy())
+    },
     close: () => {
       all.forEach((s) => s.destroy())
       return new Promise((resolve) => server.close(() => resolve()))

@@ -5,7 +5,9 @@
  * truth: the start of the conversation only when the copy holds it. The room
  * list an offline start shows is the one the app last showed, even when it
  * was put away and ended the moment after a change, before IndexedDB had it.
- * A room the device has not saved says so offline, and loads once it can.
+ * Started offline, a room the device has not saved says so and loads once it
+ * can, as does one that could not reach the server; one saved with no
+ * messages yet says that.
  */
 import { describe, expect, it } from 'vitest'
 import {
@@ -21,7 +23,9 @@ import {
   query,
   roomItem,
   say,
+  savedRoom,
   sendElsewhere,
+  storedBodies,
   useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
@@ -171,7 +175,28 @@ describe('the room list saved on the device', () => {
     }
   })
 
-  it('a room the device has not saved, opened with no network, says so rather than that it failed, and loads by itself once the network is back', async () => {
+  it('a room with no messages yet, opened again with no network, says so (not that it is not saved) and takes the first one', async () => {
+    const { page } = await e2e.signUp('Quinn Quiet')
+    const roomId = await createRoom(page, 'quiet-carriage')
+    await waitForServiceWorker(page)
+    await expect
+      .poll(() => savedRoom(page, roomId))
+      .toMatchObject({ room: true, messages: 0, fromStart: true })
+
+    await reloadOffline(page)
+    try {
+      await page.getByText('No messages yet. Say hello!').waitFor()
+      expect(await page.getByText("This room isn't saved on this device yet.").count()).toBe(0)
+      await say(page, 'First words, from the train')
+      await expect.poll(() => pendingCount(page)).toBe(1)
+    } finally {
+      await page.context().setOffline(false)
+    }
+    await expect.poll(() => pendingCount(page)).toBe(0)
+    expect(await storedBodies(page, roomId)).toEqual(['First words, from the train'])
+  })
+
+  it('started with no network, a room the device has not saved and the directory wait for it (not "Could not load"), and load by themselves once it is back', async () => {
     const alice = await e2e.signUp('Alma Saved')
     const bob = await e2e.signUp('Boris Unsaved')
     const roomId = await createRoom(alice.page, 'not-on-the-phone')
@@ -180,24 +205,53 @@ describe('the room list saved on the device', () => {
     const page = bob.page
     await roomItem(page, 'not-on-the-phone').waitFor()
     await waitForServiceWorker(page)
-    let failed = 0
-    page.on('requestfailed', (r) => void (r.url().includes('messages.list') && failed++))
+    // The socket tries every second while offline: the clock of this test.
+    let tries = 0
+    page.on('websocket', () => void tries++)
 
     // On the train: the app opened at the room, which it never showed here.
     await page.context().setOffline(true)
     try {
       await page.goto(`/rooms/${roomId}`)
       await page.getByText("This room isn't saved on this device yet.").waitFor()
-      // Its first try and both retries have failed, and the page has drawn since.
-      await expect.poll(() => failed).toBe(3)
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
+      // Long past a failed first try and both retries (~3 s): it still waits.
+      await expect.poll(() => tries, { timeout: 10_000 }).toBeGreaterThanOrEqual(5)
       expect(await page.getByText("This room isn't saved on this device yet.").isVisible()).toBe(true)
       expect(await page.getByText('Could not load the messages').count()).toBe(0)
+      // So does the directory.
+      await page.getByTestId('browse-link').click()
+      await page.getByTestId('offline-note').waitFor()
+      expect(await page.getByText('Could not load the rooms').count()).toBe(0)
     } finally {
       await page.context().setOffline(false)
     }
-    // No Retry to press: the room comes as the connection does.
+    // No Retry to press: they come as the network does.
+    await page.getByTestId('offline-note').waitFor({ state: 'detached' })
+    await expect.poll(() => page.getByTestId('browse-status').innerText()).toMatch(/found/)
+    await roomItem(page, 'not-on-the-phone').click()
     await message(page, 'Read me when you can').waitFor()
-    expect(await bodies(page)).toEqual(['Read me when you can'])
+  })
+
+  it('a room that could not reach the server (the network up, the server not) loads by itself once the connection is back, without Retry', async () => {
+    const { link } = e2e
+    const alice = await e2e.signUp('Ada Reach')
+    const bob = await e2e.signUp('Bram Reach', { baseURL: link.base })
+    const roomId = await createRoom(alice.page, 'behind-the-hill')
+    await invite(alice.page, bob.username)
+    await say(alice.page, 'Over the hill')
+    const page = bob.page
+    await roomItem(page, 'behind-the-hill').waitFor()
+
+    link.setDown(true)
+    try {
+      await roomItem(page, 'behind-the-hill').click()
+      await page.waitForURL(`**/rooms/${roomId}`)
+      // Its first try and both retries failed: that is what it says, with Retry.
+      await page.getByText('Could not load the messages').waitFor()
+    } finally {
+      link.setDown(false)
+    }
+    await message(page, 'Over the hill').waitFor({ timeout: 30_000 })
+    expect(await page.getByText('Could not load the messages').count()).toBe(0)
   })
 })

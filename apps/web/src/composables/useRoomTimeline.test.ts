@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ref } from 'vue'
-import { getTimeline } from '../lib/cache.ts'
+import { getTimeline, updateTimeline } from '../lib/cache.ts'
 import { untypedTrpc } from '../lib/trpc.ts'
 import type * as Trpc from '../lib/trpc.ts'
 import { deleteUserDb, loadRoomCopy, openUserDb } from '../offline/db.ts'
@@ -42,6 +42,32 @@ describe('useRoomTimeline: what it keeps on the device', () => {
     await vi.waitFor(() => expect(getTimeline(qc, ROOM)?.messages).toHaveLength(5))
     await vi.waitFor(async () => expect((await loadRoomCopy(ROOM)).messages).toHaveLength(5))
     expect((await loadRoomCopy(ROOM)).fromStart).toBe(true)
+    unmount()
+  })
+
+  it('keeps a room with no messages yet as such: opened again before the server answers, it shows empty, not unsaved', async () => {
+    query.mockResolvedValue(page(1, 0, false))
+    const first = mount()
+    await vi.waitFor(async () => expect((await loadRoomCopy(ROOM)).fromStart).toBe(true))
+    expect((await loadRoomCopy(ROOM)).messages).toEqual([])
+    first.unmount()
+
+    query.mockReturnValue(new Promise(() => {}))
+    const again = mount()
+    await vi.waitFor(() =>
+      expect(getTimeline(again.qc, ROOM)).toEqual({ messages: [], hasMore: false, fromCache: true }),
+    )
+    again.unmount()
+  })
+
+  it('does not keep a timeline a reset emptied: the saved copy stays until the fresh page', async () => {
+    query.mockResolvedValue(page(2, 6, false))
+    const { qc, unmount } = mount()
+    await vi.waitFor(async () => expect((await loadRoomCopy(ROOM)).messages).toHaveLength(5))
+    // What a reset does (useRoomEvents): empty, until the fresh page lands.
+    updateTimeline(qc, ROOM, () => ({ messages: [], hasMore: true, fromCache: true }))
+    await new Promise((r) => setTimeout(r, 600)) // past the save's 400 ms wait
+    expect((await loadRoomCopy(ROOM)).messages).toHaveLength(5)
     unmount()
   })
 

@@ -44,7 +44,8 @@ export function useRoomTimeline(
       olderError.value = null
       if (getTimeline(qc, id)) return
       const cached = await loadRoomCopy(id).catch(() => ({ messages: [], fromStart: false }))
-      if (cached.messages.length && !getTimeline(qc, id)) {
+      // A copy with no messages that runs from the start: the room had none yet.
+      if ((cached.messages.length || cached.fromStart) && !getTimeline(qc, id)) {
         qc.setQueryData<Timeline>(
           timelineKey(id),
           { messages: cached.messages, hasMore: !cached.fromStart, fromCache: true },
@@ -62,14 +63,18 @@ export function useRoomTimeline(
   // The whole timeline, not just its messages: a fresh page equal to a cached
   // copy that live events already completed keeps the same messages array
   // (structural sharing), and only dropping `fromCache` says it may be saved.
+  // Empty, only a room known to have no messages yet: a reset empties the
+  // timeline until its fresh page lands, and that is not to be saved.
+  const worthSaving = (t: Timeline | undefined): t is Timeline =>
+    !!t && !t.fromCache && (t.messages.length > 0 || !t.hasMore)
   watch([timeline, () => toValue(options.save ?? true)], ([t, save]) => {
     const id = toValue(roomId)
-    if (!t?.messages.length || t.fromCache || !save) return
+    if (!worthSaving(t) || !save) return
     clearTimeout(saveTimer)
     saveTimer = setTimeout(() => {
       // As it is now: a reset since may have cleared the saved copy of what it was.
       const now = getTimeline(qc, id)
-      if (now?.messages.length && !now.fromCache) {
+      if (worthSaving(now)) {
         void saveTimeline(id, now.messages, now.hasMore).catch(() => {})
       }
     }, 400)

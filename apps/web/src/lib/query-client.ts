@@ -1,6 +1,15 @@
-import { QueryClient, type Query, type QueryKey } from '@tanstack/vue-query'
+import { onlineManager, QueryClient, type Query, type QueryKey } from '@tanstack/vue-query'
 import { ref } from 'vue'
 import { errorCode, isNetworkError } from './errors.ts'
+
+/*
+ * TanStack Query starts out online whatever the browser says, and hears only
+ * the changes (its `online`/`offline` listeners): an app started with no
+ * network fetched, failed its retries and said "Could not load…", and stayed
+ * so after the network came back. Started from what the browser says, a query
+ * waits for the network (paused), as it does when the network goes later.
+ */
+if (typeof navigator !== 'undefined') onlineManager.setOnline(navigator.onLine)
 
 /** The app's one QueryClient (stores reach the cache through it too). */
 export const queryClient = new QueryClient({
