@@ -220,6 +220,10 @@ describe('offline', () => {
         'Day three: home',
       ])
       expect(await page.getByTestId('room-title').innerText()).toBe('field-notes')
+      // Who is in the room is not saved: the list says so, with no count (not "Members 0").
+      const members = page.getByTestId('member-list')
+      await members.getByText("Members aren't available offline.").waitFor()
+      expect(await members.locator('h2').innerText()).toBe('Members')
 
       // A new tab (a cold start of the app shell at /) works too.
       const tab = await context.newPage()
