@@ -26,6 +26,7 @@ import {
   savedRoom,
   sendElsewhere,
   storedBodies,
+  twoInPrivateRoom,
   useE2E,
   waitForSavedRoom,
   waitForServiceWorker,
@@ -197,10 +198,10 @@ describe('the room list saved on the device', () => {
   })
 
   it('started with no network, a room the device has not saved and the directory wait for it (not "Could not load"), and load by themselves once it is back', async () => {
-    const alice = await e2e.signUp('Alma Saved')
-    const bob = await e2e.signUp('Boris Unsaved')
-    const roomId = await createRoom(alice.page, 'not-on-the-phone')
-    await invite(alice.page, bob.username)
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'not-on-the-phone', [
+      'Alma Saved',
+      'Boris Unsaved',
+    ])
     await say(alice.page, 'Read me when you can')
     const page = bob.page
     await roomItem(page, 'not-on-the-phone').waitFor()
@@ -216,7 +217,9 @@ describe('the room list saved on the device', () => {
       await page.getByText("This room isn't saved on this device yet.").waitFor()
       // Long past a failed first try and both retries (~3 s): it still waits.
       await expect.poll(() => tries, { timeout: 10_000 }).toBeGreaterThanOrEqual(5)
-      expect(await page.getByText("This room isn't saved on this device yet.").isVisible()).toBe(true)
+      expect(await page.getByText("This room isn't saved on this device yet.").isVisible()).toBe(
+        true,
+      )
       expect(await page.getByText('Could not load the messages').count()).toBe(0)
       // So does the directory.
       await page.getByTestId('browse-link').click()

@@ -272,7 +272,10 @@ describe('offline', () => {
   })
 
   it('a first visit: once it says it works offline it does, without a reload: a room not opened yet opens with no network', async () => {
-    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'first-visit', ['Ana First', 'Ben First'])
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'first-visit', [
+      'Ana First',
+      'Ben First',
+    ])
     await say(alice.page, 'Welcome aboard')
     const b = bob.page
     await roomItem(b, 'first-visit').waitFor()

@@ -42,9 +42,11 @@ export function useAppSync(): void {
     },
   )
 
-  // A query that failed for want of a connection (its retries spent) stays
-  // failed: a room the device had not saved, opened on a train, still said
-  // "Could not load the messages" long after the network came back.
+  // A query that failed for want of the server (the network up, the server
+  // not reachable: a tunnel's last bar, a restart) stays failed once its
+  // retries are spent: a room the device had not saved still said "Could not
+  // load the messages" long after the connection came back. (With no network
+  // at all, queries wait for it instead: lib/query-client.ts.)
   watch(
     () => connection.opens,
     () =>

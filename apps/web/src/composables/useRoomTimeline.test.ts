@@ -55,7 +55,11 @@ describe('useRoomTimeline: what it keeps on the device', () => {
     query.mockReturnValue(new Promise(() => {}))
     const again = mount()
     await vi.waitFor(() =>
-      expect(getTimeline(again.qc, ROOM)).toEqual({ messages: [], hasMore: false, fromCache: true }),
+      expect(getTimeline(again.qc, ROOM)).toEqual({
+        messages: [],
+        hasMore: false,
+        fromCache: true,
+      }),
     )
     again.unmount()
   })

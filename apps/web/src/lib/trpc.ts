@@ -67,7 +67,7 @@ export function reconnectDelay(attempt: number): number {
  * default of Firefox (`network.websocket.timeout.open`) and of Socket.IO's
  * client, leaves a slow link (2G, a satellite) time to finish a handshake.
  */
-export const OPEN_TIMEOUT_MS = 20_000
+const OPEN_TIMEOUT_MS = 20_000
 
 /** The browser's WebSocket, failed if it has not opened within OPEN_TIMEOUT_MS. */
 class SocketWithOpenTimeout extends WebSocket {
