@@ -25,6 +25,25 @@ export default defineConfig({
         theme_color: '#4f46e5',
         background_color: '#0f1020',
         categories: ['social', 'communication'],
+        // Chromium's richer install dialog (Android, desktop) shows these with
+        // the description; without them it offers a bare one-line prompt.
+        // Written by apps/web/e2e/install.test.ts at these sizes.
+        screenshots: [
+          {
+            src: '/screenshots/room-mobile.png',
+            sizes: '780x1688',
+            type: 'image/png',
+            form_factor: 'narrow',
+            label: 'A room on a phone: messages, reactions and markdown, in the dark theme',
+          },
+          {
+            src: '/screenshots/room-desktop.png',
+            sizes: '1440x900',
+            type: 'image/png',
+            form_factor: 'wide',
+            label: 'A room on a desktop, with the room list and who is online',
+          },
+        ],
         icons: [
           { src: '/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
           { src: '/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
@@ -38,6 +57,8 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,ico,webmanifest,woff2}'],
+        // Only install dialogs show them: not 240 KB on every device.
+        globIgnores: ['screenshots/**'],
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/trpc/, /^\/healthz/, /^\/readyz/, /^\/metrics/],
         // API responses are never cached here: offline data comes from IndexedDB.

@@ -31,7 +31,7 @@ const serverEntry = path.join(root, 'apps/server/dist/main.js')
 const webBuild = ['index.html', 'sw.js', 'manifest.webmanifest'].map((f) =>
   path.join(root, 'apps/web/dist', f),
 )
-export const screenshotsDir = path.join(root, 'docs/screenshots')
+export const screenshotsDir = path.join(root, 'apps/web/public/screenshots')
 
 /** How long to wait for something a user should see. */
 export const UI_TIMEOUT = 15_000

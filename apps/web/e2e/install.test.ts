@@ -1,7 +1,8 @@
 /**
  * Installability (manifest + service worker, checked by Chromium itself
  * through CDP) and the README screenshots of the room view on a phone and on
- * a desktop, written to docs/screenshots/ by every run.
+ * a desktop, written to apps/web/public/screenshots/ by every run (the
+ * manifest offers them to install dialogs too).
  */
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
@@ -31,6 +32,7 @@ interface Manifest {
   theme_color?: string
   background_color?: string
   icons?: { src: string; sizes: string; type?: string; purpose?: string }[]
+  screenshots?: { src: string; sizes: string; form_factor?: string; label?: string }[]
 }
 
 /** A steady picture: no hover toolbar, no caret, fonts loaded, the newest message in view. */
@@ -72,6 +74,21 @@ describe('installable PWA', () => {
       expect(img.ok, icon.src).toBe(true)
       expect(img.headers.get('content-type'), icon.src).toMatch(/^image\/png/)
     }
+    // Screenshots for the richer install dialog, one for phones and one for
+    // desktops, each the size it says (Chromium drops one that is not), and
+    // not precached by the worker.
+    const screenshots = manifest.screenshots ?? []
+    expect(screenshots.map((s) => s.form_factor).sort()).toEqual(['narrow', 'wide'])
+    for (const shot of screenshots) {
+      const img = await fetch(new URL(shot.src, e2e.base))
+      expect(img.ok, shot.src).toBe(true)
+      expect(img.headers.get('content-type'), shot.src).toMatch(/^image\/png/)
+      const png = Buffer.from(await img.arrayBuffer())
+      expect(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`, shot.src).toBe(shot.sizes)
+      expect(shot.label, shot.src).toBeTruthy()
+    }
+    const worker = await (await fetch(`${e2e.base}/sw.js`)).text()
+    expect(worker).not.toContain('screenshots/')
 
     // Two people in one room: Bob on a phone (dark theme), Alice on a desktop
     // with a real profile (Chromium does not offer installs in incognito).
