@@ -322,6 +322,29 @@ describe('offline', () => {
     await expect.poll(() => bodies(page)).toEqual(['Before the tunnel', 'Said in the tunnel'])
   })
 
+  it('started while the server cannot be reached (the network up), it says it cannot reach Parley, not that the device is offline, and connects once it can', async () => {
+    const { link } = e2e
+    const { page } = await e2e.signUp('Sam Server', { baseURL: link.base })
+    const roomId = await createRoom(page, 'far-server')
+    await say(page, 'Saved here')
+    await waitForServiceWorker(page)
+    await message(page, 'Saved here').waitFor()
+    await waitForSavedRoom(page, roomId, 1, 'Saved here')
+
+    link.setDown(true)
+    try {
+      await page.reload() // the shell from the worker; the server refuses every connection
+      await message(page, 'Saved here').waitFor()
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      const words = 'Can’t reach Parley — showing saved messages'
+      expect(await page.getByTestId('connection-banner').innerText()).toBe(words)
+      await expect.poll(() => page.getByTestId('connection-status').innerText()).toBe(words)
+    } finally {
+      link.setDown(false)
+    }
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 30_000 })
+  })
+
   it('outbox: two messages written offline survive a reload and are delivered once, in order', async () => {
     const { alice, roomId, a, b } = await beforeTheTunnel('standup', ['Alice Martin', 'Bob Chen'])
 
