@@ -26,7 +26,6 @@ const UPGRADE = /^upgrade:\s*websocket/im
 export async function startLink(serverPort: number, port: number): Promise<Link> {
   let holding = false
   let down = false
-  const held = new Set<Socket>()
   let heldCount = 0
   const sockets = new Set<Socket>()
   const all = new Set<Socket>()
@@ -38,10 +37,9 @@ export async function startLink(serverPort: number, port: number): Promise<Link>
     // A request's headers arrive in its first packet on loopback.
     client.once('data', (first) => {
       const upgrade = UPGRADE.test(first.toString('latin1'))
+      // Held: never answered, and closed with the rest (`all`).
       if (upgrade && holding) {
         heldCount++
-        held.add(client)
-        client.on('close', () => held.delete(client))
         return
       }
       const upstream = connect(serverPort, '127.0.0.1')

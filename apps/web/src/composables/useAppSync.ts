@@ -50,10 +50,14 @@ export function useAppSync(): void {
   watch(
     () => connection.opens,
     () =>
-      void qc.refetchQueries({
-        type: 'active',
-        predicate: (q) => q.state.status === 'error' && isNetworkError(q.state.error),
-      }),
+      void qc.refetchQueries(
+        {
+          type: 'active',
+          predicate: (q) => q.state.status === 'error' && isNetworkError(q.state.error),
+        },
+        // One already being tried again is joined, not cancelled and sent anew.
+        { cancelRefetch: false },
+      ),
   )
 
   watch(

@@ -60,13 +60,13 @@ export function useRoomTimeline(
   const messages = computed<Message[]>(() => timeline.value?.messages ?? [])
 
   let saveTimer: ReturnType<typeof setTimeout> | undefined
-  // The whole timeline, not just its messages: a fresh page equal to a cached
-  // copy that live events already completed keeps the same messages array
-  // (structural sharing), and only dropping `fromCache` says it may be saved.
   // Empty, only a room known to have no messages yet: a reset empties the
   // timeline until its fresh page lands, and that is not to be saved.
   const worthSaving = (t: Timeline | undefined): t is Timeline =>
     !!t && !t.fromCache && (t.messages.length > 0 || !t.hasMore)
+  // The whole timeline, not just its messages: a fresh page equal to a cached
+  // copy that live events already completed keeps the same messages array
+  // (structural sharing), and only dropping `fromCache` says it may be saved.
   watch([timeline, () => toValue(options.save ?? true)], ([t, save]) => {
     const id = toValue(roomId)
     if (!worthSaving(t) || !save) return
