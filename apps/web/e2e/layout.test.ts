@@ -4,8 +4,8 @@
  * heading and controls; the members drawer on a phone closes on
  * Escape and on a tap outside it; a long topic opens on a tap; the reaction
  * picker of the latest message opens whole, above it, and a click or tap
- * elsewhere closes it; a touch screen
- * shows no keyboard hints; the composer grows and shrinks with its lines;
+ * elsewhere closes it; editing the latest message on a phone shows its
+ * editor whole; a touch screen shows no keyboard hints; the composer grows and shrinks with its lines;
  * the message list sits by the composer, follows new messages and holds
  * still while someone reads back, with a button below that counts what came
  * meanwhile and takes them down to it.
@@ -220,6 +220,41 @@ describe('layout', () => {
     await pickers(bob.page).waitFor()
     await message(bob.page, 'The latest one').tap({ position: { x: 10, y: 5 } })
     await expect.poll(() => pickers(bob.page).count()).toBe(0)
+  })
+
+  it('phone: editing the latest message brings its editor whole into the list, Save and Cancel in reach', async () => {
+    const alice = await e2e.signUp('Alice Editor', PHONE)
+    const bob = await e2e.signUp('Bob Editor')
+    const roomId = await createRoom(alice.page, 'edit-room')
+    await invite(alice.page, bob.username)
+    // Someone else's messages above hers, enough that the list scrolls.
+    const earlier = Array.from({ length: 15 }, (_, i) => `Earlier note ${i + 1}`)
+    await sendElsewhere(bob.page, roomId, earlier)
+    await message(alice.page, 'Earlier note 15').waitFor()
+    await alice.page.getByTestId('composer').fill('A line I will fix')
+    await alice.page.getByTestId('composer').press('Enter')
+    const latest = message(alice.page, 'A line I will fix')
+    await latest.tap()
+    await latest.getByTestId('edit-button').tap()
+
+    const editor = alice.page.getByTestId('edit-input')
+    await expect.poll(() => editor.evaluate((el) => el === document.activeElement)).toBe(true)
+    const list = (await alice.page.getByTestId('message-list').boundingBox())!
+    const parts = {
+      'the editor': editor,
+      Save: alice.page.getByTestId('edit-save'),
+      Cancel: alice.page.getByRole('button', { name: 'Cancel' }),
+    }
+    for (const [name, part] of Object.entries(parts)) {
+      const inside = async () => {
+        const box = (await part.boundingBox())!
+        return box.y >= list.y && box.y + box.height <= list.y + list.height
+      }
+      await expect.poll(inside, { message: `${name} is inside the message list` }).toBe(true)
+    }
+    await editor.fill('A line I fixed')
+    await alice.page.getByTestId('edit-save').tap()
+    await message(alice.page, 'A line I fixed').waitFor()
   })
 
   it('the composer grows with its lines up to a limit, shrinks with them, and is one line again after a send', async () => {
