@@ -1,6 +1,7 @@
 /**
  * Touch and assistive technology: on a touch screen every control is a
- * finger's size (40 px or more each way); the members drawer keeps the
+ * finger's size (40 px or more each way); a refused message says so in the
+ * room list too, in words; the members drawer keeps the
  * keyboard inside it until it closes; screen readers hear a new message from
  * someone else in one line, but no history on a room switch or an older page,
  * and a search's count rather than every result again; the connection's
@@ -19,6 +20,7 @@ import {
   openRoom,
   PASSWORD,
   PHONE,
+  roomItem,
   say,
   sendElsewhere,
   signIn,
@@ -150,6 +152,25 @@ describe('assistive', () => {
     await expectFingerSized(retry, 'Retry')
     await expectFingerSized(message(page, 'refused one').getByTestId('outbox-discard'), 'Discard')
   })
+  it("a message the server refused says so in the room list too, in words a screen reader hears; discarded, the room's last is what it was", async () => {
+    const { page } = await e2e.signUp('Rita Refused')
+    await createRoom(page, 'refusals', { topic: 'Where sends bounce' })
+    await say(page, 'this one went')
+    await refuseSends(page)
+    await say(page, 'refused one')
+    await message(page, 'refused one').getByTestId('outbox-retry').waitFor()
+
+    const room = roomItem(page, 'refusals')
+    const last = room.getByTestId('room-last-message')
+    await expect.poll(() => last.innerText()).toBe('You: refused one')
+    await room.getByTestId('room-unsent').waitFor()
+    expect(await room.innerText()).toContain('Not sent:')
+
+    await message(page, 'refused one').getByTestId('outbox-discard').click()
+    await room.getByTestId('room-unsent').waitFor({ state: 'detached' })
+    expect(await last.innerText()).toBe('You: this one went')
+  })
+
   it('800 px wide: Tab stays inside the members drawer, and Escape hands the focus back to its toggle', async () => {
     const narrow = { viewport: { width: 800, height: 900 } }
     const [owner, guest] = await Promise.all([

@@ -4,7 +4,8 @@
  * page it had not loaded yet with no network), and a slow first connection says "Connecting…" over the saved
  * room; a try to reconnect whose handshake is lost (a tunnel) is given up
  * after 20 s for the next; messages written offline wait in a persistent outbox and are
- * delivered once, in order, when the network returns. Online, a send goes
+ * delivered once, in order, when the network returns (the room list shows
+ * the newest of them as the room's last, waiting). Online, a send goes
  * over the open WebSocket, and one whose socket drops before the answer is
  * sent again and delivered once, as is one sent right before a reload, before
  * the device stored it; one whose message came back but whose
@@ -397,6 +398,42 @@ describe('offline', () => {
     expect(await bodies(a)).toEqual(expected)
     expect(await storedBodies(a, roomId)).toEqual(expected)
   })
+  it("the room list shows what was written offline as the room's last message, waiting, and takes the room up; sent, it stays", async () => {
+    const { alice, a } = await beforeTheTunnel('standup', ['Alice Martin', 'Bob Chen'])
+    await createRoom(a, 'later-room') // newer: above the standup in her list
+    await roomItem(a, 'standup').click()
+    await message(a, 'Before the tunnel').waitFor()
+    const rooms = () => a.getByTestId('room-name').allInnerTexts()
+    await expect.poll(rooms).toEqual(['later-room', 'standup'])
+    const standup = roomItem(a, 'standup')
+    const last = standup.getByTestId('room-last-message')
+    const waiting = standup.getByTestId('room-unsent')
+
+    await alice.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(a)).toBe('offline')
+      await say(a, 'offline one')
+      await say(a, 'see you at **nine**')
+      await expect.poll(() => last.innerText()).toBe('You: see you at nine')
+      await waiting.waitFor()
+      expect(await standup.innerText()).toContain('Waiting to send:')
+      expect(await rooms()).toEqual(['standup', 'later-room'])
+      // Still so after a reload: the outbox is on the device.
+      await a.reload()
+      await waiting.waitFor()
+      expect(await last.innerText()).toBe('You: see you at nine')
+      expect(await rooms()).toEqual(['standup', 'later-room'])
+    } finally {
+      await alice.context.setOffline(false)
+    }
+
+    // Sent: the same words, without the clock, in the same place.
+    await expect.poll(() => pendingCount(a), { timeout: 20_000 }).toBe(0)
+    await waiting.waitFor({ state: 'detached' })
+    expect(await last.innerText()).toBe('You: see you at nine')
+    expect(await rooms()).toEqual(['standup', 'later-room'])
+  })
+
   it('a send goes over the open socket; one whose socket drops before the answer is sent again and delivered once', async () => {
     const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'socket-sends', [
       'Alice Socket',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { OutboxAction } from '../offline/db.ts'
+import type { OutboxAction, OutboxSend } from '../offline/db.ts'
 import { message } from '../test/factories.ts'
-import { pendingChanges, withPending } from './pending.ts'
+import { newestUnsent, pendingChanges, withPending } from './pending.ts'
 
 const ME = 'f'.repeat(24)
 let n = 0
@@ -68,5 +68,34 @@ describe('pendingChanges', () => {
     expect(changes.get('m1')?.kind).toBe('edit')
     expect(changes.get('m2')).toMatchObject({ kind: 'react', emoji: '🎉', on: false })
     expect(changes.get('m3')?.kind).toBe('delete')
+  })
+})
+
+describe('newestUnsent', () => {
+  const send = (roomId: string, body: string, extra: Partial<OutboxSend> = {}): OutboxSend => ({
+    kind: 'send',
+    body,
+    ...base(),
+    roomId,
+    ...extra,
+  })
+
+  it("is each room's newest send still waiting or refused, whatever the changes queued after it", () => {
+    const queue = [
+      send('a', 'first in a'),
+      send('b', 'refused in b', { status: 'failed', error: 'Not a member' }),
+      send('a', 'second in a', { status: 'sending' }),
+      edit('m1', 'an edit in r'),
+    ]
+    const newest = newestUnsent(queue)
+    expect([...newest.keys()].sort()).toEqual(['a', 'b'])
+    expect(newest.get('a')?.body).toBe('second in a')
+    expect(newest.get('b')?.status).toBe('failed')
+  })
+
+  it('leaves out a send the user discarded (it waits only to be deleted on the server)', () => {
+    const newest = newestUnsent([send('a', 'kept'), send('a', 'discarded', { discarded: true })])
+    expect(newest.get('a')?.body).toBe('kept')
+    expect(newestUnsent([send('b', 'gone', { discarded: true })]).size).toBe(0)
   })
 })

@@ -13,6 +13,19 @@ import { tombstone, toggleReaction } from './timeline.ts'
 
 export const isAction = (item: OutboxItem): item is OutboxAction => item.kind !== 'send'
 
+/**
+ * Per room, the newest message the user wrote that the server does not have
+ * yet (waiting, or refused): until it has, the room list shows it as the
+ * room's last. A discarded send is out of sight. The queue is in the order
+ * things were done, so the last of a room's is its newest.
+ */
+export function newestUnsent(items: readonly OutboxItem[]): Map<string, OutboxSend> {
+  const newest = new Map<string, OutboxSend>()
+  for (const item of items)
+    if (item.kind === 'send' && !item.discarded) newest.set(item.roomId, item)
+  return newest
+}
+
 function apply(m: Message, a: OutboxAction): Message {
   if (m.deleted) return m
   switch (a.kind) {
