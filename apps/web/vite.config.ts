@@ -14,6 +14,9 @@ export default defineConfig({
       injectRegister: false,
       includeAssets: ['favicon.svg', 'favicon.png', 'apple-touch-icon.png'],
       manifest: {
+        // The app's identity for the browser: fixed, so start_url can change
+        // without the installed app becoming another one.
+        id: '/',
         name: 'Parley',
         short_name: 'Parley',
         description: 'Real-time chat rooms that keep working offline.',
@@ -42,6 +45,16 @@ export default defineConfig({
             type: 'image/png',
             form_factor: 'wide',
             label: 'A room on a desktop, with the room list and who is online',
+          },
+        ],
+        // The installed app's icon menu (right-click, long-press) opens these directly.
+        shortcuts: [
+          {
+            name: 'Browse rooms',
+            short_name: 'Browse',
+            description: 'Find public rooms to join, or start your own',
+            url: '/browse',
+            icons: [{ src: '/icon-192.png', sizes: '192x192', type: 'image/png' }],
           },
         ],
         icons: [

@@ -2,7 +2,8 @@
  * Installability (manifest + service worker, checked by Chromium itself
  * through CDP) and the README screenshots of the room view on a phone and on
  * a desktop, written to apps/web/public/screenshots/ by every run (the
- * manifest offers them to install dialogs too).
+ * manifest offers them to install dialogs too, beside a fixed `id` and a
+ * "Browse rooms" shortcut).
  */
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
@@ -33,6 +34,8 @@ interface Manifest {
   background_color?: string
   icons?: { src: string; sizes: string; type?: string; purpose?: string }[]
   screenshots?: { src: string; sizes: string; form_factor?: string; label?: string }[]
+  id?: string
+  shortcuts?: { name: string; url: string; icons?: { src: string }[] }[]
 }
 
 /** A steady picture: no hover toolbar, no caret, fonts loaded, the newest message in view. */
@@ -89,6 +92,12 @@ describe('installable PWA', () => {
     }
     const worker = await (await fetch(`${e2e.base}/sw.js`)).text()
     expect(worker).not.toContain('screenshots/')
+    // A fixed identity, and the directory one step from the installed app's icon menu.
+    expect(manifest.id).toBe('/')
+    expect(manifest.shortcuts?.map((s) => [s.name, s.url])).toEqual([['Browse rooms', '/browse']])
+    for (const icon of manifest.shortcuts!.flatMap((s) => s.icons ?? [])) {
+      expect((await fetch(new URL(icon.src, e2e.base))).ok, icon.src).toBe(true)
+    }
 
     // Two people in one room: Bob on a phone (dark theme), Alice on a desktop
     // with a real profile (Chromium does not offer installs in incognito).
