@@ -222,7 +222,7 @@ describe('layout', () => {
     await expect.poll(() => pickers(bob.page).count()).toBe(0)
   })
 
-  it('phone: editing the latest message brings its editor whole into the list, Save and Cancel in reach', async () => {
+  it('phone: editing the latest message brings its editor whole into the list, Save and Cancel in reach, and no stray tool bar', async () => {
     const alice = await e2e.signUp('Alice Editor', PHONE)
     const bob = await e2e.signUp('Bob Editor')
     const roomId = await createRoom(alice.page, 'edit-room')
@@ -252,6 +252,17 @@ describe('layout', () => {
       }
       await expect.poll(inside, { message: `${name} is inside the message list` }).toBe(true)
     }
+    // The list moved under the finger: no other message shows its tool bar (a touch screen's
+    // hover stays where the tap was, over whatever is there now).
+    // (A hidden bar is clipped to 1 px, or transparent, its buttons inside it.)
+    const toolBars = await alice.page.getByTestId('react-button').evaluateAll(
+      (buttons) =>
+        buttons.filter((b) => {
+          const bar = b.parentElement!
+          return bar.getBoundingClientRect().width > 1 && getComputedStyle(bar).opacity !== '0'
+        }).length,
+    )
+    expect(toolBars, 'tool bars showing').toBe(0)
     await editor.fill('A line I fixed')
     await alice.page.getByTestId('edit-save').tap()
     await message(alice.page, 'A line I fixed').waitFor()
