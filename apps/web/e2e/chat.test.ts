@@ -274,6 +274,19 @@ describe('two people chatting', () => {
     expect(await line.count()).toBe(0)
   })
 
+  it('where the first new message is also the first of its day, the day comes first and the "New" line sits on the message', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'fresh-day', ['Alice Fresh', 'Bob Fresh'])
+    await sendElsewhere(a.page, roomId, ['first words here'])
+    await expect.poll(() => unreadBadge(b.page, 'fresh-day')).toBe('1')
+    await openRoom(b.page, 'fresh-day')
+    await b.page.getByTestId('new-divider').waitFor()
+    expect(await rowsAround(b.page, 'new-divider')).toEqual(['Today', 'New', 'first words here'])
+  })
+
   it('a room opened from its address after time away (a reload, a tab the phone put away) has its "New" line, though the copy on the device said all was read', async () => {
     const {
       alice: a,
