@@ -398,6 +398,39 @@ describe('two people chatting', () => {
     await b.getByPlaceholder('Filter rooms').fill('')
   })
 
+  it("↑ in an empty composer edits one's latest message, and the keyboard is back in the composer after", async () => {
+    const { page } = await e2e.signUp('Kim Keys')
+    await createRoom(page, 'keys-room')
+    await say(page, 'first thought')
+    await say(page, 'second thougth')
+    const composer = page.getByTestId('composer')
+    const editor = page.getByTestId('edit-input')
+    const inComposer = () => composer.evaluate((el) => el === document.activeElement)
+
+    // With words in the box, ↑ is the caret's.
+    await composer.fill('draft')
+    await composer.press('ArrowUp')
+    expect(await editor.count()).toBe(0)
+    await composer.fill('')
+
+    await composer.press('ArrowUp')
+    await expect.poll(() => editor.evaluate((el) => el === document.activeElement)).toBe(true)
+    expect(await editor.inputValue()).toBe('second thougth')
+    await editor.fill('second thought')
+    await editor.press('Enter')
+    await expect.poll(() => bodies(page)).toEqual(['first thought', 'second thought'])
+    expect(await message(page, 'second thought').innerText()).toContain('(edited)')
+    await expect.poll(inComposer).toBe(true)
+
+    // Escape leaves it as it was, and the keyboard in the composer too.
+    await composer.press('ArrowUp')
+    await editor.waitFor()
+    await editor.press('Escape')
+    await editor.waitFor({ state: 'detached' })
+    await expect.poll(inComposer).toBe(true)
+    expect(await bodies(page)).toEqual(['first thought', 'second thought'])
+  })
+
   it("an owner makes a member admin and removes them from the member list; they see it live", async () => {
     const a = alice.page
     const b = bob.page
