@@ -77,8 +77,9 @@ export default defineConfig({
         // API responses are never cached here: offline data comes from IndexedDB.
         runtimeCaching: [],
         // …and API calls do not go through the worker at all where the browser
-        // allows (public/sw-routes.js).
-        importScripts: ['sw-routes.js'],
+        // allows (public/sw-routes.js). A message's notification opens its
+        // room when clicked (public/sw-notifications.js).
+        importScripts: ['sw-routes.js', 'sw-notifications.js'],
         cleanupOutdatedCaches: true,
         // A first visit's page is not the worker's until it claims it: "works
         // offline" was said, but a page not yet opened (its chunk) could not

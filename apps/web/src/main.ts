@@ -2,6 +2,7 @@ import { VueQueryPlugin } from '@tanstack/vue-query'
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
+import { startNotifications } from './lib/notifications.ts'
 import { queryClient } from './lib/query-client.ts'
 import { createAppRouter } from './router.ts'
 import './styles/main.css'
@@ -9,5 +10,7 @@ import './styles/main.css'
 const app = createApp(App)
 app.use(createPinia())
 app.use(VueQueryPlugin, { queryClient })
-app.use(createAppRouter())
+const router = createAppRouter()
+app.use(router)
+startNotifications(router)
 app.mount('#app')

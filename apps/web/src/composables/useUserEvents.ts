@@ -12,6 +12,8 @@ import {
   updateRoomList,
 } from '../lib/cache.ts'
 import { errorCode } from '../lib/errors.ts'
+import { notifyMessage } from '../lib/notifications.ts'
+import { roomTitle } from '../lib/rooms.ts'
 import { toast } from '../lib/toast.ts'
 import { untrack, useTrpcSubscription } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
@@ -40,9 +42,17 @@ export function useUserEvents(): void {
   function apply(event: UserEvent): void {
     switch (event.type) {
       case 'room.activity': {
-        if (!getRoomList(qc)?.some((r) => r.id === event.roomId)) {
+        const room = getRoomList(qc)?.find((r) => r.id === event.roomId)
+        if (!room) {
           void qc.invalidateQueries({ queryKey: roomListKey() })
           return
+        }
+        // With a message, one just written (the server sends one per new message): someone
+        // else's is news for a user who is not looking.
+        const meId = session.user?.id
+        if (event.lastMessage && event.lastMessage.author.id !== meId) {
+          const where = { title: roomTitle(room, meId), direct: room.direct }
+          void notifyMessage(event.lastMessage, where)
         }
         patchRoom(qc, event.roomId, (r) => ({
           seq: Math.max(r.seq, event.seq),

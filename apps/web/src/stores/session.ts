@@ -2,6 +2,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { LoginInput, PublicUser, RegisterInput } from '@parley/schemas'
 import { isNetworkError } from '../lib/errors.ts'
+import { forgetNotify } from '../lib/notifications.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import { reconnectTrpc, retireSocket } from '../lib/trpc.ts'
@@ -64,6 +65,7 @@ export const useSessionStore = defineStore('session', () => {
     verified.value = false
     forgetUser()
     forgetReadingPlaces()
+    forgetNotify()
     useOutboxStore().reset()
     closeUserDb()
     queryClient.clear()

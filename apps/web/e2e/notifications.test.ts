@@ -1,0 +1,121 @@
+/**
+ * Notifications of new messages: off until the user turns them on (the
+ * browser asks then); on, a message from someone else shows as the system's
+ * notification while Parley is in the background — not while it is in front,
+ * never for one's own, one per room (the newest replacing) — and a click on
+ * one opens its room; sign-out turns them off.
+ */
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import {
+  message,
+  mutate,
+  roomItem,
+  sendElsewhere,
+  signIn,
+  twoInPrivateRoom,
+  unreadBadge,
+  useE2E,
+  waitForServiceWorker,
+} from './harness.ts'
+
+const e2e = useE2E()
+
+/** The notifications Parley shows now, as the system has them. */
+function shown(page: Page): Promise<{ title: string; body: string; tag: string }[]> {
+  return page.evaluate(async () => {
+    const worker = await navigator.serviceWorker.ready
+    const all = await worker.getNotifications()
+    return all.map((n) => ({ title: n.title, body: n.body, tag: n.tag }))
+  })
+}
+
+/** Parley goes to the background (another tab or app in front). */
+function toBackground(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })
+    document.dispatchEvent(new Event('visibilitychange'))
+  })
+}
+
+describe('notifications', () => {
+  it('turned on, a message from someone else shows while Parley is in the background, one per room, and a click opens its room', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'standup', [
+      'Alice Martin',
+      'Bob Chen',
+    ])
+    const b = bob.page
+    await bob.context.grantPermissions(['notifications'], { origin: e2e.base })
+    await b.goto('/')
+    await roomItem(b, 'standup').waitFor()
+    await waitForServiceWorker(b)
+
+    // Off until he turns them on.
+    const toggle = b.getByTestId('notify-toggle')
+    expect(await toggle.getAttribute('aria-pressed')).toBe('false')
+    await sendElsewhere(alice.page, roomId, ['before he asked'])
+    await expect.poll(() => unreadBadge(b, 'standup')).toBe('1')
+    await toBackground(b)
+    await sendElsewhere(alice.page, roomId, ['still not asked'])
+    await expect.poll(() => unreadBadge(b, 'standup')).toBe('2')
+    expect(await shown(b)).toEqual([])
+    await b.reload()
+    await roomItem(b, 'standup').waitFor()
+    await toggle.click()
+    await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('true')
+
+    // In front, the page shows what came: no notification.
+    await sendElsewhere(alice.page, roomId, ['while he looks'])
+    await expect.poll(() => unreadBadge(b, 'standup')).toBe('3')
+    expect(await shown(b)).toEqual([])
+
+    // In the background: one per room, the newest in it.
+    await toBackground(b)
+    await sendElsewhere(alice.page, roomId, ['**Standup** in 5', 'bring the notes'])
+    await expect
+      .poll(() => shown(b))
+      .toEqual([{ title: 'Alice Martin in standup', body: 'bring the notes', tag: roomId }])
+    // A direct message goes by the person's name; his own messages are no news.
+    const direct = await mutate<{ id: string }>(alice.page, 'rooms.direct', {
+      username: bob.username,
+    })
+    await sendElsewhere(alice.page, direct.id, ['a word in private'])
+    await sendElsewhere(b, roomId, ['my own, from my phone'])
+    await expect
+      .poll(() => roomItem(b, 'standup').getByTestId('room-last-message').innerText())
+      .toBe('You: my own, from my phone')
+    await expect
+      .poll(() => shown(b).then((all) => all.map((n) => `${n.title}: ${n.body}`).sort()))
+      .toEqual(['Alice Martin in standup: bring the notes', 'Alice Martin: a word in private'])
+
+    // A click (the worker's handler, as the system calls it) opens the room in this window.
+    const [worker] = bob.context.serviceWorkers()
+    await worker!.evaluate(
+      (path) =>
+        (
+          self as unknown as { openFromNotification(p: string): Promise<void> }
+        ).openFromNotification(path),
+      `/rooms/${roomId}`,
+    )
+    await b.waitForURL(`**/rooms/${roomId}`)
+    await message(b, 'bring the notes').waitFor()
+
+    // Signed out and in again: off.
+    await b.getByTestId('sign-out').click()
+    await b.getByTestId('auth-username').waitFor()
+    await signIn(b, bob.username)
+    await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('false')
+  })
+
+  it('refused when the browser asks, the bell stays off and says where to allow them', async () => {
+    // No permission granted to this context: headless Chromium answers the request with no.
+    const { page } = await e2e.signUp('Nia Nope')
+    const toggle = page.getByTestId('notify-toggle')
+    await toggle.click()
+    const said = "Notifications are blocked for Parley: allow them in the browser's site settings"
+    await page.getByText(said).waitFor()
+    expect(await page.evaluate(() => Notification.permission)).toBe('denied')
+    expect(await toggle.getAttribute('aria-pressed')).toBe('false')
+    expect(await toggle.getAttribute('title')).toBe('Notifications are blocked in the browser')
+  })
+})

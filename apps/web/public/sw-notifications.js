@@ -1,0 +1,18 @@
+/* global self */
+// Imported by the service worker (vite.config.ts, workbox.importScripts).
+// A click on a message's notification (lib/notifications.ts) opens its room:
+// in a Parley window already open (the app routes there, keeping its state),
+// else in a new one.
+self.openFromNotification = async (path) => {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
+  const open = windows.find((w) => new URL(w.url).origin === self.location.origin)
+  if (!open) return self.clients.openWindow(path)
+  open.postMessage({ type: 'parley:open', path })
+  // Allowed only from the click itself: from anywhere else the window stays where it is.
+  await open.focus().catch(() => {})
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close()
+  event.waitUntil(self.openFromNotification(event.notification.data?.path ?? '/'))
+})

@@ -1,0 +1,92 @@
+/**
+ * New messages as the system's notifications, while Parley is not in front
+ * (another tab, another app, minimised): off until the user turns them on,
+ * which is when the browser asks for permission. Kept for this device until
+ * sign-out. Shown through the service worker (Android has no page
+ * notifications), one per room: a newer message replaces the room's last
+ * (its tag). A click opens the room (`public/sw-notifications.js`, and
+ * `startNotifications` here).
+ */
+import { ref } from 'vue'
+import type { Router } from 'vue-router'
+import type { Message } from '@parley/schemas'
+import { readLocal, removeLocal, writeLocal } from '../offline/local-store.ts'
+import { preview } from './format.ts'
+
+const KEY = 'parley:notify'
+
+export type NotifyState = 'on' | 'off' | 'blocked' | 'unsupported'
+
+const supported = () => typeof Notification !== 'undefined' && 'serviceWorker' in navigator
+
+function currentState(): NotifyState {
+  if (!supported()) return 'unsupported'
+  if (Notification.permission === 'denied') return 'blocked'
+  return Notification.permission === 'granted' && readLocal(KEY) === 'on' ? 'on' : 'off'
+}
+
+export const notifyState = ref<NotifyState>(currentState())
+
+/** Turns them on (asking the browser first) or off; resolves to the state it ends in. */
+export async function setNotify(on: boolean): Promise<NotifyState> {
+  if (on && supported()) {
+    const permission = await Notification.requestPermission()
+    if (permission === 'granted') writeLocal(KEY, 'on')
+  } else {
+    removeLocal(KEY)
+  }
+  notifyState.value = currentState()
+  return notifyState.value
+}
+
+/** Signed out: the next person on this device starts with them off. */
+export function forgetNotify(): void {
+  removeLocal(KEY)
+  notifyState.value = currentState()
+}
+
+/** Whether the user is looking at Parley now: then the page shows what came. */
+const inFront = () => document.visibilityState === 'visible' && document.hasFocus()
+
+/**
+ * A message someone else wrote in `roomTitle`, shown as a notification if
+ * they are on and the user is not looking.
+ */
+export async function notifyMessage(
+  message: Message,
+  room: { title: string; direct: boolean },
+): Promise<void> {
+  if (currentState() !== 'on' || inFront()) return
+  const who = message.author.displayName
+  const title = room.direct ? who : `${who} in ${room.title}`
+  const options: NotificationOptions = {
+    body: preview(message.body, 200),
+    tag: message.roomId,
+    icon: '/icon-192.png',
+    data: { path: `/rooms/${message.roomId}` },
+  }
+  const worker = await navigator.serviceWorker.getRegistration().catch(() => undefined)
+  try {
+    if (worker) await worker.showNotification(title, options)
+    else new Notification(title, options) // no worker (dev): a page notification
+  } catch {
+    /* the browser would not show it now: the room list has it */
+  }
+}
+
+/**
+ * At start: a click on a notification (relayed by the service worker) opens
+ * its room here, and a permission changed in the browser's settings shows.
+ */
+export function startNotifications(router: Router): void {
+  if (!supported()) return
+  navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
+    const data = event.data as { type?: string; path?: string } | null
+    if (data?.type === 'parley:open' && data.path?.startsWith('/rooms/'))
+      void router.push(data.path)
+  })
+  void navigator.permissions
+    ?.query({ name: 'notifications' })
+    .then((status) => status.addEventListener('change', () => (notifyState.value = currentState())))
+    .catch(() => {})
+}
