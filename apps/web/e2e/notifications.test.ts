@@ -3,7 +3,8 @@
  * browser asks then); on, a message from someone else shows as the system's
  * notification while Parley is in the background — not while it is in front,
  * never for one's own, one per room (the newest replacing) — and a click on
- * one opens its room; sign-out turns them off.
+ * one opens its room; the user's other tabs follow the bell; sign-out turns
+ * them off.
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -61,8 +62,15 @@ describe('notifications', () => {
     expect(await shown(b)).toEqual([])
     await b.reload()
     await roomItem(b, 'standup').waitFor()
+    // His other tab's bell follows.
+    const tab = await bob.context.newPage()
+    await tab.goto('/')
+    const otherBell = tab.getByTestId('notify-toggle')
+    await otherBell.waitFor()
     await toggle.click()
     await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('true')
+    await expect.poll(() => otherBell.getAttribute('aria-pressed')).toBe('true')
+    await tab.close()
 
     // In front, the page shows what came: no notification.
     await sendElsewhere(alice.page, roomId, ['while he looks'])

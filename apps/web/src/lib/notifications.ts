@@ -49,8 +49,8 @@ export function forgetNotify(): void {
 const inFront = () => document.visibilityState === 'visible' && document.hasFocus()
 
 /**
- * A message someone else wrote in `roomTitle`, shown as a notification if
- * they are on and the user is not looking.
+ * A message someone else wrote in `room`, shown as a notification if they
+ * are on and the user is not looking.
  */
 export async function notifyMessage(
   message: Message,
@@ -76,10 +76,15 @@ export async function notifyMessage(
 
 /**
  * At start: a click on a notification (relayed by the service worker) opens
- * its room here, and a permission changed in the browser's settings shows.
+ * its room here, and the bell follows a permission changed in the browser's
+ * settings and a choice made in another tab.
  */
 export function startNotifications(router: Router): void {
   if (!supported()) return
+  const follow = () => (notifyState.value = currentState())
+  window.addEventListener('storage', (event) => {
+    if (event.key === KEY || event.key === null) follow()
+  })
   navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
     const data = event.data as { type?: string; path?: string } | null
     if (data?.type === 'parley:open' && data.path?.startsWith('/rooms/'))
@@ -87,6 +92,6 @@ export function startNotifications(router: Router): void {
   })
   void navigator.permissions
     ?.query({ name: 'notifications' })
-    .then((status) => status.addEventListener('change', () => (notifyState.value = currentState())))
+    .then((status) => status.addEventListener('change', follow))
     .catch(() => {})
 }
