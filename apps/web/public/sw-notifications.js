@@ -4,8 +4,8 @@
 // in a Parley window already open (the app routes there, keeping its state),
 // else in a new one.
 self.openFromNotification = async (path) => {
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
-  const open = windows.find((w) => new URL(w.url).origin === self.location.origin)
+  // Only this origin's windows are the worker's to see.
+  const [open] = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
   if (!open) return self.clients.openWindow(path)
   open.postMessage({ type: 'parley:open', path })
   // Allowed only from the click itself: from anywhere else the window stays where it is.

@@ -56,7 +56,7 @@ export async function notifyMessage(
   message: Message,
   room: { title: string; direct: boolean },
 ): Promise<void> {
-  if (currentState() !== 'on' || inFront()) return
+  if (notifyState.value !== 'on' || inFront()) return
   const who = message.author.displayName
   const title = room.direct ? who : `${who} in ${room.title}`
   const options: NotificationOptions = {
