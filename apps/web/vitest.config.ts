@@ -6,6 +6,8 @@ export default defineProject({
   test: {
     name: 'web',
     include: ['src/**/*.test.ts'],
+    // Type tests (`*.test-d.ts`): the types the router hands the app (lib/contract.test-d.ts).
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     environment: 'happy-dom',
     setupFiles: ['src/test/happy-dom-setup.ts'],
   },
