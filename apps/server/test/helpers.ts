@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import { Writable } from 'node:stream'
+import { appRouter } from '@parley/api'
 import type { RoomStreamEvent, UserEvent } from '@parley/schemas'
+import type { AnyProcedure } from '@trpc/server'
 import { collect } from '@parley/testing'
 import type { WebSocket } from 'ws'
 import type { ApiClient, TestServer } from './factory.ts'
+
+/**
+ * Every procedure of the router by its dotted path ('rooms.join'), so a test
+ * that must cover them all covers a new one too. At run time tRPC keeps them
+ * flat under these paths; the type says otherwise, hence the cast.
+ */
+export function routerProcedures(): [string, AnyProcedure][] {
+  return Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>)
+}
 
 /** Alice's new public room with Bob in it: the start of most tests of what people in a room see. */
 export async function twoInARoom(server: TestServer, name: string) {

@@ -2,13 +2,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TRPCClientError } from '@trpc/client'
 import { LIMITS } from '@parley/schemas'
 import { startTestServer, type TestServer } from './factory.ts'
-import { send, watchRoom, watchUser } from './helpers.ts'
+import { routerProcedures, send, watchRoom, watchUser } from './helpers.ts'
 
 let server: TestServer
 beforeAll(async () => {
   server = await startTestServer()
 })
 afterAll(() => server.stop())
+
+/** The router's procedures whose input has one of these fields, sorted: a new room procedure must join the lists that use this. */
+function proceduresNaming(fields: string[]): string[] {
+  return routerProcedures()
+    .filter(([, procedure]) => procedure._def.inputs.some((input) => {
+      const shape = (input as { shape?: Record<string, unknown> }).shape
+      return shape !== undefined && fields.some((field) => field in shape)
+    }))
+    .map(([path]) => path)
+    .sort()
+}
 
 const code = (err: unknown) => (err instanceof TRPCClientError ? err.data?.code : String(err))
 
@@ -79,25 +90,36 @@ describe('two people in a room', () => {
     const outsider = await server.signUp()
     const room = await owner.trpc.rooms.create.mutate({ name: 'secret', visibility: 'private' })
     const msg = await send(owner, room.id, 'classified')
-    const attempts = [
-      outsider.trpc.rooms.get.query({ roomId: room.id }),
-      outsider.trpc.rooms.join.mutate({ roomId: room.id }),
-      outsider.trpc.rooms.members.query({ roomId: room.id }),
-      outsider.trpc.rooms.markRead.mutate({ roomId: room.id, seq: 1 }),
-      outsider.trpc.rooms.invite.mutate({ roomId: room.id, username: outsider.user.username }),
-      outsider.trpc.messages.list.query({ roomId: room.id }),
-      send(outsider, room.id, 'let me in'),
-      outsider.trpc.messages.edit.mutate({ messageId: msg.id, body: 'x' }),
-      outsider.trpc.messages.delete.mutate({ messageId: msg.id }),
-      outsider.trpc.messages.react.mutate({ messageId: msg.id, emoji: '👍', on: true }),
-      outsider.trpc.typing.start.mutate({ roomId: room.id }),
-    ].map((p: Promise<unknown>) => p.catch((e: unknown) => e))
-    for (const outcome of await Promise.all(attempts)) expect(code(outcome)).toBe('NOT_FOUND')
-    const sub = watchRoom(outsider, room.id)
-    await expect(sub.until(() => false, 5000)).rejects.toSatisfy((e) => code(e) === 'NOT_FOUND')
+    const other = await server.signUp()
+    await owner.trpc.rooms.invite.mutate({ roomId: room.id, username: other.user.username })
+    // One call per procedure that names a room or a message (checked against the router below).
+    const attempts: Record<string, () => Promise<unknown>> = {
+      'rooms.get': () => outsider.trpc.rooms.get.query({ roomId: room.id }),
+      'rooms.join': () => outsider.trpc.rooms.join.mutate({ roomId: room.id }),
+      'rooms.leave': () => outsider.trpc.rooms.leave.mutate({ roomId: room.id }),
+      'rooms.members': () => outsider.trpc.rooms.members.query({ roomId: room.id }),
+      'rooms.markRead': () => outsider.trpc.rooms.markRead.mutate({ roomId: room.id, seq: 1 }),
+      'rooms.invite': () => outsider.trpc.rooms.invite.mutate({ roomId: room.id, username: outsider.user.username }),
+      'rooms.kick': () => outsider.trpc.rooms.kick.mutate({ roomId: room.id, userId: other.user.id }),
+      'rooms.setRole': () => outsider.trpc.rooms.setRole.mutate({ roomId: room.id, userId: other.user.id, role: 'admin' }),
+      'messages.list': () => outsider.trpc.messages.list.query({ roomId: room.id }),
+      'messages.send': () => send(outsider, room.id, 'let me in'),
+      'messages.edit': () => outsider.trpc.messages.edit.mutate({ messageId: msg.id, body: 'x' }),
+      'messages.delete': () => outsider.trpc.messages.delete.mutate({ messageId: msg.id }),
+      'messages.react': () => outsider.trpc.messages.react.mutate({ messageId: msg.id, emoji: '👍', on: true }),
+      'typing.start': () => outsider.trpc.typing.start.mutate({ roomId: room.id }),
+      'events.room': () => watchRoom(outsider, room.id).until(() => false, 5000),
+    }
+    expect(Object.keys(attempts).sort()).toEqual(proceduresNaming(['roomId', 'messageId']))
+    const outcomes = await Promise.all(Object.entries(attempts).map(async ([path, attempt]) => [path, code(await attempt().catch((e: unknown) => e))]))
+    expect(Object.fromEntries(outcomes)).toEqual(Object.fromEntries(Object.keys(attempts).map((path) => [path, 'NOT_FOUND'])))
     const browse = await outsider.trpc.rooms.browse.query({ query: 'secret' })
     expect(browse.rooms.find((r) => r.id === room.id)).toBeUndefined()
-    expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages).toHaveLength(1)
+    expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages).toMatchObject([{ body: 'classified', reactions: [] }])
+    expect((await owner.trpc.rooms.members.query({ roomId: room.id })).map((m) => [m.user.username, m.role])).toEqual([
+      [owner.user.username, 'owner'],
+      [other.user.username, 'member'],
+    ])
   })
 
   it('lets an owner invite into a private room, and the invitee chat there', async () => {

@@ -5,15 +5,14 @@
  */
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { appRouter, clientIp, ipLimitKey } from '@parley/api'
+import { clientIp, ipLimitKey } from '@parley/api'
 import { Emoji, Id, MessageBody } from '@parley/schemas'
 import { startTestServer } from './factory.ts'
+import { routerProcedures } from './helpers.ts'
 
 interface ZodLike {
   _zod: { def: { type: string; [k: string]: unknown } }
 }
-type Procedures = Record<string, { _def: { type: string; inputs: ZodLike[] } }>
-const procedures = (appRouter as unknown as { _def: { procedures: Procedures } })._def.procedures
 
 /** Problems found in one schema, as readable paths. */
 function audit(schema: ZodLike, at: string): string[] {
@@ -52,8 +51,8 @@ describe('procedure inputs', () => {
   it('are strict objects with bounded strings, for every procedure that takes input', () => {
     const problems: string[] = []
     let checked = 0
-    for (const [path, proc] of Object.entries(procedures)) {
-      for (const input of proc._def.inputs) {
+    for (const [path, proc] of routerProcedures()) {
+      for (const input of proc._def.inputs as unknown as ZodLike[]) {
         checked++
         problems.push(...audit(input, path))
       }
