@@ -29,6 +29,7 @@ import {
 } from '@trpc/client'
 import { nextTick, shallowRef } from 'vue'
 import type { AppRouter } from '@parley/api'
+import type { MutationPath, QueryPath } from './contract.ts'
 
 export interface ConnectionListener {
   open(): void
@@ -108,13 +109,13 @@ interface Connection {
  * Deletes have no limit of their own, so hundreds queued offline would
  * cross the socket's: they go over HTTP.
  */
-const SOCKET_MUTATIONS = new Set([
+const SOCKET_MUTATIONS = new Set<string>([
   'messages.send',
   'messages.edit',
   'messages.react',
   'rooms.markRead',
   'typing.start',
-])
+] satisfies MutationPath[])
 
 /**
  * The queries that go over the socket while it is open. `rooms.list` is
@@ -126,7 +127,7 @@ const SOCKET_MUTATIONS = new Set([
  * queries stay on HTTP: a page of history or a directory search is not
  * bounded that way, and over the limit the socket is closed.
  */
-const SOCKET_QUERIES = new Set(['rooms.list'])
+const SOCKET_QUERIES = new Set<string>(['rooms.list'] satisfies QueryPath[])
 
 /** The close code of a socket whose session the server ended (packages/api, context.ts). */
 const SESSION_ENDED = 4001
