@@ -3,8 +3,9 @@
  * browser asks then); on, a message from someone else shows as the system's
  * notification while Parley is in the background — not while it is in front,
  * never for one's own, one per room (the newest replacing) — and a click on
- * one opens its room; the user's other tabs follow the bell; sign-out turns
- * them off.
+ * one opens its room; the user's other tabs follow the bell, and with
+ * Parley in two tabs a message is news only while neither is in front, and
+ * alerts once; sign-out turns them off.
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -119,6 +120,77 @@ describe('notifications', () => {
     await b.getByTestId('auth-username').waitFor()
     await signIn(b, bob.username)
     await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('false')
+  })
+
+  it('with Parley open in two tabs, a message is news only while neither is in front, and alerts once', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'pairing', [
+      'Alice Martin',
+      'Bob Chen',
+    ])
+    await bob.context.grantPermissions(['notifications'], { origin: e2e.base })
+    const b = bob.page
+    // Every notification shown, from a page or the worker: the system shows those of
+    // one room as one (its tag), but each of them alerts.
+    const fromPages: string[] = []
+    await bob.context.exposeBinding('noteAlert', (_source, body: string) => fromPages.push(body))
+    await bob.context.addInitScript(() => {
+      const proto = ServiceWorkerRegistration.prototype
+      const show = proto.showNotification
+      proto.showNotification = function (title: string, options?: NotificationOptions) {
+        void (window as unknown as { noteAlert(body: string): Promise<void> }).noteAlert(
+          options?.body ?? '',
+        )
+        return show.call(this, title, options)
+      }
+    })
+    await b.goto('/')
+    await roomItem(b, 'pairing').waitFor()
+    await waitForServiceWorker(b)
+    type Logged = { registration: ServiceWorkerRegistration; shownBodies: string[] }
+    const [worker] = bob.context.serviceWorkers()
+    await worker!.evaluate(() => {
+      const scope = self as unknown as Logged
+      const show = scope.registration.showNotification.bind(scope.registration)
+      scope.shownBodies = []
+      scope.registration.showNotification = (title: string, options?: NotificationOptions) => {
+        scope.shownBodies.push(options?.body ?? '')
+        return show(title, options)
+      }
+    })
+    const alerts = async () => [
+      ...fromPages,
+      ...(await worker!.evaluate(() => (self as unknown as Logged).shownBodies)),
+    ]
+    const toggle = b.getByTestId('notify-toggle')
+    await toggle.click()
+    await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('true')
+    const tab = await bob.context.newPage()
+    await tab.goto('/')
+    await roomItem(tab, 'pairing').waitFor()
+    const lastIn = (page: Page) =>
+      roomItem(page, 'pairing').getByTestId('room-last-message').innerText()
+
+    // He reads in one tab; the other is behind it.
+    await toBackground(tab)
+    await sendElsewhere(alice.page, roomId, ['while he reads the other tab'])
+    await expect.poll(() => lastIn(tab)).toContain('while he reads the other tab')
+    // Then neither is in front: the next message alerts once, not once per tab.
+    await toBackground(b)
+    await sendElsewhere(alice.page, roomId, ['now he is away'])
+    await expect.poll(alerts).toEqual(['now he is away'])
+    await expect
+      .poll(() => Promise.all([lastIn(b), lastIn(tab)]))
+      .toEqual([
+        expect.stringContaining('now he is away'),
+        expect.stringContaining('now he is away'),
+      ])
+    // Both tabs have it; a second alert would follow within moments.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(await alerts()).toEqual(['now he is away'])
+    expect(await shown(b)).toEqual([
+      { title: 'Alice Martin in pairing', body: 'now he is away', tag: roomId },
+    ])
+    await tab.close()
   })
 
   it('refused when the browser asks, the bell stays off and says where to allow them', async () => {

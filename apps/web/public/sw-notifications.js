@@ -12,6 +12,18 @@ self.openFromNotification = async (path) => {
   await open.focus().catch(() => {})
 }
 
+// Each open tab asks to show each message from someone else
+// (lib/notifications.ts): the first ask shows it, and later ones for a
+// message no newer in its room are dropped, so two tabs do not alert twice.
+const newestShown = new Map()
+self.addEventListener('message', (event) => {
+  const { type, roomId, seq, title, options } = event.data ?? {}
+  if (type !== 'parley:notify' || (newestShown.get(roomId) ?? 0) >= seq) return
+  newestShown.set(roomId, seq)
+  // Refused (permission withdrawn meanwhile): the room list still has the message.
+  event.waitUntil(self.registration.showNotification(title, options).catch(() => {}))
+})
+
 self.addEventListener('notificationclick', (event) => {
   event.notification.close()
   event.waitUntil(self.openFromNotification(event.notification.data?.path ?? '/'))

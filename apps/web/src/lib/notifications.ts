@@ -5,7 +5,9 @@
  * sign-out. Shown through the service worker (Android has no page
  * notifications), one per room: a newer message replaces the room's last
  * (its tag). A click opens the room (`public/sw-notifications.js`, and
- * `startNotifications` here).
+ * `startNotifications` here). Every open tab hears of each message: none
+ * notifies while one of them is in front (a Web Lock each holds then), and
+ * the service worker shows a message once, however many tabs ask.
  */
 import { ref } from 'vue'
 import type { Router } from 'vue-router'
@@ -14,6 +16,8 @@ import { readLocal, removeLocal, writeLocal } from '../offline/local-store.ts'
 import { preview } from './format.ts'
 
 const KEY = 'parley:notify'
+/** Held (shared) by each tab while it is in front. */
+const IN_FRONT_LOCK = 'parley:in-front'
 
 export type NotifyState = 'on' | 'off' | 'blocked' | 'unsupported'
 
@@ -45,18 +49,25 @@ export function forgetNotify(): void {
   notifyState.value = currentState()
 }
 
-/** Whether the user is looking at Parley now: then the page shows what came. */
+/** Whether the user is looking at this tab now: then the page shows what came. */
 const inFront = () => document.visibilityState === 'visible' && document.hasFocus()
+
+/** Whether the user is looking at Parley in any tab (each holds IN_FRONT_LOCK while in front). */
+async function parleyInFront(): Promise<boolean> {
+  if (inFront()) return true
+  const locks = await navigator.locks?.query().catch(() => undefined)
+  return locks?.held?.some((lock) => lock.name === IN_FRONT_LOCK) ?? false
+}
 
 /**
  * A message someone else wrote in `room`, shown as a notification if they
- * are on and the user is not looking.
+ * are on and the user is not looking at Parley.
  */
 export async function notifyMessage(
   message: Message,
   room: { title: string; direct: boolean },
 ): Promise<void> {
-  if (notifyState.value !== 'on' || inFront()) return
+  if (notifyState.value !== 'on' || (await parleyInFront())) return
   const who = message.author.displayName
   const title = room.direct ? who : `${who} in ${room.title}`
   const options: NotificationOptions = {
@@ -66,12 +77,46 @@ export async function notifyMessage(
     data: { path: `/rooms/${message.roomId}` },
   }
   const worker = await navigator.serviceWorker.getRegistration().catch(() => undefined)
+  if (worker?.active) {
+    const { roomId, seq } = message
+    worker.active.postMessage({ type: 'parley:notify', roomId, seq, title, options })
+    return
+  }
   try {
-    if (worker) await worker.showNotification(title, options)
-    else new Notification(title, options) // no worker (dev): a page notification
+    new Notification(title, options) // no worker (dev): a page notification
   } catch {
     /* the browser would not show it now: the room list has it */
   }
+}
+
+/**
+ * Holds IN_FRONT_LOCK while this tab is in front, for the other tabs to see.
+ * Each change takes a new generation, so a request granted after the tab
+ * went to the back lets go at once instead of holding on.
+ */
+function holdWhileInFront(): void {
+  if (!navigator.locks) return
+  let held = false
+  let generation = 0
+  let release = () => {}
+  const update = () => {
+    if (inFront() === held) return
+    held = !held
+    const mine = ++generation
+    release()
+    release = () => {}
+    if (!held) return
+    void navigator.locks.request(IN_FRONT_LOCK, { mode: 'shared' }, () => {
+      return new Promise<void>((resolve) => {
+        if (mine === generation) release = resolve
+        else resolve()
+      })
+    })
+  }
+  document.addEventListener('visibilitychange', update)
+  window.addEventListener('focus', update)
+  window.addEventListener('blur', update)
+  update()
 }
 
 /**
@@ -81,6 +126,7 @@ export async function notifyMessage(
  */
 export function startNotifications(router: Router): void {
   if (!supported()) return
+  holdWhileInFront()
   const follow = () => (notifyState.value = currentState())
   window.addEventListener('storage', (event) => {
     if (event.key === KEY || event.key === null) follow()
