@@ -149,6 +149,26 @@ describe('layout', () => {
     expect(await topic.innerText()).toBe(LONG_TOPIC)
   })
 
+  it('phone: a room name too long for the header is cut to one line, and a tap on it shows it whole', async () => {
+    const { page } = await e2e.signUp('Quinn Long', PHONE)
+    const name = 'quarterly-planning-offsite-2027'
+    await createRoom(page, name)
+    const title = page.getByTestId('room-title')
+    const cut = (el: HTMLElement) => el.scrollWidth > el.clientWidth
+    expect(await title.evaluate(cut)).toBe(true)
+    const before = (await title.boundingBox())!
+    await title.tap()
+    await expect.poll(() => title.evaluate(cut)).toBe(false)
+    expect((await title.boundingBox())!.height).toBeGreaterThan(before.height * 1.5)
+    expect(await title.innerText()).toBe(name)
+    // Still inside the header, clear of its buttons.
+    const invite = (await page.getByTestId('invite-button').boundingBox())!
+    const shown = (await title.boundingBox())!
+    expect(shown.x + shown.width).toBeLessThanOrEqual(invite.x)
+    await title.tap()
+    await expect.poll(() => title.evaluate(cut)).toBe(true)
+  })
+
   it('a touch tablet: no keyboard hints by the composer, and opening a room does not pop the keyboard up', async () => {
     const { page } = await e2e.signUp('Tara Slate', {
       viewport: { width: 1024, height: 768 },
