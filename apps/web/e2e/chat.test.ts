@@ -1,7 +1,7 @@
 /**
  * Two people, two browser contexts, chatting through the UI of the production
  * build: invite, live messages, typing, reaction, edit, delete, unread badge,
- * member counts, the "New" line a room opens at, direct messages, moderation,
+ * member counts, the "New" line a room opens at, direct messages, mentions, moderation,
  * the room directory (also on a phone).
  */
 import type { Locator, Page } from 'playwright-core'
@@ -429,6 +429,39 @@ describe('two people chatting', () => {
     await editor.waitFor({ state: 'detached' })
     await expect.poll(inComposer).toBe(true)
     expect(await bodies(page)).toEqual(['first thought', 'second thought'])
+  })
+
+  it('a message naming someone with @ marks the name, and stands out for the one it names', async () => {
+    const { alice: a, bob: b, roomId } = await twoInPrivateRoom(e2e, 'mentions', [
+      'Alice Mention',
+      'Bob Mention',
+    ])
+    await b.page.goto(`/rooms/${roomId}`)
+    await b.page.getByTestId('composer').waitFor()
+    const ask = `@${b.username} can you look at the deck? cc @nobody-here, not \`@${b.username}\``
+    await say(a.page, ask)
+    await say(a.page, 'thanks all')
+    const named = (page: Page) =>
+      message(page, 'can you look at the deck?').evaluate((row) => ({
+        standsOut: row.getAttribute('data-mentions-me') === 'true',
+        marked: [...row.querySelectorAll('.mention')].map((el) => [
+          el.textContent,
+          el.classList.contains('mention-me'),
+        ]),
+      }))
+    await message(b.page, 'thanks all').waitFor()
+    // Bob's own: the row stands out and his name is marked as his; @nobody-here is no one, and code is code.
+    expect(await named(b.page)).toEqual({
+      standsOut: true,
+      marked: [[`@${b.username}`, true]],
+    })
+    expect(await message(b.page, 'thanks all').getAttribute('data-mentions-me')).toBeNull()
+    // Alice wrote it: the name is marked, but nothing stands out for her.
+    expect(await named(a.page)).toEqual({ standsOut: false, marked: [[`@${b.username}`, false]] })
+    const tint = await message(b.page, 'can you look at the deck?').evaluate(
+      (row) => getComputedStyle(row).boxShadow,
+    )
+    expect(tint).not.toBe('none')
   })
 
   it("an owner makes a member admin and removes them from the member list; they see it live", async () => {

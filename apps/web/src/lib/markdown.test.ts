@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { markdownText, renderMarkdown } from './markdown.ts'
+import { markdownText, renderMarkdown, renderMessage } from './markdown.ts'
 
 function dom(html: string): HTMLElement {
   const div = document.createElement('div')
@@ -63,5 +63,49 @@ describe('markdownText', () => {
   it('reads markdown as one line of plain text, blocks apart, no markup or raw HTML', () => {
     expect(markdownText('**Ship it** at `5pm`\n\n- one\n- two')).toBe('Ship it at 5pm one two')
     expect(markdownText('a <b>tag</b> line\nbreak')).toBe('a <b>tag</b> line break')
+  })
+})
+
+describe('renderMessage: mentions', () => {
+  const names = { me: 'bob', known: new Set(['alice', 'carol.h']) }
+  const marks = (body: string) => {
+    const { html, mentionsMe } = renderMessage(body, names)
+    const root = dom(html)
+    return {
+      mentionsMe,
+      marked: [...root.querySelectorAll('.mention')].map((el) => ({
+        text: el.textContent,
+        me: el.classList.contains('mention-me'),
+      })),
+      text: root.textContent!.trim(),
+    }
+  }
+
+  it('marks the @names of people in the room, the reader’s apart, and tells that the reader is meant', () => {
+    expect(marks('@Bob and @alice, see @carol.h.')).toEqual({
+      mentionsMe: true,
+      marked: [
+        { text: '@Bob', me: true },
+        { text: '@alice', me: false },
+        { text: '@carol.h', me: false },
+      ],
+      text: '@Bob and @alice, see @carol.h.',
+    })
+  })
+
+  it('leaves unknown names, code, links and e-mail addresses as they are', () => {
+    const out = marks(
+      '@home `@bob` bob@example.com [@bob](https://x.test) **@alice**\n\n```\n@bob\n```',
+    )
+    expect(out.marked).toEqual([{ text: '@alice', me: false }])
+    expect(out.mentionsMe).toBe(false)
+  })
+
+  it('keeps the sanitising: what is marked is the body’s own text', () => {
+    const out = renderMessage('@bob <img src=x onerror=alert(1)>', names)
+    const root = dom(out.html)
+    expect(root.querySelectorAll('img')).toHaveLength(0)
+    expect(root.textContent!.trim()).toBe('@bob <img src=x onerror=alert(1)>')
+    expect(out.mentionsMe).toBe(true)
   })
 })

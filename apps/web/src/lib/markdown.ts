@@ -60,13 +60,73 @@ function purifier() {
   return DOMPurify
 }
 
+const SANITIZE = {
+  ALLOWED_TAGS,
+  ALLOWED_ATTR,
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#|\/)/i,
+}
+
 export function renderMarkdown(body: string): string {
-  const html = marked.parse(body) as string
-  return purifier().sanitize(html, {
-    ALLOWED_TAGS,
-    ALLOWED_ATTR,
-    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#|\/)/i,
+  return purifier().sanitize(marked.parse(body) as string, SANITIZE)
+}
+
+/** Who a message's `@name`s may mean, by username (lower-case, as stored). */
+export interface MentionNames {
+  /** The reader: a mention of them is marked as such. */
+  me?: string
+  /** Other people the reader could mean (the room's members, its authors). */
+  known: ReadonlySet<string>
+}
+
+/**
+ * `@name` where a mention can start (not inside a word or an e-mail address),
+ * with the characters a username may have; a '.' or '-' at its end ends the
+ * sentence, not the name.
+ */
+const MENTION = /(?<![\w@./-])@([a-zA-Z0-9_.-]+)/g
+
+/**
+ * A message body as HTML, its `@name`s of people in `names` marked (not those
+ * in code or links: `@decorators`, addresses), and whether it mentions the
+ * reader. The marks are added after sanitising, as elements made here around
+ * the body's own text.
+ */
+export function renderMessage(
+  body: string,
+  names: MentionNames,
+): { html: string; mentionsMe: boolean } {
+  if (!body.includes('@')) return { html: renderMarkdown(body), mentionsMe: false }
+  const fragment = purifier().sanitize(marked.parse(body) as string, {
+    ...SANITIZE,
+    RETURN_DOM_FRAGMENT: true,
   })
+  let mentionsMe = false
+  const walker = document.createTreeWalker(fragment, NodeFilter.SHOW_TEXT)
+  const texts: Text[] = []
+  while (walker.nextNode()) texts.push(walker.currentNode as Text)
+  for (const text of texts) {
+    if (text.parentElement?.closest('code, pre, a')) continue
+    const parts: (string | HTMLElement)[] = []
+    let from = 0
+    for (const match of text.data.matchAll(MENTION)) {
+      const name = match[1]!.replace(/[.-]+$/, '')
+      const username = name.toLowerCase()
+      const isMe = username === names.me
+      if (!isMe && !names.known.has(username)) continue
+      mentionsMe ||= isMe
+      const mark = document.createElement('span')
+      mark.className = isMe ? 'mention mention-me' : 'mention'
+      mark.textContent = `@${name}`
+      parts.push(text.data.slice(from, match.index), mark)
+      from = match.index + 1 + name.length
+    }
+    if (!parts.length) continue
+    parts.push(text.data.slice(from))
+    text.replaceWith(...parts.filter((part) => part !== ''))
+  }
+  const box = document.createElement('div')
+  box.append(fragment)
+  return { html: box.innerHTML, mentionsMe }
 }
 
 /** A body as one line of plain text: what a screen reader is told of a new message. */
