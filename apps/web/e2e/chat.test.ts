@@ -432,10 +432,11 @@ describe('two people chatting', () => {
   })
 
   it('a message naming someone with @ marks the name, and stands out for the one it names', async () => {
-    const { alice: a, bob: b, roomId } = await twoInPrivateRoom(e2e, 'mentions', [
-      'Alice Mention',
-      'Bob Mention',
-    ])
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'mentions', ['Alice Mention', 'Bob Mention'])
     await b.page.goto(`/rooms/${roomId}`)
     await b.page.getByTestId('composer').waitFor()
     const ask = `@${b.username} can you look at the deck? cc @nobody-here, not \`@${b.username}\``
@@ -462,6 +463,64 @@ describe('two people chatting', () => {
       (row) => getComputedStyle(row).boxShadow,
     )
     expect(tint).not.toBe('none')
+  })
+
+  it('typing @ offers the room’s people: arrows and Enter, or a tap, name one, and Esc closes the offer', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'offers', ['Alice Offer', 'Bob Chen-Offer'])
+    const carol = await e2e.signUp('Carol Offer', PHONE)
+    await invite(a.page, carol.username)
+    const composer = a.page.getByTestId('composer')
+    const options = a.page.getByTestId('mention-option')
+    const offered = async () => {
+      const [names, handles] = await Promise.all([
+        options.locator('strong').allInnerTexts(),
+        options.locator('.handle').allInnerTexts(),
+      ])
+      return names.map((name, i) => `${name} ${handles[i]}`)
+    }
+    // Everyone in the room but herself, by name; fewer as she types.
+    await composer.pressSequentially('hey @')
+    await expect
+      .poll(offered)
+      .toEqual([`Bob Chen-Offer @${b.username}`, `Carol Offer @${carol.username}`])
+    await composer.pressSequentially('car')
+    await expect.poll(offered).toEqual([`Carol Offer @${carol.username}`])
+    // Esc closes it.
+    await composer.press('Escape')
+    await options.first().waitFor({ state: 'detached' })
+    await composer.fill('')
+    // A word of the display name finds him too; ↓ moves, Enter names, nothing is sent.
+    await composer.pressSequentially('thanks @o')
+    await expect.poll(() => options.count()).toBe(2)
+    await composer.press('ArrowDown')
+    expect(await a.page.getByRole('option', { selected: true }).locator('strong').innerText()).toBe(
+      'Carol Offer',
+    )
+    await composer.press('ArrowUp')
+    await composer.press('Enter')
+    await expect.poll(() => composer.inputValue()).toBe(`thanks @${b.username} `)
+    await composer.pressSequentially('and all')
+    await composer.press('Enter')
+    await message(a.page, `thanks @${b.username} and all`).waitFor()
+    await b.page.goto(`/rooms/${roomId}`)
+    await expect
+      .poll(() => message(b.page, 'and all').getAttribute('data-mentions-me'))
+      .toBe('true')
+
+    // On a phone, a tap names one, and the keyboard stays in the box.
+    const c = carol.page
+    await c.goto(`/rooms/${roomId}`)
+    const box = c.getByTestId('composer')
+    await box.tap()
+    await box.pressSequentially('@ali')
+    await c.getByTestId('mention-option').tap()
+    await expect.poll(() => box.inputValue()).toBe(`@${a.username} `)
+    expect(await box.evaluate((el) => el === document.activeElement)).toBe(true)
+    expect(await c.getByTestId('mention-option').count()).toBe(0)
   })
 
   it("an owner makes a member admin and removes them from the member list; they see it live", async () => {
