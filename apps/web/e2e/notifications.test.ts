@@ -102,6 +102,14 @@ describe('notifications', () => {
     await expect
       .poll(() => shown(b).then((all) => all.map((n) => `${n.title}: ${n.body}`).sort()))
       .toEqual(['Alice Martin in standup: bring the notes', 'Alice Martin: a word in private'])
+    // Named in a room, he is told so.
+    await sendElsewhere(alice.page, roomId, [`@${bob.username} you are up first`])
+    await expect
+      .poll(() => shown(b).then((all) => all.map((n) => `${n.title}: ${n.body}`).sort()))
+      .toEqual([
+        `Alice Martin mentioned you in standup: @${bob.username} you are up first`,
+        'Alice Martin: a word in private',
+      ])
 
     // A click (the worker's handler, as the system calls it) opens the room in this window.
     const [worker] = bob.context.serviceWorkers()
@@ -113,7 +121,7 @@ describe('notifications', () => {
       `/rooms/${roomId}`,
     )
     await b.waitForURL(`**/rooms/${roomId}`)
-    await message(b, 'bring the notes').waitFor()
+    await message(b, 'you are up first').waitFor()
 
     // Signed out and in again: off.
     await b.getByTestId('sign-out').click()

@@ -52,7 +52,7 @@ export function useUserEvents(): void {
         const meId = session.user?.id
         if (event.lastMessage && event.lastMessage.author.id !== meId) {
           const where = { title: roomTitle(room, meId), direct: room.direct }
-          void notifyMessage(event.lastMessage, where)
+          void notifyMessage(event.lastMessage, where, session.user?.username)
         }
         patchRoom(qc, event.roomId, (r) => ({
           seq: Math.max(r.seq, event.seq),

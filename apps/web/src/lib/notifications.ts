@@ -61,15 +61,23 @@ async function parleyInFront(): Promise<boolean> {
 
 /**
  * A message someone else wrote in `room`, shown as a notification if they
- * are on and the user is not looking at Parley.
+ * are on and the user (`me`, their username) is not looking at Parley.
  */
 export async function notifyMessage(
   message: Message,
   room: { title: string; direct: boolean },
+  me: string | undefined,
 ): Promise<void> {
   if (notifyState.value !== 'on' || (await parleyInFront())) return
   const who = message.author.displayName
-  const title = room.direct ? who : `${who} in ${room.title}`
+  // What a mention is, as the room shows it; loaded here, or marked and DOMPurify would join the first script.
+  const { renderMessage } = await import('./markdown.ts')
+  const mentioned = renderMessage(message.body, { me, known: new Set() }).mentionsMe
+  const title = room.direct
+    ? who
+    : mentioned
+      ? `${who} mentioned you in ${room.title}`
+      : `${who} in ${room.title}`
   const options: NotificationOptions = {
     body: preview(message.body, 200),
     tag: message.roomId,
