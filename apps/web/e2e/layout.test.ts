@@ -71,6 +71,18 @@ function fromBottom(page: Page): Promise<number> {
 const LONG_TOPIC =
   'Planning for the next quarter: goals, owners, the retrospective of the last one, and everything else that needs a home until the offsite in March'
 
+const cut = (el: HTMLElement) => el.scrollWidth > el.clientWidth
+
+/** `text` is cut to one line until a tap shows it whole, more than `grows` times as tall. */
+async function opensWholeOnTap(cutText: Locator, text: string, grows: number): Promise<void> {
+  expect(await cutText.evaluate(cut)).toBe(true)
+  const before = (await cutText.boundingBox())!
+  await cutText.tap()
+  await expect.poll(() => cutText.evaluate(cut)).toBe(false)
+  expect((await cutText.boundingBox())!.height).toBeGreaterThan(before.height * grows)
+  expect(await cutText.innerText()).toBe(text)
+}
+
 describe('layout', () => {
   it('a notice shows below the room header, clear of its title and the composer, on a desktop and a phone', async () => {
     const [alice, bob] = await Promise.all([
@@ -139,14 +151,7 @@ describe('layout', () => {
     expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
 
     // The topic is cut to one line; a tap shows all of it (phones have no hover tooltip).
-    const topic = page.getByTestId('room-topic')
-    const cut = (el: HTMLElement) => el.scrollWidth > el.clientWidth
-    expect(await topic.evaluate(cut)).toBe(true)
-    const before = (await topic.boundingBox())!
-    await topic.tap()
-    await expect.poll(() => topic.evaluate(cut)).toBe(false)
-    expect((await topic.boundingBox())!.height).toBeGreaterThan(before.height * 2)
-    expect(await topic.innerText()).toBe(LONG_TOPIC)
+    await opensWholeOnTap(page.getByTestId('room-topic'), LONG_TOPIC, 2)
   })
 
   it('phone: a room name too long for the header is cut to one line, and a tap on it shows it whole', async () => {
@@ -154,13 +159,7 @@ describe('layout', () => {
     const name = 'quarterly-planning-offsite-2027'
     await createRoom(page, name)
     const title = page.getByTestId('room-title')
-    const cut = (el: HTMLElement) => el.scrollWidth > el.clientWidth
-    expect(await title.evaluate(cut)).toBe(true)
-    const before = (await title.boundingBox())!
-    await title.tap()
-    await expect.poll(() => title.evaluate(cut)).toBe(false)
-    expect((await title.boundingBox())!.height).toBeGreaterThan(before.height * 1.5)
-    expect(await title.innerText()).toBe(name)
+    await opensWholeOnTap(title, name, 1.5)
     // Still inside the header, clear of its buttons.
     const invite = (await page.getByTestId('invite-button').boundingBox())!
     const shown = (await title.boundingBox())!
