@@ -78,12 +78,13 @@ export interface MentionNames {
   known: ReadonlySet<string>
 }
 
-/**
- * `@name` where a mention can start (not inside a word or an e-mail address),
- * with the characters a username may have; a '.' or '-' at its end ends the
- * sentence, not the name.
- */
-const MENTION = /(?<![\w@./-])@([a-zA-Z0-9_.-]+)/g
+/** An `@` where a mention can start: not inside a word or an e-mail address. */
+const MENTION_AT = String.raw`(?<![\w@./-])@`
+const NAME_CHAR = '[a-zA-Z0-9_.-]' // USERNAME_PATTERN's
+/** `@name` in a body; a '.' or '-' at its end ends the sentence, not the name. */
+const MENTION = new RegExp(`${MENTION_AT}(${NAME_CHAR}+)`, 'g')
+/** A mention being typed: the text before the caret ends with `@` and the start of a name. */
+export const MENTION_BEING_TYPED = new RegExp(`${MENTION_AT}(${NAME_CHAR}*)$`)
 
 /**
  * A message body as HTML, its `@name`s of people in `names` marked (not those
