@@ -1,8 +1,8 @@
 /**
  * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
  * screens people use — sign-in, sign-up (also showing its errors), a room with messages and its member list
- * (someone offline in it; light and dark, desktop and phone), the directory
- * and two dialogs.
+ * (someone offline in it; a message naming the reader; light and dark, desktop and phone),
+ * the composer offering people to mention, the directory and two dialogs.
  * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
  * refuses injected script tags.
  */
@@ -64,6 +64,7 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await invite(a, cara.username)
     await cara.context.close() // an offline member in the list
     await say(a, 'Hello **everyone** — notes at https://example.com/notes')
+    await say(a, `@${bob.username} can you check @${cara.username}'s notes?`)
     await b.goto('/')
     await openRoom(b, 'a11y')
     await say(b, 'Reading you loud and clear')
@@ -71,7 +72,17 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await expect.poll(() => a.locator('[data-testid="member-item"][data-online="false"]').count()).toBe(1)
     expect(await a.getByTestId('member-item').count()).toBe(3)
     expect(await violations(a), 'room, desktop, light').toEqual([])
+    await expect
+      .poll(() => message(b, 'can you check').getAttribute('data-mentions-me'))
+      .toBe('true')
     expect(await violations(b), 'room, phone, dark').toEqual([])
+
+    const composer = a.getByTestId('composer')
+    await composer.pressSequentially('@')
+    await a.getByTestId('mention-options').waitFor()
+    expect(await violations(a), 'people offered to mention').toEqual([])
+    await composer.press('Escape')
+    await composer.fill('')
 
     const mine = message(a, 'Hello')
     await mine.hover()
