@@ -70,9 +70,11 @@ export async function notifyMessage(
 ): Promise<void> {
   if (notifyState.value !== 'on' || (await parleyInFront())) return
   const who = message.author.displayName
-  // What a mention is, as the room shows it; loaded here, or marked and DOMPurify would join the first script.
-  const { renderMessage } = await import('./markdown.ts')
-  const mentioned = renderMessage(message.body, { me, known: new Set() }).mentionsMe
+  // What a mention is, as the room shows it; loaded here, or marked and DOMPurify would join
+  // the first script. Not loaded (a deploy took the old chunk away): the plain title will do.
+  const mentioned = await import('./markdown.ts')
+    .then(({ renderMessage }) => renderMessage(message.body, { me, known: new Set() }).mentionsMe)
+    .catch(() => false)
   const title = room.direct
     ? who
     : mentioned
