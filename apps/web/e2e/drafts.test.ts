@@ -75,6 +75,11 @@ describe('drafts', () => {
     await reopen(page, 'second')
     expect(await composerText(page)).toBe('Draft for second')
     await say(page, 'Sent from second')
+    // Sent, not waiting: with a message still in the outbox, sign-out asks first
+    // (sign-out.test.ts), and this test's click would wait on that question.
+    await expect
+      .poll(() => message(page, 'Sent from second').getAttribute('data-pending'))
+      .toBe('false')
 
     await page.getByTestId('sign-out').click()
     await page.waitForURL(/\/signin/)
