@@ -90,9 +90,10 @@ const USER_BUCKETS = {
   react: { perWindow: 'reactPerWindow', windowMs: 'reactWindowMs', what: 'reactions' },
   typing: { perWindow: 'typingPerWindow', windowMs: 'typingWindowMs', what: 'typing signals' },
   /**
-   * rooms.create, rooms.invite, rooms.direct, rooms.join and rooms.leave: each
-   * changes someone's room list, and a join or leave is an event in the room's
-   * log for every member (joining and leaving in a loop would flood it)
+   * rooms.create, rooms.invite, rooms.direct, rooms.join, rooms.leave and
+   * rooms.update: each changes someone's room list, and a join, leave or
+   * rename is an event in the room's log for every member (doing it in a loop
+   * would flood it)
    */
   rooms: { perWindow: 'roomActionsPerWindow', windowMs: 'roomActionsWindowMs', what: 'room changes' },
 } as const satisfies Record<string, LimitPair>

@@ -30,14 +30,30 @@ export type LoginInput = z.input<typeof LoginInput>
 export const Visibility = z.enum(['public', 'private'])
 export type Visibility = z.infer<typeof Visibility>
 
+const RoomName = z.string().trim().min(1).max(LIMITS.roomNameMax)
+const RoomTopic = z.string().trim().max(LIMITS.roomTopicMax)
+
 export const CreateRoomInput = z
   .object({
-    name: z.string().trim().min(1).max(LIMITS.roomNameMax),
-    topic: z.string().trim().max(LIMITS.roomTopicMax).optional(),
+    name: RoomName,
+    topic: RoomTopic.optional(),
     visibility: Visibility,
   })
   .strict()
 export type CreateRoomInput = z.input<typeof CreateRoomInput>
+
+/** A field left out stays as it is; an empty topic (or null) clears it. */
+export const UpdateRoomInput = z
+  .object({
+    roomId: Id,
+    name: RoomName.optional(),
+    topic: RoomTopic.nullable()
+      .optional()
+      .transform((t) => (t === '' ? null : t)),
+  })
+  .strict()
+  .refine((i) => i.name !== undefined || i.topic !== undefined, 'Give a name or a topic to change')
+export type UpdateRoomInput = z.input<typeof UpdateRoomInput>
 
 export const RoomIdInput = z.object({ roomId: Id }).strict()
 export type RoomIdInput = z.infer<typeof RoomIdInput>

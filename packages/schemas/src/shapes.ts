@@ -71,6 +71,8 @@ export type RoomEvent =
   | { type: 'member.joined'; roomId: string; seq: number; member: { user: PublicUser; role: Role } }
   | { type: 'member.left'; roomId: string; seq: number; userId: string; reason: 'left' | 'kicked' }
   | { type: 'member.updated'; roomId: string; seq: number; userId: string; role: Role }
+  /** The room's name and topic after an owner or admin changed either; `by` made the change. */
+  | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null; by: PublicUser }
 
 /** `expiresInMs`: how long to show it (the server's TYPING_MS). */
 export type TypingEvent = { type: 'typing'; roomId: string; user: PublicUser; expiresInMs: number }
@@ -82,5 +84,7 @@ export type UserEvent =
   | { type: 'room.activity'; roomId: string; seq: number; unread: number; lastMessage: Message | null }
   | { type: 'room.added'; room: RoomListItem }
   | { type: 'room.removed'; roomId: string; reason: 'left' | 'kicked' }
+  /** A room of the user's got a new name or topic (the room event of the same name, for the room list). */
+  | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null }
   | { type: 'presence'; userId: string; status: 'online' | 'offline' }
   | { type: 'session.revoked' }

@@ -17,6 +17,8 @@
  *   adds the messages after that seq it has already counted — the two arrive
  *   on different channels, in either order);
  * - `room.added` / `room.removed` (the record follows the room, or stops);
+ * - `room.updated` when a followed room's name or topic changes (from the
+ *   room's event of the same name);
  * - `presence` of people who share a followed room of at most
  *   `presenceRoomMaxMembers` (one member set per room on the node, see
  *   room-members.ts, asked which rooms the changed user is in: the cost is the
@@ -257,7 +259,10 @@ export function createUserHub({
     // At receipt, once per node: a presence change right behind must see it.
     if (event.type === 'member.joined') members.joined(roomId, event.member.user.id)
     else if (event.type === 'member.left') members.left(roomId, event.userId)
-    if (event.type !== 'message.created') return
+    if (event.type !== 'message.created') {
+      if (event.type === 'room.updated') tellRoomUpdated(roomId, event.seq, event.name, event.topic)
+      return
+    }
     learnNewest(roomId, event.seq, event.message)
     const followers = rooms.members(roomId)
     if (!followers) return
@@ -269,6 +274,24 @@ export function createUserHub({
       if (event.message.author.id !== u.userId) countMessage(state, event.seq)
       if (u.counted) tell(u, head + state.count + tail)
     }
+  }
+
+  /**
+   * A room's new name or topic, to every user here who follows the room, so
+   * their room lists show it without the room open. Not only counted users:
+   * unlike a count, the name is whole however far their load has got.
+   */
+  function tellRoomUpdated(roomId: string, seq: number, name: string, topic: string | null): void {
+    const followers = rooms.members(roomId)
+    if (!followers) return
+    const json = JSON.stringify({
+      type: 'room.updated',
+      roomId,
+      seq,
+      name,
+      topic,
+    } satisfies UserEvent)
+    for (const u of followers) if (u.unread.has(roomId)) tell(u, json)
   }
 
   function onUserMessage(u: UserRecord, event: UserEvent | RevocationMessage): void {

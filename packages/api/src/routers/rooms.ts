@@ -12,6 +12,7 @@ import {
   maySetRole,
   RoomIdInput,
   SetRoleInput,
+  UpdateRoomInput,
   type Member,
   type RoomListItem,
 } from '@parley/schemas'
@@ -55,6 +56,31 @@ export const roomsRouter = router({
   browse: protectedProcedure.input(BrowseRoomsInput).query(({ ctx, input }) => ctx.deps.database.repos.rooms.browse(input.query, input.cursor, input.limit)),
 
   get: protectedProcedure.input(RoomIdInput).query(async ({ ctx, input }) => (await ctx.deps.database.repos.rooms.view((await loadRoom(ctx, input.roomId)).room)).room),
+
+  /**
+   * Owner/admin: a new name and/or topic. Members hear `room.updated` on
+   * events.room and events.user; a change that changes nothing emits nothing.
+   */
+  update: protectedProcedure.input(UpdateRoomInput).mutation(async ({ ctx, input }) => {
+    const { rooms } = ctx.deps.database.repos
+    const { room, member } = await requireMember(ctx, input.roomId)
+    if (room.directKey)
+      throw new TRPCError({
+        code: 'BAD_REQUEST',
+        message: 'Direct conversations have no name or topic to change',
+      })
+    if (!moderates(member.role, false))
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: "Only the owner or an admin can change the room's name or topic",
+      })
+    await limitUser(ctx, 'rooms')
+    const change = { name: input.name, topic: input.topic }
+    publishRoomEvent(ctx, await rooms.update(room._id, change, toPublicUser(ctx.user)))
+    const fresh = await rooms.get(room._id)
+    if (!fresh) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
+    return (await rooms.view(fresh)).room
+  }),
 
   join: protectedProcedure.input(RoomIdInput).mutation(async ({ ctx, input }) => {
     const { rooms } = ctx.deps.database.repos

@@ -116,6 +116,43 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
     return result.event
   }
 
+  /**
+   * Changes a room's name and/or topic (a field left out stays as it is).
+   * The filter skips a change that changes nothing: then nothing is written
+   * and there is no event (null). Otherwise the room's room.updated carries
+   * its name and topic as this write left them. Rooms keep no other copy of
+   * their name (browse searches `name` itself); direct rooms are not changed.
+   */
+  async function update(
+    roomId: ObjectId,
+    change: { name?: string; topic?: string | null },
+    by: PublicUser,
+  ): Promise<EventDoc | null> {
+    const set: { name?: string; topic?: string | null } = {}
+    if (change.name !== undefined) set.name = change.name
+    if (change.topic !== undefined) set.topic = change.topic
+    const differs = Object.entries(set).map(([field, value]) => ({ [field]: { $ne: value } }))
+    if (differs.length === 0) return null
+    const room = await c.rooms.findOneAndUpdate(
+      { _id: roomId, directKey: { $exists: false }, $or: differs },
+      { $set: set },
+      { returnDocument: 'after' },
+    )
+    if (!room) return null
+    const result = await log.append(roomId, {
+      build: (seq) => ({
+        type: 'room.updated',
+        roomId: roomId.toHexString(),
+        seq,
+        name: room.name,
+        topic: room.topic,
+        by,
+      }),
+    })
+    if (!result.ok) throw new Error('unexpected idempotency conflict')
+    return result.event
+  }
+
   /** A room as clients see it, given its latest seq: activity from the newest message. */
   const wireRoom = (room: RoomDoc, seq: number, lastMessage: Message | null) => toRoom(room, { seq, lastActivityAt: lastMessage ? new Date(lastMessage.createdAt) : room.createdAt })
 
@@ -248,6 +285,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, setRole, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
