@@ -2,7 +2,7 @@
  * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
  * screens people use — sign-in, sign-up (also showing its errors), a room with messages and its member list
  * (someone offline in it; a message naming the reader; light and dark, desktop and phone),
- * the composer offering people to mention, the directory and two dialogs.
+ * the composer offering people to mention, the directory and three dialogs.
  * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
  * refuses injected script tags.
  */
@@ -92,6 +92,12 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await a.keyboard.press('Escape')
 
     await a.getByTestId('confirm-dialog').waitFor({ state: 'detached' })
+    await a.getByTestId('edit-room-button').click()
+    await a.getByTestId('edit-room-name').waitFor()
+    expect(await violations(a), 'edit room dialog').toEqual([])
+    await a.keyboard.press('Escape')
+
+    await a.getByTestId('edit-room-name').waitFor({ state: 'detached' })
     await a.getByTestId('open-direct').click()
     await a.getByTestId('direct-username').waitFor()
     expect(await violations(a), 'direct message dialog').toEqual([])

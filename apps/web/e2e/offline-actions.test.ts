@@ -124,9 +124,10 @@ describe('offline actions', () => {
     ])
   })
 
-  it('creating a room or opening a direct message offline says so and does nothing, even after reconnecting', async () => {
+  it('creating a room, opening a direct message or editing a room offline says so and does nothing, even after reconnecting', async () => {
     const carol = await e2e.signUp('Carol Diaz')
     const c = carol.page
+    await createRoom(c, 'kept-name')
     await carol.context.setOffline(true)
     try {
       await expect.poll(() => bannerState(c)).toBe('offline')
@@ -143,6 +144,13 @@ describe('offline actions', () => {
       expect(await c.getByTestId('offline-note').innerText()).toMatch(/offline/i)
       expect(await c.getByTestId('direct-submit').isDisabled()).toBe(true)
       await c.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+
+      await c.getByTestId('edit-room-button').click()
+      await c.getByTestId('edit-room-name').fill('renamed-offline')
+      await c.getByTestId('edit-room-name').press('Enter')
+      expect(await c.getByTestId('offline-note').innerText()).toMatch(/offline/i)
+      expect(await c.getByTestId('edit-room-submit').isDisabled()).toBe(true)
+      await c.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
     } finally {
       await carol.context.setOffline(false)
     }
@@ -152,7 +160,8 @@ describe('offline actions', () => {
     // held back while offline would have gone out.
     await createRoom(c, 'made-online')
     const rooms = await query<{ name: string }[]>(c, 'rooms.list')
-    expect(rooms.map((r) => r.name)).toEqual(['made-online'])
+    expect(rooms.map((r) => r.name)).toEqual(['made-online', 'kept-name'])
     expect(await roomItem(c, 'made-offline').count()).toBe(0)
+    expect(await roomItem(c, 'renamed-offline').count()).toBe(0)
   })
 })

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { RoomStreamEvent } from '@parley/schemas'
-import { getTimeline, timelineKey } from '../lib/cache.ts'
+import type { RoomListItem, RoomStreamEvent } from '@parley/schemas'
+import { getRoomList, getTimeline, roomListKey, timelineKey } from '../lib/cache.ts'
 import type { Timeline } from '../lib/timeline.ts'
 import { subscribe } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
@@ -60,6 +60,22 @@ describe('a reset of the room log (a reset store: seqs start again under a new e
 
     await vi.waitFor(async () => expect(await getLastSeq(ROOM)).toBeGreaterThanOrEqual(12))
     expect((await loadRoomCopy(ROOM)).messages).toEqual([])
+    unmount()
+  })
+})
+
+describe("the room's name and topic", () => {
+  it('change in the room list (where the header reads them) as its room.updated arrives', async () => {
+    const { qc, unmount } = mount()
+    const listed = { id: ROOM, name: 'general', topic: null, seq: 4, unread: 0 }
+    qc.setQueryData(roomListKey(), [listed as unknown as RoomListItem])
+    const send = await stream()
+    const by = message({ roomId: ROOM }).author
+    send({ type: 'room.updated', roomId: ROOM, seq: 5, name: 'lobby', topic: 'Say hi', by })
+    expect(getRoomList(qc)?.[0]).toMatchObject({ name: 'lobby', topic: 'Say hi', seq: 5 })
+    // Cleared, later.
+    send({ type: 'room.updated', roomId: ROOM, seq: 7, name: 'lobby', topic: null, by })
+    expect(getRoomList(qc)?.[0]).toMatchObject({ name: 'lobby', topic: null, seq: 7 })
     unmount()
   })
 })

@@ -15,6 +15,7 @@ import {
   getTimeline,
   membersKey,
   patchRoom,
+  renameRoom,
   timelineKey,
   updateMembers,
   updateTimeline,
@@ -116,6 +117,9 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
         )
         // Our own new role decides what the room lets us do (invite, moderate).
         if (event.userId === session.user?.id) patchRoom(qc, roomId, { role: event.role })
+        break
+      case 'room.updated':
+        renameRoom(qc, event)
         break
     }
     saw(roomId, event.seq)

@@ -46,6 +46,7 @@ function mount(rooms: RoomListItem[]) {
   const handlers = subscribed.mock.calls.at(-1)?.[2] as { onData: (v: unknown) => void }
   return {
     names: () => getRoomList(qc)?.map((r) => r.name),
+    rooms: () => getRoomList(qc),
     send: (event: UserEvent) => handlers.onData(event),
   }
 }
@@ -63,4 +64,14 @@ it('reading a room (its read marker comes back without a message) does not move 
   const latest = message({ roomId: A, seq: 6, createdAt: '2026-01-03T00:00:00.000Z' })
   send({ type: 'room.activity', roomId: A, seq: 6, unread: 1, lastMessage: latest })
   expect(names()).toEqual(['general', 'news'])
+})
+
+it("a room's new name or topic renames it in place: it does not move up, and nothing is unread", () => {
+  const { names, send, rooms } = mount([
+    room(B, 'news', '2026-01-02T00:00:00.000Z'),
+    room(A, 'general', '2026-01-01T00:00:00.000Z'),
+  ])
+  send({ type: 'room.updated', roomId: A, seq: 6, name: 'lobby', topic: 'Say hi' })
+  expect(names()).toEqual(['news', 'lobby'])
+  expect(rooms()?.[1]).toMatchObject({ topic: 'Say hi', unread: 0, seq: 6 })
 })

@@ -6,6 +6,7 @@ import {
   allMembersKey,
   getRoomList,
   patchRoom,
+  renameRoom,
   roomListKey,
   setPresence,
   sortRooms,
@@ -78,6 +79,9 @@ export function useUserEvents(): void {
         if (activeRoomId.value === event.roomId) void router.replace({ name: 'home' })
         return
       }
+      case 'room.updated':
+        renameRoom(qc, event)
+        return
       case 'presence':
         setPresence(qc, event.userId, event.status === 'online')
         return

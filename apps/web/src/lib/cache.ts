@@ -58,6 +58,23 @@ export function patchRoom(
   )
 }
 
+/**
+ * A room's new name and topic, from its room.updated event. The same change
+ * comes by the room's stream and the user's, each in order, so whichever
+ * brings it last leaves the newest. Not kept back by the room's seq: our own
+ * message, acknowledged first, may have moved it past the change.
+ */
+export function renameRoom(
+  qc: QueryClient,
+  event: { roomId: string; seq: number; name: string; topic: string | null },
+): void {
+  patchRoom(qc, event.roomId, (r) => ({
+    name: event.name,
+    topic: event.topic,
+    seq: Math.max(r.seq, event.seq),
+  }))
+}
+
 /** A message of ours or from an event becomes the room's last message. */
 export function bumpRoom(qc: QueryClient, message: Message): void {
   patchRoom(qc, message.roomId, (r) =>

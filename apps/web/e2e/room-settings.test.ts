@@ -1,0 +1,77 @@
+/**
+ * An owner or admin renames a room and changes its topic from the room's
+ * header. Everyone sees the change at once: a member reading the room in its
+ * header, a member elsewhere in their room list (with no unread badge: a new
+ * name is not a message). A plain member is not offered the edit.
+ */
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { createRoom, mutate, openRoom, query, roomItem, unreadBadge, useE2E } from './harness.ts'
+
+const e2e = useE2E()
+
+const title = (page: Page) => page.getByTestId('room-title').innerText()
+const topic = (page: Page) =>
+  page
+    .getByTestId('room-topic')
+    .innerText({ timeout: 1_000 })
+    .catch(() => null)
+
+describe('editing a room', () => {
+  it("the owner's new name and topic reach every member at once; a member gets the edit when made admin", async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen')
+    const cara = await e2e.signUp('Cara Diaz')
+    const a = alice.page
+    const roomId = await createRoom(a, 'roadmap', { topic: 'Q3 plans' })
+    await mutate(bob.page, 'rooms.join', { roomId })
+    await mutate(cara.page, 'rooms.join', { roomId })
+    await openRoom(bob.page, 'roadmap')
+    await roomItem(cara.page, 'roadmap').waitFor()
+
+    // A plain member is not offered it.
+    expect(await bob.page.getByTestId('edit-room-button').count()).toBe(0)
+
+    await a.getByTestId('edit-room-button').click()
+    const name = a.getByTestId('edit-room-name')
+    expect(await name.inputValue()).toBe('roadmap')
+    expect(await a.getByTestId('edit-room-topic').inputValue()).toBe('Q3 plans')
+    // Nothing changed, or no name: nothing to save.
+    expect(await a.getByTestId('edit-room-submit').isDisabled()).toBe(true)
+    await name.fill('   ')
+    expect(await a.getByTestId('edit-room-submit').isDisabled()).toBe(true)
+
+    await name.fill('roadmap-2027')
+    await a.getByTestId('edit-room-topic').fill('Plans for next year')
+    await a.getByTestId('edit-room-submit').click()
+    await name.waitFor({ state: 'detached' })
+    await expect.poll(() => title(a)).toBe('roadmap-2027')
+    expect(await topic(a)).toBe('Plans for next year')
+
+    // Bob, reading the room, sees its header change; Cara, elsewhere, her room list.
+    await expect.poll(() => title(bob.page)).toBe('roadmap-2027')
+    await expect.poll(() => topic(bob.page)).toBe('Plans for next year')
+    await roomItem(cara.page, 'roadmap-2027').waitFor()
+    expect(await roomItem(cara.page, 'roadmap').count()).toBe(0)
+    expect(await unreadBadge(cara.page, 'roadmap-2027')).toBe('')
+
+    // The server keeps it: a reload shows the new name.
+    await bob.page.reload()
+    await expect.poll(() => title(bob.page)).toBe('roadmap-2027')
+
+    // Made admin, Bob is offered the edit, and clears the topic: the header shows the member count.
+    await mutate(a, 'rooms.setRole', { roomId, userId: await userId(bob.page), role: 'admin' })
+    await bob.page.getByTestId('edit-room-button').click()
+    await bob.page.getByTestId('edit-room-topic').fill('')
+    await bob.page.getByTestId('edit-room-submit').click()
+    await bob.page.getByTestId('edit-room-topic').waitFor({ state: 'detached' })
+    await expect.poll(() => topic(a)).toBeNull()
+    expect(await a.getByTestId('room-member-count').innerText()).toBe('3 members')
+  })
+})
+
+async function userId(page: Page): Promise<string> {
+  const me = await query<{ user: { id: string } } | null>(page, 'auth.me')
+  if (!me) throw new Error('not signed in')
+  return me.user.id
+}
