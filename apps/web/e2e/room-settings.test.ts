@@ -70,6 +70,20 @@ describe('editing a room', () => {
   })
 })
 
+describe('a dialog left open', () => {
+  it('closes when Back takes the page to another room, so it cannot rename that one', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const a = alice.page
+    await createRoom(a, 'first-room')
+    await createRoom(a, 'second-room')
+    await a.getByTestId('edit-room-button').click()
+    await a.getByTestId('edit-room-name').fill('renamed')
+    await a.goBack()
+    await expect.poll(() => title(a)).toBe('first-room')
+    await a.getByTestId('edit-room-name').waitFor({ state: 'detached' })
+  })
+})
+
 async function userId(page: Page): Promise<string> {
   const me = await query<{ user: { id: string } } | null>(page, 'auth.me')
   if (!me) throw new Error('not signed in')
