@@ -93,11 +93,11 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
 
     await a.getByTestId('confirm-dialog').waitFor({ state: 'detached' })
     await a.getByTestId('edit-room-button').click()
-    await a.getByTestId('edit-room-name').waitFor()
+    await a.getByTestId('room-name-input').waitFor()
     expect(await violations(a), 'edit room dialog').toEqual([])
     await a.keyboard.press('Escape')
 
-    await a.getByTestId('edit-room-name').waitFor({ state: 'detached' })
+    await a.getByTestId('room-name-input').waitFor({ state: 'detached' })
     await a.getByTestId('open-direct').click()
     await a.getByTestId('direct-username').waitFor()
     expect(await violations(a), 'direct message dialog').toEqual([])

@@ -146,8 +146,8 @@ describe('offline actions', () => {
       await c.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
 
       await c.getByTestId('edit-room-button').click()
-      await c.getByTestId('edit-room-name').fill('renamed-offline')
-      await c.getByTestId('edit-room-name').press('Enter')
+      await c.getByTestId('room-name-input').fill('renamed-offline')
+      await c.getByTestId('room-name-input').press('Enter')
       expect(await c.getByTestId('offline-note').innerText()).toMatch(/offline/i)
       expect(await c.getByTestId('edit-room-submit').isDisabled()).toBe(true)
       await c.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
