@@ -108,7 +108,14 @@ describe('rooms.update', () => {
     })
     await carolsList.until((e) => e.some((x) => x.type === 'room.updated'))
     expect(carolsList.items.filter((x) => x.type === 'room.updated')).toEqual([
-      { type: 'room.updated', roomId, seq: updated.seq, name: newName, topic: 'all things after' },
+      {
+        type: 'room.updated',
+        roomId,
+        seq: updated.seq,
+        name: newName,
+        topic: 'all things after',
+        by: alice.user,
+      },
     ])
 
     expect(await bob.trpc.rooms.get.query({ roomId })).toEqual(updated)
@@ -144,6 +151,7 @@ describe('rooms.update', () => {
       seq: cleared.seq,
       name: `${newName} 2`,
       topic: null,
+      by: alice.user,
     })
     expect((await carol.trpc.rooms.get.query({ roomId })).topic).toBeNull()
 
@@ -395,6 +403,7 @@ describe('rooms.update across two nodes', () => {
         seq: updated.seq,
         name: 'renamed on A',
         topic: 'from node A',
+        by: alice.user,
       },
     ])
     expect((await bob.trpc.rooms.list.query()).find((r) => r.id === room.id)).toMatchObject({

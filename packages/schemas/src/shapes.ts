@@ -85,6 +85,6 @@ export type UserEvent =
   | { type: 'room.added'; room: RoomListItem }
   | { type: 'room.removed'; roomId: string; reason: 'left' | 'kicked' }
   /** A room of the user's got a new name or topic (the room event of the same name, for the room list). */
-  | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null }
+  | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null; by: PublicUser }
   | { type: 'presence'; userId: string; status: 'online' | 'offline' }
   | { type: 'session.revoked' }

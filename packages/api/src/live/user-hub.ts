@@ -40,7 +40,7 @@ import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
 import type { Bus, PresenceChange } from '@parley/bus'
 import type { Database, NewestMessages } from '@parley/db'
-import type { Message, UserEvent } from '@parley/schemas'
+import type { Message, RoomEvent, UserEvent } from '@parley/schemas'
 import { roomChannel, userChannel, type RoomBusMessage } from '../access.ts'
 import type { ApiMetrics } from '../context.ts'
 import { createFollowers } from './followers.ts'
@@ -260,7 +260,7 @@ export function createUserHub({
     if (event.type === 'member.joined') members.joined(roomId, event.member.user.id)
     else if (event.type === 'member.left') members.left(roomId, event.userId)
     if (event.type !== 'message.created') {
-      if (event.type === 'room.updated') tellRoomUpdated(roomId, event.seq, event.name, event.topic)
+      if (event.type === 'room.updated') tellRoomUpdated(event)
       return
     }
     learnNewest(roomId, event.seq, event.message)
@@ -281,18 +281,13 @@ export function createUserHub({
    * their room lists show it without the room open. Not only counted users:
    * unlike a count, the name is whole however far their load has got.
    */
-  function tellRoomUpdated(roomId: string, seq: number, name: string, topic: string | null): void {
+  function tellRoomUpdated({ roomId, seq, name, topic, by }: Extract<RoomEvent, { type: 'room.updated' }>): void {
     const followers = rooms.members(roomId)
     if (!followers) return
-    const json = JSON.stringify({
-      type: 'room.updated',
-      roomId,
-      seq,
-      name,
-      topic,
-    } satisfies UserEvent)
+    const json = JSON.stringify({ type: 'room.updated', roomId, seq, name, topic, by } satisfies UserEvent)
     for (const u of followers) if (u.unread.has(roomId)) tell(u, json)
   }
+
 
   function onUserMessage(u: UserRecord, event: UserEvent | RevocationMessage): void {
     if (event.type === 'session.revoked') {
