@@ -1,8 +1,9 @@
 /**
  * An owner or admin renames a room and changes its topic from the room's
  * header. Everyone sees the change at once: a member reading the room in its
- * header, a member elsewhere in their room list (with no unread badge: a new
- * name is not a message). A plain member is not offered the edit.
+ * header, with a notice of who changed what, a member elsewhere in their room
+ * list (with no unread badge: a new name is not a message). A plain member is
+ * not offered the edit.
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -48,12 +49,19 @@ describe('editing a room', () => {
     await expect.poll(() => title(a)).toBe('roadmap-2027')
     expect(await topic(a)).toBe('Plans for next year')
 
-    // Bob, reading the room, sees its header change; Cara, elsewhere, her room list.
+    // Bob, reading the room, sees its header change and is told who changed it;
+    // Cara, elsewhere, sees her room list change, and is not interrupted.
     await expect.poll(() => title(bob.page)).toBe('roadmap-2027')
     await expect.poll(() => topic(bob.page)).toBe('Plans for next year')
+    expect(await notices(bob.page)).toEqual([
+      'Alice Martin renamed the room to “roadmap-2027” and changed its topic',
+    ])
+    // Alice made it: she is not told her own change again.
+    expect(await notices(a)).toEqual(['Room updated'])
     await roomItem(cara.page, 'roadmap-2027').waitFor()
     expect(await roomItem(cara.page, 'roadmap').count()).toBe(0)
     expect(await unreadBadge(cara.page, 'roadmap-2027')).toBe('')
+    expect(await notices(cara.page)).toEqual([])
 
     // The server keeps it: a reload shows the new name.
     await bob.page.reload()
@@ -67,6 +75,7 @@ describe('editing a room', () => {
     await bob.page.getByTestId('room-topic-input').waitFor({ state: 'detached' })
     await expect.poll(() => topic(a)).toBeNull()
     expect(await a.getByTestId('room-member-count').innerText()).toBe('3 members')
+    expect(await notices(a)).toContain('Bob Chen cleared the topic')
   })
 })
 
@@ -83,6 +92,9 @@ describe('a dialog left open', () => {
     await a.getByTestId('room-name-input').waitFor({ state: 'detached' })
   })
 })
+
+/** The notices showing at the top of the page. */
+const notices = (page: Page) => page.locator('.toasts .toast').allInnerTexts()
 
 async function userId(page: Page): Promise<string> {
   const me = await query<{ user: { id: string } } | null>(page, 'auth.me')

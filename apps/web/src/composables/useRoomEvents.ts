@@ -15,16 +15,17 @@ import {
   getTimeline,
   membersKey,
   patchRoom,
-  renameRoom,
   timelineKey,
   updateMembers,
   updateTimeline,
 } from '../lib/cache.ts'
+import { applyRoomUpdate } from '../lib/rooms.ts'
 import { applyRoomEvent } from '../lib/timeline.ts'
 import { subscribe, untrack } from '../lib/trpc-query.ts'
 import { generation } from '../lib/trpc.ts'
 import { getLastSeq, resetRoom, setLastSeq } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
+import { isActiveRoom } from './useActiveRoom.ts'
 
 export interface UseRoomEventsOptions {
   roomId: MaybeRefOrGetter<string>
@@ -119,7 +120,7 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
         if (event.userId === session.user?.id) patchRoom(qc, roomId, { role: event.role })
         break
       case 'room.updated':
-        renameRoom(qc, event)
+        applyRoomUpdate(qc, event, session.user?.id, isActiveRoom(roomId))
         break
     }
     saw(roomId, event.seq)

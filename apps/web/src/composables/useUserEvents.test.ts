@@ -71,7 +71,8 @@ it("a room's new name or topic renames it in place: it does not move up, and not
     room(B, 'news', '2026-01-02T00:00:00.000Z'),
     room(A, 'general', '2026-01-01T00:00:00.000Z'),
   ])
-  send({ type: 'room.updated', roomId: A, seq: 6, name: 'lobby', topic: 'Say hi' })
+  const by = message({ roomId: A }).author
+  send({ type: 'room.updated', roomId: A, seq: 6, name: 'lobby', topic: 'Say hi', by })
   expect(names()).toEqual(['news', 'lobby'])
   expect(rooms()?.[1]).toMatchObject({ topic: 'Say hi', unread: 0, seq: 6 })
 })

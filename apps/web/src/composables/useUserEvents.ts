@@ -6,7 +6,6 @@ import {
   allMembersKey,
   getRoomList,
   patchRoom,
-  renameRoom,
   roomListKey,
   setPresence,
   sortRooms,
@@ -14,7 +13,7 @@ import {
 } from '../lib/cache.ts'
 import { errorCode } from '../lib/errors.ts'
 import { notifyMessage } from '../lib/notifications.ts'
-import { roomTitle } from '../lib/rooms.ts'
+import { applyRoomUpdate, roomTitle } from '../lib/rooms.ts'
 import { toast } from '../lib/toast.ts'
 import { untrack, useTrpcSubscription } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
@@ -80,7 +79,7 @@ export function useUserEvents(): void {
         return
       }
       case 'room.updated':
-        renameRoom(qc, event)
+        applyRoomUpdate(qc, event, session.user?.id, isActiveRoom(event.roomId))
         return
       case 'presence':
         setPresence(qc, event.userId, event.status === 'online')

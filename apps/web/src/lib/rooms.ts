@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/vue-query'
-import type { PublicUser, Room, RoomListItem } from '@parley/schemas'
-import { sortRooms, updateRoomList } from './cache.ts'
+import type { PublicUser, Room, RoomListItem, UserEvent } from '@parley/schemas'
+import { getRoomList, renameRoom, sortRooms, updateRoomList } from './cache.ts'
+import { toast } from './toast.ts'
 
 /** A room we just created/joined/opened goes into the list at once (events.user confirms it). */
 export function addRoomToList(qc: QueryClient, room: RoomListItem): void {
@@ -16,4 +17,41 @@ export function directPeer(room: Room, meId: string | undefined): PublicUser | n
 /** What a room is called on screen: a direct room goes by the other person's name. */
 export function roomTitle(room: Room, meId: string | undefined): string {
   return directPeer(room, meId)?.displayName ?? room.name
+}
+
+type RoomUpdate = Extract<UserEvent, { type: 'room.updated' }>
+const TOPIC_SHOWN_MAX = 80
+
+/** What a room.updated changed, in words for whoever reads the room ('' when nothing changed). */
+export function roomChangeNotice(before: Pick<Room, 'name' | 'topic'>, event: RoomUpdate): string {
+  const who = event.by.displayName
+  const topicChanged = (before.topic ?? null) !== event.topic
+  if (before.name !== event.name)
+    return `${who} renamed the room to “${event.name}”${topicChanged ? ' and changed its topic' : ''}`
+  if (!topicChanged) return ''
+  if (event.topic === null) return `${who} cleared the topic`
+  const topic =
+    event.topic.length > TOPIC_SHOWN_MAX
+      ? `${event.topic.slice(0, TOPIC_SHOWN_MAX - 1)}…`
+      : event.topic
+  return `${who} changed the topic to “${topic}”`
+}
+
+/**
+ * A room.updated from either stream (the same change comes by both): the
+ * room list takes the new name and topic, and someone reading the room is
+ * told who changed what, once, by the stream that brings it first (the
+ * second finds nothing changed). One's own change needs no telling.
+ */
+export function applyRoomUpdate(
+  qc: QueryClient,
+  event: RoomUpdate,
+  meId: string | undefined,
+  reading: boolean,
+): void {
+  const before = getRoomList(qc)?.find((r) => r.id === event.roomId)
+  renameRoom(qc, event)
+  if (!before || !reading || event.by.id === meId) return
+  const notice = roomChangeNotice(before, event)
+  if (notice) toast(notice)
 }

@@ -1,0 +1,30 @@
+import { expect, it } from 'vitest'
+import { roomChangeNotice } from './rooms.ts'
+
+const by = { id: 'a'.repeat(24), username: 'alice', displayName: 'Alice Martin' }
+const update = (name: string, topic: string | null) =>
+  ({ type: 'room.updated', roomId: 'r'.repeat(24), seq: 9, name, topic, by }) as const
+
+it('says who changed what in the room, in words', () => {
+  const before = { name: 'general', topic: 'Say hi' }
+  expect(roomChangeNotice(before, update('lobby', 'Say hi'))).toBe(
+    'Alice Martin renamed the room to “lobby”',
+  )
+  expect(roomChangeNotice(before, update('lobby', null))).toBe(
+    'Alice Martin renamed the room to “lobby” and changed its topic',
+  )
+  expect(roomChangeNotice(before, update('general', 'Standup at 10'))).toBe(
+    'Alice Martin changed the topic to “Standup at 10”',
+  )
+  expect(roomChangeNotice(before, update('general', null))).toBe('Alice Martin cleared the topic')
+  // Already shown (the other stream brought it first): nothing to say.
+  expect(roomChangeNotice(before, update('general', 'Say hi'))).toBe('')
+})
+
+it('cuts a long topic short in the notice', () => {
+  const notice = roomChangeNotice(
+    { name: 'general', topic: null },
+    update('general', 'x'.repeat(256)),
+  )
+  expect(notice).toBe(`Alice Martin changed the topic to “${'x'.repeat(79)}…”`)
+})
