@@ -1,7 +1,8 @@
 /**
  * What sits on top of what: notices clear of the room's title and of the
  * composer (desktop and phone), and away from a room clear of the page's
- * heading and controls; the members drawer on a phone closes on
+ * heading and controls, and over a phone's open members drawer at the
+ * bottom, clear of its header and rows; the members drawer on a phone closes on
  * Escape and on a tap outside it; a long topic opens on a tap; the reaction
  * picker of the latest message opens whole, above it, and a click or tap
  * elsewhere closes it; editing the latest message on a phone shows its
@@ -152,6 +153,39 @@ describe('layout', () => {
 
     // The topic is cut to one line; a tap shows all of it (phones have no hover tooltip).
     await opensWholeOnTap(page.getByTestId('room-topic'), LONG_TOPIC, 2)
+  })
+
+  it('phone: a notice over the open members drawer sits at the bottom, clear of its header and members, and is not made inert with the room', async () => {
+    const [alice, bob] = await Promise.all([e2e.signUp('Alice Martin'), e2e.signUp('Bob Chen', PHONE)])
+    const roomId = await createRoom(alice.page, 'drawer-notice')
+    await invite(alice.page, bob.username)
+    await bob.page.goto(`/rooms/${roomId}`)
+    await bob.page.getByTestId('composer').waitFor()
+    await bob.page.getByTestId('members-toggle').tap()
+    await bob.page.getByTestId('member-item').nth(1).waitFor()
+    await mutate(alice.page, 'rooms.update', { roomId, topic: 'Plans for next year and the offsite' })
+    const notice = bob.page.getByRole('status').filter({ hasText: 'Alice Martin changed the topic' })
+    await notice.waitFor()
+    const n = (await notice.boundingBox())!
+    const list = bob.page.getByTestId('member-list')
+    for (const covered of [
+      list.getByRole('heading'),
+      list.getByRole('button', { name: /close/i }),
+      ...(await bob.page.getByTestId('member-item').all()),
+    ]) {
+      const box = (await covered.boundingBox())!
+      expect(overlaps(n, box), `the notice ${JSON.stringify(n)} covers ${JSON.stringify(box)}`).toBe(false)
+    }
+    expect(n.y + n.height).toBeLessThanOrEqual(bob.page.viewportSize()!.height)
+    expect(await notice.evaluate((el) => el.closest('[inert]') === null)).toBe(true)
+
+    // Closed, the notices go back below the room's header.
+    await bob.page.keyboard.press('Escape')
+    await list.waitFor({ state: 'detached' })
+    await mutate(alice.page, 'rooms.update', { roomId, topic: 'Back to plans' })
+    const next = bob.page.getByRole('status').filter({ hasText: 'Back to plans' })
+    await next.waitFor()
+    await expectClear(bob.page, next)
   })
 
   it('phone: a room name too long for the header is cut to one line, and a tap on it shows it whole', async () => {
