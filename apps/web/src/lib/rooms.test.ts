@@ -19,6 +19,8 @@ it('says who changed what in the room, in words', () => {
   expect(roomChangeNotice(before, update('general', null))).toBe('Alice Martin cleared the topic')
   // Already shown (the other stream brought it first): nothing to say.
   expect(roomChangeNotice(before, update('general', 'Say hi'))).toBe('')
+  // An empty topic and none look the same.
+  expect(roomChangeNotice({ name: 'general', topic: '' }, update('general', null))).toBe('')
 })
 
 it('cuts a long topic short in the notice', () => {

@@ -25,11 +25,12 @@ const TOPIC_SHOWN_MAX = 80
 /** What a room.updated changed, in words for whoever reads the room ('' when nothing changed). */
 export function roomChangeNotice(before: Pick<Room, 'name' | 'topic'>, event: RoomUpdate): string {
   const who = event.by.displayName
-  const topicChanged = (before.topic ?? null) !== event.topic
+  // A room made with an empty topic has '' where others have null: the same on screen.
+  const topicChanged = (before.topic || null) !== (event.topic || null)
   if (before.name !== event.name)
     return `${who} renamed the room to “${event.name}”${topicChanged ? ' and changed its topic' : ''}`
   if (!topicChanged) return ''
-  if (event.topic === null) return `${who} cleared the topic`
+  if (!event.topic) return `${who} cleared the topic`
   const topic =
     event.topic.length > TOPIC_SHOWN_MAX
       ? `${event.topic.slice(0, TOPIC_SHOWN_MAX - 1)}…`
