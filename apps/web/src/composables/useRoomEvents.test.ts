@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { RoomListItem, RoomStreamEvent } from '@parley/schemas'
-import { getRoomList, getTimeline, roomListKey, timelineKey } from '../lib/cache.ts'
+import type { Member, RoomListItem, RoomStreamEvent } from '@parley/schemas'
+import { getRoomList, getTimeline, membersKey, roomListKey, timelineKey } from '../lib/cache.ts'
 import type { Timeline } from '../lib/timeline.ts'
 import { subscribe } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
@@ -76,6 +76,28 @@ describe("the room's name and topic", () => {
     // Cleared, later.
     send({ type: 'room.updated', roomId: ROOM, seq: 7, name: 'lobby', topic: null, by })
     expect(getRoomList(qc)?.[0]).toMatchObject({ name: 'lobby', topic: null, seq: 7 })
+    unmount()
+  })
+})
+
+describe('the member list', () => {
+  it('keeps an offline member offline when their join comes again (a resume replays it); a new member shows online', async () => {
+    const { qc, unmount } = mount()
+    const bob = { ...message({ roomId: ROOM }).author, id: 'b'.repeat(24), username: 'bob' }
+    qc.setQueryData<Member[]>(membersKey(ROOM), [{ user: bob, role: 'member', online: false }])
+    const send = await stream()
+    send({ type: 'member.joined', roomId: ROOM, seq: 3, member: { user: bob, role: 'member' } })
+    expect(qc.getQueryData<Member[]>(membersKey(ROOM))).toEqual([
+      { user: bob, role: 'member', online: false },
+    ])
+    const cara = { ...bob, id: 'c'.repeat(24), username: 'cara' }
+    send({ type: 'member.joined', roomId: ROOM, seq: 4, member: { user: cara, role: 'member' } })
+    expect(
+      qc.getQueryData<Member[]>(membersKey(ROOM))?.map((m) => [m.user.username, m.online]),
+    ).toEqual([
+      ['bob', false],
+      ['cara', true],
+    ])
     unmount()
   })
 })

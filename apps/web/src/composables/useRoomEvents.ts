@@ -102,10 +102,15 @@ export function useRoomEvents(options: UseRoomEventsOptions): UseRoomEventsRetur
         clearTyping(event.message.author.id)
         break
       case 'member.joined':
-        updateMembers(qc, roomId, (ms) => [
-          ...ms.filter((m) => m.user.id !== event.member.user.id),
-          { ...event.member, online: true },
-        ])
+        // Someone already listed keeps what presence says of them: a join replayed on a
+        // resume is old news, and would show someone who has since gone as online.
+        updateMembers(qc, roomId, (ms) => {
+          const listed = ms.find((m) => m.user.id === event.member.user.id)
+          return [
+            ...ms.filter((m) => m !== listed),
+            { ...event.member, online: listed?.online ?? true },
+          ]
+        })
         countMember(roomId, event.seq, +1)
         break
       case 'member.left':
