@@ -156,6 +156,10 @@ describe('assistive', () => {
     const { page } = await e2e.signUp('Rita Refused')
     await createRoom(page, 'refusals', { topic: 'Where sends bounce' })
     await say(page, 'this one went')
+    // Sent, not only out of the composer: still on its way, it was refused with the next one.
+    await expect
+      .poll(() => message(page, 'this one went').getAttribute('data-pending'))
+      .toBe('false')
     await refuseSends(page)
     await say(page, 'refused one')
     await message(page, 'refused one').getByTestId('outbox-retry').waitFor()
