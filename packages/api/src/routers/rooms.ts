@@ -76,10 +76,10 @@ export const roomsRouter = router({
       })
     await limitUser(ctx, 'rooms')
     const change = { name: input.name, topic: input.topic }
-    publishRoomEvent(ctx, await rooms.update(room._id, change, toPublicUser(ctx.user)))
-    const fresh = await rooms.get(room._id)
-    if (!fresh) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
-    return (await rooms.view(fresh)).room
+    const updated = await rooms.update(room._id, change, toPublicUser(ctx.user))
+    publishRoomEvent(ctx, updated?.event ?? null)
+    // A change that changed nothing left the room as it was read.
+    return (await rooms.view(updated?.room ?? room)).room
   }),
 
   join: protectedProcedure.input(RoomIdInput).mutation(async ({ ctx, input }) => {

@@ -119,15 +119,16 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   /**
    * Changes a room's name and/or topic (a field left out stays as it is).
    * The filter skips a change that changes nothing: then nothing is written
-   * and there is no event (null). Otherwise the room's room.updated carries
-   * its name and topic as this write left them. Rooms keep no other copy of
-   * their name (browse searches `name` itself); direct rooms are not changed.
+   * and there is no event (null). Otherwise it returns the room as this write
+   * left it, and the room.updated that carries its name and topic. Rooms keep
+   * no other copy of their name (browse searches `name` itself); direct rooms
+   * are not changed.
    */
   async function update(
     roomId: ObjectId,
     change: { name?: string; topic?: string | null },
     by: PublicUser,
-  ): Promise<EventDoc | null> {
+  ): Promise<{ room: RoomDoc; event: EventDoc } | null> {
     const set: { name?: string; topic?: string | null } = {}
     if (change.name !== undefined) set.name = change.name
     if (change.topic !== undefined) set.topic = change.topic
@@ -150,7 +151,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
       }),
     })
     if (!result.ok) throw new Error('unexpected idempotency conflict')
-    return result.event
+    return { room, event: result.event }
   }
 
   /** A room as clients see it, given its latest seq: activity from the newest message. */
