@@ -193,6 +193,9 @@ export function createApp(deps: AppDeps): App {
       }
       // A page of messages or the room list: several times smaller on a phone's slow link.
       compressWhenLarge(req, res, config.httpCompressMinBytes)
+      // Answers are per user and of the moment. Stored, a back/forward load replays them from the HTTP cache:
+      // the `auth.me` fetched before sign-up (null) sent a signed-in user to the sign-in form.
+      res.setHeader('Cache-Control', 'no-store')
       return trpcHttp(req, res)
     }
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, nodeId: deps.nodeId })

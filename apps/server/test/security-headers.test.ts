@@ -69,6 +69,14 @@ describe('security headers', () => {
     expect(statuses).toMatchObject({ 'app shell': 200, 'hashed asset': 200, 'missing file': 404, 'missing asset': 404, 'refused form post': 415, 'body too large': 413, 'tRPC unauthorised': 401, 'tRPC bad input': 400 })
   })
 
+  it('keep API answers and probes out of every cache: a back/forward load must not replay an old auth.me', async () => {
+    for (const [what, p, init] of requests.filter(([, p]) => !/^\/(assets|manifest|nope|rooms)|^\/$/.test(p))) {
+      const res = await fetch(plain.url + p, init)
+      await res.arrayBuffer()
+      expect(res.headers.get('cache-control'), what).toBe('no-store')
+    }
+  })
+
   it('add HSTS when PUBLIC_ORIGIN is https', async () => {
     for (const [what, p, init] of requests) {
       const res = await fetch(https.url + p, init)

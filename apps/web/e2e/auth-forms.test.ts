@@ -131,3 +131,22 @@ describe('a session that ends while the app is open', () => {
     await bob.page.getByTestId('auth-username').waitFor()
   })
 })
+
+describe('a session that goes on', () => {
+  it('stays signed in when Back leaves the app and Forward returns to it', async () => {
+    // Signing up started on /signup, whose load asked auth.me and was told "nobody". A history
+    // load may serve a page's requests from the HTTP cache: that old answer must not be one of them.
+    const carol = await e2e.signUp('Carol Diaz')
+    await carol.page.goBack()
+    expect(carol.page.url()).toBe('about:blank')
+    const asked = carol.page.waitForResponse((r) => r.url().includes('/trpc/auth.me'))
+    await carol.page.goForward()
+    expect(await (await asked).json()).toEqual([
+      { result: { data: { user: expect.objectContaining({ username: carol.username }) } } },
+    ])
+    // What Carol sees: the app, not the sign-in form the old answer sent her to.
+    await carol.page.getByTestId('create-room').click()
+    await carol.page.getByTestId('room-name-input').waitFor()
+    expect(new URL(carol.page.url()).pathname).toBe('/browse')
+  })
+})
