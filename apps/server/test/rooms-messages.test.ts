@@ -216,6 +216,33 @@ describe('two people in a room', () => {
     expect((await guest.trpc.rooms.list.query()).map((r) => r.id)).toContain(room.id)
   })
 
+  it('room.added says who added you: an invite or a direct conversation names them; a room you created or joined names nobody', async () => {
+    const owner = await server.signUp()
+    const guest = await server.signUp()
+    const ownerEvents = watchUser(owner)
+    const guestEvents = watchUser(guest)
+    await Promise.all([ownerEvents.started, guestEvents.started])
+    const added = async (events: typeof guestEvents, roomId: string) => {
+      await events.until((e) => e.some((x) => x.type === 'room.added' && x.room.id === roomId))
+      const event = events.items.find((x) => x.type === 'room.added' && x.room.id === roomId)
+      return event && 'by' in event ? event.by : 'nobody'
+    }
+    const open = await owner.trpc.rooms.create.mutate({ name: 'open door', visibility: 'public' })
+    expect(await added(ownerEvents, open.id)).toBe('nobody')
+    await guest.trpc.rooms.join.mutate({ roomId: open.id })
+    expect(await added(guestEvents, open.id)).toBe('nobody')
+
+    const closed = await owner.trpc.rooms.create.mutate({ name: 'by invitation', visibility: 'private' })
+    await owner.trpc.rooms.invite.mutate({ roomId: closed.id, username: guest.user.username })
+    expect(await added(guestEvents, closed.id)).toEqual(owner.user)
+
+    const direct = await owner.trpc.rooms.direct.mutate({ username: guest.user.username })
+    expect(await added(guestEvents, direct.id)).toEqual(owner.user)
+    expect(await added(ownerEvents, direct.id)).toBe('nobody')
+    ownerEvents.stop()
+    guestEvents.stop()
+  })
+
   it('creates one direct room per pair, whoever asks', async () => {
     const a = await server.signUp()
     const b = await server.signUp()

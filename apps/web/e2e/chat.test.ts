@@ -384,9 +384,10 @@ describe('two people chatting', () => {
     expect(await a.getByTestId('member-manage').count()).toBe(0) // nobody to promote or remove
     await say(a, 'Got a minute for the release notes?')
 
-    // Bob is told live: the room is in his list under Alice's name, with her initials.
+    // Bob is told live: the room is in his list under Alice's name, with her initials, and a notice says who started it.
     const item = roomItem(b, 'Alice Martin')
     await item.waitFor()
+    await b.getByRole('status').filter({ hasText: 'Alice Martin started a conversation with you' }).waitFor()
     expect((await item.locator('.avatar').innerText()).trim()).toBe('AM')
     expect(await roomItem(a, 'Bob Chen').locator('.avatar').innerText()).toContain('BC')
     await openRoom(b, 'Alice Martin')
@@ -528,6 +529,8 @@ describe('two people chatting', () => {
     const b = bob.page
     await createRoom(a, 'moderated', { private: true })
     await invite(a, bob.username)
+    // Bob is told who added him.
+    await b.getByRole('status').filter({ hasText: `${alice.displayName} added you to moderated` }).waitFor()
     await openRoom(b, 'moderated')
     expect(await b.getByTestId('invite-button').count()).toBe(0) // a plain member of a private room
     // Bob has nothing to manage; Alice can manage Bob, and not herself.

@@ -82,7 +82,8 @@ export type RoomStreamEvent = RoomEvent | TypingEvent | ResetEvent
 
 export type UserEvent =
   | { type: 'room.activity'; roomId: string; seq: number; unread: number; lastMessage: Message | null }
-  | { type: 'room.added'; room: RoomListItem }
+  /** `by`: who added the user (an invite, a direct conversation); absent when they joined or created it. */
+  | { type: 'room.added'; room: RoomListItem; by?: PublicUser }
   | { type: 'room.removed'; roomId: string; reason: 'left' | 'kicked' }
   /** A room of the user's got a new name or topic (the room event of the same name, for the room list). */
   | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null; by: PublicUser }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import { defineComponent } from 'vue'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { getRoomList, roomListKey } from '../lib/cache.ts'
+import { toasts } from '../lib/toast.ts'
 import { useTrpcSubscription } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
 import { message } from '../test/factories.ts'
@@ -75,4 +76,25 @@ it("a room's new name or topic renames it in place: it does not move up, and not
   send({ type: 'room.updated', roomId: A, seq: 6, name: 'lobby', topic: 'Say hi', by })
   expect(names()).toEqual(['news', 'lobby'])
   expect(rooms()?.[1]).toMatchObject({ topic: 'Say hi', unread: 0, seq: 6 })
+})
+
+it('being added to a room by someone else says so once; joining or creating one does not', () => {
+  toasts.value = []
+  const { names, send } = mount([room(B, 'news', '2026-01-02T00:00:00.000Z')])
+  const alice = message({ roomId: A }).author
+  const added = (r: RoomListItem, by?: typeof alice) =>
+    send({ type: 'room.added', room: r, ...(by && { by }) })
+  added(room(A, 'general', '2026-01-03T00:00:00.000Z'), alice)
+  expect(names()).toEqual(['general', 'news'])
+  // The same room again (a second invite while still a member): not news.
+  added(room(A, 'general', '2026-01-03T00:00:00.000Z'), alice)
+  const C = 'c'.repeat(24)
+  added({ ...room(C, '', '2026-01-04T00:00:00.000Z'), direct: true }, alice)
+  // One's own doing, here or on another device.
+  added(room('d'.repeat(24), 'mine', '2026-01-05T00:00:00.000Z'))
+  expect(toasts.value.map((t) => t.text)).toEqual([
+    `${alice.displayName} added you to general`,
+    `${alice.displayName} started a conversation with you`,
+  ])
+  toasts.value = []
 })

@@ -64,11 +64,22 @@ export function useUserEvents(): void {
         }))
         return
       }
-      case 'room.added':
+      case 'room.added': {
+        const listed = getRoomList(qc)?.some((r) => r.id === event.room.id)
         updateRoomList(qc, (rooms) =>
           sortRooms([...rooms.filter((r) => r.id !== event.room.id), event.room]),
         )
+        // Added by someone else is news, as being removed is (on a phone the list may be out of sight).
+        if (event.by && !listed) {
+          const who = event.by.displayName
+          toast(
+            event.room.direct
+              ? `${who} started a conversation with you`
+              : `${who} added you to ${event.room.name}`,
+          )
+        }
         return
+      }
       case 'room.removed': {
         const gone = getRoomList(qc)?.find((r) => r.id === event.roomId)
         // Leaving is one's own doing; being removed is news.

@@ -14,6 +14,7 @@ import {
   SetRoleInput,
   UpdateRoomInput,
   type Member,
+  type PublicUser,
   type RoomListItem,
 } from '@parley/schemas'
 import { limitUser, loadRoom, publishRoomEvent, publishUserEvent, requireMember, requireMemberCached, requireRole } from '../access.ts'
@@ -27,10 +28,10 @@ async function listItemFor(ctx: Context, room: RoomDoc, userId: ObjectId): Promi
   return rooms.listItem(fresh, member)
 }
 
-/** Announces a new room to a user's other tabs/devices. */
-async function announceAdded(ctx: Context, room: RoomDoc, userId: ObjectId): Promise<RoomListItem> {
+/** Announces a new room to a user's tabs and devices: their own doing, or `by` someone else's. */
+async function announceAdded(ctx: Context, room: RoomDoc, userId: ObjectId, by?: PublicUser): Promise<RoomListItem> {
   const item = await listItemFor(ctx, room, userId)
-  publishUserEvent(ctx, userId.toHexString(), { type: 'room.added', room: item })
+  publishUserEvent(ctx, userId.toHexString(), { type: 'room.added', room: item, ...(by && { by }) })
   return item
 }
 
@@ -121,7 +122,7 @@ export const roomsRouter = router({
     await rooms.invite(room._id, invitee._id, ctx.user._id)
     const event = await rooms.addMember(room, toPublicUser(invitee), 'member')
     publishRoomEvent(ctx, event)
-    if (event) await announceAdded(ctx, room, invitee._id)
+    if (event) await announceAdded(ctx, room, invitee._id, toPublicUser(ctx.user))
     return { ok: true as const, added: event !== null }
   }),
 
@@ -163,7 +164,7 @@ export const roomsRouter = router({
     publishRoomEvent(ctx, joinedMe)
     const joinedOther = await rooms.addMember(room, toPublicUser(other), 'member')
     publishRoomEvent(ctx, joinedOther)
-    if (joinedOther) await announceAdded(ctx, room, other._id)
+    if (joinedOther) await announceAdded(ctx, room, other._id, me)
     return joinedMe ? announceAdded(ctx, room, ctx.user._id) : listItemFor(ctx, room, ctx.user._id)
   }),
 
