@@ -56,6 +56,20 @@ describe('the room directory', () => {
     await expect.poll(() => card(longName).getByTestId('browse-topic').getAttribute('title')).toBe(longTopic)
   })
 
+  it('a newcomer added to a room while the directory is open finds it there to Open, without a reload', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    // A new user lands on the directory, in no room yet.
+    const bob = await e2e.signUp('Bob Chen', PHONE)
+    const page = bob.page
+    expect(new URL(page.url()).pathname).toBe('/browse')
+    await page.getByTestId('browse-search').waitFor()
+    await createRoom(alice.page, 'first-room-for-bob')
+    await invite(alice.page, bob.username)
+    const card = page.getByTestId('browse-room').filter({ hasText: 'first-room-for-bob' })
+    await expect.poll(() => card.getByRole('button').innerText().catch(() => '')).toBe('Open')
+    expect(await card.getByText(/members?$/).innerText()).toBe('2 members')
+  })
+
   it('a room you are removed from while the directory is open offers Join again, with its new member count, without a reload', async () => {
     const alice = await e2e.signUp('Alice Martin')
     const roomId = await createRoom(alice.page, 'kick-and-rejoin')
