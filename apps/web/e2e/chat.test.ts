@@ -512,6 +512,20 @@ describe('two people chatting', () => {
       .poll(() => message(b.page, 'and all').getAttribute('data-mentions-me'))
       .toBe('true')
 
+    // Editing the message offers the same: ↑ opens it, Enter names Carol, Enter saves.
+    await composer.press('ArrowUp')
+    const editor = a.page.getByTestId('edit-input')
+    await editor.press('End')
+    await editor.pressSequentially(' @car')
+    await expect.poll(offered).toEqual([`Carol Offer @${carol.username}`])
+    await editor.press('Enter')
+    await expect
+      .poll(() => editor.inputValue())
+      .toBe(`thanks @${b.username} and all @${carol.username} `)
+    await editor.press('Enter')
+    await editor.waitFor({ state: 'detached' })
+    await message(a.page, `and all @${carol.username}`).waitFor()
+
     // On a phone, a tap names one, and the keyboard stays in the box.
     const c = carol.page
     await c.goto(`/rooms/${roomId}`)
@@ -522,6 +536,10 @@ describe('two people chatting', () => {
     await expect.poll(() => box.inputValue()).toBe(`@${a.username} `)
     expect(await box.evaluate((el) => el === document.activeElement)).toBe(true)
     expect(await c.getByTestId('mention-option').count()).toBe(0)
+    // The edit named Carol: her copy of the message stands out.
+    await expect
+      .poll(() => message(c, 'and all').getAttribute('data-mentions-me'))
+      .toBe('true')
   })
 
   it("an owner makes a member admin and removes them from the member list; they see it live", async () => {
