@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
+  holdAnswers,
   invite,
   message,
   mutate,
@@ -19,6 +20,7 @@ import {
   say,
   sendElsewhere,
   signIn,
+  storedBodies,
   twoInPrivateRoom,
   typingText,
   unreadBadge,
@@ -430,6 +432,32 @@ describe('two people chatting', () => {
     await editor.waitFor({ state: 'detached' })
     await expect.poll(inComposer).toBe(true)
     expect(await bodies(page)).toEqual(['first thought', 'second thought'])
+  })
+
+  it('a message still on its way can be edited: the editor stays open, with what was typed, when the server answers', async () => {
+    const { page } = await e2e.signUp('Kim Quick')
+    const roomId = await createRoom(page, 'quick-fix')
+    // A slow network: the send's answer, and the message coming back, wait for the gate.
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    await holdAnswers(page, () => gate, ['messages.send', 'events.room'])
+    await page.reload()
+    const composer = page.getByTestId('composer')
+    await composer.waitFor()
+    await say(page, 'helo world')
+    const sent = message(page, 'helo world')
+    expect(await sent.getAttribute('data-pending')).toBe('true')
+    // The typo seen at once: ↑, and fixed while the message is still on its way.
+    await composer.press('ArrowUp')
+    const editor = page.getByTestId('edit-input')
+    await editor.fill('hello world')
+    open()
+    await expect.poll(() => page.locator('[data-pending="true"]').count()).toBe(0)
+    expect(await editor.inputValue()).toBe('hello world')
+    expect(await editor.evaluate((el) => el === document.activeElement)).toBe(true)
+    await editor.press('Enter')
+    await expect.poll(() => storedBodies(page, roomId)).toEqual(['hello world'])
+    expect(await bodies(page)).toEqual(['hello world'])
   })
 
   it('a message naming someone with @ marks the name, and stands out for the one it names', async () => {
