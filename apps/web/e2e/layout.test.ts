@@ -95,6 +95,14 @@ describe('layout', () => {
     const onDesk = alice.page.getByRole('status').filter({ hasText: 'Invited' })
     await onDesk.waitFor()
     await expectClear(alice.page, onDesk)
+    // It only tells: a click where it shows reaches what is under it (the list's Retry, a message).
+    const box = (await onDesk.boundingBox())!
+    const centre = [box.x + box.width / 2, box.y + box.height / 2] as const
+    const hit = await alice.page.evaluate(
+      ([x, y]) => document.elementFromPoint(x, y)?.closest('[role="status"]')?.textContent ?? null,
+      centre,
+    )
+    expect(hit).toBeNull()
     // "Works offline" usually shows now too (the service worker has just installed): same rule.
     const offlineReady = alice.page.getByTestId('offline-ready')
     if (await offlineReady.isVisible()) await expectClear(alice.page, offlineReady)
