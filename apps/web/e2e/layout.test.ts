@@ -210,6 +210,36 @@ describe('layout', () => {
     await expect.poll(() => title.evaluate(cut)).toBe(true)
   })
 
+  it("phone: the back arrow returns to the room list as the phone's Back would, so Back from the list leaves instead of reopening the rooms read; opened from a link, the arrow still goes to the list", async () => {
+    const { page } = await e2e.signUp('Tia Arrow', PHONE)
+    const first = await createRoom(page, 'arrow-one')
+    await createRoom(page, 'arrow-two')
+    const path = () => new URL(page.url()).pathname
+    const arrow = page.getByRole('link', { name: 'Back to rooms' })
+
+    // The directory, loaded on its own: its arrow leads on to the list.
+    await page.goto('/browse')
+    await arrow.click()
+    await roomItem(page, 'arrow-one').waitFor()
+    for (const name of ['arrow-one', 'arrow-two']) {
+      await openRoom(page, name)
+      await arrow.click()
+      await roomItem(page, name).waitFor()
+      expect(path()).toBe('/')
+    }
+    // Back from the list goes where the reader was before it, not into a room.
+    await page.goBack()
+    await page.getByRole('heading', { name: 'Browse rooms' }).waitFor()
+    expect(path()).toBe('/browse')
+
+    // A room opened from a link has no list behind it: the arrow goes to it.
+    await page.goto(`/rooms/${first}`)
+    await page.getByTestId('composer').waitFor()
+    await arrow.click()
+    await roomItem(page, 'arrow-two').waitFor()
+    expect(path()).toBe('/')
+  })
+
   it('a touch tablet: no keyboard hints by the composer, and opening a room does not pop the keyboard up', async () => {
     const { page } = await e2e.signUp('Tara Slate', {
       viewport: { width: 1024, height: 768 },
