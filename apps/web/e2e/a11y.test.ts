@@ -103,6 +103,12 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     expect(await violations(a), 'direct message dialog').toEqual([])
     await a.keyboard.press('Escape')
 
+    await a.getByTestId('direct-username').waitFor({ state: 'detached' })
+    await a.getByTestId('account-button').click()
+    await a.getByTestId('sign-out-everywhere').waitFor()
+    expect(await violations(a), 'account dialog').toEqual([])
+    await a.keyboard.press('Escape')
+
     await a.goto('/browse')
     await a.getByTestId('browse-room').first().waitFor()
     expect(await violations(a), 'directory').toEqual([])

@@ -171,3 +171,24 @@ describe('a sign-out made offline', () => {
     expect(me).not.toHaveBeenCalled()
   })
 })
+
+describe('signing out on every device', () => {
+  it('unanswered (offline, or the server down): throws, and the user and their saved rooms stay', async () => {
+    const { session, name } = await signedInWithSavedRoom()
+    mutation.mockImplementation(() => Promise.reject(new TypeError('Failed to fetch')))
+    await expect(session.logoutEverywhere()).rejects.toThrow('Failed to fetch')
+    expect(session.status).toBe('signedIn')
+    expect(await stored()).toContain(name)
+    expect(reconnectTrpc).not.toHaveBeenCalled()
+  })
+
+  it('answered: this device forgets the user and their database, and the socket is replaced', async () => {
+    const { session, name } = await signedInWithSavedRoom()
+    mutation.mockResolvedValue({ ok: true } as never)
+    await session.logoutEverywhere()
+    expect(mutation).toHaveBeenCalledWith('auth.logoutAll', undefined)
+    expect(session.status).toBe('signedOut')
+    expect(await stored()).not.toContain(name)
+    expect(reconnectTrpc).toHaveBeenCalled()
+  })
+})

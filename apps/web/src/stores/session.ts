@@ -182,6 +182,19 @@ export const useSessionStore = defineStore('session', () => {
     await reconnectTrpc()
   }
 
+  /**
+   * Sign out on every device: the server ends all of the user's sessions
+   * (closing their sockets, this tab's too), then this device forgets the user
+   * as at sign-out. Unlike a sign-out it needs the server: offline, or
+   * refused, it throws and nothing changes here.
+   */
+  async function logoutEverywhere(): Promise<void> {
+    await callMutation('auth.logoutAll', undefined)
+    retireSocket()
+    await dropLocal()
+    await reconnectTrpc()
+  }
+
   /** The server revoked the session (e.g. "sign out everywhere"). */
   function revoked(): void {
     void dropLocal()
@@ -199,6 +212,7 @@ export const useSessionStore = defineStore('session', () => {
     login,
     register,
     logout,
+    logoutEverywhere,
     finishLogout,
     revoked,
   }
