@@ -496,6 +496,45 @@ describe('over WebSocket', () => {
     expect(await Promise.race([onLaptop.ended, sleep(100).then(() => 'still running')])).toBe('still running')
   })
 
+  it('changing the password ends every other session of the user, their sockets within seconds, and keeps this one; a wrong current password is FORBIDDEN and changes nothing', async () => {
+    const laptop = await signUp()
+    const phone = httpClient()
+    await phone.trpc.auth.login.mutate({ username: laptop.username, password: laptop.password })
+    const wsLaptop = wsClient({ cookie: laptop.cookie })
+    const wsPhone = wsClient({ cookie: phone.cookie })
+    const onLaptop = watch((h) => wsLaptop.trpc.events.user.subscribe(undefined, h))
+    const onPhone = watch((h) => wsPhone.trpc.events.user.subscribe(undefined, h))
+    await within(Promise.all([onLaptop.started, onPhone.started]), 5000, 'subscriptions start')
+
+    const wrong = await rejection(
+      laptop.trpc.auth.changePassword.mutate({ currentPassword: 'not it at all', newPassword: 'a new password' }),
+    )
+    expect(wrong.data?.code).toBe('FORBIDDEN')
+    expect(wrong.message).toBe('Your current password is not right')
+    for (const bad of [
+      { currentPassword: laptop.password, newPassword: 'short' },
+      { currentPassword: '', newPassword: 'a new password' },
+      { currentPassword: laptop.password, newPassword: 'a new password', extra: 1 },
+    ])
+      expect((await rejection(laptop.trpc.auth.changePassword.mutate(bad as never))).data?.code).toBe('BAD_REQUEST')
+    expect(await phone.trpc.auth.me.query()).not.toBeNull()
+    expect(wsPhone.closes).toEqual([])
+
+    await laptop.trpc.auth.changePassword.mutate({ currentPassword: laptop.password, newPassword: 'a new password' })
+    await expect.poll(() => wsPhone.closes, { timeout: 5000, interval: 20, message: 'phone socket close' }).toContain(4001)
+    expect(await phone.trpc.auth.me.query()).toBeNull()
+    expect((await laptop.trpc.auth.me.query())?.user.username).toBe(laptop.username)
+    expect(wsLaptop.closes).toEqual([])
+    expect(onLaptop.data.map((d) => (d as { type: string }).type)).not.toContain('session.revoked')
+    // The new password signs in; the old one no longer does.
+    const old = await rejection(httpClient().trpc.auth.login.mutate({ username: laptop.username, password: laptop.password }))
+    expect(old.data?.code).toBe('UNAUTHORIZED')
+    await httpClient().trpc.auth.login.mutate({ username: laptop.username, password: 'a new password' })
+    expect(
+      (await rejection(httpClient().trpc.auth.changePassword.mutate({ currentPassword: 'x', newPassword: 'a new password' }))).data?.code,
+    ).toBe('UNAUTHORIZED')
+  })
+
   it('logoutAll ends the subscriptions of every session of the user, and no one else’s', async () => {
     const a = await signUp()
     const second = httpClient()

@@ -70,6 +70,7 @@ export interface SessionRevokedMessage {
 
 export const INVALID_CREDENTIALS = 'Invalid username or password'
 export const USERNAME_TAKEN = 'That username is taken'
+export const WRONG_PASSWORD = 'Your current password is not right'
 
 const DAY = 24 * 60 * 60_000
 
@@ -333,6 +334,27 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       if (!/^[0-9a-f]{24}$/i.test(userId)) return
       await sessions.deleteAllForUser(new ObjectId(userId))
       publishRevocation(userId.toLowerCase(), 'all')
+    },
+
+    async changePassword({ session, user }, { currentPassword, newPassword }) {
+      const userId = user._id.toHexString()
+      // A session alone (a borrowed device) must not be a way to guess the password.
+      const key = `password:user:${userId}`
+      const tries = await bus.rateLimiter.hit(key, loginLimits.perUser, loginLimits.windowMs)
+      if (!tries.ok) {
+        log.warn({ userId }, 'password change rate limited')
+        throw new AuthError('TOO_MANY_REQUESTS', 'Too many password attempts', tries.retryAfterMs)
+      }
+      const stored = await users.findByUsername(user.username)
+      const ok =
+        stored?._id.equals(user._id) === true &&
+        (await gated(() => hasher.verify(stored.passwordHash, currentPassword)))
+      if (!ok) throw new AuthError('FORBIDDEN', WRONG_PASSWORD)
+      await bus.rateLimiter.reset(key)
+      await users.setPasswordHash(user._id, await gated(() => hasher.hash(newPassword)))
+      const ended = await sessions.deleteOthersForUser(user._id, session._id)
+      if (ended.length) publishRevocation(userId, ended)
+      log.info({ userId, sessionsEnded: ended.length }, 'password changed')
     },
 
     async watchRevocation({ session }: AuthenticatedSession, onRevoked) {

@@ -4,7 +4,7 @@
  * expiry, Argon2id passwords, cookie helpers and login rate limits.
  */
 export * from './types.ts'
-export { AUTH_DEFAULTS, createAuth, userChannel, INVALID_CREDENTIALS, USERNAME_TAKEN } from './auth.ts'
+export { AUTH_DEFAULTS, createAuth, userChannel, INVALID_CREDENTIALS, USERNAME_TAKEN, WRONG_PASSWORD } from './auth.ts'
 export type {
   AuthBus,
   AuthInstance,

@@ -9,7 +9,7 @@ export interface AuthenticatedSession {
 /** Domain failures the API maps to tRPC codes. */
 export class AuthError extends Error {
   constructor(
-    public readonly code: 'CONFLICT' | 'UNAUTHORIZED' | 'TOO_MANY_REQUESTS',
+    public readonly code: 'CONFLICT' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_MANY_REQUESTS',
     message: string,
     public readonly retryAfterMs?: number,
   ) {
@@ -29,6 +29,15 @@ export interface Auth {
   validate(token: string): Promise<AuthenticatedSession | null>
   logout(sessionId: string): Promise<void>
   logoutAll(userId: string): Promise<void>
+  /**
+   * A new password for the session's user, given the current one (FORBIDDEN
+   * otherwise; attempts share the per-user login limit). Every other session
+   * of the user ends: whoever else holds one signed in with the old password.
+   */
+  changePassword(
+    session: AuthenticatedSession,
+    input: { currentPassword: string; newPassword: string },
+  ): Promise<void>
   /** Calls `onRevoked` (within seconds, on any node) when this session is deleted or expires. Returns the stop function. */
   watchRevocation(session: AuthenticatedSession, onRevoked: () => void): Promise<() => void>
   /** The session token from a Cookie header, if any. */

@@ -8,7 +8,13 @@ import { sha256 } from '@oslojs/crypto/sha2'
 import { ObjectId } from '@parley/db'
 import type { ResyncCause } from '@parley/bus'
 import { openTestDatabase } from '@parley/db/testing'
-import { AuthError, INVALID_CREDENTIALS, USERNAME_TAKEN, type AuthInstance } from '../src/index.ts'
+import {
+  AuthError,
+  INVALID_CREDENTIALS,
+  USERNAME_TAKEN,
+  WRONG_PASSWORD,
+  type AuthInstance,
+} from '../src/index.ts'
 import { eventually, startHarness, uniqueName, type Harness } from './helpers.ts'
 
 const TOKEN_RE = /^[a-z2-7]{24}\.[a-z2-7]{32}$/
@@ -596,5 +602,72 @@ describe('lookups in a crowd (LOOKUP_BATCH_WINDOW_MS)', () => {
       crowd.close()
       await database.drop()
     }
+  })
+})
+
+describe('changing the password', () => {
+  it('with the current password: the new one signs in, the old one no longer does; every other session of the user ends, told by id, and this one and other users’ stay', async () => {
+    const username = uniqueName()
+    const here = await auth.register({ username, password: 'old password' })
+    const lost = await auth.login({ username, password: 'old password' }, IP)
+    const other = await auth.register({ username: uniqueName(), password: 'old password' })
+    const fired: string[] = []
+    await auth.watchRevocation((await auth.validate(here.token))!, () => fired.push('here'))
+    await auth.watchRevocation((await auth.validate(lost.token))!, () => fired.push('lost'))
+    const told: unknown[] = []
+    const unsub = await h.bus.subscribe(`user:${here.user._id.toHexString()}`, (p) => told.push(p))
+
+    await auth.changePassword(here, {
+      currentPassword: 'old password',
+      newPassword: 'new password',
+    })
+
+    expect(await auth.validate(here.token)).not.toBeNull()
+    expect(await auth.validate(lost.token)).toBeNull()
+    expect(await auth.validate(other.token)).not.toBeNull()
+    await eventually(() => fired.includes('lost'), 3000, 'revocation of the other session')
+    await eventually(() => told.length === 1, 3000, 'session.revoked on the user channel')
+    expect(told).toEqual([{ type: 'session.revoked', sessionIds: [lost.session._id] }])
+    await sleep(50)
+    expect(fired).toEqual(['lost'])
+    unsub()
+    expect((await authError(auth.login({ username, password: 'old password' }, IP))).message).toBe(
+      INVALID_CREDENTIALS,
+    )
+    await expect(auth.login({ username, password: 'new password' }, IP)).resolves.toBeDefined()
+  })
+
+  it('a wrong current password is FORBIDDEN and changes nothing; tries count against the per-user limit, and a right one resets it', async () => {
+    const a = h.auth({ loginLimits: { perUser: 3, perIp: 1000, windowMs: 60_000 } })
+    const username = uniqueName()
+    const here = await a.register({ username, password: 'old password' })
+    const elsewhere = await a.login({ username, password: 'old password' }, IP)
+    const wrong = () =>
+      authError(a.changePassword(here, { currentPassword: 'a guess', newPassword: 'new password' }))
+    for (let i = 0; i < 2; i++) expect((await wrong()).message).toBe(WRONG_PASSWORD)
+    expect((await wrong()).code).toBe('FORBIDDEN')
+    const limited = await authError(
+      a.changePassword(here, { currentPassword: 'old password', newPassword: 'new password' }),
+    )
+    expect(limited.code).toBe('TOO_MANY_REQUESTS')
+    expect(limited.retryAfterMs).toBeGreaterThan(0)
+    // Nothing changed: the old password still signs in, the other session still holds.
+    expect(await a.validate(elsewhere.token)).not.toBeNull()
+    await expect(a.login({ username, password: 'old password' }, IP)).resolves.toBeDefined()
+
+    const b = h.auth({ loginLimits: { perUser: 3, perIp: 1000, windowMs: 60_000 } })
+    const name = uniqueName()
+    const mine = await b.register({ username: name, password: 'first password' })
+    let current = 'first password'
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2; i++)
+        await authError(
+          b.changePassword(mine, { currentPassword: 'a guess', newPassword: 'whatever it is' }),
+        )
+      const next = `password ${round}`
+      await b.changePassword(mine, { currentPassword: current, newPassword: next })
+      current = next
+    }
+    await expect(b.login({ username: name, password: current }, IP)).resolves.toBeDefined()
   })
 })

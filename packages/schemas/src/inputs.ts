@@ -27,6 +27,15 @@ export const LoginInput = z
   .strict()
 export type LoginInput = z.input<typeof LoginInput>
 
+/** A new password for the signed-in user, who proves it is them with the current one. */
+export const ChangePasswordInput = z
+  .object({
+    currentPassword: z.string().min(1).max(LIMITS.passwordMax),
+    newPassword: Password,
+  })
+  .strict()
+export type ChangePasswordInput = z.input<typeof ChangePasswordInput>
+
 export const Visibility = z.enum(['public', 'private'])
 export type Visibility = z.infer<typeof Visibility>
 

@@ -33,6 +33,7 @@ describe('the web app’s procedure types', () => {
       | 'auth.login'
       | 'auth.logout'
       | 'auth.logoutAll'
+      | 'auth.changePassword'
       | 'rooms.create'
       | 'rooms.join'
       | 'rooms.leave'

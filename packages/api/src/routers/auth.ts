@@ -1,12 +1,12 @@
 /**
- * auth.register / login / logout / logoutAll / me. Cookies are set over HTTP
+ * auth.register / login / logout / logoutAll / changePassword / me. Cookies are set over HTTP
  * only (ctx.setCookie is null over WebSocket: register/login there still
  * answer with the user, but the socket's own identity does not change).
  */
 import { TRPCError } from '@trpc/server'
 import { AuthError, type IssuedSession } from '@parley/auth'
 import { toPublicUser } from '@parley/db'
-import { LoginInput, RegisterInput, type PublicUser } from '@parley/schemas'
+import { ChangePasswordInput, LoginInput, RegisterInput, type PublicUser } from '@parley/schemas'
 import { rateLimit } from '../access.ts'
 import { ipLimitKey, type Context } from '../context.ts'
 import { protectedProcedure, publicProcedure, RateLimitedError, router } from '../trpc.ts'
@@ -64,6 +64,15 @@ export const authRouter = router({
   logoutAll: protectedProcedure.mutation(async ({ ctx }) => {
     await ctx.deps.auth.logoutAll(ctx.user._id.toHexString())
     ctx.setCookie?.(ctx.deps.auth.blankCookie())
+    return { ok: true as const }
+  }),
+
+  /**
+   * A new password, given the current one; every other session of the user
+   * ends (their sockets close as at logoutAll), this one stays.
+   */
+  changePassword: protectedProcedure.input(ChangePasswordInput).mutation(async ({ ctx, input }) => {
+    await mapAuthErrors(() => ctx.deps.auth.changePassword(ctx.session, input))
     return { ok: true as const }
   }),
 

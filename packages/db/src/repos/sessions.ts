@@ -24,6 +24,8 @@ export interface SessionsRepo {
   delete(id: string): Promise<SessionDoc | null>
   /** Deletes every session of a user; returns how many were deleted. */
   deleteAllForUser(userId: ObjectId): Promise<number>
+  /** Deletes every session of a user but `keepId`; returns the ids it deleted. */
+  deleteOthersForUser(userId: ObjectId, keepId: string): Promise<string[]>
   /** Deletes sessions past either deadline; returns how many were deleted. */
   deleteExpired(now?: Date): Promise<number>
   /** Of `ids`, those that still exist and have not expired at `now`. */
@@ -67,6 +69,15 @@ export function createSessionsRepo(c: Pick<Collections, 'sessions'>, { lookupWin
     async deleteAllForUser(userId) {
       const res = await sessions.deleteMany({ userId })
       return res.deletedCount
+    },
+    async deleteOthersForUser(userId, keepId) {
+      // The ids first: each ended session's sockets are told by id (a revocation of "all" would end keepId's too).
+      const others = await sessions
+        .find({ userId, _id: { $ne: keepId } }, { projection: { _id: 1 } })
+        .toArray()
+      const ids = others.map((d) => d._id)
+      if (ids.length) await sessions.deleteMany({ _id: { $in: ids } })
+      return ids
     },
     async deleteExpired(now = new Date()) {
       const res = await sessions.deleteMany({
