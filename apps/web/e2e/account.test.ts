@@ -1,0 +1,106 @@
+/**
+ * The account dialog (the user's name at the top of the room list): a new
+ * password, which signs the user's other devices out and keeps this one, and
+ * signing out on every device. Both need the server: offline they say so and
+ * do nothing.
+ */
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { createRoom, PASSWORD, PHONE, query, roomItem, signIn, useE2E } from './harness.ts'
+
+const e2e = useE2E()
+
+/** Alice on a desktop with a room, and signed in on a phone too. */
+async function onTwoDevices() {
+  const alice = await e2e.signUp('Alice Martin')
+  await createRoom(alice.page, 'lost-phone')
+  const phone = await e2e.newPage(PHONE)
+  await signIn(phone.page, alice.username)
+  await roomItem(phone.page, 'lost-phone').waitFor()
+  await alice.page.getByTestId('account-button').click()
+  const dialog = alice.page.getByRole('dialog', { name: 'Your account' })
+  expect(await dialog.innerText()).toContain(`@${alice.username}`)
+  return { alice, phone: phone.page, dialog }
+}
+
+const signInForm = (page: Page) => page.getByTestId('auth-username').waitFor()
+const fieldNote = (page: Page, testid: string) =>
+  page.getByTestId(testid).evaluate((input) => {
+    const id = input.getAttribute('aria-describedby')
+    return id ? document.getElementById(id)?.textContent?.trim() : undefined
+  })
+
+describe('the account dialog', () => {
+  it('changes the password: a wrong current one or a short new one is named under its field and changes nothing; done, the other device is signed out and this one stays', async () => {
+    const { alice, phone, dialog } = await onTwoDevices()
+    const page = alice.page
+    const current = dialog.getByTestId('current-password')
+    const next = dialog.getByTestId('new-password')
+    const submit = dialog.getByTestId('change-password-submit')
+
+    await current.fill('not my password')
+    await next.fill('a brand new password')
+    await submit.click()
+    await expect
+      .poll(() => fieldNote(page, 'current-password'))
+      .toBe('Your current password is not right')
+    expect(await current.getAttribute('aria-invalid')).toBe('true')
+    await expect.poll(() => current.evaluate((el) => el === document.activeElement)).toBe(true)
+
+    await current.fill(PASSWORD)
+    await next.fill('short')
+    await submit.click()
+    expect(await fieldNote(page, 'new-password')).toBe('Use at least 8 characters')
+    // Neither try changed anything: the phone is still signed in.
+    expect(await query(phone, 'auth.me')).not.toBeNull()
+
+    await next.fill('a brand new password')
+    await submit.click()
+    await dialog.waitFor({ state: 'detached' })
+    await page.getByText('Password changed. Your other devices are signed out.').waitFor()
+    // The phone is signed out at once, without a reload; this page stays, also after one.
+    await signInForm(phone)
+    await page.reload()
+    await roomItem(page, 'lost-phone').waitFor()
+
+    // The old password no longer signs in; the new one does.
+    await phone.getByTestId('auth-username').fill(alice.username)
+    await phone.getByTestId('auth-password').fill(PASSWORD)
+    await phone.getByTestId('auth-submit').click()
+    await phone.getByTestId('auth-error').waitFor()
+    expect(await phone.getByTestId('auth-error').innerText()).toBe('Invalid username or password')
+    await phone.getByTestId('auth-password').fill('a brand new password')
+    await phone.getByTestId('auth-submit').click()
+    await roomItem(phone, 'lost-phone').waitFor()
+  })
+
+  it('signs out on every device: this page and the other device reach the sign-in form at once; offline it says so and does nothing', async () => {
+    const { alice, phone, dialog } = await onTwoDevices()
+    const page = alice.page
+    const submit = dialog.getByTestId('sign-out-everywhere')
+
+    // It needs the server: offline the button is off and the dialog says why.
+    await alice.context.setOffline(true)
+    try {
+      await expect.poll(() => submit.isDisabled()).toBe(true)
+      expect(await dialog.getByTestId('change-password-submit').isDisabled()).toBe(true)
+      expect(await dialog.getByTestId('offline-note').innerText()).toContain(
+        'Changing your account needs a connection',
+      )
+    } finally {
+      await alice.context.setOffline(false)
+    }
+    await expect.poll(() => submit.isDisabled()).toBe(false)
+    expect(await query(phone, 'auth.me')).not.toBeNull()
+
+    await submit.click()
+    await signInForm(page)
+    expect(new URL(page.url()).pathname).toBe('/signin')
+    // The other device is signed out too, without a reload; its cookie signs nobody in.
+    await signInForm(phone)
+    await phone.reload()
+    await signInForm(phone)
+    expect(await query(phone, 'auth.me')).toBeNull()
+    expect(await query(page, 'auth.me')).toBeNull()
+  })
+})
