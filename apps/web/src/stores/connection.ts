@@ -40,8 +40,20 @@ export const useConnectionStore = defineStore('connection', () => {
     return socket.value === 'closed' ? 'offline' : 'connecting'
   })
   const online = computed(() => status.value === 'online')
+  /** What needs the server (a dialog's action, a room not saved here) says so rather than waits. */
+  const offline = computed(() => status.value === 'offline')
 
-  return { browserOnline, socket, everOpened, opens, lastCloseCode, droppedAt, status, online }
+  return {
+    browserOnline,
+    socket,
+    everOpened,
+    opens,
+    lastCloseCode,
+    droppedAt,
+    status,
+    online,
+    offline,
+  }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useConnectionStore, import.meta.hot))
