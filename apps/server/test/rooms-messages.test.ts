@@ -198,6 +198,36 @@ describe('two people in a room', () => {
     expect(await roles(early)).toEqual({ [early.user.id]: 'owner' })
     await early.trpc.rooms.leave.mutate({ roomId: room.id }) // the last one out: nobody to hand it to
     expect((await early.trpc.rooms.get.query({ roomId: room.id })).memberCount).toBe(0)
+
+    // Whoever comes in next owns it, so it is never left with nobody to moderate it; the one after is a member.
+    const next = await server.signUp()
+    const after = await server.signUp()
+    const joined = await next.trpc.rooms.join.mutate({ roomId: room.id })
+    expect([joined.role, joined.ownerId]).toEqual(['owner', next.user.id])
+    const second = await after.trpc.rooms.join.mutate({ roomId: room.id })
+    expect([second.role, second.ownerId]).toEqual(['member', next.user.id])
+    expect(await roles(after)).toEqual({ [next.user.id]: 'owner', [after.user.id]: 'member' })
+    expect((await next.trpc.rooms.update.mutate({ roomId: room.id, topic: 'under new management' })).topic).toBe('under new management')
+  })
+
+  it('a room its owner left empty goes to one of two who join it at once; a private one to an invitee who comes back', async () => {
+    const owner = await server.signUp()
+    const room = await owner.trpc.rooms.create.mutate({ name: 'empty hall', visibility: 'public' })
+    await owner.trpc.rooms.leave.mutate({ roomId: room.id })
+    const pair = [await server.signUp(), await server.signUp()]
+    const items = await Promise.all(pair.map((c) => c.trpc.rooms.join.mutate({ roomId: room.id })))
+    expect(items.map((i) => i.role).sort()).toEqual(['member', 'owner'])
+    const members = await pair[0]!.trpc.rooms.members.query({ roomId: room.id })
+    expect(members.filter((m) => m.role === 'owner').map((m) => m.user.id)).toEqual([items.find((i) => i.role === 'owner')!.ownerId])
+
+    const host = await server.signUp()
+    const guest = await server.signUp()
+    const closed = await host.trpc.rooms.create.mutate({ name: 'empty study', visibility: 'private' })
+    await host.trpc.rooms.invite.mutate({ roomId: closed.id, username: guest.user.username })
+    await guest.trpc.rooms.leave.mutate({ roomId: closed.id })
+    await host.trpc.rooms.leave.mutate({ roomId: closed.id })
+    const back = await guest.trpc.rooms.join.mutate({ roomId: closed.id }) // leaving kept the invite
+    expect([back.role, back.ownerId]).toEqual(['owner', guest.user.id])
   })
 
   it('a member kicked from a private room cannot join it again until invited again', async () => {

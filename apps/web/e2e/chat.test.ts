@@ -590,6 +590,11 @@ describe('two people chatting', () => {
     await expect.poll(async () => (await bobRow.getByTestId('member-role').textContent())?.trim()).toBe('admin')
     // Bob's own view follows: an admin of a private room may invite.
     await b.getByTestId('invite-button').waitFor()
+    // The owner about to leave is told the room passes on.
+    await a.getByTestId('leave-room').click()
+    expect(await a.getByTestId('confirm-dialog').innerText()).toContain('You own it: it passes to')
+    await a.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click()
+    await a.getByTestId('confirm-dialog').waitFor({ state: 'detached' })
 
     await bobRow.getByTestId('member-manage').click()
     await bobRow.getByTestId('member-kick').click()
@@ -599,9 +604,12 @@ describe('two people chatting', () => {
     await roomItem(b, 'moderated').waitFor({ state: 'detached' })
     await b.getByText('You were removed from moderated').waitFor()
     await b.waitForURL((url) => !url.pathname.startsWith('/rooms/'))
-    // An owner about to leave is told the room passes on.
+    // The owner about to leave, alone now, is told whoever joins next owns it.
+    await expect.poll(() => a.getByTestId('room-member-count').innerText()).toBe('1 member')
     await a.getByTestId('leave-room').click()
-    expect(await a.getByTestId('confirm-dialog').innerText()).toContain('You own it')
+    expect(await a.getByTestId('confirm-dialog').innerText()).toContain(
+      "You're the last one in it: it stays, and whoever joins it next owns it.",
+    )
     await a.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click()
   })
 

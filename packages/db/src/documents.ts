@@ -39,6 +39,11 @@ export interface RoomDoc {
   directPeople?: PublicUser[]
   epoch: string
   memberCount: number
+  /**
+   * Its owner left with nobody to hand it to: whoever joins next owns it
+   * (claimOwnership), so the room is never without someone to moderate it.
+   */
+  ownerless?: true
   createdAt: Date
 }
 

@@ -74,12 +74,15 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
 
   async function leave() {
     const id = toValue(roomId)
-    const owner = getRoomList(qc)?.find((r) => r.id === id)?.role === 'owner'
+    const item = getRoomList(qc)?.find((r) => r.id === id)
     const sure = await confirmAction({
       title: 'Leave this room?',
-      body: owner
-        ? 'You own it: it passes to its longest-standing admin, or member, and leaves your list.'
-        : 'It leaves your list, and its messages stop coming to you.',
+      body:
+        item?.role !== 'owner'
+          ? 'It leaves your list, and its messages stop coming to you.'
+          : item.memberCount <= 1
+            ? "You're the last one in it: it stays, and whoever joins it next owns it."
+            : 'You own it: it passes to its longest-standing admin, or member, and leaves your list.',
       action: 'Leave',
     })
     if (!sure) return

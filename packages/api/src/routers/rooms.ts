@@ -93,7 +93,10 @@ export const roomsRouter = router({
     })
     if (!member) {
       await limitUser(ctx, 'rooms')
-      publishRoomEvent(ctx, await rooms.addMember(room, toPublicUser(ctx.user), 'member'))
+      // Into a room its owner left empty: the newcomer owns it (else nobody could ever moderate it).
+      const owns = await rooms.claimOwnership(room._id, ctx.user._id)
+      publishRoomEvent(ctx, await rooms.addMember(room, toPublicUser(ctx.user), owns ? 'owner' : 'member'))
+      if (owns) return announceAdded(ctx, { ...room, ownerId: ctx.user._id }, ctx.user._id)
     }
     return announceAdded(ctx, room, ctx.user._id)
   }),

@@ -100,10 +100,22 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   async function passOwnership(roomId: ObjectId, from: ObjectId): Promise<EventDoc | null> {
     // 'admin' sorts before 'member'; the owner leaving is excluded. _id breaks a tie in joinedAt (MongoDB's order of equal keys is not fixed).
     const [successor] = await c.members.find({ roomId, userId: { $ne: from } }).sort({ role: 1, joinedAt: 1, _id: 1 }).limit(1).toArray()
-    if (!successor) return null
+    if (!successor) {
+      await c.rooms.updateOne({ _id: roomId }, { $set: { ownerless: true } })
+      return null
+    }
     const event = await setRole(roomId, successor.userId, 'owner')
     await c.rooms.updateOne({ _id: roomId }, { $set: { ownerId: successor.userId } })
     return event
+  }
+
+  /**
+   * Makes `userId` the owner of a room its owner left empty; false when it is
+   * not such a room (any more: of two who join at once, one claims it).
+   */
+  async function claimOwnership(roomId: ObjectId, userId: ObjectId): Promise<boolean> {
+    const claimed = await c.rooms.updateOne({ _id: roomId, ownerless: true }, { $set: { ownerId: userId }, $unset: { ownerless: '' } })
+    return claimed.modifiedCount === 1
   }
 
   async function setRole(roomId: ObjectId, userId: ObjectId, role: Role): Promise<EventDoc | null> {
@@ -286,6 +298,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, claimOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
