@@ -12,7 +12,7 @@
  * answer did not, deleted offline, shows as being deleted until it is; the
  * user's tabs show the same outbox, and a message deleted in one of them
  * while another has it on the wire is deleted on the server after it lands; read markers and typing go over the socket too, and a
- * marker the socket drops is sent again; after a drop the room list is
+ * marker the socket drops is sent again, also for a room left offline; after a drop the room list is
  * fetched again over the new socket, and the member list shows who came or
  * went meanwhile; and an app opened offline connects
  * within seconds of the network coming back, however long it was gone.
@@ -24,6 +24,7 @@ import {
   bodies,
   createRoom,
   holdStore,
+  invite,
   message,
   openRoom,
   pendingCount,
@@ -779,6 +780,37 @@ describe('offline', () => {
       .toBeGreaterThanOrEqual(marksBefore + 2)
     await expect.poll(bobsUnread).toBe(0)
     expect(overHttp).toEqual([])
+  })
+
+  it('a room read on a phone just before the signal went, and left offline, stays read once the connection is back', async () => {
+    const alice = await e2e.signUp('Alice Train')
+    const bob = await e2e.signUp('Bob Train', PHONE)
+    const roomId = await createRoom(alice.page, 'read-in-the-tunnel')
+    await invite(alice.page, bob.username)
+    await say(alice.page, 'News before the tunnel')
+    const b = bob.page
+    await b.goto('/')
+    const badge = roomItem(b, 'read-in-the-tunnel').getByTestId('unread-badge')
+    await badge.waitFor()
+
+    // Read, and the signal goes before the marker does (it waits up to 5 s while
+    // the room is on screen: useMarkRead); Bob goes back to his rooms offline.
+    await openRoom(b, 'read-in-the-tunnel')
+    await bob.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(b)).toBe('offline')
+      await b.getByRole('link', { name: 'Back to rooms' }).click()
+      await roomItem(b, 'read-in-the-tunnel').waitFor()
+      expect(await badge.count()).toBe(0)
+    } finally {
+      await bob.context.setOffline(false)
+    }
+    // Back online with no room open, the marker still goes: the server and a reload agree it was read.
+    await expect.poll(() => unreadOnServer(b, roomId), { timeout: 15_000 }).toBe(0)
+    await expect.poll(() => badge.count()).toBe(0)
+    await b.reload()
+    await roomItem(b, 'read-in-the-tunnel').waitFor()
+    expect(await badge.count()).toBe(0)
   })
 
   it('after its socket drops, the room list catches up over the new socket: what was missed shows in the badge', async () => {

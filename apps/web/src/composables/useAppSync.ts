@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { watch } from 'vue'
 import { useRouter } from 'vue-router'
 import { isNetworkError } from '../lib/errors.ts'
+import { resendReadMarkers } from '../lib/read-markers.ts'
 import { openUserDb } from '../offline/db.ts'
 import { useConnectionStore } from '../stores/connection.ts'
 import { useOutboxStore } from '../stores/outbox.ts'
@@ -9,8 +10,9 @@ import { useSessionStore } from '../stores/session.ts'
 
 /**
  * App-wide wiring between the stores (they never read each other): load the
- * user's outbox when they sign in, flush it whenever the connection comes
- * back (or finish a sign-out made offline), ask again what could not reach
+ * user's outbox when they sign in, flush it and the read markers the server
+ * did not take whenever the connection comes back (or finish a sign-out made
+ * offline), ask again what could not reach
  * the server once the socket opens, and leave signed-in screens when the
  * session ends.
  */
@@ -36,7 +38,11 @@ export function useAppSync(): void {
     () => [connection.status, connection.browserOnline] as const,
     ([status, online]) => {
       if (status !== 'online' && !online) return
-      if (session.signedIn) outbox.kick()
+      if (session.signedIn) {
+        outbox.kick()
+        // Rooms read offline, and left: no room page is open to send their markers.
+        void resendReadMarkers(qc)
+      }
       // A sign-out made offline ends the server session as soon as it can.
       else void session.finishLogout().catch(() => {})
     },

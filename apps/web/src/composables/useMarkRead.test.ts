@@ -4,6 +4,7 @@ import type { RoomListItem } from '@parley/schemas'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { nextTick, ref } from 'vue'
 import { getRoomList, roomListKey } from '../lib/cache.ts'
+import { forgetReadMarkers, resendReadMarkers } from '../lib/read-markers.ts'
 import { callMutation } from '../lib/trpc-query.ts'
 import type * as TrpcQuery from '../lib/trpc-query.ts'
 import { mountComposable } from '../test/mount-composable.ts'
@@ -42,6 +43,7 @@ const calls = () => markRead.mock.calls.map(([, input]) => input as { roomId: st
 beforeEach(() => {
   vi.useFakeTimers()
   markRead.mockClear()
+  forgetReadMarkers()
   // The middle of the wait's random spread, unless a test says otherwise.
   vi.spyOn(Math, 'random').mockReturnValue(0.5)
 })
@@ -138,6 +140,24 @@ describe('useMarkRead', () => {
     await vi.advanceTimersByTimeAsync(MARK_READ_EVERY_MS)
     expect(calls()).toHaveLength(2)
     unmount()
+  })
+
+  it('a marker the server did not take as the room was left goes when the connection is back, with no room open, and the room list is asked again', async () => {
+    markRead.mockRejectedValueOnce(new TypeError('Failed to fetch'))
+    const { qc, unmount } = mount({ roomId: A, seq: 7 })
+    const refetched = vi.spyOn(qc, 'invalidateQueries')
+    unmount() // offline, back at the room list: the marker waiting goes, and is not taken
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls()).toEqual([{ roomId: A, seq: 7 }])
+
+    await resendReadMarkers(qc) // the connection is back (useAppSync)
+    expect(calls()).toEqual([
+      { roomId: A, seq: 7 },
+      { roomId: A, seq: 7 },
+    ])
+    expect(refetched).toHaveBeenCalledWith({ queryKey: roomListKey() })
+    await resendReadMarkers(qc) // taken: not again
+    expect(calls()).toHaveLength(2)
   })
 
   it('a refusal that will not change (no longer a member) is not repeated', async () => {

@@ -1,9 +1,8 @@
 import { useQueryClient } from '@tanstack/vue-query'
 import { onScopeDispose, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import { getRoomList, patchRoom } from '../lib/cache.ts'
-import { isTransientError } from '../lib/errors.ts'
 import { onPageMayEnd } from '../lib/page-lifecycle.ts'
-import { callMutation, callMutationAsPageGoes } from '../lib/trpc-query.ts'
+import { postReadMark, resendReadMarkers, type ReadMark } from '../lib/read-markers.ts'
 
 /**
  * How often, at most, a read marker goes to the server while messages keep
@@ -28,7 +27,7 @@ const markReadDelay = () => MARK_READ_EVERY_MS * (0.75 + Math.random() * 0.5)
  * Throttled, not debounced: a busy room still sends its marker every
  * MARK_READ_EVERY_MS. Switching to another room, leaving, or hiding the page
  * sends the marker still waiting instead of dropping it, and a marker the
- * server did not take is sent again.
+ * server did not take is sent again (lib/read-markers.ts).
  */
 export function useMarkRead(
   roomId: MaybeRefOrGetter<string>,
@@ -37,27 +36,13 @@ export function useMarkRead(
 ) {
   const qc = useQueryClient()
   let timer: ReturnType<typeof setTimeout> | undefined
-  let waiting: { roomId: string; seq: number } | null = null
+  let waiting: ReadMark | null = null
   const sent = new Map<string, number>()
-  /**
-   * Markers the server did not take (offline, a dropped request), newest per
-   * room. The room already shows as read here, so nothing else would send
-   * them: they go again at the next check — the connection's return, a new
-   * message, another room — or the unread count would come back with the
-   * next room list.
-   */
-  const unsent = new Map<string, number>()
 
-  function send(mark: { roomId: string; seq: number }, leavingPage = false) {
+  function send(mark: ReadMark, leavingPage = false) {
     sent.set(mark.roomId, mark.seq)
-    const sending = leavingPage
-      ? callMutationAsPageGoes('rooms.markRead', mark)
-      : callMutation('rooms.markRead', mark)
-    sending.catch((err: unknown) => {
-      if (sent.get(mark.roomId) === mark.seq) sent.delete(mark.roomId)
-      // A refusal that will not change (no longer a member, say) is not repeated.
-      if (isTransientError(err))
-        unsent.set(mark.roomId, Math.max(unsent.get(mark.roomId) ?? 0, mark.seq))
+    void postReadMark(mark, leavingPage).then((taken) => {
+      if (!taken && sent.get(mark.roomId) === mark.seq) sent.delete(mark.roomId)
     })
   }
 
@@ -81,10 +66,7 @@ export function useMarkRead(
     // The page now shows another room: the previous room's marker goes out at once.
     if (waiting && waiting.roomId !== id) flush()
     if (!toValue(enabled)) return
-    for (const [unsentRoom, unsentSeq] of unsent) {
-      unsent.delete(unsentRoom)
-      send({ roomId: unsentRoom, seq: unsentSeq })
-    }
+    void resendReadMarkers(qc)
     const upTo = toValue(seq)
     if (upTo == null || document.visibilityState !== 'visible') return
     const room = getRoomList(qc)?.find((r) => r.id === id)

@@ -3,6 +3,7 @@ import { computed, ref } from 'vue'
 import type { LoginInput, PublicUser, RegisterInput } from '@parley/schemas'
 import { isNetworkError } from '../lib/errors.ts'
 import { forgetNotify } from '../lib/notifications.ts'
+import { forgetReadMarkers } from '../lib/read-markers.ts'
 import { queryClient } from '../lib/query-client.ts'
 import { callMutation, callQuery } from '../lib/trpc-query.ts'
 import { reconnectTrpc, retireSocket } from '../lib/trpc.ts'
@@ -66,6 +67,7 @@ export const useSessionStore = defineStore('session', () => {
     forgetUser()
     forgetReadingPlaces()
     forgetNotify()
+    forgetReadMarkers()
     useOutboxStore().reset()
     closeUserDb()
     queryClient.clear()
