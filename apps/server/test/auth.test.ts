@@ -474,7 +474,8 @@ describe('over WebSocket', () => {
     expect(['error:UNAUTHORIZED', 'complete']).toContain(how)
   })
 
-  it('logging out on one device leaves the user’s other devices signed in: their events.user carries on, with no session.revoked', async () => {
+  /** One user signed in on a laptop and a phone over HTTP, each with a socket whose events.user has started. */
+  async function onTwoDevices() {
     const laptop = await signUp()
     const phone = httpClient()
     await phone.trpc.auth.login.mutate({ username: laptop.username, password: laptop.password })
@@ -483,6 +484,11 @@ describe('over WebSocket', () => {
     const onLaptop = watch((h) => wsLaptop.trpc.events.user.subscribe(undefined, h))
     const onPhone = watch((h) => wsPhone.trpc.events.user.subscribe(undefined, h))
     await within(Promise.all([onLaptop.started, onPhone.started]), 5000, 'subscriptions start')
+    return { laptop, phone, wsLaptop, wsPhone, onLaptop }
+  }
+
+  it('logging out on one device leaves the user’s other devices signed in: their events.user carries on, with no session.revoked', async () => {
+    const { laptop, phone, wsLaptop, wsPhone, onLaptop } = await onTwoDevices()
     await phone.trpc.auth.logout.mutate()
     await expect.poll(() => wsPhone.closes, { timeout: 5000, interval: 20, message: 'phone socket close' }).toContain(4001)
     // The laptop's stream still carries news: a room created now is announced on it.
@@ -497,14 +503,7 @@ describe('over WebSocket', () => {
   })
 
   it('changing the password ends every other session of the user, their sockets within seconds, and keeps this one; a wrong current password is FORBIDDEN and changes nothing', async () => {
-    const laptop = await signUp()
-    const phone = httpClient()
-    await phone.trpc.auth.login.mutate({ username: laptop.username, password: laptop.password })
-    const wsLaptop = wsClient({ cookie: laptop.cookie })
-    const wsPhone = wsClient({ cookie: phone.cookie })
-    const onLaptop = watch((h) => wsLaptop.trpc.events.user.subscribe(undefined, h))
-    const onPhone = watch((h) => wsPhone.trpc.events.user.subscribe(undefined, h))
-    await within(Promise.all([onLaptop.started, onPhone.started]), 5000, 'subscriptions start')
+    const { laptop, phone, wsLaptop, wsPhone, onLaptop } = await onTwoDevices()
 
     const wrong = await rejection(
       laptop.trpc.auth.changePassword.mutate({ currentPassword: 'not it at all', newPassword: 'a new password' }),
