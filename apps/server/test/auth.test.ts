@@ -534,6 +534,30 @@ describe('over WebSocket', () => {
     ).toBe('UNAUTHORIZED')
   })
 
+  it('lists where the user is signed in, this device marked, and signs one other device out: its socket closes, this one stays', async () => {
+    const { laptop, phone, wsLaptop, wsPhone, onLaptop } = await onTwoDevices()
+    const listed = await laptop.trpc.auth.sessions.query()
+    expect(listed).toHaveLength(2)
+    const here = listed.find((s) => s.current)!
+    const there = listed.find((s) => !s.current)!
+    expect((await phone.trpc.auth.sessions.query()).find((s) => s.current)?.id).toBe(there.id)
+    expect(Date.parse(there.lastSeenAt)).toBeGreaterThan(0)
+
+    const refused = async (sessionId: string, by = laptop) => (await rejection(by.trpc.auth.endSession.mutate({ sessionId }))).data?.code
+    expect(await refused(here.id)).toBe('BAD_REQUEST') // this device signs out with auth.logout
+    expect(await refused('a'.repeat(24))).toBe('NOT_FOUND')
+    expect(await refused('not a session id')).toBe('BAD_REQUEST')
+    expect(await refused(there.id, await signUp())).toBe('NOT_FOUND') // someone else's
+    expect(await phone.trpc.auth.me.query()).not.toBeNull()
+
+    await laptop.trpc.auth.endSession.mutate({ sessionId: there.id })
+    await expect.poll(() => wsPhone.closes, { timeout: 5000, interval: 20, message: 'phone socket close' }).toContain(4001)
+    expect(await phone.trpc.auth.me.query()).toBeNull()
+    expect((await laptop.trpc.auth.sessions.query()).map((s) => s.id)).toEqual([here.id])
+    expect(wsLaptop.closes).toEqual([])
+    expect(onLaptop.data.map((d) => (d as { type: string }).type)).not.toContain('session.revoked')
+  })
+
   it('logoutAll ends the subscriptions of every session of the user, and no one else’s', async () => {
     const a = await signUp()
     const second = httpClient()

@@ -9,12 +9,14 @@ import { describe, expect, it } from 'vitest'
 import { createRoom, PASSWORD, PHONE, query, roomItem, signIn, useE2E } from './harness.ts'
 
 const e2e = useE2E()
+const ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36'
 
 /** Alice on a desktop with a room, and signed in on a phone too. */
 async function onTwoDevices() {
   const alice = await e2e.signUp('Alice Martin')
   await createRoom(alice.page, 'lost-phone')
-  const phone = await e2e.newPage(PHONE)
+  const phone = await e2e.newPage({ ...PHONE, userAgent: ANDROID })
   await signIn(phone.page, alice.username)
   await roomItem(phone.page, 'lost-phone').waitFor()
   await alice.page.getByTestId('account-button').click()
@@ -72,6 +74,26 @@ describe('the account dialog', () => {
     await phone.getByTestId('auth-password').fill('a brand new password')
     await phone.getByTestId('auth-submit').click()
     await roomItem(phone, 'lost-phone').waitFor()
+  })
+
+  it('lists where the user is signed in, this device first, and signs the other one out at once', async () => {
+    const { phone, dialog } = await onTwoDevices()
+    const items = dialog.getByTestId('session-item')
+    await expect.poll(() => items.allInnerTexts()).toHaveLength(2)
+    const [here, there] = await items.allInnerTexts()
+    expect(here!.replace(/\s+/g, ' ')).toBe('Chrome on Linux This device')
+    expect(there).toMatch(/^Chrome on Android\s+Since /)
+    expect(await items.first().getByTestId('session-end').count()).toBe(0)
+
+    await items
+      .nth(1)
+      .getByRole('button', { name: /^Sign out Chrome on Android/ })
+      .click()
+    await expect.poll(() => items.count()).toBe(1)
+    // The phone is signed out at once, without a reload; this page stays.
+    await signInForm(phone)
+    expect(await query(phone, 'auth.me')).toBeNull()
+    expect(await dialog.isVisible()).toBe(true)
   })
 
   it('signs out on every device: this page and the other device reach the sign-in form at once; offline it says so and does nothing', async () => {

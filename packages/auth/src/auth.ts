@@ -71,6 +71,8 @@ export interface SessionRevokedMessage {
 export const INVALID_CREDENTIALS = 'Invalid username or password'
 export const USERNAME_TAKEN = 'That username is taken'
 export const WRONG_PASSWORD = 'Your current password is not right'
+/** How much of a User-Agent a session keeps (enough to name the browser and system). */
+const USER_AGENT_MAX = 256
 
 const DAY = 24 * 60 * 60_000
 
@@ -149,7 +151,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     }
   }
 
-  async function issue(user: UserDoc): Promise<IssuedSession> {
+  async function issue(user: UserDoc, userAgent?: string): Promise<IssuedSession> {
     const { id, token, secretHash } = generateSessionToken()
     const now = Date.now()
     const absoluteExpiresAt = new Date(now + absoluteTimeoutMs)
@@ -160,6 +162,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       createdAt: new Date(now),
       idleExpiresAt: new Date(Math.min(now + idleTimeoutMs, absoluteExpiresAt.getTime())),
       absoluteExpiresAt,
+      userAgent: userAgent?.slice(0, USER_AGENT_MAX),
     })
     const { passwordHash: _, ...record } = user
     return { session, user: record, token }
@@ -251,7 +254,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
   const auth: AuthInstance = {
     hasher,
 
-    async register({ username, password, displayName }) {
+    async register({ username, password, displayName }, client) {
       const name = username.toLowerCase()
       // Cheap early answer; the unique index below is what actually decides races.
       if (await users.findByUsername(name)) throw new AuthError('CONFLICT', USERNAME_TAKEN)
@@ -269,7 +272,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
         throw err
       }
       log.info({ userId: user._id.toHexString() }, 'user registered')
-      return issue(user)
+      return issue(user, client?.userAgent)
     },
 
     async login({ username, password }, client) {
@@ -302,7 +305,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
             log.warn({ err, userId: user._id.toHexString() }, 'password rehash failed'),
           )
       }
-      return issue(user)
+      return issue(user, client.userAgent)
     },
 
     async validate(token) {
@@ -334,6 +337,16 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       if (!/^[0-9a-f]{24}$/i.test(userId)) return
       await sessions.deleteAllForUser(new ObjectId(userId))
       publishRevocation(userId.toLowerCase(), 'all')
+    },
+
+    listSessions(userId) {
+      return sessions.liveForUser(userId)
+    },
+
+    async endSession(userId, sessionId) {
+      if (!(await sessions.deleteForUser(userId, sessionId))) return false
+      publishRevocation(userId.toHexString(), [sessionId])
+      return true
     },
 
     async changePassword({ session, user }, { currentPassword, newPassword }) {

@@ -1,4 +1,4 @@
-import type { SessionDoc, UserRecord } from '@parley/db'
+import type { ObjectId, SessionDoc, UserRecord } from '@parley/db'
 
 export interface AuthenticatedSession {
   session: SessionDoc
@@ -23,12 +23,23 @@ export interface IssuedSession extends AuthenticatedSession {
 }
 
 export interface Auth {
-  register(input: { username: string; password: string; displayName?: string }): Promise<IssuedSession>
-  login(input: { username: string; password: string }, client: { ip: string }): Promise<IssuedSession>
+  /** `client.userAgent` is kept with the session, to tell the user's devices apart. */
+  register(
+    input: { username: string; password: string; displayName?: string },
+    client?: { userAgent?: string },
+  ): Promise<IssuedSession>
+  login(
+    input: { username: string; password: string },
+    client: { ip: string; userAgent?: string },
+  ): Promise<IssuedSession>
   /** Resolves a token to its session and user, sliding the idle deadline; null when unknown/expired. */
   validate(token: string): Promise<AuthenticatedSession | null>
   logout(sessionId: string): Promise<void>
   logoutAll(userId: string): Promise<void>
+  /** The user's sessions still live, the most recently used first. */
+  listSessions(userId: ObjectId): Promise<SessionDoc[]>
+  /** Ends one of the user's sessions (its sockets close within seconds); false if it is not theirs or gone. */
+  endSession(userId: ObjectId, sessionId: string): Promise<boolean>
   /**
    * A new password for the session's user, given the current one (FORBIDDEN
    * otherwise; attempts share the per-user login limit). Every other session

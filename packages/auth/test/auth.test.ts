@@ -671,3 +671,41 @@ describe('changing the password', () => {
     await expect(b.login({ username: name, password: current }, IP)).resolves.toBeDefined()
   })
 })
+
+describe("the user's sessions", () => {
+  it('lists the live ones with the browser each signed in from, the most recently used first, and no one else’s', async () => {
+    const username = uniqueName()
+    const laptop = await auth.register(
+      { username, password: 'password one' },
+      { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0' },
+    )
+    const phone = await auth.login(
+      { username, password: 'password one' },
+      { ...IP, userAgent: `Mozilla/5.0 (Linux; Android 14) ${'x'.repeat(400)}` },
+    )
+    await auth.register({ username: uniqueName(), password: 'password two' })
+    const listed = await auth.listSessions(laptop.user._id)
+    expect(listed.map((s) => s._id).sort()).toEqual([laptop.session._id, phone.session._id].sort())
+    const agents = Object.fromEntries(listed.map((s) => [s._id, s.userAgent]))
+    expect(agents[laptop.session._id]).toBe('Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0')
+    expect(agents[phone.session._id]).toHaveLength(256) // kept short
+    await auth.logout(phone.session._id)
+    expect((await auth.listSessions(laptop.user._id)).map((s) => s._id)).toEqual([laptop.session._id])
+  })
+
+  it('ends one of them: it no longer signs in and its watcher hears it; another user’s is refused and stays', async () => {
+    const username = uniqueName()
+    const here = await auth.register({ username, password: 'password one' })
+    const lost = await auth.login({ username, password: 'password one' }, IP)
+    const stranger = await auth.register({ username: uniqueName(), password: 'password two' })
+    const fired: string[] = []
+    await auth.watchRevocation((await auth.validate(lost.token))!, () => fired.push('lost'))
+    expect(await auth.endSession(stranger.user._id, lost.session._id)).toBe(false)
+    expect(await auth.validate(lost.token)).not.toBeNull()
+    expect(await auth.endSession(here.user._id, lost.session._id)).toBe(true)
+    expect(await auth.validate(lost.token)).toBeNull()
+    expect(await auth.validate(here.token)).not.toBeNull()
+    await eventually(() => fired.includes('lost'), 3000, 'revocation of the ended session')
+    expect(await auth.endSession(here.user._id, lost.session._id)).toBe(false) // already gone
+  })
+})

@@ -25,6 +25,8 @@ export interface SessionDoc {
   /** Inactivity deadline; pushed forward on use. */
   idleExpiresAt: Date
   absoluteExpiresAt: Date
+  /** The browser's User-Agent as it signed in (at most 256 characters): tells the user's devices apart. */
+  userAgent?: string
 }
 
 export interface RoomDoc {

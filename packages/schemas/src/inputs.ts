@@ -36,6 +36,11 @@ export const ChangePasswordInput = z
   .strict()
 export type ChangePasswordInput = z.input<typeof ChangePasswordInput>
 
+/** One of the user's sessions, by the public half of its token (what `auth.sessions` lists). */
+export const EndSessionInput = z
+  .object({ sessionId: z.string().regex(/^[a-z2-7]{24}$/, 'must be a session id') })
+  .strict()
+
 export const Visibility = z.enum(['public', 'private'])
 export type Visibility = z.infer<typeof Visibility>
 

@@ -21,6 +21,7 @@ describe('the web app’s procedure types', () => {
     expectTypeOf<string>().not.toExtend<Path>()
     expectTypeOf<
       | 'auth.me'
+      | 'auth.sessions'
       | 'rooms.list'
       | 'rooms.browse'
       | 'rooms.get'
@@ -34,6 +35,7 @@ describe('the web app’s procedure types', () => {
       | 'auth.logout'
       | 'auth.logoutAll'
       | 'auth.changePassword'
+      | 'auth.endSession'
       | 'rooms.create'
       | 'rooms.join'
       | 'rooms.leave'

@@ -1,12 +1,18 @@
 /**
- * auth.register / login / logout / logoutAll / changePassword / me. Cookies are set over HTTP
+ * auth.register / login / logout / logoutAll / sessions / endSession / changePassword / me. Cookies are set over HTTP
  * only (ctx.setCookie is null over WebSocket: register/login there still
  * answer with the user, but the socket's own identity does not change).
  */
 import { TRPCError } from '@trpc/server'
 import { AuthError, type IssuedSession } from '@parley/auth'
 import { toPublicUser } from '@parley/db'
-import { ChangePasswordInput, LoginInput, RegisterInput, type PublicUser } from '@parley/schemas'
+import {
+  ChangePasswordInput,
+  EndSessionInput,
+  LoginInput,
+  RegisterInput,
+  type PublicUser,
+} from '@parley/schemas'
 import { rateLimit } from '../access.ts'
 import { ipLimitKey, type Context } from '../context.ts'
 import { protectedProcedure, publicProcedure, RateLimitedError, router } from '../trpc.ts'
@@ -39,17 +45,21 @@ async function adopt(ctx: Context, issued: IssuedSession): Promise<{ user: Publi
   return { user: toPublicUser(issued.user) }
 }
 
+const userAgent = (ctx: Context): string | undefined => ctx.req.headers['user-agent'] || undefined
+
 export const authRouter = router({
   register: publicProcedure.input(RegisterInput).mutation(async ({ ctx, input }) => {
     // Accounts are free: without a per-IP bound, every per-user limit is one sign-up away.
     const { registerPerIp, registerWindowMs } = ctx.deps.limits
     await rateLimit(ctx, `register:ip:${ipLimitKey(ctx.ip)}`, registerPerIp, registerWindowMs, 'sign-ups from this address')
-    const issued = await mapAuthErrors(() => ctx.deps.auth.register(input))
+    const issued = await mapAuthErrors(() => ctx.deps.auth.register(input, { userAgent: userAgent(ctx) }))
     return adopt(ctx, issued)
   }),
 
   login: publicProcedure.input(LoginInput).mutation(async ({ ctx, input }) => {
-    const issued = await mapAuthErrors(() => ctx.deps.auth.login(input, { ip: ipLimitKey(ctx.ip) }))
+    const issued = await mapAuthErrors(() =>
+      ctx.deps.auth.login(input, { ip: ipLimitKey(ctx.ip), userAgent: userAgent(ctx) }),
+    )
     return adopt(ctx, issued)
   }),
 
@@ -64,6 +74,26 @@ export const authRouter = router({
   logoutAll: protectedProcedure.mutation(async ({ ctx }) => {
     await ctx.deps.auth.logoutAll(ctx.user._id.toHexString())
     ctx.setCookie?.(ctx.deps.auth.blankCookie())
+    return { ok: true as const }
+  }),
+
+  /** Where the user is signed in: each live session, this one marked `current`, the most recently used first. */
+  sessions: protectedProcedure.query(async ({ ctx }) =>
+    (await ctx.deps.auth.listSessions(ctx.user._id)).map((s) => ({
+      id: s._id,
+      current: s._id === ctx.session.session._id,
+      userAgent: s.userAgent ?? null,
+      createdAt: s.createdAt.toISOString(),
+      lastSeenAt: s.lastSeenAt.toISOString(),
+    })),
+  ),
+
+  /** Signs one of the user's other devices out (its sockets close as at logout); this one signs out with auth.logout. */
+  endSession: protectedProcedure.input(EndSessionInput).mutation(async ({ ctx, input }) => {
+    if (input.sessionId === ctx.session.session._id)
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is this device: sign out instead' })
+    if (!(await ctx.deps.auth.endSession(ctx.user._id, input.sessionId)))
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session (it may have ended already)' })
     return { ok: true as const }
   }),
 

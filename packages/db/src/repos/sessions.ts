@@ -12,6 +12,7 @@ export interface NewSession {
   createdAt: Date
   idleExpiresAt: Date
   absoluteExpiresAt: Date
+  userAgent?: string
 }
 
 /** Sessions keyed by the public token id; only a hash of the secret is ever stored. */
@@ -22,6 +23,10 @@ export interface SessionsRepo {
   touch(id: string, lastSeenAt: Date, idleExpiresAt: Date): Promise<void>
   /** Deletes one session and returns it (null when it did not exist). */
   delete(id: string): Promise<SessionDoc | null>
+  /** A user's sessions that have not expired at `now`, the most recently used first. */
+  liveForUser(userId: ObjectId, now?: Date): Promise<SessionDoc[]>
+  /** Deletes one session if it is the user's; whether it did. */
+  deleteForUser(userId: ObjectId, id: string): Promise<boolean>
   /** Deletes every session of a user; returns how many were deleted. */
   deleteAllForUser(userId: ObjectId): Promise<number>
   /** Deletes every session of a user but `keepId`; returns the ids it deleted. */
@@ -55,6 +60,7 @@ export function createSessionsRepo(c: Pick<Collections, 'sessions'>, { lookupWin
         lastSeenAt: s.createdAt,
         idleExpiresAt: s.idleExpiresAt,
         absoluteExpiresAt: s.absoluteExpiresAt,
+        ...(s.userAgent && { userAgent: s.userAgent }),
       }
       await sessions.insertOne(doc)
       return doc
@@ -65,6 +71,16 @@ export function createSessionsRepo(c: Pick<Collections, 'sessions'>, { lookupWin
     },
     async delete(id) {
       return sessions.findOneAndDelete({ _id: id })
+    },
+    async liveForUser(userId, now = new Date()) {
+      return sessions
+        .find({ userId, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } })
+        .sort({ lastSeenAt: -1, _id: 1 })
+        .toArray()
+    },
+    async deleteForUser(userId, id) {
+      const res = await sessions.deleteOne({ _id: id, userId })
+      return res.deletedCount === 1
     },
     async deleteAllForUser(userId) {
       const res = await sessions.deleteMany({ userId })
