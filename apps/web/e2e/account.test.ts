@@ -106,6 +106,7 @@ describe('the account dialog', () => {
     try {
       await expect.poll(() => submit.isDisabled()).toBe(true)
       expect(await dialog.getByTestId('change-password-submit').isDisabled()).toBe(true)
+      expect(await dialog.getByTestId('session-end').isDisabled()).toBe(true)
       expect(await dialog.getByTestId('offline-note').innerText()).toContain(
         'Changing your account needs a connection',
       )
