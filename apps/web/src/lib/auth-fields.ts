@@ -22,6 +22,16 @@ const RULES = {
   password: `Passwords are ${LIMITS.passwordMin}–${LIMITS.passwordMax} characters`,
 } as const
 
+/** Under a field for a new password (sign-up, a password change), before anything is typed. */
+export const NEW_PASSWORD_HINT = `At least ${LIMITS.passwordMin} characters`
+
+/** What keeps a new password from being accepted, in plain words (null: nothing; the field's maxlength keeps the rest). */
+export function newPasswordProblem(password: string): string | null {
+  return password.length < LIMITS.passwordMin
+    ? `Use at least ${LIMITS.passwordMin} characters`
+    : null
+}
+
 /**
  * A username as typed to find someone (an invite, a direct message): the app
  * shows names as "@name", so a leading @ (and spaces around) are not part of it.
@@ -52,9 +62,9 @@ export function checkFields(mode: AuthMode, values: AuthValues): FieldErrors {
   const username = values.username.trim()
   if (!username) errors.username = signup ? 'Choose a username' : 'Enter your username'
   else if (signup && usernameProblem(username)) errors.username = RULES.username
+  const passwordProblem = signup ? newPasswordProblem(values.password) : null
   if (!values.password) errors.password = signup ? 'Choose a password' : 'Enter your password'
-  else if (signup && values.password.length < LIMITS.passwordMin)
-    errors.password = `Use at least ${LIMITS.passwordMin} characters`
+  else if (passwordProblem) errors.password = passwordProblem
   return errors
 }
 
