@@ -94,7 +94,8 @@ export const roomsRouter = router({
     if (!member) {
       await limitUser(ctx, 'rooms')
       // Into a room its owner left empty: the newcomer owns it (else nobody could ever moderate it).
-      const owns = await rooms.claimOwnership(room._id, ctx.user._id)
+      // The room was just read; the claim itself decides between two who join at once.
+      const owns = room.ownerless === true && (await rooms.claimOwnership(room._id, ctx.user._id))
       publishRoomEvent(ctx, await rooms.addMember(room, toPublicUser(ctx.user), owns ? 'owner' : 'member'))
       if (owns) return announceAdded(ctx, { ...room, ownerId: ctx.user._id }, ctx.user._id)
     }
