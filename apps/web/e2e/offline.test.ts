@@ -796,6 +796,7 @@ describe('offline', () => {
     // Read, and the signal goes before the marker does (it waits up to 5 s while
     // the room is on screen: useMarkRead); Bob goes back to his rooms offline.
     await openRoom(b, 'read-in-the-tunnel')
+    expect(await unreadOnServer(b, roomId)).toBe(1) // the marker has not gone yet
     await bob.context.setOffline(true)
     try {
       await expect.poll(() => bannerState(b)).toBe('offline')
