@@ -17,6 +17,7 @@ import {
   PHONE,
   query,
   roomItem,
+  savedRoom,
   say,
   sendElsewhere,
   signIn,
@@ -384,9 +385,16 @@ describe('two people chatting', () => {
     await expect.poll(() => a.getByTestId('member-item').count()).toBe(2)
     expect(await a.getByTestId('member-role').count()).toBe(0)
     expect(await a.getByTestId('member-manage').count()).toBe(0) // nobody to promote or remove
+    // Opened, but nothing said yet: Bob's app has the room, and does not show it or tell him of it.
+    const roomId = new URL(a.url()).pathname.split('/').pop()!
+    await expect.poll(() => savedRoom(b, roomId).then((s) => s.room)).toBe(true)
+    expect(await roomItem(b, 'Alice Martin').count()).toBe(0)
+    const notices = b.getByRole('status').filter({ hasText: 'started a conversation' })
+    expect(await notices.count()).toBe(0)
+    expect(await roomItem(a, 'Bob Chen').count()).toBe(1) // she opened it: it is in her list
     await say(a, 'Got a minute for the release notes?')
 
-    // Bob is told live: the room is in his list under Alice's name, with her initials, and a notice says who started it.
+    // At her first word Bob is told live: the room is in his list under Alice's name, with her initials, and a notice says who started it.
     const item = roomItem(b, 'Alice Martin')
     await item.waitFor()
     await b.getByRole('status').filter({ hasText: 'Alice Martin started a conversation with you' }).waitFor()

@@ -88,12 +88,42 @@ it('being added to a room by someone else says so once; joining or creating one 
   expect(names()).toEqual(['general', 'news'])
   // The same room again (a second invite while still a member): not news.
   added(room(A, 'general', '2026-01-03T00:00:00.000Z'), alice)
-  const C = 'c'.repeat(24)
-  added({ ...room(C, '', '2026-01-04T00:00:00.000Z'), direct: true }, alice)
   // One's own doing, here or on another device.
   added(room('d'.repeat(24), 'mine', '2026-01-05T00:00:00.000Z'))
+  expect(toasts.value.map((t) => t.text)).toEqual([`${alice.displayName} added you to general`])
+  toasts.value = []
+})
+
+it('a conversation opened with the user is news at its first message, not when opened', () => {
+  toasts.value = []
+  const { send } = mount([room(B, 'news', '2026-01-02T00:00:00.000Z')])
+  const C = 'c'.repeat(24)
+  const first = message({ roomId: C, seq: 3 })
+  const alice = first.author
+  const opened = { ...room(C, '', '2026-01-04T00:00:00.000Z'), direct: true, ownerId: alice.id }
+  send({ type: 'room.added', room: opened, by: alice })
+  expect(toasts.value).toEqual([])
+  send({ type: 'room.activity', roomId: C, seq: 3, unread: 1, lastMessage: first })
+  // Her second message is not a second start.
+  send({
+    type: 'room.activity',
+    roomId: C,
+    seq: 4,
+    unread: 2,
+    lastMessage: message({ roomId: C, seq: 4, author: alice }),
+  })
   expect(toasts.value.map((t) => t.text)).toEqual([
-    `${alice.displayName} added you to general`,
+    `${alice.displayName} started a conversation with you`,
+  ])
+  toasts.value = []
+  // One she had already written in when it reached the user: news at once.
+  const D = 'd'.repeat(24)
+  send({
+    type: 'room.added',
+    room: { ...opened, id: D, lastMessage: message({ roomId: D, author: alice }) },
+    by: alice,
+  })
+  expect(toasts.value.map((t) => t.text)).toEqual([
     `${alice.displayName} started a conversation with you`,
   ])
   toasts.value = []

@@ -13,7 +13,7 @@ import {
 } from '../lib/cache.ts'
 import { errorCode } from '../lib/errors.ts'
 import { notifyMessage } from '../lib/notifications.ts'
-import { applyRoomUpdate, roomTitle } from '../lib/rooms.ts'
+import { applyRoomUpdate, awaitsFirstMessage, roomTitle } from '../lib/rooms.ts'
 import { toast } from '../lib/toast.ts'
 import { untrack, useTrpcSubscription } from '../lib/trpc-query.ts'
 import { forgetRoom } from '../offline/db.ts'
@@ -53,6 +53,9 @@ export function useUserEvents(): void {
         if (event.lastMessage && event.lastMessage.author.id !== meId) {
           const where = { title: roomTitle(room, meId), direct: room.direct }
           void notifyMessage(event.lastMessage, where, session.user?.username)
+          // The conversation shows in the list from its first word: that is when it is news.
+          if (awaitsFirstMessage(room, meId) && !isActiveRoom(room.id))
+            toast(`${event.lastMessage.author.displayName} started a conversation with you`)
         }
         patchRoom(qc, event.roomId, (r) => ({
           seq: Math.max(r.seq, event.seq),
@@ -69,8 +72,9 @@ export function useUserEvents(): void {
         updateRoomList(qc, (rooms) =>
           sortRooms([...rooms.filter((r) => r.id !== event.room.id), event.room]),
         )
-        // Added by someone else is news, as being removed is (on a phone the list may be out of sight).
-        if (event.by && !listed) {
+        // Added by someone else is news, as being removed is (on a phone the list may be out of
+        // sight); a conversation opened with the user is news at its first message (room.activity).
+        if (event.by && !listed && !awaitsFirstMessage(event.room, session.user?.id)) {
           const who = event.by.displayName
           toast(
             event.room.direct

@@ -19,6 +19,16 @@ export function roomTitle(room: Room, meId: string | undefined): string {
   return directPeer(room, meId)?.displayName ?? room.name
 }
 
+/**
+ * A direct conversation someone else opened with the user and nobody has
+ * written in yet. It is not news until its first message (opening one is not
+ * a word said), so the room list leaves it out until then; whoever opened it
+ * (the room's `ownerId`) sees it at once.
+ */
+export function awaitsFirstMessage(room: RoomListItem, meId: string | undefined): boolean {
+  return room.direct && !room.lastMessage && room.ownerId !== meId
+}
+
 type RoomUpdate = Extract<UserEvent, { type: 'room.updated' }>
 const TOPIC_SHOWN_MAX = 80
 
