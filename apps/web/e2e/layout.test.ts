@@ -393,8 +393,9 @@ describe('layout', () => {
     await expect.poll(height).toBe(oneLine)
   })
 
-  it("on a small phone, long names fit: the composer stays one line (its placeholder cut short, not wrapped and cut in half), and a message's time stays whole beside a long author name", async () => {
-    const { page } = await e2e.signUp('Lena With A Remarkably Long Display Name', {
+  it("on a small phone, long names fit: the composer stays one line (its placeholder cut short, not wrapped and cut in half), and a message's time stays whole and on screen beside a long author name", async () => {
+    // A word of her name wider than the line, too.
+    const { page } = await e2e.signUp('Lena Wolfeschlegelsteinhausenbergerdorff Long', {
       ...PHONE,
       viewport: { width: 320, height: 640 },
     })
@@ -429,6 +430,9 @@ describe('layout', () => {
       })
     expect(await lines(meta.getByTestId('message-author'))).toBeGreaterThan(1)
     expect(await lines(meta.locator('time'))).toBe(1)
+    const time = (await meta.locator('time').boundingBox())!
+    const row = (await sent.boundingBox())!
+    expect(time.x + time.width).toBeLessThanOrEqual(row.x + row.width)
   })
 
   it('a room left while reading back opens again where the reader was, on a desktop and a phone; left at the bottom, at its newest', async () => {
