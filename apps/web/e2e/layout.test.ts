@@ -6,7 +6,8 @@
  * Escape and on a tap outside it; a long topic opens on a tap; the reaction
  * picker of the latest message opens whole, above it, and a click or tap
  * elsewhere closes it; editing the latest message on a phone shows its
- * editor whole; a touch screen shows no keyboard hints; the composer grows and shrinks with its lines;
+ * editor whole; a touch screen shows no keyboard hints; long names (a
+ * message's time, someone typing) fit a small phone; the composer grows and shrinks with its lines;
  * the message list sits by the composer, follows new messages and holds
  * still while someone reads back, with a button below that counts what came
  * meanwhile and takes them down to it.
@@ -14,7 +15,7 @@
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { trpcInPage } from '@parley/testing/chromium'
-import { bannerState, createRoom, holdAnswers, invite, message, mutate, openRoom, PHONE, query, removeFromRoom, roomItem, sendElsewhere, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom } from './harness.ts'
+import { bannerState, createRoom, holdAnswers, invite, message, mutate, openRoom, PHONE, query, removeFromRoom, roomItem, sendElsewhere, typingText, unreadBadge, unreadOnServer, useE2E, waitForSavedRoom } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -433,6 +434,38 @@ describe('layout', () => {
     const time = (await meta.locator('time').boundingBox())!
     const row = (await sent.boundingBox())!
     expect(time.x + time.width).toBeLessThanOrEqual(row.x + row.width)
+  })
+
+  it('on a small phone, someone with a long name typing shows on one line: the name cut short, "is typing…" kept, and heard whole', async () => {
+    const typer = 'Bartholomew Featherstonehaugh-Cholmondeley'
+    const alice = await e2e.signUp(typer)
+    const bob = await e2e.signUp('Bo Short', { ...PHONE, viewport: { width: 320, height: 640 } })
+    const roomId = await createRoom(alice.page, 'typing-room', { private: true })
+    await invite(alice.page, bob.username)
+    await bob.page.goto(`/rooms/${roomId}`)
+    await bob.page.getByTestId('composer').waitFor()
+    await alice.page.getByTestId('composer').pressSequentially('on my way')
+    const indicator = bob.page.getByTestId('typing-indicator')
+    await expect.poll(() => typingText(bob.page)).toBe(`${typer} is typing…`)
+    // Where its words are drawn: on how many lines, and where "is typing…" ends.
+    const drawn = await indicator.evaluate((el) => {
+      const rects: DOMRect[] = []
+      let verbEnd = 0
+      const texts = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
+      for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+        const range = document.createRange()
+        range.selectNodeContents(node)
+        rects.push(...[...range.getClientRects()].filter((r) => r.width > 0))
+        const at = node.textContent!.indexOf('is typing')
+        if (at < 0) continue
+        range.setStart(node, at)
+        verbEnd = Math.max(...[...range.getClientRects()].map((r) => r.right))
+      }
+      return { lines: new Set(rects.map((r) => Math.round(r.bottom))).size, verbEnd }
+    })
+    expect(drawn.lines).toBe(1)
+    expect(drawn.verbEnd).toBeGreaterThan(0)
+    expect(drawn.verbEnd).toBeLessThanOrEqual(320)
   })
 
   it('a room left while reading back opens again where the reader was, on a desktop and a phone; left at the bottom, at its newest', async () => {
