@@ -7,7 +7,7 @@
  * picker of the latest message opens whole, above it, and a click or tap
  * elsewhere closes it; editing the latest message on a phone shows its
  * editor whole; a touch screen shows no keyboard hints; long names (a
- * message's time, someone typing) fit a small phone; the composer grows and shrinks with its lines;
+ * message's time, someone typing, one's own account) fit a small phone; the composer grows and shrinks with its lines;
  * the message list sits by the composer, follows new messages and holds
  * still while someone reads back, with a button below that counts what came
  * meanwhile and takes them down to it.
@@ -434,6 +434,14 @@ describe('layout', () => {
     const time = (await meta.locator('time').boundingBox())!
     const row = (await sent.boundingBox())!
     expect(time.x + time.width).toBeLessThanOrEqual(row.x + row.width)
+
+    // Her own account shows her name whole, on as many lines as it takes.
+    await page.getByRole('link', { name: 'Back to rooms' }).click()
+    await page.getByTestId('account-button').click()
+    const own = page.getByTestId('account-name')
+    expect(await own.innerText()).toBe('Lena Wolfeschlegelsteinhausenbergerdorff Long')
+    expect(await own.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true)
+    expect(await lines(own)).toBeGreaterThan(1)
   })
 
   it('on a small phone, someone with a long name typing shows on one line: the name cut short, "is typing…" kept, and heard whole', async () => {
