@@ -3,11 +3,20 @@
  * the sidebar, or by creating it) puts the keyboard in its composer on a
  * desktop, and on a phone only on the room's heading (no keyboard popping up
  * unasked); a message's tool bar, out of sight until wanted, is still reached
- * by Tab and screen readers.
+ * by Tab and screen readers; Alt+↑/↓ and Ctrl+K move between rooms.
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { createRoom, message, PHONE, roomItem, useE2E } from './harness.ts'
+import {
+  createRoom,
+  message,
+  mutate,
+  PHONE,
+  roomItem,
+  sendElsewhere,
+  unreadBadge,
+  useE2E,
+} from './harness.ts'
 
 const e2e = useE2E()
 
@@ -77,6 +86,50 @@ describe('keyboard', () => {
     expect(await focused(page)).toBe('composer')
   })
 
+  it('desktop: Alt+↑/↓ moves between rooms as listed (with Shift, to the nearest unread); Ctrl+K filters them and Enter opens the first', async () => {
+    const { page } = await e2e.signUp('Kai Switch')
+    const ben = await e2e.signUp('Ben Switch')
+    const first = await createRoom(page, 'kb-alpha')
+    await createRoom(page, 'kb-beta')
+    await createRoom(page, 'kb-gamma')
+    const title = () => page.getByTestId('room-title').innerText()
+    const names = () => page.getByTestId('room-name').allInnerTexts()
+    expect(await names()).toEqual(['kb-gamma', 'kb-beta', 'kb-alpha'])
+
+    // Down the list, each room ready to type in; it stops at the bottom.
+    await page.keyboard.press('Alt+ArrowDown')
+    await expect.poll(title).toBe('kb-beta')
+    await expect.poll(() => focused(page)).toBe('composer')
+    await page.keyboard.press('Alt+ArrowDown')
+    await expect.poll(title).toBe('kb-alpha')
+    await page.keyboard.press('Alt+ArrowDown')
+    await page.keyboard.press('Alt+ArrowUp')
+    await expect.poll(title).toBe('kb-beta')
+
+    // Ctrl+K: a few letters of a name, and Enter opens it, the filter cleared.
+    await page.keyboard.press('Control+K')
+    expect(await focused(page)).toBe('room-filter')
+    await page.keyboard.type('gam')
+    expect(await names()).toEqual(['kb-gamma'])
+    await page.keyboard.press('Enter')
+    await expect.poll(title).toBe('kb-gamma')
+    await expect.poll(() => focused(page)).toBe('composer')
+    expect(await page.getByTestId('room-filter').inputValue()).toBe('')
+
+    // Someone writes in kb-alpha: it goes up the list, and Alt+Shift skips to it
+    // from kb-beta, past kb-gamma, which has nothing new.
+    await mutate(ben.page, 'rooms.join', { roomId: first })
+    await sendElsewhere(ben.page, first, ['news for you'])
+    await expect.poll(() => unreadBadge(page, 'kb-alpha')).toBe('1')
+    await roomItem(page, 'kb-beta').click()
+    await expect.poll(title).toBe('kb-beta')
+    expect(await names()).toEqual(['kb-alpha', 'kb-gamma', 'kb-beta'])
+    await page.keyboard.press('Alt+Shift+ArrowDown') // nothing unread below: it stays
+    await page.keyboard.press('Alt+Shift+ArrowUp')
+    await expect.poll(title).toBe('kb-alpha')
+    await message(page, 'news for you').waitFor()
+  })
+
   it('phone: opening a room moves focus to its heading, not the composer (no keyboard unasked)', async () => {
     const { page } = await e2e.signUp('Pia Touch', PHONE)
     // A new user starts in the directory; on a phone its button is the way to a new room.
@@ -93,7 +146,8 @@ describe('keyboard', () => {
     // has the focus without a focus ring drawn round the room's name: it is not a control.
     await page.reload()
     await expect.poll(() => focused(page)).toBe('room-title')
-    const ring = () => page.getByTestId('room-title').evaluate((el) => getComputedStyle(el).outlineStyle)
+    const ring = () =>
+      page.getByTestId('room-title').evaluate((el) => getComputedStyle(el).outlineStyle)
     expect(await ring()).toBe('none')
   })
 })

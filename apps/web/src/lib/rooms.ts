@@ -29,6 +29,26 @@ export function awaitsFirstMessage(room: RoomListItem, meId: string | undefined)
   return room.direct && !room.lastMessage && room.ownerId !== meId
 }
 
+/**
+ * The room a step up (-1) or down (1) the list from `fromId` (Alt+↑/↓), or
+ * the nearest one with something unread that way (Alt+Shift+↑/↓). From no
+ * room in the list, the first (or last) one. Null at either end: the list
+ * does not wrap, so holding the keys stops at its top or bottom.
+ */
+export function roomAlong(
+  rooms: readonly RoomListItem[],
+  fromId: string | null,
+  step: 1 | -1,
+  unreadOnly = false,
+): RoomListItem | null {
+  const from = rooms.findIndex((r) => r.id === fromId)
+  const start = from === -1 ? (step === 1 ? -1 : rooms.length) : from
+  for (let i = start + step; i >= 0 && i < rooms.length; i += step) {
+    if (!unreadOnly || rooms[i]!.unread > 0) return rooms[i]!
+  }
+  return null
+}
+
 type RoomUpdate = Extract<UserEvent, { type: 'room.updated' }>
 const TOPIC_SHOWN_MAX = 80
 
