@@ -14,6 +14,7 @@ import {
   bannerState,
   bodies,
   createRoom,
+  dismissOfflineReady,
   invite,
   message,
   mutate,
@@ -226,10 +227,8 @@ describe('assistive', () => {
       secondId,
       Array.from({ length: 51 }, (_, i) => `old ${i + 1}`),
     )
-    // "Works offline" covers the top of the list: dismissed, as a user would.
-    await waitForServiceWorker(bob.page)
-    const notice = bob.page.getByTestId('offline-ready')
-    if (await notice.isVisible()) await notice.getByRole('button', { name: 'OK' }).click()
+    // "Works offline" covers the top of the list.
+    await dismissOfflineReady(bob.page)
 
     await openRoom(bob.page, 'quiet-one')
     await listen(bob.page)

@@ -14,7 +14,13 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CHROMIUM_ARGS, chromiumPath, launchChromium, trpcInPage } from '@parley/testing/chromium'
+import {
+  CHROMIUM_ARGS,
+  chromiumPath,
+  launchChromium,
+  trpcInPage,
+  waitForServiceWorker,
+} from '@parley/testing/chromium'
 import {
   chromium,
   type Browser,
@@ -505,7 +511,23 @@ export async function storedBodies(page: Page, roomId: string): Promise<string[]
 // Offline prerequisites (wait for conditions, never for time)
 
 /** Makes the service worker control the page (a reload when the load that installed it is not controlled). */
-export { waitForServiceWorker } from '@parley/testing/chromium'
+export { waitForServiceWorker }
+
+/**
+ * Once the service worker is in, "Works offline" covers the top of the page
+ * for a few seconds: dismissed, as a user would, and gone either way. (A
+ * click the notice intercepts makes Playwright scroll the message list, which
+ * loads an older page by itself.) Its OK is pressed in one step in the page:
+ * the notice also goes by itself, and a click that waits for it to hold still
+ * can outlive it (seen in CI).
+ */
+export async function dismissOfflineReady(page: Page): Promise<void> {
+  await waitForServiceWorker(page)
+  await page.evaluate(() =>
+    document.querySelector<HTMLButtonElement>('[data-testid="offline-ready"] button')?.click(),
+  )
+  await page.getByTestId('offline-ready').waitFor({ state: 'detached' })
+}
 
 /**
  * What the app's IndexedDB cache holds for a room: whether it is in the room

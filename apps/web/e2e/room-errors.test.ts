@@ -17,13 +17,13 @@ import { describe, expect, it } from 'vitest'
 import {
   bodies,
   createRoom,
+  dismissOfflineReady,
   message,
   roomItem,
   say,
   sendElsewhere,
   twoInPrivateRoom,
   useE2E,
-  waitForServiceWorker,
   wsFrames,
 } from './harness.ts'
 
@@ -70,18 +70,6 @@ const breakHistory = (context: BrowserContext, when: (input: ListInput) => boole
   breakQuery(context, 'messages.list', when)
 
 const list = (page: Page) => page.getByTestId('message-list')
-
-/**
- * "Works offline" covers the top of the list for a few seconds once the
- * service worker is installed: dismissed, as a user would. (A click the
- * notice intercepts makes Playwright scroll the list, which loads the older
- * page by itself, and the Retry button goes away unclicked.)
- */
-async function dismissOfflineReady(page: Page): Promise<void> {
-  await waitForServiceWorker(page)
-  const notice = page.getByTestId('offline-ready')
-  if (await notice.isVisible()) await notice.getByRole('button', { name: 'OK' }).click()
-}
 
 describe('room errors', () => {
   it('history that fails to load says so, not "No messages yet", and Retry loads it', async () => {
