@@ -67,9 +67,15 @@ describe('drafts', () => {
     await createRoom(page, 'second')
     expect(await composerText(page)).toBe('')
     await page.getByTestId('composer').fill('Draft for second')
+    // The room list says what was left written where; not for the open room, whose box shows it.
+    const lastLine = (name: string) =>
+      roomItem(page, name).getByTestId('room-last-message').innerText()
+    expect(await lastLine('first')).toBe('Draft: Draft for first')
+    expect(await lastLine('second')).toBe('No messages yet')
 
     await page.getByTestId('browse-link').click()
     await page.getByTestId('browse-search').waitFor()
+    await expect.poll(() => lastLine('second')).toBe('Draft: Draft for second')
     await reopen(page, 'first')
     expect(await composerText(page)).toBe('Draft for first')
     await reopen(page, 'second')
@@ -80,6 +86,8 @@ describe('drafts', () => {
     await expect
       .poll(() => message(page, 'Sent from second').getAttribute('data-pending'))
       .toBe('false')
+    await roomItem(page, 'first').click()
+    await expect.poll(() => lastLine('second')).toBe('You: Sent from second')
 
     await page.getByTestId('sign-out').click()
     await page.waitForURL(/\/signin/)

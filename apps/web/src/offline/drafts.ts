@@ -5,11 +5,21 @@
  * other's drafts of other rooms. Deleted at sign-out (a shared computer);
  * kept when the session ends by itself, until the next sign-in here.
  */
+import { ref } from 'vue'
 import { readLocal, removeLocal, writeLocal } from './local-store.ts'
 
 type Drafts = Record<string, string>
 
-const key = (userId: string) => `parley:drafts:${userId}`
+const PREFIX = 'parley:drafts:'
+const key = (userId: string) => `${PREFIX}${userId}`
+
+/** Moves on each change to the drafts, this tab's or another's: what shows them follows it. */
+const changes = ref(0)
+if (typeof window !== 'undefined') {
+  window.addEventListener('storage', (e) => {
+    if (e.key === null || e.key.startsWith(PREFIX)) changes.value++
+  })
+}
 
 function read(userId: string): Drafts {
   try {
@@ -18,6 +28,12 @@ function read(userId: string): Drafts {
   } catch {
     return {}
   }
+}
+
+/** The user's drafts by room id, read afresh after each change (reactive: `changes`). */
+export function draftsOf(userId: string): Readonly<Drafts> {
+  void changes.value
+  return read(userId)
 }
 
 export function loadDraft(userId: string, roomId: string): string {
@@ -33,6 +49,7 @@ export function saveDraft(userId: string, roomId: string, text: string): void {
   else return
   if (Object.keys(drafts).length) writeLocal(key(userId), JSON.stringify(drafts))
   else removeLocal(key(userId))
+  changes.value++
 }
 
 export function hasDrafts(userId: string): boolean {
@@ -41,4 +58,5 @@ export function hasDrafts(userId: string): boolean {
 
 export function forgetDrafts(userId: string): void {
   removeLocal(key(userId))
+  changes.value++
 }
