@@ -57,6 +57,8 @@ const EnvSchema = z.object({
   REACT_RATE_WINDOW_MS: int(api.reactWindowMs, 1),
   ROOM_ACTION_RATE_LIMIT: int(api.roomActionsPerWindow, 1),
   ROOM_ACTION_RATE_WINDOW_MS: int(api.roomActionsWindowMs, 1),
+  SEARCH_RATE_LIMIT: int(api.searchPerWindow, 1),
+  SEARCH_RATE_WINDOW_MS: int(api.searchWindowMs, 1),
   REGISTER_RATE_LIMIT_IP: int(api.registerPerIp, 1),
   REGISTER_RATE_WINDOW_MS: int(api.registerWindowMs, 1),
   MEMBERS_LIST_MAX: int(api.membersListMax, 1),

@@ -46,6 +46,8 @@ export function limitsFromEnv(env: Env): ApiLimits {
     reactWindowMs: env.REACT_RATE_WINDOW_MS,
     roomActionsPerWindow: env.ROOM_ACTION_RATE_LIMIT,
     roomActionsWindowMs: env.ROOM_ACTION_RATE_WINDOW_MS,
+    searchPerWindow: env.SEARCH_RATE_LIMIT,
+    searchWindowMs: env.SEARCH_RATE_WINDOW_MS,
     registerPerIp: env.REGISTER_RATE_LIMIT_IP,
     registerWindowMs: env.REGISTER_RATE_WINDOW_MS,
     membersListMax: env.MEMBERS_LIST_MAX,

@@ -4,6 +4,7 @@
  * gets TOO_MANY_REQUESTS and changes nothing.
  */
 import { TRPCClientError } from '@trpc/client'
+import type { AppRouter } from '@parley/api'
 import { ObjectId } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type ApiClient, type TestServer } from './factory.ts'
@@ -25,6 +26,8 @@ beforeAll(async () => {
     SEND_RATE_WINDOW_MS: '60000',
     REACT_RATE_LIMIT: '3',
     REACT_RATE_WINDOW_MS: '60000',
+    SEARCH_RATE_LIMIT: '3',
+    SEARCH_RATE_WINDOW_MS: '60000',
     ROOM_ACTION_RATE_LIMIT: '4',
     ROOM_ACTION_RATE_WINDOW_MS: '60000',
     REGISTER_RATE_LIMIT_IP: '9',
@@ -75,6 +78,18 @@ describe('messages', () => {
     expect(code(refused)).toBe('TOO_MANY_REQUESTS')
     const stored = (await bob.trpc.messages.list.query({ roomId })).messages.find((m) => m.id === target.id)!
     expect(stored.reactions.map((r) => r.emoji).sort()).toEqual(['❤️', '🎉', '👍'].sort())
+  })
+})
+
+describe('search', () => {
+  it('past SEARCH_RATE_LIMIT searches a window, the next is refused, saying when to try again', async () => {
+    await send(alice, roomId, 'needle in the haystack')
+    for (let i = 0; i < 3; i++) expect((await bob.trpc.messages.search.query({ roomId, query: 'needle' })).messages).toHaveLength(1)
+    const refused = await bob.trpc.messages.search.query({ roomId, query: 'needle' }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    expect((refused as TRPCClientError<AppRouter>).data?.retryAfterMs).toBeGreaterThan(0)
+    // Per user: Alice still searches.
+    expect((await alice.trpc.messages.search.query({ roomId, query: 'needle' })).messages).toHaveLength(1)
   })
 })
 

@@ -89,6 +89,7 @@ const USER_BUCKETS = {
   send: { perWindow: 'sendPerWindow', windowMs: 'sendWindowMs', what: 'messages' },
   react: { perWindow: 'reactPerWindow', windowMs: 'reactWindowMs', what: 'reactions' },
   typing: { perWindow: 'typingPerWindow', windowMs: 'typingWindowMs', what: 'typing signals' },
+  search: { perWindow: 'searchPerWindow', windowMs: 'searchWindowMs', what: 'searches' },
   /**
    * rooms.create, rooms.invite, rooms.direct, rooms.join, rooms.leave and
    * rooms.update: each changes someone's room list, and a join, leave or

@@ -9,6 +9,9 @@ export interface ApiLimits {
   /** rooms.create, rooms.invite, rooms.direct, rooms.join and rooms.leave per user per window (each changes a room list; a join or leave is logged in the room) */
   roomActionsPerWindow: number
   roomActionsWindowMs: number
+  /** messages.search per user per window (a search may read a whole room's history) */
+  searchPerWindow: number
+  searchWindowMs: number
   /** auth.register per client IP per window */
   registerPerIp: number
   registerWindowMs: number
@@ -52,6 +55,8 @@ export const DEFAULT_LIMITS: ApiLimits = {
   reactWindowMs: 10_000,
   roomActionsPerWindow: 30,
   roomActionsWindowMs: 60_000,
+  searchPerWindow: 20,
+  searchWindowMs: 60_000,
   registerPerIp: 20,
   registerWindowMs: 60 * 60_000,
   membersListMax: 5000,

@@ -179,4 +179,31 @@ describe('repositories', () => {
     const newest = edits.reduce((a, b) => (a.event.seq > b.event.seq ? a : b))
     expect((await messages.get(doc._id))?.body).toBe(newest.message.body)
   })
+
+  it('searches page by page across messages matched as written and as edited since, each once, newest first', async () => {
+    const { rooms, messages } = database.repos
+    const me = person('seeker')
+    const room = await rooms.create({ name: 's', visibility: 'public', owner: me })
+    // Three edited into a match (more than a page of changed ones), two that matched as written, between them.
+    const plan = ['old 1', 'tea as written A', 'old 2', 'tea as written B', 'old 3', 'nothing', 'tea as written C']
+    const sent = []
+    for (const [i, body] of plan.entries()) sent.push((await messages.send({ roomId: room._id, author: me, clientId: `s${i}`, body })).message)
+    for (const m of sent.filter((m) => m.body.startsWith('old'))) await messages.edit((await messages.get(new ObjectId(m.id)))!, `tea, edited from ${m.body}`)
+    await messages.edit((await messages.get(new ObjectId(sent[6]!.id)))!, 'coffee now')
+    // And newest of all, more than a page that matched as written but were deleted since.
+    for (const i of [1, 2, 3]) {
+      const { message } = await messages.send({ roomId: room._id, author: me, clientId: `gone${i}`, body: `tea, deleted ${i}` })
+      await messages.remove((await messages.get(new ObjectId(message.id)))!)
+    }
+
+    const found: string[] = []
+    let before: number | undefined
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await messages.search(room._id, 'TEA', before, 2)
+      found.push(...page.messages.map((m) => m.body))
+      if (page.nextBefore === null) break
+      before = page.nextBefore
+    }
+    expect(found).toEqual(['tea, edited from old 3', 'tea as written B', 'tea, edited from old 2', 'tea as written A', 'tea, edited from old 1'])
+  })
 })

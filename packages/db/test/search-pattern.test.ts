@@ -1,11 +1,11 @@
 /**
- * rooms.browse searches names with a regex built from what the user typed:
+ * rooms.browse and messages.search find text with a regex built from what the user typed:
  * it must match the text literally, and hold nothing real MongoDB refuses
  * (a NUL byte in a pattern is an error there, while the embedded server's
  * JavaScript RegExp takes it, so only this test would notice).
  */
 import { expect, test } from 'vitest'
-import { escapeRegex } from '../src/repos/rooms.ts'
+import { escapeRegex } from '../src/repos/search-pattern.ts'
 
 test('a search pattern matches the text literally and never holds a NUL byte', () => {
   for (const typed of ['a.b', '(x)+[y]*', '^$|\\', 'c++ {1,2}?', 'nul\0here']) {

@@ -100,6 +100,17 @@ export const ListMessagesInput = z
   .strict()
 export type ListMessagesInput = z.input<typeof ListMessagesInput>
 
+/** messages.search: words to find in a room's messages (any case), newest first; `before` is the previous page's `nextBefore`. */
+export const SearchMessagesInput = z
+  .object({
+    roomId: Id,
+    query: z.string().trim().min(1, 'Type something to search for').max(LIMITS.searchQueryMax),
+    before: z.number().int().min(1).optional(),
+    limit: z.number().int().min(1).max(LIMITS.searchPageMax).default(20),
+  })
+  .strict()
+export type SearchMessagesInput = z.input<typeof SearchMessagesInput>
+
 export const EditMessageInput = z.object({ messageId: Id, body: MessageBody }).strict()
 export const MessageIdInput = z.object({ messageId: Id }).strict()
 /** One emoji (or a short :code:); no `.` or `$`, which MongoDB field names cannot carry. */

@@ -13,6 +13,8 @@ export const LIMITS = {
   /** Different emoji on one message: each reaction event carries the message's whole list to every member. */
   reactionsPerMessageMax: 20,
   searchQueryMax: 64,
+  /** messages.search: results a page at most (and by default 20). */
+  searchPageMax: 50,
   pageSizeMax: 100,
   pageSizeDefault: 50,
 } as const

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server'
 import { ObjectId, toMessage, toPublicUser } from '@parley/db'
-import { EditMessageInput, LIMITS, ListMessagesInput, MessageIdInput, moderates, ReactInput, SendMessageInput } from '@parley/schemas'
+import { EditMessageInput, LIMITS, ListMessagesInput, MessageIdInput, moderates, ReactInput, SearchMessagesInput, SendMessageInput } from '@parley/schemas'
 import { limitUser, publishRoomEvent, requireMember, requireMemberCached, requireMemberOrNotFound } from '../access.ts'
 import type { Context } from '../context.ts'
 import { protectedProcedure, router } from '../trpc.ts'
@@ -11,6 +11,17 @@ async function loadMessage(ctx: Context & { session: NonNullable<Context['sessio
   // Same visibility as the room: a non-member of a private room gets NOT_FOUND.
   const access = await requireMemberOrNotFound(ctx, doc.roomId.toHexString(), 'Message')
   return { doc, ...access }
+}
+
+/** Who may read a room's messages: its members, and anyone for a public room (a preview before joining). */
+async function requireReader(ctx: Context & { session: NonNullable<Context['session']> }, roomId: string) {
+  return requireMember(ctx, roomId).catch(async (err: unknown) => {
+    if (err instanceof TRPCError && err.code === 'FORBIDDEN') {
+      const room = await ctx.deps.database.repos.rooms.get(new ObjectId(roomId))
+      if (room?.visibility === 'public') return { room }
+    }
+    throw err
+  })
 }
 
 export const messagesRouter = router({
@@ -35,15 +46,15 @@ export const messagesRouter = router({
   }),
 
   list: protectedProcedure.input(ListMessagesInput).query(async ({ ctx, input }) => {
-    const { room } = await requireMember(ctx, input.roomId).catch(async (err: unknown) => {
-      // Public rooms can be previewed before joining.
-      if (err instanceof TRPCError && err.code === 'FORBIDDEN') {
-        const room = await ctx.deps.database.repos.rooms.get(new ObjectId(input.roomId))
-        if (room?.visibility === 'public') return { room }
-      }
-      throw err
-    })
+    const { room } = await requireReader(ctx, input.roomId)
     return ctx.deps.database.repos.messages.list(room._id, input.before, input.limit)
+  }),
+
+  /** Messages of a room containing the words (any case), newest first; the same readers as messages.list. */
+  search: protectedProcedure.input(SearchMessagesInput).query(async ({ ctx, input }) => {
+    const { room } = await requireReader(ctx, input.roomId)
+    await limitUser(ctx, 'search')
+    return ctx.deps.database.repos.messages.search(room._id, input.query, input.before, input.limit)
   }),
 
   edit: protectedProcedure.input(EditMessageInput).mutation(async ({ ctx, input }) => {

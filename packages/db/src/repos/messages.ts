@@ -4,6 +4,7 @@ import type { Collections } from '../client.ts'
 import type { EventDoc, MessageDoc } from '../documents.ts'
 import type { EventLog } from './events.ts'
 import { isDuplicateKey } from '../indexes.ts'
+import { containing } from './search-pattern.ts'
 import { toMessage, toReactions } from './mappers.ts'
 import { batchedLookup, type LookupOptions } from '../batch.ts'
 import { createUnreadCounter } from './unread.ts'
@@ -162,6 +163,32 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
     return { messages: await current(events.slice(0, limit).reverse().map((e) => e.data.message)), hasMore }
   }
 
+  /**
+   * A page of the room's messages whose text, as it is now, contains `query`
+   * (any case; deleted ones never), newest first, below `before`. Messages
+   * matched as they were written (the log) and as they are (those changed
+   * since): each source is read `limit` + 1 at most, and the page stops
+   * where one that filled up was not read further. `nextBefore` is where the
+   * next page starts; null when nothing older can match.
+   */
+  async function search(roomId: ObjectId, query: string, before: number | undefined, limit: number) {
+    const pattern = containing(query)
+    const below = before === undefined ? {} : { seq: { $lt: before } }
+    const [written, changed] = await Promise.all([
+      c.events.find({ roomId, 'data.type': CREATED, 'data.message.body': pattern, ...below }).sort({ seq: -1 }).limit(limit + 1).toArray() as Promise<CreatedEvent[]>,
+      c.messages.find({ roomId, deleted: false, body: pattern, ...below }).sort({ seq: -1 }).limit(limit + 1).toArray(),
+    ])
+    // Below the last seq read of a source that filled up, it may hold more: not part of this page.
+    const floor = Math.max(0, ...[written, changed].filter((docs) => docs.length > limit).map((docs) => docs[limit - 1]!.seq))
+    const seqs = new Set<number>()
+    const candidates = [...written.map((e) => e.data.message), ...changed.map(toMessage)].filter((m) => m.seq >= floor && !seqs.has(m.seq) && seqs.add(m.seq))
+    const needle = query.toLowerCase()
+    const found = (await current(candidates)).filter((m) => !m.deleted && m.body.toLowerCase().includes(needle)).sort((a, b) => b.seq - a.seq)
+    const page = found.slice(0, limit)
+    const nextBefore = found.length > limit ? page[limit - 1]!.seq : floor > 0 ? floor : null
+    return { messages: page, nextBefore }
+  }
+
   /** The message's current state document; for a message never changed, one made from its event (not stored until its first change). */
   async function get(messageId: ObjectId): Promise<MessageDoc | null> {
     const state = await c.messages.findOne({ _id: messageId })
@@ -256,6 +283,6 @@ export function createMessages(c: Collections, log: EventLog, { unreadCountLimit
 
   const latest = async (roomId: ObjectId): Promise<Message | null> => (await latestOf([roomId])).get(roomId.toHexString()) ?? null
 
-  return { send, findSent, list, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf, newestCreated }
+  return { send, findSent, list, search, get, edit, remove, react, unreadCounts, unreadCount, latest, latestOf, newestCreated }
 }
 export type Messages = ReturnType<typeof createMessages>

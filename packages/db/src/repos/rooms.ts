@@ -8,11 +8,7 @@ import type { EventLog } from './events.ts'
 import type { Messages, NewestMessages } from './messages.ts'
 import type { UnreadCount } from './unread.ts'
 import { toRoom } from './mappers.ts'
-
-/** `s` matched literally. A NUL goes as `\x00`: MongoDB refuses a pattern holding the byte itself. */
-export function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('\0', '\\x00')
-}
+import { containing } from './search-pattern.ts'
 
 /** Rooms and memberships. Membership changes are room events too (member.joined / member.left). */
 export function createRooms(c: Collections, log: EventLog, messages: Messages, { lookupWindowMs }: LookupOptions = {}) {
@@ -221,7 +217,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   /** Public rooms by name, newest first; cursor is the last room id of the previous page. */
   async function browse(query: string | undefined, cursor: string | null | undefined, limit: number) {
     const filter: Record<string, unknown> = { visibility: 'public', directKey: { $exists: false } }
-    if (query) filter.name = { $regex: escapeRegex(query), $options: 'i' }
+    if (query) filter.name = containing(query)
     if (cursor && /^[0-9a-f]{24}$/.test(cursor)) filter._id = { $lt: new ObjectId(cursor) }
     const docs = await c.rooms.find(filter).sort({ _id: -1 }).limit(limit + 1).toArray()
     const page = docs.slice(0, limit)
