@@ -2,7 +2,7 @@
  * Accessibility: axe-core's WCAG 2.1 A and AA rules find nothing on the
  * screens people use — sign-in, sign-up (also showing its errors), a room with messages and its member list
  * (someone offline in it; a message naming the reader; light and dark, desktop and phone),
- * the composer offering people to mention, the directory and three dialogs.
+ * the composer offering people to mention, the directory and its dialogs (search with a result among them).
  * axe is evaluated through the DevTools protocol: the app's CSP (rightly)
  * refuses injected script tags.
  */
@@ -104,6 +104,14 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await a.keyboard.press('Escape')
 
     await a.getByTestId('direct-username').waitFor({ state: 'detached' })
+    await a.getByTestId('search-button').click()
+    await a.getByTestId('search-input').fill('hello')
+    await a.getByTestId('search-input').press('Enter')
+    await a.getByTestId('search-result').first().waitFor()
+    expect(await violations(a), 'search dialog with a result').toEqual([])
+    await a.keyboard.press('Escape')
+
+    await a.getByTestId('search-input').waitFor({ state: 'detached' })
     await a.getByTestId('account-button').click()
     await a.getByTestId('sign-out-everywhere').waitFor()
     expect(await violations(a), 'account dialog').toEqual([])

@@ -7,7 +7,8 @@
  * picker of the latest message opens whole, above it, and a click or tap
  * elsewhere closes it; editing the latest message on a phone shows its
  * editor whole; a touch screen shows no keyboard hints; long names (a
- * message's time, someone typing, one's own account) fit a small phone; the composer grows and shrinks with its lines;
+ * message's time, someone typing, one's own account) fit a small phone, and
+ * a narrow one's room header keeps its name, the rarer buttons under "More"; the composer grows and shrinks with its lines;
  * the message list sits by the composer, follows new messages and holds
  * still while someone reads back, with a button below that counts what came
  * meanwhile and takes them down to it.
@@ -209,6 +210,42 @@ describe('layout', () => {
     expect(shown.x + shown.width).toBeLessThanOrEqual(invite.x)
     await title.tap()
     await expect.poll(() => title.evaluate(cut)).toBe(true)
+  })
+
+  it('a narrow phone keeps the header for the room\'s name: search, edit and leave are under "More", which closes on a choice, Escape or a tap elsewhere', async () => {
+    const { page } = await e2e.signUp('Nia Narrow', {
+      ...PHONE,
+      viewport: { width: 320, height: 640 },
+    })
+    await createRoom(page, 'standup notes', { private: true })
+    // An owner of a private room: invite, members and More beside the name.
+    const title = page.getByTestId('room-title')
+    expect((await title.boundingBox())!.width).toBeGreaterThanOrEqual(90)
+    for (const hidden of ['search-button', 'edit-room-button', 'leave-room'])
+      expect(await page.getByTestId(hidden).isVisible()).toBe(false)
+    const more = page.getByTestId('room-more')
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))
+
+    await more.tap()
+    await expect.poll(focused).toBe('more-search') // the keyboard, if any, is in it
+    const choices = page.getByRole('group', { name: 'More' }).getByRole('button')
+    expect(await choices.allInnerTexts()).toEqual(['Search messages', 'Edit room', 'Leave room'])
+    await page.keyboard.press('Escape')
+    await page.getByTestId('more-search').waitFor({ state: 'detached' })
+    expect(await focused()).toBe('room-more')
+    await more.tap()
+    await page.getByTestId('message-list').tap()
+    await page.getByTestId('more-search').waitFor({ state: 'detached' })
+
+    await more.tap()
+    await page.getByTestId('more-edit').tap()
+    await page.getByTestId('room-name-input').waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).tap()
+    await more.tap()
+    await page.getByTestId('more-leave').tap()
+    await page.getByTestId('confirm-accept').waitFor()
+    await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).tap()
+    await page.getByTestId('confirm-accept').waitFor({ state: 'detached' })
   })
 
   it("phone: the back arrow returns to the room list as the phone's Back would, so Back from the list leaves instead of reopening the rooms read; opened from a link, the arrow still goes to the list", async () => {

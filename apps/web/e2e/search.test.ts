@@ -1,0 +1,101 @@
+/**
+ * Searching a room's messages from its header (messages.search): what is
+ * found, newest first, with the words marked; older results a page at a
+ * time; a search that finds nothing says so; offline it says it needs the
+ * connection.
+ */
+import { describe, expect, it } from 'vitest'
+import { bannerState, PHONE, sendElsewhere, twoInPrivateRoom, useE2E } from './harness.ts'
+
+const e2e = useE2E()
+
+describe('search', () => {
+  it('finds what was said in the room by a few words, newest first, the words marked, older results on demand', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'ops', [
+      'Alice Search',
+      'Bob Search',
+    ])
+    await sendElsewhere(alice.page, roomId, [
+      'The Wi-Fi password is on the fridge',
+      'lunch at noon?',
+    ])
+    await sendElsewhere(bob.page, roomId, ['who moved the wi-fi router'])
+    const b = bob.page
+    await b.goto(`/rooms/${roomId}`)
+    await b.getByTestId('composer').waitFor()
+
+    await b.getByTestId('search-button').click()
+    const input = b.getByTestId('search-input')
+    // Ready to type at once.
+    await expect.poll(() => input.evaluate((el) => el === document.activeElement)).toBe(true)
+    await input.fill('WI-FI')
+    await input.press('Enter')
+    const summary = b.getByTestId('search-summary')
+    await expect.poll(() => summary.innerText()).toBe('2 messages found for “WI-FI”')
+    const results = b.getByTestId('search-result')
+    expect(await results.locator('strong').allInnerTexts()).toEqual(['Bob Search', 'Alice Search'])
+    expect(await results.locator('p').allInnerTexts()).toEqual([
+      'who moved the wi-fi router',
+      'The Wi-Fi password is on the fridge',
+    ])
+    expect(await results.locator('time').count()).toBe(2)
+    expect(await results.locator('mark').allInnerTexts()).toEqual(['wi-fi', 'Wi-Fi'])
+
+    await input.fill('printer')
+    await input.press('Enter')
+    await expect.poll(() => summary.innerText()).toBe('No messages found for “printer”')
+    expect(await results.count()).toBe(0)
+
+    // More than a page (20): the newest first, then the older ones on demand.
+    await sendElsewhere(
+      alice.page,
+      roomId,
+      Array.from({ length: 25 }, (_, i) => `deploy log ${i + 1}`),
+    )
+    await input.fill('deploy log')
+    await input.press('Enter')
+    await expect.poll(() => summary.innerText()).toBe('20+ messages found for “deploy log”')
+    expect(await results.first().innerText()).toContain('deploy log 25')
+    await b.getByTestId('search-more').click()
+    await expect.poll(() => summary.innerText()).toBe('25 messages found for “deploy log”')
+    expect(await results.last().innerText()).toContain('deploy log 1')
+    expect(await b.getByTestId('search-more').count()).toBe(0)
+  })
+
+  it('on a phone offline it says searching needs the connection, and searches once back', async () => {
+    const { alice, roomId } = await twoInPrivateRoom(e2e, 'train', ['Ann Train', 'Ben Train'])
+    await sendElsewhere(alice.page, roomId, ['platform 9 tonight'])
+    const phone = await e2e.newPage(PHONE)
+    // Alice on her phone, the same account.
+    const page = phone.page
+    await page.goto('/signin')
+    await page.getByTestId('auth-username').fill(alice.username)
+    await page.getByTestId('auth-password').fill('correct horse battery')
+    await page.getByTestId('auth-submit').click()
+    await page.waitForURL((url) => !url.pathname.startsWith('/signin'))
+    await page.goto(`/rooms/${roomId}`)
+    await page.getByTestId('composer').waitFor()
+
+    await phone.context.setOffline(true)
+    try {
+      await expect.poll(() => bannerState(page)).toBe('offline')
+      // On a phone it is under "More", which keeps the header for the room's name.
+      await page.getByTestId('room-more').tap()
+      await page.getByTestId('more-search').tap()
+      await page.getByTestId('search-input').fill('platform')
+      await page.getByTestId('search-input').press('Enter')
+      expect(await page.getByTestId('offline-note').innerText()).toMatch(
+        /Searching needs a connection/,
+      )
+      expect(await page.getByTestId('search-submit').isDisabled()).toBe(true)
+      expect(await page.getByTestId('search-result').count()).toBe(0)
+    } finally {
+      await phone.context.setOffline(false)
+    }
+    await expect.poll(() => page.getByTestId('search-submit').isDisabled()).toBe(false)
+    await page.getByTestId('search-submit').tap()
+    await expect
+      .poll(() => page.getByTestId('search-summary').innerText())
+      .toBe('1 message found for “platform”')
+  })
+})
