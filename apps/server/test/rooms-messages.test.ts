@@ -112,6 +112,7 @@ describe('two people in a room', () => {
       'rooms.update': () =>
         outsider.trpc.rooms.update.mutate({ roomId: room.id, name: 'found you' }),
       'messages.list': () => outsider.trpc.messages.list.query({ roomId: room.id }),
+      'messages.search': () => outsider.trpc.messages.search.query({ roomId: room.id, query: 'classified' }),
       'messages.send': () => send(outsider, room.id, 'let me in'),
       'messages.edit': () => outsider.trpc.messages.edit.mutate({ messageId: msg.id, body: 'x' }),
       'messages.delete': () => outsider.trpc.messages.delete.mutate({ messageId: msg.id }),
