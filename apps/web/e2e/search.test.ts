@@ -5,7 +5,7 @@
  * connection.
  */
 import { describe, expect, it } from 'vitest'
-import { bannerState, PHONE, sendElsewhere, twoInPrivateRoom, useE2E } from './harness.ts'
+import { bannerState, message, PHONE, sendElsewhere, twoInPrivateRoom, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -34,7 +34,7 @@ describe('search', () => {
     await expect.poll(() => summary.innerText()).toBe('2 messages found for “WI-FI”')
     const results = b.getByTestId('search-result')
     expect(await results.locator('strong').allInnerTexts()).toEqual(['Bob Search', 'Alice Search'])
-    expect(await results.locator('p').allInnerTexts()).toEqual([
+    expect(await results.locator('.text').allInnerTexts()).toEqual([
       'who moved the wi-fi router',
       'The Wi-Fi password is on the fridge',
     ])
@@ -60,6 +60,35 @@ describe('search', () => {
     await expect.poll(() => summary.innerText()).toBe('25 messages found for “deploy log”')
     expect(await results.last().innerText()).toContain('deploy log 1')
     expect(await b.getByTestId('search-more').count()).toBe(0)
+  })
+
+  it('a result takes the reader to its message in the conversation, fetching older pages to reach it, lit and focused', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'history', ['Ada Far', 'Bo Far'])
+    await sendElsewhere(alice.page, roomId, ['the door code is 4711'])
+    // More than a page (50) after it: the room opens without it.
+    await sendElsewhere(
+      alice.page,
+      roomId,
+      Array.from({ length: 70 }, (_, i) => `later ${i + 1}`),
+    )
+    const b = bob.page
+    await b.goto(`/rooms/${roomId}`)
+    await message(b, 'later 70').waitFor()
+    expect(await message(b, 'door code').count()).toBe(0)
+
+    await b.getByTestId('search-button').click()
+    await b.getByTestId('search-input').fill('door code')
+    await b.getByTestId('search-input').press('Enter')
+    await b.getByTestId('search-result').click()
+    await b.getByTestId('search-input').waitFor({ state: 'detached' })
+    const found = message(b, 'door code')
+    await found.waitFor()
+    const box = (await found.boundingBox())!
+    const list = (await b.getByTestId('message-list').boundingBox())!
+    expect(box.y).toBeGreaterThanOrEqual(list.y)
+    expect(box.y + box.height).toBeLessThanOrEqual(list.y + list.height)
+    expect(await found.evaluate((el) => el === document.activeElement)).toBe(true)
+    expect(await found.getAttribute('data-found')).toBe('')
   })
 
   it('on a phone offline it says searching needs the connection, and searches once back', async () => {
