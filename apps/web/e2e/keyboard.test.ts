@@ -124,10 +124,17 @@ describe('keyboard', () => {
     await roomItem(page, 'kb-beta').click()
     await expect.poll(title).toBe('kb-beta')
     expect(await names()).toEqual(['kb-alpha', 'kb-gamma', 'kb-beta'])
-    await page.keyboard.press('Alt+Shift+ArrowDown') // nothing unread below: it stays
     await page.keyboard.press('Alt+Shift+ArrowUp')
     await expect.poll(title).toBe('kb-alpha')
     await message(page, 'news for you').waitFor()
+
+    // From kb-gamma, nothing unread below it (kb-beta has nothing new): Alt+Shift+↓
+    // stays, so Alt+↑ goes on from kb-gamma to kb-alpha (from kb-beta it would stop at kb-gamma).
+    await roomItem(page, 'kb-gamma').click()
+    await expect.poll(title).toBe('kb-gamma')
+    await page.keyboard.press('Alt+Shift+ArrowDown')
+    await page.keyboard.press('Alt+ArrowUp')
+    await expect.poll(title).toBe('kb-alpha')
   })
 
   it('phone: opening a room moves focus to its heading, not the composer (no keyboard unasked)', async () => {
