@@ -125,15 +125,24 @@ describe('the room saved on the device', () => {
     try {
       await reloadOffline(page)
       await message(page, 'Later 55').waitFor()
-      // What the server gave in the last visit (the latest page, and the events
-      // since the visit before if they came first): not the old visit glued on
-      // top of it as if nothing came between, nor the message deleted since.
+      // What the server gave in the last visit: not the old visit glued on top
+      // of it as if nothing came between, nor the message deleted since. The
+      // page and the room's resumed events race: if the page came first, the
+      // saved copy is the latest page and whatever followed it; if the events
+      // came first, they joined the old visit to the page, so the copy is the
+      // whole history without the deleted message, and says where it starts.
       const shown = await bodies(page)
-      expect(shown.length).toBeGreaterThanOrEqual(50)
-      expect(shown).toEqual(later.slice(-shown.length))
-      expect(await page.getByTestId('older-unsaved').innerText()).toBe(
-        'Older messages need a connection.',
-      )
+      if (shown[0] === 'Read long ago') {
+        expect(shown).toEqual(['Read long ago', ...later])
+        await page.getByText(START).waitFor()
+        expect(await page.getByTestId('older-unsaved').count()).toBe(0)
+      } else {
+        expect(shown.length).toBeGreaterThanOrEqual(50)
+        expect(shown).toEqual(later.slice(-shown.length))
+        expect(await page.getByTestId('older-unsaved').innerText()).toBe(
+          'Older messages need a connection.',
+        )
+      }
     } finally {
       await context.setOffline(false)
     }
