@@ -323,8 +323,8 @@ describe('assistive', () => {
     await expect
       .poll(() => page.evaluate(() => localStorage.getItem('parley:logout-pending')))
       .toBeNull()
+    await expect.poll(() => sockets.length).toBeGreaterThanOrEqual(3)
     await new Promise((resolve) => setTimeout(resolve, 500))
-    expect(sockets.length).toBeGreaterThanOrEqual(3)
     expect(await seen()).toEqual([])
   })
 
