@@ -504,7 +504,7 @@ describe('layout', () => {
     expect(await lines(own)).toBeGreaterThan(1)
   })
 
-  it('on a small phone, someone with a long name typing shows on one line: the name cut short, "is typing…" kept, and heard whole', async () => {
+  it('on a small phone, someone with a long name typing shows on one line: the name cut short, "is typing…" kept, and heard whole; a name that fits is not cut', async () => {
     const typer = 'Bartholomew Featherstonehaugh-Cholmondeley'
     const alice = await e2e.signUp(typer)
     const bob = await e2e.signUp('Bo Short', { ...PHONE, viewport: { width: 320, height: 640 } })
@@ -534,6 +534,12 @@ describe('layout', () => {
     expect(drawn.lines).toBe(1)
     expect(drawn.verbEnd).toBeGreaterThan(0)
     expect(drawn.verbEnd).toBeLessThanOrEqual(320)
+
+    // A name that fits is not cut at all.
+    await bob.page.getByTestId('composer').pressSequentially('ok')
+    await expect.poll(() => typingText(alice.page)).toBe('Bo Short is typing…')
+    const who = alice.page.getByTestId('typing-indicator').locator('.who')
+    expect(await who.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true)
   })
 
   it('a room left while reading back opens again where the reader was, on a desktop and a phone; left at the bottom, at its newest', async () => {
