@@ -94,3 +94,23 @@ describe('closing a dialog', () => {
     expect(await focused(a)).toBe('invite-button')
   })
 })
+
+describe('the create-room dialog', () => {
+  it('starts its labels, "Who can join" too, at one edge', async () => {
+    const { page } = await e2e.signUp('Lea Lines')
+    await page.getByTestId('create-room').click()
+    const dialog = page.getByRole('dialog')
+    // Where the words start, not their boxes: a legend's padding is inside its box.
+    const textLeft = (el: Element) => {
+      const range = document.createRange()
+      range.selectNodeContents(el)
+      return Math.round(range.getBoundingClientRect().x)
+    }
+    const lefts = await Promise.all(
+      [dialog.getByText('Name', { exact: true }), dialog.getByText('Who can join')].map((label) =>
+        label.evaluate(textLeft),
+      ),
+    )
+    expect(new Set(lefts).size, `labels start at ${lefts.join(', ')} px`).toBe(1)
+  })
+})
