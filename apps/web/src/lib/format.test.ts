@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { message, user } from '../test/factories.ts'
-import { formatDay, formatTime, shorten, startsDay, startsGroup } from './format.ts'
+import {
+  formatDay,
+  formatShort,
+  formatTime,
+  lastActive,
+  shorten,
+  startsDay,
+  startsGroup,
+} from './format.ts'
 
 /** Local time, so the checks hold in any time zone the tests run in. */
 const at = (y: number, month: number, d: number, h: number, min: number) =>
@@ -59,6 +67,17 @@ describe('message times', () => {
     expect(plain(formatTime(evening, 'en-US'))).toBe('5:07 PM')
     expect(formatTime(morning, 'en-GB')).toBe('05:07')
     expect(formatTime(evening, 'de-DE')).toBe('17:07')
+  })
+})
+
+describe('when a signed-in device was last used', () => {
+  it('says the day, not a time the server does not keep to the minute', () => {
+    const now = new Date(2026, 2, 12, 10, 0)
+    expect(lastActive(at(2026, 3, 12, 0, 5), now)).toBe('Active today')
+    expect(lastActive(at(2026, 3, 11, 23, 55), now)).toBe('Active yesterday')
+    const monday = at(2026, 3, 9, 15, 0)
+    expect(lastActive(monday, now)).toBe(`Last active ${formatShort(monday, now)}`)
+    expect(formatShort(monday, now)).not.toMatch(/\d:\d\d/)
   })
 })
 

@@ -29,6 +29,17 @@ export function formatDay(iso: string, now = new Date()): string {
   return (d.getFullYear() === now.getFullYear() ? day : dayOfYear).format(d)
 }
 
+/**
+ * When a signed-in device was last used, to the day: the server notes use at
+ * most hourly (the auth package's `touchIntervalMs`), so a time would claim
+ * more than it knows. "Active today", "Active yesterday", "Last active Mon".
+ */
+export function lastActive(iso: string, now = new Date()): string {
+  const when = formatDay(iso, now)
+  if (when === 'Today' || when === 'Yesterday') return `Active ${when.toLowerCase()}`
+  return `Last active ${formatShort(iso, now)}`
+}
+
 /** Short relative stamp for the room list: 14:05, Mon, 12 Mar. */
 export function formatShort(iso: string, now = new Date()): string {
   const d = new Date(iso)
