@@ -101,9 +101,14 @@ describe('search', () => {
       .toEqual({ inView: true, focused: true, lit: true })
   })
 
-  it('on a phone offline it says searching needs the connection, and searches once back', async () => {
+  it('on a phone offline it searches what the device holds and says so; back online it asks the server', async () => {
     const { alice, roomId } = await twoInPrivateRoom(e2e, 'train', ['Ann Train', 'Ben Train'])
-    await sendElsewhere(alice.page, roomId, ['platform 9 tonight'])
+    // More than the page the phone loads: the first message stays on the server.
+    await sendElsewhere(alice.page, roomId, [
+      'platform 9 tonight',
+      ...Array.from({ length: 50 }, (_, i) => `filler ${i + 1}`),
+      'platform 4 tomorrow',
+    ])
     const phone = await e2e.newPage(PHONE)
     // Alice on her phone, the same account.
     const page = phone.page
@@ -113,7 +118,7 @@ describe('search', () => {
     await page.getByTestId('auth-submit').click()
     await page.waitForURL((url) => !url.pathname.startsWith('/signin'))
     await page.goto(`/rooms/${roomId}`)
-    await page.getByTestId('composer').waitFor()
+    await message(page, 'platform 4 tomorrow').waitFor()
 
     await phone.context.setOffline(true)
     try {
@@ -123,18 +128,24 @@ describe('search', () => {
       await page.getByTestId('more-search').tap()
       await page.getByTestId('search-input').fill('platform')
       await page.getByTestId('search-input').press('Enter')
-      expect(await page.getByTestId('offline-note').innerText()).toMatch(
-        /Searching needs a connection/,
+      await expect
+        .poll(() => page.getByTestId('search-summary').innerText())
+        .toBe('1 message found for “platform” in the 50 messages on this device')
+      expect(await page.getByTestId('search-result').allInnerTexts()).toEqual([
+        expect.stringContaining('platform 4 tomorrow'),
+      ])
+      expect(await page.getByTestId('offline-note').innerText()).toBe(
+        'Offline: searching the messages on this device. Older ones need the connection.',
       )
-      expect(await page.getByTestId('search-submit').isDisabled()).toBe(true)
-      expect(await page.getByTestId('search-result').count()).toBe(0)
+      expect(await page.getByTestId('search-more').count()).toBe(0)
     } finally {
       await phone.context.setOffline(false)
     }
-    await expect.poll(() => page.getByTestId('search-submit').isDisabled()).toBe(false)
+    // Back online, Search asks the server, which has the older one too.
+    await page.getByTestId('offline-note').waitFor({ state: 'detached' })
     await page.getByTestId('search-submit').tap()
     await expect
       .poll(() => page.getByTestId('search-summary').innerText())
-      .toBe('1 message found for “platform”')
+      .toBe('2 messages found for “platform”')
   })
 })

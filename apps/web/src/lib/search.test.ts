@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { searchParts } from './search.ts'
+import { searchHeld, searchParts } from './search.ts'
 
 const marked = (body: string, query: string, max?: number) =>
   searchParts(body, query, max)
@@ -23,4 +23,19 @@ it('keeps one line, and a match far into a long message in sight', () => {
   expect(shown.endsWith('…')).toBe(true)
   expect(shown).toContain('[needle]')
   expect(shown.length).toBeLessThanOrEqual(120 + 4)
+})
+
+it('searchHeld finds what the device holds as the server would: any case, literally, newest first, never a deleted message', () => {
+  const held = [
+    { seq: 1, body: 'Platform 9 tonight', deleted: false },
+    { seq: 2, body: '', deleted: true },
+    { seq: 3, body: 'no train (yet)', deleted: false },
+    { seq: 4, body: 'the PLATFORM moved', deleted: false },
+  ]
+  const { found, searched } = searchHeld(held, '  platform ')
+  expect(found.map((m) => m.seq)).toEqual([4, 1])
+  expect(searched).toBe(3)
+  expect(searchHeld(held, '(yet)').found.map((m) => m.seq)).toEqual([3])
+  expect(searchHeld(held, 'bus').found).toEqual([])
+  expect(held.map((m) => m.seq)).toEqual([1, 2, 3, 4])
 })

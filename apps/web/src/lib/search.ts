@@ -43,3 +43,18 @@ export function searchParts(body: string, query: string, max = 240): TextPart[] 
   if (end < text.length) parts.push({ text: '…', match: false })
   return parts
 }
+
+/**
+ * A search of the messages this device holds for a room (offline): as the
+ * server's, the text as it is now in any case, taken literally, deleted
+ * messages never found; newest first. `searched`: how many messages it read.
+ */
+export function searchHeld<M extends { body: string; deleted: boolean }>(
+  messages: readonly M[],
+  query: string,
+): { found: M[]; searched: number } {
+  const needle = query.trim().toLowerCase()
+  const live = messages.filter((m) => !m.deleted)
+  const found = needle ? live.filter((m) => m.body.toLowerCase().includes(needle)) : []
+  return { found: found.reverse(), searched: live.length }
+}
