@@ -159,11 +159,9 @@ async function startE2E(): Promise<E2E> {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {})
   }
 
-  try {
-    const port = await freePort()
+  /** The production server on `port`, its output in the log. */
+  const startServer = (port: number, link: Link): ChildProcess => {
     const base = `http://localhost:${port}`
-    const link = await startLink(port, await freePort())
-    cleanups.push(() => link.close())
     const server = spawn(process.execPath, [serverEntry], {
       cwd: root,
       env: {
@@ -186,10 +184,12 @@ async function startE2E(): Promise<E2E> {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    cleanups.push(() => stopProcess(server))
     server.stdout!.on('data', (d: Buffer) => (log += d.toString()))
     server.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+    return server
+  }
 
+  const serverReady = async (server: ChildProcess, port: number): Promise<void> => {
     const deadline = Date.now() + 60_000
     for (;;) {
       if (exited(server)) throw new Error(`The server exited during start-up:\n${log}`)
@@ -203,6 +203,36 @@ async function startE2E(): Promise<E2E> {
       if (Date.now() > deadline) throw new Error(`The server was not ready within 60 s:\n${log}`)
       await new Promise((r) => setTimeout(r, 100))
     }
+  }
+
+  try {
+    // A port found free can be taken before the server binds it (by an
+    // outgoing connection's ephemeral port): then both start again on others.
+    let port = 0
+    let link!: Link
+    let server!: ChildProcess
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort()
+      try {
+        link = await startLink(port, await freePort())
+      } catch (err) {
+        if (attempt < 3 && /EADDRINUSE/.test(String(err))) continue
+        throw err
+      }
+      server = startServer(port, link)
+      try {
+        await serverReady(server, port)
+        break
+      } catch (err) {
+        await stopProcess(server)
+        await link.close()
+        if (attempt === 3 || !/EADDRINUSE/.test(log)) throw err
+        log = ''
+      }
+    }
+    const base = `http://localhost:${port}`
+    cleanups.push(() => link.close())
+    cleanups.push(() => stopProcess(server))
 
     const browser = await launchChromium()
     cleanups.push(() => browser.close())

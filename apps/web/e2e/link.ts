@@ -55,7 +55,10 @@ export async function startLink(serverPort: number, port: number): Promise<Link>
       }
     })
   })
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', resolve)
+  })
   return {
     base: `http://localhost:${port}`,
     holdHandshakes: (on) => void (holding = on),
