@@ -147,30 +147,41 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const mongo = await startMongo(startTimeoutMs)
     cleanups.push(() => mongo.stop())
     const mongoUrl = `${mongo.url}/parley_${randomBytes(4).toString('hex')}`
-    const ports = await freePorts(count)
-    const nodes = ports.map((port, i) =>
-      createNode(`node-${String.fromCharCode(97 + i)}`, port, startTimeoutMs, {
-        NODE_ENV: 'test',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        MONGODB_URL: mongoUrl,
-        ...(redis ? { REDIS_URL: redis.url } : {}),
-        LOG_LEVEL: 'warn',
-        // Cheap hashes in tests only; production uses OWASP's minimum or above.
-        ARGON2_MEMORY_KIB: '1024',
-        ARGON2_TIME_COST: '1',
-        SEND_RATE_LIMIT: '1000000',
-        // Every test user signs up from 127.0.0.1.
-        REGISTER_RATE_LIMIT_IP: '1000000',
-        ROOM_ACTION_RATE_LIMIT: '1000000',
-        SHUTDOWN_TIMEOUT_MS: '2000',
-        ...options.env,
-      }),
-    )
+    // A port found free can be taken before a node binds it (by an outgoing
+    // connection's ephemeral port): then every node starts again on others.
+    let nodes: ClusterNode[] = []
+    for (let attempt = 1; ; attempt++) {
+      const ports = await freePorts(count)
+      nodes = ports.map((port, i) =>
+        createNode(`node-${String.fromCharCode(97 + i)}`, port, startTimeoutMs, {
+          NODE_ENV: 'test',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          MONGODB_URL: mongoUrl,
+          ...(redis ? { REDIS_URL: redis.url } : {}),
+          LOG_LEVEL: 'warn',
+          // Cheap hashes in tests only; production uses OWASP's minimum or above.
+          ARGON2_MEMORY_KIB: '1024',
+          ARGON2_TIME_COST: '1',
+          SEND_RATE_LIMIT: '1000000',
+          // Every test user signs up from 127.0.0.1.
+          REGISTER_RATE_LIMIT_IP: '1000000',
+          ROOM_ACTION_RATE_LIMIT: '1000000',
+          SHUTDOWN_TIMEOUT_MS: '2000',
+          ...options.env,
+        }),
+      )
+      try {
+        await Promise.all(nodes.map((n) => n.start()))
+        break
+      } catch (err) {
+        await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
+        if (attempt === 3 || !/EADDRINUSE/.test(String(err))) throw err
+      }
+    }
     cleanups.push(async () => {
       await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
     })
-    await Promise.all(nodes.map((n) => n.start()))
     return { nodes, redis, mongoUrl, stop, [Symbol.asyncDispose]: stop }
   } catch (err) {
     await stop()
