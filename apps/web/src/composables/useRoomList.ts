@@ -1,9 +1,9 @@
 import { useQueryClient } from '@tanstack/vue-query'
 import { computed, onScopeDispose, watch } from 'vue'
 import type { RoomListItem } from '@parley/schemas'
-import { getRoomList } from '../lib/cache.ts'
+import { getRoomList, mergeRoomList } from '../lib/cache.ts'
 import { onPageMayEnd } from '../lib/page-lifecycle.ts'
-import { setTrpcData, useTrpcQuery } from '../lib/trpc-query.ts'
+import { setTrpcData, useTrpcQuery, type UseTrpcQueryOptions } from '../lib/trpc-query.ts'
 import { loadRooms, saveRooms } from '../offline/db.ts'
 import { useSessionStore } from '../stores/session.ts'
 
@@ -16,11 +16,24 @@ function sameRooms(a: RoomListItem[], b: RoomListItem[] | undefined): boolean {
   return a.every((r) => ids.has(r.id))
 }
 
+/**
+ * The `rooms.list` query, for every component that reads it: each observer
+ * must fold a fresh list the same way (`mergeRoomList`), since the fetch uses
+ * whichever observer's options came last.
+ */
+export function useRoomListQuery(options: Omit<UseTrpcQueryOptions<RoomListItem[]>, 'merge'> = {}) {
+  const session = useSessionStore()
+  return useTrpcQuery('rooms.list', undefined, {
+    ...options,
+    merge: (held, fresh) => mergeRoomList(held, fresh, session.user?.id),
+  })
+}
+
 /** The caller's rooms: the server's list, seeded from IndexedDB until it answers, saved back on change. */
 export function useRoomList() {
   const session = useSessionStore()
   const qc = useQueryClient()
-  const query = useTrpcQuery('rooms.list', undefined, { enabled: () => session.signedIn })
+  const query = useRoomListQuery({ enabled: () => session.signedIn })
 
   watch(
     () => session.user?.id,

@@ -37,6 +37,44 @@ export function sortRooms(rooms: RoomListItem[]): RoomListItem[] {
   return rooms.slice().sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt))
 }
 
+/**
+ * A fresh `rooms.list` over the list held. The server read it a moment ago,
+ * and what the page heard since (a message of ours acknowledged, news on the
+ * user's stream, a read marker) may be newer: a reconnect's refetch answered
+ * after the outbox sent what was written offline showed the room's old last
+ * message. So per room, within one log (`epoch`), what only grows takes the
+ * newer side (`seq`, the last message by its seq, the activity time, the read
+ * marker), and the unread count is the held one where the held side read or
+ * heard from someone else since. Membership, names and roles are the
+ * server's: the refetch is how missed changes to them arrive.
+ */
+export function mergeRoomList(
+  held: RoomListItem[] | undefined,
+  fresh: RoomListItem[],
+  meId: string | undefined,
+): RoomListItem[] {
+  if (!held) return fresh
+  const byId = new Map(held.map((r) => [r.id, r]))
+  return sortRooms(
+    fresh.map((r) => {
+      const mine = byId.get(r.id)
+      if (!mine || mine.epoch !== r.epoch) return r
+      const newerMessage = (mine.lastMessage?.seq ?? 0) > (r.lastMessage?.seq ?? 0)
+      const readSince = mine.lastReadSeq > r.lastReadSeq
+      const heardSince = newerMessage && mine.lastMessage?.author.id !== meId
+      return {
+        ...r,
+        seq: Math.max(r.seq, mine.seq),
+        lastMessage: newerMessage ? mine.lastMessage : r.lastMessage,
+        lastActivityAt:
+          mine.lastActivityAt > r.lastActivityAt ? mine.lastActivityAt : r.lastActivityAt,
+        lastReadSeq: Math.max(r.lastReadSeq, mine.lastReadSeq),
+        unread: readSince || heardSince ? mine.unread : r.unread,
+      }
+    }),
+  )
+}
+
 export function updateRoomList(
   qc: QueryClient,
   fn: (rooms: RoomListItem[]) => RoomListItem[],

@@ -1,4 +1,4 @@
-import type { Message, PublicUser, RoomEvent } from '@parley/schemas'
+import type { Message, PublicUser, RoomEvent, RoomListItem } from '@parley/schemas'
 
 let n = 0
 const hex = (i: number) => i.toString(16).padStart(24, '0')
@@ -21,6 +21,30 @@ export function message(over: Partial<Message> = {}): Message {
     deleted: false,
     clientId: `c-${seq}`,
     reactions: [],
+    ...over,
+  }
+}
+
+/** A room in the user's list, its last message at `seq` (none without one). */
+export function listedRoom(over: Partial<RoomListItem> = {}): RoomListItem {
+  const seq = over.seq ?? over.lastMessage?.seq ?? 0
+  return {
+    id: hex(1),
+    name: 'general',
+    topic: null,
+    visibility: 'public',
+    direct: false,
+    directPeople: null,
+    ownerId: hex(9999),
+    seq,
+    epoch: 'e1',
+    memberCount: 2,
+    createdAt: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+    lastActivityAt: over.lastMessage?.createdAt ?? new Date(Date.UTC(2026, 0, 1)).toISOString(),
+    role: 'member',
+    unread: 0,
+    lastReadSeq: 0,
+    lastMessage: null,
     ...over,
   }
 }
