@@ -7,7 +7,7 @@
  */
 import { LIMITS } from '@parley/schemas/limits'
 import { describe, expect, it } from 'vitest'
-import { createRoom, invite, PHONE, removeFromRoom, useE2E } from './harness.ts'
+import { createRoom, invite, mutate, PHONE, removeFromRoom, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -86,5 +86,37 @@ describe('the room directory', () => {
     await expect.poll(() => card.getByText(/members?$/).innerText()).toBe('1 member')
     await card.getByTestId('join-room').click()
     await page.waitForURL(`**/rooms/${roomId}`)
+  })
+})
+
+describe('a directory left open', () => {
+  it('shows a public room made since when the page comes back into view, and keeps pages added with "Show more"', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen', PHONE)
+    const page = bob.page
+    await page.goto('/browse')
+    await page.getByTestId('browse-search').waitFor()
+    // What a browser says as a tab is shown again.
+    const comesBack = () =>
+      page.evaluate(() => document.dispatchEvent(new Event('visibilitychange', { bubbles: true })))
+    const card = (name: string) => page.getByTestId('browse-room').filter({ hasText: name })
+
+    await mutate(alice.page, 'rooms.create', { name: 'made-while-away', visibility: 'public' })
+    await comesBack()
+    await card('made-while-away').waitFor()
+
+    // Narrowed to one name with more than a page of rooms, and a second page shown.
+    const rooms = Array.from({ length: 21 }, (_, i) => `away-${String(i).padStart(2, '0')}`)
+    for (const name of rooms) {
+      await mutate(alice.page, 'rooms.create', { name, visibility: 'public' })
+    }
+    await page.getByTestId('browse-search').fill('away-')
+    await expect.poll(() => page.getByTestId('browse-room').count()).toBe(20)
+    await page.getByRole('button', { name: 'Show more' }).click()
+    await expect.poll(() => page.getByTestId('browse-room').count()).toBe(21)
+    await mutate(alice.page, 'rooms.create', { name: 'away-new', visibility: 'public' })
+    await comesBack()
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(await page.getByTestId('browse-room').count()).toBe(21)
   })
 })

@@ -113,6 +113,8 @@ export interface UseTrpcQueryOptions<T> {
   /** Default: the QueryClient's (30 s, see main.ts). */
   staleTime?: number
   refetchOnMount?: boolean | 'always'
+  /** Ask again when the page comes back into view (the QueryClient's default is off). */
+  refetchOnWindowFocus?: boolean | (() => boolean)
   /** Combine a fresh result with what is cached before it is stored. */
   merge?: (cached: T | undefined, fresh: T) => T
 }
@@ -138,6 +140,9 @@ export function useTrpcQuery<P extends QueryPath>(
     shallow: true,
     ...(options.staleTime !== undefined && { staleTime: options.staleTime }),
     ...(options.refetchOnMount !== undefined && { refetchOnMount: options.refetchOnMount }),
+    ...(options.refetchOnWindowFocus !== undefined && {
+      refetchOnWindowFocus: options.refetchOnWindowFocus,
+    }),
   })
 }
 
