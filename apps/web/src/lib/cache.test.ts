@@ -1,3 +1,4 @@
+import type { RoomListItem } from '@parley/schemas'
 import { describe, expect, it } from 'vitest'
 import { listedRoom, message, user } from '../test/factories.ts'
 import { mergeRoomList } from './cache.ts'
@@ -22,22 +23,24 @@ describe('a fresh room list over the one held', () => {
   it("keeps the held unread count where the page heard from someone else or read since; otherwise the server's", () => {
     const old = message({ seq: 5, author: bob })
     const news = message({ seq: 6, author: bob })
-    const fresh = [listedRoom({ lastMessage: old, unread: 0, lastReadSeq: 5 })]
+    /** The one room, as merged from what is held and what the server says. */
+    const merged = (held: Partial<RoomListItem>, fresh: Partial<RoomListItem>) =>
+      mergeRoomList([listedRoom(held)], [listedRoom(fresh)], me.id)[0]
+    // Bob wrote after the server read the list: his news counts.
     expect(
-      mergeRoomList(
-        [listedRoom({ lastMessage: news, unread: 1, lastReadSeq: 5 })],
-        fresh,
-        me.id,
-      )[0],
+      merged(
+        { lastMessage: news, unread: 1, lastReadSeq: 5 },
+        { lastMessage: old, lastReadSeq: 5 },
+      ),
     ).toMatchObject({ unread: 1, lastMessage: news })
-    const unreadFresh = [listedRoom({ lastMessage: news, unread: 2, lastReadSeq: 4 })]
+    // Read here after the server read the list: nothing is unread.
     expect(
-      mergeRoomList(
-        [listedRoom({ lastMessage: news, unread: 0, lastReadSeq: 6 })],
-        unreadFresh,
-        me.id,
-      )[0],
+      merged(
+        { lastMessage: news, unread: 0, lastReadSeq: 6 },
+        { lastMessage: news, unread: 2, lastReadSeq: 4 },
+      ),
     ).toMatchObject({ unread: 0, lastReadSeq: 6 })
+    const unreadFresh = [listedRoom({ lastMessage: news, unread: 2, lastReadSeq: 4 })]
     // Nothing newer held: the server's list as it is.
     const stale = [listedRoom({ lastMessage: old, unread: 1, lastReadSeq: 4 })]
     expect(mergeRoomList(stale, unreadFresh, me.id)).toEqual(unreadFresh)
