@@ -22,11 +22,7 @@ function sameRooms(a: RoomListItem[], b: RoomListItem[] | undefined): boolean {
  * whichever observer's options came last.
  */
 export function useRoomListQuery(options: Omit<UseTrpcQueryOptions<RoomListItem[]>, 'merge'> = {}) {
-  const session = useSessionStore()
-  return useTrpcQuery('rooms.list', undefined, {
-    ...options,
-    merge: (held, fresh) => mergeRoomList(held, fresh, session.user?.id),
-  })
+  return useTrpcQuery('rooms.list', undefined, { ...options, merge: mergeRoomList })
 }
 
 /** The caller's rooms: the server's list, seeded from IndexedDB until it answers, saved back on change. */

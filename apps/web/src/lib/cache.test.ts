@@ -1,4 +1,3 @@
-import type { RoomListItem } from '@parley/schemas'
 import { describe, expect, it } from 'vitest'
 import { listedRoom, message, user } from '../test/factories.ts'
 import { mergeRoomList } from './cache.ts'
@@ -13,46 +12,24 @@ describe('a fresh room list over the one held', () => {
     const other = listedRoom({ id: 'other', lastActivityAt: '2026-01-01T12:00:05.000Z' })
     const fresh = [other, listedRoom({ lastMessage: before, unread: 3 })]
     const held = [listedRoom({ lastMessage: sent, unread: 0 }), other]
-    const merged = mergeRoomList(held, fresh, me.id)
+    const merged = mergeRoomList(held, fresh)
     expect(merged.map((r) => r.id)).toEqual([listedRoom().id, 'other'])
     expect(merged[0]).toMatchObject({ seq: 12, lastMessage: sent, lastActivityAt: sent.createdAt })
-    // Our own message is no news: the server's count (missed while away) stands.
-    expect(merged[0]!.unread).toBe(3)
+    // What was unread, and up to where it was read, are the server's: they place the "New" line.
+    expect(merged[0]).toMatchObject({ unread: 3, lastReadSeq: 0 })
   })
 
-  it("keeps the held unread count where the page heard from someone else or read since; otherwise the server's", () => {
-    const old = message({ seq: 5, author: bob })
+  it("takes the server's room where nothing newer is held, or its log was replaced; its membership, name and role always", () => {
     const news = message({ seq: 6, author: bob })
-    /** The one room, as merged from what is held and what the server says. */
-    const merged = (held: Partial<RoomListItem>, fresh: Partial<RoomListItem>) =>
-      mergeRoomList([listedRoom(held)], [listedRoom(fresh)], me.id)[0]
-    // Bob wrote after the server read the list: his news counts.
-    expect(
-      merged(
-        { lastMessage: news, unread: 1, lastReadSeq: 5 },
-        { lastMessage: old, lastReadSeq: 5 },
-      ),
-    ).toMatchObject({ unread: 1, lastMessage: news })
-    // Read here after the server read the list: nothing is unread.
-    expect(
-      merged(
-        { lastMessage: news, unread: 0, lastReadSeq: 6 },
-        { lastMessage: news, unread: 2, lastReadSeq: 4 },
-      ),
-    ).toMatchObject({ unread: 0, lastReadSeq: 6 })
-    const unreadFresh = [listedRoom({ lastMessage: news, unread: 2, lastReadSeq: 4 })]
-    // Nothing newer held: the server's list as it is.
-    const stale = [listedRoom({ lastMessage: old, unread: 1, lastReadSeq: 4 })]
-    expect(mergeRoomList(stale, unreadFresh, me.id)).toEqual(unreadFresh)
-  })
-
-  it("takes the server's room where its log was replaced, and its membership, name and role always", () => {
+    const fresh = [listedRoom({ lastMessage: news, unread: 2, lastReadSeq: 4 })]
+    const stale = [listedRoom({ lastMessage: message({ seq: 5 }), unread: 0, lastReadSeq: 6 })]
+    expect(mergeRoomList(stale, fresh)).toEqual(fresh)
     const mine = listedRoom({ lastMessage: message({ seq: 40 }), unread: 7, epoch: 'e1' })
     const reset = listedRoom({ lastMessage: message({ seq: 2 }), unread: 0, epoch: 'e2' })
-    expect(mergeRoomList([mine], [reset], me.id)).toEqual([reset])
+    expect(mergeRoomList([mine], [reset])).toEqual([reset])
     const renamed = listedRoom({ name: 'renamed', role: 'admin', lastMessage: message({ seq: 1 }) })
-    const merged = mergeRoomList([mine, listedRoom({ id: 'gone' })], [renamed], me.id)
+    const merged = mergeRoomList([mine, listedRoom({ id: 'gone' })], [renamed])
     expect(merged.map((r) => [r.id, r.name, r.role])).toEqual([[renamed.id, 'renamed', 'admin']])
-    expect(mergeRoomList(undefined, [renamed], me.id)).toEqual([renamed])
+    expect(mergeRoomList(undefined, [renamed])).toEqual([renamed])
   })
 })

@@ -40,18 +40,17 @@ export function sortRooms(rooms: RoomListItem[]): RoomListItem[] {
 /**
  * A fresh `rooms.list` over the list held. The server read it a moment ago,
  * and what the page heard since (a message of ours acknowledged, news on the
- * user's stream, a read marker) may be newer: a reconnect's refetch answered
- * after the outbox sent what was written offline showed the room's old last
- * message. So per room, within one log (`epoch`), what only grows takes the
- * newer side (`seq`, the last message by its seq, the activity time, the read
- * marker), and the unread count is the held one where the held side read or
- * heard from someone else since. Membership, names and roles are the
- * server's: the refetch is how missed changes to them arrive.
+ * user's stream) may be newer: a reconnect's refetch answered after the
+ * outbox sent what was written offline showed the room's old last message.
+ * So per room, within one log (`epoch`), what only grows takes the newer side:
+ * `seq`, the last message (by its seq) and the activity time. The rest is the
+ * server's: the refetch is how missed changes arrive, and the unread count and
+ * read marker as the server last had them place the "New" line a room opens
+ * at (this page marks what it shows as read before the server hears of it).
  */
 export function mergeRoomList(
   held: RoomListItem[] | undefined,
   fresh: RoomListItem[],
-  meId: string | undefined,
 ): RoomListItem[] {
   if (!held) return fresh
   const byId = new Map(held.map((r) => [r.id, r]))
@@ -59,17 +58,14 @@ export function mergeRoomList(
     fresh.map((r) => {
       const mine = byId.get(r.id)
       if (!mine || mine.epoch !== r.epoch) return r
+      if ((mine.lastMessage?.seq ?? 0) <= (r.lastMessage?.seq ?? 0) && mine.seq <= r.seq) return r
       const newerMessage = (mine.lastMessage?.seq ?? 0) > (r.lastMessage?.seq ?? 0)
-      const readSince = mine.lastReadSeq > r.lastReadSeq
-      const heardSince = newerMessage && mine.lastMessage?.author.id !== meId
       return {
         ...r,
         seq: Math.max(r.seq, mine.seq),
         lastMessage: newerMessage ? mine.lastMessage : r.lastMessage,
         lastActivityAt:
           mine.lastActivityAt > r.lastActivityAt ? mine.lastActivityAt : r.lastActivityAt,
-        lastReadSeq: Math.max(r.lastReadSeq, mine.lastReadSeq),
-        unread: readSince || heardSince ? mine.unread : r.unread,
       }
     }),
   )
