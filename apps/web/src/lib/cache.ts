@@ -58,8 +58,8 @@ export function mergeRoomList(
     fresh.map((r) => {
       const mine = byId.get(r.id)
       if (!mine || mine.epoch !== r.epoch) return r
-      if ((mine.lastMessage?.seq ?? 0) <= (r.lastMessage?.seq ?? 0) && mine.seq <= r.seq) return r
       const newerMessage = (mine.lastMessage?.seq ?? 0) > (r.lastMessage?.seq ?? 0)
+      if (!newerMessage && mine.seq <= r.seq) return r
       return {
         ...r,
         seq: Math.max(r.seq, mine.seq),
