@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +20,7 @@ import {
   trpcInPage,
   waitForServiceWorker,
 } from '@parley/testing/chromium'
+import { onFreePorts, portTaken } from '@parley/testing/ports'
 import {
   chromium,
   type Browser,
@@ -78,18 +78,6 @@ export interface E2E {
   /** Server output and page errors so far (for failure messages). */
   output(): string
   stop(): Promise<void>
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
@@ -206,30 +194,24 @@ async function startE2E(): Promise<E2E> {
   }
 
   try {
-    // A port found free can be taken before the server binds it (by an
-    // outgoing connection's ephemeral port): then both start again on others.
-    let port = 0
-    let link!: Link
-    let server!: ChildProcess
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort()
-      try {
-        link = await startLink(port, await freePort())
-      } catch (err) {
-        if (attempt < 3 && /EADDRINUSE/.test(String(err))) continue
-        throw err
-      }
-      server = startServer(port, link)
-      try {
-        await serverReady(server, port)
-        break
-      } catch (err) {
-        await stopProcess(server)
-        await link.close()
-        if (attempt === 3 || !/EADDRINUSE/.test(log)) throw err
+    // The server and its link start again on other ports if one was taken before it was bound.
+    const { port, link, server } = await onFreePorts(
+      2,
+      async ([port, linkPort]) => {
         log = ''
-      }
-    }
+        const link = await startLink(port!, linkPort!)
+        const server = startServer(port!, link)
+        try {
+          await serverReady(server, port!)
+          return { port: port!, link, server }
+        } catch (err) {
+          await stopProcess(server)
+          await link.close()
+          throw err
+        }
+      },
+      { taken: portTaken },
+    )
     const base = `http://localhost:${port}`
     cleanups.push(() => link.close())
     cleanups.push(() => stopProcess(server))

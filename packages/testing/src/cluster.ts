@@ -10,10 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { onFreePorts, portTaken } from './ports.ts'
 import { startRedis, type RedisServer } from './redis.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -147,38 +146,39 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const mongo = await startMongo(startTimeoutMs)
     cleanups.push(() => mongo.stop())
     const mongoUrl = `${mongo.url}/parley_${randomBytes(4).toString('hex')}`
-    // A port found free can be taken before a node binds it (by an outgoing
-    // connection's ephemeral port): then every node starts again on others.
-    let nodes: ClusterNode[] = []
-    for (let attempt = 1; ; attempt++) {
-      const ports = await freePorts(count)
-      nodes = ports.map((port, i) =>
-        createNode(`node-${String.fromCharCode(97 + i)}`, port, startTimeoutMs, {
-          NODE_ENV: 'test',
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          MONGODB_URL: mongoUrl,
-          ...(redis ? { REDIS_URL: redis.url } : {}),
-          LOG_LEVEL: 'warn',
-          // Cheap hashes in tests only; production uses OWASP's minimum or above.
-          ARGON2_MEMORY_KIB: '1024',
-          ARGON2_TIME_COST: '1',
-          SEND_RATE_LIMIT: '1000000',
-          // Every test user signs up from 127.0.0.1.
-          REGISTER_RATE_LIMIT_IP: '1000000',
-          ROOM_ACTION_RATE_LIMIT: '1000000',
-          SHUTDOWN_TIMEOUT_MS: '2000',
-          ...options.env,
-        }),
-      )
-      try {
-        await Promise.all(nodes.map((n) => n.start()))
-        break
-      } catch (err) {
-        await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-        if (attempt === 3 || !/EADDRINUSE/.test(String(err))) throw err
-      }
-    }
+    // Every node starts again on other ports if one was taken before it bound it.
+    const nodes = await onFreePorts(
+      count,
+      async (ports) => {
+        const nodes = ports.map((port, i) =>
+          createNode(`node-${String.fromCharCode(97 + i)}`, port, startTimeoutMs, {
+            NODE_ENV: 'test',
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            MONGODB_URL: mongoUrl,
+            ...(redis ? { REDIS_URL: redis.url } : {}),
+            LOG_LEVEL: 'warn',
+            // Cheap hashes in tests only; production uses OWASP's minimum or above.
+            ARGON2_MEMORY_KIB: '1024',
+            ARGON2_TIME_COST: '1',
+            SEND_RATE_LIMIT: '1000000',
+            // Every test user signs up from 127.0.0.1.
+            REGISTER_RATE_LIMIT_IP: '1000000',
+            ROOM_ACTION_RATE_LIMIT: '1000000',
+            SHUTDOWN_TIMEOUT_MS: '2000',
+            ...options.env,
+          }),
+        )
+        try {
+          await Promise.all(nodes.map((n) => n.start()))
+          return nodes
+        } catch (err) {
+          await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
+          throw err
+        }
+      },
+      { taken: portTaken },
+    )
     cleanups.push(async () => {
       await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
     })
@@ -228,24 +228,6 @@ function createNode(id: string, port: number, startTimeoutMs: number, env: Recor
       }
     },
   }
-}
-
-/** Distinct free loopback ports (held open together so they can't repeat). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer()
-          server.once('error', reject)
-          server.listen(0, '127.0.0.1', () => resolve(server))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port)
-  await Promise.all(servers.map((s) => (s.close(), once(s, 'close'))))
-  return ports
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import net from 'node:net'
+import { onFreePorts } from './ports.ts'
 
 export interface StartRedisOptions {
   /** Path of the binary; default `redis-server` on PATH (/usr/bin/redis-server). */
@@ -72,18 +73,12 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
     }
   }
 
-  // The port is free when we look but could be taken before redis binds it:
-  // try a few ports before giving up.
-  let port = 0
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort()
-    try {
-      await launch(port)
-      break
-    } catch (err) {
-      if (attempt >= 3) throw err
-    }
-  }
+  // Again on another port if this one was taken before redis bound it (any
+  // failure: redis-server says so only in its log).
+  const port = await onFreePorts(1, async ([port]) => {
+    await launch(port!)
+    return port!
+  })
 
   const kill = async (): Promise<void> => {
     if (child) await terminate(child, 'SIGKILL')
@@ -116,19 +111,6 @@ async function terminate(proc: ChildProcess, signal: NodeJS.Signals): Promise<vo
   const timer = setTimeout(() => proc.kill('SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** True when a server on `port` answers an inline PING with +PONG. */

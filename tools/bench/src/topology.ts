@@ -5,10 +5,9 @@
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startRedis, type RedisServer } from '@parley/testing'
+import { freePort, startRedis, type RedisServer } from '@parley/testing'
 import { WorkerProcess } from './ipc.ts'
 
 export const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -63,18 +62,6 @@ export function ensureBuild(log: (s: string) => void, { web }: { web: boolean })
     env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
   })
   if (r.status !== 0 || !existsSync(serverMain) || (web && !existsSync(webIndex))) throw new Error(`building ${packages.join(' and ')} failed (pnpm turbo run build ${packages.map((p) => `--filter=${p}`).join(' ')})`)
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
