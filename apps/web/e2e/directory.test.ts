@@ -6,6 +6,7 @@
  * each room (Join or Open) follows the rooms you are in as they change.
  */
 import { LIMITS } from '@parley/schemas/limits'
+import type { Locator } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { createRoom, invite, mutate, PHONE, removeFromRoom, useE2E } from './harness.ts'
 
@@ -54,6 +55,30 @@ describe('the room directory', () => {
     expect(await list.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0)
     // The topic is cut short on the card, but its full text is still there to read.
     await expect.poll(() => card(longName).getByTestId('browse-topic').getAttribute('title')).toBe(longTopic)
+  })
+
+  it('on a wide screen the directory is a column in the middle: heading, search and cards the same width, not stretched across', async () => {
+    const alice = await e2e.signUp('Alice Martin', { viewport: { width: 1920, height: 1080 } })
+    const page = alice.page
+    await createRoom(page, 'wide-lounge', { topic: 'Seen on a big monitor' })
+    await page.goto('/browse')
+    const card = page.getByTestId('browse-room').filter({ hasText: 'wide-lounge' })
+    await card.waitFor()
+    const box = async (l: Locator) => (await l.boundingBox())!
+    const main = await box(page.getByTestId('browse-results'))
+    const heading = await box(page.getByRole('heading', { name: 'Browse rooms' }))
+    const search = await box(page.getByTestId('browse-search'))
+    const create = await box(page.getByRole('button', { name: 'Create room' }))
+    const cardBox = await box(card)
+    // The card spans the column; the search row (field to the Create button) spans the same.
+    expect(cardBox.width).toBeGreaterThan(900)
+    expect(cardBox.width).toBeLessThanOrEqual(960)
+    expect(
+      Math.abs(cardBox.x - main.x - (main.x + main.width - cardBox.x - cardBox.width)),
+    ).toBeLessThan(24)
+    expect(Math.abs(search.x - cardBox.x)).toBeLessThan(40) // the field starts after the search icon
+    expect(Math.abs(create.x + create.width - (cardBox.x + cardBox.width))).toBeLessThan(2)
+    expect(Math.abs(heading.x - cardBox.x)).toBeLessThan(2)
   })
 
   it('a newcomer added to a room while the directory is open finds it there to Open, without a reload', async () => {
