@@ -93,6 +93,27 @@ describe('closing a dialog', () => {
     await invite(a, bob.username)
     expect(await focused(a)).toBe('invite-button')
   })
+
+  it('a room just made offers "Invite people" where its messages will be; invited, the keyboard goes to the composer to say hello', async () => {
+    const alice = await e2e.signUp('Alice Martin')
+    const bob = await e2e.signUp('Bob Chen')
+    const a = alice.page
+    await createRoom(a, 'just-made', { private: true })
+    await a.getByText("It's just you here so far.").waitFor()
+    await a.getByTestId('empty-invite').click()
+    await a.getByTestId('invite-username').fill(bob.username)
+    await a.getByTestId('invite-submit').click()
+    await a.getByTestId('invite-username').waitFor({ state: 'detached' })
+    // Bob is in: nobody left to ask in first, and the keyboard is where hello is typed.
+    await a.getByText('No messages yet. Say hello!').waitFor()
+    expect(await a.getByTestId('empty-invite').count()).toBe(0)
+    await expect.poll(() => focused(a)).toBe('composer')
+
+    // Bob is not alone in it: he is asked to say hello, not to invite.
+    await roomItem(bob.page, 'just-made').click()
+    await bob.page.getByText('No messages yet. Say hello!').waitFor()
+    expect(await bob.page.getByTestId('empty-invite').count()).toBe(0)
+  })
 })
 
 describe('the create-room dialog', () => {

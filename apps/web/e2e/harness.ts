@@ -333,6 +333,7 @@ export async function openRoom(page: Page, name: string): Promise<void> {
   await page
     .getByTestId('message-item')
     .or(page.getByText('No messages yet. Say hello!'))
+    .or(page.getByTestId('empty-invite'))
     .first()
     .waitFor()
 }

@@ -195,7 +195,7 @@ describe('the room list saved on the device', () => {
 
     await reloadOffline(page)
     try {
-      await page.getByText('No messages yet. Say hello!').waitFor()
+      await page.getByText("It's just you here so far.").waitFor()
       expect(await page.getByText("This room isn't saved on this device yet.").count()).toBe(0)
       await say(page, 'First words, from the train')
       await expect.poll(() => pendingCount(page)).toBe(1)
