@@ -93,6 +93,18 @@ describe('two people chatting', () => {
     await message(a, 'shorter signup').waitFor()
     await expect.poll(() => bodies(a)).toEqual(await bodies(b))
 
+    // A few emoji and nothing else show large, as in any chat app; emoji among words stay text-sized.
+    await say(b, '🎉🙌')
+    await say(b, 'nice 🎉')
+    await message(a, 'nice 🎉').waitFor()
+    const size = (text: string) =>
+      message(a, text)
+        .getByTestId('message-body')
+        .evaluate((el) => parseFloat(getComputedStyle(el).fontSize))
+    const textSize = await size('shorter signup')
+    expect(await size('🎉🙌')).toBeGreaterThanOrEqual(textSize * 2)
+    expect(await size('nice 🎉')).toBe(textSize)
+
     // Alice reacts to Bob's message: Bob sees the reaction.
     const onAlice = message(a, 'shorter signup')
     await onAlice.hover()

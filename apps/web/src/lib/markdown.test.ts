@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { markdownText, renderMarkdown, renderMessage } from './markdown.ts'
+import { emojiOnly, markdownText, renderMarkdown, renderMessage } from './markdown.ts'
 
 function dom(html: string): HTMLElement {
   const div = document.createElement('div')
@@ -107,5 +107,19 @@ describe('renderMessage: mentions', () => {
     expect(root.querySelectorAll('img')).toHaveLength(0)
     expect(root.textContent!.trim()).toBe('@bob <img src=x onerror=alert(1)>')
     expect(out.mentionsMe).toBe(true)
+  })
+})
+
+describe('emojiOnly', () => {
+  it('is one to three emoji and nothing else, each sequence (skin tone, ZWJ family, flag, keycap, VS16) counted once', () => {
+    for (const body of ['🎉', ' 🎉🙌 ', '👍🏽', '❤️', '👨‍👩‍👧', '🇫🇷🇩🇪', '1️⃣', '🎉 🎉 🎉']) {
+      expect(emojiOnly(body), body).toBe(true)
+    }
+  })
+
+  it('is not words, digits, symbols shown as text, markdown or a fourth emoji', () => {
+    for (const body of ['', '   ', 'nice 🎉', '🎉!', '123', '©', '❤', '**🎉**', '🎉🎉🎉🎉', ':)']) {
+      expect(emojiOnly(body), body).toBe(false)
+    }
   })
 })

@@ -137,3 +137,25 @@ export function markdownText(body: string): string {
   const text = new DOMParser().parseFromString(html, 'text/html').body.textContent ?? ''
   return text.replace(/\s+/g, ' ').trim()
 }
+
+/** At most this many emoji, and nothing else, make a message that shows them large. */
+const JUMBO_EMOJI_MAX = 3
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+/** A character shown as a picture: emoji presentation, or asked for it (VS16), or a flag's half. */
+const PICTURE = /\p{Emoji_Presentation}|\uFE0F|\p{Regional_Indicator}/u
+/** 1️⃣, #️⃣: a digit or sign made a picture, the one place a digit may be in one. */
+const KEYCAP = /^[\d#*]\uFE0F?\u20E3$/u
+
+/**
+ * A body of one to three emoji and nothing else (spaces aside), which chat
+ * apps show large: "🎉", "👍🏽", "❤️", "👨‍👩‍👧" and "🇫🇷" each count as one. Words, digits,
+ * markdown or a fourth emoji keep it text-sized.
+ */
+export function emojiOnly(body: string): boolean {
+  const chars = [...graphemes.segment(body.replace(/\s+/g, ''))].map((g) => g.segment)
+  return (
+    chars.length > 0 &&
+    chars.length <= JUMBO_EMOJI_MAX &&
+    chars.every((c) => KEYCAP.test(c) || (PICTURE.test(c) && !/[\p{L}\p{N}]/u.test(c)))
+  )
+}
