@@ -16,12 +16,22 @@ self.openFromNotification = async (path) => {
 // (lib/notifications.ts): the first ask shows it, and later ones for a
 // message no newer in its room are dropped, so two tabs do not alert twice.
 const newestShown = new Map()
+// A room's notifications are shown one after another: two shown at once can
+// land in either order (each loads its icon first), and the room's older
+// message would stay on screen. One overtaken while it waits is not shown.
+const showing = new Map()
 self.addEventListener('message', (event) => {
   const { type, roomId, seq, title, options } = event.data ?? {}
   if (type !== 'parley:notify' || (newestShown.get(roomId) ?? 0) >= seq) return
   newestShown.set(roomId, seq)
-  // Refused (permission withdrawn meanwhile): the room list still has the message.
-  event.waitUntil(self.registration.showNotification(title, options).catch(() => {}))
+  const shown = (showing.get(roomId) ?? Promise.resolve())
+    .then(
+      () => newestShown.get(roomId) === seq && self.registration.showNotification(title, options),
+    )
+    // Refused (permission withdrawn meanwhile): the room list still has the message.
+    .catch(() => {})
+  showing.set(roomId, shown)
+  event.waitUntil(shown)
 })
 
 self.addEventListener('notificationclick', (event) => {
