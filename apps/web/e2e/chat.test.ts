@@ -455,6 +455,45 @@ describe('two people chatting', () => {
     expect(await bodies(page)).toEqual(['first thought', 'second thought'])
   })
 
+  it('a paste longer than a message may be is kept whole: the box says how far over it is and sends once it fits; the editor too', async () => {
+    const { page } = await e2e.signUp('Kim Paste')
+    const roomId = await createRoom(page, 'long-paste')
+    const composer = page.getByTestId('composer')
+    const length = page.getByTestId('composer-length')
+    const log = 'x'.repeat(4_100)
+    await composer.focus()
+    await page.keyboard.insertText(log) // as a paste: a cut one lost its end unseen
+    expect(await composer.inputValue()).toBe(log)
+    await expect.poll(() => length.innerText()).toBe('Too long by 100 characters')
+    expect(await page.getByTestId('send-button').isDisabled()).toBe(true)
+    await composer.press('Enter')
+    expect(await composer.inputValue()).toBe(log) // Enter sends nothing and keeps it all
+
+    await composer.fill(log.slice(0, 3_990))
+    await expect.poll(() => length.innerText()).toBe('10')
+    await composer.press('Enter')
+    await expect.poll(() => storedBodies(page, roomId)).toEqual([log.slice(0, 3_990)])
+
+    // Editing it the same way: Save waits until it fits, and nothing is cut.
+    await composer.press('ArrowUp')
+    const editor = page.getByTestId('edit-input')
+    await editor.press('End')
+    await page.keyboard.insertText('y'.repeat(20))
+    expect(await editor.inputValue()).toHaveLength(4_010)
+    await expect
+      .poll(() => page.getByTestId('edit-length').innerText())
+      .toBe('Too long by 10 characters')
+    expect(await page.getByTestId('edit-save').isDisabled()).toBe(true)
+    await editor.press('Enter')
+    expect(await editor.inputValue()).toHaveLength(4_010)
+    for (let i = 0; i < 10; i++) await editor.press('Backspace')
+    await editor.press('Enter')
+    await editor.waitFor({ state: 'detached' })
+    await expect
+      .poll(() => storedBodies(page, roomId))
+      .toEqual([`${log.slice(0, 3_990)}${'y'.repeat(10)}`])
+  })
+
   it('a message still on its way can be edited: the editor stays open, with what was typed, when the server answers', async () => {
     const { page } = await e2e.signUp('Kim Quick')
     const roomId = await createRoom(page, 'quick-fix')

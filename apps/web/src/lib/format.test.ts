@@ -5,6 +5,7 @@ import {
   formatShort,
   formatTime,
   lastActive,
+  lengthNote,
   shorten,
   startsDay,
   startsGroup,
@@ -86,5 +87,16 @@ describe('shorten', () => {
     expect(shorten('design-review', 13)).toBe('design-review')
     expect(shorten('design-review', 7)).toBe('design…')
     expect(shorten('🎉🎉🎉🎉', 3)).toBe('🎉🎉…')
+  })
+})
+
+describe('lengthNote: what a message box says about its length', () => {
+  it('says nothing far from the limit, counts down near it, and says how far over a long text is', () => {
+    expect(lengthNote(0, 4000)).toBeNull()
+    expect(lengthNote(3800, 4000)).toBeNull()
+    expect(lengthNote(3801, 4000)).toEqual({ text: '199', over: false })
+    expect(lengthNote(4000, 4000)).toEqual({ text: '0', over: false })
+    expect(lengthNote(4001, 4000)).toEqual({ text: 'Too long by 1 character', over: true })
+    expect(lengthNote(5234, 4000)).toEqual({ text: 'Too long by 1,234 characters', over: true })
   })
 })

@@ -1,4 +1,5 @@
 import type { Message } from '@parley/schemas'
+import { LIMITS } from '@parley/schemas/limits'
 
 const GROUP_MS = 5 * 60_000
 
@@ -102,4 +103,25 @@ export function preview(body: string, max = 80): string {
 export function shorten(text: string, max: number): string {
   const chars = [...text]
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text
+}
+
+/** How near the limit a message box starts counting down. */
+const COUNT_FROM = 200
+/**
+ * What a message box says about its length: the characters left once near the
+ * limit, or how far over it the text is (a paste is kept whole, not cut at the
+ * limit, so the writer chooses what goes); null while far from it.
+ */
+export function lengthNote(
+  length: number,
+  max: number = LIMITS.messageBodyMax,
+): { text: string; over: boolean } | null {
+  const left = max - length
+  if (left >= COUNT_FROM) return null
+  if (left >= 0) return { text: String(left), over: false }
+  const by = -left
+  return {
+    text: `Too long by ${by.toLocaleString('en')} character${by === 1 ? '' : 's'}`,
+    over: true,
+  }
 }
