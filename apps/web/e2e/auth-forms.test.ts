@@ -88,6 +88,33 @@ describe('sign-up and sign-in forms', () => {
     expect(await page.getByTestId('auth-error').count()).toBe(0)
   })
 
+  it('the password can be shown while it is typed, the keyboard staying in it, and is hidden again once the form is sent', async () => {
+    const { page } = await e2e.newPage(PHONE)
+    await page.goto('/signin')
+    const password = page.getByTestId('auth-password')
+    const reveal = page.getByTestId('reveal-password')
+    const seen = () =>
+      password.evaluate((el: HTMLInputElement) => ({
+        type: el.type,
+        focused: document.activeElement === el,
+      }))
+    await page.getByTestId('auth-username').fill(alice.username)
+    await password.fill('not the pasword')
+    expect(await seen()).toEqual({ type: 'password', focused: true })
+
+    await reveal.tap()
+    expect(await seen()).toEqual({ type: 'text', focused: true })
+    expect(await reveal.getAttribute('aria-pressed')).toBe('true')
+    await reveal.tap()
+    expect(await seen()).toEqual({ type: 'password', focused: true })
+
+    await reveal.tap()
+    await page.getByTestId('auth-submit').click()
+    await page.getByTestId('auth-error').waitFor()
+    expect((await seen()).type).toBe('password')
+    expect(await reveal.getAttribute('aria-pressed')).toBe('false')
+  })
+
   it('a wrong password at sign-in is one message for the form, and focus goes to it', async () => {
     const { page } = await e2e.newPage()
     await page.goto('/signin')
