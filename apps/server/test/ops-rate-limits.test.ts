@@ -30,7 +30,7 @@ beforeAll(async () => {
     SEARCH_RATE_WINDOW_MS: '60000',
     ROOM_ACTION_RATE_LIMIT: '4',
     ROOM_ACTION_RATE_WINDOW_MS: '60000',
-    REGISTER_RATE_LIMIT_IP: '9',
+    REGISTER_RATE_LIMIT_IP: '10',
     REGISTER_RATE_WINDOW_MS: '600000',
   })
   ;({ alice, bob, roomId } = await twoInARoom(server, 'limits'))
@@ -137,11 +137,25 @@ describe('rooms', () => {
     expect(await server.database.collections.events.countDocuments({ roomId: new ObjectId(roomId) })).toBe(logged)
     expect(await frank.trpc.rooms.list.query()).toEqual([])
   })
+
+  it('a room saved as it was does not count: only a real change of name or topic does', async () => {
+    const gina = await server.signUp()
+    const { id: roomId } = await gina.trpc.rooms.create.mutate({ name: 'steady', visibility: 'public' })
+    for (let i = 0; i < 6; i++) {
+      const same = await gina.trpc.rooms.update.mutate({ roomId, name: 'steady', topic: '' })
+      expect(same).toMatchObject({ name: 'steady', topic: null })
+    }
+    // With the creation, three renames fill the window; the fourth is refused and changes nothing.
+    for (const name of ['steady 2', 'steady 3', 'steady 4']) await gina.trpc.rooms.update.mutate({ roomId, name })
+    const refused = await gina.trpc.rooms.update.mutate({ roomId, name: 'steady 5' }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    expect((await gina.trpc.rooms.get.query({ roomId })).name).toBe('steady 4')
+  })
 })
 
 describe('sign-up', () => {
   it('past REGISTER_RATE_LIMIT_IP sign-ups from one address a window, the next is refused and creates no account', async () => {
-    // alice, bob, carol, dave, erin, erin's three others and frank: 9, the window is full.
+    // alice, bob, carol, dave, erin, erin's three others, frank and gina: 10, the window is full.
     const c = server.client()
     const username = `late_${Date.now()}`
     const refused = await c.trpc.auth.register.mutate({ username, password: 'correct horse battery' }).catch((e: unknown) => e)

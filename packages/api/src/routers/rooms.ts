@@ -75,6 +75,12 @@ export const roomsRouter = router({
         code: 'FORBIDDEN',
         message: "Only the owner or an admin can change the room's name or topic",
       })
+    // A form saved as it was (the room as just read) is not a change: it costs
+    // no room action, as joining a room one is in costs none, and writes nothing.
+    const changes =
+      (input.name !== undefined && input.name !== room.name) ||
+      (input.topic !== undefined && input.topic !== room.topic)
+    if (!changes) return (await rooms.view(room)).room
     await limitUser(ctx, 'rooms')
     const change = { name: input.name, topic: input.topic }
     const updated = await rooms.update(room._id, change, toPublicUser(ctx.user))
