@@ -392,11 +392,17 @@ export function roomItem(page: Page, name: string): Locator {
     .filter({ has: page.getByTestId('room-name').getByText(name, { exact: true }) })
 }
 
+/**
+ * What `shown` says now, null while it is not there: a poll for something
+ * rightly gone (a badge, a topic) would otherwise wait out the whole timeout.
+ */
+export async function textNow(shown: Locator): Promise<string | null> {
+  return (await shown.count()) ? shown.innerText({ timeout: 1_000 }).catch(() => null) : null
+}
+
 /** What the unread badge of the room called `name` says in the sidebar ('' while there is none). */
 export async function unreadBadge(page: Page, name: string): Promise<string> {
-  const badge = roomItem(page, name).getByTestId('unread-badge')
-  // Read as it is now: waiting for a badge that is rightly not there took the whole timeout.
-  return (await badge.count()) ? badge.innerText({ timeout: 1_000 }).catch(() => '') : ''
+  return (await textNow(roomItem(page, name).getByTestId('unread-badge'))) ?? ''
 }
 
 /** Bodies of the messages on screen, top to bottom. */

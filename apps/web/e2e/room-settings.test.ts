@@ -7,16 +7,21 @@
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { createRoom, mutate, openRoom, query, roomItem, unreadBadge, useE2E } from './harness.ts'
+import {
+  createRoom,
+  mutate,
+  openRoom,
+  query,
+  roomItem,
+  textNow,
+  unreadBadge,
+  useE2E,
+} from './harness.ts'
 
 const e2e = useE2E()
 
 const title = (page: Page) => page.getByTestId('room-title').innerText()
-// Read as it is now (null when there is none), so a poll for no topic does not wait on it.
-const topic = async (page: Page) => {
-  const shown = page.getByTestId('room-topic')
-  return (await shown.count()) ? shown.innerText({ timeout: 1_000 }).catch(() => null) : null
-}
+const topic = (page: Page) => textNow(page.getByTestId('room-topic'))
 
 describe('editing a room', () => {
   it("the owner's new name and topic reach every member at once; a member gets the edit when made admin", async () => {
