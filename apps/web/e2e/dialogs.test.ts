@@ -7,7 +7,7 @@
  */
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { createRoom, invite, message, roomItem, say, useE2E } from './harness.ts'
+import { createRoom, invite, message, PHONE, roomItem, say, useE2E } from './harness.ts'
 
 const e2e = useE2E()
 
@@ -113,6 +113,19 @@ describe('closing a dialog', () => {
     await roomItem(bob.page, 'just-made').click()
     await bob.page.getByText('No messages yet. Say hello!').waitFor()
     expect(await bob.page.getByTestId('empty-invite').count()).toBe(0)
+  })
+
+  it("on a phone too, where the header's invite is small; invited, the keyboard stays down until the reader asks for it", async () => {
+    const alice = await e2e.signUp('Alice Martin', PHONE)
+    const bob = await e2e.signUp('Bob Chen')
+    const a = alice.page
+    await createRoom(a, 'just-made-phone', { private: true })
+    await a.getByTestId('empty-invite').tap()
+    await a.getByTestId('invite-username').fill(bob.username)
+    await a.getByTestId('invite-submit').tap()
+    await a.getByTestId('invite-username').waitFor({ state: 'detached' })
+    await a.getByText('No messages yet. Say hello!').waitFor()
+    expect(await focused(a)).not.toBe('composer')
   })
 })
 
