@@ -4,6 +4,7 @@ import {
   formatDay,
   formatShort,
   formatTime,
+  formatWhen,
   lastActive,
   lengthNote,
   shorten,
@@ -68,6 +69,21 @@ describe('message times', () => {
     expect(plain(formatTime(evening, 'en-US'))).toBe('5:07 PM')
     expect(formatTime(morning, 'en-GB')).toBe('05:07')
     expect(formatTime(evening, 'de-DE')).toBe('17:07')
+  })
+})
+
+describe('when a search result was said', () => {
+  it('names the day as the message list does, then the time', () => {
+    const now = new Date(2026, 2, 4, 12, 0)
+    const time = (iso: string) => formatTime(iso)
+    const today = at(2026, 3, 4, 9, 30)
+    const yesterday = at(2026, 3, 3, 22, 5)
+    const monday = at(2026, 3, 2, 17, 7)
+    expect(formatWhen(today, now)).toBe(`Today at ${time(today)}`)
+    expect(formatWhen(yesterday, now)).toBe(`Yesterday at ${time(yesterday)}`)
+    expect(formatWhen(monday, now)).toBe(`${formatDay(monday, now)} at ${time(monday)}`)
+    expect(formatWhen(monday, now)).toMatch(/^Monday, Mar 2 at /)
+    expect(formatWhen(at(2025, 12, 31, 8, 0), now)).toMatch(/2025 at /)
   })
 })
 

@@ -31,6 +31,15 @@ export function formatDay(iso: string, now = new Date()): string {
 }
 
 /**
+ * When a message was said, for a list out of the conversation (search results):
+ * "Today at 5:07 PM", "Yesterday at 9:12 AM", "Monday, Mar 2 at 5:07 PM", with
+ * the year when it is not this one. The exact stamp goes in a title.
+ */
+export function formatWhen(iso: string, now = new Date()): string {
+  return `${formatDay(iso, now)} at ${formatTime(iso)}`
+}
+
+/**
  * When a signed-in device was last used, to the day: the server notes use at
  * most hourly (the auth package's `touchIntervalMs`), so a time would claim
  * more than it knows. "Active today", "Active yesterday", "Last active Mon".
