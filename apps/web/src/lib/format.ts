@@ -114,6 +114,11 @@ export function shorten(text: string, max: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text
 }
 
+export interface LengthNote {
+  text: string
+  /** Past the limit: nothing is sent or saved until it fits. */
+  over: boolean
+}
 /** How near the limit a message box starts counting down. */
 const COUNT_FROM = 200
 /**
@@ -121,10 +126,7 @@ const COUNT_FROM = 200
  * limit, or how far over it the text is (a paste is kept whole, not cut at the
  * limit, so the writer chooses what goes); null while far from it.
  */
-export function lengthNote(
-  length: number,
-  max: number = LIMITS.messageBodyMax,
-): { text: string; over: boolean } | null {
+export function lengthNote(length: number, max: number = LIMITS.messageBodyMax): LengthNote | null {
   const left = max - length
   if (left >= COUNT_FROM) return null
   if (left >= 0) return { text: String(left), over: false }
