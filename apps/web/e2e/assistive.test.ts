@@ -248,6 +248,24 @@ describe('assistive', () => {
     expect(await heard(bob.page)).toEqual(['Alice Martin: hello Bob'])
   })
 
+  it('a message too long to send is heard as such, the countdown before it is not (it would speak at every key)', async () => {
+    const { page } = await e2e.signUp('Lou Long')
+    await createRoom(page, 'long-words')
+    const composer = page.getByTestId('composer')
+    const length = page.getByTestId('composer-length')
+    await listen(page)
+    await composer.fill('x'.repeat(3_990))
+    await composer.press('End')
+    await page.keyboard.type('yz')
+    await expect.poll(() => length.innerText()).toBe('8')
+    // A paste past the limit, with nothing said about length just before it.
+    await composer.fill('')
+    await composer.focus()
+    await page.keyboard.insertText('x'.repeat(4_005))
+    await expect.poll(() => heard(page)).toEqual(['Too long by 5 characters'])
+    expect(await page.getByTestId('send-button').isDisabled()).toBe(true)
+  })
+
   it('a search in the directory is announced as a count, not as every result again', async () => {
     const name = `lantern-${Date.now().toString(36)}`
     const alice = await e2e.signUp('Alice Martin')
