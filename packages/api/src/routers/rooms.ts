@@ -75,17 +75,19 @@ export const roomsRouter = router({
         code: 'FORBIDDEN',
         message: "Only the owner or an admin can change the room's name or topic",
       })
+    const change = { name: input.name, topic: input.topic }
     // A form saved as it was (the room as just read) is not a change: it costs
     // no room action, as joining a room one is in costs none, and writes nothing.
     const changes =
-      (input.name !== undefined && input.name !== room.name) ||
-      (input.topic !== undefined && input.topic !== room.topic)
-    if (!changes) return (await rooms.view(room)).room
-    await limitUser(ctx, 'rooms')
-    const change = { name: input.name, topic: input.topic }
-    const updated = await rooms.update(room._id, change, toPublicUser(ctx.user))
-    publishRoomEvent(ctx, updated?.event ?? null)
-    // A change that changed nothing left the room as it was read.
+      (change.name !== undefined && change.name !== room.name) ||
+      (change.topic !== undefined && change.topic !== room.topic)
+    let updated = null
+    if (changes) {
+      await limitUser(ctx, 'rooms')
+      updated = await rooms.update(room._id, change, toPublicUser(ctx.user))
+      publishRoomEvent(ctx, updated?.event ?? null)
+    }
+    // Nothing changed (as read, or by the time of the write): the room as it was read.
     return (await rooms.view(updated?.room ?? room)).room
   }),
 
