@@ -150,7 +150,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const nodes = await onFreePorts(
       count,
       async (ports) => {
-        const nodes = ports.map((port, i) =>
+        const starting = ports.map((port, i) =>
           createNode(`node-${String.fromCharCode(97 + i)}`, port, startTimeoutMs, {
             NODE_ENV: 'test',
             HOST: '127.0.0.1',
@@ -170,10 +170,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           }),
         )
         try {
-          await Promise.all(nodes.map((n) => n.start()))
-          return nodes
+          await Promise.all(starting.map((n) => n.start()))
+          return starting
         } catch (err) {
-          await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
+          await Promise.all(starting.map((n) => n.kill('SIGKILL')))
           throw err
         }
       },
