@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   ROOM_ACTION_RATE_WINDOW_MS: int(api.roomActionsWindowMs, 1),
   SEARCH_RATE_LIMIT: int(api.searchPerWindow, 1),
   SEARCH_RATE_WINDOW_MS: int(api.searchWindowMs, 1),
+  PROFILE_RATE_LIMIT: int(api.profilePerWindow, 1),
+  PROFILE_RATE_WINDOW_MS: int(api.profileWindowMs, 1),
   REGISTER_RATE_LIMIT_IP: int(api.registerPerIp, 1),
   REGISTER_RATE_WINDOW_MS: int(api.registerWindowMs, 1),
   MEMBERS_LIST_MAX: int(api.membersListMax, 1),

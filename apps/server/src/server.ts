@@ -48,6 +48,8 @@ export function limitsFromEnv(env: Env): ApiLimits {
     roomActionsWindowMs: env.ROOM_ACTION_RATE_WINDOW_MS,
     searchPerWindow: env.SEARCH_RATE_LIMIT,
     searchWindowMs: env.SEARCH_RATE_WINDOW_MS,
+    profilePerWindow: env.PROFILE_RATE_LIMIT,
+    profileWindowMs: env.PROFILE_RATE_WINDOW_MS,
     registerPerIp: env.REGISTER_RATE_LIMIT_IP,
     registerWindowMs: env.REGISTER_RATE_WINDOW_MS,
     membersListMax: env.MEMBERS_LIST_MAX,

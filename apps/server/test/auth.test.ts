@@ -534,6 +534,39 @@ describe('over WebSocket', () => {
     ).toBe('UNAUTHORIZED')
   })
 
+  it('a new display name: auth.me says it, the other device hears it and sends with it over the socket it already had open, a direct room shows it; a bad name changes nothing', async () => {
+    const { laptop, phone, wsLaptop, onLaptop } = await onTwoDevices()
+    const room = await laptop.trpc.rooms.create.mutate({ name: 'renames', visibility: 'private' })
+    const friend = await signUp()
+    await friend.trpc.rooms.direct.mutate({ username: laptop.username })
+    const before = await wsLaptop.trpc.messages.send.mutate({ roomId: room.id, clientId: 'before', body: 'sent before' })
+    expect(before.author.displayName).toBe(laptop.username)
+
+    for (const bad of [{ displayName: '' }, { displayName: '   ' }, { displayName: 'x'.repeat(65) }, { displayName: 'Ada', extra: 1 }, {}])
+      expect((await rejection(phone.trpc.auth.updateProfile.mutate(bad as never))).data?.code).toBe('BAD_REQUEST')
+    expect((await laptop.trpc.auth.me.query())?.user.displayName).toBe(laptop.username)
+
+    const { user } = await phone.trpc.auth.updateProfile.mutate({ displayName: '  Ada Lovelace  ' })
+    expect(user).toEqual({ id: laptop.userId, username: laptop.username, displayName: 'Ada Lovelace' })
+    expect((await laptop.trpc.auth.me.query())?.user.displayName).toBe('Ada Lovelace')
+    await expect
+      .poll(() => onLaptop.data.find((d) => (d as { type: string }).type === 'profile.updated'), { timeout: 5000, interval: 20 })
+      .toEqual({ type: 'profile.updated', user })
+    // The laptop's socket was opened with the old name; what it sends now carries the new one.
+    const after = await wsLaptop.trpc.messages.send.mutate({ roomId: room.id, clientId: 'after', body: 'sent after' })
+    expect(after.author).toEqual(user)
+    const { messages } = await laptop.trpc.messages.list.query({ roomId: room.id })
+    expect(messages.map((m) => [m.body, m.author.displayName])).toEqual([
+      ['sent before', laptop.username],
+      ['sent after', 'Ada Lovelace'],
+    ])
+    // The friend's direct room names the other person as they are now; so does the member list.
+    const [dm] = (await friend.trpc.rooms.list.query()).filter((r) => r.direct)
+    expect(dm?.directPeople?.find((p) => p.id === laptop.userId)?.displayName).toBe('Ada Lovelace')
+    const members = await friend.trpc.rooms.members.query({ roomId: dm!.id })
+    expect(members.find((m) => m.user.id === laptop.userId)?.user.displayName).toBe('Ada Lovelace')
+  })
+
   it('lists where the user is signed in, this device marked, and signs one other device out: its socket closes, this one stays', async () => {
     const { laptop, phone, wsLaptop, wsPhone, onLaptop } = await onTwoDevices()
     const listed = await laptop.trpc.auth.sessions.query()

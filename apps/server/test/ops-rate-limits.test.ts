@@ -30,6 +30,8 @@ beforeAll(async () => {
     SEARCH_RATE_WINDOW_MS: '60000',
     ROOM_ACTION_RATE_LIMIT: '4',
     ROOM_ACTION_RATE_WINDOW_MS: '60000',
+    PROFILE_RATE_LIMIT: '3',
+    PROFILE_RATE_WINDOW_MS: '60000',
     REGISTER_RATE_LIMIT_IP: '10',
     REGISTER_RATE_WINDOW_MS: '600000',
   })
@@ -153,6 +155,21 @@ describe('rooms', () => {
   })
 })
 
+describe('profile', () => {
+  it('past PROFILE_RATE_LIMIT name changes a window the next is refused and the name stays; saving the name as it is does not count', async () => {
+    // Alice: the sign-ups this file may make from its one address are spoken for.
+    const name = async () => (await alice.trpc.auth.me.query())?.user.displayName
+    for (const n of ['Alice 1', 'Alice 2', 'Alice 3']) {
+      await alice.trpc.auth.updateProfile.mutate({ displayName: n })
+      // The same again, twice: answered, not counted.
+      for (let i = 0; i < 2; i++) expect((await alice.trpc.auth.updateProfile.mutate({ displayName: ` ${n} ` })).user.displayName).toBe(n)
+    }
+    const refused = await alice.trpc.auth.updateProfile.mutate({ displayName: 'Alice 4' }).catch((e: unknown) => e)
+    expect(code(refused)).toBe('TOO_MANY_REQUESTS')
+    expect(await name()).toBe('Alice 3')
+  })
+})
+
 describe('sign-up', () => {
   it('past REGISTER_RATE_LIMIT_IP sign-ups from one address a window, the next is refused and creates no account', async () => {
     // alice, bob, carol, dave, erin, erin's three others, frank and gina: 10, the window is full.
@@ -165,3 +182,4 @@ describe('sign-up', () => {
     expect(await server.database.collections.users.countDocuments({ username })).toBe(0)
   })
 })
+

@@ -90,6 +90,7 @@ const USER_BUCKETS = {
   react: { perWindow: 'reactPerWindow', windowMs: 'reactWindowMs', what: 'reactions' },
   typing: { perWindow: 'typingPerWindow', windowMs: 'typingWindowMs', what: 'typing signals' },
   search: { perWindow: 'searchPerWindow', windowMs: 'searchWindowMs', what: 'searches' },
+  profile: { perWindow: 'profilePerWindow', windowMs: 'profileWindowMs', what: 'name changes' },
   /**
    * rooms.create, rooms.invite, rooms.direct, rooms.join, rooms.leave and
    * rooms.update: each changes someone's room list, and a join, leave or

@@ -12,6 +12,9 @@ export interface ApiLimits {
   /** messages.search per user per window (a search may read a whole room's history) */
   searchPerWindow: number
   searchWindowMs: number
+  /** auth.updateProfile per user per window (each new name goes to every node and the user's direct rooms) */
+  profilePerWindow: number
+  profileWindowMs: number
   /** auth.register per client IP per window */
   registerPerIp: number
   registerWindowMs: number
@@ -57,6 +60,8 @@ export const DEFAULT_LIMITS: ApiLimits = {
   roomActionsWindowMs: 60_000,
   searchPerWindow: 20,
   searchWindowMs: 60_000,
+  profilePerWindow: 10,
+  profileWindowMs: 15 * 60_000,
   registerPerIp: 20,
   registerWindowMs: 60 * 60_000,
   membersListMax: 5000,

@@ -12,6 +12,7 @@ import {
   isDuplicateKey,
   ObjectId,
   secretHashBytes,
+  toPublicUser,
   type Database,
   type SessionDoc,
   type UserDoc,
@@ -68,6 +69,12 @@ export interface SessionRevokedMessage {
   sessionIds: string[] | 'all'
 }
 
+/** The bus message on `user:<id>` that tells the user's streams their new name. Also a valid UserEvent. */
+export interface ProfileUpdatedMessage {
+  type: 'profile.updated'
+  user: ReturnType<typeof toPublicUser>
+}
+
 export const INVALID_CREDENTIALS = 'Invalid username or password'
 export const USERNAME_TAKEN = 'That username is taken'
 export const WRONG_PASSWORD = 'Your current password is not right'
@@ -114,6 +121,17 @@ function isRevocationNotice(payload: unknown): payload is RevocationNotice {
   const p = payload as Partial<RevocationNotice>
   return p.type === 'session.revoked' && typeof p.userId === 'string' && (p.sessionIds === 'all' || Array.isArray(p.sessionIds))
 }
+/**
+ * New display names go to every node on this one channel, as revocations do:
+ * a socket's context holds its user from when it opened, and what it sends
+ * from now on (a message's author) must carry the new name.
+ */
+export const PROFILES_CHANNEL = 'auth:profiles'
+function isProfileNotice(payload: unknown): payload is ProfileUpdatedMessage {
+  if (!payload || typeof payload !== 'object') return false
+  const p = payload as Partial<ProfileUpdatedMessage>
+  return p.type === 'profile.updated' && typeof p.user?.id === 'string' && typeof p.user.displayName === 'string'
+}
 /** How long a revocation is remembered, for a watch that starts just after it went by. */
 const RECENT_REVOCATION_MS = 60_000
 /** Sessions per query when re-checking every watched session (see recheckWatched). */
@@ -122,6 +140,8 @@ const RECHECK_BATCH = 100
 interface Watcher {
   sessionId: string
   userId: string
+  /** The watched session as the socket's context holds it (a new display name is written into its user). */
+  authenticated: AuthenticatedSession
   fire(): void
   stop(): void
 }
@@ -211,6 +231,23 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     () => (revocationsConfirmed = true),
     (err: unknown) => log.error({ err }, 'revocation channel subscribe failed'),
   )
+  /** Names changed lately (user id → the new name and when), for watches that start right after one. */
+  const recentProfiles = new Map<string, { displayName: string; at: number }>()
+  function onProfile({ user }: ProfileUpdatedMessage): void {
+    const at = Date.now()
+    recentProfiles.delete(user.id) // re-inserted last: the map stays in time order
+    recentProfiles.set(user.id, { displayName: user.displayName, at })
+    for (const [k, v] of recentProfiles) {
+      if (v.at > at - RECENT_REVOCATION_MS) break
+      recentProfiles.delete(k)
+    }
+    for (const set of watchers.values()) for (const w of set) if (w.userId === user.id) w.authenticated.user.displayName = user.displayName
+  }
+  const profiles = bus.subscribe(PROFILES_CHANNEL, (payload) => {
+    if (isProfileNotice(payload)) onProfile(payload)
+  })
+  profiles.catch((err: unknown) => log.error({ err }, 'profile channel subscribe failed'))
+
   function publishRevocation(userId: string, sessionIds: string[] | 'all'): void {
     const msg: SessionRevokedMessage = { type: 'session.revoked', sessionIds }
     const notice: RevocationNotice = { ...msg, userId }
@@ -370,7 +407,18 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       log.info({ userId, sessionsEnded: ended.length }, 'password changed')
     },
 
-    async watchRevocation({ session }: AuthenticatedSession, onRevoked) {
+    async setDisplayName({ user }, displayName) {
+      const updated = await users.setDisplayName(user._id, displayName)
+      if (!updated) throw new AuthError('UNAUTHORIZED', 'Your account no longer exists')
+      const message: ProfileUpdatedMessage = { type: 'profile.updated', user: toPublicUser(updated) }
+      // Every node's sockets, this one's too (the bus delivers a publish here at once).
+      bus.publish(PROFILES_CHANNEL, message)
+      bus.publish(userChannel(message.user.id), message)
+      return updated
+    },
+
+    async watchRevocation(authenticated: AuthenticatedSession, onRevoked) {
+      const { session } = authenticated
       const sessionId = session._id
       const userId = session.userId.toHexString()
       const watchingSince = Date.now()
@@ -387,6 +435,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       const watcher: Watcher = {
         sessionId,
         userId,
+        authenticated,
         stop,
         fire() {
           if (done) return
@@ -445,6 +494,9 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       // A revocation heard between validate() and now would otherwise be missed. (The session
       // was read before `watchingSince`, so a recent revoke-all of the user may postdate it: look.)
       const allAt = recentRevocations.get(`all:${userId}`)
+      // Likewise a new name: the session's user may have been read before it.
+      const renamed = recentProfiles.get(userId)
+      if (renamed && renamed.at >= watchingSince - RECENT_REVOCATION_MS) authenticated.user.displayName = renamed.displayName
       if (recentRevocations.has(sessionId)) watcher.fire()
       else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) await stillValid()
       if (!done) arm(session)
@@ -466,6 +518,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       closed = true
       stopResync()
       revocations.then((off) => off(), () => {})
+      profiles.then((off) => off(), () => {})
       if (pruneTimer) clearInterval(pruneTimer)
       for (const set of [...watchers.values()]) for (const w of [...set]) w.stop()
     },

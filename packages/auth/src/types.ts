@@ -49,6 +49,12 @@ export interface Auth {
     session: AuthenticatedSession,
     input: { currentPassword: string; newPassword: string },
   ): Promise<void>
+  /**
+   * The session's user is shown as `displayName` from now on: in what their
+   * open sockets send next, on any node (their `user:<id>` streams hear
+   * `profile.updated`). Resolves to the user as stored.
+   */
+  setDisplayName(session: AuthenticatedSession, displayName: string): Promise<UserRecord>
   /** Calls `onRevoked` (within seconds, on any node) when this session is deleted or expires. Returns the stop function. */
   watchRevocation(session: AuthenticatedSession, onRevoked: () => void): Promise<() => void>
   /** The session token from a Cookie header, if any. */

@@ -480,6 +480,33 @@ describe('revocation', () => {
   })
 })
 
+describe('a new display name', () => {
+  it("reaches the user's watched sessions on every node, one validated just before it and watched after it too, and the user channel", async () => {
+    const otherNode = h.auth()
+    const reg = await auth.register({ username: uniqueName(), password: 'password one', displayName: 'Old Name' })
+    const second = await auth.login({ username: reg.user.username, password: 'password one' }, IP)
+    const here = (await auth.validate(reg.token))!
+    const there = (await otherNode.validate(second.token))!
+    await auth.watchRevocation(here, () => {})
+    await otherNode.watchRevocation(there, () => {})
+    const late = (await otherNode.validate(second.token))! // read before the change, watched after it
+    const seen: unknown[] = []
+    const unsub = await h.bus.subscribe(`user:${reg.user._id.toHexString()}`, (p) => seen.push(p))
+
+    const updated = await auth.setDisplayName(here, 'New Name')
+    expect(updated.displayName).toBe('New Name')
+    await eventually(() => there.user.displayName === 'New Name', 3000, 'the other node to hear it')
+    expect(here.user.displayName).toBe('New Name')
+    expect(late.user.displayName).toBe('Old Name')
+    await otherNode.watchRevocation(late, () => {})
+    expect(late.user.displayName).toBe('New Name')
+    expect((await auth.validate(reg.token))!.user.displayName).toBe('New Name')
+    await eventually(() => seen.length === 1)
+    expect(seen).toEqual([{ type: 'profile.updated', user: { id: reg.user._id.toHexString(), username: reg.user.username, displayName: 'New Name' } }])
+    unsub()
+  })
+})
+
 describe('bus resync (the safety net for revocations the bus lost)', () => {
   it('re-checks every watched session, a batch at a time, and fires for those gone from the database', async () => {
     // The bus's resync signal, fired by hand here (Redis fires it on reconnects and every ~30 s).

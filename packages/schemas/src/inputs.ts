@@ -13,11 +13,14 @@ export const Username = z
 
 export const Password = z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax)
 
+/** The name shown for a user: anything printable, trimmed, 1–64 characters. */
+export const DisplayName = z.string().trim().min(1).max(LIMITS.displayNameMax)
+
 export const RegisterInput = z
   .object({
     username: Username,
     password: Password,
-    displayName: z.string().trim().min(1).max(LIMITS.displayNameMax).optional(),
+    displayName: DisplayName.optional(),
   })
   .strict()
 export type RegisterInput = z.input<typeof RegisterInput>
@@ -35,6 +38,10 @@ export const ChangePasswordInput = z
   })
   .strict()
 export type ChangePasswordInput = z.input<typeof ChangePasswordInput>
+
+/** A new name to be shown as (messages sent before keep the name they were sent with). */
+export const UpdateProfileInput = z.object({ displayName: DisplayName }).strict()
+export type UpdateProfileInput = z.input<typeof UpdateProfileInput>
 
 /** One of the user's sessions, by the public half of its token (what `auth.sessions` lists). */
 export const EndSessionInput = z

@@ -5,7 +5,8 @@
  * list shows the newest message wherever it was sent.
  */
 import { randomUUID } from 'node:crypto'
-import { TRPCClientError } from '@trpc/client'
+import { createTRPCClient, TRPCClientError, wsLink } from '@trpc/client'
+import type { AppRouter } from '@parley/api'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { connectDatabase, ObjectId } from '@parley/db'
@@ -131,6 +132,27 @@ describe('many nodes as one', () => {
     expect(refused(await send(mallory, room.id, 'still here?').catch((e: unknown) => e))).toBe(true)
     expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages.map((m) => m.body)).toEqual(['hello'])
   })
+  it('a name changed through node A is the author of what the user sends next over a socket already open on node B', async () => {
+    const ada = await clients.signUp(cluster.A)
+    const adaOnB = clients.on(cluster.B, ada.jar)
+    const overSocket = createTRPCClient<AppRouter>({ links: [wsLink({ client: adaOnB.ws })] })
+    const room = await ada.trpc.rooms.create.mutate({ name: 'names', visibility: 'private' })
+    // The socket to B opens (and its context reads Ada's user) before the change, and stays open.
+    const onB = watchUser(adaOnB)
+    await onB.started
+    expect((await overSocket.messages.send.mutate({ roomId: room.id, clientId: randomUUID(), body: 'before' })).author.displayName).toBe(ada.user.username)
+
+    await ada.trpc.auth.updateProfile.mutate({ displayName: 'Ada on both nodes' })
+    await waitFor('node B to send with the new name', async () => {
+      const sent = await overSocket.messages.send.mutate({ roomId: room.id, clientId: randomUUID(), body: 'after' })
+      return sent.author.displayName === 'Ada on both nodes'
+    }, 3000)
+    // Her stream on B heard it too, and the socket is the one from before.
+    await onB.until((e) => e.some((x) => x.type === 'profile.updated' && x.user.displayName === 'Ada on both nodes'))
+    expect(onB.errors).toEqual([])
+    onB.stop()
+  })
+
   it("a room list on node B shows each room's newest message, also where B knows it from the bus and not from a read", async () => {
     const alice = await clients.signUp(cluster.A)
     const bob = await clients.signUp(cluster.B)

@@ -1,5 +1,5 @@
 /**
- * auth.register / login / logout / logoutAll / sessions / endSession / changePassword / me. Cookies are set over HTTP
+ * auth.register / login / logout / logoutAll / sessions / endSession / changePassword / updateProfile / me. Cookies are set over HTTP
  * only (ctx.setCookie is null over WebSocket: register/login there still
  * answer with the user, but the socket's own identity does not change).
  */
@@ -11,9 +11,10 @@ import {
   EndSessionInput,
   LoginInput,
   RegisterInput,
+  UpdateProfileInput,
   type PublicUser,
 } from '@parley/schemas'
-import { rateLimit } from '../access.ts'
+import { limitUser, rateLimit } from '../access.ts'
 import { ipLimitKey, type Context } from '../context.ts'
 import { protectedProcedure, publicProcedure, RateLimitedError, router } from '../trpc.ts'
 
@@ -104,6 +105,20 @@ export const authRouter = router({
   changePassword: protectedProcedure.input(ChangePasswordInput).mutation(async ({ ctx, input }) => {
     await mapAuthErrors(() => ctx.deps.auth.changePassword(ctx.session, input))
     return { ok: true as const }
+  }),
+
+  /**
+   * A new display name: shown from now on wherever the user is (their member
+   * rows, direct rooms, what their open sockets send next, on every node).
+   * Messages already sent keep the name they were sent with. The name as it
+   * is answers at once without counting against the limit.
+   */
+  updateProfile: protectedProcedure.input(UpdateProfileInput).mutation(async ({ ctx, input }) => {
+    if (input.displayName === ctx.user.displayName) return { user: toPublicUser(ctx.user) }
+    await limitUser(ctx, 'profile')
+    const user = toPublicUser(await mapAuthErrors(() => ctx.deps.auth.setDisplayName(ctx.session, input.displayName)))
+    await ctx.deps.database.repos.rooms.renameDirectPerson(user)
+    return { user }
   }),
 
   me: publicProcedure.query(({ ctx }) =>

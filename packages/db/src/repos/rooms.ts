@@ -284,6 +284,21 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
     }
   }
 
+  /**
+   * A direct room shows the other person by the name it keeps of the two
+   * (`directPeople`): a new display name goes there too, in each of the
+   * user's direct rooms. Found through the user's memberships (indexed) rather
+   * than by scanning every room for their id.
+   */
+  async function renameDirectPerson(user: PublicUser): Promise<void> {
+    const roomIds = (await membershipsOf(new ObjectId(user.id))).map((m) => m.roomId)
+    if (roomIds.length === 0) return
+    await c.rooms.updateMany(
+      { _id: { $in: roomIds }, 'directPeople.id': user.id },
+      { $set: { 'directPeople.$.displayName': user.displayName } },
+    )
+  }
+
   // A node's user hub asks for a room's members when its users first follow
   // the room: when a crowd of users starts at once, their rooms share one query per turn.
   const membersOf = batchedGroups<ObjectId, Pick<MemberDoc, 'roomId' | 'userId'>>({
@@ -294,6 +309,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, claimOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, memberIds }
+  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, claimOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, renameDirectPerson, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>

@@ -17,6 +17,8 @@ export interface UsersRepo {
   /** Case-insensitive: the name is lower-cased before the lookup. */
   findByUsername(username: string): Promise<UserDoc | null>
   setPasswordHash(id: ObjectId, passwordHash: string): Promise<void>
+  /** The user as they are now, or null if there is no such user. */
+  setDisplayName(id: ObjectId, displayName: string): Promise<UserRecord | null>
 }
 
 function toObjectId(id: string | ObjectId): ObjectId | null {
@@ -53,6 +55,9 @@ export function createUsersRepo(c: Pick<Collections, 'users'>, { lookupWindowMs 
     },
     async setPasswordHash(id, passwordHash) {
       await users.updateOne({ _id: id }, { $set: { passwordHash } })
+    },
+    async setDisplayName(id, displayName) {
+      return users.findOneAndUpdate({ _id: id }, { $set: { displayName } }, { returnDocument: 'after', projection: { passwordHash: 0 } })
     },
   }
 }
