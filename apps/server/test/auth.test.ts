@@ -539,6 +539,8 @@ describe('over WebSocket', () => {
     const room = await laptop.trpc.rooms.create.mutate({ name: 'renames', visibility: 'private' })
     const friend = await signUp()
     await friend.trpc.rooms.direct.mutate({ username: laptop.username })
+    const onFriend = watch((h) => wsClient({ cookie: friend.cookie }).trpc.events.user.subscribe(undefined, h))
+    await within(onFriend.started, 5000, 'friend subscription starts')
     const before = await wsLaptop.trpc.messages.send.mutate({ roomId: room.id, clientId: 'before', body: 'sent before' })
     expect(before.author.displayName).toBe(laptop.username)
 
@@ -551,6 +553,10 @@ describe('over WebSocket', () => {
     expect((await laptop.trpc.auth.me.query())?.user.displayName).toBe('Ada Lovelace')
     await expect
       .poll(() => onLaptop.data.find((d) => (d as { type: string }).type === 'profile.updated'), { timeout: 5000, interval: 20 })
+      .toEqual({ type: 'profile.updated', user })
+    // The friend, who shares a room with the user, hears it too.
+    await expect
+      .poll(() => onFriend.data.find((d) => (d as { type: string }).type === 'profile.updated'), { timeout: 5000, interval: 20 })
       .toEqual({ type: 'profile.updated', user })
     // The laptop's socket was opened with the old name; what it sends now carries the new one.
     const after = await wsLaptop.trpc.messages.send.mutate({ roomId: room.id, clientId: 'after', body: 'sent after' })

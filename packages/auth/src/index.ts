@@ -4,13 +4,14 @@
  * expiry, Argon2id passwords, cookie helpers and login rate limits.
  */
 export * from './types.ts'
-export { AUTH_DEFAULTS, createAuth, userChannel, INVALID_CREDENTIALS, USERNAME_TAKEN, WRONG_PASSWORD } from './auth.ts'
+export { AUTH_DEFAULTS, createAuth, userChannel, INVALID_CREDENTIALS, PROFILES_CHANNEL, USERNAME_TAKEN, WRONG_PASSWORD } from './auth.ts'
 export type {
   AuthBus,
   AuthInstance,
   AuthLogger,
   CreateAuthOptions,
   LoginLimits,
+  ProfileUpdatedMessage,
   SessionRevokedMessage,
 } from './auth.ts'
 export { COOKIE_NAME, SECURE_COOKIE_NAME, cookieName } from './cookie.ts'

@@ -88,6 +88,6 @@ export type UserEvent =
   /** A room of the user's got a new name or topic (the room event of the same name, for the room list). */
   | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null; by: PublicUser }
   | { type: 'presence'; userId: string; status: 'online' | 'offline' }
-  /** The user's own name changed (on this device or another): each of their streams hears it. */
+  /** A new display name: the user's own (set on this device or another), or of someone sharing a room with them. */
   | { type: 'profile.updated'; user: PublicUser }
   | { type: 'session.revoked' }

@@ -132,14 +132,17 @@ describe('many nodes as one', () => {
     expect(refused(await send(mallory, room.id, 'still here?').catch((e: unknown) => e))).toBe(true)
     expect((await owner.trpc.messages.list.query({ roomId: room.id })).messages.map((m) => m.body)).toEqual(['hello'])
   })
-  it('a name changed through node A is the author of what the user sends next over a socket already open on node B', async () => {
+  it('a name changed through node A is the author of what the user sends next over a socket already open on node B, and a member on B hears it', async () => {
     const ada = await clients.signUp(cluster.A)
     const adaOnB = clients.on(cluster.B, ada.jar)
     const overSocket = createTRPCClient<AppRouter>({ links: [wsLink({ client: adaOnB.ws })] })
     const room = await ada.trpc.rooms.create.mutate({ name: 'names', visibility: 'private' })
+    const bob = await clients.signUp(cluster.B)
+    await ada.trpc.rooms.invite.mutate({ roomId: room.id, username: bob.user.username })
+    const bobOnB = watchUser(bob)
     // The socket to B opens (and its context reads Ada's user) before the change, and stays open.
     const onB = watchUser(adaOnB)
-    await onB.started
+    await Promise.all([onB.started, bobOnB.started])
     expect((await overSocket.messages.send.mutate({ roomId: room.id, clientId: randomUUID(), body: 'before' })).author.displayName).toBe(ada.user.username)
 
     await ada.trpc.auth.updateProfile.mutate({ displayName: 'Ada on both nodes' })
@@ -149,8 +152,12 @@ describe('many nodes as one', () => {
     }, 3000)
     // Her stream on B heard it too, and the socket is the one from before.
     await onB.until((e) => e.some((x) => x.type === 'profile.updated' && x.user.displayName === 'Ada on both nodes'))
-    expect(onB.errors).toEqual([])
-    onB.stop()
+    // Bob, who shares a room with her, hears it on B (his member list and their direct room follow it).
+    await bobOnB.until((e) => e.some((x) => x.type === 'profile.updated' && x.user.id === ada.user.id && x.user.displayName === 'Ada on both nodes'))
+    for (const s of [onB, bobOnB]) {
+      expect(s.errors).toEqual([])
+      s.stop()
+    }
   })
 
   it("a room list on node B shows each room's newest message, also where B knows it from the bus and not from a read", async () => {

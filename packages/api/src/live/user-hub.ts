@@ -19,6 +19,8 @@
  * - `room.added` / `room.removed` (the record follows the room, or stops);
  * - `room.updated` when a followed room's name or topic changes (from the
  *   room's event of the same name);
+ * - `profile.updated` when someone who shares a followed room changes their
+ *   name (the user's own, on their user channel);
  * - `presence` of people who share a followed room of at most
  *   `presenceRoomMaxMembers` (one member set per room on the node, see
  *   room-members.ts, asked which rooms the changed user is in: the cost is the
@@ -38,6 +40,7 @@
  */
 import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
+import { PROFILES_CHANNEL, type ProfileUpdatedMessage } from '@parley/auth'
 import type { Bus, PresenceChange } from '@parley/bus'
 import type { Database, NewestMessages } from '@parley/db'
 import type { Message, RoomEvent, UserEvent } from '@parley/schemas'
@@ -253,6 +256,9 @@ export function createUserHub({
     }
   })
   const offPresence = bus.presence.onChange(onPresence)
+  // Auth subscribes the same channel on every node, and logs if that fails.
+  const profiles = bus.subscribe(PROFILES_CHANNEL, (payload) => onProfile(payload as ProfileUpdatedMessage))
+  profiles.catch(() => {})
 
   function onRoomMessage(roomId: string, msg: RoomBusMessage): void {
     const event = msg.event
@@ -320,6 +326,24 @@ export function createUserHub({
       if (members.count(roomId) > presenceRoomMaxMembers) continue
       for (const u of rooms.members(roomId) ?? []) {
         if (u.userId === change.userId || told.has(u)) continue
+        told.add(u)
+        tell(u, json)
+      }
+    }
+  }
+
+  /**
+   * A new name, to whoever here shares a followed room with its user (member
+   * lists, a direct room's title). Renames are rare and rate-limited, so
+   * unlike presence it goes to rooms of any size. The user's own streams hear
+   * it on their user channel.
+   */
+  function onProfile(message: ProfileUpdatedMessage): void {
+    const json = JSON.stringify(message satisfies UserEvent)
+    const told = new Set<UserRecord>()
+    for (const roomId of members.roomsOf(message.user.id)) {
+      for (const u of rooms.members(roomId) ?? []) {
+        if (u.userId === message.user.id || told.has(u)) continue
         told.add(u)
         tell(u, json)
       }
@@ -508,6 +532,7 @@ export function createUserHub({
       closed = true
       for (const u of users.values()) if (u.resyncRetry) clearTimeout(u.resyncRetry)
       offPresence()
+      profiles.then((off) => off(), () => {})
       offResync()
     },
     /**
