@@ -1,12 +1,26 @@
 /**
- * The account dialog (the user's name at the top of the room list): a new
- * password, which signs the user's other devices out and keeps this one, and
+ * The account dialog (the user's name at the top of the room list): the name
+ * others see, a new password, which signs the user's other devices out and keeps this one, and
  * signing out on every device. Both need the server: offline they say so and
  * do nothing.
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { createRoom, PASSWORD, PHONE, query, roomItem, signIn, useE2E } from './harness.ts'
+import {
+  createRoom,
+  invite,
+  message,
+  mutate,
+  openRoom,
+  PASSWORD,
+  PHONE,
+  query,
+  roomItem,
+  say,
+  sendElsewhere,
+  signIn,
+  useE2E,
+} from './harness.ts'
 
 const e2e = useE2E()
 const ANDROID =
@@ -76,6 +90,62 @@ describe('the account dialog', () => {
     await roomItem(phone, 'lost-phone').waitFor()
   })
 
+  it('changes the name others see: this page and the other device show it at once, the next message carries it, and those already sent keep the old one', async () => {
+    const { alice, phone, dialog } = await onTwoDevices()
+    const page = alice.page
+    const bob = await e2e.signUp('Bob Chen')
+    await page.keyboard.press('Escape')
+    await openRoom(page, 'lost-phone')
+    await invite(page, bob.username)
+    await say(page, 'sent before')
+    await openRoom(bob.page, 'lost-phone')
+    await message(bob.page, 'sent before').waitFor()
+    expect(await bob.page.getByTestId('member-list').innerText()).toContain('Alice Martin')
+    // …and a direct conversation with her, named after her.
+    const dm = await mutate<{ id: string }>(bob.page, 'rooms.direct', { username: alice.username })
+    await sendElsewhere(bob.page, dm.id, ['about the phone'])
+    await roomItem(bob.page, 'Alice Martin').waitFor()
+
+    await page.getByTestId('account-button').click()
+    const field = dialog.getByTestId('display-name')
+    const save = dialog.getByTestId('display-name-save')
+    expect(await field.inputValue()).toBe('Alice Martin')
+    expect(await save.isDisabled()).toBe(true) // nothing to save yet
+    await field.fill('   ')
+    expect(await save.isDisabled()).toBe(true)
+    await field.fill('  Alice Cooper ')
+    await save.click()
+    await expect.poll(() => dialog.getByTestId('account-name').innerText()).toBe('Alice Cooper')
+    await page.getByRole('status').filter({ hasText: 'Your name is now Alice Cooper' }).waitFor()
+    expect(await save.isDisabled()).toBe(true)
+    // The phone, signed in before, hears it without a reload.
+    await expect
+      .poll(() => phone.getByTestId('account-button').innerText())
+      .toContain('Alice Cooper')
+
+    await page.keyboard.press('Escape')
+    await say(page, 'sent after')
+    const after = message(bob.page, 'sent after')
+    await after.waitFor()
+    expect(await after.getByTestId('message-author').innerText()).toBe('Alice Cooper')
+    expect(await message(bob.page, 'sent before').getByTestId('message-author').innerText()).toBe(
+      'Alice Martin',
+    )
+    // Bob's member list, open all along, names her as she is now.
+    await expect
+      .poll(() => bob.page.getByTestId('member-list').innerText())
+      .toContain('Alice Cooper')
+    await roomItem(bob.page, 'Alice Cooper').waitFor()
+    // A reload keeps it (the server's answer, and the name remembered for an offline start).
+    await page.reload()
+    await expect
+      .poll(() => page.getByTestId('account-button').innerText())
+      .toContain('Alice Cooper')
+    expect(await page.evaluate(() => localStorage.getItem('parley:user'))).toContain(
+      '"Alice Cooper"',
+    )
+  })
+
   it('lists where the user is signed in, this device first, and signs the other one out at once', async () => {
     const { phone, dialog } = await onTwoDevices()
     const items = dialog.getByTestId('session-item')
@@ -107,6 +177,8 @@ describe('the account dialog', () => {
     try {
       await expect.poll(() => submit.isDisabled()).toBe(true)
       expect(await dialog.getByTestId('change-password-submit').isDisabled()).toBe(true)
+      await dialog.getByTestId('display-name').fill('Alice Offline')
+      expect(await dialog.getByTestId('display-name-save').isDisabled()).toBe(true)
       expect(await dialog.getByTestId('session-end').isDisabled()).toBe(true)
       expect(await dialog.getByTestId('offline-note').innerText()).toContain(
         'Changing your account needs a connection',

@@ -6,6 +6,7 @@ import {
   allMembersKey,
   getRoomList,
   patchRoom,
+  renameUser,
   roomListKey,
   setPresence,
   sortRooms,
@@ -98,6 +99,10 @@ export function useUserEvents(): void {
         return
       case 'presence':
         setPresence(qc, event.userId, event.status === 'online')
+        return
+      case 'profile.updated':
+        session.renamed(event.user)
+        renameUser(qc, event.user)
         return
       case 'session.revoked':
         // Signed out here: useAppSync takes the app to the sign-in form.

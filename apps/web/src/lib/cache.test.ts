@@ -1,6 +1,8 @@
+import { QueryClient } from '@tanstack/vue-query'
 import { describe, expect, it } from 'vitest'
+import type { Member } from '@parley/schemas'
 import { listedRoom, message, user } from '../test/factories.ts'
-import { mergeRoomList } from './cache.ts'
+import { getRoomList, membersKey, mergeRoomList, renameUser, roomListKey } from './cache.ts'
 
 const me = user()
 const bob = user()
@@ -31,5 +33,32 @@ describe('a fresh room list over the one held', () => {
     const merged = mergeRoomList([mine, listedRoom({ id: 'gone' })], [renamed])
     expect(merged.map((r) => [r.id, r.name, r.role])).toEqual([[renamed.id, 'renamed', 'admin']])
     expect(mergeRoomList(undefined, [renamed])).toEqual([renamed])
+  })
+})
+
+describe('someone’s new name', () => {
+  it('shows in every member list held and in the direct room shared with them; other rooms and people stay as they were', () => {
+    const qc = new QueryClient()
+    const carol = user()
+    const dm = listedRoom({ id: 'dm', direct: true, directPeople: [me, bob] })
+    const other = listedRoom({ id: 'other', direct: true, directPeople: [me, carol] })
+    const plain = listedRoom({ id: 'plain' })
+    qc.setQueryData(roomListKey(), [dm, other, plain])
+    const row = (u: typeof me): Member => ({ user: u, role: 'member', online: true })
+    qc.setQueryData(membersKey('plain'), [row(me), row(bob)])
+    qc.setQueryData(membersKey('another'), [row(carol)])
+
+    const renamed = { ...bob, displayName: 'Robert' }
+    renameUser(qc, renamed)
+    expect(getRoomList(qc)?.map((r) => r.directPeople?.map((p) => p.displayName))).toEqual([
+      [me.displayName, 'Robert'],
+      [me.displayName, carol.displayName],
+      undefined,
+    ])
+    expect(qc.getQueryData<Member[]>(membersKey('plain'))).toEqual([
+      row(me),
+      { ...row(bob), user: renamed },
+    ])
+    expect(qc.getQueryData<Member[]>(membersKey('another'))).toEqual([row(carol)])
   })
 })

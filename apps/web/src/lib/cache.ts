@@ -6,7 +6,7 @@
  * timeline is its own shape (a page plus `fromCache`), so it names it.
  */
 import type { QueryClient } from '@tanstack/vue-query'
-import type { Member, Message, RoomListItem } from '@parley/schemas'
+import type { Member, Message, PublicUser, RoomListItem } from '@parley/schemas'
 import type { Input } from './contract.ts'
 import type { Timeline } from './timeline.ts'
 import { getTrpcData, setTrpcData, trpcKey, trpcPathKey } from './trpc-query.ts'
@@ -136,6 +136,28 @@ export function updateMembers(
 }
 
 /** Presence reaches every cached member list the user appears in. */
+/**
+ * Someone's new name in every member list held and in the direct rooms
+ * shared with them (their title names the other person). Messages keep the
+ * name they were sent with.
+ */
+export function renameUser(qc: QueryClient, user: PublicUser): void {
+  qc.setQueriesData<Member[]>({ queryKey: allMembersKey() }, (old) =>
+    old?.some((m) => m.user.id === user.id)
+      ? old.map((m) => (m.user.id === user.id ? { ...m, user } : m))
+      : old,
+  )
+  updateRoomList(qc, (rooms) =>
+    rooms.some((r) => r.directPeople?.some((p) => p.id === user.id))
+      ? rooms.map((r) =>
+          r.directPeople?.some((p) => p.id === user.id)
+            ? { ...r, directPeople: r.directPeople.map((p) => (p.id === user.id ? user : p)) }
+            : r,
+        )
+      : rooms,
+  )
+}
+
 export function setPresence(qc: QueryClient, userId: string, online: boolean): void {
   qc.setQueriesData<Member[]>({ queryKey: allMembersKey() }, (old) =>
     old?.some((m) => m.user.id === userId && m.online !== online)

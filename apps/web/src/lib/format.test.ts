@@ -39,6 +39,14 @@ describe('the message list’s groups and day separators', () => {
     ).toBe(true)
   })
 
+  it('a new name starts a group: its head shows the name the messages were sent with', () => {
+    const before = message({ author: alice, createdAt: at(2026, 3, 2, 10, 0) })
+    const renamed = { ...alice, displayName: `${alice.displayName} (new)` }
+    expect(
+      startsGroup(before, message({ author: renamed, createdAt: at(2026, 3, 2, 10, 1) })),
+    ).toBe(true)
+  })
+
   it('local midnight starts a day and a group, even a minute apart', () => {
     const late = message({ author: alice, createdAt: at(2026, 3, 1, 23, 59) })
     const early = message({ author: alice, createdAt: at(2026, 3, 2, 0, 0) })

@@ -68,10 +68,15 @@ const sameDay = (a: Date, b: Date) =>
   a.getMonth() === b.getMonth() &&
   a.getFullYear() === b.getFullYear()
 
-/** Consecutive messages by one author within 5 minutes, on one day, form a group. */
+/**
+ * Consecutive messages by one author within 5 minutes, on one day, form a
+ * group. A new name starts one: the group's head shows the name its messages
+ * were sent with.
+ */
 export function startsGroup(prev: Message | undefined, m: Message): boolean {
   if (!prev) return true
   if (prev.author.id !== m.author.id) return true
+  if (prev.author.displayName !== m.author.displayName) return true
   if (prev.deleted !== m.deleted) return true
   const [a, b] = [new Date(prev.createdAt), new Date(m.createdAt)]
   return b.getTime() - a.getTime() > GROUP_MS || !sameDay(a, b)

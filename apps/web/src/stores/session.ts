@@ -197,6 +197,13 @@ export const useSessionStore = defineStore('session', () => {
     await reconnectTrpc()
   }
 
+  /** The user's own new name (set here or on another device): shown, and remembered for offline starts. */
+  function renamed(next: PublicUser): void {
+    if (user.value?.id !== next.id) return
+    user.value = next
+    rememberUser(next)
+  }
+
   /** The server revoked the session (e.g. "sign out everywhere"). */
   function revoked(): void {
     void dropLocal()
@@ -216,6 +223,7 @@ export const useSessionStore = defineStore('session', () => {
     logout,
     logoutEverywhere,
     finishLogout,
+    renamed,
     revoked,
   }
 })
