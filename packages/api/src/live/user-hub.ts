@@ -319,17 +319,8 @@ export function createUserHub({
   }
 
   function onPresence(change: PresenceChange): void {
-    const json = JSON.stringify({ type: 'presence', ...change } satisfies UserEvent)
-    const told = new Set<UserRecord>()
-    for (const roomId of members.roomsOf(change.userId)) {
-      // In a big room everyone coming online would tell everyone else: n² frames.
-      if (members.count(roomId) > presenceRoomMaxMembers) continue
-      for (const u of rooms.members(roomId) ?? []) {
-        if (u.userId === change.userId || told.has(u)) continue
-        told.add(u)
-        tell(u, json)
-      }
-    }
+    // In a big room everyone coming online would tell everyone else: n² frames.
+    tellRoommates(change.userId, JSON.stringify({ type: 'presence', ...change } satisfies UserEvent), presenceRoomMaxMembers)
   }
 
   /**
@@ -339,11 +330,16 @@ export function createUserHub({
    * it on their user channel.
    */
   function onProfile(message: ProfileUpdatedMessage): void {
-    const json = JSON.stringify(message satisfies UserEvent)
+    tellRoommates(message.user.id, JSON.stringify(message satisfies UserEvent))
+  }
+
+  /** To every stream here of each user who shares a followed room of at most `maxMembers` with `userId` (not them), once. */
+  function tellRoommates(userId: string, json: string, maxMembers = Infinity): void {
     const told = new Set<UserRecord>()
-    for (const roomId of members.roomsOf(message.user.id)) {
+    for (const roomId of members.roomsOf(userId)) {
+      if (members.count(roomId) > maxMembers) continue
       for (const u of rooms.members(roomId) ?? []) {
-        if (u.userId === message.user.id || told.has(u)) continue
+        if (u.userId === userId || told.has(u)) continue
         told.add(u)
         tell(u, json)
       }
