@@ -36,6 +36,32 @@ describe('repositories', () => {
     expect((await rooms.view((await rooms.get(room._id))!)).room.directPeople).toEqual([ben, ann])
   })
 
+  it("a new display name: stored without touching the password, and in each of the user's direct rooms, beside the other person as they were", async () => {
+    const { users, rooms } = database.repos
+    const ann = await users.insert({ username: 'n-ann', displayName: 'Ann', passwordHash: 'hash' })
+    const annAsShown = { id: ann._id.toHexString(), username: 'n-ann', displayName: 'Ann' }
+    const [ben, cal] = [person('n-ben'), person('n-cal')]
+    const withBen = (await rooms.direct(annAsShown, ben)).room
+    const withCal = (await rooms.direct(cal, annAsShown)).room
+    const notHers = (await rooms.direct(ben, cal)).room
+    const group = await rooms.create({ name: 'n-group', visibility: 'public', owner: annAsShown })
+    for (const [room, who] of [[withBen, annAsShown], [withBen, ben], [withCal, cal], [withCal, annAsShown], [notHers, ben], [notHers, cal], [group, annAsShown]] as const)
+      await rooms.addMember(room, who, 'member')
+
+    const stored = await users.setDisplayName(ann._id, 'Ann Lee')
+    expect(stored).toMatchObject({ username: 'n-ann', displayName: 'Ann Lee' })
+    expect(stored).not.toHaveProperty('passwordHash')
+    expect((await users.findByUsername('n-ann'))?.passwordHash).toBe('hash')
+    const renamed = { ...annAsShown, displayName: 'Ann Lee' }
+    await rooms.renameDirectPerson(renamed)
+    const peopleOf = async (id: ObjectId) => (await rooms.view((await rooms.get(id))!)).room.directPeople
+    expect(await peopleOf(withBen._id)).toEqual([renamed, ben])
+    expect(await peopleOf(withCal._id)).toEqual([cal, renamed])
+    expect(await peopleOf(notHers._id)).toEqual([ben, cal])
+    expect((await rooms.view((await rooms.get(group._id))!)).room).toMatchObject({ name: 'n-group', directPeople: null })
+    expect(await users.setDisplayName(new ObjectId(), 'Nobody')).toBeNull()
+  })
+
   it('makes a repeated send return the original message', async () => {
     const { rooms, messages } = database.repos
     const owner = person('owner1')
