@@ -106,6 +106,9 @@ describe('the account dialog', () => {
     await sendElsewhere(bob.page, dm.id, ['about the phone'])
     await roomItem(bob.page, 'Alice Martin').waitFor()
 
+    await phone.getByTestId('account-button').click()
+    const phoneDialog = phone.getByRole('dialog', { name: 'Your account' })
+    await phoneDialog.getByTestId('display-name').waitFor()
     await page.getByTestId('account-button').click()
     const field = dialog.getByTestId('display-name')
     const save = dialog.getByTestId('display-name-save')
@@ -118,10 +121,14 @@ describe('the account dialog', () => {
     await expect.poll(() => dialog.getByTestId('account-name').innerText()).toBe('Alice Cooper')
     await page.getByRole('status').filter({ hasText: 'Your name is now Alice Cooper' }).waitFor()
     expect(await save.isDisabled()).toBe(true)
-    // The phone, signed in before, hears it without a reload.
+    // The phone, signed in before, hears it without a reload; its account dialog, open all along, too.
     await expect
       .poll(() => phone.getByTestId('account-button').innerText())
       .toContain('Alice Cooper')
+    await expect
+      .poll(() => phoneDialog.getByTestId('display-name').inputValue())
+      .toBe('Alice Cooper')
+    expect(await phoneDialog.getByTestId('display-name-save').isDisabled()).toBe(true)
 
     await page.keyboard.press('Escape')
     await say(page, 'sent after')
