@@ -135,6 +135,9 @@ describe('the account dialog', () => {
     const after = message(bob.page, 'sent after')
     await after.waitFor()
     expect(await after.getByTestId('message-author').innerText()).toBe('Alice Cooper')
+    // Both say whose they are on hover: the same username.
+    for (const m of [after, message(bob.page, 'sent before')])
+      expect(await m.getByTestId('message-author').getAttribute('title')).toBe(`@${alice.username}`)
     expect(await message(bob.page, 'sent before').getByTestId('message-author').innerText()).toBe(
       'Alice Martin',
     )
