@@ -116,8 +116,9 @@ export const authRouter = router({
   updateProfile: protectedProcedure.input(UpdateProfileInput).mutation(async ({ ctx, input }) => {
     if (input.displayName === ctx.user.displayName) return { user: toPublicUser(ctx.user) }
     await limitUser(ctx, 'profile')
+    // The direct rooms first: should the user's own write then fail, trying again is no no-op, and finishes both.
+    await ctx.deps.database.repos.rooms.renameDirectPerson({ ...toPublicUser(ctx.user), displayName: input.displayName })
     const user = toPublicUser(await mapAuthErrors(() => ctx.deps.auth.setDisplayName(ctx.session, input.displayName)))
-    await ctx.deps.database.repos.rooms.renameDirectPerson(user)
     return { user }
   }),
 
