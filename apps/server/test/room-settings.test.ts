@@ -366,6 +366,39 @@ describe('rooms.update across two nodes', () => {
   const cluster = useCluster({ nodes: 2 })
   const { clients } = cluster
 
+  it('changes made at once through both nodes end where the log ends: the room as stored is the last room.updated, for every field', async () => {
+    const alice = await clients.signUp(cluster.A)
+    const bob = await clients.signUp(cluster.B)
+    const room = await alice.trpc.rooms.create.mutate({ name: unique('racing'), visibility: 'public' })
+    await bob.trpc.rooms.join.mutate({ roomId: room.id })
+    await alice.trpc.rooms.setRole.mutate({ roomId: room.id, userId: bob.user.id, role: 'admin' })
+    // A member with the room open on A all along, as replays from the log on B see it too.
+    const carol = await clients.signUp(cluster.A)
+    await carol.trpc.rooms.join.mutate({ roomId: room.id })
+    const live = watchRoom(carol, room.id)
+    await live.started
+    for (let round = 0; round < 4; round++) {
+      // Two admins on two nodes, renaming and re-topicking at once.
+      await Promise.all(
+        range(1, 6).flatMap((i) => [
+          (i % 2 ? alice : bob).trpc.rooms.update.mutate({ roomId: room.id, name: `name ${round}.${i}` }),
+          (i % 2 ? bob : alice).trpc.rooms.update.mutate({ roomId: room.id, topic: `topic ${round}.${i}` }),
+        ]),
+      )
+      const stored = await alice.trpc.rooms.get.query({ roomId: room.id })
+      const replay = watchRoom(bob, room.id, '0')
+      await replay.until((e) => seqsOf(e).includes(stored.seq))
+      const last = updates(replay.items).at(-1)
+      replay.stop()
+      expect(last && { name: last.name, topic: last.topic }, `round ${round}`).toEqual({ name: stored.name, topic: stored.topic })
+      await live.until((e) => seqsOf(e).includes(stored.seq))
+      const seen = updates(live.items).at(-1)
+      expect(seen && { name: seen.name, topic: seen.topic }, `round ${round}, live`).toEqual({ name: stored.name, topic: stored.topic })
+    }
+    expect(live.errors).toEqual([])
+    live.stop()
+  })
+
   it('a member on node B sees the change made on node A, in the room and in their room list', async () => {
     const alice = await clients.signUp(cluster.A)
     const bob = await clients.signUp(cluster.B)

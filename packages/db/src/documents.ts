@@ -46,6 +46,8 @@ export interface RoomDoc {
    * (claimOwnership), so the room is never without someone to moderate it.
    */
   ownerless?: true
+  /** The seq of the room.updated event its name and topic are stored from (absent before the first). */
+  settingsSeq?: number
   createdAt: Date
 }
 

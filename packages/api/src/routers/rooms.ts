@@ -85,7 +85,7 @@ export const roomsRouter = router({
     if (changes) {
       await limitUser(ctx, 'rooms')
       updated = await rooms.update(room._id, change, toPublicUser(ctx.user))
-      publishRoomEvent(ctx, updated?.event ?? null)
+      for (const event of updated?.events ?? []) publishRoomEvent(ctx, event)
     }
     // Nothing changed (as read, or by the time of the write): the room as it was read.
     return (await rooms.view(updated?.room ?? room)).room

@@ -126,9 +126,17 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
 
   /**
    * Changes a room's name and/or topic (a field left out stays as it is).
-   * The filter skips a change that changes nothing: then nothing is written
-   * and there is no event (null). Otherwise it returns the room as this write
-   * left it, and the room.updated that carries its name and topic. Rooms keep
+   * A change that changes nothing writes nothing and logs no event (null).
+   * Otherwise it returns the room as stored and the room.updated events it
+   * logged, each carrying the room's name and topic.
+   *
+   * The log's order is the one members see, so the room as stored must be
+   * its last room.updated, also when admins change it at once through
+   * different nodes (writing the room, then logging, let the two orders
+   * differ). So the event is logged first and the room written only if no
+   * other change was stored since it was read (`settingsSeq`); if one was,
+   * the change is logged again over the room as it now is, and written then:
+   * the events that lost a race are followed by one that did not. Rooms keep
    * no other copy of their name (browse searches `name` itself); direct rooms
    * are not changed.
    */
@@ -136,30 +144,26 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
     roomId: ObjectId,
     change: { name?: string; topic?: string | null },
     by: PublicUser,
-  ): Promise<{ room: RoomDoc; event: EventDoc } | null> {
-    const set: { name?: string; topic?: string | null } = {}
-    if (change.name !== undefined) set.name = change.name
-    if (change.topic !== undefined) set.topic = change.topic
-    const differs = Object.entries(set).map(([field, value]) => ({ [field]: { $ne: value } }))
-    if (differs.length === 0) return null
-    const room = await c.rooms.findOneAndUpdate(
-      { _id: roomId, directKey: { $exists: false }, $or: differs },
-      { $set: set },
-      { returnDocument: 'after' },
-    )
-    if (!room) return null
-    const result = await log.append(roomId, {
-      build: (seq) => ({
-        type: 'room.updated',
-        roomId: roomId.toHexString(),
-        seq,
-        name: room.name,
-        topic: room.topic,
-        by,
-      }),
-    })
-    if (!result.ok) throw new Error('unexpected idempotency conflict')
-    return { room, event: result.event }
+  ): Promise<{ room: RoomDoc; events: EventDoc[] } | null> {
+    const events: EventDoc[] = []
+    for (;;) {
+      const current = await c.rooms.findOne({ _id: roomId, directKey: { $exists: false } })
+      if (!current) return null
+      const next = { name: change.name ?? current.name, topic: change.topic !== undefined ? change.topic : current.topic }
+      // Once an event is logged, the room is written whatever it holds: that event may be the log's last.
+      if (events.length === 0 && next.name === current.name && next.topic === current.topic) return null
+      const result = await log.append(roomId, {
+        build: (seq) => ({ type: 'room.updated', roomId: roomId.toHexString(), seq, ...next, by }),
+      })
+      if (!result.ok) throw new Error('unexpected idempotency conflict')
+      events.push(result.event)
+      const room = await c.rooms.findOneAndUpdate(
+        { _id: roomId, settingsSeq: current.settingsSeq ?? { $exists: false } },
+        { $set: { ...next, settingsSeq: result.event.seq } },
+        { returnDocument: 'after' },
+      )
+      if (room) return { room, events }
+    }
   }
 
   /** A room as clients see it, given its latest seq: activity from the newest message. */
