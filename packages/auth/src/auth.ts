@@ -272,7 +272,26 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       }
     }
   }
-  const stopResync = bus.onResync(() => {
+  /**
+   * The same net for new names, once the bus says it lost messages (not at
+   * every periodic resync: names change rarely, and a lost one only leaves a
+   * socket sending with the old name): each watched user read again, a few
+   * at a time.
+   */
+  async function recheckNames(): Promise<void> {
+    const byUser = new Map<string, Watcher[]>()
+    for (const set of watchers.values()) for (const w of set) byUser.set(w.userId, [...(byUser.get(w.userId) ?? []), w])
+    const ids = [...byUser.keys()]
+    for (let i = 0; i < ids.length && !closed; i += RECHECK_BATCH) {
+      const batch = await Promise.all(ids.slice(i, i + RECHECK_BATCH).map((id) => users.findById(id)))
+      for (const user of batch) {
+        if (!user) continue
+        for (const w of byUser.get(user._id.toHexString()) ?? []) w.authenticated.user.displayName = user.displayName
+      }
+    }
+  }
+  const stopResync = bus.onResync((cause) => {
+    if (cause !== 'interval') recheckNames().catch((err: unknown) => log.warn({ err }, 'name re-check failed'))
     recheckWatched().catch((err: unknown) => log.warn({ err }, 'session re-check failed'))
   })
   const pruneTimer =

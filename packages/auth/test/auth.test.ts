@@ -508,6 +508,24 @@ describe('a new display name', () => {
 })
 
 describe('bus resync (the safety net for revocations the bus lost)', () => {
+  it('after the bus lost messages, reads the watched users again: a name changed meanwhile reaches their sockets (not at a periodic resync)', async () => {
+    const resync: ((cause: ResyncCause) => void)[] = []
+    const a = h.auth({ bus: { ...h.bus, onResync: (handler) => (resync.push(handler), () => {}) } })
+    const reg = await a.register({ username: uniqueName(), password: 'password one', displayName: 'Before' })
+    const other = await a.register({ username: uniqueName(), password: 'password one', displayName: 'Other' })
+    const [mine, theirs] = [(await a.validate(reg.token))!, (await a.validate(other.token))!]
+    await a.watchRevocation(mine, () => {})
+    await a.watchRevocation(theirs, () => {})
+    // Changed behind the bus's back (its message lost).
+    await h.database.collections.users.updateOne({ _id: reg.user._id }, { $set: { displayName: 'After' } })
+    for (const handler of resync) handler('interval')
+    await sleep(100)
+    expect(mine.user.displayName).toBe('Before')
+    for (const handler of resync) handler('reconnected')
+    await eventually(() => mine.user.displayName === 'After', 3000, 'the new name read again')
+    expect(theirs.user.displayName).toBe('Other')
+  })
+
   it('re-checks every watched session, a batch at a time, and fires for those gone from the database', async () => {
     // The bus's resync signal, fired by hand here (Redis fires it on reconnects and every ~30 s).
     const resync: ((cause: ResyncCause) => void)[] = []
