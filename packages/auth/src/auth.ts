@@ -16,6 +16,7 @@ import {
   type Database,
   type SessionDoc,
   type UserDoc,
+  type UserRecord,
 } from '@parley/db'
 import { readSessionCookie, serializeBlankCookie, serializeSessionCookie } from './cookie.ts'
 import { createPasswordHasher, OWASP_MIN_PARAMS, type HashParams } from './password.ts'
@@ -124,13 +125,24 @@ function isRevocationNotice(payload: unknown): payload is RevocationNotice {
 /**
  * New display names go to every node on this one channel, as revocations do:
  * a socket's context holds its user from when it opened, and what it sends
- * from now on (a message's author) must carry the new name.
+ * from now on (a message's author) must carry the new name. `nameVersion`
+ * (the user's count of changes) keeps an older change heard late from
+ * undoing a newer one.
  */
 export const PROFILES_CHANNEL = 'auth:profiles'
-function isProfileNotice(payload: unknown): payload is ProfileUpdatedMessage {
+export interface ProfileNotice extends ProfileUpdatedMessage {
+  nameVersion: number
+}
+function isProfileNotice(payload: unknown): payload is ProfileNotice {
   if (!payload || typeof payload !== 'object') return false
-  const p = payload as Partial<ProfileUpdatedMessage>
-  return p.type === 'profile.updated' && typeof p.user?.id === 'string' && typeof p.user.displayName === 'string'
+  const p = payload as Partial<ProfileNotice>
+  return p.type === 'profile.updated' && typeof p.user?.id === 'string' && typeof p.user.displayName === 'string' && typeof p.nameVersion === 'number'
+}
+/** Writes a name into a session's user unless the one it holds is newer (the same change twice is harmless). */
+function rename(user: UserRecord, displayName: string, nameVersion: number): void {
+  if ((user.nameVersion ?? 0) > nameVersion) return
+  user.displayName = displayName
+  user.nameVersion = nameVersion
 }
 /** How long a revocation is remembered, for a watch that starts just after it went by. */
 const RECENT_REVOCATION_MS = 60_000
@@ -232,16 +244,18 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     (err: unknown) => log.error({ err }, 'revocation channel subscribe failed'),
   )
   /** Names changed lately (user id → the new name and when), for watches that start right after one. */
-  const recentProfiles = new Map<string, { displayName: string; at: number }>()
-  function onProfile({ user }: ProfileUpdatedMessage): void {
+  const recentProfiles = new Map<string, { displayName: string; nameVersion: number; at: number }>()
+  function onProfile({ user, nameVersion }: ProfileNotice): void {
     const at = Date.now()
-    recentProfiles.delete(user.id) // re-inserted last: the map stays in time order
-    recentProfiles.set(user.id, { displayName: user.displayName, at })
+    if ((recentProfiles.get(user.id)?.nameVersion ?? 0) < nameVersion) {
+      recentProfiles.delete(user.id) // re-inserted last: the map stays in time order
+      recentProfiles.set(user.id, { displayName: user.displayName, nameVersion, at })
+    }
     for (const [k, v] of recentProfiles) {
       if (v.at > at - RECENT_REVOCATION_MS) break
       recentProfiles.delete(k)
     }
-    for (const set of watchers.values()) for (const w of set) if (w.userId === user.id) w.authenticated.user.displayName = user.displayName
+    for (const set of watchers.values()) for (const w of set) if (w.userId === user.id) rename(w.authenticated.user, user.displayName, nameVersion)
   }
   const profiles = bus.subscribe(PROFILES_CHANNEL, (payload) => {
     if (isProfileNotice(payload)) onProfile(payload)
@@ -286,7 +300,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       const batch = await Promise.all(ids.slice(i, i + RECHECK_BATCH).map((id) => users.findById(id)))
       for (const user of batch) {
         if (!user) continue
-        for (const w of byUser.get(user._id.toHexString()) ?? []) w.authenticated.user.displayName = user.displayName
+        for (const w of byUser.get(user._id.toHexString()) ?? []) rename(w.authenticated.user, user.displayName, user.nameVersion ?? 0)
       }
     }
   }
@@ -431,7 +445,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       if (!updated) throw new AuthError('UNAUTHORIZED', 'Your account no longer exists')
       const message: ProfileUpdatedMessage = { type: 'profile.updated', user: toPublicUser(updated) }
       // Every node's sockets, this one's too (the bus delivers a publish here at once).
-      bus.publish(PROFILES_CHANNEL, message)
+      bus.publish(PROFILES_CHANNEL, { ...message, nameVersion: updated.nameVersion ?? 0 } satisfies ProfileNotice)
       bus.publish(userChannel(message.user.id), message)
       return updated
     },
@@ -515,7 +529,7 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       const allAt = recentRevocations.get(`all:${userId}`)
       // Likewise a new name: the session's user may have been read before it.
       const renamed = recentProfiles.get(userId)
-      if (renamed && renamed.at >= watchingSince - RECENT_REVOCATION_MS) authenticated.user.displayName = renamed.displayName
+      if (renamed && renamed.at >= watchingSince - RECENT_REVOCATION_MS) rename(authenticated.user, renamed.displayName, renamed.nameVersion)
       if (recentRevocations.has(sessionId)) watcher.fire()
       else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) await stillValid()
       if (!done) arm(session)

@@ -11,6 +11,7 @@ export type {
   AuthLogger,
   CreateAuthOptions,
   LoginLimits,
+  ProfileNotice,
   ProfileUpdatedMessage,
   SessionRevokedMessage,
 } from './auth.ts'

@@ -11,6 +11,7 @@ import { openTestDatabase } from '@parley/db/testing'
 import {
   AuthError,
   INVALID_CREDENTIALS,
+  PROFILES_CHANNEL,
   USERNAME_TAKEN,
   WRONG_PASSWORD,
   type AuthInstance,
@@ -481,6 +482,22 @@ describe('revocation', () => {
 })
 
 describe('a new display name', () => {
+  it('an older change heard after a newer one (two nodes, one user, at once) does not undo it', async () => {
+    const reg = await auth.register({ username: uniqueName(), password: 'password one', displayName: 'First' })
+    const watched = (await auth.validate(reg.token))!
+    await auth.watchRevocation(watched, () => {})
+    const notice = (displayName: string, nameVersion: number) => ({
+      type: 'profile.updated',
+      user: { id: reg.user._id.toHexString(), username: reg.user.username, displayName },
+      nameVersion,
+    })
+    h.bus.publish(PROFILES_CHANNEL, notice('Third', 3))
+    h.bus.publish(PROFILES_CHANNEL, notice('Second', 2))
+    await eventually(() => watched.user.displayName === 'Third', 3000, 'the newer name')
+    await sleep(50)
+    expect(watched.user.displayName).toBe('Third')
+  })
+
   it("reaches the user's watched sessions on every node, one validated just before it and watched after it too, and the user channel", async () => {
     const otherNode = h.auth()
     const reg = await auth.register({ username: uniqueName(), password: 'password one', displayName: 'Old Name' })
@@ -517,7 +534,7 @@ describe('bus resync (the safety net for revocations the bus lost)', () => {
     await a.watchRevocation(mine, () => {})
     await a.watchRevocation(theirs, () => {})
     // Changed behind the bus's back (its message lost).
-    await h.database.collections.users.updateOne({ _id: reg.user._id }, { $set: { displayName: 'After' } })
+    await h.database.collections.users.updateOne({ _id: reg.user._id }, { $set: { displayName: 'After' }, $inc: { nameVersion: 1 } })
     for (const handler of resync) handler('interval')
     await sleep(100)
     expect(mine.user.displayName).toBe('Before')

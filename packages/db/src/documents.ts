@@ -7,6 +7,8 @@ export interface UserDoc {
   /** Lower-cased; unique. */
   username: string
   displayName: string
+  /** How many times the display name was changed (absent: never): orders changes heard out of order. */
+  nameVersion?: number
   passwordHash: string
   createdAt: Date
 }

@@ -49,7 +49,7 @@ describe('repositories', () => {
       await rooms.addMember(room, who, 'member')
 
     const stored = await users.setDisplayName(ann._id, 'Ann Lee')
-    expect(stored).toMatchObject({ username: 'n-ann', displayName: 'Ann Lee' })
+    expect(stored).toMatchObject({ username: 'n-ann', displayName: 'Ann Lee', nameVersion: 1 })
     expect(stored).not.toHaveProperty('passwordHash')
     expect((await users.findByUsername('n-ann'))?.passwordHash).toBe('hash')
     const renamed = { ...annAsShown, displayName: 'Ann Lee' }

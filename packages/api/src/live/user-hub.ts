@@ -40,7 +40,7 @@
  */
 import pLimit from 'p-limit'
 import { ObjectId } from '@parley/db'
-import { PROFILES_CHANNEL, type ProfileUpdatedMessage } from '@parley/auth'
+import { PROFILES_CHANNEL, type ProfileNotice } from '@parley/auth'
 import type { Bus, PresenceChange } from '@parley/bus'
 import type { Database, NewestMessages } from '@parley/db'
 import type { Message, RoomEvent, UserEvent } from '@parley/schemas'
@@ -257,7 +257,7 @@ export function createUserHub({
   })
   const offPresence = bus.presence.onChange(onPresence)
   // Auth subscribes the same channel on every node, and logs if that fails.
-  const profiles = bus.subscribe(PROFILES_CHANNEL, (payload) => onProfile(payload as ProfileUpdatedMessage))
+  const profiles = bus.subscribe(PROFILES_CHANNEL, (payload) => onProfile(payload as ProfileNotice))
   profiles.catch(() => {})
 
   function onRoomMessage(roomId: string, msg: RoomBusMessage): void {
@@ -329,8 +329,8 @@ export function createUserHub({
    * unlike presence it goes to rooms of any size. The user's own streams hear
    * it on their user channel.
    */
-  function onProfile(message: ProfileUpdatedMessage): void {
-    tellRoommates(message.user.id, JSON.stringify(message satisfies UserEvent))
+  function onProfile({ user }: ProfileNotice): void {
+    tellRoommates(user.id, JSON.stringify({ type: 'profile.updated', user } satisfies UserEvent))
   }
 
   /** To every stream here of each user who shares a followed room of at most `maxMembers` with `userId` (not them), once. */

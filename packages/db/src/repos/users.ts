@@ -57,7 +57,7 @@ export function createUsersRepo(c: Pick<Collections, 'users'>, { lookupWindowMs 
       await users.updateOne({ _id: id }, { $set: { passwordHash } })
     },
     async setDisplayName(id, displayName) {
-      return users.findOneAndUpdate({ _id: id }, { $set: { displayName } }, { returnDocument: 'after', projection: { passwordHash: 0 } })
+      return users.findOneAndUpdate({ _id: id }, { $set: { displayName }, $inc: { nameVersion: 1 } }, { returnDocument: 'after', projection: { passwordHash: 0 } })
     },
   }
 }
