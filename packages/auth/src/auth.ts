@@ -144,8 +144,24 @@ function rename(user: UserRecord, displayName: string, nameVersion: number): voi
   user.displayName = displayName
   user.nameVersion = nameVersion
 }
-/** How long a revocation is remembered, for a watch that starts just after it went by. */
+/** How long a revocation or a new name is remembered, for a watch that starts just after it went by. */
 const RECENT_REVOCATION_MS = 60_000
+
+/** What was heard lately, by key (with when), forgotten after RECENT_REVOCATION_MS. */
+function recentlyHeard<V>() {
+  const heard = new Map<string, { value: V; at: number }>()
+  return {
+    note(key: string, value: V, at: number): void {
+      heard.delete(key) // re-inserted last: insertion order stays time order
+      heard.set(key, { value, at })
+      for (const [k, e] of heard) {
+        if (e.at > at - RECENT_REVOCATION_MS) break
+        heard.delete(k)
+      }
+    },
+    get: (key: string) => heard.get(key),
+  }
+}
 /** Sessions per query when re-checking every watched session (see recheckWatched). */
 const RECHECK_BATCH = 100
 
@@ -214,24 +230,17 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
   // ---- revocation watchers -------------------------------------------------
   const watchers = new Map<string, Set<Watcher>>()
   let closed = false
-  /** Revocations heard lately (session id or `all:<userId>` → when), for watches that start right after one. */
-  const recentRevocations = new Map<string, number>()
-  function remember(key: string, at: number): void {
-    recentRevocations.set(key, at)
-    for (const [k, t] of recentRevocations) {
-      if (t > at - RECENT_REVOCATION_MS) break // insertion order is time order
-      recentRevocations.delete(k)
-    }
-  }
+  /** Revocations heard lately (session id or `all:<userId>`), for watches that start right after one. */
+  const recentRevocations = recentlyHeard<true>()
   function onRevocation(notice: RevocationNotice): void {
     const now = Date.now()
     if (notice.sessionIds === 'all') {
-      remember(`all:${notice.userId}`, now)
+      recentRevocations.note(`all:${notice.userId}`, true, now)
       for (const set of [...watchers.values()]) for (const w of [...set]) if (w.userId === notice.userId) w.fire()
       return
     }
     for (const id of notice.sessionIds) {
-      remember(id, now)
+      recentRevocations.note(id, true, now)
       for (const w of [...(watchers.get(id) ?? [])]) w.fire()
     }
   }
@@ -243,18 +252,11 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
     () => (revocationsConfirmed = true),
     (err: unknown) => log.error({ err }, 'revocation channel subscribe failed'),
   )
-  /** Names changed lately (user id → the new name and when), for watches that start right after one. */
-  const recentProfiles = new Map<string, { displayName: string; nameVersion: number; at: number }>()
+  /** Names changed lately (user id → the newest name heard), for watches that start right after one. */
+  const recentNames = recentlyHeard<{ displayName: string; nameVersion: number }>()
   function onProfile({ user, nameVersion }: ProfileNotice): void {
-    const at = Date.now()
-    if ((recentProfiles.get(user.id)?.nameVersion ?? 0) < nameVersion) {
-      recentProfiles.delete(user.id) // re-inserted last: the map stays in time order
-      recentProfiles.set(user.id, { displayName: user.displayName, nameVersion, at })
-    }
-    for (const [k, v] of recentProfiles) {
-      if (v.at > at - RECENT_REVOCATION_MS) break
-      recentProfiles.delete(k)
-    }
+    if ((recentNames.get(user.id)?.value.nameVersion ?? 0) < nameVersion)
+      recentNames.note(user.id, { displayName: user.displayName, nameVersion }, Date.now())
     for (const set of watchers.values()) for (const w of set) if (w.userId === user.id) rename(w.authenticated.user, user.displayName, nameVersion)
   }
   const profiles = bus.subscribe(PROFILES_CHANNEL, (payload) => {
@@ -526,11 +528,11 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       set.add(watcher)
       // A revocation heard between validate() and now would otherwise be missed. (The session
       // was read before `watchingSince`, so a recent revoke-all of the user may postdate it: look.)
-      const allAt = recentRevocations.get(`all:${userId}`)
+      const allAt = recentRevocations.get(`all:${userId}`)?.at
       // Likewise a new name: the session's user may have been read before it.
-      const renamed = recentProfiles.get(userId)
-      if (renamed && renamed.at >= watchingSince - RECENT_REVOCATION_MS) rename(authenticated.user, renamed.displayName, renamed.nameVersion)
-      if (recentRevocations.has(sessionId)) watcher.fire()
+      const renamed = recentNames.get(userId)
+      if (renamed && renamed.at >= watchingSince - RECENT_REVOCATION_MS) rename(authenticated.user, renamed.value.displayName, renamed.value.nameVersion)
+      if (recentRevocations.get(sessionId)) watcher.fire()
       else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) await stillValid()
       if (!done) arm(session)
       // Watching from before the node's revocation channel was confirmed (just after start-up): ask the database once it is.
