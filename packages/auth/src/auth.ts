@@ -296,7 +296,12 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
    */
   async function recheckNames(): Promise<void> {
     const byUser = new Map<string, Watcher[]>()
-    for (const set of watchers.values()) for (const w of set) byUser.set(w.userId, [...(byUser.get(w.userId) ?? []), w])
+    for (const set of watchers.values())
+      for (const w of set) {
+        const theirs = byUser.get(w.userId)
+        if (theirs) theirs.push(w)
+        else byUser.set(w.userId, [w])
+      }
     const ids = [...byUser.keys()]
     for (let i = 0; i < ids.length && !closed; i += RECHECK_BATCH) {
       const batch = await Promise.all(ids.slice(i, i + RECHECK_BATCH).map((id) => users.findById(id)))
