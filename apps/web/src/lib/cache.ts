@@ -135,22 +135,36 @@ export function updateMembers(
   setTrpcData(qc, 'rooms.members', { roomId }, (old) => (old ? fn(old) : old))
 }
 
-/** Presence reaches every cached member list the user appears in. */
+/**
+ * One user's rows in every cached member list, whatever the room: `patch`
+ * where `differs` says a row is out of date. A list with nothing to change is
+ * kept as it is (nothing re-renders).
+ */
+function patchMemberRows(
+  qc: QueryClient,
+  userId: string,
+  differs: (m: Member) => boolean,
+  patch: Partial<Member>,
+): void {
+  qc.setQueriesData<Member[]>({ queryKey: allMembersKey() }, (old) =>
+    old?.some((m) => m.user.id === userId && differs(m))
+      ? old.map((m) => (m.user.id === userId ? { ...m, ...patch } : m))
+      : old,
+  )
+}
+
 /**
  * Someone's new name in every member list held and in the direct rooms
  * shared with them (their title names the other person). Messages keep the
  * name they were sent with.
  */
 export function renameUser(qc: QueryClient, user: PublicUser): void {
-  qc.setQueriesData<Member[]>({ queryKey: allMembersKey() }, (old) =>
-    old?.some((m) => m.user.id === user.id)
-      ? old.map((m) => (m.user.id === user.id ? { ...m, user } : m))
-      : old,
-  )
+  patchMemberRows(qc, user.id, (m) => m.user.displayName !== user.displayName, { user })
+  const withThem = (r: RoomListItem) => r.directPeople?.some((p) => p.id === user.id)
   updateRoomList(qc, (rooms) =>
-    rooms.some((r) => r.directPeople?.some((p) => p.id === user.id))
+    rooms.some(withThem)
       ? rooms.map((r) =>
-          r.directPeople?.some((p) => p.id === user.id)
+          r.directPeople && withThem(r)
             ? { ...r, directPeople: r.directPeople.map((p) => (p.id === user.id ? user : p)) }
             : r,
         )
@@ -158,10 +172,7 @@ export function renameUser(qc: QueryClient, user: PublicUser): void {
   )
 }
 
+/** Presence reaches every cached member list the user appears in. */
 export function setPresence(qc: QueryClient, userId: string, online: boolean): void {
-  qc.setQueriesData<Member[]>({ queryKey: allMembersKey() }, (old) =>
-    old?.some((m) => m.user.id === userId && m.online !== online)
-      ? old.map((m) => (m.user.id === userId ? { ...m, online } : m))
-      : old,
-  )
+  patchMemberRows(qc, userId, (m) => m.online !== online, { online })
 }
