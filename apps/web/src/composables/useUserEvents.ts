@@ -6,7 +6,6 @@ import {
   allMembersKey,
   getRoomList,
   patchRoom,
-  renameUser,
   roomListKey,
   setPresence,
   sortRooms,
@@ -102,7 +101,6 @@ export function useUserEvents(): void {
         return
       case 'profile.updated':
         session.renamed(event.user)
-        renameUser(qc, event.user)
         return
       case 'session.revoked':
         // Signed out here: useAppSync takes the app to the sign-in form.

@@ -1,6 +1,7 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { LoginInput, PublicUser, RegisterInput } from '@parley/schemas'
+import { renameUser } from '../lib/cache.ts'
 import { isNetworkError } from '../lib/errors.ts'
 import { forgetNotify } from '../lib/notifications.ts'
 import { forgetReadMarkers } from '../lib/read-markers.ts'
@@ -197,8 +198,13 @@ export const useSessionStore = defineStore('session', () => {
     await reconnectTrpc()
   }
 
-  /** The user's own new name (set here or on another device): shown, and remembered for offline starts. */
+  /**
+   * Someone's new name, in the member lists and direct rooms held: a
+   * roommate's, or the user's own (set here or on another device), which is
+   * also shown and remembered for offline starts.
+   */
   function renamed(next: PublicUser): void {
+    renameUser(queryClient, next)
     if (user.value?.id !== next.id) return
     user.value = next
     rememberUser(next)
