@@ -26,6 +26,7 @@ import {
   holdStore,
   invite,
   message,
+  mutate,
   openRoom,
   pendingCount,
   PHONE,
@@ -37,6 +38,7 @@ import {
   storedBodies,
   twoInPrivateRoom,
   typingText,
+  unreadBadge,
   unreadOnServer,
   useE2E,
   waitForSavedRoom,
@@ -873,6 +875,75 @@ describe('offline', () => {
     expect(sockets.length).toBe(2)
     expect(sentOver([sockets[1]!], 'rooms.list')).toBe(1)
     expect(listsOverHttp).toEqual([])
+  })
+
+  it('a room list asked for again after its socket drops keeps what the page heard while the answer was on its way: a room added, a newer unread count', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'asked-list', [
+      'Alice Asked',
+      'Bob Asked',
+    ])
+    const a = alice.page
+    const b = bob.page
+    await createRoom(b, 'asked-list-elsewhere')
+
+    // Bob's sockets from here on. While he is deaf, the server's frames to him
+    // are lost; on his second socket, the answer to rooms.list waits in `held`.
+    let deaf = false
+    const listCalls = new Set<unknown>()
+    const userStreams = new Set<unknown>()
+    let userStreamStarted = false
+    const held: string[] = []
+    const sockets = await relaySockets(bob.context, {
+      fromPage: (text) => {
+        for (const call of wsFrames(text)) {
+          if (call.params?.path === 'rooms.list') listCalls.add(call.id)
+          if (call.params?.path === 'events.user') userStreams.add(call.id)
+        }
+        return true
+      },
+      fromServer: (text, socket) => {
+        if (deaf) return false
+        if (socket !== sockets[1]) return true
+        const answers = wsFrames(text) as { id?: unknown; result?: { type?: string } }[]
+        if (answers.some((r) => userStreams.has(r.id) && r.result?.type === 'started'))
+          userStreamStarted = true
+        if (!answers.some((r) => listCalls.has(r.id))) return true
+        held.push(text)
+        return false
+      },
+    })
+    await b.reload()
+    await roomItem(b, 'asked-list').waitFor()
+    await expect.poll(() => sockets.length).toBe(1)
+    await expect.poll(() => bannerState(b)).toBeNull()
+
+    // While Bob is deaf the room is renamed and gets a message: only a fresh list brings them.
+    deaf = true
+    await mutate(a, 'rooms.update', { roomId, name: 'asked-list-renamed' })
+    await sendElsewhere(a, roomId, ['one'])
+
+    // His socket drops; the new one asks for the list, and its answer (read by now) is held.
+    sockets[0]!.toPage.close({ code: 4000, reason: 'dropped by the test' })
+    deaf = false
+    await expect.poll(() => held.length, { timeout: 15_000 }).toBe(1)
+    await expect.poll(() => userStreamStarted).toBe(true)
+
+    // Meanwhile his stream brings a second message and a room Alice adds him to.
+    await sendElsewhere(a, roomId, ['two'])
+    await expect.poll(() => unreadBadge(b, 'asked-list')).toBe('2')
+    const newer = await mutate<{ id: string }>(a, 'rooms.create', {
+      name: 'asked-list-newer',
+      visibility: 'private',
+    })
+    await mutate(a, 'rooms.invite', { roomId: newer.id, username: bob.username })
+    await roomItem(b, 'asked-list-newer').waitFor()
+
+    // The answer arrives: the new name is in it, and what he heard meanwhile stays.
+    expect(held.length).toBe(1)
+    sockets[1]!.toPage.send(held[0]!)
+    await roomItem(b, 'asked-list-renamed').waitFor()
+    expect(await unreadBadge(b, 'asked-list-renamed')).toBe('2')
+    expect(await roomItem(b, 'asked-list-newer').count()).toBe(1)
   })
 
   it('after its socket drops, the member list catches up: someone who left meanwhile no longer shows online', async () => {

@@ -72,7 +72,9 @@ export function useMarkRead(
     const room = getRoomList(qc)?.find((r) => r.id === id)
     if (room && room.unread === 0 && room.lastReadSeq >= upTo) return
     if ((sent.get(id) ?? -1) >= upTo && room?.unread === 0) return
-    patchRoom(qc, id, (r) => ({ unread: 0, lastReadSeq: Math.max(r.lastReadSeq, upTo) }))
+    patchRoom(qc, id, (r) => ({ unread: 0, lastReadSeq: Math.max(r.lastReadSeq, upTo) }), {
+      remade: false,
+    })
     waiting = { roomId: id, seq: Math.max(waiting?.seq ?? 0, upTo) }
     timer ??= setTimeout(() => flush(), markReadDelay())
   }

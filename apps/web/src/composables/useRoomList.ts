@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/vue-query'
 import { computed, onScopeDispose, watch } from 'vue'
 import type { RoomListItem } from '@parley/schemas'
-import { getRoomList, mergeRoomList } from '../lib/cache.ts'
+import { getRoomList, mergeRoomList, withChangesWhileAsked } from '../lib/cache.ts'
 import { onPageMayEnd } from '../lib/page-lifecycle.ts'
 import { setTrpcData, useTrpcQuery, type UseTrpcQueryOptions } from '../lib/trpc-query.ts'
 import { loadRooms, saveRooms } from '../offline/db.ts'
@@ -18,11 +18,17 @@ function sameRooms(a: RoomListItem[], b: RoomListItem[] | undefined): boolean {
 
 /**
  * The `rooms.list` query, for every component that reads it: each observer
- * must fold a fresh list the same way (`mergeRoomList`), since the fetch uses
- * whichever observer's options came last.
+ * must fold a fresh list the same way (`withChangesWhileAsked`, then
+ * `mergeRoomList`), since the fetch uses whichever observer's options came last.
  */
-export function useRoomListQuery(options: Omit<UseTrpcQueryOptions<RoomListItem[]>, 'merge'> = {}) {
-  return useTrpcQuery('rooms.list', undefined, { ...options, merge: mergeRoomList })
+export function useRoomListQuery(
+  options: Omit<UseTrpcQueryOptions<RoomListItem[]>, 'merge' | 'whileAsked'> = {},
+) {
+  return useTrpcQuery('rooms.list', undefined, {
+    ...options,
+    whileAsked: withChangesWhileAsked,
+    merge: mergeRoomList,
+  })
 }
 
 /** The caller's rooms: the server's list, seeded from IndexedDB until it answers, saved back on change. */

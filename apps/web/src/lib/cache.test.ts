@@ -2,7 +2,16 @@ import { QueryClient } from '@tanstack/vue-query'
 import { describe, expect, it } from 'vitest'
 import type { Member } from '@parley/schemas'
 import { listedRoom, message, user } from '../test/factories.ts'
-import { getRoomList, membersKey, mergeRoomList, renameUser, roomListKey } from './cache.ts'
+import {
+  getRoomList,
+  membersKey,
+  mergeRoomList,
+  patchRoom,
+  renameUser,
+  roomListKey,
+  updateRoomList,
+  withChangesWhileAsked,
+} from './cache.ts'
 
 const me = user()
 const bob = user()
@@ -33,6 +42,46 @@ describe('a fresh room list over the one held', () => {
     const merged = mergeRoomList([mine, listedRoom({ id: 'gone' })], [renamed])
     expect(merged.map((r) => [r.id, r.name, r.role])).toEqual([[renamed.id, 'renamed', 'admin']])
     expect(mergeRoomList(undefined, [renamed])).toEqual([renamed])
+  })
+})
+
+describe('a room list answer that was on its way while the list changed', () => {
+  it('keeps a room added, a room left and a newer unread count heard meanwhile; what changed before it was asked for is the server’s', async () => {
+    const qc = new QueryClient()
+    const a = listedRoom({ id: 'a', name: 'from the server', unread: 1 })
+    const b = listedRoom({ id: 'b' })
+    const added = listedRoom({ id: 'added' })
+    qc.setQueryData(roomListKey(), [a, b])
+    patchRoom(qc, 'a', { name: 'renamed here before asking' })
+
+    let answer!: (rooms: (typeof a)[]) => void
+    const settled = withChangesWhileAsked(new Promise((resolve) => (answer = resolve)))
+    patchRoom(qc, 'a', { unread: 2 })
+    updateRoomList(qc, (rooms) => [...rooms, added])
+    updateRoomList(qc, (rooms) => rooms.filter((r) => r.id !== 'b'))
+    answer([a, b])
+
+    expect(await settled).toEqual([{ ...a, unread: 2 }, added])
+    // Once answered it notes nothing more: a later answer is taken as it comes.
+    patchRoom(qc, 'a', { unread: 5 })
+    expect(await withChangesWhileAsked(Promise.resolve([a]))).toEqual([a])
+  })
+
+  it('leaves out this page’s own read marker: the server’s count and marker place the “New” line', async () => {
+    const qc = new QueryClient()
+    const fromServer = listedRoom({ id: 'a', unread: 4, lastReadSeq: 6 })
+    qc.setQueryData(roomListKey(), [fromServer])
+    let answer!: (rooms: (typeof fromServer)[]) => void
+    const settled = withChangesWhileAsked(new Promise((resolve) => (answer = resolve)))
+    patchRoom(qc, 'a', { unread: 0, lastReadSeq: 10 }, { remade: false })
+    answer([fromServer])
+    expect(await settled).toEqual([fromServer])
+  })
+
+  it('passes a failed request’s error on', async () => {
+    await expect(withChangesWhileAsked(Promise.reject(new Error('socket closed')))).rejects.toThrow(
+      'socket closed',
+    )
   })
 })
 

@@ -71,24 +71,64 @@ export function mergeRoomList(
   )
 }
 
+type RoomListChange = (rooms: RoomListItem[]) => RoomListItem[]
+
+/** One list per `rooms.list` request out: the changes made to the list meanwhile, in order. */
+const changesWhileAsked = new Set<RoomListChange[]>()
+
+/**
+ * Changes the room list held. `remade: false` for a change the server's list
+ * should win over, even one read before it: this page's own read marker (the
+ * server's unread count and marker place the "New" line a room opens at).
+ */
 export function updateRoomList(
   qc: QueryClient,
-  fn: (rooms: RoomListItem[]) => RoomListItem[],
+  fn: RoomListChange,
+  { remade = true }: { remade?: boolean } = {},
 ): void {
+  if (remade) for (const changes of changesWhileAsked) changes.push(fn)
   setTrpcData(qc, 'rooms.list', undefined, (old) => (old ? fn(old) : old))
+}
+
+/**
+ * A `rooms.list` answer with the changes made to the list while it was on
+ * its way made again over it. The server read the list at some moment while
+ * the request was out, so what the page heard or did meanwhile may be newer:
+ * a room added on the user's stream would vanish, a room left come back, an
+ * unread count go back, until the next news of the room (this page's own read
+ * marker excepted: see `updateRoomList`). Making a change the
+ * answer already holds again leaves it as it is: events carry the state they
+ * set (or are kept back by the room's seq), and the user's stream brings them
+ * in order, so an older one made again is followed by the newer one.
+ */
+export async function withChangesWhileAsked(
+  answer: Promise<RoomListItem[]>,
+): Promise<RoomListItem[]> {
+  const changes: RoomListChange[] = []
+  changesWhileAsked.add(changes)
+  try {
+    const fresh = await answer
+    return changes.reduce((rooms, change) => change(rooms), fresh)
+  } finally {
+    changesWhileAsked.delete(changes)
+  }
 }
 
 export function patchRoom(
   qc: QueryClient,
   roomId: string,
   patch: Partial<RoomListItem> | ((r: RoomListItem) => Partial<RoomListItem>),
+  options?: { remade?: boolean },
 ): void {
-  updateRoomList(qc, (rooms) =>
-    sortRooms(
-      rooms.map((r) =>
-        r.id === roomId ? { ...r, ...(typeof patch === 'function' ? patch(r) : patch) } : r,
+  updateRoomList(
+    qc,
+    (rooms) =>
+      sortRooms(
+        rooms.map((r) =>
+          r.id === roomId ? { ...r, ...(typeof patch === 'function' ? patch(r) : patch) } : r,
+        ),
       ),
-    ),
+    options,
   )
 }
 

@@ -117,6 +117,8 @@ export interface UseTrpcQueryOptions<T> {
   refetchOnWindowFocus?: boolean | (() => boolean)
   /** Combine a fresh result with what is cached before it is stored. */
   merge?: (cached: T | undefined, fresh: T) => T
+  /** Handed the answer as the request leaves, to see it in before `merge` (see `withChangesWhileAsked`). */
+  whileAsked?: (answer: Promise<T>) => Promise<T>
 }
 
 export function useTrpcQuery<P extends QueryPath>(
@@ -128,7 +130,8 @@ export function useTrpcQuery<P extends QueryPath>(
   return useQuery<Output<P>, ApiError, Output<P>, TrpcQueryKey>({
     queryKey: computed(() => trpcKey(path, toValue(input))),
     queryFn: async ({ signal, queryKey }) => {
-      const fresh = await callQuery(path, queryKey[1].input as Input<P>, { signal })
+      const answer = callQuery(path, queryKey[1].input as Input<P>, { signal })
+      const fresh = await (options.whileAsked ? options.whileAsked(answer) : answer)
       return options.merge ? options.merge(qc.getQueryData<Output<P>>(queryKey), fresh) : fresh
     },
     enabled: () => toValue(options.enabled ?? true),
