@@ -85,6 +85,51 @@ describe('editing a room', () => {
   })
 })
 
+describe('a name or topic longer than the limit', () => {
+  it('a pasted topic is kept whole: the field says how far over it is, and Save waits until it fits; a new room’s name the same', async () => {
+    const { page } = await e2e.signUp('Tess Long')
+    const roomId = await createRoom(page, 'long-topic')
+    await page.getByTestId('edit-room-button').click()
+    const field = page.getByTestId('room-topic-input')
+    const length = page.getByTestId('room-topic-length')
+    const save = page.getByTestId('edit-room-submit')
+    const words = 'a topic pasted from a long document. '.repeat(8) // 296 characters
+    await field.focus()
+    await page.keyboard.insertText(words) // as a paste: a cut one lost its end unseen
+    expect(await field.inputValue()).toBe(words)
+    await expect.poll(() => length.innerText()).toBe('Too long by 39 characters')
+    expect(await field.getAttribute('aria-invalid')).toBe('true')
+    expect(await save.isDisabled()).toBe(true)
+    await field.press('Enter')
+    expect(await field.inputValue()).toBe(words) // Enter saves nothing and keeps it all
+    expect((await query<{ topic: string | null }>(page, 'rooms.get', { roomId })).topic).toBeNull()
+
+    // Cut to fit, it counts down and saves, whole.
+    const fits = words.slice(0, 250)
+    await field.fill(fits)
+    await expect.poll(() => length.innerText()).toBe('6')
+    expect(await field.getAttribute('aria-invalid')).toBeNull()
+    await save.click()
+    await field.waitFor({ state: 'detached' })
+    await expect
+      .poll(async () => (await query<{ topic: string }>(page, 'rooms.get', { roomId })).topic)
+      .toBe(fits.trim())
+
+    // A new room's name: Create waits until it fits.
+    await page.getByTestId('create-room').click()
+    const name = page.getByTestId('room-name-input')
+    await name.fill('n'.repeat(70))
+    await expect
+      .poll(() => page.getByTestId('room-name-length').innerText())
+      .toBe('Too long by 6 characters')
+    expect(await page.getByTestId('create-room-submit').isDisabled()).toBe(true)
+    await name.fill('n'.repeat(64))
+    await expect.poll(() => page.getByTestId('room-name-length').innerText()).toBe('0')
+    await page.getByTestId('create-room-submit').click()
+    await expect.poll(() => page.getByTestId('room-title').innerText()).toBe('n'.repeat(64))
+  })
+})
+
 describe('a dialog left open', () => {
   it('closes when Back takes the page to another room, so it cannot rename that one', async () => {
     const alice = await e2e.signUp('Alice Martin')

@@ -122,5 +122,8 @@ describe('lengthNote: what a message box says about its length', () => {
     expect(lengthNote(4000, 4000)).toEqual({ text: '0', over: false })
     expect(lengthNote(4001, 4000)).toEqual({ text: 'Too long by 1 character', over: true })
     expect(lengthNote(5234, 4000)).toEqual({ text: 'Too long by 1,234 characters', over: true })
+    // A short field counts from nearer its limit.
+    expect(lengthNote(54, 64, 10)).toBeNull()
+    expect(lengthNote(55, 64, 10)).toEqual({ text: '9', over: false })
   })
 })

@@ -124,16 +124,19 @@ export interface LengthNote {
   /** Past the limit: nothing is sent or saved until it fits. */
   over: boolean
 }
-/** How near the limit a message box starts counting down. */
-const COUNT_FROM = 200
 /**
- * What a message box says about its length: the characters left once near the
- * limit, or how far over it the text is (a paste is kept whole, not cut at the
- * limit, so the writer chooses what goes); null while far from it.
+ * What a message box (or a room's name or topic) says about its length: the
+ * characters left once fewer than `countFrom`, or how far over the limit the
+ * text is (a paste is kept whole, not cut at the limit, so the writer chooses
+ * what goes); null while far from it.
  */
-export function lengthNote(length: number, max: number = LIMITS.messageBodyMax): LengthNote | null {
+export function lengthNote(
+  length: number,
+  max: number = LIMITS.messageBodyMax,
+  countFrom = 200,
+): LengthNote | null {
   const left = max - length
-  if (left >= COUNT_FROM) return null
+  if (left >= countFrom) return null
   if (left >= 0) return { text: String(left), over: false }
   const by = -left
   return {

@@ -1,11 +1,18 @@
 import type { QueryClient } from '@tanstack/vue-query'
 import type { PublicUser, Room, RoomListItem, UserEvent } from '@parley/schemas'
+import { LIMITS } from '@parley/schemas/limits'
 import { getRoomList, renameRoom, sortRooms, updateRoomList } from './cache.ts'
 import { toast } from './toast.ts'
 
 /** A room we just created/joined/opened goes into the list at once (events.user confirms it). */
 export function addRoomToList(qc: QueryClient, room: RoomListItem): void {
   updateRoomList(qc, (rooms) => sortRooms([...rooms.filter((r) => r.id !== room.id), room]))
+}
+
+/** A room's name and topic as a form has them can be sent: a name, and both within their limits (trimmed, as the server counts). */
+export function roomFieldsFit(name: string, topic: string): boolean {
+  const n = name.trim().length
+  return n > 0 && n <= LIMITS.roomNameMax && topic.trim().length <= LIMITS.roomTopicMax
 }
 
 /** The other person of a direct room (null for other rooms, or a direct room that predates `directPeople`). */
