@@ -32,7 +32,7 @@ beforeAll(async () => {
     ROOM_ACTION_RATE_WINDOW_MS: '60000',
     PROFILE_RATE_LIMIT: '3',
     PROFILE_RATE_WINDOW_MS: '60000',
-    REGISTER_RATE_LIMIT_IP: '10',
+    REGISTER_RATE_LIMIT_IP: '11',
     REGISTER_RATE_WINDOW_MS: '600000',
   })
   ;({ alice, bob, roomId } = await twoInARoom(server, 'limits'))
@@ -114,6 +114,17 @@ describe('rooms', () => {
     expect(await others[2]!.trpc.rooms.list.query()).toEqual([])
   })
 
+  it('muting and unmuting count with them; setting it as it is does not; past the limit the room stays as it was', async () => {
+    const fay = await server.signUp()
+    await fay.trpc.rooms.join.mutate({ roomId }) // 1
+    for (const muted of [true, false, true]) {
+      expect(await fay.trpc.rooms.setMuted.mutate({ roomId, muted })).toEqual({ muted }) // 2, 3, 4
+      expect(await fay.trpc.rooms.setMuted.mutate({ roomId, muted })).toEqual({ muted }) // free
+    }
+    expect(code(await fay.trpc.rooms.setMuted.mutate({ roomId, muted: false }).catch((e: unknown) => e))).toBe('TOO_MANY_REQUESTS')
+    expect((await fay.trpc.rooms.list.query()).find((r) => r.id === roomId)?.muted).toBe(true)
+  })
+
   it('looking up a name that does not exist counts too: names cannot be probed past the limit', async () => {
     // bob has one room change (his join) in this window.
     for (const name of ['nobody_1', 'nobody_2', 'nobody_3']) {
@@ -172,7 +183,7 @@ describe('profile', () => {
 
 describe('sign-up', () => {
   it('past REGISTER_RATE_LIMIT_IP sign-ups from one address a window, the next is refused and creates no account', async () => {
-    // alice, bob, carol, dave, erin, erin's three others, frank and gina: 10, the window is full.
+    // alice, bob, carol, dave, erin, erin's three others, fay, frank and gina: 11, the window is full.
     const c = server.client()
     const username = `late_${Date.now()}`
     const refused = await c.trpc.auth.register.mutate({ username, password: 'correct horse battery' }).catch((e: unknown) => e)

@@ -109,6 +109,7 @@ describe('two people in a room', () => {
       'rooms.invite': () => outsider.trpc.rooms.invite.mutate({ roomId: room.id, username: outsider.user.username }),
       'rooms.kick': () => outsider.trpc.rooms.kick.mutate({ roomId: room.id, userId: other.user.id }),
       'rooms.setRole': () => outsider.trpc.rooms.setRole.mutate({ roomId: room.id, userId: other.user.id, role: 'admin' }),
+      'rooms.setMuted': () => outsider.trpc.rooms.setMuted.mutate({ roomId: room.id, muted: true }),
       'rooms.update': () =>
         outsider.trpc.rooms.update.mutate({ roomId: room.id, name: 'found you' }),
       'messages.list': () => outsider.trpc.messages.list.query({ roomId: room.id }),

@@ -235,7 +235,7 @@ describe('layout', () => {
     await expect.poll(() => title.evaluate(cut)).toBe(true)
   })
 
-  it('a narrow phone keeps the header for the room\'s name: search, edit and leave are under "More", which closes on a choice, Escape or a tap elsewhere', async () => {
+  it('a narrow phone keeps the header for the room\'s name: search, edit, mute and leave are under "More", which closes on a choice, Escape or a tap elsewhere', async () => {
     const { page } = await e2e.signUp('Nia Narrow', {
       ...PHONE,
       viewport: { width: 320, height: 640 },
@@ -244,7 +244,7 @@ describe('layout', () => {
     // An owner of a private room: invite, members and More beside the name.
     const title = page.getByTestId('room-title')
     expect((await title.boundingBox())!.width).toBeGreaterThanOrEqual(90)
-    for (const hidden of ['search-button', 'edit-room-button', 'leave-room'])
+    for (const hidden of ['search-button', 'edit-room-button', 'mute-room', 'leave-room'])
       expect(await page.getByTestId(hidden).isVisible()).toBe(false)
     const more = page.getByTestId('room-more')
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))
@@ -252,7 +252,12 @@ describe('layout', () => {
     await more.tap()
     await expect.poll(focused).toBe('more-search') // the keyboard, if any, is in it
     const choices = page.getByRole('group', { name: 'More' }).getByRole('button')
-    expect(await choices.allInnerTexts()).toEqual(['Search messages', 'Edit room', 'Leave room'])
+    expect(await choices.allInnerTexts()).toEqual([
+      'Search messages',
+      'Edit room',
+      'Mute room',
+      'Leave room',
+    ])
     await page.keyboard.press('Escape')
     await page.getByTestId('more-search').waitFor({ state: 'detached' })
     expect(await focused()).toBe('room-more')
@@ -266,6 +271,9 @@ describe('layout', () => {
     await page.getByTestId('room-name-input').waitFor()
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).tap()
     await more.tap()
+    await page.getByTestId('more-mute').tap()
+    await more.tap()
+    await expect.poll(() => page.getByTestId('more-mute').innerText()).toBe('Unmute room')
     await page.getByTestId('more-leave').tap()
     await page.getByTestId('confirm-accept').waitFor()
     await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).tap()

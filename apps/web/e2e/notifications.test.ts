@@ -201,6 +201,71 @@ describe('notifications', () => {
     await tab.close()
   })
 
+  it('a muted room raises no notification and stays out of the tab’s count, except a message naming the user; his other device follows', async () => {
+    const { alice, bob, roomId } = await twoInPrivateRoom(e2e, 'chatter', [
+      'Alice Mute',
+      'Bob Mute',
+    ])
+    const signalId = await createRoom(alice.page, 'signal', { private: true })
+    await invite(alice.page, bob.username)
+    const b = bob.page
+    await bob.context.grantPermissions(['notifications'], { origin: e2e.base })
+    const laptop = await e2e.newPage()
+    await signIn(laptop.page, bob.username)
+    const mutedMark = (page: Page) => roomItem(page, 'chatter').getByTestId('room-muted')
+
+    // Bob mutes the room from its header; his laptop's list shows it muted at once.
+    await b.goto(`/rooms/${roomId}`)
+    const mute = b.getByTestId('mute-room')
+    expect(await mute.getAttribute('aria-pressed')).toBe('false')
+    await mute.click()
+    await expect.poll(() => mute.getAttribute('aria-pressed')).toBe('true')
+    expect(await mute.getAttribute('title')).toBe('Unmute room')
+    await mutedMark(laptop.page).waitFor()
+
+    // Notifications on, Parley in the background: the muted room's message shows in its
+    // badge, but not as a notification nor in the tab's count; the other room's does.
+    await b.goto('/')
+    await roomItem(b, 'chatter').waitFor()
+    await mutedMark(b).waitFor()
+    await waitForServiceWorker(b)
+    await b.getByTestId('notify-toggle').click()
+    await expect
+      .poll(() => b.getByTestId('notify-toggle').getAttribute('aria-pressed'))
+      .toBe('true')
+    await toBackground(b)
+    await sendElsewhere(alice.page, roomId, ['idle chatter'])
+    await expect.poll(() => unreadBadge(b, 'chatter')).toBe('1')
+    await sendElsewhere(alice.page, signalId, ['the build is red'])
+    await expect
+      .poll(() => shown(b))
+      .toEqual([{ title: 'Alice Mute in signal', body: 'the build is red', tag: signalId }])
+    expect(await b.title()).toBe('(1) Parley')
+
+    // Named in it, he is told.
+    await sendElsewhere(alice.page, roomId, [`@${bob.username} can you look?`])
+    await expect
+      .poll(() => shown(b).then((all) => all.map((n) => `${n.title}: ${n.body}`).sort()))
+      .toEqual([
+        'Alice Mute in signal: the build is red',
+        `Alice Mute mentioned you in chatter: @${bob.username} can you look?`,
+      ])
+
+    // Unmuted on the laptop (after a reload: the server kept it), the phone follows, and the
+    // room's messages are news again.
+    await laptop.page.reload()
+    await mutedMark(laptop.page).waitFor()
+    await laptop.page.goto(`/rooms/${roomId}`)
+    await laptop.page.getByTestId('mute-room').click()
+    await expect.poll(() => mutedMark(b).count()).toBe(0)
+    await sendElsewhere(alice.page, roomId, ['back to normal'])
+    await expect
+      .poll(() => shown(b).then((all) => all.find((n) => n.tag === roomId)?.body))
+      .toBe('back to normal')
+    await expect.poll(() => b.title()).toBe('(4) Parley')
+    await laptop.context.close()
+  })
+
   it('refused when the browser asks, the bell stays off and says where to allow them', async () => {
     // No permission granted to this context: headless Chromium answers the request with no.
     const { page } = await e2e.signUp('Nia Nope')

@@ -92,8 +92,8 @@ const USER_BUCKETS = {
   search: { perWindow: 'searchPerWindow', windowMs: 'searchWindowMs', what: 'searches' },
   profile: { perWindow: 'profilePerWindow', windowMs: 'profileWindowMs', what: 'name changes' },
   /**
-   * rooms.create, rooms.invite, rooms.direct, rooms.join, rooms.leave and
-   * rooms.update: each changes someone's room list, and a join, leave or
+   * rooms.create, rooms.invite, rooms.direct, rooms.join, rooms.leave,
+   * rooms.update and rooms.setMuted: each changes someone's room list, and a join, leave or
    * rename is an event in the room's log for every member (doing it in a loop
    * would flood it)
    */

@@ -6,7 +6,7 @@ export interface ApiLimits {
   /** messages.react per user per window */
   reactPerWindow: number
   reactWindowMs: number
-  /** rooms.create, rooms.invite, rooms.direct, rooms.join and rooms.leave per user per window (each changes a room list; a join or leave is logged in the room) */
+  /** rooms.create, rooms.invite, rooms.direct, rooms.join, rooms.leave, rooms.update and rooms.setMuted per user per window (each changes a room list; a join or leave is logged in the room) */
   roomActionsPerWindow: number
   roomActionsWindowMs: number
   /** messages.search per user per window (a search may read a whole room's history) */

@@ -60,6 +60,8 @@ export interface MemberDoc {
   role: Role
   lastReadSeq: number
   joinedAt: Date
+  /** Set by the member (`rooms.setMuted`); absent until they first do. */
+  muted?: boolean
 }
 
 export interface InviteDoc {

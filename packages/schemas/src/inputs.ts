@@ -87,6 +87,7 @@ export const BrowseRoomsInput = z
 export const InviteInput = z.object({ roomId: Id, username: Username }).strict()
 export const DirectInput = z.object({ username: Username }).strict()
 export const MarkReadInput = z.object({ roomId: Id, seq: z.number().int().min(0) }).strict()
+export const SetMutedInput = z.object({ roomId: Id, muted: z.boolean() }).strict()
 export const Role = z.enum(['owner', 'admin', 'member'])
 export type Role = z.infer<typeof Role>
 export const KickInput = z.object({ roomId: Id, userId: Id }).strict()

@@ -35,6 +35,8 @@ export interface RoomListItem extends Room {
   unread: number
   lastReadSeq: number
   lastMessage: Message | null
+  /** The user muted the room (`rooms.setMuted`): its messages are not news, except one naming them. */
+  muted: boolean
 }
 
 export interface Member {
@@ -88,6 +90,8 @@ export type UserEvent =
   /** A room of the user's got a new name or topic (the room event of the same name, for the room list). */
   | { type: 'room.updated'; roomId: string; seq: number; name: string; topic: string | null; by: PublicUser }
   | { type: 'presence'; userId: string; status: 'online' | 'offline' }
+  /** The user muted or unmuted a room of theirs, on this device or another. */
+  | { type: 'room.muted'; roomId: string; muted: boolean }
   /** A new display name: the user's own (set on this device or another), or of someone sharing a room with them. */
   | { type: 'profile.updated'; user: PublicUser }
   | { type: 'session.revoked' }

@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/vue-query'
 import { toValue, type MaybeRefOrGetter } from 'vue'
 import { useRouter } from 'vue-router'
 import type { Member, Message } from '@parley/schemas'
-import { getRoomList, updateRoomList } from '../lib/cache.ts'
+import { getRoomList, patchRoom, updateRoomList } from '../lib/cache.ts'
 import { confirmAction } from '../lib/confirm.ts'
 import { errorMessage } from '../lib/errors.ts'
 import { addRoomToList } from '../lib/rooms.ts'
@@ -96,6 +96,24 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
     }
   }
 
+  /**
+   * Mutes the room for this user, or unmutes it: its messages then raise no
+   * notification (one naming them still does) and stay out of the app's
+   * badge. The user's other devices hear `room.muted`.
+   */
+  async function setMuted(muted: boolean) {
+    const id = toValue(roomId)
+    try {
+      const done = await callMutation('rooms.setMuted', { roomId: id, muted })
+      patchRoom(qc, id, { muted: done.muted })
+      toast(
+        done.muted ? "Muted: its messages won't notify you, unless they mention you" : 'Unmuted',
+      )
+    } catch (err) {
+      toast(`Could not ${muted ? 'mute' : 'unmute'} the room: ${errorMessage(err)}`, 'error')
+    }
+  }
+
   /** Removes someone from the room (asked first); the room's member.left updates every list. */
   async function kick(member: Member) {
     const sure = await confirmAction({
@@ -120,5 +138,5 @@ export function useRoomActions(roomId: MaybeRefOrGetter<string>) {
     }
   }
 
-  return { send, typing, stoppedTyping, edit, remove, react, join, leave, kick, setRole }
+  return { send, typing, stoppedTyping, edit, remove, react, join, leave, setMuted, kick, setRole }
 }

@@ -45,3 +45,13 @@ it('names the screen in the title, after the unread total, so tabs, history and 
   unmount()
   expect(document.title).toBe('Parley')
 })
+
+it('leaves a muted room out of the total', async () => {
+  const { rooms } = await mountAt('/')
+  rooms.value = [{ ...room(A, 'general', 2), muted: true }, room(B, 'random', 3)]
+  await nextTick()
+  expect(document.title).toBe('(3) Parley')
+  rooms.value = [{ ...room(A, 'general', 2), muted: true }, room(B, 'random', 0)]
+  await nextTick()
+  expect(document.title).toBe('Parley')
+})

@@ -11,12 +11,13 @@ const APP_NAME = 'Parley'
  * and a screen reader announcing the page tell screens apart, and carries
  * the unread total where people look when Parley is not in front ("(3) …");
  * for the installed app the total also goes on its icon (Badging API, where
- * the platform has it). The room on screen is already counted as read.
+ * the platform has it). The room on screen is already counted as read; a
+ * muted room is not counted (its own badge in the list still shows).
  */
 export function useUnreadTitle(rooms: Ref<RoomListItem[]>): void {
   const route = useRoute()
   const session = useSessionStore()
-  const total = computed(() => rooms.value.reduce((n, r) => n + r.unread, 0))
+  const total = computed(() => rooms.value.reduce((n, r) => (r.muted ? n : n + r.unread), 0))
   const page = computed(() => {
     if (route.name === 'browse') return 'Browse rooms'
     if (route.name !== 'room') return null

@@ -78,6 +78,18 @@ it("a room's new name or topic renames it in place: it does not move up, and not
   expect(rooms()?.[1]).toMatchObject({ topic: 'Say hi', unread: 0, seq: 6 })
 })
 
+it('a room muted on another device shows muted here, in place; unmuted, it is not', () => {
+  const { names, send, rooms } = mount([
+    room(B, 'news', '2026-01-02T00:00:00.000Z'),
+    room(A, 'general', '2026-01-01T00:00:00.000Z'),
+  ])
+  send({ type: 'room.muted', roomId: A, muted: true })
+  expect(names()).toEqual(['news', 'general'])
+  expect(rooms()?.map((r) => r.muted)).toEqual([undefined, true])
+  send({ type: 'room.muted', roomId: A, muted: false })
+  expect(rooms()?.[1]?.muted).toBe(false)
+})
+
 it('being added to a room by someone else says so once; joining or creating one does not', () => {
   toasts.value = []
   const { names, send } = mount([room(B, 'news', '2026-01-02T00:00:00.000Z')])

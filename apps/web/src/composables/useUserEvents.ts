@@ -51,7 +51,7 @@ export function useUserEvents(): void {
         // else's is news for a user who is not looking.
         const meId = session.user?.id
         if (event.lastMessage && event.lastMessage.author.id !== meId) {
-          const where = { title: roomTitle(room, meId), direct: room.direct }
+          const where = { title: roomTitle(room, meId), direct: room.direct, muted: room.muted }
           void notifyMessage(event.lastMessage, where, session.user?.username)
           // The conversation shows in the list from its first word: that is when it is news.
           if (awaitsFirstMessage(room, meId) && !isActiveRoom(room.id))
@@ -95,6 +95,9 @@ export function useUserEvents(): void {
       }
       case 'room.updated':
         applyRoomUpdate(qc, event, session.user?.id, isActiveRoom(event.roomId))
+        return
+      case 'room.muted':
+        patchRoom(qc, event.roomId, { muted: event.muted })
         return
       case 'presence':
         setPresence(qc, event.userId, event.status === 'online')

@@ -65,7 +65,7 @@ async function parleyInFront(): Promise<boolean> {
  */
 export async function notifyMessage(
   message: Message,
-  room: { title: string; direct: boolean },
+  room: { title: string; direct: boolean; muted: boolean },
   me: string | undefined,
 ): Promise<void> {
   if (notifyState.value !== 'on' || (await parleyInFront())) return
@@ -75,6 +75,8 @@ export async function notifyMessage(
   const mentioned = await import('./markdown.ts')
     .then(({ renderMessage }) => renderMessage(message.body, { me, known: new Set() }).mentionsMe)
     .catch(() => false)
+  // A muted room's messages are not news; one naming the user still is.
+  if (room.muted && !mentioned) return
   const title = room.direct
     ? who
     : mentioned

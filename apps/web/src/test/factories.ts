@@ -45,6 +45,7 @@ export function listedRoom(over: Partial<RoomListItem> = {}): RoomListItem {
     unread: 0,
     lastReadSeq: 0,
     lastMessage: null,
+    muted: false,
     ...over,
   }
 }

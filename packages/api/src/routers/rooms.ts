@@ -11,6 +11,7 @@ import {
   mayKick,
   maySetRole,
   RoomIdInput,
+  SetMutedInput,
   SetRoleInput,
   UpdateRoomInput,
   type Member,
@@ -161,6 +162,22 @@ export const roomsRouter = router({
     if (!result) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
     publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.activity', roomId: input.roomId, seq: latest, unread: result.unread, lastMessage: null })
     return result
+  }),
+
+  /**
+   * The caller's own setting for a room, on every device of theirs
+   * (`room.muted`): a muted room's messages are not news to the PWA (no
+   * notification, no count in the app's badge), except one naming them.
+   * Setting it as it is changes nothing and costs no room action.
+   */
+  setMuted: protectedProcedure.input(SetMutedInput).mutation(async ({ ctx, input }) => {
+    const { room, member } = await requireMember(ctx, input.roomId)
+    if ((member.muted ?? false) === input.muted) return { muted: input.muted }
+    await limitUser(ctx, 'rooms')
+    // A member removed meanwhile is refused by the write itself.
+    if (!(await ctx.deps.database.repos.rooms.setMuted(room._id, ctx.user._id, input.muted))) throw new TRPCError({ code: 'NOT_FOUND', message: 'Room not found' })
+    publishUserEvent(ctx, ctx.user._id.toHexString(), { type: 'room.muted', roomId: input.roomId, muted: input.muted })
+    return { muted: input.muted }
   }),
 
   direct: protectedProcedure.input(DirectInput).mutation(async ({ ctx, input }) => {

@@ -187,6 +187,7 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
     unread: count.unread,
     lastReadSeq: member.lastReadSeq,
     lastMessage,
+    muted: member.muted ?? false,
   })
 
   /** One room as its member lists it. */
@@ -259,6 +260,12 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
     return { lastReadSeq: member.lastReadSeq, unread: readToTheEnd ? 0 : await messages.unreadCount(roomId, userId, member.lastReadSeq, throughSeq) }
   }
 
+  /** A member's own setting; false when they are not a member (any more). */
+  async function setMuted(roomId: ObjectId, userId: ObjectId, muted: boolean): Promise<boolean> {
+    const { matchedCount } = await c.members.updateOne({ roomId, userId }, { $set: { muted } })
+    return matchedCount > 0
+  }
+
   async function invite(roomId: ObjectId, userId: ObjectId, invitedBy: ObjectId) {
     await c.invites.updateOne({ roomId, userId }, { $setOnInsert: { invitedBy, createdAt: new Date() } }, { upsert: true }).catch((err: unknown) => {
       if (!isDuplicateKey(err)) throw err
@@ -313,6 +320,6 @@ export function createRooms(c: Collections, log: EventLog, messages: Messages, {
   })
   const memberIds = async (roomId: ObjectId) => (await membersOf(roomId)).map((m) => m.userId.toHexString())
 
-  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, claimOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, invite, hasInvite, direct, renameDirectPerson, memberIds }
+  return { create, get, view, membership, addMember, removeMember, leaveReason, passOwnership, claimOwnership, setRole, update, listItem, listForUser, membershipsOf, unreadOf, browse, members, markRead, setMuted, invite, hasInvite, direct, renameDirectPerson, memberIds }
 }
 export type Rooms = ReturnType<typeof createRooms>
