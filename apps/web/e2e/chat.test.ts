@@ -554,6 +554,57 @@ describe('two people chatting', () => {
     expect(tint).not.toBe('none')
   })
 
+  it('a reply quotes the message in the box, names its author, keeps what was typed, and reaches them as a mention', async () => {
+    const {
+      alice: a,
+      bob: b,
+      roomId,
+    } = await twoInPrivateRoom(e2e, 'replies', ['Alice Reply', 'Bob Reply'])
+    await b.page.goto(`/rooms/${roomId}`)
+    const composer = b.page.getByTestId('composer')
+    await composer.waitFor()
+    await say(a.page, '> what she said before\nShip it **today**?\nOr wait for QA')
+    const asked = message(b.page, 'Ship it today?')
+    await asked.waitFor()
+    await composer.fill('I think')
+
+    await asked.hover()
+    await asked.getByTestId('reply-button').click()
+    // Her words quoted (not the quote she held), her name, then what he had typed; the keyboard after it.
+    expect(await composer.inputValue()).toBe(
+      `> Ship it **today**?\n> Or wait for QA\n\n@${a.username} I think`,
+    )
+    await expect
+      .poll(() => b.page.evaluate(() => document.activeElement?.getAttribute('data-testid')))
+      .toBe('composer')
+    await b.page.keyboard.type(' today is fine')
+    await b.page.keyboard.press('Enter')
+
+    // Alice sees the quote as a quote, and the reply stands out for her.
+    const reply = message(a.page, 'today is fine')
+    await reply.waitFor()
+    expect(await reply.locator('blockquote').innerText()).toBe('Ship it today?\nOr wait for QA')
+    expect(await reply.getAttribute('data-mentions-me')).toBe('true')
+    // Her room list shows his words, not hers again.
+    await expect
+      .poll(() => roomItem(a.page, 'replies').getByTestId('room-last-message').innerText())
+      .toBe(`Bob Reply: @${a.username} I think today is fine`)
+    // His own message offers Reply too, without naming him.
+    const own = message(b.page, 'today is fine')
+    await own.hover()
+    await own.getByTestId('reply-button').click()
+    expect(await composer.inputValue()).toBe(`> @${a.username} I think today is fine\n\n`)
+    // Someone who has not joined a public room reads it, and is not offered Reply (its tools show: React).
+    const open = await createRoom(a.page, 'open-replies')
+    await say(a.page, 'anyone around?')
+    const visitor = await e2e.signUp('Vera Visitor')
+    await visitor.page.goto(`/rooms/${open}`)
+    const seen = message(visitor.page, 'anyone around?')
+    await seen.hover()
+    expect(await seen.getByTestId('react-button').count()).toBe(1)
+    expect(await seen.getByTestId('reply-button').count()).toBe(0)
+  })
+
   it('typing @ offers the room’s people: arrows and Enter, or a tap, name one, and Esc closes the offer', async () => {
     const {
       alice: a,

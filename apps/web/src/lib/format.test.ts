@@ -7,6 +7,8 @@ import {
   formatWhen,
   lastActive,
   lengthNote,
+  preview,
+  replyStart,
   shorten,
   startsDay,
   startsGroup,
@@ -125,5 +127,38 @@ describe('lengthNote: what a message box says about its length', () => {
     // A short field counts from nearer its limit.
     expect(lengthNote(54, 64, 10)).toBeNull()
     expect(lengthNote(55, 64, 10)).toEqual({ text: '9', over: false })
+  })
+})
+
+describe('a reply', () => {
+  const ada = user({ username: 'ada' })
+  it("quotes the message, each line, and names its author so they hear of it; one's own is not named", () => {
+    const m = message({ author: ada, body: 'Deploy at **nine**?\nOr after lunch' })
+    expect(replyStart(m, 'someone-else')).toBe('> Deploy at **nine**?\n> Or after lunch\n\n@ada ')
+    expect(replyStart(m, ada.id)).toBe('> Deploy at **nine**?\n> Or after lunch\n\n')
+  })
+
+  it('leaves out what the message quoted itself, keeps a blank line in the quote, and quotes at most 280 characters', () => {
+    const replied = message({
+      author: ada,
+      body: '> an older quote\n> of two lines\n\nyes, let us\n\ndo it',
+    })
+    expect(replyStart(replied, undefined)).toBe('> yes, let us\n>\n> do it\n\n@ada ')
+    const long = message({ author: ada, body: 'x'.repeat(400) })
+    expect(replyStart(long, undefined)).toBe(`> ${'x'.repeat(279)}…\n\n@ada `)
+    // Nothing but a quote: that is what it said.
+    expect(replyStart(message({ author: ada, body: '> just this' }), undefined)).toBe(
+      '> > just this\n\n@ada ',
+    )
+  })
+})
+
+describe('a preview', () => {
+  it('is plain text on one line; a reply shows its own words, and a message that is only a quote shows the quote', () => {
+    expect(preview('**Deploy** at `nine`,\nthen [lunch](https://x.test)')).toBe(
+      'Deploy at nine, then lunch',
+    )
+    expect(preview('> Ship it today?\n> Or wait\n\n@ada today is fine')).toBe('@ada today is fine')
+    expect(preview('> just this')).toBe('just this')
   })
 })

@@ -102,15 +102,46 @@ export function hueOf(id: string): number {
   return h % 360
 }
 
-/** Plain-text preview of a markdown body for the room list. */
+/** A markdown body without its quoted lines: the words its author wrote. */
+function ownWords(body: string): string {
+  return body
+    .split('\n')
+    .filter((line) => !/^\s*>/.test(line))
+    .join('\n')
+    .trim()
+}
+
+/**
+ * Plain-text preview of a markdown body for the room list and notifications.
+ * A reply shows its own words, not the words it quotes (unless a quote is all
+ * there is).
+ */
 export function preview(body: string, max = 80): string {
-  const text = body
+  const text = (ownWords(body) || body)
     .replace(/```[\s\S]*?```/g, '[code]')
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/[*_~`>#]/g, '')
     .replace(/\s+/g, ' ')
     .trim()
   return shorten(text, max)
+}
+
+/** How much of a message a reply quotes: enough to say which, not a copy. */
+const QUOTE_MAX = 280
+/**
+ * What a reply to `message` starts with: its words quoted (without the quotes
+ * it held itself, so replies do not nest ever deeper; cut at QUOTE_MAX), then,
+ * to someone else, their @username, so they hear of it.
+ */
+export function replyStart(
+  message: Pick<Message, 'body' | 'author'>,
+  meId: string | undefined,
+): string {
+  const quote = shorten(ownWords(message.body) || message.body.trim(), QUOTE_MAX)
+    .split('\n')
+    .map((line) => `> ${line}`.trimEnd())
+    .join('\n')
+  return `${quote}\n\n${message.author.id === meId ? '' : `@${message.author.username} `}`
 }
 
 /** `text` cut to at most `max` characters (code points, so no emoji is split), the last being "…". */
