@@ -35,7 +35,7 @@ export interface RoomListItem extends Room {
   unread: number
   lastReadSeq: number
   lastMessage: Message | null
-  /** The user muted the room (`rooms.setMuted`): its messages are not news, except one naming them. */
+  /** The user muted the room (`rooms.setMuted`): no notification but for a mention, no count in the app's badge. */
   muted: boolean
 }
 

@@ -166,9 +166,9 @@ export const roomsRouter = router({
 
   /**
    * The caller's own setting for a room, on every device of theirs
-   * (`room.muted`): a muted room's messages are not news to the PWA (no
-   * notification, no count in the app's badge), except one naming them.
-   * Setting it as it is changes nothing and costs no room action.
+   * (`room.muted`): the PWA raises no notification for a muted room's
+   * messages but one naming them, and leaves its count out of the app's
+   * badge. Setting it as it is changes nothing and costs no room action.
    */
   setMuted: protectedProcedure.input(SetMutedInput).mutation(async ({ ctx, input }) => {
     const { room, member } = await requireMember(ctx, input.roomId)
