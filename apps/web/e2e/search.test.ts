@@ -5,7 +5,16 @@
  * connection.
  */
 import { describe, expect, it } from 'vitest'
-import { bannerState, message, PHONE, sendElsewhere, twoInPrivateRoom, useE2E } from './harness.ts'
+import {
+  bannerState,
+  createRoom,
+  message,
+  PHONE,
+  say,
+  sendElsewhere,
+  twoInPrivateRoom,
+  useE2E,
+} from './harness.ts'
 
 const e2e = useE2E()
 
@@ -103,6 +112,53 @@ describe('search', () => {
         }),
       )
       .toEqual({ inView: true, focused: true, lit: true })
+  })
+
+  it('a link copied from a message opens the room at it for someone else, fetching older pages to reach it, lit and focused', async () => {
+    const alice = await e2e.signUp('Ada Link')
+    const a = alice.page
+    await alice.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: e2e.base,
+    })
+    const roomId = await createRoom(a, 'linked')
+    await say(a, 'the plan is in the wiki')
+    const shared = message(a, 'the plan is in the wiki')
+    await shared.hover()
+    await shared.getByTestId('copy-link-button').click()
+    await a.getByText('Link copied').waitFor()
+    const link = await a.evaluate(() => navigator.clipboard.readText())
+    const seq = await shared.getAttribute('data-seq')
+    expect(link).toBe(`${e2e.base}/rooms/${roomId}?m=${seq}`)
+    // More than a page (50) after it: the room would open without it.
+    await sendElsewhere(
+      a,
+      roomId,
+      Array.from({ length: 60 }, (_, i) => `later ${i + 1}`),
+    )
+
+    // Bob, not in the room yet (it is public), follows the link.
+    const bob = await e2e.signUp('Bo Link')
+    const b = bob.page
+    await b.goto(link)
+    const found = message(b, 'the plan is in the wiki')
+    await found.waitFor()
+    await expect
+      .poll(() =>
+        found.evaluate((el) => {
+          const box = el.getBoundingClientRect()
+          const list = document
+            .querySelector('[data-testid="message-list"]')!
+            .getBoundingClientRect()
+          return {
+            inView: box.top >= list.top && box.bottom <= list.bottom,
+            focused: el === document.activeElement,
+            lit: el.getAttribute('data-found') === '',
+          }
+        }),
+      )
+      .toEqual({ inView: true, focused: true, lit: true })
+    // The address is the room's again: a reload opens it as any room.
+    expect(new URL(b.url()).search).toBe('')
   })
 
   it('on a phone offline it searches what the device holds and says so; back online it asks the server', async () => {
