@@ -4,6 +4,7 @@
  * time; a search that finds nothing says so; offline it says it needs the
  * connection.
  */
+import type { Locator } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import {
   bannerState,
@@ -17,6 +18,22 @@ import {
 } from './harness.ts'
 
 const e2e = useE2E()
+
+/**
+ * How a message the reader was taken to (a search result, a link) shows, seen
+ * at one moment (the light goes after 2 s): in the list's view, focused, lit.
+ */
+function shownAt(row: Locator) {
+  return row.evaluate((el) => {
+    const box = el.getBoundingClientRect()
+    const list = document.querySelector('[data-testid="message-list"]')!.getBoundingClientRect()
+    return {
+      inView: box.top >= list.top && box.bottom <= list.bottom,
+      focused: el === document.activeElement,
+      lit: el.getAttribute('data-found') === '',
+    }
+  })
+}
 
 describe('search', () => {
   it('finds what was said in the room by a few words, newest first, the words marked, older results on demand', async () => {
@@ -94,24 +111,9 @@ describe('search', () => {
     await b.getByTestId('search-input').press('Enter')
     await b.getByTestId('search-result').click()
     await b.getByTestId('search-input').waitFor({ state: 'detached' })
-    // In view, focused and lit, seen at one moment: the light goes after 2 s.
     const found = message(b, 'door code')
     await found.waitFor()
-    await expect
-      .poll(() =>
-        found.evaluate((el) => {
-          const box = el.getBoundingClientRect()
-          const list = document
-            .querySelector('[data-testid="message-list"]')!
-            .getBoundingClientRect()
-          return {
-            inView: box.top >= list.top && box.bottom <= list.bottom,
-            focused: el === document.activeElement,
-            lit: el.getAttribute('data-found') === '',
-          }
-        }),
-      )
-      .toEqual({ inView: true, focused: true, lit: true })
+    await expect.poll(() => shownAt(found)).toEqual({ inView: true, focused: true, lit: true })
   })
 
   it('a link copied from a message opens the room at it for someone else, fetching older pages to reach it, lit and focused', async () => {
@@ -142,21 +144,7 @@ describe('search', () => {
     await b.goto(link)
     const found = message(b, 'the plan is in the wiki')
     await found.waitFor()
-    await expect
-      .poll(() =>
-        found.evaluate((el) => {
-          const box = el.getBoundingClientRect()
-          const list = document
-            .querySelector('[data-testid="message-list"]')!
-            .getBoundingClientRect()
-          return {
-            inView: box.top >= list.top && box.bottom <= list.bottom,
-            focused: el === document.activeElement,
-            lit: el.getAttribute('data-found') === '',
-          }
-        }),
-      )
-      .toEqual({ inView: true, focused: true, lit: true })
+    await expect.poll(() => shownAt(found)).toEqual({ inView: true, focused: true, lit: true })
     // The address is the room's again: a reload opens it as any room.
     expect(new URL(b.url()).search).toBe('')
   })
