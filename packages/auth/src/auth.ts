@@ -145,9 +145,9 @@ function rename(user: UserRecord, displayName: string, nameVersion: number): voi
   user.nameVersion = nameVersion
 }
 /** How long a revocation or a new name is remembered, for a watch that starts just after it went by. */
-const RECENT_REVOCATION_MS = 60_000
+const RECENTLY_HEARD_MS = 60_000
 
-/** What was heard lately, by key (with when), forgotten after RECENT_REVOCATION_MS. */
+/** What was heard lately, by key (with when), forgotten after RECENTLY_HEARD_MS. */
 function recentlyHeard<V>() {
   const heard = new Map<string, { value: V; at: number }>()
   return {
@@ -155,7 +155,7 @@ function recentlyHeard<V>() {
       heard.delete(key) // re-inserted last: insertion order stays time order
       heard.set(key, { value, at })
       for (const [k, e] of heard) {
-        if (e.at > at - RECENT_REVOCATION_MS) break
+        if (e.at > at - RECENTLY_HEARD_MS) break
         heard.delete(k)
       }
     },
@@ -534,11 +534,12 @@ export function createAuth(opts: CreateAuthOptions): AuthInstance {
       // A revocation heard between validate() and now would otherwise be missed. (The session
       // was read before `watchingSince`, so a recent revoke-all of the user may postdate it: look.)
       const allAt = recentRevocations.get(`all:${userId}`)?.at
-      // Likewise a new name: the session's user may have been read before it.
-      const renamed = recentNames.get(userId)
-      if (renamed && renamed.at >= watchingSince - RECENT_REVOCATION_MS) rename(authenticated.user, renamed.value.displayName, renamed.value.nameVersion)
+      // Likewise a new name: the session's user may have been read before it. No age test:
+      // rename() keeps whichever of the two is newer by nameVersion.
+      const renamed = recentNames.get(userId)?.value
+      if (renamed) rename(authenticated.user, renamed.displayName, renamed.nameVersion)
       if (recentRevocations.get(sessionId)) watcher.fire()
-      else if (allAt !== undefined && allAt >= watchingSince - RECENT_REVOCATION_MS) await stillValid()
+      else if (allAt !== undefined && allAt >= watchingSince - RECENTLY_HEARD_MS) await stillValid()
       if (!done) arm(session)
       // Watching from before the node's revocation channel was confirmed (just after start-up): ask the database once it is.
       if (!revocationsConfirmed) {
